@@ -1,0 +1,80 @@
+/**
+ * One error class for the whole project. Callers branch on `code`, never on message text.
+ * The CLI maps codes to exit statuses through EXIT_CODES.
+ */
+export const ERROR_CODES = {
+  E_USAGE: 'bad command-line usage or option value',
+  E_CONFIG: 'invalid configuration or record file',
+  E_AUTH: 'authentication failed',
+  E_PROTOCOL: 'peer violated the protocol',
+  E_VERSION: 'unsupported protocol version',
+  E_PORT_TAKEN: 'port already in use',
+  E_PORT_DENIED: 'port not allowed by the host policy',
+  E_QUOTA: 'quota exceeded',
+  E_TIMEOUT: 'operation timed out',
+  E_UNREACHABLE: 'host unreachable',
+  E_TLS: 'TLS failure or certificate mismatch',
+  E_CLOSED: 'connection closed',
+  E_TOO_LARGE: 'message exceeds the size limit',
+  E_FRP_MISSING: 'frp binary not found',
+  E_FRP_VERSION: 'unsupported frp version',
+  E_CHECKSUM: 'checksum mismatch',
+  E_DOWNLOAD: 'download failed',
+  E_LOCKED: 'could not acquire the record lock',
+  E_NOT_AVAILABLE: 'feature not available',
+  E_INTERNAL: 'internal error',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Process exit statuses, documented in docs/cli.md. */
+export const EXIT_CODES: Record<ErrorCode, number> = {
+  E_USAGE: 2,
+  E_CONFIG: 2,
+  E_AUTH: 3,
+  E_PORT_TAKEN: 4,
+  E_PORT_DENIED: 4,
+  E_QUOTA: 4,
+  E_UNREACHABLE: 5,
+  E_TIMEOUT: 5,
+  E_TLS: 6,
+  E_PROTOCOL: 1,
+  E_VERSION: 1,
+  E_CLOSED: 1,
+  E_TOO_LARGE: 1,
+  E_FRP_MISSING: 7,
+  E_FRP_VERSION: 7,
+  E_CHECKSUM: 1,
+  E_DOWNLOAD: 1,
+  E_LOCKED: 1,
+  E_NOT_AVAILABLE: 1,
+  E_INTERNAL: 1,
+};
+
+export class P2prcError extends Error {
+  readonly code: ErrorCode;
+  /** Extra facts for programs (which side refused a port, the file path, ...). */
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'P2prcError';
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+}
+
+export function isP2prcError(err: unknown, code?: ErrorCode): err is P2prcError {
+  return err instanceof P2prcError && (code === undefined || err.code === code);
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+/** Wraps anything thrown into a P2prcError, keeping an existing code. */
+export function toP2prcError(err: unknown, fallback: ErrorCode = 'E_INTERNAL'): P2prcError {
+  if (err instanceof P2prcError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new P2prcError(fallback, message, { cause: err });
+}
