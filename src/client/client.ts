@@ -1,0 +1,187 @@
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import { P2prcError, isP2prcError, toP2prcError, type ErrorCode } from '../errors.js';
+import { backoffDelay } from './backoff.js';
+import { openControlSession, type ControlSession } from './control.js';
+import { resolveConnectOptions, type ConnectOptions, type ResolvedConnectOptions, type TunnelSpec } from './options.js';
+import type { LocalTarget } from './pool.js';
+
+export interface PublishedTunnel {
+  name: string;
+  localHost: string;
+  localPort: number;
+  remotePort: number;
+  publicHost: string;
+  publicAddress: string;
+}
+
+export type ClientStatus =
+  | { state: 'connecting'; attempt: number }
+  | { state: 'connected'; sessionId: string; restored: boolean }
+  | { state: 'reconnecting'; attempt: number; delayMs: number; error: P2prcError }
+  | { state: 'closed'; error: P2prcError | undefined };
+
+export interface ClientEvents {
+  status: [ClientStatus];
+  published: [PublishedTunnel[]];
+  warning: [string];
+}
+
+/** Failures that retrying cannot fix when they happen on the very first login (the host said no). */
+const FATAL_ON_FIRST: ReadonlySet<ErrorCode> = new Set(['E_AUTH', 'E_TLS', 'E_VERSION', 'E_PORT_DENIED', 'E_PORT_TAKEN', 'E_QUOTA', 'E_USAGE', 'E_NOT_AVAILABLE']);
+
+interface TunnelState {
+  spec: TunnelSpec;
+  tunnelId: string;
+  localHost: string;
+  localPort: number | undefined;
+  remotePort: number | undefined;
+}
+
+export function formatAddress(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Publishes local services through a host and keeps them published: reconnects with capped,
+ * jittered backoff and restores the same public ports after every loss.
+ */
+export class ReverseProxyClient extends EventEmitter<ClientEvents> {
+  readonly options: ResolvedConnectOptions;
+  readonly ready: Promise<PublishedTunnel[]>;
+  fingerprint: string | undefined;
+  private resolveReady!: (t: PublishedTunnel[]) => void;
+  private rejectReady!: (e: P2prcError) => void;
+  private readonly tunnels: TunnelState[];
+  private session: ControlSession | undefined;
+  private publicHost: string;
+  private readonly stop = new AbortController();
+  private loop: Promise<void> | undefined;
+
+  constructor(options: ConnectOptions) {
+    super();
+    this.options = resolveConnectOptions(options);
+    this.fingerprint = this.options.fingerprint;
+    this.publicHost = this.options.host;
+    this.tunnels = this.options.tunnels.map((spec) => ({
+      spec,
+      tunnelId: randomBytes(8).toString('hex'),
+      localHost: spec.localHost ?? '127.0.0.1',
+      localPort: spec.localPort,
+      remotePort: spec.remotePort === 'any' ? undefined : spec.remotePort,
+    }));
+    this.ready = new Promise((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    this.ready.catch(() => undefined);
+    this.options.signal?.addEventListener('abort', () => void this.close(), { once: true });
+  }
+
+  start(): this {
+    this.loop ??= this.run();
+    return this;
+  }
+
+  published(): PublishedTunnel[] {
+    return this.tunnels
+      .filter((t) => t.remotePort !== undefined && t.localPort !== undefined)
+      .map((t) => ({
+        name: t.spec.name,
+        localHost: t.localHost,
+        localPort: t.localPort!,
+        remotePort: t.remotePort!,
+        publicHost: this.publicHost,
+        publicAddress: formatAddress(this.publicHost, t.remotePort!),
+      }));
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    let connectedOnce = false;
+    while (!this.stop.signal.aborted) {
+      this.emit('status', { state: 'connecting', attempt: failures + 1 });
+      let session: ControlSession | undefined;
+      try {
+        session = await openControlSession(this.options, this.fingerprint, (id) => this.target(id), (m) => this.emit('warning', m));
+        this.session = session;
+        session.startPool();
+        this.fingerprint ??= session.fingerprint;
+        this.publicHost = session.publicHost;
+        for (const t of this.tunnels) await this.registerTunnel(session, t, connectedOnce);
+      } catch (err) {
+        session?.close();
+        const e = toP2prcError(err, 'E_PROTOCOL');
+        failures++;
+        if (!connectedOnce && (this.options.exitOnLoginFailure || FATAL_ON_FIRST.has(e.code))) return this.fail(e);
+        if (failures > this.options.maxRetries) return this.fail(e);
+        const delayMs = backoffDelay(failures, this.options.backoff);
+        this.emit('status', { state: 'reconnecting', attempt: failures, delayMs, error: e });
+        await delay(delayMs, undefined, { signal: this.stop.signal }).catch(() => undefined);
+        continue;
+      }
+      failures = 0;
+      this.emit('status', { state: 'connected', sessionId: session.sessionId, restored: connectedOnce });
+      this.emit('published', this.published());
+      if (!connectedOnce) this.resolveReady(this.published());
+      connectedOnce = true;
+      const reason = await session.closed;
+      this.session = undefined;
+      if (this.stop.signal.aborted) break;
+      failures = 1;
+      const delayMs = backoffDelay(1, this.options.backoff);
+      this.emit('status', { state: 'reconnecting', attempt: 1, delayMs, error: reason });
+      await delay(delayMs, undefined, { signal: this.stop.signal }).catch(() => undefined);
+    }
+  }
+
+  private async registerTunnel(session: ControlSession, t: TunnelState, reconnecting: boolean): Promise<void> {
+    const listen = t.spec.listen;
+    const bindLocal = async (port: number): Promise<boolean> => {
+      try {
+        await listen!(port);
+        t.localPort = port;
+        return true;
+      } catch (err) {
+        if (isP2prcError(err, 'E_PORT_TAKEN')) return false;
+        throw err;
+      }
+    };
+    const base = { tunnelId: t.tunnelId, protocol: 'tcp' as const, name: t.spec.name };
+    if (listen && t.localPort === undefined && t.remotePort !== undefined) {
+      // A requested port must be free here as well; say which side refused.
+      if (!(await bindLocal(t.remotePort))) {
+        throw new P2prcError('E_PORT_TAKEN', `port ${t.remotePort} is already in use locally`, { details: { side: 'local', port: t.remotePort } });
+      }
+    }
+    const matchLocal = !!listen && t.localPort === undefined;
+    const port = await session.register({ ...base, remotePort: t.remotePort ?? 0, matchLocal }, bindLocal);
+    if (reconnecting && t.remotePort !== undefined && port !== t.remotePort) {
+      this.emit('warning', `public port of ${t.spec.name} changed from ${t.remotePort} to ${port}`);
+    }
+    t.remotePort = port;
+  }
+
+  private target(tunnelId: string): LocalTarget | undefined {
+    const t = this.tunnels.find((x) => x.tunnelId === tunnelId);
+    return t && t.localPort !== undefined ? { host: t.localHost, port: t.localPort } : undefined;
+  }
+
+  private fail(error: P2prcError): void {
+    this.rejectReady(error);
+    this.stop.abort();
+    this.emit('status', { state: 'closed', error });
+  }
+
+  /** Closes tunnels on the host (so ports are released at once, not after the grace period). */
+  async close(): Promise<void> {
+    if (this.stop.signal.aborted) return;
+    this.stop.abort();
+    const session = this.session;
+    await session?.goodbye(this.tunnels.map((t) => t.tunnelId));
+    this.rejectReady(new P2prcError('E_CLOSED', 'client closed before the tunnels were published'));
+    await this.loop;
+    this.emit('status', { state: 'closed', error: undefined });
+  }
+}

@@ -1,0 +1,166 @@
+import { P2prcError, toP2prcError } from '../errors.js';
+import { clientProof, hostProof, newNonce, proofsEqual, sessionKey } from '../protocol/auth.js';
+import type { Message, Messages } from '../protocol/messages.js';
+import { FrameChannel } from '../transport/channel.js';
+import { dial, type DialOptions } from '../transport/net.js';
+import type { ResolvedConnectOptions } from './options.js';
+import { DataPool, type LocalTarget } from './pool.js';
+
+type Pending = {
+  onOffer: (port: number) => Promise<boolean>;
+  resolve: (port: number) => void;
+  reject: (err: P2prcError) => void;
+};
+
+/**
+ * One authenticated control connection to the host. Registration, heartbeats and the data pool
+ * live here; the reconnect loop above creates a fresh one after every loss.
+ */
+export class ControlSession {
+  readonly closed: Promise<P2prcError>;
+  private resolveClosed!: (err: P2prcError) => void;
+  private readonly pending = new Map<string, Pending>();
+  private readonly pool: DataPool;
+  private lastSeen = Date.now();
+  private heartbeat: NodeJS.Timeout;
+  private isClosed = false;
+
+  constructor(
+    private readonly channel: FrameChannel,
+    readonly sessionId: string,
+    readonly publicHost: string,
+    readonly fingerprint: string | undefined,
+    key: Buffer,
+    dialOptions: Omit<DialOptions, 'signal'>,
+    heartbeatMs: number,
+    poolSize: number,
+    targets: (tunnelId: string) => LocalTarget | undefined,
+    onWarning: (message: string) => void,
+  ) {
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.pool = new DataPool({ sessionId, key, dial: dialOptions, target: targets, onError: onWarning }, poolSize);
+    channel.onMessage((m) => this.onMessage(m));
+    channel.on('close', (err) => this.close(err ?? new P2prcError('E_CLOSED', 'control connection to the host was lost')));
+    this.heartbeat = setInterval(() => {
+      if (Date.now() - this.lastSeen > 2 * heartbeatMs) {
+        this.close(new P2prcError('E_TIMEOUT', `host silent for ${2 * heartbeatMs} ms`));
+      } else {
+        channel.send('Ping', { t: Date.now() });
+      }
+    }, heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  startPool(): void {
+    this.pool.start();
+  }
+
+  /** Registers a tunnel; `onOffer` decides whether an offered port is usable on this side. */
+  register(req: Messages['Register'], onOffer: (port: number) => Promise<boolean>): Promise<number> {
+    return new Promise((resolve, reject) => {
+      if (this.isClosed) return reject(new P2prcError('E_CLOSED', 'session closed'));
+      this.pending.set(req.tunnelId, { onOffer, resolve, reject });
+      this.channel.send('Register', req);
+    });
+  }
+
+  /** Closes the tunnels on the host and waits (bounded) for the host to see it, so ports free at once. */
+  async goodbye(tunnelIds: string[], timeoutMs = 1_000): Promise<void> {
+    if (this.isClosed) return;
+    for (const tunnelId of tunnelIds) this.channel.send('CloseTunnel', { tunnelId });
+    this.channel.socket.end();
+    const timer = setTimeout(() => this.close(), timeoutMs);
+    await this.closed;
+    clearTimeout(timer);
+  }
+
+  private onMessage(m: Message): void {
+    this.lastSeen = Date.now();
+    switch (m.type) {
+      case 'Ping':
+        this.channel.send('Pong', { t: m.body.t });
+        return;
+      case 'Pong':
+        return;
+      case 'ReqData':
+        this.pool.request(Math.min(m.body.count, 256));
+        return;
+      case 'PortOffer': {
+        const p = this.pending.get(m.body.tunnelId);
+        const { tunnelId, port } = m.body;
+        if (!p) return;
+        p.onOffer(port).then(
+          (ok) => this.channel.send(ok ? 'PortConfirm' : 'PortReject', ok ? { tunnelId, port } : { tunnelId, port, reason: 'local-taken' }),
+          () => this.channel.send('PortReject', { tunnelId, port, reason: 'local-error' }),
+        );
+        return;
+      }
+      case 'Registered':
+        this.settle(m.body.tunnelId, (p) => p.resolve(m.body.port));
+        return;
+      case 'RegisterFailed':
+        this.settle(m.body.tunnelId, (p) => p.reject(new P2prcError(m.body.code, m.body.message, { details: { side: m.body.side } })));
+        return;
+      case 'Error':
+        this.close(new P2prcError(m.body.code, `host: ${m.body.message}`));
+        return;
+      default:
+        this.close(new P2prcError('E_PROTOCOL', `unexpected ${m.type} from the host`));
+    }
+  }
+
+  private settle(tunnelId: string, fn: (p: Pending) => void): void {
+    const p = this.pending.get(tunnelId);
+    if (!p) return;
+    this.pending.delete(tunnelId);
+    fn(p);
+  }
+
+  close(reason: P2prcError = new P2prcError('E_CLOSED', 'closed')): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    clearInterval(this.heartbeat);
+    this.pool.close();
+    this.channel.close(reason);
+    for (const p of this.pending.values()) p.reject(reason);
+    this.pending.clear();
+    this.resolveClosed(reason);
+  }
+}
+
+/** Dials, authenticates both ways, and returns a live session. Errors carry the host's code. */
+export async function openControlSession(
+  o: ResolvedConnectOptions,
+  pin: string | undefined,
+  targets: (tunnelId: string) => LocalTarget | undefined,
+  onWarning: (message: string) => void,
+): Promise<ControlSession> {
+  const dialOptions = { host: o.host, port: o.port, tls: o.tls, fingerprint: pin, timeoutMs: o.connectTimeoutMs };
+  const { socket, fingerprint } = await dial({ ...dialOptions, signal: o.signal });
+  const channel = new FrameChannel(socket);
+  try {
+    channel.sendPreamble();
+    channel.send('Hello', { role: 'control', clientId: o.clientId, name: o.name.slice(0, 200), agent: 'p2prc' });
+    const challenge = expect(await channel.next(o.connectTimeoutMs), 'Challenge');
+    const nonce = newNonce();
+    channel.send('Auth', { nonce, mac: clientProof(o.token, challenge.nonce, nonce) });
+    const ok = expect(await channel.next(o.connectTimeoutMs), 'AuthOk');
+    if (!proofsEqual(hostProof(o.token, challenge.nonce, nonce), ok.mac)) {
+      throw new P2prcError('E_AUTH', 'the host could not prove it knows the token');
+    }
+    const key = sessionKey(o.token, challenge.nonce, nonce);
+    const heartbeatMs = Math.min(o.heartbeatMs, ok.heartbeatMs || o.heartbeatMs);
+    // Data connections must reach the same certificate: pin what we saw even on first use.
+    const dataDial = { ...dialOptions, fingerprint: fingerprint ?? pin };
+    return new ControlSession(channel, ok.sessionId, ok.publicHost || o.host, fingerprint, key, dataDial, heartbeatMs, o.poolSize, targets, onWarning);
+  } catch (err) {
+    channel.close();
+    throw toP2prcError(err, 'E_PROTOCOL');
+  }
+}
+
+function expect<K extends keyof Messages>(m: Message, type: K): Messages[K] {
+  if (m.type === 'Error') throw new P2prcError(m.body.code, m.body.message);
+  if (m.type !== type) throw new P2prcError('E_PROTOCOL', `expected ${type}, got ${m.type}`);
+  return m.body as Messages[K];
+}

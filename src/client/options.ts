@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { P2prcError } from '../errors.js';
+import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+
+export interface TunnelSpec {
+  /** Name shown on the host and in records. */
+  name: string;
+  /** Where visitors' connections go on this side. Default 127.0.0.1. */
+  localHost?: string;
+  /** Port of the local service. Omit when `listen` is given: the port is then negotiated. */
+  localPort?: number;
+  /** Requested public port, or "any" (default). */
+  remotePort?: number | 'any';
+  /**
+   * Starts the local service on a port free on both sides; called with each candidate the host
+   * offers until one binds. Must throw a P2prcError E_PORT_TAKEN when the port is busy locally.
+   */
+  listen?: (port: number) => Promise<void>;
+}
+
+export interface ConnectOptions {
+  host: string;
+  /** Control port. Default 7000. */
+  port?: number;
+  token: string;
+  tls?: boolean;
+  /** Pinned certificate fingerprint of the host; a mismatch is refused with E_TLS. */
+  fingerprint?: string;
+  tunnels: TunnelSpec[];
+  /** Stable identity, so the host gives this client its ports back after a reconnect. */
+  clientId?: string;
+  name?: string;
+  heartbeatMs?: number;
+  connectTimeoutMs?: number;
+  /** Pre-opened data connections kept idle on the host. Default 8. */
+  poolSize?: number;
+  backoff?: Partial<BackoffOptions>;
+  /** Give up after this many failed attempts in a row. Default: never. */
+  maxRetries?: number;
+  /** Fail on the first failed login of any kind instead of retrying. */
+  exitOnLoginFailure?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ResolvedConnectOptions extends Required<Omit<ConnectOptions, 'fingerprint' | 'signal' | 'backoff'>> {
+  fingerprint: string | undefined;
+  backoff: BackoffOptions;
+  signal: AbortSignal | undefined;
+}
+
+export function resolveConnectOptions(o: ConnectOptions): ResolvedConnectOptions {
+  if (!o.host) throw new P2prcError('E_USAGE', 'option host must not be empty');
+  if (!o.token) throw new P2prcError('E_USAGE', 'option token must not be empty');
+  const port = o.port ?? 7000;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new P2prcError('E_USAGE', `option port must be 1-65535, got ${port}`);
+  const names = new Set<string>();
+  for (const t of o.tunnels) {
+    if (names.has(t.name)) throw new P2prcError('E_USAGE', `duplicate tunnel name "${t.name}"`);
+    names.add(t.name);
+    if (t.localPort === undefined && !t.listen) throw new P2prcError('E_USAGE', `tunnel ${t.name} needs localPort or listen`);
+    const r = t.remotePort;
+    if (r !== undefined && r !== 'any' && (!Number.isInteger(r) || r < 1 || r > 65535)) {
+      throw new P2prcError('E_USAGE', `tunnel ${t.name}: remote port must be 1-65535 or "any", got ${r}`);
+    }
+  }
+  return {
+    host: o.host,
+    port,
+    token: o.token,
+    tls: o.tls ?? true,
+    fingerprint: o.fingerprint,
+    tunnels: o.tunnels,
+    clientId: o.clientId ?? randomBytes(12).toString('hex'),
+    name: o.name ?? os.hostname(),
+    heartbeatMs: o.heartbeatMs ?? 10_000,
+    connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
+    poolSize: o.poolSize ?? 8,
+    backoff: { ...DEFAULT_BACKOFF, ...o.backoff },
+    maxRetries: o.maxRetries ?? Number.POSITIVE_INFINITY,
+    exitOnLoginFailure: o.exitOnLoginFailure ?? false,
+    signal: o.signal,
+  };
+}

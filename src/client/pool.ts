@@ -1,0 +1,125 @@
+import net from 'node:net';
+import { once } from 'node:events';
+import { pipeline } from 'node:stream';
+import { dataProof } from '../protocol/auth.js';
+import type { Message } from '../protocol/messages.js';
+import { FrameChannel } from '../transport/channel.js';
+import { dial, tuneSocket, type DialOptions } from '../transport/net.js';
+
+export interface LocalTarget {
+  host: string;
+  port: number;
+}
+
+export interface PoolSession {
+  sessionId: string;
+  key: Buffer;
+  dial: Omit<DialOptions, 'signal'>;
+  /** Where a tunnel's visitors go; undefined for a tunnel this side no longer has. */
+  target(tunnelId: string): LocalTarget | undefined;
+  onError(message: string): void;
+}
+
+const LOCAL_CONNECT_TIMEOUT_MS = 5_000;
+const MAX_IN_FLIGHT = 256;
+
+/**
+ * Pre-opened, authenticated data connections parked on the host, so a visitor is bound without a
+ * round trip to this side. Each one is consumed by one visitor and replaced at once.
+ */
+export class DataPool {
+  private seq = 0;
+  private idle = 0;
+  private opening = 0;
+  private closed = false;
+  private readonly parked = new Set<net.Socket>();
+
+  constructor(private readonly session: PoolSession, private readonly size: number) {}
+
+  start(): void {
+    this.fill(this.size);
+  }
+
+  /** The host ran dry and asked for more. */
+  request(count: number): void {
+    this.fill(Math.min(count, MAX_IN_FLIGHT - this.opening));
+  }
+
+  private fill(count: number): void {
+    for (let i = 0; i < count && !this.closed && this.opening < MAX_IN_FLIGHT; i++) void this.openOne();
+  }
+
+  private async openOne(): Promise<void> {
+    this.opening++;
+    let channel: FrameChannel | undefined;
+    try {
+      const { socket } = await dial(this.session.dial);
+      if (this.closed) {
+        socket.destroy();
+        return;
+      }
+      channel = new FrameChannel(socket, { rawAfter: (m: Message) => m.type === 'Bind' });
+      this.parked.add(socket);
+      const seq = ++this.seq;
+      channel.sendPreamble();
+      channel.send('Hello', { role: 'data', sessionId: this.session.sessionId, seq, mac: dataProof(this.session.key, this.session.sessionId, seq) });
+    } catch (err) {
+      if (!this.closed) this.session.onError(`data connection failed: ${(err as Error).message}`);
+      return;
+    } finally {
+      this.opening--;
+    }
+    this.idle++;
+    let bind: Message | undefined;
+    try {
+      bind = await channel.next(0);
+    } catch {
+      // Closed while parked (host gone or pool closed); the session decides about reconnecting.
+    }
+    this.idle--;
+    this.parked.delete(channel.socket);
+    if (!bind) return;
+    if (!this.closed) this.fill(Math.max(1, this.size - this.idle - this.opening));
+    if (bind.type !== 'Bind') {
+      channel.close();
+      return;
+    }
+    await this.relay(channel, bind.body.tunnelId);
+  }
+
+  private async relay(channel: FrameChannel, tunnelId: string): Promise<void> {
+    const data = channel.socket;
+    const head = channel.detach();
+    const target = this.session.target(tunnelId);
+    if (!target) {
+      data.destroy();
+      return;
+    }
+    const local = net.connect({ host: target.host, port: target.port });
+    const timer = setTimeout(() => local.destroy(new Error('local connect timeout')), LOCAL_CONNECT_TIMEOUT_MS);
+    try {
+      await once(local, 'connect');
+    } catch (err) {
+      // The local service refused: close the visitor's side now instead of leaving it hanging.
+      this.session.onError(`local service ${target.host}:${target.port} unreachable: ${(err as Error).message}`);
+      local.destroy();
+      data.destroy();
+      return;
+    } finally {
+      clearTimeout(timer);
+    }
+    tuneSocket(local);
+    if (head.length > 0) local.write(head);
+    pipeline(data, local, data, () => {
+      data.destroy();
+      local.destroy();
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    // Only parked connections are dropped; visitors already relayed keep their own connections.
+    for (const s of this.parked) s.destroy();
+    this.parked.clear();
+  }
+}

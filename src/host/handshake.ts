@@ -1,0 +1,90 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import { P2prcError } from '../errors.js';
+import { clientProof, hostProof, newNonce, proofsEqual, dataProof, sessionKey } from '../protocol/auth.js';
+import { PROTOCOL_VERSION } from '../protocol/frame.js';
+import type { Messages } from '../protocol/messages.js';
+import { FrameChannel } from '../transport/channel.js';
+import { tuneSocket } from '../transport/net.js';
+
+export type ConnectionKind = 'tls' | 'p2prc' | 'unknown';
+
+/** Tells protocols apart by the first byte: 0x16 opens a TLS ClientHello, "P" the p2prc preamble. */
+export function classifyFirstByte(byte: number): ConnectionKind {
+  if (byte === 0x16) return 'tls';
+  if (byte === 0x50) return 'p2prc';
+  return 'unknown';
+}
+
+/** Waits for the first bytes of a fresh connection without consuming them. */
+export function peekFirstChunk(socket: net.Socket, timeoutMs: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => finish(new P2prcError('E_TIMEOUT', `no bytes within ${timeoutMs} ms`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      socket.pause();
+      socket.unshift(chunk);
+      finish(undefined, chunk);
+    };
+    const onEnd = () => finish(new P2prcError('E_CLOSED', 'closed before sending anything'));
+    function finish(err?: Error, chunk?: Buffer) {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('error', onEnd);
+      socket.off('end', onEnd);
+      if (err) reject(err);
+      else resolve(chunk!);
+    }
+    socket.on('data', onData);
+    socket.once('error', onEnd);
+    socket.once('end', onEnd);
+  });
+}
+
+export function wrapServerTls(socket: net.Socket, context: tls.SecureContext): tls.TLSSocket {
+  const wrapped = new tls.TLSSocket(socket, { isServer: true, secureContext: context });
+  tuneSocket(socket);
+  return wrapped;
+}
+
+export interface ControlAuthResult {
+  clientId: string;
+  name: string;
+  key: Buffer;
+  hostNonce: string;
+  clientNonce: string;
+}
+
+/**
+ * Runs the control handshake after Hello(control): Challenge → Auth → (AuthOk is sent by the
+ * caller once it has a session id). The token itself never crosses the wire.
+ */
+export async function authenticateControl(
+  channel: FrameChannel,
+  hello: Extract<Messages['Hello'], { role: 'control' }>,
+  token: string,
+  hostId: string,
+  timeoutMs: number,
+): Promise<ControlAuthResult> {
+  if (channel.peerVersion !== PROTOCOL_VERSION) {
+    channel.send('Error', { code: 'E_VERSION', message: `host speaks protocol ${PROTOCOL_VERSION}, client ${channel.peerVersion}` });
+    throw new P2prcError('E_VERSION', `client protocol version ${channel.peerVersion} is not supported`);
+  }
+  const hostNonce = newNonce();
+  channel.send('Challenge', { nonce: hostNonce, hostId, agent: 'p2prc' });
+  const reply = await channel.next(timeoutMs);
+  if (reply.type !== 'Auth') throw new P2prcError('E_PROTOCOL', `expected Auth, got ${reply.type}`);
+  const expected = clientProof(token, hostNonce, reply.body.nonce);
+  if (!proofsEqual(expected, reply.body.mac)) {
+    channel.send('Error', { code: 'E_AUTH', message: 'authentication failed: wrong token' });
+    throw new P2prcError('E_AUTH', `client ${hello.name} presented a wrong token`);
+  }
+  return { clientId: hello.clientId, name: hello.name, key: sessionKey(token, hostNonce, reply.body.nonce), hostNonce, clientNonce: reply.body.nonce };
+}
+
+export function hostAuthProof(token: string, auth: ControlAuthResult): string {
+  return hostProof(token, auth.hostNonce, auth.clientNonce);
+}
+
+export function verifyDataHello(key: Buffer, hello: Extract<Messages['Hello'], { role: 'data' }>): boolean {
+  return proofsEqual(dataProof(key, hello.sessionId, hello.seq), hello.mac);
+}

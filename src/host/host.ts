@@ -1,0 +1,237 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { P2prcError, toP2prcError } from '../errors.js';
+import type { Message, Messages } from '../protocol/messages.js';
+import { FrameChannel } from '../transport/channel.js';
+import { listenTcp, tuneSocket } from '../transport/net.js';
+import { authenticateControl, classifyFirstByte, hostAuthProof, peekFirstChunk, verifyDataHello, wrapServerTls } from './handshake.js';
+import { PortPolicy } from './ports.js';
+import { negotiateTunnel, type RegistryOptions } from './register.js';
+import { ClientSession, type SessionContext } from './session.js';
+import type { PublicTunnel } from './tunnel.js';
+import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
+
+export interface HostEvents {
+  client: [{ clientId: string; name: string; remote: string }];
+  'client-closed': [{ clientId: string; name: string; reason: string | undefined }];
+  tunnel: [{ clientId: string; name: string; port: number }];
+  'tunnel-closed': [{ clientId: string; name: string; port: number }];
+  log: [{ level: 'info' | 'warn' | 'debug'; message: string }];
+}
+
+export interface TunnelInfo {
+  name: string;
+  port: number;
+  clientId: string;
+  clientName: string | undefined;
+  online: boolean;
+  connections: number;
+  activeVisitors: number;
+  bytesIn: number;
+  bytesOut: number;
+  createdAt: string;
+}
+
+/**
+ * The reverse-proxy host: one control port for clients (TLS by default), a session per client,
+ * public listeners per tunnel, and a grace period that keeps a lost client's ports for it.
+ */
+export class ReverseProxyHost extends EventEmitter<HostEvents> {
+  readonly options: ResolvedHostOptions;
+  readonly policy: PortPolicy;
+  readonly hostId = randomBytes(8).toString('hex');
+  private readonly server = net.createServer({ noDelay: true });
+  private readonly sessions = new Map<string, ClientSession>();
+  private readonly byClient = new Map<string, ClientSession>();
+  private readonly reserved = new Map<string, Map<number, PublicTunnel>>();
+  private readonly pending = new Set<net.Socket>();
+  private readonly tlsContext: tls.SecureContext | undefined;
+  private readonly registry: RegistryOptions;
+  private readonly sessionCtx: SessionContext;
+  port = 0;
+
+  constructor(options: HostOptions & { token: string; keyPem?: string; certPem?: string }) {
+    super();
+    this.options = resolveHostOptions(options);
+    this.policy = new PortPolicy(this.options.allowPorts);
+    this.tlsContext = this.options.tls ? tls.createSecureContext({ key: options.keyPem, cert: options.certPem }) : undefined;
+    this.registry = { policy: this.policy, bind: this.options.bind, maxTunnelsPerClient: this.options.maxTunnelsPerClient, offerTimeoutMs: 10_000, maxOffers: 20 };
+    this.sessionCtx = {
+      heartbeatMs: this.options.heartbeatMs,
+      dataWaitMs: 10_000,
+      maxWaitingVisitors: 4096,
+      register: (s, req) => this.register(s, req),
+      closeTunnel: (s, id) => this.closeTunnel(s, id),
+      sessionClosed: (s, reason) => this.sessionClosed(s, reason),
+      log: (level, message) => this.log(level, message),
+    };
+    this.server.on('connection', (socket) => void this.onConnection(socket));
+  }
+
+  async listen(): Promise<number> {
+    this.port = await listenTcp(this.server, this.options.controlPort, this.options.bind);
+    return this.port;
+  }
+
+  private log(level: 'info' | 'warn' | 'debug', message: string): void {
+    this.emit('log', { level, message });
+  }
+
+  private async onConnection(raw: net.Socket): Promise<void> {
+    const remote = `${raw.remoteAddress}:${raw.remotePort}`;
+    if (this.pending.size >= this.options.maxPendingHandshakes) {
+      this.log('warn', `dropping ${remote}: too many handshakes in progress`);
+      raw.destroy();
+      return;
+    }
+    this.pending.add(raw);
+    raw.once('close', () => this.pending.delete(raw));
+    raw.on('error', () => raw.destroy());
+    const deadline = setTimeout(() => {
+      this.log('warn', `dropping ${remote}: handshake not completed within ${this.options.handshakeTimeoutMs} ms`);
+      raw.destroy();
+    }, this.options.handshakeTimeoutMs);
+    try {
+      const first = await peekFirstChunk(raw, this.options.handshakeTimeoutMs);
+      const kind = classifyFirstByte(first[0]!);
+      let socket: net.Socket = raw;
+      if (kind === 'tls' && this.tlsContext) socket = wrapServerTls(raw, this.tlsContext);
+      else if (kind === 'p2prc' && this.tlsContext) throw new P2prcError('E_TLS', 'plaintext connection to a TLS-only host');
+      else if (kind !== 'p2prc') throw new P2prcError('E_PROTOCOL', `unrecognized protocol (first byte 0x${first[0]!.toString(16)})`);
+      else tuneSocket(raw);
+      const channel = new FrameChannel(socket, { expectPreamble: true, maxFrameSize: this.options.maxFrameSize, rawAfter: isDataHello });
+      const hello = await channel.next(this.options.handshakeTimeoutMs);
+      if (hello.type !== 'Hello') throw new P2prcError('E_PROTOCOL', `expected Hello, got ${hello.type}`);
+      if (hello.body.role === 'data') this.acceptData(channel, hello.body);
+      else await this.acceptControl(channel, hello.body, remote);
+    } catch (err) {
+      const e = toP2prcError(err, 'E_PROTOCOL');
+      this.log(e.code === 'E_AUTH' ? 'warn' : 'debug', `connection from ${remote} closed: ${e.code} ${e.message}`);
+      raw.destroy();
+    } finally {
+      clearTimeout(deadline);
+      this.pending.delete(raw);
+    }
+  }
+
+  private acceptData(channel: FrameChannel, hello: Extract<Messages['Hello'], { role: 'data' }>): void {
+    const session = this.sessions.get(hello.sessionId);
+    if (!session || !verifyDataHello(session.key, hello) || !session.acceptsSeq(hello.seq)) {
+      throw new P2prcError('E_AUTH', 'data connection with an unknown session or a bad proof');
+    }
+    channel.detach();
+    session.addDataConnection(channel.socket);
+  }
+
+  private async acceptControl(channel: FrameChannel, hello: Extract<Messages['Hello'], { role: 'control' }>, remote: string): Promise<void> {
+    if (this.sessions.size >= this.options.maxClients && !this.byClient.has(hello.clientId)) {
+      channel.send('Error', { code: 'E_QUOTA', message: `host is full (${this.options.maxClients} clients)` });
+      throw new P2prcError('E_QUOTA', 'too many clients');
+    }
+    const auth = await authenticateControl(channel, hello, this.options.token, this.hostId, this.options.handshakeTimeoutMs);
+    // A client that reconnects before we noticed its old connection died replaces it.
+    this.byClient.get(auth.clientId)?.close(new P2prcError('E_CLOSED', 'replaced by a new connection from the same client'));
+    const sessionId = randomBytes(16).toString('hex');
+    const session = new ClientSession(sessionId, auth.clientId, auth.name, remote, auth.key, channel, this.sessionCtx);
+    this.sessions.set(sessionId, session);
+    this.byClient.set(auth.clientId, session);
+    channel.send('AuthOk', {
+      sessionId,
+      mac: hostAuthProof(this.options.token, auth),
+      heartbeatMs: this.options.heartbeatMs,
+      publicHost: this.options.publicHost ?? '',
+      graceMs: this.options.graceMs,
+    });
+    this.log('info', `client ${auth.name} connected from ${remote}`);
+    this.emit('client', { clientId: auth.clientId, name: auth.name, remote });
+  }
+
+  private async register(session: ClientSession, req: Messages['Register']): Promise<PublicTunnel> {
+    const tunnel = await negotiateTunnel(this.registry, session, req, (port) => this.takeReserved(session.clientId, port));
+    if (!this.sessions.has(session.sessionId)) {
+      tunnel.close();
+      this.policy.release(tunnel.port, session.clientId);
+      throw new P2prcError('E_CLOSED', 'session closed during registration');
+    }
+    tunnel.sink = session;
+    session.tunnels.set(req.tunnelId, tunnel);
+    this.log('info', `tunnel ${req.name} of ${session.name} published on port ${tunnel.port}`);
+    this.emit('tunnel', { clientId: session.clientId, name: req.name, port: tunnel.port });
+    return tunnel;
+  }
+
+  private takeReserved(clientId: string, port: number): PublicTunnel | undefined {
+    const mine = this.reserved.get(clientId);
+    const tunnel = mine?.get(port);
+    if (!tunnel) return undefined;
+    mine!.delete(port);
+    if (mine!.size === 0) this.reserved.delete(clientId);
+    clearTimeout(tunnel.graceTimer);
+    return tunnel;
+  }
+
+  private closeTunnel(session: ClientSession, tunnelId: string): void {
+    const tunnel = session.tunnels.get(tunnelId);
+    if (!tunnel) return;
+    session.tunnels.delete(tunnelId);
+    this.releaseTunnel(tunnel);
+  }
+
+  private releaseTunnel(tunnel: PublicTunnel): void {
+    tunnel.close();
+    this.policy.release(tunnel.port, tunnel.clientId);
+    this.emit('tunnel-closed', { clientId: tunnel.clientId, name: tunnel.name, port: tunnel.port });
+  }
+
+  private sessionClosed(session: ClientSession, reason: P2prcError | undefined): void {
+    this.sessions.delete(session.sessionId);
+    if (this.byClient.get(session.clientId) === session) this.byClient.delete(session.clientId);
+    this.log('info', `client ${session.name} disconnected${reason ? `: ${reason.message}` : ''}; its ports are held for ${this.options.graceMs} ms`);
+    this.emit('client-closed', { clientId: session.clientId, name: session.name, reason: reason?.message });
+    let mine = this.reserved.get(session.clientId);
+    for (const tunnel of session.tunnels.values()) {
+      tunnel.sink = undefined;
+      if (!mine) this.reserved.set(session.clientId, (mine = new Map()));
+      mine.set(tunnel.port, tunnel);
+      tunnel.graceTimer = setTimeout(() => {
+        if (mine!.get(tunnel.port) !== tunnel) return;
+        mine!.delete(tunnel.port);
+        if (mine!.size === 0) this.reserved.delete(session.clientId);
+        this.log('info', `grace period over: port ${tunnel.port} of ${session.name} released`);
+        this.releaseTunnel(tunnel);
+      }, this.options.graceMs);
+      tunnel.graceTimer.unref();
+    }
+    session.tunnels.clear();
+  }
+
+  clients(): Array<{ clientId: string; name: string; remote: string; tunnels: number; connectedAt: string }> {
+    return [...this.sessions.values()].map((s) => ({ clientId: s.clientId, name: s.name, remote: s.remote, tunnels: s.tunnels.size, connectedAt: s.connectedAt.toISOString() }));
+  }
+
+  tunnels(): TunnelInfo[] {
+    const out: TunnelInfo[] = [];
+    const describe = (t: PublicTunnel, s: ClientSession | undefined): TunnelInfo => ({
+      name: t.name, port: t.port, clientId: t.clientId, clientName: s?.name, online: !!s, connections: t.connections,
+      activeVisitors: t.visitors.size, bytesIn: t.bytesIn, bytesOut: t.bytesOut, createdAt: t.createdAt.toISOString(),
+    });
+    for (const s of this.sessions.values()) for (const t of s.tunnels.values()) out.push(describe(t, s));
+    for (const m of this.reserved.values()) for (const t of m.values()) out.push(describe(t, undefined));
+    return out;
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of [...this.sessions.values()]) s.close(new P2prcError('E_CLOSED', 'host shutting down'));
+    for (const m of this.reserved.values()) for (const t of m.values()) this.releaseTunnel(t);
+    this.reserved.clear();
+    for (const p of this.pending) p.destroy();
+    await closed;
+  }
+}
+
+function isDataHello(m: Message): boolean {
+  return m.type === 'Hello' && m.body.role === 'data';
+}

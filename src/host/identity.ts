@@ -1,0 +1,67 @@
+import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { P2prcError } from '../errors.js';
+import { fingerprintOfPem, generateSelfSignedCert } from '../transport/cert.js';
+
+export interface HostIdentity {
+  token: string;
+  /** True when the token was generated now (first start), so the CLI shows it once. */
+  tokenGenerated: boolean;
+  tokenPath: string;
+  keyPem: string;
+  certPem: string;
+  fingerprint: string;
+}
+
+async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new P2prcError('E_CONFIG', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function writePrivate(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, text, { mode: 0o600 });
+  await rename(tmp, file);
+}
+
+/**
+ * The host's long-lived secrets in `<dir>`: token.txt, host-key.pem, host-cert.pem. Generated on
+ * first start and kept, so the fingerprint clients pinned stays valid across restarts.
+ */
+export async function loadHostIdentity(dir: string, explicitToken?: string): Promise<HostIdentity> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const tokenPath = path.join(dir, 'token.txt');
+  let token = explicitToken;
+  let tokenGenerated = false;
+  if (!token) {
+    token = (await readIfExists(tokenPath))?.trim();
+    if (!token) {
+      token = randomBytes(24).toString('base64url');
+      tokenGenerated = true;
+      await writePrivate(tokenPath, `${token}\n`);
+    }
+  }
+  const keyPath = path.join(dir, 'host-key.pem');
+  const certPath = path.join(dir, 'host-cert.pem');
+  let keyPem = await readIfExists(keyPath);
+  let certPem = await readIfExists(certPath);
+  if (!keyPem || !certPem) {
+    const generated = generateSelfSignedCert();
+    keyPem = generated.keyPem;
+    certPem = generated.certPem;
+    await writePrivate(keyPath, keyPem);
+    await writePrivate(certPath, certPem);
+  }
+  let fingerprint: string;
+  try {
+    fingerprint = fingerprintOfPem(certPem);
+  } catch (err) {
+    throw new P2prcError('E_CONFIG', `host certificate ${certPath} is unreadable: ${(err as Error).message}`, { cause: err });
+  }
+  return { token, tokenGenerated, tokenPath, keyPem, certPem, fingerprint };
+}

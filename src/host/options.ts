@@ -1,0 +1,70 @@
+import { P2prcError } from '../errors.js';
+import { parsePortRanges, type PortRange } from './ports.js';
+
+export interface HostOptions {
+  /** Control port; 0 picks a free one (read it back from the handle). Default 7000. */
+  controlPort?: number;
+  /** Address for the control port and public listeners. Default 0.0.0.0. */
+  bind?: string;
+  /** Address visitors should use; told to clients. Default: the address each client dialed. */
+  publicHost?: string;
+  /** Shared token. Without one, a token is generated and kept in stateDir. */
+  token?: string;
+  /** Where the token, key and certificate live. Without one, they are generated in memory. */
+  stateDir?: string;
+  /** TLS on the control and data connections. Default true. */
+  tls?: boolean;
+  /** Allowed public ports: "6000-6100,7000" or ranges. Default: any port; "any" picks from 10000-29999. */
+  allowPorts?: string | PortRange[];
+  maxTunnelsPerClient?: number;
+  maxClients?: number;
+  /** How long a disconnected client's ports stay reserved for it. Default 30 s. */
+  graceMs?: number;
+  heartbeatMs?: number;
+  handshakeTimeoutMs?: number;
+  maxFrameSize?: number;
+  maxPendingHandshakes?: number;
+}
+
+export interface ResolvedHostOptions {
+  controlPort: number;
+  bind: string;
+  publicHost: string | undefined;
+  token: string;
+  tls: boolean;
+  allowPorts: PortRange[] | undefined;
+  maxTunnelsPerClient: number;
+  maxClients: number;
+  graceMs: number;
+  heartbeatMs: number;
+  handshakeTimeoutMs: number;
+  maxFrameSize: number;
+  maxPendingHandshakes: number;
+}
+
+function int(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new P2prcError('E_USAGE', `option ${name} must be an integer between ${min} and ${max}, got ${value}`);
+  }
+  return value;
+}
+
+export function resolveHostOptions(o: HostOptions & { token: string }): ResolvedHostOptions {
+  if (!o.token) throw new P2prcError('E_USAGE', 'option token must not be empty');
+  return {
+    controlPort: int('controlPort', o.controlPort, 7000, 0, 65535),
+    bind: o.bind ?? '0.0.0.0',
+    publicHost: o.publicHost || undefined,
+    token: o.token,
+    tls: o.tls ?? true,
+    allowPorts: typeof o.allowPorts === 'string' ? parsePortRanges(o.allowPorts) : o.allowPorts,
+    maxTunnelsPerClient: int('maxTunnelsPerClient', o.maxTunnelsPerClient, 16, 1, 65535),
+    maxClients: int('maxClients', o.maxClients, 1024, 1, 1_000_000),
+    graceMs: int('graceMs', o.graceMs, 30_000, 0, 86_400_000),
+    heartbeatMs: int('heartbeatMs', o.heartbeatMs, 10_000, 50, 3_600_000),
+    handshakeTimeoutMs: int('handshakeTimeoutMs', o.handshakeTimeoutMs, 5_000, 50, 600_000),
+    maxFrameSize: int('maxFrameSize', o.maxFrameSize, 64 * 1024, 1024, 16 * 1024 * 1024),
+    maxPendingHandshakes: int('maxPendingHandshakes', o.maxPendingHandshakes, 256, 1, 100_000),
+  };
+}

@@ -1,0 +1,112 @@
+import { P2prcError } from '../errors.js';
+
+/** Inclusive port range. */
+export interface PortRange {
+  start: number;
+  end: number;
+}
+
+/** Parses "6000-6100,7000" into ranges; throws E_USAGE naming the bad part. */
+export function parsePortRanges(spec: string): PortRange[] {
+  const ranges: PortRange[] = [];
+  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(part);
+    const start = m ? Number(m[1]) : NaN;
+    const end = m?.[2] !== undefined ? Number(m[2]) : start;
+    if (!m || start < 1 || end > 65535 || start > end) {
+      throw new P2prcError('E_USAGE', `invalid port range "${part}" in "${spec}" (expected e.g. 6000-6100,7000)`);
+    }
+    ranges.push({ start, end });
+  }
+  if (ranges.length === 0) throw new P2prcError('E_USAGE', `empty port range "${spec}"`);
+  return ranges;
+}
+
+export function formatPortRanges(ranges: PortRange[]): string {
+  return ranges.map((r) => (r.start === r.end ? String(r.start) : `${r.start}-${r.end}`)).join(',');
+}
+
+/** Where "any" picks from when the operator set no policy: above the privileged ports, below Linux's ephemeral range. */
+export const DEFAULT_ANY_RANGE: PortRange = { start: 10000, end: 29999 };
+
+/**
+ * Port policy and bookkeeping (pure; binding is the caller's job). A port is either free, held by a
+ * live client, or reserved for a disconnected client during its grace period; only its owner may
+ * take a reserved port back. Modeled on frp's server/ports/ports.go.
+ */
+export class PortPolicy {
+  private readonly allow: PortRange[] | undefined;
+  private readonly owners = new Map<number, string>();
+
+  constructor(allow?: PortRange[]) {
+    this.allow = allow && allow.length > 0 ? allow : undefined;
+  }
+
+  get ranges(): PortRange[] {
+    return this.allow ?? [DEFAULT_ANY_RANGE];
+  }
+
+  isAllowed(port: number): boolean {
+    if (!this.allow) return port >= 1 && port <= 65535;
+    return this.allow.some((r) => port >= r.start && port <= r.end);
+  }
+
+  ownerOf(port: number): string | undefined {
+    return this.owners.get(port);
+  }
+
+  /** Checks a specific port for `owner`; throws E_PORT_DENIED / E_PORT_TAKEN. */
+  check(port: number, owner: string): void {
+    if (!this.isAllowed(port)) {
+      throw new P2prcError('E_PORT_DENIED', `port ${port} is not allowed by the host (allowed: ${formatPortRanges(this.ranges)})`, {
+        details: { port, side: 'host' },
+      });
+    }
+    const current = this.owners.get(port);
+    if (current !== undefined && current !== owner) {
+      throw new P2prcError('E_PORT_TAKEN', `port ${port} is already taken on the host`, { details: { port, side: 'host' } });
+    }
+  }
+
+  take(port: number, owner: string): void {
+    this.check(port, owner);
+    this.owners.set(port, owner);
+  }
+
+  release(port: number, owner: string): void {
+    if (this.owners.get(port) === owner) this.owners.delete(port);
+  }
+
+  countOwnedBy(owner: string): number {
+    let n = 0;
+    for (const o of this.owners.values()) if (o === owner) n++;
+    return n;
+  }
+
+  /** Free ports in the policy, as many as asked, in random order (so clients do not collide on retries). */
+  pickCandidates(count: number, exclude: ReadonlySet<number>, random: () => number = Math.random): number[] {
+    const ranges = this.ranges;
+    const total = ranges.reduce((n, r) => n + (r.end - r.start + 1), 0);
+    const picked = new Set<number>();
+    // Random probing first; a full scan only when the space is nearly exhausted.
+    for (let tries = 0; tries < count * 20 && picked.size < count; tries++) {
+      const port = nth(ranges, Math.floor(random() * total));
+      if (!this.owners.has(port) && !exclude.has(port)) picked.add(port);
+    }
+    for (let i = 0; i < total && picked.size < count; i++) {
+      const port = nth(ranges, i);
+      if (!this.owners.has(port) && !exclude.has(port)) picked.add(port);
+    }
+    return [...picked];
+  }
+}
+
+function nth(ranges: PortRange[], index: number): number {
+  let i = index;
+  for (const r of ranges) {
+    const size = r.end - r.start + 1;
+    if (i < size) return r.start + i;
+    i -= size;
+  }
+  return ranges[ranges.length - 1]!.end;
+}

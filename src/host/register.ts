@@ -1,0 +1,98 @@
+import net from 'node:net';
+import { P2prcError, isP2prcError } from '../errors.js';
+import type { Messages } from '../protocol/messages.js';
+import { listenTcp } from '../transport/net.js';
+import type { PortPolicy } from './ports.js';
+import type { ClientSession } from './session.js';
+import { PublicTunnel } from './tunnel.js';
+
+export interface RegistryOptions {
+  policy: PortPolicy;
+  bind: string;
+  maxTunnelsPerClient: number;
+  /** How long the host holds an offered port while the client checks its own side. */
+  offerTimeoutMs: number;
+  /** Offers tried for "any" before giving up. */
+  maxOffers: number;
+}
+
+/**
+ * Turns a Register request into a bound public listener, negotiating a port free on both sides:
+ * the host binds first (so the port is really held), then offers it; the client confirms or
+ * rejects (taken locally) and the host tries another. No window exists where both sides think a
+ * port is free but it is not.
+ */
+export async function negotiateTunnel(
+  opts: RegistryOptions,
+  session: ClientSession,
+  req: Messages['Register'],
+  adoptReserved: (port: number) => PublicTunnel | undefined,
+): Promise<PublicTunnel> {
+  if (req.protocol !== 'tcp') throw new P2prcError('E_NOT_AVAILABLE', `${req.protocol} tunnels are not supported by this host yet`);
+  if (session.tunnels.has(req.tunnelId)) throw new P2prcError('E_PROTOCOL', `tunnel ${req.tunnelId} is already registered`);
+  const reserved = req.remotePort > 0 ? adoptReserved(req.remotePort) : undefined;
+  if (!reserved && opts.policy.countOwnedBy(session.clientId) >= opts.maxTunnelsPerClient) {
+    throw new P2prcError('E_QUOTA', `client already has ${opts.maxTunnelsPerClient} tunnels (the host's per-client limit)`);
+  }
+  if (reserved) {
+    reserved.tunnelId = req.tunnelId;
+    reserved.name = req.name;
+    if (await offer(opts, session, req, reserved)) return reserved;
+    reserved.close();
+    opts.policy.release(reserved.port, session.clientId);
+    throw new P2prcError('E_PORT_TAKEN', `port ${req.remotePort} is taken on the client side`, { details: { side: 'local', port: req.remotePort } });
+  }
+  if (req.remotePort > 0) {
+    const tunnel = await bindTunnel(opts, session, req, req.remotePort);
+    if (await offer(opts, session, req, tunnel)) return tunnel;
+    discard(opts, session, tunnel);
+    throw new P2prcError('E_PORT_TAKEN', `port ${req.remotePort} is taken on the client side`, { details: { side: 'local', port: req.remotePort } });
+  }
+  const tried = new Set<number>();
+  for (let attempt = 0; attempt < opts.maxOffers; attempt++) {
+    const [port] = opts.policy.pickCandidates(1, tried);
+    if (port === undefined) break;
+    tried.add(port);
+    let tunnel: PublicTunnel;
+    try {
+      tunnel = await bindTunnel(opts, session, req, port);
+    } catch (err) {
+      if (isP2prcError(err, 'E_PORT_TAKEN') || isP2prcError(err, 'E_PORT_DENIED')) continue;
+      throw err;
+    }
+    if (await offer(opts, session, req, tunnel)) return tunnel;
+    discard(opts, session, tunnel);
+  }
+  throw new P2prcError('E_PORT_TAKEN', `no port free on both the host and the client after ${tried.size} tries`, { details: { side: 'host' } });
+}
+
+async function offer(opts: RegistryOptions, session: ClientSession, req: Messages['Register'], tunnel: PublicTunnel): Promise<boolean> {
+  if (!req.matchLocal) return true;
+  try {
+    return await session.offerPort(req.tunnelId, tunnel.port, opts.offerTimeoutMs);
+  } catch (err) {
+    discard(opts, session, tunnel);
+    throw err;
+  }
+}
+
+function discard(opts: RegistryOptions, session: ClientSession, tunnel: PublicTunnel): void {
+  tunnel.close();
+  opts.policy.release(tunnel.port, session.clientId);
+}
+
+async function bindTunnel(opts: RegistryOptions, session: ClientSession, req: Messages['Register'], port: number): Promise<PublicTunnel> {
+  opts.policy.take(port, session.clientId);
+  const server = net.createServer({ noDelay: true });
+  try {
+    await listenTcp(server, port, opts.bind);
+  } catch (err) {
+    opts.policy.release(port, session.clientId);
+    server.close();
+    if (isP2prcError(err, 'E_PORT_TAKEN')) {
+      throw new P2prcError('E_PORT_TAKEN', `port ${port} is already in use on the host`, { details: { side: 'host', port } });
+    }
+    throw err;
+  }
+  return new PublicTunnel(req.tunnelId, port, server, session.clientId, req.name, req.protocol);
+}

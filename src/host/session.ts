@@ -1,0 +1,206 @@
+import type net from 'node:net';
+import { pipeline } from 'node:stream';
+import { P2prcError, toP2prcError } from '../errors.js';
+import { encodeMessage, type Message, type Messages } from '../protocol/messages.js';
+import type { FrameChannel } from '../transport/channel.js';
+import type { PublicTunnel, VisitorSink } from './tunnel.js';
+
+export interface SessionContext {
+  heartbeatMs: number;
+  /** How long a visitor may wait for a data connection before it is dropped. */
+  dataWaitMs: number;
+  maxWaitingVisitors: number;
+  register(session: ClientSession, req: Messages['Register']): Promise<PublicTunnel>;
+  closeTunnel(session: ClientSession, tunnelId: string): void;
+  sessionClosed(session: ClientSession, reason: P2prcError | undefined): void;
+  log(level: 'info' | 'warn' | 'debug', message: string): void;
+}
+
+interface Waiting {
+  tunnel: PublicTunnel;
+  visitor: net.Socket;
+  timer: NodeJS.Timeout;
+}
+
+type PortReply = (accepted: boolean) => void;
+
+/**
+ * One authenticated client on the host: its control channel, heartbeats, public tunnels and the
+ * pool of idle data connections it pre-opened. Visitors are bound to a pooled data connection and
+ * from then on relayed raw.
+ */
+export class ClientSession implements VisitorSink {
+  readonly tunnels = new Map<string, PublicTunnel>();
+  private readonly idle: net.Socket[] = [];
+  private readonly waiting: Waiting[] = [];
+  private readonly portReplies = new Map<string, PortReply>();
+  private readonly usedSeqs = new Set<number>();
+  private seqFloor = 0;
+  private visitorIds = 0;
+  private lastSeen = Date.now();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private closed = false;
+  readonly connectedAt = new Date();
+
+  constructor(
+    readonly sessionId: string,
+    readonly clientId: string,
+    readonly name: string,
+    readonly remote: string,
+    readonly key: Buffer,
+    private readonly channel: FrameChannel,
+    private readonly ctx: SessionContext,
+  ) {
+    channel.onMessage((m) => this.onMessage(m));
+    channel.on('close', (err) => this.close(err));
+    this.heartbeat = setInterval(() => this.beat(), ctx.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  get idleDataConnections(): number {
+    return this.idle.length;
+  }
+
+  send<K extends keyof Messages>(type: K, body: Messages[K]): void {
+    this.channel.send(type, body);
+  }
+
+  /** Offers a held port to the client; resolves true when the client confirms it is usable on its side too. */
+  offerPort(tunnelId: string, port: number, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.portReplies.delete(tunnelId);
+        reject(new P2prcError('E_TIMEOUT', `client did not answer the offer of port ${port}`));
+      }, timeoutMs);
+      this.portReplies.set(tunnelId, (accepted) => {
+        clearTimeout(timer);
+        this.portReplies.delete(tunnelId);
+        resolve(accepted);
+      });
+      this.send('PortOffer', { tunnelId, port });
+    });
+  }
+
+  /** A data connection that proved it belongs to this session (seq unused and above the floor). */
+  acceptsSeq(seq: number): boolean {
+    if (seq <= this.seqFloor || this.usedSeqs.has(seq)) return false;
+    this.usedSeqs.add(seq);
+    if (this.usedSeqs.size > 4096) {
+      const sorted = [...this.usedSeqs].sort((a, b) => a - b).slice(0, 2048);
+      for (const s of sorted) this.usedSeqs.delete(s);
+      this.seqFloor = sorted[sorted.length - 1]!;
+    }
+    return true;
+  }
+
+  addDataConnection(socket: net.Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    const waiter = this.waiting.shift();
+    if (waiter) {
+      clearTimeout(waiter.timer);
+      this.bind(waiter.tunnel, waiter.visitor, socket);
+      return;
+    }
+    this.idle.push(socket);
+    const drop = () => {
+      const i = this.idle.indexOf(socket);
+      if (i >= 0) this.idle.splice(i, 1);
+    };
+    socket.once('close', drop);
+    socket.once('error', () => socket.destroy());
+  }
+
+  acceptVisitor(tunnel: PublicTunnel, visitor: net.Socket): void {
+    visitor.setNoDelay(true);
+    const data = this.idle.shift();
+    if (data) {
+      this.bind(tunnel, visitor, data);
+      return;
+    }
+    if (this.waiting.length >= this.ctx.maxWaitingVisitors) {
+      visitor.destroy();
+      return;
+    }
+    visitor.on('error', () => visitor.destroy());
+    const timer = setTimeout(() => {
+      const i = this.waiting.findIndex((w) => w.visitor === visitor);
+      if (i >= 0) this.waiting.splice(i, 1);
+      this.ctx.log('warn', `visitor on port ${tunnel.port} dropped: no data connection from ${this.name} within ${this.ctx.dataWaitMs} ms`);
+      visitor.destroy();
+    }, this.ctx.dataWaitMs);
+    this.waiting.push({ tunnel, visitor, timer });
+    // The pool ran dry: ask for as many as are waiting, plus headroom for the next burst.
+    this.send('ReqData', { count: this.waiting.length + 4 });
+  }
+
+  private bind(tunnel: PublicTunnel, visitor: net.Socket, data: net.Socket): void {
+    data.removeAllListeners('close');
+    data.removeAllListeners('error');
+    if (visitor.destroyed) {
+      this.addDataConnection(data);
+      return;
+    }
+    const visitorId = ++this.visitorIds;
+    const remote = `${visitor.remoteAddress ?? ''}:${visitor.remotePort ?? 0}`;
+    data.write(encodeMessage('Bind', { tunnelId: tunnel.tunnelId, visitorId, remote }));
+    pipeline(visitor, data, visitor, () => {
+      visitor.destroy();
+      data.destroy();
+    });
+  }
+
+  private onMessage(m: Message): void {
+    this.lastSeen = Date.now();
+    switch (m.type) {
+      case 'Ping':
+        this.send('Pong', { t: m.body.t });
+        return;
+      case 'Pong':
+        return;
+      case 'Register':
+        this.ctx.register(this, m.body).then(
+          (tunnel) => this.send('Registered', { tunnelId: tunnel.tunnelId, port: tunnel.port, publicHost: '' }),
+          (err) => {
+            const e = toP2prcError(err);
+            const side = e.details.side === 'local' ? 'local' : 'host';
+            this.send('RegisterFailed', { tunnelId: m.body.tunnelId, code: e.code, message: e.message, side });
+          },
+        );
+        return;
+      case 'PortConfirm':
+      case 'PortReject':
+        this.portReplies.get(m.body.tunnelId)?.(m.type === 'PortConfirm');
+        return;
+      case 'CloseTunnel':
+        this.ctx.closeTunnel(this, m.body.tunnelId);
+        return;
+      default:
+        this.close(new P2prcError('E_PROTOCOL', `unexpected ${m.type} on an established session`));
+    }
+  }
+
+  private beat(): void {
+    if (Date.now() - this.lastSeen > 2 * this.ctx.heartbeatMs) {
+      this.close(new P2prcError('E_TIMEOUT', `no heartbeat from ${this.name} for ${2 * this.ctx.heartbeatMs} ms`));
+      return;
+    }
+    this.send('Ping', { t: Date.now() });
+  }
+
+  close(reason?: P2prcError): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    this.channel.close(reason);
+    for (const s of this.idle.splice(0)) s.destroy();
+    for (const w of this.waiting.splice(0)) {
+      clearTimeout(w.timer);
+      w.visitor.destroy();
+    }
+    for (const reply of this.portReplies.values()) reply(false);
+    this.ctx.sessionClosed(this, reason);
+  }
+}

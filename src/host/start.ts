@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+import { generateSelfSignedCert } from '../transport/cert.js';
+import { ReverseProxyHost } from './host.js';
+import { loadHostIdentity } from './identity.js';
+import type { HostOptions } from './options.js';
+
+export interface HostHandle {
+  host: ReverseProxyHost;
+  /** The bound control port (useful with controlPort 0). */
+  port: number;
+  bind: string;
+  token: string;
+  tokenGenerated: boolean;
+  tokenPath: string | undefined;
+  fingerprint: string | undefined;
+  tls: boolean;
+  close(): Promise<void>;
+}
+
+/** Loads or creates the host's identity, then listens. Resolves once the control port is bound. */
+export async function startHost(options: HostOptions = {}): Promise<HostHandle> {
+  let token = options.token;
+  let tokenGenerated = false;
+  let tokenPath: string | undefined;
+  let keyPem: string | undefined;
+  let certPem: string | undefined;
+  let fingerprint: string | undefined;
+  if (options.stateDir) {
+    const id = await loadHostIdentity(options.stateDir, options.token);
+    ({ token, tokenGenerated, tokenPath, keyPem, certPem, fingerprint } = id);
+  } else {
+    if (!token) {
+      token = randomBytes(24).toString('base64url');
+      tokenGenerated = true;
+    }
+    if (options.tls ?? true) ({ keyPem, certPem, fingerprint } = generateSelfSignedCert());
+  }
+  const tls = options.tls ?? true;
+  const host = new ReverseProxyHost({ ...options, token: token!, keyPem, certPem });
+  const port = await host.listen();
+  return {
+    host,
+    port,
+    bind: host.options.bind,
+    token: token!,
+    tokenGenerated,
+    tokenPath,
+    fingerprint: tls ? fingerprint : undefined,
+    tls,
+    close: () => host.close(),
+  };
+}

@@ -1,0 +1,55 @@
+import net from 'node:net';
+import type { TunnelProtocol } from '../protocol/messages.js';
+
+/** The session side a public tunnel needs: where visitors are handed for a data connection. */
+export interface VisitorSink {
+  acceptVisitor(tunnel: PublicTunnel, visitor: net.Socket): void;
+}
+
+/**
+ * One public port on the host. The listener is bound before the port is confirmed, so a confirmed
+ * port is really held; it stays bound through a client's grace period so nobody else can take it.
+ */
+export class PublicTunnel {
+  readonly visitors = new Set<net.Socket>();
+  sink: VisitorSink | undefined;
+  graceTimer: NodeJS.Timeout | undefined;
+  bytesIn = 0;
+  bytesOut = 0;
+  connections = 0;
+  readonly createdAt = new Date();
+
+  constructor(
+    public tunnelId: string,
+    readonly port: number,
+    readonly server: net.Server,
+    readonly clientId: string,
+    public name: string,
+    readonly protocol: TunnelProtocol,
+  ) {
+    server.on('connection', (visitor) => this.onVisitor(visitor));
+  }
+
+  private onVisitor(visitor: net.Socket): void {
+    if (!this.sink) {
+      // Owner is reconnecting (grace period): refuse fast rather than hang the visitor.
+      visitor.destroy();
+      return;
+    }
+    this.connections++;
+    this.visitors.add(visitor);
+    visitor.once('close', () => {
+      this.visitors.delete(visitor);
+      this.bytesIn += visitor.bytesRead;
+      this.bytesOut += visitor.bytesWritten;
+    });
+    this.sink.acceptVisitor(this, visitor);
+  }
+
+  close(): void {
+    clearTimeout(this.graceTimer);
+    this.sink = undefined;
+    this.server.close();
+    for (const v of this.visitors) v.destroy();
+  }
+}

@@ -1,0 +1,46 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * HMAC challenge-response on a shared token (after bore's auth.rs), so the token never crosses
+ * the wire. Each side contributes a fresh 32-byte nonce; a recorded response is useless against
+ * a new challenge. The host also proves it holds the token, so a client cannot be lured into
+ * publishing through an impostor that merely accepts everything.
+ */
+const CLIENT_LABEL = 'p2prc/v1/client';
+const HOST_LABEL = 'p2prc/v1/host';
+const SESSION_LABEL = 'p2prc/v1/session';
+const DATA_LABEL = 'p2prc/v1/data';
+
+export function newNonce(): string {
+  return randomBytes(32).toString('hex');
+}
+
+function hmacHex(key: string | Buffer, ...parts: string[]): string {
+  const h = createHmac('sha256', key);
+  for (const part of parts) h.update(part).update('\0');
+  return h.digest('hex');
+}
+
+export function clientProof(token: string, hostNonce: string, clientNonce: string): string {
+  return hmacHex(token, CLIENT_LABEL, hostNonce, clientNonce);
+}
+
+export function hostProof(token: string, hostNonce: string, clientNonce: string): string {
+  return hmacHex(token, HOST_LABEL, hostNonce, clientNonce);
+}
+
+/** Key both sides derive after auth; data connections prove membership of the session with it. */
+export function sessionKey(token: string, hostNonce: string, clientNonce: string): Buffer {
+  return Buffer.from(hmacHex(token, SESSION_LABEL, hostNonce, clientNonce), 'hex');
+}
+
+/** A data connection's proof. `seq` must strictly increase per session, which defeats replay. */
+export function dataProof(key: Buffer, sessionId: string, seq: number): string {
+  return hmacHex(key, DATA_LABEL, sessionId, String(seq));
+}
+
+export function proofsEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
+}

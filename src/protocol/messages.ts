@@ -1,0 +1,120 @@
+import { P2prcError, isErrorCode, type ErrorCode } from '../errors.js';
+import { encodeFrame, type Frame } from './frame.js';
+
+/** Control message types. Numbers are wire values: never renumber, only append. */
+export const MsgType = {
+  Hello: 1,
+  Challenge: 2,
+  Auth: 3,
+  AuthOk: 4,
+  Register: 5,
+  PortOffer: 6,
+  PortConfirm: 7,
+  PortReject: 8,
+  Registered: 9,
+  RegisterFailed: 10,
+  Ping: 11,
+  Pong: 12,
+  ReqData: 13,
+  Bind: 14,
+  CloseTunnel: 15,
+  Error: 16,
+} as const;
+export type MsgTypeName = keyof typeof MsgType;
+
+export type TunnelProtocol = 'tcp' | 'udp';
+
+export interface Messages {
+  Hello:
+    | { role: 'control'; clientId: string; name: string; agent: string }
+    | { role: 'data'; sessionId: string; seq: number; mac: string };
+  Challenge: { nonce: string; hostId: string; agent: string };
+  Auth: { nonce: string; mac: string };
+  AuthOk: { sessionId: string; mac: string; heartbeatMs: number; publicHost: string; graceMs: number };
+  Register: { tunnelId: string; protocol: TunnelProtocol; remotePort: number; name: string; matchLocal: boolean };
+  PortOffer: { tunnelId: string; port: number };
+  PortConfirm: { tunnelId: string; port: number };
+  PortReject: { tunnelId: string; port: number; reason: string };
+  Registered: { tunnelId: string; port: number; publicHost: string };
+  RegisterFailed: { tunnelId: string; code: ErrorCode; message: string; side: 'host' | 'local' };
+  Ping: { t: number };
+  Pong: { t: number };
+  ReqData: { count: number };
+  Bind: { tunnelId: string; visitorId: number; remote: string };
+  CloseTunnel: { tunnelId: string };
+  Error: { code: ErrorCode; message: string };
+}
+
+export type Message = { [K in MsgTypeName]: { type: K; body: Messages[K] } }[MsgTypeName];
+
+type FieldCheck = (v: unknown) => boolean;
+const MAX_STRING = 256;
+const str: FieldCheck = (v) => typeof v === 'string' && v.length <= MAX_STRING;
+const text: FieldCheck = (v) => typeof v === 'string' && v.length <= 4096;
+const hex64: FieldCheck = (v) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+const uint: FieldCheck = (v) => Number.isSafeInteger(v) && (v as number) >= 0;
+const port: FieldCheck = (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535;
+const bool: FieldCheck = (v) => typeof v === 'boolean';
+const num: FieldCheck = (v) => typeof v === 'number' && Number.isFinite(v);
+const oneOf = (...values: string[]): FieldCheck => (v) => typeof v === 'string' && values.includes(v);
+const code: FieldCheck = (v) => isErrorCode(v);
+
+const helloControl = { role: oneOf('control'), clientId: str, name: str, agent: str };
+const helloData = { role: oneOf('data'), sessionId: str, seq: uint, mac: hex64 };
+
+const SCHEMAS: { [K in MsgTypeName]: Record<string, FieldCheck> | Array<Record<string, FieldCheck>> } = {
+  Hello: [helloControl, helloData],
+  Challenge: { nonce: hex64, hostId: str, agent: str },
+  Auth: { nonce: hex64, mac: hex64 },
+  AuthOk: { sessionId: str, mac: hex64, heartbeatMs: uint, publicHost: str, graceMs: uint },
+  Register: { tunnelId: str, protocol: oneOf('tcp', 'udp'), remotePort: port, name: str, matchLocal: bool },
+  PortOffer: { tunnelId: str, port },
+  PortConfirm: { tunnelId: str, port },
+  PortReject: { tunnelId: str, port, reason: str },
+  Registered: { tunnelId: str, port, publicHost: str },
+  RegisterFailed: { tunnelId: str, code, message: text, side: oneOf('host', 'local') },
+  Ping: { t: num },
+  Pong: { t: num },
+  ReqData: { count: uint },
+  Bind: { tunnelId: str, visitorId: uint, remote: str },
+  CloseTunnel: { tunnelId: str },
+  Error: { code, message: text },
+};
+
+const NAME_BY_TYPE = new Map<number, MsgTypeName>(
+  (Object.entries(MsgType) as Array<[MsgTypeName, number]>).map(([name, type]) => [type, name]),
+);
+
+function matches(body: Record<string, unknown>, schema: Record<string, FieldCheck>): boolean {
+  const keys = Object.keys(schema);
+  return keys.every((k) => schema[k]!(body[k]));
+}
+
+/** Validates and returns the body, keeping only the schema's fields (unknown fields from newer peers are dropped). */
+function validate(name: MsgTypeName, value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new P2prcError('E_PROTOCOL', `${name} body is not an object`);
+  }
+  const body = value as Record<string, unknown>;
+  const spec = SCHEMAS[name];
+  const schema = (Array.isArray(spec) ? spec : [spec]).find((s) => matches(body, s));
+  if (!schema) throw new P2prcError('E_PROTOCOL', `${name} message has missing or invalid fields`);
+  return Object.fromEntries(Object.keys(schema).map((k) => [k, body[k]]));
+}
+
+export function encodeMessage<K extends MsgTypeName>(type: K, body: Messages[K], maxFrameSize?: number): Buffer {
+  validate(type, body);
+  return encodeFrame(MsgType[type], Buffer.from(JSON.stringify(body), 'utf8'), maxFrameSize);
+}
+
+export function decodeMessage(frame: Frame): Message {
+  const name = NAME_BY_TYPE.get(frame.type);
+  if (!name) throw new P2prcError('E_PROTOCOL', `unknown message type ${frame.type}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(frame.payload.toString('utf8'));
+  } catch (err) {
+    throw new P2prcError('E_PROTOCOL', `${name} payload is not valid JSON`, { cause: err });
+  }
+  return { type: name, body: validate(name, parsed) } as Message;
+}
