@@ -1,0 +1,76 @@
+import type { Argv } from 'yargs';
+import { P2prcError } from '../errors.js';
+import { parseExpose, parseHostPort } from '../service/address.js';
+import { runNodeService } from '../service/node-service.js';
+import { resolveConfigDir } from '../store/index.js';
+import { stdio, untilSignal } from './output.js';
+
+export const usage = 'p2prc -s --connect-reverse-proxy <ip[:port]> [options]';
+export const describe = 'Start the P2PRC node server and publish it through a reverse-proxy host.';
+
+export function configure(y: Argv): Argv {
+  return y
+    .option('server', { alias: 's', type: 'boolean', describe: 'start the node server (P2PRC style; implied)' })
+    .option('connect-reverse-proxy', { type: 'string', demandOption: true, requiresArg: true, describe: 'host address, ip[:port] (port default 7000)' })
+    .option('port', { type: 'number', describe: 'local node server port, 0 = any free (default: negotiated, free here and on the host)' })
+    .option('remote-port', { type: 'string', default: 'any', describe: 'requested public port, or "any"' })
+    .option('expose', { type: 'string', array: true, default: [], describe: 'also publish <local>[:<remote>] (repeatable)' })
+    .option('token', { type: 'string', describe: 'the host\'s token (env P2PRC_TOKEN)' })
+    .option('fingerprint', { type: 'string', describe: 'pin the host\'s TLS certificate (default: trust on first use)' })
+    .option('tls', { type: 'boolean', default: true, describe: 'TLS to the host (--no-tls for a plaintext host)' })
+    .option('engine', { choices: ['native', 'frp', 'auto'], default: 'native', describe: 'tunnel engine' })
+    .option('name', { type: 'string', describe: 'client name shown on the host (default: hostname)' })
+    .option('exit-on-login-failure', { type: 'boolean', default: false, describe: 'exit if the first login fails instead of retrying' })
+    .option('heartbeat', { type: 'number', default: 10, describe: 'heartbeat interval in seconds' })
+    .example('p2prc -s --connect-reverse-proxy 203.0.113.10 --token T', 'publish the node server on a port free on both sides')
+    .example('p2prc -s --connect-reverse-proxy 203.0.113.10:7000 --remote-port 6001 --expose 3000', 'fixed public port, plus local port 3000')
+    .example('p2prc -s --connect-reverse-proxy 127.0.0.1 --no-tls --exit-on-login-failure', 'plaintext host on this machine');
+}
+
+function parseRemotePort(value: unknown): number | 'any' {
+  if (value === undefined || value === 'any') return 'any';
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new P2prcError('E_USAGE', `invalid --remote-port "${String(value)}" (1-65535 or any)`);
+  return n;
+}
+
+export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
+  const out = stdio(verbose);
+  const json = args.json as boolean;
+  if (args.engine === 'frp') throw new P2prcError('E_NOT_AVAILABLE', 'the frp engine is not available in this build; use --engine native');
+  const port = args.port as number | undefined;
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new P2prcError('E_USAGE', `invalid --port "${String(port)}"`);
+  const heartbeat = args.heartbeat as number;
+  if (!(heartbeat > 0)) throw new P2prcError('E_USAGE', `invalid --heartbeat "${String(heartbeat)}"`);
+  const service = await runNodeService({
+    configDir: resolveConfigDir(args['config-dir'] as string | undefined),
+    proxy: parseHostPort(String(args['connect-reverse-proxy']), 7000, '--connect-reverse-proxy address'),
+    token: args.token as string | undefined,
+    fingerprint: args.fingerprint as string | undefined,
+    tls: args.tls as boolean,
+    port,
+    remotePort: parseRemotePort(args['remote-port']),
+    expose: (args.expose as string[]).map(parseExpose),
+    name: args.name as string | undefined,
+    exitOnLoginFailure: args['exit-on-login-failure'] as boolean,
+    heartbeatMs: Math.round(heartbeat * 1000),
+    onClient: (client) => {
+      client.on('status', (s) => {
+        if (s.state === 'reconnecting') out.err(`status: ${s.error.code}: ${s.error.message}; retrying in ${(s.delayMs / 1000).toFixed(1)}s (attempt ${s.attempt})`);
+        else if (s.state === 'connected' && s.restored) out.err('status: reconnected; tunnels restored');
+      });
+      client.on('warning', (w) => out.err(`warning: ${w}`));
+    },
+  });
+  for (const t of service.published) {
+    if (json) out.out(JSON.stringify({ event: 'published', ...t }));
+    else out.out(`Published: ${t.publicAddress} -> ${t.localHost}:${t.localPort}`);
+  }
+  service.client.on('published', (list) => {
+    if (json) for (const t of list) out.out(JSON.stringify({ event: 'republished', ...t }));
+  });
+  const signal = await untilSignal();
+  out.err(`received ${signal}, closing tunnels`);
+  await service.close();
+  return 0;
+}

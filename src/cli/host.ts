@@ -1,0 +1,79 @@
+import type { Argv } from 'yargs';
+import { runHostService } from '../service/host-service.js';
+import { resolveConfigDir } from '../store/index.js';
+import { formatPortRanges, parsePortRanges } from '../host/ports.js';
+import { stdio, untilSignal } from './output.js';
+
+export const usage = 'p2prc -s --reverse-proxy [options]';
+export const describe = 'Start a reverse-proxy host: clients publish their services on its public ports.';
+
+export function configure(y: Argv): Argv {
+  return y
+    .option('server', { alias: 's', type: 'boolean', describe: 'start the node server (P2PRC style; implied)' })
+    .option('reverse-proxy', { type: 'boolean', demandOption: true, describe: 'run as a reverse-proxy host' })
+    .option('control-port', { type: 'number', default: 7000, describe: 'port clients connect to (0 picks one)' })
+    .option('bind', { type: 'string', default: '0.0.0.0', describe: 'address for the control port and public ports' })
+    .option('public-host', { type: 'string', describe: 'address clients and visitors should use (default: detected)' })
+    .option('token', { type: 'string', describe: 'shared token (env P2PRC_TOKEN; default: generated once and stored)' })
+    .option('allow-ports', { type: 'string', describe: 'public ports clients may use, e.g. 6000-6100,7000 (default: any)' })
+    .option('max-tunnels-per-client', { type: 'number', default: 16, describe: 'tunnels one client may hold' })
+    .option('max-clients', { type: 'number', default: 1024, describe: 'clients connected at once' })
+    .option('tls', { type: 'boolean', default: true, describe: 'TLS on the control and data connections (--no-tls for plaintext)' })
+    .option('insecure', { type: 'boolean', default: false, describe: 'same as --no-tls' })
+    .option('grace', { type: 'number', default: 30, describe: 'seconds a lost client keeps its ports' })
+    .option('heartbeat', { type: 'number', default: 10, describe: 'heartbeat interval in seconds' })
+    .option('port', { type: 'number', describe: 'port of this machine\'s node server (default 8088, or a free one)' })
+    .example('p2prc -s --reverse-proxy', 'host on port 7000 with TLS and a generated token')
+    .example('p2prc -s --reverse-proxy --control-port 7000 --allow-ports 6000-6100 --public-host 203.0.113.10', 'restrict public ports')
+    .example('P2PRC_TOKEN=secret p2prc -s --reverse-proxy --no-tls --bind 127.0.0.1', 'plaintext, loopback only');
+}
+
+export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
+  const out = stdio(verbose);
+  const allow = args['allow-ports'] ? parsePortRanges(String(args['allow-ports'])) : undefined;
+  const configDir = resolveConfigDir(args['config-dir'] as string | undefined);
+  const tls = (args.tls as boolean) && !(args.insecure as boolean);
+  const service = await runHostService({
+    configDir,
+    controlPort: args['control-port'] as number,
+    bind: args.bind as string,
+    publicHost: args['public-host'] as string | undefined,
+    token: args.token as string | undefined,
+    allowPorts: allow,
+    maxTunnelsPerClient: args['max-tunnels-per-client'] as number,
+    maxClients: args['max-clients'] as number,
+    tls,
+    graceMs: Math.round((args.grace as number) * 1000),
+    heartbeatMs: Math.round((args.heartbeat as number) * 1000),
+    nodePort: args.port as number | undefined,
+  });
+  const { handle } = service;
+  handle.host.on('log', (l) => {
+    if (l.level !== 'debug' || verbose) out.err(`[${new Date().toISOString()}] ${l.level}: ${l.message}`);
+  });
+  for (const w of service.warnings) out.err(`warning: ${w}`);
+  if (args.json) {
+    out.out(JSON.stringify({
+      event: 'host-started', control: service.controlAddress, port: handle.port, publicHost: service.publicHost, tls: handle.tls,
+      fingerprint: handle.fingerprint ?? null, tokenPath: handle.tokenPath ?? null, connectCommand: service.connectCommand, nodePort: service.nodePort ?? null,
+    }));
+  } else {
+    const where = args.token ? 'given with --token / P2PRC_TOKEN' : `${handle.tokenGenerated ? 'generated, ' : ''}stored in ${handle.tokenPath}`;
+    out.out(
+      [
+        'p2prc reverse-proxy host is running',
+        `  Control address:  ${service.controlAddress}`,
+        `  Public host:      ${service.publicHost}`,
+        `  TLS:              ${handle.tls ? `on, fingerprint ${handle.fingerprint}` : 'off (plaintext)'}`,
+        `  Token:            ${handle.token}  (${where})`,
+        `  Allowed ports:    ${allow ? formatPortRanges(allow) : 'any'}`,
+        `  Node server:      ${service.nodePort ? `http://${service.publicHost}:${service.nodePort}/ip_table` : 'off'}`,
+        `  Client command:   ${service.connectCommand}`,
+      ].join('\n'),
+    );
+  }
+  const signal = await untilSignal();
+  out.err(`received ${signal}, shutting down`);
+  await service.close();
+  return 0;
+}

@@ -1,0 +1,89 @@
+import yargs, { type Argv } from 'yargs';
+import { P2prcError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { reportError, stdio } from './output.js';
+import * as hostCmd from './host.js';
+import * as connectCmd from './connect.js';
+import * as viewRps from './view-rps.js';
+import * as viewRpm from './view-rpm.js';
+import * as nodeCmd from './node.js';
+
+export interface Command {
+  describe: string;
+  usage: string;
+  configure(y: Argv): Argv;
+  run(args: Record<string, unknown>, verbose: boolean): Promise<number>;
+}
+
+const MODES: Array<{ flags: string[]; command: Command }> = [
+  { flags: ['--reverse-proxy'], command: hostCmd },
+  { flags: ['--connect-reverse-proxy'], command: connectCmd },
+  { flags: ['--view-rps', '--view-reverse-proxy-servers'], command: viewRps },
+  { flags: ['--view-rpm', '--view-reverse-proxy-mapping'], command: viewRpm },
+];
+
+function hasFlag(argv: string[], flag: string): boolean {
+  return argv.some((a) => a === flag || a.startsWith(`${flag}=`));
+}
+
+/** Picks the command from P2PRC-style mode flags, so each mode gets its own options and --help. */
+export function selectCommand(argv: string[]): Command | undefined {
+  const found = MODES.filter((m) => m.flags.some((f) => hasFlag(argv, f)));
+  if (found.length > 1) throw new P2prcError('E_USAGE', `choose one of ${found.map((m) => m.flags[0]).join(', ')}`);
+  if (found[0]) return found[0].command;
+  if (argv.includes('-s') || hasFlag(argv, '--server')) return nodeCmd;
+  return undefined;
+}
+
+export function commonOptions(y: Argv): Argv {
+  return y
+    .option('config-dir', { type: 'string', describe: 'where records and config live (env P2PRC; default: the platform config directory)' })
+    .option('verbose', { type: 'boolean', default: false, describe: 'more logging, and the cause chain on errors' })
+    .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' });
+}
+
+const GENERAL_HELP = `p2prc ${VERSION}: publish services behind NAT through a reverse-proxy host
+
+Usage:
+  p2prc -s --reverse-proxy [options]                  start a reverse-proxy host
+  p2prc -s --connect-reverse-proxy <ip[:port]> [opts] start the node server and publish it
+  p2prc --view-rps [--json] [--offline]               list known reverse-proxy hosts
+  p2prc --view-rpm [--json] [--prune]                 list tunnels from the mapping file
+  p2prc -s [--port 8088]                              start the node server only
+
+Add --help to any of them for its options and examples. Exit codes: docs/cli.md.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const verbose = argv.includes('--verbose');
+  const output = stdio(verbose);
+  try {
+    const command = selectCommand(argv);
+    if (!command) {
+      if (argv.includes('--version')) return output.out(VERSION), 0;
+      const asked = argv.includes('--help') || argv.includes('-h');
+      (asked ? output.out : output.err)(GENERAL_HELP);
+      if (!asked && argv.length > 0) output.err(`p2prc: error E_USAGE: unknown arguments: ${argv.join(' ')}`);
+      return asked ? 0 : 2;
+    }
+    const parser = command
+      .configure(commonOptions(yargs(argv).scriptName('p2prc').usage(`${command.usage}\n\n${command.describe}`)))
+      .env('P2PRC')
+      .strict()
+      .version(VERSION)
+      .help()
+      .alias('h', 'help')
+      .wrap(Math.min(110, process.stdout.columns || 100))
+      .exitProcess(false)
+      .fail((msg, err) => {
+        throw err instanceof P2prcError ? err : new P2prcError('E_USAGE', msg ?? err?.message ?? 'bad usage');
+      });
+    let helped = false;
+    parser.showHelpOnFail(false);
+    const args = (await parser.parseAsync()) as Record<string, unknown>;
+    if (argv.includes('--help') || argv.includes('-h') || argv.includes('--version')) helped = true;
+    if (helped) return 0;
+    return await command.run(args, verbose);
+  } catch (err) {
+    return reportError(err, output);
+  }
+}

@@ -1,0 +1,60 @@
+import { EXIT_CODES, P2prcError, toP2prcError } from '../errors.js';
+
+export interface Output {
+  out(line: string): void;
+  err(line: string): void;
+  verbose: boolean;
+}
+
+export const stdio = (verbose: boolean): Output => ({
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+  verbose,
+});
+
+/** One line for the user; with --verbose the cause chain follows. Returns the exit status. */
+export function reportError(err: unknown, output: Output): number {
+  const e = toP2prcError(err);
+  output.err(`p2prc: error ${e.code}: ${e.message}`);
+  if (output.verbose) {
+    let cause: unknown = e.cause;
+    while (cause) {
+      output.err(`  caused by: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`);
+      cause = cause instanceof Error ? cause.cause : undefined;
+    }
+    if (!(err instanceof P2prcError) && err instanceof Error && err.stack) output.err(err.stack);
+  }
+  return EXIT_CODES[e.code];
+}
+
+/** Aligned plain-text table; the header row is upper case. */
+export function formatTable(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(headers.map((h) => h.toUpperCase())), ...rows.map(line)].join('\n');
+}
+
+/** "2m ago", "3h ago": last-seen columns that read at a glance. */
+export function ago(iso: string | undefined | null, now = Date.now()): string {
+  if (!iso) return '-';
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return '-';
+  const s = Math.max(0, Math.round((now - t) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86400)}d ago`;
+}
+
+/** Resolves when SIGINT or SIGTERM arrives (Ctrl-C, systemd stop). */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}

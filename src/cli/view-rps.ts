@@ -1,0 +1,41 @@
+import type { Argv } from 'yargs';
+import { viewServers } from '../service/views.js';
+import { resolveConfigDir } from '../store/index.js';
+import { ago, formatTable, stdio } from './output.js';
+
+export const usage = 'p2prc --view-rps [--json] [--offline]';
+export const describe = 'List the reverse-proxy hosts in reverse_proxy_server.json, probed live.';
+
+export function configure(y: Argv): Argv {
+  return y
+    .option('view-rps', { alias: 'view-reverse-proxy-servers', type: 'boolean', describe: 'list reverse-proxy hosts' })
+    .option('offline', { type: 'boolean', default: false, describe: 'do not probe; state shows "unknown"' })
+    .option('timeout', { type: 'number', default: 1.5, describe: 'probe timeout in seconds' })
+    .example('p2prc --view-rps', 'table of hosts with their live state')
+    .example('p2prc --view-rps --json --offline', 'records as JSON, without probing');
+}
+
+export function shortFingerprint(fp: string | null | undefined): string {
+  return fp ? `${fp.slice(0, 11)}…` : '-';
+}
+
+export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
+  const out = stdio(verbose);
+  const configDir = resolveConfigDir(args['config-dir'] as string | undefined);
+  const rows = await viewServers(configDir, { offline: args.offline as boolean, timeoutMs: Math.round((args.timeout as number) * 1000) });
+  if (args.json) {
+    out.out(JSON.stringify({ configDir, servers: rows }, null, 2));
+    return 0;
+  }
+  if (rows.length === 0) {
+    out.out(`No reverse-proxy hosts known yet (${configDir}/reverse_proxy_server.json is empty).`);
+    return 0;
+  }
+  out.out(
+    formatTable(
+      ['address', 'control port', 'fingerprint', 'version', 'last seen', 'state'],
+      rows.map((r) => [r.address, String(r.controlPort), r.tls ? shortFingerprint(r.fingerprint) : 'no tls', r.version ?? '-', ago(r.lastSeen), r.latencyMs !== null ? `${r.state} (${r.latencyMs} ms)` : r.state]),
+    ),
+  );
+  return 0;
+}

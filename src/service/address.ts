@@ -1,0 +1,49 @@
+import net from 'node:net';
+import { P2prcError } from '../errors.js';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** Parses "ip", "ip:port", "[v6]:port" or "host:port"; the port defaults to `defaultPort`. */
+export function parseHostPort(input: string, defaultPort: number, what = 'address'): HostPort {
+  const text = input.trim();
+  let host = text;
+  let portText: string | undefined;
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
+  if (bracketed) {
+    host = bracketed[1]!;
+    portText = bracketed[2];
+  } else if (net.isIPv6(text)) {
+    host = text;
+  } else {
+    const i = text.lastIndexOf(':');
+    if (i >= 0) {
+      host = text.slice(0, i);
+      portText = text.slice(i + 1);
+    }
+  }
+  const port = portText === undefined ? defaultPort : Number(portText);
+  if (!host || /\s|\//.test(host) || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new P2prcError('E_USAGE', `invalid ${what} "${input}" (expected ip[:port], e.g. 203.0.113.10:7000)`);
+  }
+  return { host, port };
+}
+
+/** "--expose 3000" or "--expose 3000:6000" or "--expose udp:5000[:6000]". */
+export interface ExposeSpec {
+  protocol: 'tcp' | 'udp';
+  localPort: number;
+  remotePort: number | 'any';
+}
+
+export function parseExpose(input: string): ExposeSpec {
+  const m = /^(?:(tcp|udp):)?(\d{1,5})(?::(\d{1,5}))?$/.exec(input.trim());
+  const localPort = m ? Number(m[2]) : NaN;
+  const remotePort = m?.[3] !== undefined ? Number(m[3]) : 'any';
+  if (!m || localPort < 1 || localPort > 65535 || (remotePort !== 'any' && (remotePort < 1 || remotePort > 65535))) {
+    throw new P2prcError('E_USAGE', `invalid --expose "${input}" (expected <local>[:<remote>], e.g. 3000 or 3000:6000)`);
+  }
+  return { protocol: (m[1] as 'tcp' | 'udp' | undefined) ?? 'tcp', localPort, remotePort };
+}

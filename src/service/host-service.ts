@@ -1,0 +1,90 @@
+import path from 'node:path';
+import net from 'node:net';
+import { isP2prcError } from '../errors.js';
+import { startHost, type HostHandle } from '../host/start.js';
+import type { HostOptions } from '../host/options.js';
+import { formatAddress } from '../client/client.js';
+import { NodeServer } from '../node/server.js';
+import { localAddresses, selfEntry } from '../node/iptable.js';
+import { RecordStore } from '../store/index.js';
+import { VERSION } from '../version.js';
+
+export interface HostServiceOptions extends HostOptions {
+  configDir: string;
+  /** Port of this machine's P2PRC node server; 0 picks one. Default 8088, or a free one if that is taken. */
+  nodePort?: number;
+  /** Turn off the node server. */
+  noNodeServer?: boolean;
+}
+
+export interface HostService {
+  handle: HostHandle;
+  publicHost: string;
+  controlAddress: string;
+  connectCommand: string;
+  nodePort: number | undefined;
+  warnings: string[];
+  close(): Promise<void>;
+}
+
+/** The address clients should dial: the operator's, the bound one, or this machine's first public one. */
+export function detectPublicHost(bind: string, explicit?: string): string {
+  if (explicit) return explicit;
+  if (bind !== '0.0.0.0' && bind !== '::' && net.isIP(bind)) return bind;
+  return localAddresses().ipv4;
+}
+
+/** Starts the reverse-proxy host, its node server, and records it in reverse_proxy_server.json. */
+export async function runHostService(options: HostServiceOptions): Promise<HostService> {
+  const handle = await startHost({ ...options, stateDir: path.join(options.configDir, 'host') });
+  const warnings: string[] = [];
+  const publicHost = detectPublicHost(handle.bind, options.publicHost);
+  let node: NodeServer | undefined;
+  try {
+    if (!options.noNodeServer) {
+      node = new NodeServer(
+        () => ({ ...selfEntry({ serverPort: node!.port, proxyServer: true }), IPV4: publicHost }),
+        () => ({ name: 'p2prc', version: VERSION, role: 'reverse-proxy' }),
+      );
+      const wanted = options.nodePort ?? 8088;
+      try {
+        await node.listen(wanted, handle.bind);
+      } catch (err) {
+        if (!isP2prcError(err, 'E_PORT_TAKEN') || options.nodePort !== undefined) throw err;
+        await node.listen(0, handle.bind);
+        warnings.push(`node server port ${wanted} is taken; using ${node.port}`);
+      }
+    }
+    const now = new Date().toISOString();
+    await new RecordStore(options.configDir).upsertServer({
+      id: handle.host.hostId,
+      address: publicHost,
+      controlPort: handle.port,
+      fingerprint: handle.fingerprint ?? null,
+      tls: handle.tls,
+      version: VERSION,
+      engine: 'native',
+      source: 'local',
+      firstSeen: now,
+      lastSeen: now,
+      pid: process.pid,
+    });
+  } catch (err) {
+    await node?.close();
+    await handle.close();
+    throw err;
+  }
+  const fp = handle.fingerprint ? ` --fingerprint ${handle.fingerprint}` : '';
+  const tlsFlag = handle.tls ? '' : ' --no-tls';
+  return {
+    handle,
+    publicHost,
+    controlAddress: formatAddress(handle.bind, handle.port),
+    connectCommand: `p2prc -s --connect-reverse-proxy ${formatAddress(publicHost, handle.port)} --token ${handle.token}${fp}${tlsFlag}`,
+    nodePort: node?.port,
+    warnings,
+    async close() {
+      await Promise.all([node?.close(), handle.close()]);
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import { open, rename, unlink, readFile, mkdir, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import { P2prcError } from '../errors.js';
+
+export function isProcessAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Writes via a temp file in the same directory, fsync, rename, fsync of the directory: a crash leaves old or new, never half. */
+export async function writeFileAtomic(file: string, text: string): Promise<void> {
+  const dir = path.dirname(file);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(tmp, file);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  const d = await open(dir, constants.O_RDONLY).catch(() => undefined);
+  if (d) {
+    await d.sync().catch(() => undefined);
+    await d.close();
+  }
+}
+
+const STALE_LOCK_MS = 30_000;
+
+async function breakStaleLock(lock: string): Promise<boolean> {
+  try {
+    const [text, info] = await Promise.all([readFile(lock, 'utf8'), stat(lock)]);
+    const holder = Number(text.split(' ')[0]);
+    const dead = !isProcessAlive(holder) && Date.now() - info.mtimeMs > 1_000;
+    if (dead || Date.now() - info.mtimeMs > STALE_LOCK_MS) {
+      await unlink(lock);
+      return true;
+    }
+  } catch {
+    return true; // vanished or unreadable mid-write: just retry
+  }
+  return false;
+}
+
+/**
+ * Runs `fn` while holding `<file>.lock` (created with O_EXCL, holding "pid time"). Waits with
+ * jittered backoff; a lock whose holder died is broken. Gives up with E_LOCKED after timeoutMs.
+ */
+export async function withFileLock<T>(file: string, fn: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+  const lock = `${file}.lock`;
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await writeFile(lock, `${process.pid} ${Date.now()}`, { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new P2prcError('E_CONFIG', `cannot create lock ${lock}: ${(err as Error).message}`, { cause: err });
+      if (await breakStaleLock(lock)) continue;
+      if (Date.now() > deadline) throw new P2prcError('E_LOCKED', `could not lock ${file} within ${timeoutMs} ms (held by ${lock})`, { details: { path: lock } });
+      await delay(Math.min(200, 5 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random()));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlink(lock).catch(() => undefined);
+  }
+}

@@ -1,0 +1,37 @@
+import Conf from 'conf';
+import path from 'node:path';
+import { P2prcError } from '../errors.js';
+
+export interface P2prcConfig {
+  token?: string;
+  controlPort?: number;
+  preferredHosts?: string[];
+  hostTokens?: Record<string, string>;
+  /** TOFU pins, "host:port" -> certificate fingerprint. */
+  fingerprints?: Record<string, string>;
+}
+
+const schema = {
+  token: { type: 'string', minLength: 1 },
+  controlPort: { type: 'integer', minimum: 1, maximum: 65535 },
+  preferredHosts: { type: 'array', items: { type: 'string' } },
+  hostTokens: { type: 'object', additionalProperties: { type: 'string' } },
+  fingerprints: { type: 'object', additionalProperties: { type: 'string' } },
+} as const;
+
+/** Where records and config live: --config-dir, else $P2PRC, else the platform config directory. */
+export function resolveConfigDir(flag?: string): string {
+  if (flag) return path.resolve(flag);
+  if (process.env.P2PRC) return path.resolve(process.env.P2PRC);
+  const conf = new Conf<P2prcConfig>({ projectName: 'p2prc', configName: 'config' });
+  return path.dirname(conf.path);
+}
+
+/** config.json in the config directory, schema-validated by conf (atomic writes included). */
+export function openConfig(dir: string): Conf<P2prcConfig> {
+  try {
+    return new Conf<P2prcConfig>({ projectName: 'p2prc', cwd: dir, configName: 'config', schema: schema as never, clearInvalidConfig: false });
+  } catch (err) {
+    throw new P2prcError('E_CONFIG', `invalid config ${path.join(dir, 'config.json')}: ${(err as Error).message}`, { cause: err, details: { path: path.join(dir, 'config.json') } });
+  }
+}

@@ -1,0 +1,125 @@
+import { readFile, rename } from 'node:fs/promises';
+import path from 'node:path';
+import { P2prcError } from '../errors.js';
+import { withFileLock, writeFileAtomic } from './atomic.js';
+import {
+  RECORDS_VERSION, validateMapping, validateMappingsFile, validateServer, validateServersFile,
+  type MappingRecord, type MappingsFile, type ServerRecord, type ServersFile,
+} from './schema.js';
+
+export const SERVERS_FILE = 'reverse_proxy_server.json';
+export const MAPPINGS_FILE = 'reverse_proxy_mapping.json';
+
+type Which = 'servers' | 'mappings';
+
+/** Reads and validates a record file; missing means empty; anything else wrong is E_CONFIG naming the file. */
+async function load<T extends ServersFile | MappingsFile>(file: string, which: Which): Promise<T> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: RECORDS_VERSION, [which]: [] } as unknown as T;
+    throw new P2prcError('E_CONFIG', `cannot read ${file}: ${(err as Error).message}`, { cause: err, details: { path: file } });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new P2prcError('E_CONFIG', `${file} is not valid JSON (${(err as Error).message}); it was left untouched — fix it or move it aside with --repair`, {
+      cause: err, details: { path: file },
+    });
+  }
+  const problem = which === 'servers' ? validateServersFile(parsed) : validateMappingsFile(parsed);
+  if (problem) {
+    throw new P2prcError('E_CONFIG', `${file} does not match its schema: ${problem}; it was left untouched — fix it or move it aside with --repair`, { details: { path: file } });
+  }
+  return parsed as T;
+}
+
+/**
+ * reverse_proxy_server.json and reverse_proxy_mapping.json in one directory. Every change is a
+ * read-modify-write under a cross-process lock, written atomically; unknown fields survive.
+ */
+export class RecordStore {
+  readonly serversPath: string;
+  readonly mappingsPath: string;
+
+  constructor(readonly dir: string) {
+    this.serversPath = path.join(dir, SERVERS_FILE);
+    this.mappingsPath = path.join(dir, MAPPINGS_FILE);
+  }
+
+  async readServers(): Promise<ServerRecord[]> {
+    return (await load<ServersFile>(this.serversPath, 'servers')).servers;
+  }
+
+  async readMappings(): Promise<MappingRecord[]> {
+    return (await load<MappingsFile>(this.mappingsPath, 'mappings')).mappings;
+  }
+
+  private async modify<T extends ServersFile | MappingsFile, R>(file: string, which: Which, fn: (data: T) => R): Promise<R> {
+    return withFileLock(file, async () => {
+      const data = await load<T>(file, which);
+      const result = fn(data);
+      await writeFileAtomic(file, `${JSON.stringify(data, null, 2)}\n`);
+      return result;
+    });
+  }
+
+  /** Inserts or merges by address + control port; firstSeen of an existing entry is kept. */
+  async upsertServer(record: ServerRecord): Promise<void> {
+    const problem = validateServer(record);
+    if (problem) throw new P2prcError('E_CONFIG', `refusing to record an invalid ${problem}`);
+    await this.modify<ServersFile, void>(this.serversPath, 'servers', (data) => {
+      const i = data.servers.findIndex((s) => s.address === record.address && s.controlPort === record.controlPort);
+      if (i < 0) data.servers.push(record);
+      else {
+        const old = data.servers[i]!;
+        data.servers[i] = { ...old, ...record, firstSeen: old.firstSeen, fingerprint: record.fingerprint ?? old.fingerprint, version: record.version ?? old.version };
+      }
+    });
+  }
+
+  async upsertMapping(record: MappingRecord): Promise<void> {
+    const problem = validateMapping(record);
+    if (problem) throw new P2prcError('E_CONFIG', `refusing to record an invalid ${problem}`);
+    await this.modify<MappingsFile, void>(this.mappingsPath, 'mappings', (data) => {
+      const i = data.mappings.findIndex((m) => m.id === record.id);
+      if (i < 0) data.mappings.push(record);
+      else data.mappings[i] = { ...data.mappings[i]!, ...record };
+    });
+  }
+
+  /** Patches one mapping; returns false when there is no such id. */
+  async updateMapping(id: string, patch: Partial<MappingRecord>): Promise<boolean> {
+    return this.modify<MappingsFile, boolean>(this.mappingsPath, 'mappings', (data) => {
+      const m = data.mappings.find((x) => x.id === id);
+      if (m) Object.assign(m, patch);
+      return !!m;
+    });
+  }
+
+  async removeMappings(predicate: (m: MappingRecord) => boolean): Promise<number> {
+    return this.modify<MappingsFile, number>(this.mappingsPath, 'mappings', (data) => {
+      const before = data.mappings.length;
+      data.mappings = data.mappings.filter((m) => !predicate(m));
+      return before - data.mappings.length;
+    });
+  }
+
+  /** Moves a corrupt file aside (never deletes it) so a fresh one can start; returns the new path. */
+  async repair(which: Which): Promise<string | undefined> {
+    const file = which === 'servers' ? this.serversPath : this.mappingsPath;
+    return withFileLock(file, async () => {
+      try {
+        await load(file, which);
+        return undefined;
+      } catch (err) {
+        if (!(err instanceof P2prcError) || err.code !== 'E_CONFIG') throw err;
+      }
+      const aside = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      await rename(file, aside);
+      return aside;
+    });
+  }
+}

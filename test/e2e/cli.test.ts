@@ -1,0 +1,126 @@
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import { killAll, parsePublished, runCli, startCli, type Running } from '../helpers/cli.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-cli-'));
+});
+afterEach(async () => {
+  await killAll();
+  await rm(dir, { recursive: true, force: true });
+});
+afterAll(killAll);
+
+async function startHost(extra: string[] = []): Promise<{ host: Running; port: number; token: string; fingerprint: string | null }> {
+  const host = startCli(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', '0', '--port', '0', '--json', '--config-dir', dir, ...extra]);
+  const line = await host.waitFor((l) => l.includes('"host-started"'));
+  const info = JSON.parse(line) as { port: number; fingerprint: string | null; connectCommand: string };
+  const token = /--token (\S+)/.exec(info.connectCommand)![1]!;
+  return { host, port: info.port, token, fingerprint: info.fingerprint };
+}
+
+async function connectClient(port: number, extra: string[] = []): Promise<{ client: Running; published: string[] }> {
+  const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--config-dir', dir, ...extra]);
+  await client.waitFor((l) => l.startsWith('Published:'));
+  return { client, published: client.stdout.filter((l) => l.startsWith('Published:')) };
+}
+
+async function occupiedPort(): Promise<{ port: number; close: () => void }> {
+  const s = net.createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  return { port: (s.address() as net.AddressInfo).port, close: () => s.close() };
+}
+
+describe('p2prc CLI end to end', () => {
+  it('publishes the node server; ip_table through the proxy shows the proxy address; views show it alive', async () => {
+    const { host, port } = await startHost();
+    const { client, published } = await connectClient(port);
+    const pub = parsePublished(published[0]!);
+    expect(pub.host).toBe('127.0.0.1');
+    // host on the same machine: the node port is picked locally (the NAT bed checks the matched-port case)
+    expect(pub.localPort).toBeGreaterThan(0);
+    const table = (await (await fetch(`http://${pub.publicAddress}/ip_table`)).json()) as { ip_address: Array<Record<string, unknown>> };
+    expect(table.ip_address[0]).toMatchObject({ IPV4: '127.0.0.1', ServerPort: String(pub.port), NAT: true, EscapeImplementation: 'native', ProxyServer: false });
+    const info = (await (await fetch(`http://${pub.publicAddress}/server_info`)).json()) as { role: string };
+    expect(info.role).toBe('node');
+
+    const rps = await runCli(['--view-rps', '--json', '--config-dir', dir]);
+    expect(rps.code).toBe(0);
+    const servers = (JSON.parse(rps.stdout) as { servers: Array<{ controlPort: number; state: string }> }).servers;
+    expect(servers.some((s) => s.controlPort === port && s.state === 'alive')).toBe(true);
+    const rpsTable = await runCli(['--view-reverse-proxy-servers', '--config-dir', dir]);
+    expect(rpsTable.stdout).toMatch(/ADDRESS\s+CONTROL PORT\s+FINGERPRINT/);
+    expect(rpsTable.stdout).toContain('alive');
+
+    const rpm = await runCli(['--view-rpm', '--json', '--config-dir', dir]);
+    const mappings = (JSON.parse(rpm.stdout) as { mappings: Array<{ publicPort: number; state: string; engine: string; pid: number }> }).mappings;
+    expect(mappings).toEqual([expect.objectContaining({ publicPort: pub.port, state: 'active', engine: 'native', pid: client.child.pid })]);
+
+    expect(await client.stop('SIGINT')).toBe(0);
+    const after = JSON.parse((await runCli(['--view-reverse-proxy-mapping', '--json', '--config-dir', dir])).stdout) as { mappings: Array<{ state: string }> };
+    expect(after.mappings.map((m) => m.state)).toEqual(['closed']);
+    expect(await host.stop('SIGTERM')).toBe(0);
+  });
+
+  it('marks a SIGKILLed client stale and --prune removes it; --expose publishes another service', async () => {
+    const svc = await occupiedPort();
+    const { port } = await startHost(['--no-tls']);
+    const { client } = await connectClient(port, ['--no-tls', '--expose', String(svc.port)]);
+    await client.waitFor((l) => l.includes(`-> 127.0.0.1:${svc.port}`));
+    client.child.kill('SIGKILL');
+    await client.exited;
+    const rpm = JSON.parse((await runCli(['--view-rpm', '--json', '--config-dir', dir])).stdout) as { mappings: Array<{ state: string }> };
+    expect(rpm.mappings.map((m) => m.state)).toEqual(['stale', 'stale']);
+    const table = await runCli(['--view-rpm', '--config-dir', dir]);
+    expect(table.stdout).toMatch(/NAME\s+KIND\s+PROTO\s+LOCAL\s+PUBLIC/);
+    const pruned = JSON.parse((await runCli(['--view-rpm', '--prune', '--json', '--config-dir', dir])).stdout) as { pruned: number; mappings: unknown[] };
+    expect(pruned).toMatchObject({ pruned: 2, mappings: [] });
+    svc.close();
+  });
+
+  it('gives --help with examples for every command', async () => {
+    for (const args of [['-s', '--reverse-proxy'], ['-s', '--connect-reverse-proxy', 'x'], ['--view-rps'], ['--view-rpm'], ['-s'], []]) {
+      const r = await runCli([...args, '--help']);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout, args.join(' ')).toMatch(/p2prc/);
+      if (args.length > 0) expect(r.stdout, args.join(' ')).toMatch(/Examples:/);
+    }
+  });
+
+  it('produces each documented exit code from a real failure', async () => {
+    expect((await runCli(['--view-rps', '--no-such-flag', '--config-dir', dir])).code).toBe(2);
+    expect((await runCli(['-s', '--connect-reverse-proxy', 'not a host:xx', '--config-dir', dir])).code).toBe(2);
+    const { port, token } = await startHost();
+    const wrong = await runCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', `${token}x`, '--config-dir', dir]);
+    expect(wrong.code).toBe(3);
+    expect(wrong.stderr).toContain('E_AUTH');
+    const busy = await occupiedPort();
+    const taken = await runCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--remote-port', String(busy.port), '--port', '0', '--config-dir', dir]);
+    busy.close();
+    expect(taken.code).toBe(4);
+    expect(taken.stderr).toContain('E_PORT_TAKEN');
+    const closed = await occupiedPort();
+    closed.close();
+    const unreachable = await runCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${closed.port}`, '--token', 't', '--exit-on-login-failure', '--config-dir', dir]);
+    expect(unreachable.code).toBe(5);
+    expect(unreachable.stderr).toContain('E_UNREACHABLE');
+    const pin = await runCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--fingerprint', 'AA'.repeat(32), '--config-dir', dir]);
+    expect(pin.code).toBe(6);
+    expect(pin.stderr).toContain('E_TLS');
+  });
+
+  it('reports a corrupt record file with its path and leaves it untouched', async () => {
+    const file = path.join(dir, 'reverse_proxy_mapping.json');
+    await writeFile(file, '{"version":1,"mappings":[');
+    const r = await runCli(['--view-rpm', '--config-dir', dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('E_CONFIG');
+    expect(r.stderr).toContain(file);
+    expect(await readFile(file, 'utf8')).toBe('{"version":1,"mappings":[');
+  });
+});

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { killAll, parsePublished, startCli, type Running } from '../../helpers/cli.js';
+import { canUseNetns, createNatBed, type NatBed } from './netns.js';
+
+const skipReason = await canUseNetns();
+if (skipReason) console.warn(`NAT test bed skipped: ${skipReason}`);
+
+/** A visitor-side fetch, run with node inside the visitor namespace. */
+async function visitorFetch(bed: NatBed, url: string, timeoutMs = 5_000): Promise<string> {
+  const script = `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(${timeoutMs}) }).then(r => r.text()).then(t => process.stdout.write(t), e => { console.error(e.cause?.code ?? e.message); process.exit(1); })`;
+  return bed.exec(bed.ns.visitor, process.execPath, '-e', script);
+}
+
+describe.skipIf(!!skipReason)(`NAT test bed (network namespaces)${skipReason ? ` — skipped: ${skipReason}` : ''}`, () => {
+  let bed: NatBed;
+  let dirHost: string;
+  let dirClient: string;
+  let host: Running;
+  let client: Running;
+  let pub: ReturnType<typeof parsePublished>;
+  const token = 'nat-test-token';
+  const hostArgs = () => ['-s', '--reverse-proxy', '--bind', '0.0.0.0', '--control-port', '7000', '--public-host', bed.hostIp, '--token', token, '--heartbeat', '1', '--grace', '30', '--port', '0', '--config-dir', dirHost];
+
+  beforeAll(async () => {
+    bed = await createNatBed();
+    dirHost = await mkdtemp(path.join(os.tmpdir(), 'p2prc-nat-h-'));
+    dirClient = await mkdtemp(path.join(os.tmpdir(), 'p2prc-nat-c-'));
+    host = startCli(hostArgs(), {}, bed.ns.public);
+    await host.waitFor((l) => l.includes('Client command:'));
+    client = startCli(['-s', '--connect-reverse-proxy', `${bed.hostIp}:7000`, '--token', token, '--heartbeat', '1', '--config-dir', dirClient], {}, bed.ns.private);
+    pub = parsePublished(await client.waitFor((l) => l.startsWith('Published:')));
+  });
+
+  afterAll(async () => {
+    await killAll();
+    await bed?.destroy();
+    await Promise.all([dirHost, dirClient].filter(Boolean).map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  it('a visitor reaches the NATed node through the host, and the IP table shows the proxy address', async () => {
+    expect(pub.host).toBe(bed.hostIp);
+    // the node server's port was negotiated to be free on both sides: same number here and there
+    expect(pub.localPort).toBe(pub.port);
+    const table = JSON.parse(await visitorFetch(bed, `http://${pub.publicAddress}/ip_table`)) as { ip_address: Array<Record<string, unknown>> };
+    expect(table.ip_address[0]).toMatchObject({ IPV4: bed.hostIp, ServerPort: String(pub.port), NAT: true });
+  });
+
+  it('the visitor cannot reach the private address directly', async () => {
+    await expect(visitorFetch(bed, `http://${bed.privateIp}:${pub.localPort}/ip_table`, 2_000)).rejects.toThrow();
+  });
+
+  it('after a host restart the client reconnects through the NAT to the same public port', async () => {
+    await host.stop('SIGKILL');
+    host = startCli(hostArgs(), {}, bed.ns.public);
+    await host.waitFor((l) => l.includes('Client command:'));
+    await client.waitFor((l) => l.includes('reconnected'), 60_000, 'stderr');
+    const table = JSON.parse(await visitorFetch(bed, `http://${pub.publicAddress}/ip_table`)) as { ip_address: Array<Record<string, unknown>> };
+    expect(table.ip_address[0]!.ServerPort).toBe(String(pub.port));
+  }, 90_000);
+
+  it('notices a black-holed NAT within heartbeats and recovers when it is lifted', async () => {
+    const reconnectsBefore = client.stderr.filter((l) => l.includes('reconnected')).length;
+    await bed.dropPrivate();
+    try {
+      await client.waitFor((l) => l.includes('E_TIMEOUT'), 15_000, 'stderr');
+      // keep the drop for 20 s in all, as a flaky uplink would
+      await new Promise((r) => setTimeout(r, 15_000));
+    } finally {
+      await bed.liftDrop();
+    }
+    await expect
+      .poll(() => client.stderr.filter((l) => l.includes('reconnected')).length, { timeout: 60_000, interval: 250 })
+      .toBeGreaterThan(reconnectsBefore);
+    const table = JSON.parse(await visitorFetch(bed, `http://${pub.publicAddress}/ip_table`)) as { ip_address: Array<Record<string, unknown>> };
+    expect(table.ip_address[0]!.ServerPort).toBe(String(pub.port));
+  }, 120_000);
+});
