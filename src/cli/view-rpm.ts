@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { formatAddress } from '../client/client.js';
-import { pruneMappings, viewMappings } from '../service/views.js';
+import { pruneMappings, repairRecords, viewMappings } from '../service/views.js';
 import { resolveConfigDir } from '../store/index.js';
 import { ago, formatTable, stdio } from './output.js';
 
@@ -11,6 +11,7 @@ export function configure(y: Argv): Argv {
   return y
     .option('view-rpm', { alias: 'view-reverse-proxy-mapping', type: 'boolean', describe: 'list tunnel mappings' })
     .option('prune', { type: 'boolean', default: false, describe: 'remove closed and stale entries first' })
+    .option('repair', { type: 'boolean', default: false, describe: 'move a corrupt record file aside (kept as .corrupt-<time>) first' })
     .example('p2prc --view-rpm', 'table of tunnels')
     .example('p2prc --view-rpm --prune --json', 'drop dead entries, print the rest as JSON');
 }
@@ -18,6 +19,10 @@ export function configure(y: Argv): Argv {
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
   const out = stdio(verbose);
   const configDir = resolveConfigDir(args['config-dir'] as string | undefined);
+  if (args.repair) {
+    const aside = await repairRecords(configDir, 'mappings');
+    out.err(aside ? `moved the corrupt file aside to ${aside}` : 'record file is valid; nothing to repair');
+  }
   const pruned = args.prune ? await pruneMappings(configDir) : undefined;
   const rows = await viewMappings(configDir);
   if (args.json) {

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { viewServers } from '../service/views.js';
+import { repairRecords, viewServers } from '../service/views.js';
 import { resolveConfigDir } from '../store/index.js';
 import { ago, formatTable, stdio } from './output.js';
 
@@ -11,6 +11,7 @@ export function configure(y: Argv): Argv {
     .option('view-rps', { alias: 'view-reverse-proxy-servers', type: 'boolean', describe: 'list reverse-proxy hosts' })
     .option('offline', { type: 'boolean', default: false, describe: 'do not probe; state shows "unknown"' })
     .option('timeout', { type: 'number', default: 1.5, describe: 'probe timeout in seconds' })
+    .option('repair', { type: 'boolean', default: false, describe: 'move a corrupt record file aside (kept as .corrupt-<time>) first' })
     .example('p2prc --view-rps', 'table of hosts with their live state')
     .example('p2prc --view-rps --json --offline', 'records as JSON, without probing');
 }
@@ -22,6 +23,10 @@ export function shortFingerprint(fp: string | null | undefined): string {
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
   const out = stdio(verbose);
   const configDir = resolveConfigDir(args['config-dir'] as string | undefined);
+  if (args.repair) {
+    const aside = await repairRecords(configDir, 'servers');
+    out.err(aside ? `moved the corrupt file aside to ${aside}` : 'record file is valid; nothing to repair');
+  }
   const rows = await viewServers(configDir, { offline: args.offline as boolean, timeoutMs: Math.round((args.timeout as number) * 1000) });
   if (args.json) {
     out.out(JSON.stringify({ configDir, servers: rows }, null, 2));

@@ -52,3 +52,8 @@ export async function viewMappings(configDir: string): Promise<MappingView[]> {
 export async function pruneMappings(configDir: string): Promise<number> {
   return new RecordStore(configDir).removeMappings((m) => mappingState(m) !== 'active');
 }
+
+/** Moves a corrupt record file aside; returns where it went, or undefined when it was fine. */
+export async function repairRecords(configDir: string, which: 'servers' | 'mappings'): Promise<string | undefined> {
+  return new RecordStore(configDir).repair(which);
+}

@@ -122,5 +122,9 @@ describe('p2prc CLI end to end', () => {
     expect(r.stderr).toContain('E_CONFIG');
     expect(r.stderr).toContain(file);
     expect(await readFile(file, 'utf8')).toBe('{"version":1,"mappings":[');
+    const repaired = await runCli(['--view-rpm', '--repair', '--json', '--config-dir', dir]);
+    expect(repaired.code).toBe(0);
+    expect(repaired.stderr).toContain('.corrupt-');
+    expect(JSON.parse(repaired.stdout)).toMatchObject({ mappings: [] });
   });
 });
