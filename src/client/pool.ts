@@ -95,7 +95,7 @@ export class DataPool {
       data.destroy();
       return;
     }
-    const local = net.connect({ host: target.host, port: target.port });
+    const local = net.connect({ host: target.host, port: target.port, allowHalfOpen: true });
     const timer = setTimeout(() => local.destroy(new Error('local connect timeout')), LOCAL_CONNECT_TIMEOUT_MS);
     try {
       await once(local, 'connect');

@@ -42,7 +42,8 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
   readonly options: ResolvedHostOptions;
   readonly policy: PortPolicy;
   readonly hostId = randomBytes(8).toString('hex');
-  private readonly server = net.createServer({ noDelay: true });
+  // Half-open so a visitor's FIN travels through the tunnel while replies still flow back.
+  private readonly server = net.createServer({ noDelay: true, allowHalfOpen: true });
   private readonly sessions = new Map<string, ClientSession>();
   private readonly byClient = new Map<string, ClientSession>();
   private readonly reserved = new Map<string, Map<number, PublicTunnel>>();

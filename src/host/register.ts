@@ -83,7 +83,7 @@ function discard(opts: RegistryOptions, session: ClientSession, tunnel: PublicTu
 
 async function bindTunnel(opts: RegistryOptions, session: ClientSession, req: Messages['Register'], port: number): Promise<PublicTunnel> {
   opts.policy.take(port, session.clientId);
-  const server = net.createServer({ noDelay: true });
+  const server = net.createServer({ noDelay: true, allowHalfOpen: true });
   try {
     await listenTcp(server, port, opts.bind);
   } catch (err) {

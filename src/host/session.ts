@@ -111,6 +111,8 @@ export class ClientSession implements VisitorSink {
     };
     socket.once('close', drop);
     socket.once('error', () => socket.destroy());
+    socket.once('end', () => socket.destroy()); // the client dropped a parked connection
+    socket.resume(); // nothing should arrive before Bind; keep reading so an 'end' is seen
   }
 
   acceptVisitor(tunnel: PublicTunnel, visitor: net.Socket): void {
@@ -139,6 +141,8 @@ export class ClientSession implements VisitorSink {
   private bind(tunnel: PublicTunnel, visitor: net.Socket, data: net.Socket): void {
     data.removeAllListeners('close');
     data.removeAllListeners('error');
+    data.removeAllListeners('end');
+    data.pause();
     if (visitor.destroyed) {
       this.addDataConnection(data);
       return;

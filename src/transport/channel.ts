@@ -31,6 +31,7 @@ export class FrameChannel extends EventEmitter<{ close: [P2prcError | undefined]
   private detached = false;
   private readonly rawAfter: ((m: Message) => boolean) | undefined;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
+  private readonly onEnd = () => this.close(new P2prcError('E_CLOSED', 'connection closed by the peer'));
 
   constructor(socket: Socket, options: ChannelOptions = {}) {
     super();
@@ -42,6 +43,8 @@ export class FrameChannel extends EventEmitter<{ close: [P2prcError | undefined]
     socket.resume(); // the host paused it while peeking at the first byte
     socket.on('error', (err) => this.fail(new P2prcError('E_CLOSED', `connection error: ${err.message}`, { cause: err })));
     socket.on('close', () => this.fail(new P2prcError('E_CLOSED', 'connection closed')));
+    // Sockets are half-open for the raw relay; a framed peer that ends is simply gone.
+    socket.on('end', this.onEnd);
   }
 
   get closed(): boolean {
@@ -86,6 +89,7 @@ export class FrameChannel extends EventEmitter<{ close: [P2prcError | undefined]
     if (this.detached) return;
     this.detached = true;
     this.socket.off('data', this.onData);
+    this.socket.off('end', this.onEnd);
     this.socket.pause();
   }
 

@@ -47,19 +47,21 @@ export async function dial(options: DialOptions): Promise<Dialed> {
   let socket: net.Socket | undefined;
   try {
     if (!options.tls) {
-      socket = net.connect({ host: options.host, port: options.port });
+      socket = net.connect({ host: options.host, port: options.port, allowHalfOpen: true });
       await once(socket, 'connect', { signal });
       tuneSocket(socket);
       return { socket, fingerprint: undefined, tlsSocket: undefined };
     }
+    // allowHalfOpen is honoured by tls.connect at run time but missing from @types/node's ConnectionOptions.
     const tlsSocket = tls.connect({
       host: options.host,
       port: options.port,
       // Self-signed host certificates are verified by fingerprint below, not by a CA chain.
       rejectUnauthorized: false,
       session: options.session,
+      allowHalfOpen: true,
       servername: net.isIP(options.host) ? undefined : options.host,
-    });
+    } as tls.ConnectionOptions);
     socket = tlsSocket;
     await once(tlsSocket, 'secureConnect', { signal });
     const raw = tlsSocket.getPeerX509Certificate()?.raw;

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { FrameDecoder, encodeFrame, encodePreamble, decodePreamble, DEFAULT_MAX_FRAME_SIZE } from '../../src/protocol/frame.js';
+import { decodeMessage, encodeMessage, MsgType } from '../../src/protocol/messages.js';
+import { clientProof, dataProof, hostProof, newNonce, proofsEqual, sessionKey } from '../../src/protocol/auth.js';
+import { P2prcError, isP2prcError } from '../../src/errors.js';
+import { PortPolicy, parsePortRanges } from '../../src/host/ports.js';
+import { backoffDelay } from '../../src/client/backoff.js';
+
+describe('framing', () => {
+  it('round-trips messages through any chunking', () => {
+    const frames = [
+      encodeMessage('Ping', { t: 1 }),
+      encodeMessage('Register', { tunnelId: 'a', protocol: 'tcp', remotePort: 0, name: 'web', matchLocal: true }),
+      encodeMessage('Error', { code: 'E_AUTH', message: 'nope' }),
+    ];
+    const bytes = Buffer.concat(frames);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: bytes.length }), { maxLength: 20 }), (cuts) => {
+        const points = [...new Set(cuts)].sort((a, b) => a - b);
+        const decoder = new FrameDecoder();
+        const got = [];
+        let last = 0;
+        for (const p of [...points, bytes.length]) {
+          got.push(...decoder.push(bytes.subarray(last, p)));
+          last = p;
+        }
+        expect(got.map((f) => decodeMessage(f).type)).toEqual(['Ping', 'Register', 'Error']);
+      }),
+    );
+  });
+
+  it('is laid out as u32 length | u8 type | JSON', () => {
+    const frame = encodeMessage('Ping', { t: 7 });
+    const json = Buffer.from('{"t":7}');
+    expect(frame.readUInt32BE(0)).toBe(json.length + 1);
+    expect(frame[4]).toBe(MsgType.Ping);
+    expect(frame.subarray(5)).toEqual(json);
+    expect(encodePreamble()).toEqual(Buffer.from([0x50, 0x32, 0x52, 0x43, 1]));
+    expect(decodePreamble(Buffer.from('P2RC\x01', 'latin1'))).toBe(1);
+    expect(() => decodePreamble(Buffer.from('GET /', 'latin1'))).toThrow(P2prcError);
+  });
+
+  it('rejects an oversized length after 4 bytes, before buffering any payload', () => {
+    const decoder = new FrameDecoder(1024);
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(0xffffffff);
+    let err: unknown;
+    try {
+      decoder.push(header);
+    } catch (e) {
+      err = e;
+    }
+    expect(isP2prcError(err, 'E_TOO_LARGE')).toBe(true);
+    expect(() => encodeFrame(1, Buffer.alloc(2048), 1024)).toThrow(/exceeds/);
+  });
+
+  it.each([
+    [MsgType.Ping, '{"t":"x"}', 'E_PROTOCOL'],
+    [MsgType.Ping, 'not json', 'E_PROTOCOL'],
+    [200, '{}', 'E_PROTOCOL'],
+    [MsgType.Register, '{"tunnelId":"a","protocol":"sctp","remotePort":1,"name":"x","matchLocal":false}', 'E_PROTOCOL'],
+    [MsgType.Register, '{"tunnelId":"a","protocol":"tcp","remotePort":70000,"name":"x","matchLocal":false}', 'E_PROTOCOL'],
+    [MsgType.Auth, '{"nonce":"zz","mac":"00"}', 'E_PROTOCOL'],
+    [MsgType.Error, '{"code":"E_NOPE","message":"x"}', 'E_PROTOCOL'],
+  ])('rejects message type %i with body %s', (type, body, code) => {
+    expect(() => decodeMessage({ type, payload: Buffer.from(body) })).toThrow(expect.objectContaining({ code }));
+  });
+
+  it('fuzz: random bytes only ever raise coded errors and never buffer past the cap', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 20 }), (chunks) => {
+        const decoder = new FrameDecoder(256);
+        try {
+          for (const c of chunks) {
+            for (const f of decoder.push(Buffer.from(c))) {
+              try {
+                decodeMessage(f);
+              } catch (e) {
+                expect(e).toBeInstanceOf(P2prcError);
+              }
+            }
+            expect(decoder.pending).toBeLessThanOrEqual(256 + 4 + 300);
+          }
+        } catch (e) {
+          expect(e).toBeInstanceOf(P2prcError);
+          expect(['E_TOO_LARGE', 'E_PROTOCOL']).toContain((e as P2prcError).code);
+        }
+      }),
+      { numRuns: 500 },
+    );
+    expect(DEFAULT_MAX_FRAME_SIZE).toBe(65536);
+  });
+});
+
+describe('auth', () => {
+  it('accepts the right token and refuses a wrong one or a replay against a new challenge', () => {
+    const hostNonce = newNonce();
+    const clientNonce = newNonce();
+    const proof = clientProof('secret', hostNonce, clientNonce);
+    expect(proofsEqual(proof, clientProof('secret', hostNonce, clientNonce))).toBe(true);
+    expect(proofsEqual(proof, clientProof('Secret', hostNonce, clientNonce))).toBe(false);
+    expect(proofsEqual(proof, clientProof('secret', newNonce(), clientNonce))).toBe(false);
+    expect(proof).not.toContain('secret');
+    expect(hostProof('secret', hostNonce, clientNonce)).not.toBe(proof);
+    const key = sessionKey('secret', hostNonce, clientNonce);
+    expect(proofsEqual(dataProof(key, 's', 1), dataProof(key, 's', 2))).toBe(false);
+    expect(proofsEqual('', '')).toBe(false);
+  });
+});
+
+describe('port policy', () => {
+  it('parses ranges and names bad input', () => {
+    expect(parsePortRanges('6000-6002, 7000')).toEqual([{ start: 6000, end: 6002 }, { start: 7000, end: 7000 }]);
+    for (const bad of ['', '7-', '0', '70000', '9-3', 'abc']) expect(() => parsePortRanges(bad)).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
+  });
+
+  it('allows, denies, reserves for an owner, and picks only free allowed ports', () => {
+    const p = new PortPolicy(parsePortRanges('6000-6002'));
+    expect(() => p.check(7000, 'a')).toThrow(expect.objectContaining({ code: 'E_PORT_DENIED' }));
+    p.take(6000, 'a');
+    expect(() => p.take(6000, 'b')).toThrow(expect.objectContaining({ code: 'E_PORT_TAKEN' }));
+    expect(() => p.take(6000, 'a')).not.toThrow();
+    expect(p.countOwnedBy('a')).toBe(1);
+    expect(p.pickCandidates(5, new Set([6001])).sort()).toEqual([6002]);
+    p.release(6000, 'b');
+    expect(p.ownerOf(6000)).toBe('a');
+    p.release(6000, 'a');
+    expect(p.pickCandidates(5, new Set()).sort()).toEqual([6000, 6001, 6002]);
+  });
+});
+
+describe('backoff', () => {
+  it('grows exponentially, is jittered within [step/2, step], and is capped', () => {
+    const opts = { initialMs: 100, maxMs: 1000, factor: 2 };
+    expect(backoffDelay(1, opts, () => 0)).toBe(50);
+    expect(backoffDelay(1, opts, () => 1)).toBe(100);
+    expect(backoffDelay(3, opts, () => 1)).toBe(400);
+    expect(backoffDelay(30, opts, () => 1)).toBe(1000);
+    expect(backoffDelay(30, opts, () => 0)).toBe(500);
+  });
+});
