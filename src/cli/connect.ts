@@ -14,7 +14,8 @@ export function configure(y: Argv): Argv {
     .option('connect-reverse-proxy', { type: 'string', demandOption: true, requiresArg: true, describe: 'host address, ip[:port] (port default 7000)' })
     .option('port', { type: 'number', describe: 'local node server port, 0 = any free (default: negotiated, free here and on the host)' })
     .option('remote-port', { type: 'string', default: 'any', describe: 'requested public port, or "any"' })
-    .option('expose', { type: 'string', array: true, default: [], describe: 'also publish <local>[:<remote>] (repeatable)' })
+    .option('expose', { type: 'string', array: true, default: [], describe: 'also publish [udp:]<local>[:<remote>] (repeatable)' })
+    .option('udp-port', { type: 'number', describe: 'also start the node\'s UDP server on this port (0 = any) and publish it' })
     .option('token', { type: 'string', describe: 'the host\'s token (env P2PRC_TOKEN)' })
     .option('fingerprint', { type: 'string', describe: 'pin the host\'s TLS certificate (default: trust on first use)' })
     .option('tls', { type: 'boolean', default: true, describe: 'TLS to the host (--no-tls for a plaintext host)' })
@@ -24,7 +25,8 @@ export function configure(y: Argv): Argv {
     .option('heartbeat', { type: 'number', default: 10, describe: 'heartbeat interval in seconds' })
     .example('p2prc -s --connect-reverse-proxy 203.0.113.10 --token T', 'publish the node server on a port free on both sides')
     .example('p2prc -s --connect-reverse-proxy 203.0.113.10:7000 --remote-port 6001 --expose 3000', 'fixed public port, plus local port 3000')
-    .example('p2prc -s --connect-reverse-proxy 127.0.0.1 --no-tls --exit-on-login-failure', 'plaintext host on this machine');
+    .example('p2prc -s --connect-reverse-proxy 127.0.0.1 --no-tls --exit-on-login-failure', 'plaintext host on this machine')
+    .example('p2prc -s --connect-reverse-proxy 203.0.113.10 --udp-port 0 --expose udp:5353', 'UDP: the node\'s UDP server and a local UDP service');
 }
 
 function parseRemotePort(value: unknown): number | 'any' {
@@ -51,6 +53,7 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     port,
     remotePort: parseRemotePort(args['remote-port']),
     expose: (args.expose as string[]).map(parseExpose),
+    udpPort: args['udp-port'] as number | undefined,
     name: args.name as string | undefined,
     exitOnLoginFailure: args['exit-on-login-failure'] as boolean,
     heartbeatMs: Math.round(heartbeat * 1000),
@@ -64,7 +67,7 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   });
   for (const t of service.published) {
     if (json) out.out(JSON.stringify({ event: 'published', ...t }));
-    else out.out(`Published: ${t.publicAddress} -> ${t.localHost}:${t.localPort}`);
+    else out.out(`Published: ${t.publicAddress} -> ${t.localHost}:${t.localPort}${t.protocol === 'udp' ? ' (udp)' : ''}`);
   }
   service.client.on('published', (list) => {
     if (json) for (const t of list) out.out(JSON.stringify({ event: 'republished', ...t }));

@@ -6,9 +6,11 @@ import { backoffDelay } from './backoff.js';
 import { openControlSession, type ControlSession } from './control.js';
 import { resolveConnectOptions, type ConnectOptions, type ResolvedConnectOptions, type TunnelSpec } from './options.js';
 import type { LocalTarget } from './pool.js';
+import { UdpRelay } from './udp.js';
 
 export interface PublishedTunnel {
   name: string;
+  protocol: 'tcp' | 'udp';
   localHost: string;
   localPort: number;
   remotePort: number;
@@ -58,6 +60,7 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
   private publicHost: string;
   private readonly stop = new AbortController();
   private loop: Promise<void> | undefined;
+  private readonly udp = new UdpRelay((id) => this.target(id));
 
   constructor(options: ConnectOptions) {
     super();
@@ -89,6 +92,7 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
       .filter((t) => t.remotePort !== undefined && t.localPort !== undefined)
       .map((t) => ({
         name: t.spec.name,
+        protocol: t.spec.protocol ?? 'tcp',
         localHost: t.localHost,
         localPort: t.localPort!,
         remotePort: t.remotePort!,
@@ -107,6 +111,8 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
         session = await openControlSession(this.options, this.fingerprint, (id) => this.target(id), (m) => this.emit('warning', m));
         this.session = session;
         session.startPool();
+        session.onDatagram = (tunnelId, visitorId, data) => this.udp.fromHost(tunnelId, visitorId, data);
+        this.udp.setSender((tunnelId, visitorId, data) => session!.sendDatagram(tunnelId, visitorId, data));
         this.fingerprint ??= session.fingerprint;
         this.publicHost = session.publicHost;
         for (const t of this.tunnels) await this.registerTunnel(session, t, connectedOnce);
@@ -148,7 +154,7 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
         throw err;
       }
     };
-    const base = { tunnelId: t.tunnelId, protocol: 'tcp' as const, name: t.spec.name };
+    const base = { tunnelId: t.tunnelId, protocol: t.spec.protocol ?? 'tcp', name: t.spec.name };
     if (listen && t.localPort === undefined && t.remotePort !== undefined) {
       // A requested port must be free here as well; say which side refused.
       if (!(await bindLocal(t.remotePort))) {
@@ -169,6 +175,7 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
   }
 
   private fail(error: P2prcError): void {
+    this.udp.close();
     this.rejectReady(error);
     this.stop.abort();
     this.emit('status', { state: 'closed', error });
@@ -182,6 +189,7 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
     await session?.goodbye(this.tunnels.map((t) => t.tunnelId));
     this.rejectReady(new P2prcError('E_CLOSED', 'client closed before the tunnels were published'));
     await this.loop;
+    this.udp.close();
     this.emit('status', { state: 'closed', error: undefined });
   }
 }

@@ -24,6 +24,7 @@ export class ControlSession {
   private lastSeen = Date.now();
   private heartbeat: NodeJS.Timeout;
   private isClosed = false;
+  onDatagram: ((tunnelId: string, visitorId: number, data: Buffer) => void) | undefined;
 
   constructor(
     private readonly channel: FrameChannel,
@@ -64,6 +65,12 @@ export class ControlSession {
     });
   }
 
+  sendDatagram(tunnelId: string, visitorId: number, data: Buffer): void {
+    // Datagram semantics: under a backed-up control stream, drop rather than queue without bound.
+    if (this.isClosed || this.channel.socket.writableLength > 4 * 1024 * 1024) return;
+    this.channel.send('UdpData', { tunnelId, visitorId, data });
+  }
+
   /** Closes the tunnels on the host and waits (bounded) for the host to see it, so ports free at once. */
   async goodbye(tunnelIds: string[], timeoutMs = 1_000): Promise<void> {
     if (this.isClosed) return;
@@ -81,6 +88,9 @@ export class ControlSession {
         this.channel.send('Pong', { t: m.body.t });
         return;
       case 'Pong':
+        return;
+      case 'UdpData':
+        this.onDatagram?.(m.body.tunnelId, m.body.visitorId, m.body.data);
         return;
       case 'ReqData':
         this.pool.request(Math.min(m.body.count, 256));

@@ -10,6 +10,8 @@ export interface TunnelSpec {
   localHost?: string;
   /** Port of the local service. Omit when `listen` is given: the port is then negotiated. */
   localPort?: number;
+  /** tcp (default) or udp. */
+  protocol?: 'tcp' | 'udp';
   /** Requested public port, or "any" (default). */
   remotePort?: number | 'any';
   /**
@@ -58,6 +60,7 @@ export function resolveConnectOptions(o: ConnectOptions): ResolvedConnectOptions
   for (const t of o.tunnels) {
     if (names.has(t.name)) throw new P2prcError('E_USAGE', `duplicate tunnel name "${t.name}"`);
     names.add(t.name);
+    if (t.protocol === 'udp' && t.listen) throw new P2prcError('E_USAGE', `tunnel ${t.name}: UDP tunnels need a localPort`);
     if (t.localPort === undefined && !t.listen) throw new P2prcError('E_USAGE', `tunnel ${t.name} needs localPort or listen`);
     const r = t.remotePort;
     if (r !== undefined && r !== 'any' && (!Number.isInteger(r) || r < 1 || r > 65535)) {

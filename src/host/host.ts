@@ -10,7 +10,7 @@ import { authenticateControl, classifyFirstByte, hostAuthProof, peekFirstChunk, 
 import { PortPolicy } from './ports.js';
 import { negotiateTunnel, type RegistryOptions } from './register.js';
 import { ClientSession, type SessionContext } from './session.js';
-import type { PublicTunnel } from './tunnel.js';
+import type { HostedTunnel } from './tunnel.js';
 import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
 
 export interface HostEvents {
@@ -24,6 +24,7 @@ export interface HostEvents {
 export interface TunnelInfo {
   name: string;
   port: number;
+  protocol: 'tcp' | 'udp';
   clientId: string;
   clientName: string | undefined;
   online: boolean;
@@ -46,7 +47,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
   private readonly server = net.createServer({ noDelay: true, allowHalfOpen: true });
   private readonly sessions = new Map<string, ClientSession>();
   private readonly byClient = new Map<string, ClientSession>();
-  private readonly reserved = new Map<string, Map<number, PublicTunnel>>();
+  private readonly reserved = new Map<string, Map<number, HostedTunnel>>();
   private readonly pending = new Set<net.Socket>();
   private readonly tlsContext: tls.SecureContext | undefined;
   private readonly registry: RegistryOptions;
@@ -58,7 +59,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     this.options = resolveHostOptions(options);
     this.policy = new PortPolicy(this.options.allowPorts);
     this.tlsContext = this.options.tls ? tls.createSecureContext({ key: options.keyPem, cert: options.certPem }) : undefined;
-    this.registry = { policy: this.policy, bind: this.options.bind, maxTunnelsPerClient: this.options.maxTunnelsPerClient, offerTimeoutMs: 10_000, maxOffers: 20 };
+    this.registry = { policy: this.policy, bind: this.options.bind, maxTunnelsPerClient: this.options.maxTunnelsPerClient, offerTimeoutMs: 10_000, maxOffers: 20, udpIdleMs: this.options.udpIdleMs };
     this.sessionCtx = {
       heartbeatMs: this.options.heartbeatMs,
       dataWaitMs: 10_000,
@@ -119,8 +120,10 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
 
   private acceptData(channel: FrameChannel, hello: Extract<Messages['Hello'], { role: 'data' }>): void {
     const session = this.sessions.get(hello.sessionId);
-    if (!session || !verifyDataHello(session.key, hello) || !session.acceptsSeq(hello.seq)) {
-      throw new P2prcError('E_AUTH', 'data connection with an unknown session or a bad proof');
+    // A session that just ended still has data connections in flight: not an attack, just late.
+    if (!session) throw new P2prcError('E_CLOSED', 'data connection for a session that has ended');
+    if (!verifyDataHello(session.key, hello) || !session.acceptsSeq(hello.seq)) {
+      throw new P2prcError('E_AUTH', 'data connection with a bad or replayed proof');
     }
     channel.detach();
     session.addDataConnection(channel.socket);
@@ -149,7 +152,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     this.emit('client', { clientId: auth.clientId, name: auth.name, remote });
   }
 
-  private async register(session: ClientSession, req: Messages['Register']): Promise<PublicTunnel> {
+  private async register(session: ClientSession, req: Messages['Register']): Promise<HostedTunnel> {
     const tunnel = await negotiateTunnel(this.registry, session, req, (port) => this.takeReserved(session.clientId, port));
     if (!this.sessions.has(session.sessionId)) {
       tunnel.close();
@@ -163,7 +166,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     return tunnel;
   }
 
-  private takeReserved(clientId: string, port: number): PublicTunnel | undefined {
+  private takeReserved(clientId: string, port: number): HostedTunnel | undefined {
     const mine = this.reserved.get(clientId);
     const tunnel = mine?.get(port);
     if (!tunnel) return undefined;
@@ -180,7 +183,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     this.releaseTunnel(tunnel);
   }
 
-  private releaseTunnel(tunnel: PublicTunnel): void {
+  private releaseTunnel(tunnel: HostedTunnel): void {
     tunnel.close();
     this.policy.release(tunnel.port, tunnel.clientId);
     this.emit('tunnel-closed', { clientId: tunnel.clientId, name: tunnel.name, port: tunnel.port });
@@ -214,9 +217,9 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
 
   tunnels(): TunnelInfo[] {
     const out: TunnelInfo[] = [];
-    const describe = (t: PublicTunnel, s: ClientSession | undefined): TunnelInfo => ({
+    const describe = (t: HostedTunnel, s: ClientSession | undefined): TunnelInfo => ({
       name: t.name, port: t.port, clientId: t.clientId, clientName: s?.name, online: !!s, connections: t.connections,
-      activeVisitors: t.visitors.size, bytesIn: t.bytesIn, bytesOut: t.bytesOut, createdAt: t.createdAt.toISOString(),
+      activeVisitors: t.activeVisitors, protocol: t.protocol, bytesIn: t.bytesIn, bytesOut: t.bytesOut, createdAt: t.createdAt.toISOString(),
     });
     for (const s of this.sessions.values()) for (const t of s.tunnels.values()) out.push(describe(t, s));
     for (const m of this.reserved.values()) for (const t of m.values()) out.push(describe(t, undefined));

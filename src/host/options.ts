@@ -1,5 +1,6 @@
 import { P2prcError } from '../errors.js';
 import { parsePortRanges, type PortRange } from './ports.js';
+import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame.js';
 
 export interface HostOptions {
   /** Control port; 0 picks a free one (read it back from the handle). Default 7000. */
@@ -24,6 +25,8 @@ export interface HostOptions {
   handshakeTimeoutMs?: number;
   maxFrameSize?: number;
   maxPendingHandshakes?: number;
+  /** UDP visitors silent this long are forgotten. Default 60 s. */
+  udpIdleMs?: number;
 }
 
 export interface ResolvedHostOptions {
@@ -40,6 +43,7 @@ export interface ResolvedHostOptions {
   handshakeTimeoutMs: number;
   maxFrameSize: number;
   maxPendingHandshakes: number;
+  udpIdleMs: number;
 }
 
 function int(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
@@ -64,7 +68,8 @@ export function resolveHostOptions(o: HostOptions & { token: string }): Resolved
     graceMs: int('graceMs', o.graceMs, 30_000, 0, 86_400_000),
     heartbeatMs: int('heartbeatMs', o.heartbeatMs, 10_000, 50, 3_600_000),
     handshakeTimeoutMs: int('handshakeTimeoutMs', o.handshakeTimeoutMs, 5_000, 50, 600_000),
-    maxFrameSize: int('maxFrameSize', o.maxFrameSize, 64 * 1024, 1024, 16 * 1024 * 1024),
+    maxFrameSize: int('maxFrameSize', o.maxFrameSize, DEFAULT_MAX_FRAME_SIZE, 1024, 16 * 1024 * 1024),
     maxPendingHandshakes: int('maxPendingHandshakes', o.maxPendingHandshakes, 256, 1, 100_000),
+    udpIdleMs: int('udpIdleMs', o.udpIdleMs, 60_000, 100, 86_400_000),
   };
 }

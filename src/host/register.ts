@@ -4,7 +4,8 @@ import type { Messages } from '../protocol/messages.js';
 import { listenTcp } from '../transport/net.js';
 import type { PortPolicy } from './ports.js';
 import type { ClientSession } from './session.js';
-import { PublicTunnel } from './tunnel.js';
+import { PublicTunnel, type HostedTunnel } from './tunnel.js';
+import { UdpTunnel, bindUdp } from './udp-tunnel.js';
 
 export interface RegistryOptions {
   policy: PortPolicy;
@@ -14,6 +15,7 @@ export interface RegistryOptions {
   offerTimeoutMs: number;
   /** Offers tried for "any" before giving up. */
   maxOffers: number;
+  udpIdleMs: number;
 }
 
 /**
@@ -26,11 +28,13 @@ export async function negotiateTunnel(
   opts: RegistryOptions,
   session: ClientSession,
   req: Messages['Register'],
-  adoptReserved: (port: number) => PublicTunnel | undefined,
-): Promise<PublicTunnel> {
-  if (req.protocol !== 'tcp') throw new P2prcError('E_NOT_AVAILABLE', `${req.protocol} tunnels are not supported by this host yet`);
+  adoptReserved: (port: number) => HostedTunnel | undefined,
+): Promise<HostedTunnel> {
   if (session.tunnels.has(req.tunnelId)) throw new P2prcError('E_PROTOCOL', `tunnel ${req.tunnelId} is already registered`);
   const reserved = req.remotePort > 0 ? adoptReserved(req.remotePort) : undefined;
+  if (reserved && reserved.protocol !== req.protocol) {
+    throw new P2prcError('E_PORT_TAKEN', `port ${req.remotePort} is held by this client for ${reserved.protocol}`, { details: { side: 'host', port: req.remotePort } });
+  }
   if (!reserved && opts.policy.countOwnedBy(session.clientId) >= opts.maxTunnelsPerClient) {
     throw new P2prcError('E_QUOTA', `client already has ${opts.maxTunnelsPerClient} tunnels (the host's per-client limit)`);
   }
@@ -53,7 +57,7 @@ export async function negotiateTunnel(
     const [port] = opts.policy.pickCandidates(1, tried);
     if (port === undefined) break;
     tried.add(port);
-    let tunnel: PublicTunnel;
+    let tunnel: HostedTunnel;
     try {
       tunnel = await bindTunnel(opts, session, req, port);
     } catch (err) {
@@ -66,7 +70,7 @@ export async function negotiateTunnel(
   throw new P2prcError('E_PORT_TAKEN', `no port free on both the host and the client after ${tried.size} tries`, { details: { side: 'host' } });
 }
 
-async function offer(opts: RegistryOptions, session: ClientSession, req: Messages['Register'], tunnel: PublicTunnel): Promise<boolean> {
+async function offer(opts: RegistryOptions, session: ClientSession, req: Messages['Register'], tunnel: HostedTunnel): Promise<boolean> {
   if (!req.matchLocal) return true;
   try {
     return await session.offerPort(req.tunnelId, tunnel.port, opts.offerTimeoutMs);
@@ -76,13 +80,21 @@ async function offer(opts: RegistryOptions, session: ClientSession, req: Message
   }
 }
 
-function discard(opts: RegistryOptions, session: ClientSession, tunnel: PublicTunnel): void {
+function discard(opts: RegistryOptions, session: ClientSession, tunnel: HostedTunnel): void {
   tunnel.close();
   opts.policy.release(tunnel.port, session.clientId);
 }
 
-async function bindTunnel(opts: RegistryOptions, session: ClientSession, req: Messages['Register'], port: number): Promise<PublicTunnel> {
+async function bindTunnel(opts: RegistryOptions, session: ClientSession, req: Messages['Register'], port: number): Promise<HostedTunnel> {
   opts.policy.take(port, session.clientId);
+  if (req.protocol === 'udp') {
+    try {
+      return new UdpTunnel(req.tunnelId, port, await bindUdp(port, opts.bind), session.clientId, req.name, opts.udpIdleMs);
+    } catch (err) {
+      opts.policy.release(port, session.clientId);
+      throw err;
+    }
+  }
   const server = net.createServer({ noDelay: true, allowHalfOpen: true });
   try {
     await listenTcp(server, port, opts.bind);

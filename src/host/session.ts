@@ -3,14 +3,15 @@ import { pipeline } from 'node:stream';
 import { P2prcError, toP2prcError } from '../errors.js';
 import { encodeMessage, type Message, type Messages } from '../protocol/messages.js';
 import type { FrameChannel } from '../transport/channel.js';
-import type { PublicTunnel, VisitorSink } from './tunnel.js';
+import type { HostedTunnel, PublicTunnel, VisitorSink } from './tunnel.js';
+import { UdpTunnel } from './udp-tunnel.js';
 
 export interface SessionContext {
   heartbeatMs: number;
   /** How long a visitor may wait for a data connection before it is dropped. */
   dataWaitMs: number;
   maxWaitingVisitors: number;
-  register(session: ClientSession, req: Messages['Register']): Promise<PublicTunnel>;
+  register(session: ClientSession, req: Messages['Register']): Promise<HostedTunnel>;
   closeTunnel(session: ClientSession, tunnelId: string): void;
   sessionClosed(session: ClientSession, reason: P2prcError | undefined): void;
   log(level: 'info' | 'warn' | 'debug', message: string): void;
@@ -24,13 +25,16 @@ interface Waiting {
 
 type PortReply = (accepted: boolean) => void;
 
+const MAX_UDP_BACKLOG = 4 * 1024 * 1024;
+
 /**
  * One authenticated client on the host: its control channel, heartbeats, public tunnels and the
  * pool of idle data connections it pre-opened. Visitors are bound to a pooled data connection and
  * from then on relayed raw.
  */
 export class ClientSession implements VisitorSink {
-  readonly tunnels = new Map<string, PublicTunnel>();
+  readonly tunnels = new Map<string, HostedTunnel>();
+  udpDropped = 0;
   private readonly idle: net.Socket[] = [];
   private readonly waiting: Waiting[] = [];
   private readonly portReplies = new Map<string, PortReply>();
@@ -138,6 +142,13 @@ export class ClientSession implements VisitorSink {
     this.send('ReqData', { count: this.waiting.length + 4 });
   }
 
+  /** UDP keeps datagram semantics under congestion: when the control stream is backed up, drop. */
+  sendDatagram(tunnel: { tunnelId: string }, visitorId: number, data: Buffer): boolean {
+    if (this.closed || this.channel.socket.writableLength > MAX_UDP_BACKLOG) return false;
+    this.channel.send('UdpData', { tunnelId: tunnel.tunnelId, visitorId, data });
+    return true;
+  }
+
   private bind(tunnel: PublicTunnel, visitor: net.Socket, data: net.Socket): void {
     data.removeAllListeners('close');
     data.removeAllListeners('error');
@@ -178,6 +189,12 @@ export class ClientSession implements VisitorSink {
       case 'PortReject':
         this.portReplies.get(m.body.tunnelId)?.(m.type === 'PortConfirm');
         return;
+      case 'UdpData': {
+        const tunnel = this.tunnels.get(m.body.tunnelId);
+        if (tunnel instanceof UdpTunnel) tunnel.toVisitor(m.body.visitorId, m.body.data);
+        else this.udpDropped++;
+        return;
+      }
       case 'CloseTunnel':
         this.ctx.closeTunnel(this, m.body.tunnelId);
         return;

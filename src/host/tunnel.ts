@@ -4,13 +4,32 @@ import type { TunnelProtocol } from '../protocol/messages.js';
 /** The session side a public tunnel needs: where visitors are handed for a data connection. */
 export interface VisitorSink {
   acceptVisitor(tunnel: PublicTunnel, visitor: net.Socket): void;
+  /** Forwards one datagram to the client; false when it had to be dropped (congestion). */
+  sendDatagram?(tunnel: { tunnelId: string }, visitorId: number, data: Buffer): boolean;
+}
+
+/** What the host keeps per tunnel, TCP or UDP. */
+export interface HostedTunnel {
+  tunnelId: string;
+  readonly port: number;
+  readonly clientId: string;
+  name: string;
+  readonly protocol: TunnelProtocol;
+  sink: VisitorSink | undefined;
+  graceTimer: NodeJS.Timeout | undefined;
+  readonly createdAt: Date;
+  bytesIn: number;
+  bytesOut: number;
+  connections: number;
+  readonly activeVisitors: number;
+  close(): void;
 }
 
 /**
  * One public port on the host. The listener is bound before the port is confirmed, so a confirmed
  * port is really held; it stays bound through a client's grace period so nobody else can take it.
  */
-export class PublicTunnel {
+export class PublicTunnel implements HostedTunnel {
   readonly visitors = new Set<net.Socket>();
   sink: VisitorSink | undefined;
   graceTimer: NodeJS.Timeout | undefined;
@@ -28,6 +47,10 @@ export class PublicTunnel {
     readonly protocol: TunnelProtocol,
   ) {
     server.on('connection', (visitor) => this.onVisitor(visitor));
+  }
+
+  get activeVisitors(): number {
+    return this.visitors.size;
   }
 
   private onVisitor(visitor: net.Socket): void {

@@ -13,7 +13,8 @@ export const MAGIC = Buffer.from('P2RC', 'latin1');
 export const PROTOCOL_VERSION = 1;
 export const PREAMBLE_SIZE = MAGIC.length + 1;
 export const FRAME_HEADER_SIZE = 5;
-export const DEFAULT_MAX_FRAME_SIZE = 64 * 1024;
+/** Large enough for one maximal UDP datagram (65,507 bytes) plus its header. */
+export const DEFAULT_MAX_FRAME_SIZE = 72 * 1024;
 
 export interface Frame {
   type: number;

@@ -19,6 +19,7 @@ export const MsgType = {
   Bind: 14,
   CloseTunnel: 15,
   Error: 16,
+  UdpData: 17,
 } as const;
 export type MsgTypeName = keyof typeof MsgType;
 
@@ -43,6 +44,8 @@ export interface Messages {
   Bind: { tunnelId: string; visitorId: number; remote: string };
   CloseTunnel: { tunnelId: string };
   Error: { code: ErrorCode; message: string };
+  /** Binary, not JSON: u32 visitorId | u8 n | tunnelId (n bytes) | datagram. */
+  UdpData: { tunnelId: string; visitorId: number; data: Buffer };
 }
 
 export type Message = { [K in MsgTypeName]: { type: K; body: Messages[K] } }[MsgTypeName];
@@ -62,7 +65,7 @@ const code: FieldCheck = (v) => isErrorCode(v);
 const helloControl = { role: oneOf('control'), clientId: str, name: str, agent: str };
 const helloData = { role: oneOf('data'), sessionId: str, seq: uint, mac: hex64 };
 
-const SCHEMAS: { [K in MsgTypeName]: Record<string, FieldCheck> | Array<Record<string, FieldCheck>> } = {
+const SCHEMAS: { [K in Exclude<MsgTypeName, 'UdpData'>]: Record<string, FieldCheck> | Array<Record<string, FieldCheck>> } = {
   Hello: [helloControl, helloData],
   Challenge: { nonce: hex64, hostId: str, agent: str },
   Auth: { nonce: hex64, mac: hex64 },
@@ -91,7 +94,7 @@ function matches(body: Record<string, unknown>, schema: Record<string, FieldChec
 }
 
 /** Validates and returns the body, keeping only the schema's fields (unknown fields from newer peers are dropped). */
-function validate(name: MsgTypeName, value: unknown): Record<string, unknown> {
+function validate(name: Exclude<MsgTypeName, 'UdpData'>, value: unknown): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new P2prcError('E_PROTOCOL', `${name} body is not an object`);
   }
@@ -102,14 +105,36 @@ function validate(name: MsgTypeName, value: unknown): Record<string, unknown> {
   return Object.fromEntries(Object.keys(schema).map((k) => [k, body[k]]));
 }
 
+export const MAX_DATAGRAM = 65_507;
+
+function encodeUdp(body: Messages['UdpData'], maxFrameSize?: number): Buffer {
+  const id = Buffer.from(body.tunnelId, 'utf8');
+  if (id.length > 255 || body.data.length > MAX_DATAGRAM) throw new P2prcError('E_TOO_LARGE', `datagram of ${body.data.length} bytes is too large`);
+  const head = Buffer.allocUnsafe(5 + id.length);
+  head.writeUInt32BE(body.visitorId >>> 0, 0);
+  head[4] = id.length;
+  id.copy(head, 5);
+  return encodeFrame(MsgType.UdpData, Buffer.concat([head, body.data]), maxFrameSize);
+}
+
+function decodeUdp(payload: Buffer): Messages['UdpData'] {
+  const n = payload.length >= 5 ? payload[4]! : -1;
+  if (n < 1 || payload.length < 5 + n) throw new P2prcError('E_PROTOCOL', 'UdpData frame is truncated');
+  const data = payload.subarray(5 + n);
+  if (data.length > MAX_DATAGRAM) throw new P2prcError('E_TOO_LARGE', 'UdpData datagram exceeds 65,507 bytes');
+  return { visitorId: payload.readUInt32BE(0), tunnelId: payload.toString('utf8', 5, 5 + n), data };
+}
+
 export function encodeMessage<K extends MsgTypeName>(type: K, body: Messages[K], maxFrameSize?: number): Buffer {
-  validate(type, body);
+  if (type === 'UdpData') return encodeUdp(body as Messages['UdpData'], maxFrameSize);
+  validate(type as Exclude<MsgTypeName, 'UdpData'>, body);
   return encodeFrame(MsgType[type], Buffer.from(JSON.stringify(body), 'utf8'), maxFrameSize);
 }
 
 export function decodeMessage(frame: Frame): Message {
   const name = NAME_BY_TYPE.get(frame.type);
   if (!name) throw new P2prcError('E_PROTOCOL', `unknown message type ${frame.type}`);
+  if (name === 'UdpData') return { type: name, body: decodeUdp(frame.payload) };
   let parsed: unknown;
   try {
     parsed = JSON.parse(frame.payload.toString('utf8'));

@@ -7,6 +7,7 @@ import { ReverseProxyClient, type PublishedTunnel } from '../client/client.js';
 import type { TunnelSpec } from '../client/options.js';
 import { NodeServer } from '../node/server.js';
 import { selfEntry } from '../node/iptable.js';
+import { NodeUdpServer } from '../node/udp-server.js';
 import { RecordStore, openConfig, type MappingRecord } from '../store/index.js';
 import { VERSION } from '../version.js';
 import { formatAddress } from '../client/client.js';
@@ -22,6 +23,8 @@ export interface NodeServiceOptions {
   port?: number | undefined;
   remotePort?: number | 'any';
   expose?: ExposeSpec[];
+  /** Start the node's UDP server on this port (0 = any) and publish it too. */
+  udpPort?: number | undefined;
   name?: string;
   exitOnLoginFailure?: boolean;
   maxRetries?: number;
@@ -73,7 +76,12 @@ export async function runNodeService(o: NodeServiceOptions): Promise<NodeService
   const node: NodeServer = new NodeServer(
     () => {
       const pub = client?.published().find((t) => t.name === 'node');
-      return selfEntry({ serverPort: node.port, proxied: pub ? { host: pub.publicHost, port: pub.remotePort, engine: 'native' } : undefined });
+      const pubUdp = client?.published().find((t) => t.name === 'node-udp');
+      return selfEntry({
+        serverPort: node.port,
+        ...(pubUdp ? { udpServerPort: pubUdp.remotePort } : udp ? { udpServerPort: udp.port } : {}),
+        proxied: pub ? { host: pub.publicHost, port: pub.remotePort, engine: 'native' } : undefined,
+      });
     },
     () => ({ name: 'p2prc', version: VERSION, role: 'node', publicAddress: client?.published().find((t) => t.name === 'node')?.publicAddress }),
   );
@@ -84,9 +92,17 @@ export async function runNodeService(o: NodeServiceOptions): Promise<NodeService
   if (localPort !== undefined) await listen(localPort);
   const nodeTunnel: TunnelSpec = localPort !== undefined ? { name: 'node', localPort: node.port, remotePort: o.remotePort ?? 'any' } : { name: 'node', listen, remotePort: o.remotePort ?? 'any' };
   const tunnels: TunnelSpec[] = [nodeTunnel];
+  let udp: NodeUdpServer | undefined;
+  if (o.udpPort !== undefined) {
+    udp = new NodeUdpServer();
+    await udp.listen(o.udpPort).catch(async (err: unknown) => {
+      await node.close();
+      throw err;
+    });
+    tunnels.push({ name: 'node-udp', protocol: 'udp', localPort: udp.port, remotePort: 'any' });
+  }
   for (const e of o.expose ?? []) {
-    if (e.protocol !== 'tcp') throw new P2prcError('E_NOT_AVAILABLE', 'UDP tunnels are not available yet');
-    tunnels.push({ name: `expose-${e.localPort}`, localPort: e.localPort, remotePort: e.remotePort });
+    tunnels.push({ name: `expose-${e.protocol === 'udp' ? 'udp-' : ''}${e.localPort}`, protocol: e.protocol, localPort: e.localPort, remotePort: e.remotePort });
   }
   client = new ReverseProxyClient({
     host: o.proxy.host,
@@ -108,13 +124,13 @@ export async function runNodeService(o: NodeServiceOptions): Promise<NodeService
     published = await client.ready;
   } catch (err) {
     await client.close();
-    await node.close();
+    await Promise.all([node.close(), udp?.close()]);
     throw err;
   }
   if (client.fingerprint && !pins[key]) config.set('fingerprints', { ...pins, [key]: client.fingerprint });
   const ids = new Map(published.map((t) => [t.name, `${process.pid}-${randomBytes(4).toString('hex')}-${t.name}`]));
   const record = (t: PublishedTunnel, createdAt: string): MappingRecord => ({
-    id: ids.get(t.name)!, name: t.name, kind: 'tunnel', protocol: 'tcp', engine: 'native', localHost: t.localHost, localPort: t.localPort,
+    id: ids.get(t.name)!, name: t.name, kind: 'tunnel', protocol: t.protocol, engine: 'native', localHost: t.localHost, localPort: t.localPort,
     publicHost: t.publicHost, publicPort: t.remotePort, proxyHost: o.proxy.host, proxyControlPort: o.proxy.port, pid: process.pid,
     createdAt, updatedAt: new Date().toISOString(), status: 'active',
   });
@@ -134,7 +150,7 @@ export async function runNodeService(o: NodeServiceOptions): Promise<NodeService
     node,
     async close() {
       await client!.close();
-      await node.close();
+      await Promise.all([node.close(), udp?.close()]);
       const closedAt = new Date().toISOString();
       for (const id of ids.values()) await store.updateMapping(id, { status: 'closed', closedAt, updatedAt: closedAt });
     },

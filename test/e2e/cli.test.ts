@@ -83,6 +83,40 @@ describe('p2prc CLI end to end', () => {
     svc.close();
   });
 
+  it('publishes UDP: the node UDP server and an --expose udp: service, shown in the IP table and --view-rpm', async () => {
+    const { port } = await startHost(['--no-tls']);
+    const { execFile } = await import('node:child_process');
+    const dgram = await import('node:dgram');
+    const echo = dgram.createSocket('udp4');
+    echo.on('message', (m, r) => echo.send(m, r.port, r.address));
+    echo.bind(0, '127.0.0.1');
+    await once(echo, 'listening');
+    const echoPort = echo.address().port;
+    try {
+      const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--no-tls', '--udp-port', '0', '--expose', `udp:${echoPort}`, '--config-dir', dir]);
+      await client.waitFor((l) => l.endsWith(`127.0.0.1:${echoPort} (udp)`));
+      const lines = client.stdout.filter((l) => l.startsWith('Published:'));
+      expect(lines).toHaveLength(3);
+      const nodeUdp = /^Published: 127\.0\.0\.1:(\d+) -> 127\.0\.0\.1:\d+ \(udp\)$/.exec(lines[1]!)!;
+      const exposed = /^Published: 127\.0\.0\.1:(\d+) -> /.exec(lines[2]!)!;
+      const node = parsePublished(lines[0]!);
+      const table = (await (await fetch(`http://${node.publicAddress}/ip_table`)).json()) as { ip_address: Array<Record<string, unknown>> };
+      expect(table.ip_address[0]!.UDPServerPort).toBe(nodeUdp[1]);
+      for (const target of [nodeUdp[1], exposed[1]]) {
+        const out = await new Promise<string>((resolve, reject) =>
+          execFile(process.execPath, [path.resolve(import.meta.dirname, '..', 'fixtures', 'udp-visitors.mjs'), '127.0.0.1', target!], (err, stdout) => (err ? reject(err) : resolve(stdout))),
+        );
+        expect(JSON.parse(out)).toEqual({ ok: 1000, wrong: 0, total: 1000 });
+      }
+      const rpm = JSON.parse((await runCli(['--view-rpm', '--json', '--config-dir', dir])).stdout) as { mappings: Array<{ protocol: string; state: string }> };
+      expect(rpm.mappings.map((m) => m.protocol).sort()).toEqual(['tcp', 'udp', 'udp']);
+      expect((await runCli(['--view-rpm', '--config-dir', dir])).stdout).toMatch(/udp/);
+    } finally {
+      await killAll(); // stop the relay before its local UDP target goes away
+      echo.close();
+    }
+  }, 60_000);
+
   it('gives --help with examples for every command', async () => {
     for (const args of [['-s', '--reverse-proxy'], ['-s', '--connect-reverse-proxy', 'x'], ['--view-rps'], ['--view-rpm'], ['-s'], []]) {
       const r = await runCli([...args, '--help']);

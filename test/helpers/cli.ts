@@ -41,7 +41,7 @@ export function startCli(args: string[], env: Record<string, string> = {}, netns
           if (hit !== undefined) finish(undefined, hit);
         };
         const timer = setTimeout(() => finish(new Error(`timeout waiting for output; stdout=${stdout.join('\n')} stderr=${stderr.join('\n')}`)), timeoutMs);
-        const onExit = (code: number | null) => setImmediate(() => { check(); finish(new Error(`exited with ${code}; stdout=${stdout.join('\n')} stderr=${stderr.join('\n')}`)); });
+        const onExit = (code: number | null) => setImmediate(() => { if (done) return; check(); finish(new Error(`exited with ${code}; stdout=${stdout.join('\n')} stderr=${stderr.join('\n')}`)); });
         let done = false;
         function finish(err?: Error, line?: string) {
           if (done) return;

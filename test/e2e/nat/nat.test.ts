@@ -21,6 +21,7 @@ describe.skipIf(!!skipReason)(`NAT test bed (network namespaces)${skipReason ? `
   let host: Running;
   let client: Running;
   let pub: ReturnType<typeof parsePublished>;
+  let udpPublic: number;
   const token = 'nat-test-token';
   const hostArgs = () => ['-s', '--reverse-proxy', '--bind', '0.0.0.0', '--control-port', '7000', '--public-host', bed.hostIp, '--token', token, '--heartbeat', '1', '--grace', '30', '--port', '0', '--config-dir', dirHost];
 
@@ -30,8 +31,9 @@ describe.skipIf(!!skipReason)(`NAT test bed (network namespaces)${skipReason ? `
     dirClient = await mkdtemp(path.join(os.tmpdir(), 'p2prc-nat-c-'));
     host = startCli(hostArgs(), {}, bed.ns.public);
     await host.waitFor((l) => l.includes('Client command:'));
-    client = startCli(['-s', '--connect-reverse-proxy', `${bed.hostIp}:7000`, '--token', token, '--heartbeat', '1', '--config-dir', dirClient], {}, bed.ns.private);
+    client = startCli(['-s', '--connect-reverse-proxy', `${bed.hostIp}:7000`, '--token', token, '--heartbeat', '1', '--udp-port', '0', '--config-dir', dirClient], {}, bed.ns.private);
     pub = parsePublished(await client.waitFor((l) => l.startsWith('Published:')));
+    udpPublic = Number(/:(\d+) -> \S+ \(udp\)$/.exec(await client.waitFor((l) => l.endsWith('(udp)')))![1]);
   });
 
   afterAll(async () => {
@@ -47,6 +49,12 @@ describe.skipIf(!!skipReason)(`NAT test bed (network namespaces)${skipReason ? `
     const table = JSON.parse(await visitorFetch(bed, `http://${pub.publicAddress}/ip_table`)) as { ip_address: Array<Record<string, unknown>> };
     expect(table.ip_address[0]).toMatchObject({ IPV4: bed.hostIp, ServerPort: String(pub.port), NAT: true });
   });
+
+  it('relays 1,000 UDP datagrams from 10 visitors through the NAT, each echoed to the right visitor', async () => {
+    const script = path.resolve(import.meta.dirname, '..', '..', 'fixtures', 'udp-visitors.mjs');
+    const out = await bed.exec(bed.ns.visitor, process.execPath, script, bed.hostIp, String(udpPublic));
+    expect(JSON.parse(out)).toEqual({ ok: 1000, wrong: 0, total: 1000 });
+  }, 60_000);
 
   it('the visitor cannot reach the private address directly', async () => {
     await expect(visitorFetch(bed, `http://${bed.privateIp}:${pub.localPort}/ip_table`, 2_000)).rejects.toThrow();

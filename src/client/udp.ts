@@ -1,0 +1,82 @@
+import dgram from 'node:dgram';
+import type { LocalTarget } from './pool.js';
+
+type Sender = (tunnelId: string, visitorId: number, data: Buffer) => void;
+
+interface Session {
+  socket: dgram.Socket;
+  lastSeen: number;
+  /** Datagrams that arrived before the local socket finished connecting. */
+  pending: Buffer[] | undefined;
+}
+
+/**
+ * The client's half of UDP tunnels: one local UDP socket per remote visitor, so the local service
+ * sees distinct peers and its replies go back to the right visitor. Idle sessions are closed.
+ */
+export class UdpRelay {
+  private readonly sessions = new Map<string, Session>();
+  private sender: Sender | undefined;
+  private readonly sweeper: NodeJS.Timeout;
+  dropped = 0;
+
+  constructor(private readonly target: (tunnelId: string) => LocalTarget | undefined, private readonly idleMs = 60_000) {
+    this.sweeper = setInterval(() => this.sweep(), Math.max(1_000, Math.min(idleMs, 30_000)));
+    this.sweeper.unref();
+  }
+
+  /** Where replies go; replaced on every reconnect, undefined while disconnected. */
+  setSender(sender: Sender | undefined): void {
+    this.sender = sender;
+  }
+
+  fromHost(tunnelId: string, visitorId: number, data: Buffer): void {
+    const key = `${tunnelId}|${visitorId}`;
+    let s = this.sessions.get(key);
+    if (!s) {
+      const t = this.target(tunnelId);
+      if (!t) {
+        this.dropped++;
+        return;
+      }
+      const socket = dgram.createSocket(t.host.includes(':') ? 'udp6' : 'udp4');
+      socket.on('error', () => undefined); // local service down: ICMP errors just drop datagrams
+      socket.on('message', (reply) => {
+        const live = this.sessions.get(key);
+        if (live) live.lastSeen = Date.now();
+        if (this.sender) this.sender(tunnelId, visitorId, reply);
+        else this.dropped++;
+      });
+      const session: Session = { socket, lastSeen: Date.now(), pending: [] };
+      socket.connect(t.port, t.host, () => {
+        for (const d of session.pending ?? []) socket.send(d);
+        session.pending = undefined;
+      });
+      s = session;
+      this.sessions.set(key, s);
+    }
+    s.lastSeen = Date.now();
+    if (!s.pending) s.socket.send(data);
+    else if (s.pending.length < 256) s.pending.push(data);
+    else this.dropped++;
+  }
+
+  private sweep(): void {
+    const cutoff = Date.now() - this.idleMs;
+    for (const [key, s] of this.sessions) {
+      if (s.lastSeen >= cutoff) continue;
+      s.socket.close();
+      this.sessions.delete(key);
+    }
+  }
+
+  get activeSessions(): number {
+    return this.sessions.size;
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    for (const s of this.sessions.values()) s.socket.close();
+    this.sessions.clear();
+  }
+}

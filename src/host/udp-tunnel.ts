@@ -1,0 +1,110 @@
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import { P2prcError } from '../errors.js';
+import type { VisitorSink } from './tunnel.js';
+
+export const DEFAULT_UDP_IDLE_MS = 60_000;
+
+interface Visitor {
+  address: string;
+  port: number;
+  lastSeen: number;
+}
+
+/**
+ * A public UDP port. Each visitor (address:port) gets a numeric id; datagrams travel to the client
+ * over its control connection tagged with that id, boundaries intact, and replies come back the
+ * same way. Idle visitors are forgotten after `idleMs`.
+ */
+export class UdpTunnel {
+  readonly protocol = 'udp' as const;
+  sink: VisitorSink | undefined;
+  graceTimer: NodeJS.Timeout | undefined;
+  readonly createdAt = new Date();
+  bytesIn = 0;
+  bytesOut = 0;
+  connections = 0;
+  dropped = 0;
+  private readonly byKey = new Map<string, number>();
+  private readonly byId = new Map<number, Visitor>();
+  private nextId = 0;
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    public tunnelId: string,
+    readonly port: number,
+    readonly socket: dgram.Socket,
+    readonly clientId: string,
+    public name: string,
+    private readonly idleMs = DEFAULT_UDP_IDLE_MS,
+  ) {
+    socket.on('message', (msg, rinfo) => this.fromVisitor(msg, rinfo));
+    socket.on('error', () => undefined); // ICMP unreachable and the like: UDP carries on
+    this.sweeper = setInterval(() => this.sweep(), Math.max(1_000, Math.min(idleMs, 30_000)));
+    this.sweeper.unref();
+  }
+
+  get activeVisitors(): number {
+    return this.byId.size;
+  }
+
+  private fromVisitor(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (!this.sink?.sendDatagram) {
+      this.dropped++;
+      return;
+    }
+    const key = `${rinfo.address}|${rinfo.port}`;
+    let id = this.byKey.get(key);
+    if (id === undefined) {
+      id = this.nextId = (this.nextId + 1) >>> 0;
+      this.byKey.set(key, id);
+      this.connections++;
+    }
+    this.byId.set(id, { address: rinfo.address, port: rinfo.port, lastSeen: Date.now() });
+    this.bytesIn += msg.length;
+    if (!this.sink.sendDatagram(this, id, msg)) this.dropped++;
+  }
+
+  /** A reply from the client's side; unknown (expired) visitors are dropped and counted. */
+  toVisitor(visitorId: number, data: Buffer): void {
+    const v = this.byId.get(visitorId);
+    if (!v) {
+      this.dropped++;
+      return;
+    }
+    v.lastSeen = Date.now();
+    this.bytesOut += data.length;
+    this.socket.send(data, v.port, v.address);
+  }
+
+  private sweep(): void {
+    const cutoff = Date.now() - this.idleMs;
+    for (const [id, v] of this.byId) {
+      if (v.lastSeen >= cutoff) continue;
+      this.byId.delete(id);
+      this.byKey.delete(`${v.address}|${v.port}`);
+    }
+  }
+
+  close(): void {
+    clearTimeout(this.graceTimer);
+    clearInterval(this.sweeper);
+    this.sink = undefined;
+    this.socket.close();
+  }
+}
+
+/** Binds a UDP socket; EADDRINUSE becomes E_PORT_TAKEN (side host). */
+export async function bindUdp(port: number, address: string): Promise<dgram.Socket> {
+  const socket = dgram.createSocket({ type: address.includes(':') ? 'udp6' : 'udp4' });
+  socket.bind({ port, address, exclusive: true });
+  const [err] = await Promise.race([once(socket, 'listening').then(() => [undefined]), once(socket, 'error')]);
+  if (err) {
+    socket.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new P2prcError('E_PORT_TAKEN', `UDP port ${port} is already in use on the host`, { details: { side: 'host', port } });
+    if (code === 'EACCES') throw new P2prcError('E_PORT_DENIED', `no permission to bind UDP ${address}:${port}`, { details: { port } });
+    throw new P2prcError('E_INTERNAL', `cannot bind UDP ${address}:${port}: ${(err as Error).message}`, { cause: err });
+  }
+  return socket;
+}
