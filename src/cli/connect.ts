@@ -19,7 +19,8 @@ export function configure(y: Argv): Argv {
     .option('token', { type: 'string', describe: 'the host\'s token (env P2PRC_TOKEN)' })
     .option('fingerprint', { type: 'string', describe: 'pin the host\'s TLS certificate (default: trust on first use)' })
     .option('tls', { type: 'boolean', default: true, describe: 'TLS to the host (--no-tls for a plaintext host)' })
-    .option('engine', { choices: ['native', 'frp', 'auto'], default: 'native', describe: 'tunnel engine' })
+    .option('engine', { choices: ['native', 'frp', 'auto'], default: 'native', describe: 'tunnel engine: native, frp (drives a real frpc), auto (detect the host)' })
+    .option('frp-bin-dir', { type: 'string', describe: 'directory holding frpc (env P2PRC_FRP_BIN_DIR)' })
     .option('name', { type: 'string', describe: 'client name shown on the host (default: hostname)' })
     .option('exit-on-login-failure', { type: 'boolean', default: false, describe: 'exit if the first login fails instead of retrying' })
     .option('heartbeat', { type: 'number', default: 10, describe: 'heartbeat interval in seconds' })
@@ -39,7 +40,6 @@ function parseRemotePort(value: unknown): number | 'any' {
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
   const out = stdio(verbose);
   const json = args.json as boolean;
-  if (args.engine === 'frp') throw new P2prcError('E_NOT_AVAILABLE', 'the frp engine is not available in this build; use --engine native');
   const port = args.port as number | undefined;
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new P2prcError('E_USAGE', `invalid --port "${String(port)}"`);
   const heartbeat = args.heartbeat as number;
@@ -57,19 +57,16 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     name: args.name as string | undefined,
     exitOnLoginFailure: args['exit-on-login-failure'] as boolean,
     heartbeatMs: Math.round(heartbeat * 1000),
-    onClient: (client) => {
-      client.on('status', (s) => {
-        if (s.state === 'reconnecting') out.err(`status: ${s.error.code}: ${s.error.message}; retrying in ${(s.delayMs / 1000).toFixed(1)}s (attempt ${s.attempt})`);
-        else if (s.state === 'connected' && s.restored) out.err('status: reconnected; tunnels restored');
-      });
-      client.on('warning', (w) => out.err(`warning: ${w}`));
-    },
+    engine: args.engine as 'native' | 'frp' | 'auto',
+    frpBinDir: args['frp-bin-dir'] as string | undefined,
+    onStatus: (line) => out.err(line),
+    onLog: verbose ? (line) => out.err(`[frpc] ${line}`) : undefined,
   });
   for (const t of service.published) {
     if (json) out.out(JSON.stringify({ event: 'published', ...t }));
     else out.out(`Published: ${t.publicAddress} -> ${t.localHost}:${t.localPort}${t.protocol === 'udp' ? ' (udp)' : ''}`);
   }
-  service.client.on('published', (list) => {
+  service.publisher.on('published', (list) => {
     if (json) for (const t of list) out.out(JSON.stringify({ event: 'republished', ...t }));
   });
   const signal = await untilSignal();

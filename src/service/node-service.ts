@@ -3,15 +3,17 @@ import path from 'node:path';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { P2prcError } from '../errors.js';
-import { ReverseProxyClient, type PublishedTunnel } from '../client/client.js';
+import { formatAddress, type PublishedTunnel } from '../client/client.js';
 import type { TunnelSpec } from '../client/options.js';
 import { NodeServer } from '../node/server.js';
 import { selfEntry } from '../node/iptable.js';
 import { NodeUdpServer } from '../node/udp-server.js';
 import { RecordStore, openConfig, type MappingRecord } from '../store/index.js';
+import { findFrp } from '../frp/binary.js';
+import { FrpPublisher } from '../frp/publisher.js';
 import { VERSION } from '../version.js';
-import { formatAddress } from '../client/client.js';
 import type { ExposeSpec, HostPort } from './address.js';
+import { NativePublisher, detectEngine, type Publisher } from './publishers.js';
 
 export interface NodeServiceOptions {
   configDir: string;
@@ -19,6 +21,8 @@ export interface NodeServiceOptions {
   token?: string | undefined;
   fingerprint?: string | undefined;
   tls?: boolean;
+  engine?: 'native' | 'frp' | 'auto';
+  frpBinDir?: string | undefined;
   /** Local node server port; without it the port is negotiated to be free on both sides. */
   port?: number | undefined;
   remotePort?: number | 'any';
@@ -29,18 +33,20 @@ export interface NodeServiceOptions {
   exitOnLoginFailure?: boolean;
   maxRetries?: number;
   heartbeatMs?: number;
-  /** Called as soon as the client exists, before the first login, so callers see every status. */
-  onClient?: (client: ReverseProxyClient) => void;
+  /** Status lines (reconnects, engine choice, frp events) as they happen, from before the first login. */
+  onStatus?: (line: string) => void;
+  onLog?: (line: string) => void;
 }
 
 export interface NodeService {
-  client: ReverseProxyClient;
+  engine: 'native' | 'frp';
+  publisher: Publisher;
   published: PublishedTunnel[];
   node: NodeServer;
   close(): Promise<void>;
 }
 
-function isLocalAddress(host: string): boolean {
+export function isLocalAddress(host: string): boolean {
   if (host === 'localhost' || host.startsWith('127.') || host === '::1') return true;
   return Object.values(os.networkInterfaces()).some((list) => list?.some((a) => a.address === host));
 }
@@ -63,94 +69,117 @@ async function resolveToken(o: NodeServiceOptions, key: string): Promise<string>
 }
 
 /**
- * Starts the P2PRC node server and publishes it (plus any --expose services) through a host,
- * recording every tunnel in reverse_proxy_mapping.json. Resolves once the host confirmed them all.
+ * Starts the P2PRC node server (and UDP server) and publishes them, plus any --expose services,
+ * through a host with the chosen engine; records every tunnel. Resolves once the host confirmed all.
  */
 export async function runNodeService(o: NodeServiceOptions): Promise<NodeService> {
   const key = formatAddress(o.proxy.host, o.proxy.port);
   const token = await resolveToken(o, key);
   const config = openConfig(o.configDir);
   const pins = (config.get('fingerprints') as Record<string, string> | undefined) ?? {};
-  const store = new RecordStore(o.configDir);
-  let client: ReverseProxyClient | undefined;
+  let tls = o.tls ?? true;
+  let engine: 'native' | 'frp' = o.engine === 'frp' ? 'frp' : 'native';
+  if (o.engine === 'auto') {
+    const choice = await detectEngine(o.proxy.host, o.proxy.port, tls);
+    engine = choice.engine;
+    if (choice.engine === 'native') tls = choice.tls;
+    o.onStatus?.(`engine: ${engine} (${choice.reason})`);
+  }
+  let publisher: Publisher | undefined;
+  const find = (name: string) => publisher?.published().find((t) => t.name === name);
   const node: NodeServer = new NodeServer(
     () => {
-      const pub = client?.published().find((t) => t.name === 'node');
-      const pubUdp = client?.published().find((t) => t.name === 'node-udp');
+      const pub = find('node');
+      const pubUdp = find('node-udp');
       return selfEntry({
         serverPort: node.port,
         ...(pubUdp ? { udpServerPort: pubUdp.remotePort } : udp ? { udpServerPort: udp.port } : {}),
-        proxied: pub ? { host: pub.publicHost, port: pub.remotePort, engine: 'native' } : undefined,
+        proxied: pub ? { host: pub.publicHost, port: pub.remotePort, engine: engine === 'frp' ? 'FRP' : 'native' } : undefined,
       });
     },
-    () => ({ name: 'p2prc', version: VERSION, role: 'node', publicAddress: client?.published().find((t) => t.name === 'node')?.publicAddress }),
+    () => ({ name: 'p2prc', version: VERSION, role: 'node', publicAddress: find('node')?.publicAddress }),
   );
-  const listen = async (port: number) => void (await node.listen(port));
-  // A host on this very machine holds every port it offers, so the same number can never be free
-  // on both sides: then the node takes any free local port and the public one is the host's pick.
-  const localPort = o.port ?? (isLocalAddress(o.proxy.host) ? 0 : undefined);
-  if (localPort !== undefined) await listen(localPort);
-  const nodeTunnel: TunnelSpec = localPort !== undefined ? { name: 'node', localPort: node.port, remotePort: o.remotePort ?? 'any' } : { name: 'node', listen, remotePort: o.remotePort ?? 'any' };
-  const tunnels: TunnelSpec[] = [nodeTunnel];
   let udp: NodeUdpServer | undefined;
-  if (o.udpPort !== undefined) {
-    udp = new NodeUdpServer();
-    await udp.listen(o.udpPort).catch(async (err: unknown) => {
-      await node.close();
-      throw err;
-    });
-    tunnels.push({ name: 'node-udp', protocol: 'udp', localPort: udp.port, remotePort: 'any' });
-  }
-  for (const e of o.expose ?? []) {
-    tunnels.push({ name: `expose-${e.protocol === 'udp' ? 'udp-' : ''}${e.localPort}`, protocol: e.protocol, localPort: e.localPort, remotePort: e.remotePort });
-  }
-  client = new ReverseProxyClient({
-    host: o.proxy.host,
-    port: o.proxy.port,
-    token,
-    tls: o.tls ?? true,
-    fingerprint: o.fingerprint ?? pins[key],
-    tunnels,
-    clientId: randomBytes(12).toString('hex'),
-    ...(o.name ? { name: o.name } : {}),
-    ...(o.heartbeatMs ? { heartbeatMs: o.heartbeatMs } : {}),
-    exitOnLoginFailure: o.exitOnLoginFailure ?? false,
-    maxRetries: o.maxRetries ?? Number.POSITIVE_INFINITY,
-  });
-  o.onClient?.(client);
-  client.start();
-  let published: PublishedTunnel[];
+  const stopLocal = () => Promise.all([node.close(), udp?.close()]);
+  const listen = async (port: number) => void (await node.listen(port));
+  const hostIsLocal = isLocalAddress(o.proxy.host);
+  const tunnels: TunnelSpec[] = [];
   try {
-    published = await client.ready;
+    // A host on this very machine holds every port it offers, so the same number can never be free
+    // on both sides: then the node takes any free local port and the public one is the host's pick.
+    const localPort = o.port ?? (hostIsLocal && engine === 'native' ? 0 : undefined);
+    if (localPort !== undefined) await listen(localPort);
+    tunnels.push(localPort !== undefined ? { name: 'node', localPort: node.port, remotePort: o.remotePort ?? 'any' } : { name: 'node', listen, remotePort: o.remotePort ?? 'any' });
+    if (o.udpPort !== undefined) {
+      udp = new NodeUdpServer();
+      await udp.listen(o.udpPort);
+      tunnels.push({ name: 'node-udp', protocol: 'udp', localPort: udp.port, remotePort: 'any' });
+    }
+    for (const e of o.expose ?? []) {
+      tunnels.push({ name: `expose-${e.protocol === 'udp' ? 'udp-' : ''}${e.localPort}`, protocol: e.protocol, localPort: e.localPort, remotePort: e.remotePort });
+    }
+    publisher = engine === 'frp'
+      ? new FrpPublisher({
+        binary: await findFrp('frpc', { binDir: o.frpBinDir }), serverAddr: o.proxy.host, serverPort: o.proxy.port, token, tls, hostIsLocal,
+        tunnels: tunnels.map((t) => ({ name: t.name, protocol: t.protocol ?? 'tcp', remotePort: t.remotePort ?? 'any', ...(t.listen ? { listen: t.listen } : { localPort: t.localPort! }) })),
+        logFile: path.join(o.configDir, 'frpc.log'), onLog: o.onLog, waitForServer: !o.exitOnLoginFailure,
+      })
+      : new NativePublisher({
+        host: o.proxy.host, port: o.proxy.port, token, tls, fingerprint: o.fingerprint ?? pins[key], tunnels, clientId: randomBytes(12).toString('hex'),
+        ...(o.name ? { name: o.name } : {}), ...(o.heartbeatMs ? { heartbeatMs: o.heartbeatMs } : {}),
+        exitOnLoginFailure: o.exitOnLoginFailure ?? false, maxRetries: o.maxRetries ?? Number.POSITIVE_INFINITY,
+      });
   } catch (err) {
-    await client.close();
-    await Promise.all([node.close(), udp?.close()]);
+    await stopLocal();
     throw err;
   }
-  if (client.fingerprint && !pins[key]) config.set('fingerprints', { ...pins, [key]: client.fingerprint });
-  const ids = new Map(published.map((t) => [t.name, `${process.pid}-${randomBytes(4).toString('hex')}-${t.name}`]));
-  const record = (t: PublishedTunnel, createdAt: string): MappingRecord => ({
-    id: ids.get(t.name)!, name: t.name, kind: 'tunnel', protocol: t.protocol, engine: 'native', localHost: t.localHost, localPort: t.localPort,
-    publicHost: t.publicHost, publicPort: t.remotePort, proxyHost: o.proxy.host, proxyControlPort: o.proxy.port, pid: process.pid,
-    createdAt, updatedAt: new Date().toISOString(), status: 'active',
-  });
-  const createdAt = new Date().toISOString();
-  for (const t of published) await store.upsertMapping(record(t, createdAt));
-  const now = new Date().toISOString();
-  await store.upsertServer({
-    id: key, address: o.proxy.host, controlPort: o.proxy.port, fingerprint: client.fingerprint ?? null, tls: o.tls ?? true,
-    version: null, engine: 'native', source: 'local', firstSeen: now, lastSeen: now,
-  });
-  client.on('published', (list) => {
-    for (const t of list) void store.upsertMapping(record(t, createdAt)).catch(() => undefined);
-  });
+  const pub = publisher;
+  if (o.onStatus) pub.on('status', o.onStatus);
+  let published: PublishedTunnel[];
+  try {
+    published = await pub.start();
+  } catch (err) {
+    await pub.close();
+    await stopLocal();
+    throw err;
+  }
+  if (pub.fingerprint && !pins[key]) config.set('fingerprints', { ...pins, [key]: pub.fingerprint });
+  const recordEngine = engine;
+  const recorder = await recordTunnels(o, key, recordEngine, tls, pub, published);
   return {
-    client,
+    engine,
+    publisher: pub,
     published,
     node,
     async close() {
-      await client!.close();
-      await Promise.all([node.close(), udp?.close()]);
+      await pub.close();
+      await stopLocal();
+      await recorder.closeAll();
+    },
+  };
+}
+
+/** Writes the tunnels to reverse_proxy_mapping.json and the host to reverse_proxy_server.json. */
+async function recordTunnels(o: NodeServiceOptions, key: string, engine: 'native' | 'frp', tls: boolean, pub: Publisher, published: PublishedTunnel[]) {
+  const store = new RecordStore(o.configDir);
+  const ids = new Map(published.map((t) => [t.name, `${process.pid}-${randomBytes(4).toString('hex')}-${t.name}`]));
+  const createdAt = new Date().toISOString();
+  const record = (t: PublishedTunnel): MappingRecord => ({
+    id: ids.get(t.name)!, name: t.name, kind: 'tunnel', protocol: t.protocol, engine, localHost: t.localHost, localPort: t.localPort,
+    publicHost: t.publicHost, publicPort: t.remotePort, proxyHost: o.proxy.host, proxyControlPort: o.proxy.port, pid: process.pid,
+    createdAt, updatedAt: new Date().toISOString(), status: 'active',
+  });
+  for (const t of published) await store.upsertMapping(record(t));
+  const now = new Date().toISOString();
+  await store.upsertServer({
+    id: key, address: o.proxy.host, controlPort: o.proxy.port, fingerprint: pub.fingerprint ?? null, tls: engine === 'native' ? tls : false,
+    version: null, engine, source: 'local', firstSeen: now, lastSeen: now,
+  });
+  pub.on('published', (list) => {
+    for (const t of list) void store.upsertMapping(record(t)).catch(() => undefined);
+  });
+  return {
+    async closeAll() {
       const closedAt = new Date().toISOString();
       for (const id of ids.values()) await store.updateMapping(id, { status: 'closed', closedAt, updatedAt: closedAt });
     },

@@ -1,0 +1,91 @@
+import { access, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { P2prcError } from '../errors.js';
+import { compareVersions, parseFrpVersion } from './config.js';
+
+export type FrpProgram = 'frps' | 'frpc';
+
+export interface FrpBinary {
+  path: string;
+  version: string;
+  /** Where it was found: flag, env, vendor, or PATH. */
+  source: 'flag' | 'env' | 'vendor' | 'path';
+}
+
+export interface FrpManifest {
+  defaultVersion: string;
+  minimumVersion: string;
+  baseUrl: string;
+  versions: Record<string, { checksums: string; platforms: Record<string, string> }>;
+}
+
+/** The package's vendor/ directory (dist/frp/binary.js → ../../vendor). */
+export const VENDOR_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'vendor');
+
+export function platformKey(platform: string = process.platform, arch: string = process.arch): string {
+  const a = arch === 'x64' ? 'amd64' : arch;
+  return `${platform}-${a}`;
+}
+
+export async function readManifest(vendorDir = VENDOR_DIR): Promise<FrpManifest> {
+  const file = path.join(vendorDir, 'frp.json');
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as FrpManifest;
+  } catch (err) {
+    throw new P2prcError('E_CONFIG', `cannot read the frp manifest ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function executable(file: string): Promise<boolean> {
+  try {
+    await access(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function frpVersion(file: string): Promise<string> {
+  try {
+    const { stdout } = await execa(file, ['--version'], { timeout: 10_000 });
+    return parseFrpVersion(stdout).join('.');
+  } catch (err) {
+    if (err instanceof P2prcError) throw err;
+    throw new P2prcError('E_FRP_VERSION', `${file} --version failed: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+}
+
+/**
+ * Finds frps or frpc: --frp-bin-dir, $P2PRC_FRP_BIN_DIR, vendor/frp/<version>/<platform>/, then PATH.
+ * A binary older than the manifest's minimum, or none at all, is a coded error saying how to install.
+ */
+export async function findFrp(program: FrpProgram, opts: { binDir?: string | undefined; env?: NodeJS.ProcessEnv; vendorDir?: string } = {}): Promise<FrpBinary> {
+  const env = opts.env ?? process.env;
+  const vendorDir = opts.vendorDir ?? VENDOR_DIR;
+  const manifest = await readManifest(vendorDir).catch(() => undefined);
+  const candidates: Array<{ dir: string; source: FrpBinary['source'] }> = [];
+  if (opts.binDir) candidates.push({ dir: opts.binDir, source: 'flag' });
+  if (env.P2PRC_FRP_BIN_DIR) candidates.push({ dir: env.P2PRC_FRP_BIN_DIR, source: 'env' });
+  for (const version of Object.keys(manifest?.versions ?? {}).sort(compareVersions).reverse()) {
+    candidates.push({ dir: path.join(vendorDir, 'frp', version, platformKey()), source: 'vendor' });
+  }
+  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) candidates.push({ dir, source: 'path' });
+  for (const { dir, source } of candidates) {
+    const file = path.join(dir, program);
+    if (!(await executable(file))) {
+      // An explicit directory that lacks the program is a mistake worth reporting, not skipping.
+      if (source === 'flag') throw new P2prcError('E_FRP_MISSING', `no executable ${program} in --frp-bin-dir ${dir}`);
+      continue;
+    }
+    const version = await frpVersion(file);
+    const minimum = manifest?.minimumVersion ?? '0.31.0';
+    if (compareVersions(version, minimum) < 0) {
+      throw new P2prcError('E_FRP_VERSION', `${file} is frp ${version}; p2prc needs ${minimum} or newer (run: p2prc frp install)`);
+    }
+    return { path: file, version, source };
+  }
+  throw new P2prcError('E_FRP_MISSING', `${program} not found (looked in --frp-bin-dir, $P2PRC_FRP_BIN_DIR, ${path.join(vendorDir, 'frp')}, PATH); install it with: p2prc frp install`);
+}
