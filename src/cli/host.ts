@@ -23,6 +23,8 @@ export function configure(y: Argv): Argv {
     .option('grace', { type: 'number', default: 30, describe: 'seconds a lost client keeps its ports' })
     .option('heartbeat', { type: 'number', default: 10, describe: 'heartbeat interval in seconds' })
     .option('port', { type: 'number', describe: 'port of this machine\'s node server (default 8088, or a free one)' })
+    .option('engine', { choices: ['native', 'frp'], default: 'native', describe: 'native, or frp to run a real frps (fallback)' })
+    .option('frp-bin-dir', { type: 'string', describe: 'directory holding frps (env P2PRC_FRP_BIN_DIR)' })
     .example('p2prc -s --reverse-proxy', 'host on port 7000 with TLS and a generated token')
     .example('p2prc -s --reverse-proxy --control-port 7000 --allow-ports 6000-6100 --public-host 203.0.113.10', 'restrict public ports')
     .example('P2PRC_TOKEN=secret p2prc -s --reverse-proxy --no-tls --bind 127.0.0.1', 'plaintext, loopback only');
@@ -46,25 +48,28 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     graceMs: Math.round((args.grace as number) * 1000),
     heartbeatMs: Math.round((args.heartbeat as number) * 1000),
     nodePort: args.port as number | undefined,
+    engine: args.engine as 'native' | 'frp',
+    frpBinDir: args['frp-bin-dir'] as string | undefined,
   });
   const { handle } = service;
-  handle.host.on('log', (l) => {
+  handle.logs.on('log', (l) => {
     if (l.level !== 'debug' || verbose) out.err(`[${new Date().toISOString()}] ${l.level}: ${l.message}`);
   });
   for (const w of service.warnings) out.err(`warning: ${w}`);
   if (args.json) {
     out.out(JSON.stringify({
-      event: 'host-started', control: service.controlAddress, port: handle.port, publicHost: service.publicHost, tls: handle.tls,
+      event: 'host-started', engine: handle.engine, control: service.controlAddress, port: handle.port, publicHost: service.publicHost, tls: handle.tls,
       fingerprint: handle.fingerprint ?? null, tokenPath: handle.tokenPath ?? null, connectCommand: service.connectCommand, nodePort: service.nodePort ?? null,
     }));
   } else {
-    const where = args.token ? 'given with --token / P2PRC_TOKEN' : `${handle.tokenGenerated ? 'generated, ' : ''}stored in ${handle.tokenPath}`;
+    const where = !handle.tokenPath ? 'given with --token / P2PRC_TOKEN' : `${handle.tokenGenerated ? 'generated, ' : ''}stored in ${handle.tokenPath}`;
     out.out(
       [
         'p2prc reverse-proxy host is running',
         `  Control address:  ${service.controlAddress}`,
         `  Public host:      ${service.publicHost}`,
-        `  TLS:              ${handle.tls ? `on, fingerprint ${handle.fingerprint}` : 'off (plaintext)'}`,
+        `  Engine:           ${handle.engine === 'frp' ? 'frp (a supervised frps)' : 'native'}`,
+        `  TLS:              ${handle.tls ? `on, fingerprint ${handle.fingerprint}` : handle.engine === 'frp' ? 'accepted when the client enables it (frp)' : 'off (plaintext)'}`,
         `  Token:            ${handle.token}  (${where})`,
         `  Allowed ports:    ${allow ? formatPortRanges(allow) : 'any'}`,
         `  Node server:      ${service.nodePort ? `http://${service.publicHost}:${service.nodePort}/ip_table` : 'off'}`,

@@ -72,7 +72,9 @@ export class FrpProcess extends EventEmitter<FrpProcessEvents> {
 
   private launch(): Promise<void> {
     const child = execa('sh', ['-c', LIFELINE, 'p2prc-frp', this.options.binary.path, '-c', this.file!.path], {
-      stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false, cleanup: true,
+      stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false,
+      // No signal-exit hook: it would re-raise SIGINT before our clean shutdown; the lifeline covers every exit.
+      cleanup: false,
     });
     this.child = child;
     const pending = new Set(this.options.proxies);

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import net from 'node:net';
 import { isP2prcError } from '../errors.js';
-import { startHost, type HostHandle } from '../host/start.js';
+import { hostStateDir, startFrpHost, startNativeHost, type RunningHost } from './host-engines.js';
 import type { HostOptions } from '../host/options.js';
 import { formatAddress } from '../client/client.js';
 import { NodeServer } from '../node/server.js';
@@ -11,6 +11,8 @@ import { VERSION } from '../version.js';
 
 export interface HostServiceOptions extends HostOptions {
   configDir: string;
+  engine?: 'native' | 'frp';
+  frpBinDir?: string | undefined;
   /** Port of this machine's P2PRC node server; 0 picks one. Default 8088, or a free one if that is taken. */
   nodePort?: number;
   /** Turn off the node server. */
@@ -18,7 +20,7 @@ export interface HostServiceOptions extends HostOptions {
 }
 
 export interface HostService {
-  handle: HostHandle;
+  handle: RunningHost;
   publicHost: string;
   controlAddress: string;
   connectCommand: string;
@@ -36,7 +38,10 @@ export function detectPublicHost(bind: string, explicit?: string): string {
 
 /** Starts the reverse-proxy host, its node server, and records it in reverse_proxy_server.json. */
 export async function runHostService(options: HostServiceOptions): Promise<HostService> {
-  const handle = await startHost({ ...options, stateDir: path.join(options.configDir, 'host') });
+  const stateDir = hostStateDir(options.configDir);
+  const handle = options.engine === 'frp'
+    ? await startFrpHost(options, stateDir, path.join(options.configDir, 'frps.log'))
+    : await startNativeHost(options, stateDir);
   const warnings: string[] = [];
   const publicHost = detectPublicHost(handle.bind, options.publicHost);
   let node: NodeServer | undefined;
@@ -57,13 +62,13 @@ export async function runHostService(options: HostServiceOptions): Promise<HostS
     }
     const now = new Date().toISOString();
     await new RecordStore(options.configDir).upsertServer({
-      id: handle.host.hostId,
+      id: handle.id,
       address: publicHost,
       controlPort: handle.port,
       fingerprint: handle.fingerprint ?? null,
       tls: handle.tls,
       version: VERSION,
-      engine: 'native',
+      engine: handle.engine,
       source: 'local',
       firstSeen: now,
       lastSeen: now,
@@ -75,7 +80,7 @@ export async function runHostService(options: HostServiceOptions): Promise<HostS
     throw err;
   }
   const fp = handle.fingerprint ? ` --fingerprint ${handle.fingerprint}` : '';
-  const tlsFlag = handle.tls ? '' : ' --no-tls';
+  const tlsFlag = handle.engine === 'frp' ? ' --engine frp --no-tls' : handle.tls ? '' : ' --no-tls';
   return {
     handle,
     publicHost,

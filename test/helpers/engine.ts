@@ -83,3 +83,25 @@ export async function until(pred: () => boolean | Promise<boolean>, timeoutMs = 
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Echo check for relays without half-close (frp): writes, reads back exactly as many bytes, then closes. */
+export async function echoExact(port: number, payload: Buffer, timeoutMs = 60_000): Promise<string> {
+  const socket = net.connect(port, '127.0.0.1');
+  defer(() => socket.destroy());
+  await once(socket, 'connect');
+  const hash = createHash('sha256');
+  let length = 0;
+  const done = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`echo: ${length} of ${payload.length} bytes after ${timeoutMs} ms`)), timeoutMs);
+    socket.on('data', (d: Buffer) => {
+      hash.update(d);
+      length += d.length;
+      if (length >= payload.length) (clearTimeout(timer), resolve());
+    });
+    socket.once('close', () => length < payload.length && (clearTimeout(timer), reject(new Error(`echo closed after ${length} bytes`))));
+  });
+  socket.write(payload);
+  await done;
+  socket.destroy();
+  return hash.digest('hex');
+}

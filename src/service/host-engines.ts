@@ -1,0 +1,62 @@
+import { EventEmitter } from 'node:events';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import getPort from 'get-port';
+import { startHost } from '../host/start.js';
+import type { HostOptions } from '../host/options.js';
+import { parsePortRanges } from '../host/ports.js';
+import { loadHostIdentity } from '../host/identity.js';
+import { findFrp } from '../frp/binary.js';
+import { configFormatFor, renderServerConfig } from '../frp/config.js';
+import { FrpProcess } from '../frp/process.js';
+
+/** A running host, whatever engine carries it. */
+export interface RunningHost {
+  engine: 'native' | 'frp';
+  id: string;
+  port: number;
+  bind: string;
+  token: string;
+  tokenGenerated: boolean;
+  tokenPath: string | undefined;
+  fingerprint: string | undefined;
+  tls: boolean;
+  logs: EventEmitter<{ log: [{ level: 'info' | 'warn' | 'debug'; message: string }] }>;
+  close(): Promise<void>;
+}
+
+export async function startNativeHost(options: HostOptions, stateDir: string): Promise<RunningHost> {
+  const handle = await startHost({ ...options, stateDir });
+  const logs = new EventEmitter<{ log: [{ level: 'info' | 'warn' | 'debug'; message: string }] }>();
+  handle.host.on('log', (l) => logs.emit('log', l));
+  return {
+    engine: 'native', id: handle.host.hostId, port: handle.port, bind: handle.bind, token: handle.token, tokenGenerated: handle.tokenGenerated,
+    tokenPath: options.token ? undefined : handle.tokenPath, fingerprint: handle.fingerprint, tls: handle.tls, logs, close: () => handle.close(),
+  };
+}
+
+/** A stock frps under p2prc's supervision, configured from the same options. */
+export async function startFrpHost(options: HostOptions & { frpBinDir?: string | undefined }, stateDir: string, logFile: string): Promise<RunningHost> {
+  const identity = await loadHostIdentity(stateDir, options.token);
+  const binary = await findFrp('frps', { binDir: options.frpBinDir });
+  const bind = options.bind ?? '0.0.0.0';
+  const port = options.controlPort === 0 ? await getPort({ host: bind === '0.0.0.0' ? undefined : bind }) : (options.controlPort ?? 7000);
+  const format = configFormatFor(binary.version);
+  const allowPorts = typeof options.allowPorts === 'string' ? parsePortRanges(options.allowPorts) : options.allowPorts;
+  const logs = new EventEmitter<{ log: [{ level: 'info' | 'warn' | 'debug'; message: string }] }>();
+  const frps = new FrpProcess({
+    binary, format, proxies: [], logFile,
+    config: renderServerConfig({ bindAddr: bind, bindPort: port, token: identity.token, allowPorts, maxPortsPerClient: options.maxTunnelsPerClient }, format),
+    onLog: (line) => logs.emit('log', { level: /\[W\]|\[E\]/.test(line) ? 'warn' : 'info', message: `frps: ${line.replace(/^\S+ \S+ /, '')}` }),
+  });
+  frps.on('restart', (r) => logs.emit('log', { level: 'warn', message: `frps exited; restarting in ${r.delayMs} ms (attempt ${r.attempt})` }));
+  await frps.start();
+  return {
+    engine: 'frp', id: `frps-${randomBytes(6).toString('hex')}`, port, bind, token: identity.token, tokenGenerated: identity.tokenGenerated,
+    tokenPath: options.token ? undefined : identity.tokenPath, fingerprint: undefined, tls: false, logs, close: () => frps.stop(),
+  };
+}
+
+export function hostStateDir(configDir: string): string {
+  return path.join(configDir, 'host');
+}
