@@ -7,6 +7,7 @@ import * as connectCmd from './connect.js';
 import * as viewRps from './view-rps.js';
 import * as viewRpm from './view-rpm.js';
 import * as nodeCmd from './node.js';
+import * as frpCmd from './frp.js';
 
 export interface Command {
   describe: string;
@@ -31,6 +32,7 @@ export function selectCommand(argv: string[]): Command | undefined {
   const found = MODES.filter((m) => m.flags.some((f) => hasFlag(argv, f)));
   if (found.length > 1) throw new P2prcError('E_USAGE', `choose one of ${found.map((m) => m.flags[0]).join(', ')}`);
   if (found[0]) return found[0].command;
+  if (argv[0] === 'frp') return frpCmd;
   if (argv.includes('-s') || hasFlag(argv, '--server')) return nodeCmd;
   return undefined;
 }
@@ -50,6 +52,7 @@ Usage:
   p2prc --view-rps [--json] [--offline]               list known reverse-proxy hosts
   p2prc --view-rpm [--json] [--prune]                 list tunnels from the mapping file
   p2prc -s [--port 8088]                              start the node server only
+  p2prc frp install [--version X]                     install frp for the fallback engine
 
 Add --help to any of them for its options and examples. Exit codes: docs/cli.md.`;
 
@@ -66,10 +69,9 @@ export async function main(argv: string[]): Promise<number> {
       return asked ? 0 : 2;
     }
     const parser = command
-      .configure(commonOptions(yargs(argv).scriptName('p2prc').usage(`${command.usage}\n\n${command.describe}`)))
+      .configure(commonOptions(yargs(argv).scriptName('p2prc').version(VERSION).usage(`${command.usage}\n\n${command.describe}`)))
       .env('P2PRC')
       .strict()
-      .version(VERSION)
       .help()
       .alias('h', 'help')
       .wrap(Math.min(110, process.stdout.columns || 100))
@@ -80,7 +82,7 @@ export async function main(argv: string[]): Promise<number> {
     let helped = false;
     parser.showHelpOnFail(false);
     const args = (await parser.parseAsync()) as Record<string, unknown>;
-    if (argv.includes('--help') || argv.includes('-h') || argv.includes('--version')) helped = true;
+    if (argv.includes('--help') || argv.includes('-h') || (argv.includes('--version') && command !== frpCmd)) helped = true;
     if (helped) return 0;
     return await command.run(args, verbose);
   } catch (err) {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { killAll, parsePublished, startCli, type Running } from '../../helpers/cli.js';
 import { canUseNetns, createNatBed, type NatBed } from './netns.js';
+import { FRP_DIR, FRP_SKIP } from '../../helpers/frp.js';
 
 const skipReason = await canUseNetns();
 if (skipReason) console.warn(`NAT test bed skipped: ${skipReason}`);
@@ -85,4 +86,29 @@ describe.skipIf(!!skipReason)(`NAT test bed (network namespaces)${skipReason ? `
     const table = JSON.parse(await visitorFetch(bed, `http://${pub.publicAddress}/ip_table`)) as { ip_address: Array<Record<string, unknown>> };
     expect(table.ip_address[0]!.ServerPort).toBe(String(pub.port));
   }, 120_000);
+});
+
+describe.skipIf(!!skipReason || !!FRP_SKIP)(`NAT test bed with the frp engine${skipReason ?? FRP_SKIP ? ` — skipped: ${skipReason ?? FRP_SKIP}` : ''}`, () => {
+  let bed: NatBed;
+  const dirs: string[] = [];
+  afterAll(async () => {
+    await killAll();
+    await bed?.destroy();
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  it('a visitor reaches the NATed node through a supervised frps, and the IP table shows the proxy address', async () => {
+    bed = await createNatBed();
+    const [dh, dc] = [await mkdtemp(path.join(os.tmpdir(), 'p2prc-natfrp-h-')), await mkdtemp(path.join(os.tmpdir(), 'p2prc-natfrp-c-'))];
+    dirs.push(dh, dc);
+    const env = { P2PRC_FRP_BIN_DIR: FRP_DIR };
+    const host = startCli(['-s', '--reverse-proxy', '--engine', 'frp', '--control-port', '7000', '--public-host', bed.hostIp, '--token', 't', '--port', '0', '--config-dir', dh], env, bed.ns.public);
+    await host.waitFor((l) => l.includes('Client command:'));
+    const client = startCli(['-s', '--connect-reverse-proxy', `${bed.hostIp}:7000`, '--engine', 'frp', '--no-tls', '--token', 't', '--config-dir', dc], env, bed.ns.private);
+    const pub = parsePublished(await client.waitFor((l) => l.startsWith('Published:'), 30_000));
+    expect(pub.host).toBe(bed.hostIp);
+    expect(pub.localPort).toBe(pub.port); // free on both sides: the same number here and there
+    const table = JSON.parse(await visitorFetch(bed, `http://${pub.publicAddress}/ip_table`)) as { ip_address: Array<Record<string, unknown>> };
+    expect(table.ip_address[0]).toMatchObject({ IPV4: bed.hostIp, ServerPort: String(pub.port), NAT: true, EscapeImplementation: 'FRP' });
+  }, 60_000);
 });
