@@ -89,7 +89,7 @@ describe('framing', () => {
       }),
       { numRuns: 500 },
     );
-    expect(DEFAULT_MAX_FRAME_SIZE).toBe(65536);
+    expect(DEFAULT_MAX_FRAME_SIZE).toBeGreaterThanOrEqual(65_507 + 5 + 256); // room for a maximal UDP datagram frame
   });
 });
 

@@ -1,0 +1,126 @@
+import autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { bulk, openMany, ttfb } from './load.js';
+import { paths } from './paths.js';
+import { rssKB, stop, waitPort, worker } from './proc.js';
+
+/** Caps every scenario so a hung path cannot stall the run. */
+function capped(promise, ms, what) {
+  let timer;
+  return Promise.race([promise, new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`${what} exceeded ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+async function rate(port, { close, seconds }) {
+  const r = await autocannon({ url: `http://127.0.0.1:${port}/`, connections: 50, duration: seconds, headers: close ? { connection: 'close' } : {} });
+  return r.requests.average;
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 300)); // let RSS reflect the new sockets
+
+export async function scenarios({ quick, log }) {
+  const results = [];
+  const { list, frpSkip } = paths();
+  if (frpSkip) results.push({ scenario: 'frp', path: 'frp', error: `skipped: ${frpSkip}` });
+  const sink = await worker('target', ['sink']);
+  const echo = await worker('target', ['echo']);
+  const http = await worker('target', ['http']);
+  const size = quick ? 32e6 : 512e6;
+  const seconds = quick ? 2 : 8;
+  const cap = quick ? 60_000 : 300_000;
+  const record = (scenario, p, value, unit, extra = {}) => results.push({ scenario, path: p.name, value, unit, p2prc: !!p.p2prc, frp: !!p.frp, ...extra });
+  for (const p of list) {
+    log(`== ${p.name}`);
+    try {
+      await capped((async () => {
+        let route = await p.open(sink.port);
+        record('bulk 1 conn', p, await bulk(route.port, size, 1), 'MB/s');
+        record('bulk 8 conns', p, await bulk(route.port, size, 8), 'MB/s');
+        await route.close();
+        route = await p.open(http.port);
+        record('http keep-alive', p, await rate(route.port, { close: false, seconds }), 'req/s');
+        record('http new conn', p, await rate(route.port, { close: true, seconds }), 'req/s');
+        await route.close();
+        route = await p.open(echo.port);
+        const t = await ttfb(route.port, quick ? 50 : 500);
+        record('ttfb p50', p, t.p50, 'ms');
+        record('ttfb p99', p, t.p99, 'ms');
+        if (p.name !== 'direct' && !p.name.startsWith('node relay')) {
+          await settle();
+          const before = { host: rssKB(route.pids.host), client: rssKB(route.pids.client) };
+          record('idle RSS host', p, before.host / 1024, 'MB');
+          record('idle RSS client', p, before.client / 1024, 'MB');
+          const n = quick ? 200 : 1000;
+          const idle = await openMany(route.port, n);
+          await settle();
+          record('KB per idle conn (host)', p, (rssKB(route.pids.host) - before.host) / n, 'KB', { served: idle.served });
+          record('KB per idle conn (client)', p, (rssKB(route.pids.client) - before.client) / n, 'KB');
+          idle.close();
+        }
+        await route.close();
+      })(), cap, p.name);
+    } catch (err) {
+      log(`   ${p.name} failed: ${err.message}`);
+      results.push({ scenario: 'run', path: p.name, error: err.message, p2prc: !!p.p2prc });
+    }
+  }
+  await scale(results, echo.port, quick, log, cap);
+  await perClient(results, echo.port, quick, log, cap);
+  await startup(results, http.port, quick, log);
+  await Promise.all([stop(sink.child), stop(echo.child), stop(http.child)]);
+  return results;
+}
+
+async function scale(results, echoPort, quick, log, cap) {
+  const n = quick ? 1000 : 10_000;
+  log(`== scale: ${n} concurrent connections through one p2prc host`);
+  const p = paths({ withFrp: false }).list.find((x) => x.name === 'p2prc plain');
+  const route = await p.open(echoPort);
+  try {
+    const many = await capped(openMany(route.port, n), cap, 'scale');
+    results.push({ scenario: `${n} concurrent conns`, path: p.name, value: many.served, unit: 'served', failed: many.failed, p2prc: true });
+    many.close();
+  } catch (err) {
+    results.push({ scenario: 'scale', path: p.name, error: err.message, p2prc: true });
+  } finally {
+    await route.close();
+  }
+}
+
+async function perClient(results, echoPort, quick, log, cap) {
+  const n = quick ? 20 : 100;
+  log(`== footprint: ${n} registered clients on one host`);
+  const h = await worker('host', ['plain']);
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const before = rssKB(h.pid);
+    const c = await capped(worker('client', [h.port, h.token, '-', 'plain', echoPort, n]), cap, 'clients');
+    await new Promise((r) => setTimeout(r, 500));
+    results.push({ scenario: 'KB per idle client (host)', path: 'p2prc plain', value: (rssKB(h.pid) - before) / n, unit: 'KB', p2prc: true });
+    await stop(c.child);
+  } finally {
+    await stop(h.child);
+  }
+}
+
+async function startup(results, httpPort, quick, log) {
+  log('== time from client start to the public port answering');
+  const h = await worker('host', ['plain']);
+  const times = [];
+  try {
+    for (let i = 0; i < (quick ? 2 : 5); i++) {
+      const port = 31000 + Math.floor(Math.random() * 2000);
+      const started = performance.now();
+      const child = spawn(process.execPath, [path.join(import.meta.dirname, '..', 'workers', 'client.js'), h.port, h.token, '-', 'plain', httpPort, 1, port], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+      await waitPort(port, 10_000);
+      times.push(performance.now() - started);
+      await stop(child);
+    }
+    times.sort((a, b) => a - b);
+    results.push({ scenario: 'client start to public port', path: 'p2prc plain', value: times[Math.floor(times.length / 2)], unit: 'ms', p2prc: true });
+  } catch (err) {
+    results.push({ scenario: 'startup', path: 'p2prc plain', error: err.message, p2prc: true });
+  } finally {
+    await stop(h.child);
+  }
+}
