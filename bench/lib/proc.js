@@ -10,7 +10,7 @@ const live = new Set();
 
 /** Forks a bench worker and resolves with its first IPC message (its ports). */
 export async function worker(name, args = []) {
-  const child = fork(path.join(WORKERS, `${name}.js`), args.map(String), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(path.join(WORKERS, `${name}.js`), args.map(String), { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   live.add(child);
   const [msg] = await Promise.race([once(child, 'message'), once(child, 'exit').then(([code]) => { throw new Error(`${name} exited with ${code}`); })]);
   return { child, ...msg, pid: child.pid };
@@ -72,4 +72,11 @@ export async function startFrp(dir, targetPort, { tls = false } = {}) {
   live.add(frpc);
   await waitPort(remotePort);
   return { publicPort: remotePort, server: frps, client: frpc, cleanup: async () => (await stop(frpc), await stop(frps), rmSync(tmp, { recursive: true, force: true })) };
+}
+
+/** Asks a p2prc worker to collect garbage and waits for it; other processes just get a short pause. */
+export async function collect(child) {
+  if (!child?.connected) return new Promise((r) => setTimeout(r, 300));
+  child.send('gc');
+  await once(child, 'message');
 }

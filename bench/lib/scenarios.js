@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { bulk, openMany, ttfb } from './load.js';
 import { paths } from './paths.js';
-import { rssKB, stop, waitPort, worker } from './proc.js';
+import { collect, rssKB, stop, waitPort, worker } from './proc.js';
 
 /** Caps every scenario so a hung path cannot stall the run. */
 function capped(promise, ms, what) {
@@ -16,7 +16,7 @@ async function rate(port, { close, seconds }) {
   return r.requests.average;
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 300)); // let RSS reflect the new sockets
+const settle = (route) => Promise.all([collect(route.procs?.host), collect(route.procs?.client)]);
 
 export async function scenarios({ quick, log }) {
   const results = [];
@@ -46,13 +46,13 @@ export async function scenarios({ quick, log }) {
         record('ttfb p50', p, t.p50, 'ms');
         record('ttfb p99', p, t.p99, 'ms');
         if (p.name !== 'direct' && !p.name.startsWith('node relay')) {
-          await settle();
+          await settle(route);
           const before = { host: rssKB(route.pids.host), client: rssKB(route.pids.client) };
           record('idle RSS host', p, before.host / 1024, 'MB');
           record('idle RSS client', p, before.client / 1024, 'MB');
           const n = quick ? 200 : 1000;
           const idle = await openMany(route.port, n);
-          await settle();
+          await settle(route);
           record('KB per idle conn (host)', p, (rssKB(route.pids.host) - before.host) / n, 'KB', { served: idle.served });
           record('KB per idle conn (client)', p, (rssKB(route.pids.client) - before.client) / n, 'KB');
           idle.close();
@@ -92,10 +92,10 @@ async function perClient(results, echoPort, quick, log, cap) {
   log(`== footprint: ${n} registered clients on one host`);
   const h = await worker('host', ['plain']);
   try {
-    await new Promise((r) => setTimeout(r, 300));
+    await collect(h.child);
     const before = rssKB(h.pid);
     const c = await capped(worker('client', [h.port, h.token, '-', 'plain', echoPort, n]), cap, 'clients');
-    await new Promise((r) => setTimeout(r, 500));
+    await collect(h.child);
     results.push({ scenario: 'KB per idle client (host)', path: 'p2prc plain', value: (rssKB(h.pid) - before) / n, unit: 'KB', p2prc: true });
     await stop(c.child);
   } finally {

@@ -12,4 +12,9 @@ for (let i = 0; i < count; i++) {
 }
 const ready = await Promise.all(clients.map((c) => c.ready));
 process.send({ publicPort: ready[0][0].remotePort });
-process.on('message', (m) => m === 'rss' && process.send({ rss: process.memoryUsage().rss }));
+// Footprint readings: collect garbage first so RSS reflects live connections, not pending garbage.
+process.on('message', (m) => {
+  if (m !== 'gc') return;
+  globalThis.gc?.();
+  setTimeout(() => (globalThis.gc?.(), process.send({ gc: true })), 50);
+});

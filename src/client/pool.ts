@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { once } from 'node:events';
-import { pipeline } from 'node:stream';
+import { relay } from '../transport/relay.js';
 import { dataProof } from '../protocol/auth.js';
 import type { Message } from '../protocol/messages.js';
 import { FrameChannel } from '../transport/channel.js';
@@ -29,6 +29,7 @@ const MAX_IN_FLIGHT = 256;
  */
 export class DataPool {
   private seq = 0;
+  private tlsSession: Buffer | undefined;
   private idle = 0;
   private opening = 0;
   private closed = false;
@@ -53,7 +54,9 @@ export class DataPool {
     this.opening++;
     let channel: FrameChannel | undefined;
     try {
-      const { socket } = await dial(this.session.dial);
+      const { socket, tlsSocket } = await dial({ ...this.session.dial, session: this.tlsSession });
+      // Resume TLS on the next data connection: skips the certificate exchange on every replacement.
+      tlsSocket?.once('session', (s: Buffer) => (this.tlsSession = s));
       if (this.closed) {
         socket.destroy();
         return;
@@ -110,10 +113,7 @@ export class DataPool {
     }
     tuneSocket(local);
     if (head.length > 0) local.write(head);
-    pipeline(data, local, data, () => {
-      data.destroy();
-      local.destroy();
-    });
+    relay(data, local);
   }
 
   close(): void {

@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import { pipeline } from 'node:stream';
+import { relay } from '../transport/relay.js';
 import { P2prcError, toP2prcError } from '../errors.js';
 import { encodeMessage, type Message, type Messages } from '../protocol/messages.js';
 import type { FrameChannel } from '../transport/channel.js';
@@ -161,10 +161,7 @@ export class ClientSession implements VisitorSink {
     const visitorId = ++this.visitorIds;
     const remote = `${visitor.remoteAddress ?? ''}:${visitor.remotePort ?? 0}`;
     data.write(encodeMessage('Bind', { tunnelId: tunnel.tunnelId, visitorId, remote }));
-    pipeline(visitor, data, visitor, () => {
-      visitor.destroy();
-      data.destroy();
-    });
+    relay(visitor, data);
   }
 
   private onMessage(m: Message): void {

@@ -38,17 +38,34 @@ export function tuneSocket(socket: net.Socket): void {
   socket.setKeepAlive(true, 30_000);
 }
 
+/** Resolves on `event`, rejects on 'error', timeout or abort; plain listeners, since this runs per data connection. */
+function awaitEvent(socket: net.Socket, event: string, timeoutMs: number, what: string, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      clearTimeout(timer);
+      socket.off(event, onEvent);
+      socket.off('error', onError);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onEvent = () => (cleanup(), resolve());
+    const onError = (err: Error) => (cleanup(), reject(err));
+    const onAbort = () => (cleanup(), reject(signal!.reason));
+    const timer = setTimeout(() => (cleanup(), reject(new P2prcError('E_TIMEOUT', `connecting to ${what} timed out after ${timeoutMs} ms`))), timeoutMs);
+    socket.once(event, onEvent);
+    socket.once('error', onError);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 /** TCP (and optionally TLS with fingerprint pinning) connect, bounded by a timeout and an AbortSignal. */
 export async function dial(options: DialOptions): Promise<Dialed> {
   const what = `${options.host}:${options.port}`;
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(new P2prcError('E_TIMEOUT', `connecting to ${what} timed out after ${options.timeoutMs} ms`)), options.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([options.signal, ac.signal]) : ac.signal;
   let socket: net.Socket | undefined;
   try {
     if (!options.tls) {
       socket = net.connect({ host: options.host, port: options.port, allowHalfOpen: true });
-      await once(socket, 'connect', { signal });
+      await awaitEvent(socket, 'connect', options.timeoutMs, what, options.signal);
       tuneSocket(socket);
       return { socket, fingerprint: undefined, tlsSocket: undefined };
     }
@@ -63,10 +80,16 @@ export async function dial(options: DialOptions): Promise<Dialed> {
       servername: net.isIP(options.host) ? undefined : options.host,
     } as tls.ConnectionOptions);
     socket = tlsSocket;
-    await once(tlsSocket, 'secureConnect', { signal });
+    await awaitEvent(tlsSocket, 'secureConnect', options.timeoutMs, what, options.signal);
+    const pinned = options.fingerprint ? normalizeFingerprint(options.fingerprint) : undefined;
+    // A resumed session proves the server holds the ticket key of a session whose certificate we
+    // already checked; resumption may not carry the certificate again.
+    if (tlsSocket.isSessionReused() && pinned) {
+      tuneSocket(tlsSocket);
+      return { socket: tlsSocket, fingerprint: pinned, tlsSocket };
+    }
     const raw = tlsSocket.getPeerX509Certificate()?.raw;
     const actual = raw ? fingerprintOf(raw) : undefined;
-    const pinned = options.fingerprint ? normalizeFingerprint(options.fingerprint) : undefined;
     if (!actual || (pinned && pinned !== actual)) {
       throw new P2prcError('E_TLS', `certificate of ${what} does not match the pinned fingerprint (expected ${pinned}, got ${actual ?? 'none'})`, {
         details: { expected: pinned, actual },
@@ -76,10 +99,7 @@ export async function dial(options: DialOptions): Promise<Dialed> {
     return { socket: tlsSocket, fingerprint: actual, tlsSocket };
   } catch (err) {
     socket?.destroy();
-    const cause = signal.aborted ? signal.reason : err;
-    throw mapSocketError(cause as NodeJS.ErrnoException, what);
-  } finally {
-    clearTimeout(timer);
+    throw mapSocketError(err as NodeJS.ErrnoException, what);
   }
 }
 
