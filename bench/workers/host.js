@@ -4,4 +4,9 @@ import { startHost } from '../../dist/index.js';
 const tls = process.argv[2] === 'tls';
 const h = await startHost({ controlPort: 0, bind: '127.0.0.1', tls, maxClients: 100_000, maxTunnelsPerClient: 64 });
 process.send({ port: h.port, token: h.token, fingerprint: h.fingerprint ?? null });
-process.on('message', (m) => m === 'rss' && process.send({ rss: process.memoryUsage().rss }));
+// Footprint readings: collect garbage first so RSS reflects live connections, not pending garbage.
+process.on('message', (m) => {
+  if (m !== 'gc') return;
+  globalThis.gc?.();
+  setTimeout(() => (globalThis.gc?.(), process.send({ gc: true })), 50);
+});
