@@ -4,14 +4,16 @@ import { parseExpose, parseHostPort } from '../service/address.js';
 import { runNodeService } from '../service/node-service.js';
 import { resolveConfigDir } from '../store/index.js';
 import { stdio, untilSignal } from './output.js';
+import { discoveryArgs, discoveryOptions } from './discovery-options.js';
 
 export const usage = 'p2prc -s --connect-reverse-proxy <ip[:port]> [options]';
 export const describe = 'Start the P2PRC node server and publish it through a reverse-proxy host.';
 
 export function configure(y: Argv): Argv {
-  return y
+  return discoveryOptions(y)
     .option('server', { alias: 's', type: 'boolean', describe: 'start the node server (P2PRC style; implied)' })
-    .option('connect-reverse-proxy', { type: 'string', demandOption: true, requiresArg: true, describe: 'host address, ip[:port] (port default 7000)' })
+    .option('connect-reverse-proxy', { type: 'string', demandOption: true, describe: 'host address ip[:port] (port default 7000), or "auto" / nothing to pick from reverse_proxy_server.json' })
+    .option('failover-after', { type: 'number', default: 30, describe: 'with auto: seconds a lost host is waited for before moving to the next best' })
     .option('port', { type: 'number', describe: 'local node server port, 0 = any free (default: negotiated, free here and on the host)' })
     .option('remote-port', { type: 'string', default: 'any', describe: 'requested public port, or "any"' })
     .option('expose', { type: 'string', array: true, default: [], describe: 'also publish [udp:]<local>[:<remote>] (repeatable)' })
@@ -46,7 +48,9 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   if (!(heartbeat > 0)) throw new P2prcError('E_USAGE', `invalid --heartbeat "${String(heartbeat)}"`);
   const service = await runNodeService({
     configDir: resolveConfigDir(args['config-dir'] as string | undefined),
-    proxy: parseHostPort(String(args['connect-reverse-proxy']), 7000, '--connect-reverse-proxy address'),
+    proxy: ['', 'auto'].includes(String(args['connect-reverse-proxy'] ?? '')) ? 'auto' : parseHostPort(String(args['connect-reverse-proxy']), 7000, '--connect-reverse-proxy address'),
+    failoverMs: Math.round((args['failover-after'] as number) * 1000),
+    ...discoveryArgs(args),
     token: args.token as string | undefined,
     fingerprint: args.fingerprint as string | undefined,
     tls: args.tls as boolean,
@@ -66,8 +70,14 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     if (json) out.out(JSON.stringify({ event: 'published', ...t }));
     else out.out(`Published: ${t.publicAddress} -> ${t.localHost}:${t.localPort}${t.protocol === 'udp' ? ' (udp)' : ''}`);
   }
+  const shown = new Map(service.published.map((t) => [t.name, t.publicAddress]));
   service.publisher.on('published', (list) => {
-    if (json) for (const t of list) out.out(JSON.stringify({ event: 'republished', ...t }));
+    // After a failover the addresses are new: say so in the same form as at start (only what changed).
+    for (const t of list.filter((x) => shown.get(x.name) !== x.publicAddress)) {
+      shown.set(t.name, t.publicAddress);
+      if (json) out.out(JSON.stringify({ event: 'republished', ...t }));
+      else out.out(`Published: ${t.publicAddress} -> ${t.localHost}:${t.localPort}${t.protocol === 'udp' ? ' (udp)' : ''}`);
+    }
   });
   const signal = await untilSignal();
   out.err(`received ${signal}, closing tunnels`);

@@ -3,12 +3,14 @@ import { runHostService } from '../service/host-service.js';
 import { resolveConfigDir } from '../store/index.js';
 import { formatPortRanges, parsePortRanges } from '../host/ports.js';
 import { stdio, untilSignal } from './output.js';
+import { discoveryArgs, discoveryOptions } from './discovery-options.js';
 
 export const usage = 'p2prc -s --reverse-proxy [options]';
 export const describe = 'Start a reverse-proxy host: clients publish their services on its public ports.';
 
 export function configure(y: Argv): Argv {
-  return y
+  return discoveryOptions(y)
+    .option('open', { type: 'boolean', default: false, describe: 'publish the token in the IP table: any node may use this host' })
     .option('server', { alias: 's', type: 'boolean', describe: 'start the node server (P2PRC style; implied)' })
     .option('reverse-proxy', { type: 'boolean', demandOption: true, describe: 'run as a reverse-proxy host' })
     .option('control-port', { type: 'number', default: 7000, describe: 'port clients connect to (0 picks one)' })
@@ -49,6 +51,8 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     heartbeatMs: Math.round((args.heartbeat as number) * 1000),
     nodePort: args.port as number | undefined,
     engine: args.engine as 'native' | 'frp',
+    open: args.open as boolean,
+    ...discoveryArgs(args),
     frpBinDir: args['frp-bin-dir'] as string | undefined,
   });
   const { handle } = service;

@@ -1,25 +1,31 @@
 import type { Argv } from 'yargs';
-import { NodeServer } from '../node/server.js';
-import { selfEntry } from '../node/iptable.js';
-import { VERSION } from '../version.js';
+import { runPlainNode } from '../service/plain-node.js';
+import { resolveConfigDir } from '../store/index.js';
 import { stdio, untilSignal } from './output.js';
+import { discoveryArgs, discoveryOptions } from './discovery-options.js';
 
-export const usage = 'p2prc -s [--port 8088]';
-export const describe = 'Start only the P2PRC node server (GET /server_info, GET /ip_table), without a reverse proxy.';
+export const usage = 'p2prc -s [--port 8088] [--bootstrap host:port ...]';
+export const describe = 'Start only the P2PRC node server (GET /server_info, GET /ip_table), exchanging IP tables with other nodes.';
 
 export function configure(y: Argv): Argv {
-  return y
+  return discoveryOptions(y)
     .option('server', { alias: 's', type: 'boolean', demandOption: true, describe: 'start the node server' })
     .option('port', { type: 'number', default: 8088, describe: 'node server port' })
     .option('bind', { type: 'string', default: '0.0.0.0', describe: 'node server address' })
-    .example('p2prc -s --port 8088', 'serve this node\'s IP table on port 8088');
+    .example('p2prc -s --port 8088', 'serve this node\'s IP table on port 8088')
+    .example('p2prc -s --bootstrap 203.0.113.10:8088', 'learn the network (and its reverse proxies) from another node');
 }
 
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
   const out = stdio(verbose);
-  const node: NodeServer = new NodeServer(() => selfEntry({ serverPort: node.port }), () => ({ name: 'p2prc', version: VERSION, role: 'node' }));
-  const port = await node.listen(args.port as number, args.bind as string);
-  out.out(args.json ? JSON.stringify({ event: 'node-started', port }) : `Node server: http://${args.bind as string}:${port}/ip_table`);
+  const node = await runPlainNode({
+    configDir: resolveConfigDir(args['config-dir'] as string | undefined),
+    port: args.port as number,
+    bind: args.bind as string,
+    ...discoveryArgs(args),
+    log: verbose ? (m) => out.err(m) : undefined,
+  });
+  out.out(args.json ? JSON.stringify({ event: 'node-started', port: node.port }) : `Node server: http://${args.bind as string}:${node.port}/ip_table`);
   await untilSignal();
   await node.close();
   return 0;

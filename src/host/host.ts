@@ -211,6 +211,15 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     session.tunnels.clear();
   }
 
+  /** What a discovering client needs to judge this host: load and room, no secrets. */
+  stats(): { clients: number; maxClients: number; freePorts: number } {
+    const total = this.policy.ranges.reduce((n, r) => n + (r.end - r.start + 1), 0);
+    let held = 0;
+    for (const s of this.sessions.values()) held += s.tunnels.size;
+    for (const m of this.reserved.values()) held += m.size;
+    return { clients: this.sessions.size, maxClients: this.options.maxClients, freePorts: Math.max(0, total - held) };
+  }
+
   clients(): Array<{ clientId: string; name: string; remote: string; tunnels: number; connectedAt: string }> {
     return [...this.sessions.values()].map((s) => ({ clientId: s.clientId, name: s.name, remote: s.remote, tunnels: s.tunnels.size, connectedAt: s.connectedAt.toISOString() }));
   }

@@ -22,6 +22,7 @@ export interface RunningHost {
   fingerprint: string | undefined;
   tls: boolean;
   logs: EventEmitter<{ log: [{ level: 'info' | 'warn' | 'debug'; message: string }] }>;
+  stats(): { clients: number; maxClients: number; freePorts: number };
   close(): Promise<void>;
 }
 
@@ -31,7 +32,7 @@ export async function startNativeHost(options: HostOptions, stateDir: string): P
   handle.host.on('log', (l) => logs.emit('log', l));
   return {
     engine: 'native', id: handle.host.hostId, port: handle.port, bind: handle.bind, token: handle.token, tokenGenerated: handle.tokenGenerated,
-    tokenPath: options.token ? undefined : handle.tokenPath, fingerprint: handle.fingerprint, tls: handle.tls, logs, close: () => handle.close(),
+    tokenPath: options.token ? undefined : handle.tokenPath, fingerprint: handle.fingerprint, tls: handle.tls, logs, stats: () => handle.host.stats(), close: () => handle.close(),
   };
 }
 
@@ -54,6 +55,8 @@ export async function startFrpHost(options: HostOptions & { frpBinDir?: string |
   return {
     engine: 'frp', id: `frps-${randomBytes(6).toString('hex')}`, port, bind, token: identity.token, tokenGenerated: identity.tokenGenerated,
     tokenPath: options.token ? undefined : identity.tokenPath, fingerprint: undefined, tls: false, logs, close: () => frps.stop(),
+    // frps keeps its load to itself (its dashboard is off): advertise it as accepting, capacity unknown.
+    stats: () => ({ clients: 0, maxClients: 1, freePorts: 0 }),
   };
 }
 

@@ -8,6 +8,9 @@ import { NodeServer } from '../node/server.js';
 import { localAddresses, selfEntry } from '../node/iptable.js';
 import { RecordStore } from '../store/index.js';
 import { VERSION } from '../version.js';
+import type { IpTableExchange } from '../node/exchange.js';
+import type { PeerEntry, ReverseProxyInfo } from '../node/validate.js';
+import { startDiscovery } from './discovery.js';
 
 export interface HostServiceOptions extends HostOptions {
   configDir: string;
@@ -17,6 +20,11 @@ export interface HostServiceOptions extends HostOptions {
   nodePort?: number;
   /** Turn off the node server. */
   noNodeServer?: boolean;
+  /** Publish the token in the IP table so any node may use this host. */
+  open?: boolean;
+  bootstrap?: string[];
+  exchangeIntervalMs?: number;
+  staleMs?: number;
 }
 
 export interface HostService {
@@ -45,12 +53,19 @@ export async function runHostService(options: HostServiceOptions): Promise<HostS
   const warnings: string[] = [];
   const publicHost = detectPublicHost(handle.bind, options.publicHost);
   let node: NodeServer | undefined;
+  let exchange: IpTableExchange | undefined;
   try {
     if (!options.noNodeServer) {
-      node = new NodeServer(
-        () => ({ ...selfEntry({ serverPort: node!.port, proxyServer: true }), IPV4: publicHost }),
-        () => ({ name: 'p2prc', version: VERSION, role: 'reverse-proxy' }),
-      );
+      const self = (): PeerEntry => {
+        const stats = handle.stats();
+        const info: ReverseProxyInfo = {
+          ControlPort: handle.port, Fingerprint: handle.fingerprint ?? '', Tls: handle.tls, Engine: handle.engine, Open: !!options.open,
+          ...(options.open ? { Token: handle.token } : {}), AcceptsClients: stats.clients < stats.maxClients, FreePorts: stats.freePorts,
+          Clients: stats.clients, Version: VERSION,
+        };
+        return { ...selfEntry({ serverPort: node!.port, proxyServer: true }), IPV4: publicHost, ReverseProxy: info };
+      };
+      node = new NodeServer(self, () => ({ name: 'p2prc', version: VERSION, role: 'reverse-proxy' }), () => exchange?.peers() ?? []);
       const wanted = options.nodePort ?? 8088;
       try {
         await node.listen(wanted, handle.bind);
@@ -59,6 +74,13 @@ export async function runHostService(options: HostServiceOptions): Promise<HostS
         await node.listen(0, handle.bind);
         warnings.push(`node server port ${wanted} is taken; using ${node.port}`);
       }
+    }
+    if (node) {
+      const selfFn = node.table.bind(node);
+      exchange = startDiscovery({
+        configDir: options.configDir, self: () => selfFn().ip_address[0]!, bootstrap: options.bootstrap ?? [],
+        intervalMs: options.exchangeIntervalMs, staleMs: options.staleMs, log: (m) => handle.logs.emit('log', { level: 'debug', message: m }),
+      });
     }
     const now = new Date().toISOString();
     await new RecordStore(options.configDir).upsertServer({
@@ -75,6 +97,7 @@ export async function runHostService(options: HostServiceOptions): Promise<HostS
       pid: process.pid,
     });
   } catch (err) {
+    await exchange?.stop();
     await node?.close();
     await handle.close();
     throw err;
@@ -89,6 +112,7 @@ export async function runHostService(options: HostServiceOptions): Promise<HostS
     nodePort: node?.port,
     warnings,
     async close() {
+      await exchange?.stop();
       await Promise.all([node?.close(), handle.close()]);
     },
   };

@@ -14,10 +14,19 @@ import { FrpPublisher } from '../frp/publisher.js';
 import { VERSION } from '../version.js';
 import type { ExposeSpec, HostPort } from './address.js';
 import { NativePublisher, detectEngine, type Publisher } from './publishers.js';
+import { FailoverPublisher } from './failover.js';
+import { rankHosts } from './choose.js';
+import { startDiscovery } from './discovery.js';
+import type { IpTableExchange } from '../node/exchange.js';
 
 export interface NodeServiceOptions {
   configDir: string;
-  proxy: HostPort;
+  /** The host, or "auto" to pick from reverse_proxy_server.json and fail over. */
+  proxy: HostPort | 'auto';
+  failoverMs?: number;
+  bootstrap?: string[];
+  exchangeIntervalMs?: number;
+  staleMs?: number;
   token?: string | undefined;
   fingerprint?: string | undefined;
   tls?: boolean;
@@ -73,6 +82,11 @@ async function resolveToken(o: NodeServiceOptions, key: string): Promise<string>
  * through a host with the chosen engine; records every tunnel. Resolves once the host confirmed all.
  */
 export async function runNodeService(o: NodeServiceOptions): Promise<NodeService> {
+  if (o.proxy === 'auto') return runAuto(o);
+  return runFixed({ ...o, proxy: o.proxy });
+}
+
+async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<NodeService> {
   const key = formatAddress(o.proxy.host, o.proxy.port);
   const token = await resolveToken(o, key);
   const config = openConfig(o.configDir);
@@ -98,7 +112,9 @@ export async function runNodeService(o: NodeServiceOptions): Promise<NodeService
       });
     },
     () => ({ name: 'p2prc', version: VERSION, role: 'node', publicAddress: find('node')?.publicAddress }),
+    () => exchange?.peers() ?? [],
   );
+  let exchange: IpTableExchange | undefined;
   let udp: NodeUdpServer | undefined;
   const stopLocal = () => Promise.all([node.close(), udp?.close()]);
   const listen = async (port: number) => void (await node.listen(port));
@@ -144,8 +160,9 @@ export async function runNodeService(o: NodeServiceOptions): Promise<NodeService
     throw err;
   }
   if (pub.fingerprint && !pins[key]) config.set('fingerprints', { ...pins, [key]: pub.fingerprint });
-  const recordEngine = engine;
-  const recorder = await recordTunnels(o, key, recordEngine, tls, pub, published);
+  const recorder = await recordTunnels(o, key, engine, tls, pub, published);
+  exchange = startDiscovery({ configDir: o.configDir, self: () => node.table().ip_address[0]!, bootstrap: o.bootstrap ?? [], intervalMs: o.exchangeIntervalMs, staleMs: o.staleMs, log: o.onLog });
+  const ex = exchange;
   return {
     engine,
     publisher: pub,
@@ -153,6 +170,7 @@ export async function runNodeService(o: NodeServiceOptions): Promise<NodeService
     node,
     async close() {
       await pub.close();
+      await ex.stop();
       await stopLocal();
       await recorder.closeAll();
     },
@@ -160,13 +178,21 @@ export async function runNodeService(o: NodeServiceOptions): Promise<NodeService
 }
 
 /** Writes the tunnels to reverse_proxy_mapping.json and the host to reverse_proxy_server.json. */
-async function recordTunnels(o: NodeServiceOptions, key: string, engine: 'native' | 'frp', tls: boolean, pub: Publisher, published: PublishedTunnel[]) {
+async function recordTunnels(
+  o: NodeServiceOptions & { proxy: HostPort },
+  key: string,
+  engine: 'native' | 'frp',
+  tls: boolean,
+  pub: Publisher,
+  published: PublishedTunnel[],
+  proxy: () => HostPort = () => o.proxy,
+) {
   const store = new RecordStore(o.configDir);
   const ids = new Map(published.map((t) => [t.name, `${process.pid}-${randomBytes(4).toString('hex')}-${t.name}`]));
   const createdAt = new Date().toISOString();
   const record = (t: PublishedTunnel): MappingRecord => ({
     id: ids.get(t.name)!, name: t.name, kind: 'tunnel', protocol: t.protocol, engine, localHost: t.localHost, localPort: t.localPort,
-    publicHost: t.publicHost, publicPort: t.remotePort, proxyHost: o.proxy.host, proxyControlPort: o.proxy.port, pid: process.pid,
+    publicHost: t.publicHost, publicPort: t.remotePort, proxyHost: proxy().host, proxyControlPort: proxy().port, pid: process.pid,
     createdAt, updatedAt: new Date().toISOString(), status: 'active',
   });
   for (const t of published) await store.upsertMapping(record(t));
@@ -182,6 +208,60 @@ async function recordTunnels(o: NodeServiceOptions, key: string, engine: 'native
     async closeAll() {
       const closedAt = new Date().toISOString();
       for (const id of ids.values()) await store.updateMapping(id, { status: 'closed', closedAt, updatedAt: closedAt });
+    },
+  };
+}
+
+/** --connect-reverse-proxy auto: the node server on a local port, published through the best known host, with failover. */
+async function runAuto(o: NodeServiceOptions): Promise<NodeService> {
+  let publisher: FailoverPublisher | undefined;
+  const find = (name: string) => publisher?.published().find((t) => t.name === name);
+  let exchange: IpTableExchange | undefined;
+  const node: NodeServer = new NodeServer(
+    () => {
+      const pub = find('node');
+      return selfEntry({ serverPort: node.port, proxied: pub ? { host: pub.publicHost, port: pub.remotePort, engine: 'native' } : undefined });
+    },
+    () => ({ name: 'p2prc', version: VERSION, role: 'node', publicAddress: find('node')?.publicAddress }),
+    () => exchange?.peers() ?? [],
+  );
+  await node.listen(o.port ?? 0);
+  const tunnels: TunnelSpec[] = [{ name: 'node', localPort: node.port, remotePort: o.remotePort ?? 'any' }];
+  for (const e of o.expose ?? []) tunnels.push({ name: `expose-${e.protocol === 'udp' ? 'udp-' : ''}${e.localPort}`, protocol: e.protocol, localPort: e.localPort, remotePort: e.remotePort });
+  exchange = startDiscovery({ configDir: o.configDir, self: () => node.table().ip_address[0]!, bootstrap: o.bootstrap ?? [], intervalMs: o.exchangeIntervalMs, staleMs: o.staleMs, log: o.onLog });
+  const clientId = randomBytes(12).toString('hex');
+  publisher = new FailoverPublisher({
+    configDir: o.configDir,
+    failoverMs: o.failoverMs ?? 30_000,
+    rank: (exclude) => rankHosts(o.configDir, o.token, 1_500, exclude),
+    make: (c) => new NativePublisher({
+      host: c.host, port: c.port, token: c.token, tls: c.tls, fingerprint: c.fingerprint, tunnels, clientId,
+      ...(o.name ? { name: o.name } : {}), ...(o.heartbeatMs ? { heartbeatMs: o.heartbeatMs } : {}), exitOnLoginFailure: true,
+    }),
+  });
+  const pub = publisher;
+  if (o.onStatus) pub.on('status', o.onStatus);
+  let published: PublishedTunnel[];
+  try {
+    published = await pub.start();
+  } catch (err) {
+    await exchange.stop();
+    await node.close();
+    throw err;
+  }
+  const proxy = () => pub.proxy() ?? { host: '', port: 0 };
+  const recorder = await recordTunnels({ ...o, proxy: proxy() }, formatAddress(proxy().host, proxy().port), 'native', true, pub, published, proxy);
+  const ex = exchange;
+  return {
+    engine: 'native',
+    publisher: pub,
+    published,
+    node,
+    async close() {
+      await pub.close();
+      await ex.stop();
+      await node.close();
+      await recorder.closeAll();
     },
   };
 }

@@ -9,6 +9,8 @@ export interface P2prcConfig {
   hostTokens?: Record<string, string>;
   /** TOFU pins, "host:port" -> certificate fingerprint. */
   fingerprints?: Record<string, string>;
+  /** "host:port" -> when that host last refused us (automatic choice skips it for a while). */
+  refusals?: Record<string, string>;
 }
 
 const schema = {
@@ -17,6 +19,7 @@ const schema = {
   preferredHosts: { type: 'array', items: { type: 'string' } },
   hostTokens: { type: 'object', additionalProperties: { type: 'string' } },
   fingerprints: { type: 'object', additionalProperties: { type: 'string' } },
+  refusals: { type: 'object', additionalProperties: { type: 'string' } },
 } as const;
 
 /** Where records and config live: --config-dir, else $P2PRC, else the platform config directory. */

@@ -1,0 +1,97 @@
+import type { IpTableEntry } from './iptable.js';
+
+/** What a node server publishes about the reverse proxy it runs (no secrets unless the host is open). */
+export interface ReverseProxyInfo {
+  ControlPort: number;
+  Fingerprint: string;
+  Tls: boolean;
+  Engine: 'native' | 'frp';
+  /** Any client may connect with the token given here; otherwise a token must be configured. */
+  Open: boolean;
+  Token?: string;
+  AcceptsClients: boolean;
+  FreePorts: number;
+  Clients: number;
+  Version: string;
+}
+
+export type PeerEntry = IpTableEntry & { ReverseProxy?: ReverseProxyInfo };
+
+export interface TableLimits {
+  maxEntries: number;
+  maxString: number;
+}
+
+export const DEFAULT_LIMITS: TableLimits = { maxEntries: 1_000, maxString: 256 };
+
+const STRINGS = ['Name', 'MachineUsername', 'IPV4', 'IPV6', 'ServerPort', 'UDPServerPort', 'BareMetalSSHPort', 'EscapeImplementation', 'PublicKey', 'CustomInformation'] as const;
+
+function validInfo(v: unknown, limits: TableLimits): ReverseProxyInfo | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const r = v as Record<string, unknown>;
+  const port = r.ControlPort;
+  if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) return undefined;
+  const str = (x: unknown) => (typeof x === 'string' && x.length <= limits.maxString ? x : undefined);
+  const num = (x: unknown) => (Number.isSafeInteger(x) && (x as number) >= 0 ? (x as number) : 0);
+  return {
+    ControlPort: port as number,
+    Fingerprint: str(r.Fingerprint) ?? '',
+    Tls: r.Tls === true,
+    Engine: r.Engine === 'frp' ? 'frp' : 'native',
+    Open: r.Open === true,
+    ...(r.Open === true && str(r.Token) ? { Token: str(r.Token)! } : {}),
+    AcceptsClients: r.AcceptsClients !== false,
+    FreePorts: num(r.FreePorts),
+    Clients: num(r.Clients),
+    Version: str(r.Version) ?? '',
+  };
+}
+
+/** Validates one entry; returns it normalised, or the reason it was rejected. */
+export function validateEntry(v: unknown, limits: TableLimits = DEFAULT_LIMITS): PeerEntry | string {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'entry is not an object';
+  const e = v as Record<string, unknown>;
+  for (const k of STRINGS) {
+    const x = e[k] ?? '';
+    if (typeof x !== 'string') return `${k} is not a string`;
+    if (x.length > limits.maxString) return `${k} longer than ${limits.maxString} characters`;
+  }
+  if (!e.IPV4 && !e.IPV6) return 'entry has no address';
+  const port = Number(e.ServerPort);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return `ServerPort ${JSON.stringify(e.ServerPort)} is not a port`;
+  for (const k of ['Latency', 'Download', 'Upload'] as const) if (e[k] !== undefined && typeof e[k] !== 'number') return `${k} is not a number`;
+  for (const k of ['NAT', 'ProxyServer', 'UnSafeMode'] as const) if (e[k] !== undefined && typeof e[k] !== 'boolean') return `${k} is not a boolean`;
+  const entry: PeerEntry = {
+    Name: (e.Name as string) ?? '', MachineUsername: (e.MachineUsername as string) ?? '', IPV4: (e.IPV4 as string) ?? '', IPV6: (e.IPV6 as string) ?? '',
+    Latency: (e.Latency as number) ?? 0, Download: (e.Download as number) ?? 0, Upload: (e.Upload as number) ?? 0,
+    ServerPort: String(port), UDPServerPort: (e.UDPServerPort as string) ?? '', BareMetalSSHPort: (e.BareMetalSSHPort as string) ?? '',
+    NAT: e.NAT === true, EscapeImplementation: (e.EscapeImplementation as string) ?? '', ProxyServer: e.ProxyServer === true,
+    UnSafeMode: e.UnSafeMode === true, PublicKey: (e.PublicKey as string) ?? '', CustomInformation: (e.CustomInformation as string) ?? '',
+  };
+  if (entry.ProxyServer) {
+    const info = validInfo(e.ReverseProxy, limits);
+    if (info) entry.ReverseProxy = info;
+  }
+  return entry;
+}
+
+/** Validates a whole table from a peer: wrong shapes rejected, entries capped, each bad entry reported. */
+export function sanitizeTable(v: unknown, limits: TableLimits = DEFAULT_LIMITS): { entries: PeerEntry[]; problems: string[] } {
+  if (typeof v !== 'object' || v === null || !Array.isArray((v as Record<string, unknown>).ip_address)) {
+    return { entries: [], problems: ['not an IP table ({"ip_address": [...]})'] };
+  }
+  const list = (v as { ip_address: unknown[] }).ip_address;
+  const problems: string[] = [];
+  if (list.length > limits.maxEntries) problems.push(`${list.length} entries, only the first ${limits.maxEntries} read`);
+  const entries: PeerEntry[] = [];
+  for (const item of list.slice(0, limits.maxEntries)) {
+    const r = validateEntry(item, limits);
+    if (typeof r === 'string') problems.push(r);
+    else entries.push(r);
+  }
+  return { entries, problems };
+}
+
+export function entryIdentity(e: IpTableEntry): string {
+  return `${e.IPV4 || e.IPV6}:${e.ServerPort}`;
+}

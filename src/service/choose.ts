@@ -1,0 +1,80 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { formatAddress } from '../client/client.js';
+import { probeHost } from '../client/probe.js';
+import { RecordStore, openConfig, type ServerRecord } from '../store/index.js';
+
+export interface Candidate {
+  host: string;
+  port: number;
+  tls: boolean;
+  fingerprint: string | undefined;
+  token: string;
+  latencyMs: number;
+  reason: string;
+}
+
+const REFUSAL_MEMORY_MS = 10 * 60_000;
+
+function key(s: { address: string; controlPort: number }): string {
+  return formatAddress(s.address, s.controlPort);
+}
+
+async function localHostToken(configDir: string): Promise<string | undefined> {
+  return (await readFile(path.join(configDir, 'host', 'token.txt'), 'utf8').catch(() => '')).trim() || undefined;
+}
+
+/** Remembers that a host refused us, so automatic choice skips it for a while. */
+export function rememberRefusal(configDir: string, host: string, port: number): void {
+  const config = openConfig(configDir);
+  config.set('refusals', { ...(config.get('refusals') ?? {}), [formatAddress(host, port)]: new Date().toISOString() });
+}
+
+/**
+ * Ranks the hosts in reverse_proxy_server.json for `--connect-reverse-proxy auto`: probes all in
+ * parallel; prefers reachable, accepting, lower latency and spare ports; skips hosts that refused us
+ * recently and restricted hosts we hold no token for. Says why for each.
+ */
+export async function rankHosts(configDir: string, explicitToken: string | undefined, timeoutMs = 1_500, exclude: string[] = []): Promise<{ ranked: Candidate[]; skipped: string[] }> {
+  const servers = await new RecordStore(configDir).readServers();
+  const config = openConfig(configDir);
+  const hostTokens = (config.get('hostTokens') as Record<string, string> | undefined) ?? {};
+  const refusals = config.get('refusals') ?? {};
+  const globalToken = (config.get('token') as string | undefined) ?? (await localHostToken(configDir));
+  const skipped: string[] = [];
+  const usable: Array<{ s: ServerRecord; token: string }> = [];
+  for (const s of servers) {
+    const k = key(s);
+    if (exclude.includes(k)) continue;
+    if (s.engine !== 'native') {
+      skipped.push(`${k}: runs frp; automatic choice uses native hosts`);
+      continue;
+    }
+    const refused = refusals[k];
+    if (refused && Date.now() - Date.parse(refused) < REFUSAL_MEMORY_MS) {
+      skipped.push(`${k}: refused us at ${refused}`);
+      continue;
+    }
+    const token = (s.open === true && typeof s.token === 'string' ? s.token : undefined) ?? hostTokens[k] ?? explicitToken ?? globalToken;
+    if (!token) {
+      skipped.push(`${k}: restricted and no token configured for it (hostTokens in config)`);
+      continue;
+    }
+    usable.push({ s, token });
+  }
+  const probed = await Promise.all(usable.map(async ({ s, token }) => ({ s, token, r: await probeHost(s.address, s.controlPort, { tls: s.tls, fingerprint: s.fingerprint ?? undefined, timeoutMs }) })));
+  const ranked: Array<Candidate & { score: number }> = [];
+  for (const { s, token, r } of probed) {
+    if (r.state !== 'alive') {
+      skipped.push(`${key(s)}: ${r.state}${r.error ? ` (${r.error})` : ''}`);
+      continue;
+    }
+    const full = s.acceptsClients === false;
+    const free = typeof s.freePorts === 'number' ? s.freePorts : undefined;
+    const score = (r.latencyMs ?? 0) + (full ? 10_000 : 0) + (free === 0 ? 5_000 : 0) + (typeof s.clients === 'number' ? s.clients / 10 : 0);
+    const reason = `answers in ${r.latencyMs} ms${typeof s.clients === 'number' ? `, ${s.clients} clients` : ''}${free !== undefined ? `, ${free} free ports` : ''}${full ? ', full' : ''}`;
+    ranked.push({ host: s.address, port: s.controlPort, tls: s.tls, fingerprint: s.fingerprint ?? r.fingerprint, token, latencyMs: r.latencyMs ?? 0, reason, score });
+  }
+  ranked.sort((a, b) => a.score - b.score);
+  return { ranked, skipped };
+}

@@ -1,0 +1,32 @@
+import { NodeServer } from '../node/server.js';
+import { selfEntry } from '../node/iptable.js';
+import type { IpTableExchange } from '../node/exchange.js';
+import { VERSION } from '../version.js';
+import { startDiscovery } from './discovery.js';
+
+export interface PlainNodeOptions {
+  configDir: string;
+  port: number;
+  bind: string;
+  bootstrap: string[];
+  exchangeIntervalMs: number;
+  staleMs: number;
+  log?: (line: string) => void;
+}
+
+/** `p2prc -s`: the node server alone, exchanging IP tables and recording the proxies it learns. */
+export async function runPlainNode(o: PlainNodeOptions): Promise<{ port: number; exchange: IpTableExchange; close(): Promise<void> }> {
+  let exchange: IpTableExchange | undefined;
+  const node: NodeServer = new NodeServer(() => selfEntry({ serverPort: node.port }), () => ({ name: 'p2prc', version: VERSION, role: 'node' }), () => exchange?.peers() ?? []);
+  const port = await node.listen(o.port, o.bind);
+  exchange = startDiscovery({ configDir: o.configDir, self: () => node.table().ip_address[0]!, bootstrap: o.bootstrap, intervalMs: o.exchangeIntervalMs, staleMs: o.staleMs, log: o.log });
+  const ex = exchange;
+  return {
+    port,
+    exchange: ex,
+    async close() {
+      await ex.stop();
+      await node.close();
+    },
+  };
+}
