@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   E_DOWNLOAD: 'download failed',
   E_LOCKED: 'could not acquire the record lock',
   E_NOT_AVAILABLE: 'feature not available',
+  E_NOT_FOUND: 'no such service',
+  E_CONFLICT: 'name already registered by someone else',
   E_INTERNAL: 'internal error',
 } as const;
 
@@ -48,6 +50,8 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   E_DOWNLOAD: 1,
   E_LOCKED: 1,
   E_NOT_AVAILABLE: 1,
+  E_NOT_FOUND: 5,
+  E_CONFLICT: 4,
   E_INTERNAL: 1,
 };
 

@@ -23,3 +23,6 @@ import type { ConnectOptions } from './client/options.js';
 export function connect(options: ConnectOptions): ReverseProxyClient {
   return new ReverseProxyClient(options).start();
 }
+export { ServiceVisitor, listServices, type VisitOptions, type HostAccess } from './client/visitor.js';
+export type { ServiceSpec } from './client/options.js';
+export type { ServiceInfo } from './protocol/messages.js';

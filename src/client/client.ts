@@ -116,6 +116,7 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
         this.fingerprint ??= session.fingerprint;
         this.publicHost = session.publicHost;
         for (const t of this.tunnels) await this.registerTunnel(session, t, connectedOnce);
+        for (const s of this.options.services) await session.registerService(s.id, s.description ?? '');
       } catch (err) {
         session?.close();
         const e = toP2prcError(err, 'E_PROTOCOL');
@@ -170,6 +171,10 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
   }
 
   private target(tunnelId: string): LocalTarget | undefined {
+    if (tunnelId.startsWith('svc:')) {
+      const s = this.options.services.find((x) => `svc:${x.id}` === tunnelId);
+      return s ? { host: s.localHost ?? '127.0.0.1', port: s.localPort, service: { id: s.id, secret: s.secret } } : undefined;
+    }
     const t = this.tunnels.find((x) => x.tunnelId === tunnelId);
     return t && t.localPort !== undefined ? { host: t.localHost, port: t.localPort } : undefined;
   }

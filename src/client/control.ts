@@ -1,6 +1,7 @@
 import { P2prcError, toP2prcError } from '../errors.js';
 import { clientProof, hostProof, newNonce, proofsEqual, sessionKey } from '../protocol/auth.js';
-import type { Message, Messages } from '../protocol/messages.js';
+import type net from 'node:net';
+import type { Message, Messages, ServiceInfo } from '../protocol/messages.js';
 import { FrameChannel } from '../transport/channel.js';
 import { dial, type DialOptions } from '../transport/net.js';
 import type { ResolvedConnectOptions } from './options.js';
@@ -24,7 +25,9 @@ export class ControlSession {
   private lastSeen = Date.now();
   private heartbeat: NodeJS.Timeout;
   private isClosed = false;
+  private readonly dialOptions: Omit<DialOptions, 'signal'>;
   onDatagram: ((tunnelId: string, visitorId: number, data: Buffer) => void) | undefined;
+  private readonly listWaiters: Array<(s: ServiceInfo[]) => void> = [];
 
   constructor(
     private readonly channel: FrameChannel,
@@ -39,7 +42,11 @@ export class ControlSession {
     onWarning: (message: string) => void,
   ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    this.pool = new DataPool({ sessionId, key, dial: dialOptions, target: targets, onError: onWarning }, poolSize);
+    this.dialOptions = dialOptions;
+    this.pool = new DataPool({
+      sessionId, key, dial: dialOptions, target: targets, onError: onWarning,
+      onServiceAuthFailed: (id, visitorId) => this.reportServiceAuthFailure(id, visitorId),
+    }, poolSize);
     channel.onMessage((m) => this.onMessage(m));
     channel.on('close', (err) => this.close(err ?? new P2prcError('E_CLOSED', 'control connection to the host was lost')));
     this.heartbeat = setInterval(() => {
@@ -63,6 +70,42 @@ export class ControlSession {
       this.pending.set(req.tunnelId, { onOffer, resolve, reject });
       this.channel.send('Register', req);
     });
+  }
+
+  /** Offers a private service by ID (no public port); rejects with the host's code (E_CONFLICT, ...). */
+  registerService(serviceId: string, description: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.isClosed) return reject(new P2prcError('E_CLOSED', 'session closed'));
+      this.pending.set(`svc:${serviceId}`, { onOffer: async () => false, resolve: () => resolve(), reject });
+      this.channel.send('RegisterService', { serviceId, description });
+    });
+  }
+
+  listServices(timeoutMs = 10_000): Promise<ServiceInfo[]> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new P2prcError('E_TIMEOUT', 'the host did not answer the service list request')), timeoutMs);
+      this.listWaiters.push((s) => (clearTimeout(timer), resolve(s)));
+      void this.closed.then((e) => (clearTimeout(timer), reject(e)));
+      this.channel.send('ListServices', {});
+    });
+  }
+
+  reportServiceAuthFailure(serviceId: string, visitorId: number): void {
+    this.channel.send('ServiceAuthFailed', { serviceId, visitorId });
+  }
+
+  /** Opens a visit connection to a service; resolves with the raw socket once the host paired it. */
+  async openVisit(serviceId: string): Promise<net.Socket> {
+    const { socket } = await dial({ ...this.dialOptions });
+    const channel = new FrameChannel(socket, { rawAfter: (m) => m.type === 'Bind' });
+    channel.sendPreamble();
+    channel.send('Hello', { role: 'visit', sessionId: this.sessionId, serviceId, ...this.pool.nextProof() });
+    const reply = await channel.next(this.dialOptions.timeoutMs);
+    if (reply.type === 'Error') throw new P2prcError(reply.body.code, reply.body.message);
+    if (reply.type !== 'Bind') throw new P2prcError('E_PROTOCOL', `expected Bind, got ${reply.type}`);
+    const head = channel.detach();
+    if (head.length > 0) socket.unshift(head);
+    return socket;
   }
 
   sendDatagram(tunnelId: string, visitorId: number, data: Buffer): void {
@@ -105,6 +148,12 @@ export class ControlSession {
         );
         return;
       }
+      case 'ServiceRegistered':
+        this.settle(`svc:${m.body.serviceId}`, (p) => p.resolve(0));
+        return;
+      case 'ServiceList':
+        this.listWaiters.splice(0).forEach((w) => w(m.body.services));
+        return;
       case 'Registered':
         this.settle(m.body.tunnelId, (p) => p.resolve(m.body.port));
         return;

@@ -21,6 +21,15 @@ export interface TunnelSpec {
   listen?: (port: number) => Promise<void>;
 }
 
+/** A private service offered by ID: no public port, reachable only by visitors holding `secret`. */
+export interface ServiceSpec {
+  id: string;
+  description?: string;
+  secret: string;
+  localHost?: string;
+  localPort: number;
+}
+
 export interface ConnectOptions {
   host: string;
   /** Control port. Default 7000. */
@@ -30,6 +39,7 @@ export interface ConnectOptions {
   /** Pinned certificate fingerprint of the host; a mismatch is refused with E_TLS. */
   fingerprint?: string;
   tunnels: TunnelSpec[];
+  services?: ServiceSpec[];
   /** Stable identity, so the host gives this client its ports back after a reconnect. */
   clientId?: string;
   name?: string;
@@ -45,7 +55,8 @@ export interface ConnectOptions {
   signal?: AbortSignal;
 }
 
-export interface ResolvedConnectOptions extends Required<Omit<ConnectOptions, 'fingerprint' | 'signal' | 'backoff'>> {
+export interface ResolvedConnectOptions extends Required<Omit<ConnectOptions, 'fingerprint' | 'signal' | 'backoff' | 'services'>> {
+  services: ServiceSpec[];
   fingerprint: string | undefined;
   backoff: BackoffOptions;
   signal: AbortSignal | undefined;
@@ -56,6 +67,10 @@ export function resolveConnectOptions(o: ConnectOptions): ResolvedConnectOptions
   if (!o.token) throw new P2prcError('E_USAGE', 'option token must not be empty');
   const port = o.port ?? 7000;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new P2prcError('E_USAGE', `option port must be 1-65535, got ${port}`);
+  for (const s of o.services ?? []) {
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(s.id)) throw new P2prcError('E_USAGE', `service id "${s.id}" must be 1-64 of A-Z a-z 0-9 _ . -`);
+    if (!s.secret) throw new P2prcError('E_USAGE', `service ${s.id} needs a secret`);
+  }
   const names = new Set<string>();
   for (const t of o.tunnels) {
     if (names.has(t.name)) throw new P2prcError('E_USAGE', `duplicate tunnel name "${t.name}"`);
@@ -74,6 +89,7 @@ export function resolveConnectOptions(o: ConnectOptions): ResolvedConnectOptions
     tls: o.tls ?? true,
     fingerprint: o.fingerprint,
     tunnels: o.tunnels,
+    services: o.services ?? [],
     clientId: o.clientId ?? randomBytes(12).toString('hex'),
     name: o.name ?? os.hostname(),
     heartbeatMs: o.heartbeatMs ?? 10_000,

@@ -1,6 +1,9 @@
 import net from 'node:net';
 import { once } from 'node:events';
+import { pipeline } from 'node:stream';
 import { relay } from '../transport/relay.js';
+import { OpenStream } from '../protocol/e2e.js';
+import { START_MARKER, ownerHandshake, readExact, secureRelay, type LinkKeys } from './service-link.js';
 import { dataProof } from '../protocol/auth.js';
 import type { Message } from '../protocol/messages.js';
 import { FrameChannel } from '../transport/channel.js';
@@ -9,6 +12,8 @@ import { dial, tuneSocket, type DialOptions } from '../transport/net.js';
 export interface LocalTarget {
   host: string;
   port: number;
+  /** A private service: visitors must pass the end-to-end secret check before anything reaches it. */
+  service?: { id: string; secret: string };
 }
 
 export interface PoolSession {
@@ -18,6 +23,7 @@ export interface PoolSession {
   /** Where a tunnel's visitors go; undefined for a tunnel this side no longer has. */
   target(tunnelId: string): LocalTarget | undefined;
   onError(message: string): void;
+  onServiceAuthFailed?(serviceId: string, visitorId: number): void;
 }
 
 const LOCAL_CONNECT_TIMEOUT_MS = 5_000;
@@ -36,6 +42,12 @@ export class DataPool {
   private readonly parked = new Set<net.Socket>();
 
   constructor(private readonly session: PoolSession, private readonly size: number) {}
+
+  /** A fresh data-connection proof for another connection of this session (service visits use it). */
+  nextProof(): { seq: number; mac: string } {
+    const seq = ++this.seq;
+    return { seq, mac: dataProof(this.session.key, this.session.sessionId, seq) };
+  }
 
   start(): void {
     this.fill(this.size);
@@ -87,16 +99,22 @@ export class DataPool {
       channel.close();
       return;
     }
-    await this.relay(channel, bind.body.tunnelId);
+    await this.relay(channel, bind.body.tunnelId, bind.body.visitorId);
   }
 
-  private async relay(channel: FrameChannel, tunnelId: string): Promise<void> {
+  private async relay(channel: FrameChannel, tunnelId: string, visitorId: number): Promise<void> {
     const data = channel.socket;
     const head = channel.detach();
     const target = this.session.target(tunnelId);
     if (!target) {
       data.destroy();
       return;
+    }
+    let service: { keys: LinkKeys; open: OpenStream } | undefined;
+    if (target.service) {
+      if (head.length > 0) data.unshift(head);
+      service = await this.checkVisitor(data, target.service, visitorId);
+      if (!service) return;
     }
     const local = net.connect({ host: target.host, port: target.port, allowHalfOpen: true });
     const timer = setTimeout(() => local.destroy(new Error('local connect timeout')), LOCAL_CONNECT_TIMEOUT_MS);
@@ -112,8 +130,29 @@ export class DataPool {
       clearTimeout(timer);
     }
     tuneSocket(local);
+    if (service) return secureRelay(data, local, service.keys, service.open);
     if (head.length > 0) local.write(head);
     relay(data, local);
+  }
+
+  /** Owner side of a service visit: secret check, then the visitor's start marker, before any local connect. */
+  private async checkVisitor(data: net.Socket, svc: { id: string; secret: string }, visitorId: number): Promise<{ keys: LinkKeys; open: OpenStream } | undefined> {
+    try {
+      const keys = await ownerHandshake(data, svc.secret, svc.id);
+      if (!keys) {
+        this.session.onServiceAuthFailed?.(svc.id, visitorId);
+        data.destroy();
+        return undefined;
+      }
+      const open = new OpenStream(keys.receive);
+      pipeline(data, open, (err) => err && (data.destroy(), open.destroy()));
+      const marker = await readExact(open, START_MARKER.length, 'start marker');
+      if (!marker.equals(START_MARKER)) throw new Error('bad start marker');
+      return { keys, open };
+    } catch {
+      data.destroy();
+      return undefined;
+    }
   }
 
   close(): void {

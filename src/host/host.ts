@@ -3,11 +3,12 @@ import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { P2prcError, toP2prcError } from '../errors.js';
-import type { Message, Messages } from '../protocol/messages.js';
+import { encodeMessage, type Message, type Messages } from '../protocol/messages.js';
 import { FrameChannel } from '../transport/channel.js';
 import { listenTcp, tuneSocket } from '../transport/net.js';
 import { authenticateControl, classifyFirstByte, hostAuthProof, peekFirstChunk, verifyDataHello, wrapServerTls } from './handshake.js';
 import { PortPolicy } from './ports.js';
+import { ServiceRegistry } from './services.js';
 import { negotiateTunnel, type RegistryOptions } from './register.js';
 import { ClientSession, type SessionContext } from './session.js';
 import type { HostedTunnel } from './tunnel.js';
@@ -53,6 +54,8 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
   private readonly registry: RegistryOptions;
   private readonly sessionCtx: SessionContext;
   port = 0;
+  readonly services = new ServiceRegistry();
+  private visitIds = 0;
 
   constructor(options: HostOptions & { token: string; keyPem?: string; certPem?: string }) {
     super();
@@ -67,6 +70,8 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
       register: (s, req) => this.register(s, req),
       closeTunnel: (s, id) => this.closeTunnel(s, id),
       sessionClosed: (s, reason) => this.sessionClosed(s, reason),
+      registerService: (s, id, description) => this.services.register(s, id, description),
+      listServices: () => this.services.list(),
       log: (level, message) => this.log(level, message),
     };
     this.server.on('connection', (socket) => void this.onConnection(socket));
@@ -107,6 +112,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
       const hello = await channel.next(this.options.handshakeTimeoutMs);
       if (hello.type !== 'Hello') throw new P2prcError('E_PROTOCOL', `expected Hello, got ${hello.type}`);
       if (hello.body.role === 'data') this.acceptData(channel, hello.body);
+      else if (hello.body.role === 'visit') this.acceptVisit(channel, hello.body, remote);
       else await this.acceptControl(channel, hello.body, remote);
     } catch (err) {
       const e = toP2prcError(err, 'E_PROTOCOL');
@@ -127,6 +133,24 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     }
     channel.detach();
     session.addDataConnection(channel.socket);
+  }
+
+  /** A visitor's connection to a private service: authenticated like a data connection of its own session. */
+  private acceptVisit(channel: FrameChannel, hello: Extract<Messages['Hello'], { role: 'visit' }>, remote: string): void {
+    const session = this.sessions.get(hello.sessionId);
+    if (!session || !verifyDataHello(session.key, hello) || !session.acceptsSeq(hello.seq)) {
+      throw new P2prcError('E_AUTH', 'service visit with an unknown session or a bad proof');
+    }
+    const socket = channel.socket;
+    channel.detach();
+    try {
+      this.services.visit(hello.serviceId, socket, ++this.visitIds);
+      this.log('info', `visitor ${remote} connected to service ${hello.serviceId}`);
+    } catch (err) {
+      const e = toP2prcError(err);
+      socket.end(encodeMessage('Error', { code: e.code, message: e.message }));
+      this.log('info', `visit from ${remote} refused: ${e.message}`);
+    }
   }
 
   private async acceptControl(channel: FrameChannel, hello: Extract<Messages['Hello'], { role: 'control' }>, remote: string): Promise<void> {
@@ -191,6 +215,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
 
   private sessionClosed(session: ClientSession, reason: P2prcError | undefined): void {
     this.sessions.delete(session.sessionId);
+    this.services.ownerClosed(session);
     if (this.byClient.get(session.clientId) === session) this.byClient.delete(session.clientId);
     this.log('info', `client ${session.name} disconnected${reason ? `: ${reason.message}` : ''}; its ports are held for ${this.options.graceMs} ms`);
     this.emit('client-closed', { clientId: session.clientId, name: session.name, reason: reason?.message });
@@ -246,5 +271,5 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
 }
 
 function isDataHello(m: Message): boolean {
-  return m.type === 'Hello' && m.body.role === 'data';
+  return m.type === 'Hello' && m.body.role !== 'control';
 }

@@ -1,9 +1,9 @@
 import type net from 'node:net';
 import { relay } from '../transport/relay.js';
 import { P2prcError, toP2prcError } from '../errors.js';
-import { encodeMessage, type Message, type Messages } from '../protocol/messages.js';
+import { encodeMessage, type Message, type Messages, type ServiceInfo } from '../protocol/messages.js';
 import type { FrameChannel } from '../transport/channel.js';
-import type { HostedTunnel, PublicTunnel, VisitorSink } from './tunnel.js';
+import type { HostedTunnel, VisitorSink } from './tunnel.js';
 import { UdpTunnel } from './udp-tunnel.js';
 
 export interface SessionContext {
@@ -14,11 +14,20 @@ export interface SessionContext {
   register(session: ClientSession, req: Messages['Register']): Promise<HostedTunnel>;
   closeTunnel(session: ClientSession, tunnelId: string): void;
   sessionClosed(session: ClientSession, reason: P2prcError | undefined): void;
+  registerService(session: ClientSession, serviceId: string, description: string): void;
+  listServices(): ServiceInfo[];
   log(level: 'info' | 'warn' | 'debug', message: string): void;
 }
 
+/** A public tunnel, or a private service whose visitors' addresses stay hidden from its owner. */
+export interface VisitTarget {
+  tunnelId: string;
+  port: number;
+  hideRemote?: boolean;
+}
+
 interface Waiting {
-  tunnel: PublicTunnel;
+  tunnel: VisitTarget;
   visitor: net.Socket;
   timer: NodeJS.Timeout;
 }
@@ -41,6 +50,7 @@ export class ClientSession implements VisitorSink {
   private readonly usedSeqs = new Set<number>();
   private seqFloor = 0;
   private visitorIds = 0;
+  private readonly hiddenRemotes = new Map<number, string>();
   private lastSeen = Date.now();
   private heartbeat: NodeJS.Timeout | undefined;
   private closed = false;
@@ -119,7 +129,7 @@ export class ClientSession implements VisitorSink {
     socket.resume(); // nothing should arrive before Bind; keep reading so an 'end' is seen
   }
 
-  acceptVisitor(tunnel: PublicTunnel, visitor: net.Socket): void {
+  acceptVisitor(tunnel: VisitTarget, visitor: net.Socket): void {
     visitor.setNoDelay(true);
     const data = this.idle.shift();
     if (data) {
@@ -149,7 +159,7 @@ export class ClientSession implements VisitorSink {
     return true;
   }
 
-  private bind(tunnel: PublicTunnel, visitor: net.Socket, data: net.Socket): void {
+  private bind(tunnel: VisitTarget, visitor: net.Socket, data: net.Socket): void {
     data.removeAllListeners('close');
     data.removeAllListeners('error');
     data.removeAllListeners('end');
@@ -160,7 +170,12 @@ export class ClientSession implements VisitorSink {
     }
     const visitorId = ++this.visitorIds;
     const remote = `${visitor.remoteAddress ?? ''}:${visitor.remotePort ?? 0}`;
-    data.write(encodeMessage('Bind', { tunnelId: tunnel.tunnelId, visitorId, remote }));
+    if (tunnel.hideRemote) {
+      // Kept here only so a failed secret check can be logged on the host with the visitor's address.
+      this.hiddenRemotes.set(visitorId, remote);
+      visitor.once('close', () => this.hiddenRemotes.delete(visitorId));
+    }
+    data.write(encodeMessage('Bind', { tunnelId: tunnel.tunnelId, visitorId, remote: tunnel.hideRemote ? '' : remote }));
     relay(visitor, data);
   }
 
@@ -192,6 +207,21 @@ export class ClientSession implements VisitorSink {
         else this.udpDropped++;
         return;
       }
+      case 'RegisterService':
+        try {
+          this.ctx.registerService(this, m.body.serviceId, m.body.description);
+          this.send('ServiceRegistered', { serviceId: m.body.serviceId });
+        } catch (err) {
+          const e = toP2prcError(err);
+          this.send('RegisterFailed', { tunnelId: `svc:${m.body.serviceId}`, code: e.code, message: e.message, side: 'host' });
+        }
+        return;
+      case 'ListServices':
+        this.send('ServiceList', { services: this.ctx.listServices() });
+        return;
+      case 'ServiceAuthFailed':
+        this.ctx.log('warn', `wrong secret for service ${m.body.serviceId} from visitor ${this.hiddenRemotes.get(m.body.visitorId) ?? 'unknown (gone)'}`);
+        return;
       case 'CloseTunnel':
         this.ctx.closeTunnel(this, m.body.tunnelId);
         return;

@@ -3,7 +3,7 @@ import type { TunnelProtocol } from '../protocol/messages.js';
 
 /** The session side a public tunnel needs: where visitors are handed for a data connection. */
 export interface VisitorSink {
-  acceptVisitor(tunnel: PublicTunnel, visitor: net.Socket): void;
+  acceptVisitor(tunnel: { tunnelId: string; port: number }, visitor: net.Socket): void;
   /** Forwards one datagram to the client; false when it had to be dropped (congestion). */
   sendDatagram?(tunnel: { tunnelId: string }, visitorId: number, data: Buffer): boolean;
 }

@@ -20,6 +20,11 @@ export const MsgType = {
   CloseTunnel: 15,
   Error: 16,
   UdpData: 17,
+  RegisterService: 18,
+  ServiceRegistered: 19,
+  ListServices: 20,
+  ServiceList: 21,
+  ServiceAuthFailed: 22,
 } as const;
 export type MsgTypeName = keyof typeof MsgType;
 
@@ -28,7 +33,8 @@ export type TunnelProtocol = 'tcp' | 'udp';
 export interface Messages {
   Hello:
     | { role: 'control'; clientId: string; name: string; agent: string }
-    | { role: 'data'; sessionId: string; seq: number; mac: string };
+    | { role: 'data'; sessionId: string; seq: number; mac: string }
+    | { role: 'visit'; sessionId: string; seq: number; mac: string; serviceId: string };
   Challenge: { nonce: string; hostId: string; agent: string };
   Auth: { nonce: string; mac: string };
   AuthOk: { sessionId: string; mac: string; heartbeatMs: number; publicHost: string; graceMs: number };
@@ -44,8 +50,22 @@ export interface Messages {
   Bind: { tunnelId: string; visitorId: number; remote: string };
   CloseTunnel: { tunnelId: string };
   Error: { code: ErrorCode; message: string };
+  RegisterService: { serviceId: string; description: string };
+  ServiceRegistered: { serviceId: string };
+  ListServices: Record<string, never>;
+  ServiceList: { services: ServiceInfo[] };
+  ServiceAuthFailed: { serviceId: string; visitorId: number };
   /** Binary, not JSON: u32 visitorId | u8 n | tunnelId (n bytes) | datagram. */
   UdpData: { tunnelId: string; visitorId: number; data: Buffer };
+}
+
+/** What anyone with the host's token may learn about a service: never its secret or owner's address. */
+export interface ServiceInfo {
+  id: string;
+  description: string;
+  owner: string;
+  online: boolean;
+  since: string;
 }
 
 export type Message = { [K in MsgTypeName]: { type: K; body: Messages[K] } }[MsgTypeName];
@@ -64,9 +84,13 @@ const code: FieldCheck = (v) => isErrorCode(v);
 
 const helloControl = { role: oneOf('control'), clientId: str, name: str, agent: str };
 const helloData = { role: oneOf('data'), sessionId: str, seq: uint, mac: hex64 };
+const helloVisit = { role: oneOf('visit'), sessionId: str, seq: uint, mac: hex64, serviceId: str };
+const serviceId: FieldCheck = (v) => typeof v === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(v);
+const serviceList: FieldCheck = (v) =>
+  Array.isArray(v) && v.length <= 10_000 && v.every((s) => typeof s === 'object' && s !== null && serviceId((s as ServiceInfo).id) && str((s as ServiceInfo).description) && str((s as ServiceInfo).owner) && bool((s as ServiceInfo).online) && str((s as ServiceInfo).since));
 
 const SCHEMAS: { [K in Exclude<MsgTypeName, 'UdpData'>]: Record<string, FieldCheck> | Array<Record<string, FieldCheck>> } = {
-  Hello: [helloControl, helloData],
+  Hello: [helloControl, helloData, helloVisit],
   Challenge: { nonce: hex64, hostId: str, agent: str },
   Auth: { nonce: hex64, mac: hex64 },
   AuthOk: { sessionId: str, mac: hex64, heartbeatMs: uint, publicHost: str, graceMs: uint },
@@ -82,6 +106,11 @@ const SCHEMAS: { [K in Exclude<MsgTypeName, 'UdpData'>]: Record<string, FieldChe
   Bind: { tunnelId: str, visitorId: uint, remote: str },
   CloseTunnel: { tunnelId: str },
   Error: { code, message: text },
+  RegisterService: { serviceId, description: str },
+  ServiceRegistered: { serviceId },
+  ListServices: {},
+  ServiceList: { services: serviceList },
+  ServiceAuthFailed: { serviceId, visitorId: uint },
 };
 
 const NAME_BY_TYPE = new Map<number, MsgTypeName>(

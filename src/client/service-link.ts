@@ -1,0 +1,84 @@
+import type net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { pipeline, type Readable } from 'node:stream';
+import { P2prcError } from '../errors.js';
+import { NONCE_BYTES, OpenStream, SealStream, deriveKeys, ownerProof, proofMatches, visitorProof } from '../protocol/e2e.js';
+
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** Reads exactly n bytes from a paused socket (leftovers stay queued), bounded in time. */
+export function readExact(socket: Readable, n: number, what: string, timeoutMs = HANDSHAKE_TIMEOUT_MS): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => finish(new P2prcError('E_TIMEOUT', `no ${what} within ${timeoutMs} ms`)), timeoutMs);
+    const tryRead = () => {
+      const chunk = socket.read(n) as Buffer | null;
+      if (chunk) finish(undefined, chunk);
+    };
+    const onEnd = () => finish(new P2prcError('E_AUTH', `connection closed before the ${what} (wrong secret, or the service refused)`));
+    function finish(err?: Error, data?: Buffer) {
+      clearTimeout(timer);
+      socket.off('readable', tryRead);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+      if (err) reject(err);
+      else resolve(data!);
+    }
+    socket.on('readable', tryRead);
+    socket.once('end', onEnd);
+    socket.once('close', onEnd);
+    tryRead();
+  });
+}
+
+export interface LinkKeys {
+  send: Buffer;
+  receive: Buffer;
+}
+
+/** Visitor side: proves the secret first, then checks the owner's proof. */
+export async function visitorHandshake(socket: net.Socket, secret: string, serviceId: string): Promise<LinkKeys> {
+  const nV = randomBytes(NONCE_BYTES);
+  socket.write(nV);
+  const nO = await readExact(socket, NONCE_BYTES, 'service nonce');
+  socket.write(visitorProof(secret, serviceId, nV, nO));
+  const theirs = await readExact(socket, 32, 'service proof');
+  if (!proofMatches(theirs, ownerProof(secret, serviceId, nV, nO))) throw new P2prcError('E_AUTH', `service ${serviceId} could not prove it knows the secret`);
+  const k = deriveKeys(secret, serviceId, nV, nO);
+  return { send: k.visitorToOwner, receive: k.ownerToVisitor };
+}
+
+/** Owner side: checks the visitor's proof; a wrong one resolves undefined and nothing reaches the service. */
+export async function ownerHandshake(socket: net.Socket, secret: string, serviceId: string): Promise<LinkKeys | undefined> {
+  const nV = await readExact(socket, NONCE_BYTES, 'visitor nonce');
+  const nO = randomBytes(NONCE_BYTES);
+  socket.write(nO);
+  const theirs = await readExact(socket, 32, 'visitor proof');
+  if (!proofMatches(theirs, visitorProof(secret, serviceId, nV, nO))) return undefined;
+  socket.write(ownerProof(secret, serviceId, nV, nO));
+  const k = deriveKeys(secret, serviceId, nV, nO);
+  return { send: k.ownerToVisitor, receive: k.visitorToOwner };
+}
+
+/** The visitor's first sealed record carries this byte: the owner connects its service only then. */
+export const START_MARKER = Buffer.from([1]);
+
+/**
+ * Plaintext `local` <-> sealed records on `link`. `open` may already be fed from `link` (the owner reads
+ * the start marker through it first). Any failure, a tampered record included, closes both sides.
+ */
+export function secureRelay(link: net.Socket, local: net.Socket, keys: LinkKeys, open?: OpenStream, first?: Buffer): void {
+  const done = (err?: Error | null) => {
+    if (!err) return;
+    link.destroy();
+    local.destroy();
+  };
+  let opener = open;
+  if (!opener) {
+    opener = new OpenStream(keys.receive);
+    pipeline(link, opener, done);
+  }
+  pipeline(opener, local, done);
+  const seal = new SealStream(keys.send);
+  if (first) seal.write(first);
+  pipeline(local, seal, link, done);
+}

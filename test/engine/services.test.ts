@@ -1,0 +1,100 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { ServiceVisitor, listServices, P2prcError } from '../../src/index.js';
+import { cleanup, client, defer, echoServer, host, roundTrip, sha256, until } from '../helpers/engine.js';
+import { tapProxy } from '../helpers/tap.js';
+
+afterEach(cleanup);
+
+const SECRET = 'correct horse battery staple';
+
+async function setup(tls = false) {
+  const h = await host({ tls });
+  const logs: string[] = [];
+  h.host.on('log', (l) => logs.push(l.message));
+  const echo = await echoServer();
+  const seen: string[] = [];
+  const owner = client(h, { tunnels: [], services: [{ id: 'echo-svc', description: 'an echo', secret: SECRET, localPort: echo }] });
+  await owner.ready;
+  const tap = await tapProxy(h.port);
+  const access = { host: '127.0.0.1', port: tap.port, token: h.token, tls, fingerprint: h.fingerprint };
+  return { h, logs, owner, tap, access, seen };
+}
+
+async function visit(access: object, secret = SECRET, serviceId = 'echo-svc'): Promise<ServiceVisitor> {
+  const v = new ServiceVisitor({ ...(access as { host: string; token: string }), serviceId, secret, localPort: 0 });
+  defer(() => v.close());
+  await v.start();
+  return v;
+}
+
+const codeOf = async (p: Promise<unknown>) => ((await p.then(() => undefined, (e: unknown) => e)) as P2prcError | undefined)?.code;
+
+describe('services by ID', () => {
+  it('lists without secrets or addresses, visits, moves 16 MiB and serves 50 concurrent connections', async () => {
+    const { access, tap } = await setup();
+    const list = await listServices(access);
+    expect(list).toEqual([{ id: 'echo-svc', description: 'an echo', owner: expect.any(String), online: true, since: expect.any(String) }]);
+    expect(JSON.stringify(list)).not.toContain(SECRET);
+    expect(JSON.stringify(list)).not.toContain('127.0.0.1');
+    const v = await visit(access);
+    const payload = Buffer.concat([Buffer.from('PLAINTEXT-MARKER-'.repeat(64)), randomBytes(16 * 1024 * 1024)]);
+    const back = await roundTrip(v.port, payload);
+    expect(back.sha).toBe(sha256(payload));
+    const all = await Promise.all(Array.from({ length: 50 }, (_, i) => roundTrip(v.port, Buffer.from(`visitor ${i}`.repeat(50)))));
+    all.forEach((r, i) => expect(r.sha).toBe(sha256(Buffer.from(`visitor ${i}`.repeat(50)))));
+    const captured = tap.captured();
+    expect(captured.includes(Buffer.from(SECRET))).toBe(false);
+    expect(captured.includes(Buffer.from('PLAINTEXT-MARKER-PLAINTEXT-MARKER'))).toBe(false);
+  }, 60_000);
+
+  it('wrong secret: E_AUTH, nothing reaches the service, and the host logs the visitor address', async () => {
+    const h = await host({ tls: false });
+    const logs: string[] = [];
+    h.host.on('log', (l) => logs.push(l.message));
+    let reached = 0;
+    const svc = net.createServer((s) => (reached++, s.destroy()));
+    svc.listen(0, '127.0.0.1');
+    await once(svc, 'listening');
+    defer(() => svc.close());
+    await client(h, { tls: false, tunnels: [], services: [{ id: 's', secret: SECRET, localPort: (svc.address() as net.AddressInfo).port }] }).ready;
+    const access = { host: '127.0.0.1', port: h.port, token: h.token, tls: false };
+    expect(await codeOf(visit(access, 'wrong', 's'))).toBe('E_AUTH');
+    await until(() => logs.some((m) => m.includes('wrong secret for service s from visitor 127.0.0.1:')), 5_000, 'the host log line');
+    expect(reached).toBe(0);
+    expect(await codeOf(visit(access, SECRET, 'no-such-id'))).toBe('E_NOT_FOUND');
+  });
+
+  it('owner disconnects: visitors closed promptly, list shows offline; back: online and working', async () => {
+    const { h, owner, access } = await setup();
+    const v = await visit(access);
+    const open = net.connect(v.port, '127.0.0.1');
+    defer(() => open.destroy());
+    open.on('error', () => undefined);
+    await once(open, 'connect');
+    open.write('hello');
+    await once(open, 'data');
+    await owner.close();
+    await once(open, 'close');
+    expect((await listServices(access))[0]!.online).toBe(false);
+    const again = client(h, { tunnels: [], services: [{ id: 'echo-svc', secret: SECRET, localPort: (await echoServer()) }] });
+    await again.ready;
+    expect((await listServices(access))[0]!.online).toBe(true);
+    const msg = Buffer.from('works again');
+    expect((await roundTrip(v.port, msg)).sha).toBe(sha256(msg));
+  });
+
+  it('a flipped bit in a relayed record closes that connection', async () => {
+    const { access, tap } = await setup();
+    const v = await visit(access);
+    const s = net.connect(v.port, '127.0.0.1');
+    defer(() => s.destroy());
+    s.on('error', () => undefined);
+    await once(s, 'connect');
+    tap.flipNext();
+    s.write(randomBytes(4096));
+    await once(s, 'close');
+  });
+});
