@@ -2,6 +2,8 @@ import type { Argv } from 'yargs';
 import { P2prcError } from '../errors.js';
 import { parseExpose, parseHostPort } from '../service/address.js';
 import { runNodeService } from '../service/node-service.js';
+import { runServiceOwner } from '../service/services.js';
+import { formatAddress } from '../client/client.js';
 import { resolveConfigDir } from '../store/index.js';
 import { stdio, untilSignal } from './output.js';
 import { discoveryArgs, discoveryOptions } from './discovery-options.js';
@@ -17,6 +19,9 @@ export function configure(y: Argv): Argv {
     .option('port', { type: 'number', describe: 'local node server port, 0 = any free (default: negotiated, free here and on the host)' })
     .option('remote-port', { type: 'string', default: 'any', describe: 'requested public port, or "any"' })
     .option('expose', { type: 'string', array: true, default: [], describe: 'also publish [udp:]<local>[:<remote>] (repeatable)' })
+    .option('service', { type: 'string', describe: 'offer the node server (or the first --expose) as a private service with this ID; no public port' })
+    .option('secret', { type: 'string', describe: 'the service\'s secret (env P2PRC_SECRET; generated and printed when absent)' })
+    .option('description', { type: 'string', default: '', describe: 'service description shown by --list-services' })
     .option('udp-port', { type: 'number', describe: 'also start the node\'s UDP server on this port (0 = any) and publish it' })
     .option('token', { type: 'string', describe: 'the host\'s token (env P2PRC_TOKEN)' })
     .option('fingerprint', { type: 'string', describe: 'pin the host\'s TLS certificate (default: trust on first use)' })
@@ -46,6 +51,7 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new P2prcError('E_USAGE', `invalid --port "${String(port)}"`);
   const heartbeat = args.heartbeat as number;
   if (!(heartbeat > 0)) throw new P2prcError('E_USAGE', `invalid --heartbeat "${String(heartbeat)}"`);
+  if (args.service !== undefined) return runService(args, verbose);
   const service = await runNodeService({
     configDir: resolveConfigDir(args['config-dir'] as string | undefined),
     proxy: ['', 'auto'].includes(String(args['connect-reverse-proxy'] ?? '')) ? 'auto' : parseHostPort(String(args['connect-reverse-proxy']), 7000, '--connect-reverse-proxy address'),
@@ -82,5 +88,35 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   const signal = await untilSignal();
   out.err(`received ${signal}, closing tunnels`);
   await service.close();
+  return 0;
+}
+
+async function runService(args: Record<string, unknown>, verbose: boolean): Promise<number> {
+  const out = stdio(verbose);
+  const proxy = parseHostPort(String(args['connect-reverse-proxy']), 7000, '--connect-reverse-proxy address');
+  const expose = (args.expose as string[]).map(parseExpose).find((e) => e.protocol === 'tcp');
+  const owner = await runServiceOwner({
+    configDir: resolveConfigDir(args['config-dir'] as string | undefined),
+    proxy,
+    token: args.token as string | undefined,
+    fingerprint: args.fingerprint as string | undefined,
+    tls: args.tls as boolean,
+    serviceId: String(args.service),
+    secret: args.secret as string | undefined,
+    description: args.description as string,
+    localPort: expose?.localPort,
+    nodePort: args.port as number | undefined,
+    onStatus: (line) => out.err(line),
+  });
+  const id = String(args.service);
+  if (args.json) out.out(JSON.stringify({ event: 'service', id, host: formatAddress(proxy.host, proxy.port), local: owner.target, ...(owner.generated ? { secret: owner.secret } : {}) }));
+  else {
+    out.out(`Service: ${id} via ${formatAddress(proxy.host, proxy.port)} -> 127.0.0.1:${owner.target}`);
+    if (owner.generated) out.out(`Secret: ${owner.secret}`);
+    out.out(`Visit with: p2prc --visit ${id} --host ${formatAddress(proxy.host, proxy.port)} --secret <secret> --local-port <port>`);
+  }
+  const signal = await untilSignal();
+  out.err(`received ${signal}, closing the service`);
+  await owner.close();
   return 0;
 }

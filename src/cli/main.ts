@@ -8,6 +8,8 @@ import * as viewRps from './view-rps.js';
 import * as viewRpm from './view-rpm.js';
 import * as nodeCmd from './node.js';
 import * as frpCmd from './frp.js';
+import * as servicesCmd from './services.js';
+import * as visitCmd from './visit.js';
 
 export interface Command {
   describe: string;
@@ -21,6 +23,8 @@ const MODES: Array<{ flags: string[]; command: Command }> = [
   { flags: ['--connect-reverse-proxy'], command: connectCmd },
   { flags: ['--view-rps', '--view-reverse-proxy-servers'], command: viewRps },
   { flags: ['--view-rpm', '--view-reverse-proxy-mapping'], command: viewRpm },
+  { flags: ['--list-services'], command: servicesCmd },
+  { flags: ['--visit'], command: visitCmd },
 ];
 
 function hasFlag(argv: string[], flag: string): boolean {
@@ -52,6 +56,8 @@ Usage:
   p2prc --view-rps [--json] [--offline]               list known reverse-proxy hosts
   p2prc --view-rpm [--json] [--prune]                 list tunnels from the mapping file
   p2prc -s [--port 8088]                              start the node server only
+  p2prc --list-services <host> [--json]               list private services on a host
+  p2prc --visit <id> --host <host> --secret S --local-port P   reach a private service
   p2prc frp install [--version X]                     install frp for the fallback engine
 
 Add --help to any of them for its options and examples. Exit codes: docs/cli.md.`;

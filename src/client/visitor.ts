@@ -61,15 +61,19 @@ export class ServiceVisitor extends EventEmitter<{ error: [P2prcError] }> {
 
   /** Checks the service and the secret once (nothing reaches the service), then opens the local port. */
   async start(): Promise<number> {
-    const session = await this.keeper.get();
-    const probe = await session.openVisit(this.o.serviceId);
     try {
-      await visitorHandshake(probe, this.o.secret, this.o.serviceId);
-    } finally {
-      probe.destroy();
+      const probe = await (await this.keeper.get()).openVisit(this.o.serviceId);
+      try {
+        await visitorHandshake(probe, this.o.secret, this.o.serviceId);
+      } finally {
+        probe.destroy();
+      }
+      this.port = await listenTcp(this.server, this.o.localPort, this.o.localHost ?? '127.0.0.1');
+      return this.port;
+    } catch (err) {
+      await this.keeper.close();
+      throw err;
     }
-    this.port = await listenTcp(this.server, this.o.localPort, this.o.localHost ?? '127.0.0.1');
-    return this.port;
   }
 
   private async onLocal(local: net.Socket): Promise<void> {

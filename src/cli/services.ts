@@ -1,0 +1,36 @@
+import type { Argv } from 'yargs';
+import { P2prcError } from '../errors.js';
+import { parseHostPort } from '../service/address.js';
+import { runListServices } from '../service/services.js';
+import { resolveConfigDir } from '../store/index.js';
+import { ago, formatTable, stdio } from './output.js';
+
+export const usage = 'p2prc --list-services <host[:port]> [--token T] [--json]';
+export const describe = 'List the private services registered on a host (ids, descriptions, owners, state). Needs the host\'s token.';
+
+export function configure(y: Argv): Argv {
+  return y
+    .option('list-services', { type: 'string', demandOption: true, requiresArg: true, describe: 'host address, ip[:port]' })
+    .option('token', { type: 'string', describe: 'the host\'s token (env P2PRC_TOKEN)' })
+    .option('fingerprint', { type: 'string', describe: 'pin the host\'s TLS certificate' })
+    .option('tls', { type: 'boolean', default: true, describe: 'TLS to the host (--no-tls for a plaintext host)' })
+    .example('p2prc --list-services 203.0.113.10 --token T', 'table of services')
+    .example('p2prc --list-services 127.0.0.1:7000 --json', 'the same as JSON');
+}
+
+export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
+  const out = stdio(verbose);
+  const address = String(args['list-services'] ?? '');
+  if (!address) throw new P2prcError('E_USAGE', '--list-services needs a host address');
+  const services = await runListServices({
+    configDir: resolveConfigDir(args['config-dir'] as string | undefined),
+    proxy: parseHostPort(address, 7000, '--list-services address'),
+    token: args.token as string | undefined,
+    fingerprint: args.fingerprint as string | undefined,
+    tls: args.tls as boolean,
+  });
+  if (args.json) out.out(JSON.stringify({ services }, null, 2));
+  else if (services.length === 0) out.out('No services registered on this host.');
+  else out.out(formatTable(['id', 'description', 'owner', 'state', 'since'], services.map((s) => [s.id, s.description || '-', s.owner, s.online ? 'online' : 'offline', ago(s.since)])));
+  return 0;
+}

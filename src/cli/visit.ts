@@ -1,0 +1,44 @@
+import type { Argv } from 'yargs';
+import { P2prcError } from '../errors.js';
+import { parseHostPort } from '../service/address.js';
+import { runVisit } from '../service/services.js';
+import { resolveConfigDir } from '../store/index.js';
+import { stdio, untilSignal } from './output.js';
+
+export const usage = 'p2prc --visit <id> --host <host[:port]> --secret S --local-port P';
+export const describe = 'Reach a private service by ID through a host: 127.0.0.1:P forwards, end-to-end encrypted, to the service.';
+
+export function configure(y: Argv): Argv {
+  return y
+    .option('visit', { type: 'string', demandOption: true, requiresArg: true, describe: 'service ID' })
+    .option('host', { type: 'string', demandOption: true, requiresArg: true, describe: 'host address, ip[:port]' })
+    .option('secret', { type: 'string', describe: 'the service\'s secret (env P2PRC_SECRET)' })
+    .option('local-port', { type: 'number', default: 0, describe: 'local port to open on 127.0.0.1 (0 = any)' })
+    .option('token', { type: 'string', describe: 'the host\'s token (env P2PRC_TOKEN)' })
+    .option('fingerprint', { type: 'string', describe: 'pin the host\'s TLS certificate' })
+    .option('tls', { type: 'boolean', default: true, describe: 'TLS to the host (--no-tls for a plaintext host)' })
+    .example('p2prc --visit db --host 203.0.113.10 --secret S --local-port 5432', 'reach service "db" on localhost:5432');
+}
+
+export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
+  const out = stdio(verbose);
+  if (!args.secret) throw new P2prcError('E_USAGE', '--visit needs --secret (or P2PRC_SECRET)');
+  const localPort = args['local-port'] as number;
+  if (!Number.isInteger(localPort) || localPort < 0 || localPort > 65535) throw new P2prcError('E_USAGE', `invalid --local-port "${String(localPort)}"`);
+  const visit = await runVisit({
+    configDir: resolveConfigDir(args['config-dir'] as string | undefined),
+    proxy: parseHostPort(String(args.host), 7000, '--host address'),
+    token: args.token as string | undefined,
+    fingerprint: args.fingerprint as string | undefined,
+    tls: args.tls as boolean,
+    serviceId: String(args.visit),
+    secret: String(args.secret),
+    localPort,
+    onError: (line) => out.err(`warning: ${line}`),
+  });
+  out.out(args.json ? JSON.stringify({ event: 'visiting', id: args.visit, localPort: visit.port }) : `Visiting: ${String(args.visit)} on 127.0.0.1:${visit.port}`);
+  const signal = await untilSignal();
+  out.err(`received ${signal}, closing`);
+  await visit.close();
+  return 0;
+}

@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { formatAddress } from '../client/client.js';
+import { ServiceVisitor, listServices } from '../client/visitor.js';
+import type { ServiceInfo } from '../protocol/messages.js';
+import { NodeServer } from '../node/server.js';
+import { selfEntry } from '../node/iptable.js';
+import { RecordStore, openConfig, type MappingRecord } from '../store/index.js';
+import { VERSION } from '../version.js';
+import type { HostPort } from './address.js';
+import { resolveToken } from './node-service.js';
+import { NativePublisher } from './publishers.js';
+
+export interface HostAccessOptions {
+  configDir: string;
+  proxy: HostPort;
+  token?: string | undefined;
+  fingerprint?: string | undefined;
+  tls?: boolean;
+}
+
+async function access(o: HostAccessOptions) {
+  const key = formatAddress(o.proxy.host, o.proxy.port);
+  const pins = (openConfig(o.configDir).get('fingerprints') as Record<string, string> | undefined) ?? {};
+  return { host: o.proxy.host, port: o.proxy.port, token: await resolveToken(o, key), tls: o.tls ?? true, fingerprint: o.fingerprint ?? pins[key] };
+}
+
+function mapping(o: HostAccessOptions, kind: 'service' | 'visitor', name: string, localPort: number): MappingRecord {
+  const now = new Date().toISOString();
+  return {
+    id: `${process.pid}-${randomBytes(4).toString('hex')}-${kind}-${name}`, name, kind, protocol: 'tcp', engine: 'native', localHost: '127.0.0.1', localPort,
+    publicHost: '', publicPort: null, proxyHost: o.proxy.host, proxyControlPort: o.proxy.port, pid: process.pid, createdAt: now, updatedAt: now, status: 'active',
+  };
+}
+
+async function closeMapping(configDir: string, id: string): Promise<void> {
+  const at = new Date().toISOString();
+  await new RecordStore(configDir).updateMapping(id, { status: 'closed', closedAt: at, updatedAt: at });
+}
+
+export interface ServiceOwnerOptions extends HostAccessOptions {
+  serviceId: string;
+  secret?: string | undefined;
+  description?: string;
+  /** The service: this local port, or the node server when absent. */
+  localPort?: number | undefined;
+  nodePort?: number | undefined;
+  onStatus?: (line: string) => void;
+}
+
+/** `-s --connect-reverse-proxy <host> --service <id>`: offers a service by ID; no public port is opened. */
+export async function runServiceOwner(o: ServiceOwnerOptions) {
+  const node: NodeServer = new NodeServer(() => selfEntry({ serverPort: node.port }), () => ({ name: 'p2prc', version: VERSION, role: 'node' }));
+  await node.listen(o.nodePort ?? 0, '127.0.0.1');
+  const secret = o.secret ?? randomBytes(24).toString('base64url');
+  const target = o.localPort ?? node.port;
+  const pub = new NativePublisher({ ...(await access(o)), tunnels: [], services: [{ id: o.serviceId, secret, description: o.description ?? '', localPort: target }] });
+  if (o.onStatus) pub.on('status', o.onStatus);
+  try {
+    await pub.start();
+  } catch (err) {
+    await node.close();
+    throw err;
+  }
+  const record = mapping(o, 'service', o.serviceId, target);
+  await new RecordStore(o.configDir).upsertMapping(record);
+  return {
+    secret,
+    generated: o.secret === undefined,
+    target,
+    async close() {
+      await pub.close();
+      await node.close();
+      await closeMapping(o.configDir, record.id);
+    },
+  };
+}
+
+export async function runListServices(o: HostAccessOptions): Promise<ServiceInfo[]> {
+  return listServices(await access(o));
+}
+
+export interface VisitServiceOptions extends HostAccessOptions {
+  serviceId: string;
+  secret: string;
+  localPort: number;
+  onError?: (line: string) => void;
+}
+
+/** `p2prc --visit <id> --host <host> --secret S --local-port P`. */
+export async function runVisit(o: VisitServiceOptions) {
+  const visitor = new ServiceVisitor({ ...(await access(o)), serviceId: o.serviceId, secret: o.secret, localPort: o.localPort });
+  if (o.onError) visitor.on('error', (e) => o.onError!(`${e.code}: ${e.message}`));
+  const port = await visitor.start();
+  const record = mapping(o, 'visitor', o.serviceId, port);
+  await new RecordStore(o.configDir).upsertMapping(record);
+  return {
+    port,
+    async close() {
+      await visitor.close();
+      await closeMapping(o.configDir, record.id);
+    },
+  };
+}

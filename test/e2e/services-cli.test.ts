@@ -1,0 +1,45 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { killAll, runCli, startCli } from '../helpers/cli.js';
+import { cleanup, httpServer } from '../helpers/engine.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await killAll();
+  await cleanup();
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+describe('services by ID from the CLI', () => {
+  it('registers, lists, visits; wrong secret exits 3, unknown id exits 5; records show service and visitor', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-svc-'));
+    dirs.push(dir);
+    const web = await httpServer();
+    const host = startCli(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', '0', '--port', '0', '--json', '--config-dir', dir]);
+    const { port } = JSON.parse(await host.waitFor((l) => l.includes('"host-started"'))) as { port: number };
+    const addr = `127.0.0.1:${port}`;
+    const owner = startCli(['-s', '--connect-reverse-proxy', addr, '--service', 'web', '--description', 'demo site', '--expose', String(web), '--config-dir', dir]);
+    await owner.waitFor((l) => l.startsWith('Service: web'));
+    const secret = (await owner.waitFor((l) => l.startsWith('Secret: '))).slice('Secret: '.length);
+    const list = await runCli(['--list-services', addr, '--json', '--config-dir', dir]);
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout).services).toEqual([expect.objectContaining({ id: 'web', description: 'demo site', online: true })]);
+    expect(list.stdout).not.toContain(secret);
+    const table = await runCli(['--list-services', addr, '--config-dir', dir]);
+    expect(table.stdout).toMatch(/ID\s+DESCRIPTION\s+OWNER\s+STATE/);
+    const visitor = startCli(['--visit', 'web', '--host', addr, '--secret', secret, '--local-port', '0', '--json', '--config-dir', dir]);
+    const { localPort } = JSON.parse(await visitor.waitFor((l) => l.includes('"visiting"'))) as { localPort: number };
+    expect(await (await fetch(`http://127.0.0.1:${localPort}/through-the-relay`)).text()).toBe('hello /through-the-relay');
+    const wrong = await runCli(['--visit', 'web', '--host', addr, '--secret', 'nope', '--config-dir', dir]);
+    expect(wrong.code).toBe(3);
+    expect(wrong.stderr).toContain('E_AUTH');
+    const unknown = await runCli(['--visit', 'nothing', '--host', addr, '--secret', secret, '--config-dir', dir]);
+    expect(unknown.code).toBe(5);
+    expect(unknown.stderr).toContain('E_NOT_FOUND');
+    const rpm = JSON.parse((await runCli(['--view-rpm', '--json', '--config-dir', dir])).stdout) as { mappings: Array<{ kind: string; state: string }> };
+    expect(rpm.mappings.map((m) => m.kind).sort()).toEqual(['service', 'visitor']);
+    expect((await runCli(['--help', '--visit', 'x'])).stdout).toMatch(/Examples:/);
+  }, 60_000);
+});
