@@ -55,6 +55,18 @@ export interface NodeService {
   close(): Promise<void>;
 }
 
+/** Starts publishing; on failure the publisher and whatever the caller started locally are stopped. */
+async function startPublisher(pub: Publisher, onStatus: ((line: string) => void) | undefined, cleanup: () => Promise<unknown>): Promise<PublishedTunnel[]> {
+  if (onStatus) pub.on('status', onStatus);
+  try {
+    return await pub.start();
+  } catch (err) {
+    await pub.close();
+    await cleanup();
+    throw err;
+  }
+}
+
 export function isLocalAddress(host: string): boolean {
   if (host === 'localhost' || host.startsWith('127.') || host === '::1') return true;
   return Object.values(os.networkInterfaces()).some((list) => list?.some((a) => a.address === host));
@@ -150,15 +162,7 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
     throw err;
   }
   const pub = publisher;
-  if (o.onStatus) pub.on('status', o.onStatus);
-  let published: PublishedTunnel[];
-  try {
-    published = await pub.start();
-  } catch (err) {
-    await pub.close();
-    await stopLocal();
-    throw err;
-  }
+  const published = await startPublisher(pub, o.onStatus, stopLocal);
   if (pub.fingerprint && !pins[key]) config.set('fingerprints', { ...pins, [key]: pub.fingerprint });
   const recorder = await recordTunnels(o, key, engine, tls, pub, published);
   exchange = startDiscovery({ configDir: o.configDir, self: () => node.table().ip_address[0]!, bootstrap: o.bootstrap ?? [], intervalMs: o.exchangeIntervalMs, staleMs: o.staleMs, log: o.onLog });
@@ -240,18 +244,10 @@ async function runAuto(o: NodeServiceOptions): Promise<NodeService> {
     }),
   });
   const pub = publisher;
-  if (o.onStatus) pub.on('status', o.onStatus);
-  let published: PublishedTunnel[];
-  try {
-    published = await pub.start();
-  } catch (err) {
-    await exchange.stop();
-    await node.close();
-    throw err;
-  }
+  const ex = exchange;
+  const published = await startPublisher(pub, o.onStatus, async () => (await ex.stop(), await node.close()));
   const proxy = () => pub.proxy() ?? { host: '', port: 0 };
   const recorder = await recordTunnels({ ...o, proxy: proxy() }, formatAddress(proxy().host, proxy().port), 'native', true, pub, published, proxy);
-  const ex = exchange;
   return {
     engine: 'native',
     publisher: pub,
