@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import { runHostService } from '../service/host-service.js';
+import { loadUsers } from '../service/users-file.js';
 import { resolveConfigDir } from '../store/index.js';
 import { formatPortRanges, parsePortRanges } from '../host/ports.js';
 import { stdio, untilSignal } from './output.js';
@@ -10,6 +11,7 @@ export const describe = 'Start a reverse-proxy host: clients publish their servi
 
 export function configure(y: Argv): Argv {
   return discoveryOptions(y)
+    .option('users', { type: 'string', describe: 'users file (see --add-user): an account is then needed to list and visit services' })
     .option('open', { type: 'boolean', default: false, describe: 'publish the token in the IP table: any node may use this host' })
     .option('server', { alias: 's', type: 'boolean', describe: 'start the node server (P2PRC style; implied)' })
     .option('reverse-proxy', { type: 'boolean', demandOption: true, describe: 'run as a reverse-proxy host' })
@@ -52,6 +54,7 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     nodePort: args.port as number | undefined,
     engine: args.engine as 'native' | 'frp',
     open: args.open as boolean,
+    ...(args.users ? { users: await loadUsers(String(args.users)) } : {}),
     ...discoveryArgs(args),
     frpBinDir: args['frp-bin-dir'] as string | undefined,
   });

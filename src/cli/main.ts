@@ -10,6 +10,7 @@ import * as nodeCmd from './node.js';
 import * as frpCmd from './frp.js';
 import * as servicesCmd from './services.js';
 import * as visitCmd from './visit.js';
+import * as usersCmd from './users.js';
 
 export interface Command {
   describe: string;
@@ -25,6 +26,7 @@ const MODES: Array<{ flags: string[]; command: Command }> = [
   { flags: ['--view-rpm', '--view-reverse-proxy-mapping'], command: viewRpm },
   { flags: ['--list-services'], command: servicesCmd },
   { flags: ['--visit'], command: visitCmd },
+  { flags: ['--add-user'], command: usersCmd },
 ];
 
 function hasFlag(argv: string[], flag: string): boolean {

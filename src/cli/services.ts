@@ -11,6 +11,8 @@ export const describe = 'List the private services registered on a host (ids, de
 export function configure(y: Argv): Argv {
   return y
     .option('list-services', { type: 'string', demandOption: true, requiresArg: true, describe: 'host address, ip[:port]' })
+    .option('user', { type: 'string', describe: 'account name, for hosts started with --users' })
+    .option('password', { type: 'string', describe: 'account password (env P2PRC_PASSWORD)' })
     .option('token', { type: 'string', describe: 'the host\'s token (env P2PRC_TOKEN)' })
     .option('fingerprint', { type: 'string', describe: 'pin the host\'s TLS certificate' })
     .option('tls', { type: 'boolean', default: true, describe: 'TLS to the host (--no-tls for a plaintext host)' })
@@ -28,6 +30,7 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     token: args.token as string | undefined,
     fingerprint: args.fingerprint as string | undefined,
     tls: args.tls as boolean,
+    user: args.user ? { name: String(args.user), password: String(args.password ?? '') } : undefined,
   });
   if (args.json) out.out(JSON.stringify({ services }, null, 2));
   else if (services.length === 0) out.out('No services registered on this host.');

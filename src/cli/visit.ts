@@ -14,6 +14,8 @@ export function configure(y: Argv): Argv {
     .option('host', { type: 'string', demandOption: true, requiresArg: true, describe: 'host address, ip[:port]' })
     .option('secret', { type: 'string', describe: 'the service\'s secret (env P2PRC_SECRET)' })
     .option('local-port', { type: 'number', default: 0, describe: 'local port to open on 127.0.0.1 (0 = any)' })
+    .option('user', { type: 'string', describe: 'account name, for hosts started with --users' })
+    .option('password', { type: 'string', describe: 'account password (env P2PRC_PASSWORD)' })
     .option('token', { type: 'string', describe: 'the host\'s token (env P2PRC_TOKEN)' })
     .option('fingerprint', { type: 'string', describe: 'pin the host\'s TLS certificate' })
     .option('tls', { type: 'boolean', default: true, describe: 'TLS to the host (--no-tls for a plaintext host)' })
@@ -31,6 +33,7 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     token: args.token as string | undefined,
     fingerprint: args.fingerprint as string | undefined,
     tls: args.tls as boolean,
+    user: args.user ? { name: String(args.user), password: String(args.password ?? '') } : undefined,
     serviceId: String(args.visit),
     secret: String(args.secret),
     localPort,

@@ -1,5 +1,6 @@
 import { P2prcError, toP2prcError } from '../errors.js';
 import { clientProof, hostProof, newNonce, proofsEqual, sessionKey } from '../protocol/auth.js';
+import { clientUserProof } from '../protocol/users.js';
 import type net from 'node:net';
 import type { Message, Messages, ServiceInfo } from '../protocol/messages.js';
 import { FrameChannel } from '../transport/channel.js';
@@ -199,10 +200,11 @@ export async function openControlSession(
   const channel = new FrameChannel(socket);
   try {
     channel.sendPreamble();
-    channel.send('Hello', { role: 'control', clientId: o.clientId, name: o.name.slice(0, 200), agent: 'p2prc' });
+    channel.send('Hello', { role: 'control', clientId: o.clientId, name: o.name.slice(0, 200), agent: 'p2prc', ...(o.user ? { user: o.user.name } : {}) });
     const challenge = expect(await channel.next(o.connectTimeoutMs), 'Challenge');
     const nonce = newNonce();
-    channel.send('Auth', { nonce, mac: clientProof(o.token, challenge.nonce, nonce) });
+    const userMac = o.user && challenge.userSalt ? clientUserProof(o.user.password, challenge.userSalt, challenge.nonce, nonce) : undefined;
+    channel.send('Auth', { nonce, mac: clientProof(o.token, challenge.nonce, nonce), ...(userMac ? { userMac } : {}) });
     const ok = expect(await channel.next(o.connectTimeoutMs), 'AuthOk');
     if (!proofsEqual(hostProof(o.token, challenge.nonce, nonce), ok.mac)) {
       throw new P2prcError('E_AUTH', 'the host could not prove it knows the token');

@@ -40,6 +40,8 @@ export interface ConnectOptions {
   fingerprint?: string;
   tunnels: TunnelSpec[];
   services?: ServiceSpec[];
+  /** An account on the host, for hosts that require one to list or visit services. */
+  user?: { name: string; password: string };
   /** Stable identity, so the host gives this client its ports back after a reconnect. */
   clientId?: string;
   name?: string;
@@ -55,7 +57,8 @@ export interface ConnectOptions {
   signal?: AbortSignal;
 }
 
-export interface ResolvedConnectOptions extends Required<Omit<ConnectOptions, 'fingerprint' | 'signal' | 'backoff' | 'services'>> {
+export interface ResolvedConnectOptions extends Required<Omit<ConnectOptions, 'fingerprint' | 'signal' | 'backoff' | 'services' | 'user'>> {
+  user: { name: string; password: string } | undefined;
   services: ServiceSpec[];
   fingerprint: string | undefined;
   backoff: BackoffOptions;
@@ -90,6 +93,7 @@ export function resolveConnectOptions(o: ConnectOptions): ResolvedConnectOptions
     fingerprint: o.fingerprint,
     tunnels: o.tunnels,
     services: o.services ?? [],
+    user: o.user,
     clientId: o.clientId ?? randomBytes(12).toString('hex'),
     name: o.name ?? os.hostname(),
     heartbeatMs: o.heartbeatMs ?? 10_000,

@@ -4,6 +4,7 @@ import { P2prcError } from '../errors.js';
 import { clientProof, hostProof, newNonce, proofsEqual, dataProof, sessionKey } from '../protocol/auth.js';
 import { PROTOCOL_VERSION } from '../protocol/frame.js';
 import type { Messages } from '../protocol/messages.js';
+import { fakeSalt, proofMatchesHex, userProof, type UserRecord } from '../protocol/users.js';
 import { FrameChannel } from '../transport/channel.js';
 import { tuneSocket } from '../transport/net.js';
 
@@ -52,6 +53,8 @@ export interface ControlAuthResult {
   key: Buffer;
   hostNonce: string;
   clientNonce: string;
+  /** Set when the client proved a user of the host's users file. */
+  user: string | undefined;
 }
 
 /**
@@ -64,13 +67,16 @@ export async function authenticateControl(
   token: string,
   hostId: string,
   timeoutMs: number,
+  users?: { list: UserRecord[]; secret: Buffer },
 ): Promise<ControlAuthResult> {
   if (channel.peerVersion !== PROTOCOL_VERSION) {
     channel.send('Error', { code: 'E_VERSION', message: `host speaks protocol ${PROTOCOL_VERSION}, client ${channel.peerVersion}` });
     throw new P2prcError('E_VERSION', `client protocol version ${channel.peerVersion} is not supported`);
   }
   const hostNonce = newNonce();
-  channel.send('Challenge', { nonce: hostNonce, hostId, agent: 'p2prc' });
+  const claimed = hello.user !== undefined && users ? users.list.find((u) => u.name === hello.user) : undefined;
+  const userSalt = hello.user !== undefined && users ? (claimed?.salt ?? fakeSalt(users.secret, hello.user)) : undefined;
+  channel.send('Challenge', { nonce: hostNonce, hostId, agent: 'p2prc', ...(userSalt ? { userSalt } : {}) });
   const reply = await channel.next(timeoutMs);
   if (reply.type !== 'Auth') throw new P2prcError('E_PROTOCOL', `expected Auth, got ${reply.type}`);
   const expected = clientProof(token, hostNonce, reply.body.nonce);
@@ -78,7 +84,16 @@ export async function authenticateControl(
     channel.send('Error', { code: 'E_AUTH', message: 'authentication failed: wrong token' });
     throw new P2prcError('E_AUTH', `client ${hello.name} presented a wrong token`);
   }
-  return { clientId: hello.clientId, name: hello.name, key: sessionKey(token, hostNonce, reply.body.nonce), hostNonce, clientNonce: reply.body.nonce };
+  let user: string | undefined;
+  if (hello.user !== undefined && users) {
+    const ok = claimed && reply.body.userMac && proofMatchesHex(userProof(claimed.hash, hostNonce, reply.body.nonce), reply.body.userMac);
+    if (!ok) {
+      channel.send('Error', { code: 'E_AUTH', message: 'authentication failed: unknown user or wrong password' });
+      throw new P2prcError('E_AUTH', `client ${hello.name} failed the password check for user ${hello.user}`);
+    }
+    user = hello.user;
+  }
+  return { clientId: hello.clientId, name: hello.name, key: sessionKey(token, hostNonce, reply.body.nonce), hostNonce, clientNonce: reply.body.nonce, user };
 }
 
 export function hostAuthProof(token: string, auth: ControlAuthResult): string {

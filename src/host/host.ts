@@ -56,6 +56,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
   port = 0;
   readonly services = new ServiceRegistry();
   private visitIds = 0;
+  private readonly userSaltSecret = randomBytes(32);
 
   constructor(options: HostOptions & { token: string; keyPem?: string; certPem?: string }) {
     super();
@@ -71,7 +72,10 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
       closeTunnel: (s, id) => this.closeTunnel(s, id),
       sessionClosed: (s, reason) => this.sessionClosed(s, reason),
       registerService: (s, id, description) => this.services.register(s, id, description),
-      listServices: () => this.services.list(),
+      listServices: (s) => {
+        if (this.options.users && !s.user) throw new P2prcError('E_AUTH', 'this host requires a user account (--user) to list services');
+        return this.services.list();
+      },
       log: (level, message) => this.log(level, message),
     };
     this.server.on('connection', (socket) => void this.onConnection(socket));
@@ -144,6 +148,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     const socket = channel.socket;
     channel.detach();
     try {
+      if (this.options.users && !session.user) throw new P2prcError('E_AUTH', 'this host requires a user account (--user) to visit services');
       this.services.visit(hello.serviceId, socket, ++this.visitIds);
       this.log('info', `visitor ${remote} connected to service ${hello.serviceId}`);
     } catch (err) {
@@ -158,11 +163,13 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
       channel.send('Error', { code: 'E_QUOTA', message: `host is full (${this.options.maxClients} clients)` });
       throw new P2prcError('E_QUOTA', 'too many clients');
     }
-    const auth = await authenticateControl(channel, hello, this.options.token, this.hostId, this.options.handshakeTimeoutMs);
+    const users = this.options.users ? { list: this.options.users, secret: this.userSaltSecret } : undefined;
+    const auth = await authenticateControl(channel, hello, this.options.token, this.hostId, this.options.handshakeTimeoutMs, users);
     // A client that reconnects before we noticed its old connection died replaces it.
     this.byClient.get(auth.clientId)?.close(new P2prcError('E_CLOSED', 'replaced by a new connection from the same client'));
     const sessionId = randomBytes(16).toString('hex');
     const session = new ClientSession(sessionId, auth.clientId, auth.name, remote, auth.key, channel, this.sessionCtx);
+    session.user = auth.user;
     this.sessions.set(sessionId, session);
     this.byClient.set(auth.clientId, session);
     channel.send('AuthOk', {

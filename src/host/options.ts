@@ -1,6 +1,7 @@
 import { P2prcError } from '../errors.js';
 import { parsePortRanges, type PortRange } from './ports.js';
 import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame.js';
+import type { UserRecord } from '../protocol/users.js';
 
 export interface HostOptions {
   /** Control port; 0 picks a free one (read it back from the handle). Default 7000. */
@@ -27,6 +28,8 @@ export interface HostOptions {
   maxPendingHandshakes?: number;
   /** UDP visitors silent this long are forgotten. Default 60 s. */
   udpIdleMs?: number;
+  /** Accounts required (in addition to the token) for listing and visiting services. */
+  users?: UserRecord[];
 }
 
 export interface ResolvedHostOptions {
@@ -44,6 +47,7 @@ export interface ResolvedHostOptions {
   maxFrameSize: number;
   maxPendingHandshakes: number;
   udpIdleMs: number;
+  users: UserRecord[] | undefined;
 }
 
 function int(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
@@ -71,5 +75,6 @@ export function resolveHostOptions(o: HostOptions & { token: string }): Resolved
     maxFrameSize: int('maxFrameSize', o.maxFrameSize, DEFAULT_MAX_FRAME_SIZE, 1024, 16 * 1024 * 1024),
     maxPendingHandshakes: int('maxPendingHandshakes', o.maxPendingHandshakes, 256, 1, 100_000),
     udpIdleMs: int('udpIdleMs', o.udpIdleMs, 60_000, 100, 86_400_000),
+    users: o.users,
   };
 }

@@ -15,7 +15,7 @@ export interface SessionContext {
   closeTunnel(session: ClientSession, tunnelId: string): void;
   sessionClosed(session: ClientSession, reason: P2prcError | undefined): void;
   registerService(session: ClientSession, serviceId: string, description: string): void;
-  listServices(): ServiceInfo[];
+  listServices(session: ClientSession): ServiceInfo[];
   log(level: 'info' | 'warn' | 'debug', message: string): void;
 }
 
@@ -55,6 +55,8 @@ export class ClientSession implements VisitorSink {
   private heartbeat: NodeJS.Timeout | undefined;
   private closed = false;
   readonly connectedAt = new Date();
+  /** The account this client proved, when the host has a users file. */
+  user: string | undefined;
 
   constructor(
     readonly sessionId: string,
@@ -217,7 +219,13 @@ export class ClientSession implements VisitorSink {
         }
         return;
       case 'ListServices':
-        this.send('ServiceList', { services: this.ctx.listServices() });
+        try {
+          this.send('ServiceList', { services: this.ctx.listServices(this) });
+        } catch (err) {
+          const e = toP2prcError(err);
+          this.send('Error', { code: e.code, message: e.message });
+          this.channel.socket.end(); // let the Error frame reach the client; its close ends the session
+        }
         return;
       case 'ServiceAuthFailed':
         this.ctx.log('warn', `wrong secret for service ${m.body.serviceId} from visitor ${this.hiddenRemotes.get(m.body.visitorId) ?? 'unknown (gone)'}`);

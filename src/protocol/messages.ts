@@ -32,11 +32,12 @@ export type TunnelProtocol = 'tcp' | 'udp';
 
 export interface Messages {
   Hello:
-    | { role: 'control'; clientId: string; name: string; agent: string }
+    | { role: 'control'; clientId: string; name: string; agent: string; user?: string }
     | { role: 'data'; sessionId: string; seq: number; mac: string }
     | { role: 'visit'; sessionId: string; seq: number; mac: string; serviceId: string };
-  Challenge: { nonce: string; hostId: string; agent: string };
-  Auth: { nonce: string; mac: string };
+  /** userSalt: present when the Hello named a user (the host's users file); fake but stable for unknown names. */
+  Challenge: { nonce: string; hostId: string; agent: string; userSalt?: string };
+  Auth: { nonce: string; mac: string; userMac?: string };
   AuthOk: { sessionId: string; mac: string; heartbeatMs: number; publicHost: string; graceMs: number };
   Register: { tunnelId: string; protocol: TunnelProtocol; remotePort: number; name: string; matchLocal: boolean };
   PortOffer: { tunnelId: string; port: number };
@@ -82,7 +83,8 @@ const num: FieldCheck = (v) => typeof v === 'number' && Number.isFinite(v);
 const oneOf = (...values: string[]): FieldCheck => (v) => typeof v === 'string' && values.includes(v);
 const code: FieldCheck = (v) => isErrorCode(v);
 
-const helloControl = { role: oneOf('control'), clientId: str, name: str, agent: str };
+const optional = (c: FieldCheck): FieldCheck => (v) => v === undefined || c(v);
+const helloControl = { role: oneOf('control'), clientId: str, name: str, agent: str, user: optional(str) };
 const helloData = { role: oneOf('data'), sessionId: str, seq: uint, mac: hex64 };
 const helloVisit = { role: oneOf('visit'), sessionId: str, seq: uint, mac: hex64, serviceId: str };
 const serviceId: FieldCheck = (v) => typeof v === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(v);
@@ -91,8 +93,8 @@ const serviceList: FieldCheck = (v) =>
 
 const SCHEMAS: { [K in Exclude<MsgTypeName, 'UdpData'>]: Record<string, FieldCheck> | Array<Record<string, FieldCheck>> } = {
   Hello: [helloControl, helloData, helloVisit],
-  Challenge: { nonce: hex64, hostId: str, agent: str },
-  Auth: { nonce: hex64, mac: hex64 },
+  Challenge: { nonce: hex64, hostId: str, agent: str, userSalt: optional(hex64) },
+  Auth: { nonce: hex64, mac: hex64, userMac: optional(hex64) },
   AuthOk: { sessionId: str, mac: hex64, heartbeatMs: uint, publicHost: str, graceMs: uint },
   Register: { tunnelId: str, protocol: oneOf('tcp', 'udp'), remotePort: port, name: str, matchLocal: bool },
   PortOffer: { tunnelId: str, port },
@@ -131,7 +133,7 @@ function validate(name: Exclude<MsgTypeName, 'UdpData'>, value: unknown): Record
   const spec = SCHEMAS[name];
   const schema = (Array.isArray(spec) ? spec : [spec]).find((s) => matches(body, s));
   if (!schema) throw new P2prcError('E_PROTOCOL', `${name} message has missing or invalid fields`);
-  return Object.fromEntries(Object.keys(schema).map((k) => [k, body[k]]));
+  return Object.fromEntries(Object.keys(schema).filter((k) => body[k] !== undefined).map((k) => [k, body[k]]));
 }
 
 export const MAX_DATAGRAM = 65_507;

@@ -16,12 +16,13 @@ export interface HostAccessOptions {
   token?: string | undefined;
   fingerprint?: string | undefined;
   tls?: boolean;
+  user?: { name: string; password: string } | undefined;
 }
 
 async function access(o: HostAccessOptions) {
   const key = formatAddress(o.proxy.host, o.proxy.port);
   const pins = (openConfig(o.configDir).get('fingerprints') as Record<string, string> | undefined) ?? {};
-  return { host: o.proxy.host, port: o.proxy.port, token: await resolveToken(o, key), tls: o.tls ?? true, fingerprint: o.fingerprint ?? pins[key] };
+  return { host: o.proxy.host, port: o.proxy.port, token: await resolveToken(o, key), tls: o.tls ?? true, fingerprint: o.fingerprint ?? pins[key], ...(o.user ? { user: o.user } : {}) };
 }
 
 function mapping(o: HostAccessOptions, kind: 'service' | 'visitor', name: string, localPort: number): MappingRecord {

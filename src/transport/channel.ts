@@ -82,6 +82,8 @@ export class FrameChannel extends EventEmitter<{ close: [P2prcError | undefined]
     this.stopDecoding();
     this.socket.removeAllListeners('error');
     this.socket.removeAllListeners('close');
+    // The new owner adds its own handling; until then a reset must not become an uncaught 'error'.
+    this.socket.on('error', () => this.socket.destroy());
     return this.decoder.takeRest();
   }
 

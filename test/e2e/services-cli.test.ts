@@ -42,4 +42,32 @@ describe('services by ID from the CLI', () => {
     expect(rpm.mappings.map((m) => m.kind).sort()).toEqual(['service', 'visitor']);
     expect((await runCli(['--help', '--visit', 'x'])).stdout).toMatch(/Examples:/);
   }, 60_000);
+
+  it('with --users, listing and visiting need an account; passwords are stored as scrypt hashes', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-users-'));
+    dirs.push(dir);
+    const users = path.join(dir, 'users.json');
+    const add = await runCli(['--add-user', 'alice', '--users', users, '--config-dir', dir], { P2PRC_PASSWORD: 'wonderland' });
+    expect(add.code).toBe(0);
+    const { readFile } = await import('node:fs/promises');
+    const stored = await readFile(users, 'utf8');
+    expect(stored).not.toContain('wonderland');
+    expect(JSON.parse(stored).users[0]).toMatchObject({ name: 'alice', salt: expect.stringMatching(/^[0-9a-f]{64}$/), hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const web = await httpServer();
+    const host = startCli(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', '0', '--port', '0', '--json', '--users', users, '--config-dir', dir]);
+    const { port } = JSON.parse(await host.waitFor((l) => l.includes('"host-started"'))) as { port: number };
+    const addr = `127.0.0.1:${port}`;
+    const owner = startCli(['-s', '--connect-reverse-proxy', addr, '--service', 'web', '--secret', 'service-secret', '--expose', String(web), '--config-dir', dir]);
+    await owner.waitFor((l) => l.startsWith('Service: web'));
+    expect((await runCli(['--list-services', addr, '--config-dir', dir])).code).toBe(3);
+    expect((await runCli(['--list-services', addr, '--user', 'alice', '--password', 'wrong-pass', '--config-dir', dir])).code).toBe(3);
+    expect((await runCli(['--list-services', addr, '--user', 'mallory', '--password', 'wonderland', '--config-dir', dir])).code).toBe(3);
+    const ok = await runCli(['--list-services', addr, '--user', 'alice', '--json', '--config-dir', dir], { P2PRC_PASSWORD: 'wonderland' });
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).services[0].id).toBe('web');
+    expect((await runCli(['--visit', 'web', '--host', addr, '--secret', 'service-secret', '--config-dir', dir])).code).toBe(3);
+    const visitor = startCli(['--visit', 'web', '--host', addr, '--secret', 'service-secret', '--user', 'alice', '--password', 'wonderland', '--json', '--config-dir', dir]);
+    const { localPort } = JSON.parse(await visitor.waitFor((l) => l.includes('"visiting"'))) as { localPort: number };
+    expect(await (await fetch(`http://127.0.0.1:${localPort}/alice`)).text()).toBe('hello /alice');
+  }, 60_000);
 });
