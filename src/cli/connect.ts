@@ -27,6 +27,8 @@ export function configure(y: Argv): Argv {
     .option('fingerprint', { type: 'string', describe: 'pin the host\'s TLS certificate (default: trust on first use)' })
     .option('tls', { type: 'boolean', default: true, describe: 'TLS to the host (--no-tls for a plaintext host)' })
     .option('engine', { choices: ['native', 'frp', 'auto'], default: 'native', describe: 'tunnel engine: native, frp (drives a real frpc), auto (detect the host)' })
+    .option('protocol', { choices: ['p2prc', 'frp'], default: 'p2prc', describe: 'wire protocol: frp speaks to a stock frps natively, without an frp binary' })
+    .option('tcp-mux', { type: 'boolean', default: true, describe: 'with --protocol frp: yamux multiplexing, as frps tcp_mux (--no-tcp-mux to match tcp_mux = false)' })
     .option('frp-bin-dir', { type: 'string', describe: 'directory holding frpc (env P2PRC_FRP_BIN_DIR)' })
     .option('name', { type: 'string', describe: 'client name shown on the host (default: hostname)' })
     .option('exit-on-login-failure', { type: 'boolean', default: false, describe: 'exit if the first login fails instead of retrying' })
@@ -68,6 +70,8 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     exitOnLoginFailure: args['exit-on-login-failure'] as boolean,
     heartbeatMs: Math.round(heartbeat * 1000),
     engine: args.engine as 'native' | 'frp' | 'auto',
+    protocol: args.protocol as 'p2prc' | 'frp',
+    tcpMux: args['tcp-mux'] as boolean,
     frpBinDir: args['frp-bin-dir'] as string | undefined,
     onStatus: (line) => out.err(line),
     onLog: verbose ? (line) => out.err(`[frpc] ${line}`) : undefined,

@@ -11,6 +11,7 @@ import { NodeUdpServer } from '../node/udp-server.js';
 import { RecordStore, openConfig, type MappingRecord } from '../store/index.js';
 import { findFrp } from '../frp/binary.js';
 import { FrpPublisher } from '../frp/publisher.js';
+import { FrpWirePublisher } from '../frpwire/publisher.js';
 import { VERSION } from '../version.js';
 import type { ExposeSpec, HostPort } from './address.js';
 import { NativePublisher, detectEngine, type Publisher } from './publishers.js';
@@ -31,6 +32,9 @@ export interface NodeServiceOptions {
   fingerprint?: string | undefined;
   tls?: boolean;
   engine?: 'native' | 'frp' | 'auto';
+  /** Speak frp's own protocol natively to a stock frps (no frp binary). */
+  protocol?: 'p2prc' | 'frp';
+  tcpMux?: boolean;
   frpBinDir?: string | undefined;
   /** Local node server port; without it the port is negotiated to be free on both sides. */
   port?: number | undefined;
@@ -109,8 +113,10 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
     const choice = await detectEngine(o.proxy.host, o.proxy.port, tls);
     engine = choice.engine;
     if (choice.engine === 'native') tls = choice.tls;
-    o.onStatus?.(`engine: ${engine} (${choice.reason})`);
+    o.onStatus?.(`engine: ${engine === 'frp' ? 'native frp-wire client' : engine} (${choice.reason})`);
   }
+  // A stock frps found by auto is spoken to natively (no frp binary needed).
+  const protocol = o.protocol === 'frp' || (o.engine === 'auto' && engine === 'frp') ? 'frp' : 'p2prc';
   let publisher: Publisher | undefined;
   const find = (name: string) => publisher?.published().find((t) => t.name === name);
   const node: NodeServer = new NodeServer(
@@ -135,7 +141,7 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
   try {
     // A host on this very machine holds every port it offers, so the same number can never be free
     // on both sides: then the node takes any free local port and the public one is the host's pick.
-    const localPort = o.port ?? (hostIsLocal && engine === 'native' ? 0 : undefined);
+    const localPort = o.port ?? (hostIsLocal && engine === 'native' && protocol !== 'frp' ? 0 : undefined);
     if (localPort !== undefined) await listen(localPort);
     tunnels.push(localPort !== undefined ? { name: 'node', localPort: node.port, remotePort: o.remotePort ?? 'any' } : { name: 'node', listen, remotePort: o.remotePort ?? 'any' });
     if (o.udpPort !== undefined) {
@@ -146,10 +152,13 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
     for (const e of o.expose ?? []) {
       tunnels.push({ name: `expose-${e.protocol === 'udp' ? 'udp-' : ''}${e.localPort}`, protocol: e.protocol, localPort: e.localPort, remotePort: e.remotePort });
     }
-    publisher = engine === 'frp'
+    const frpTunnels = () => tunnels.map((t) => ({ name: t.name, protocol: t.protocol ?? 'tcp', remotePort: t.remotePort ?? 'any', ...(t.listen ? { listen: t.listen } : { localPort: t.localPort! }) }));
+    publisher = protocol === 'frp'
+      ? new FrpWirePublisher({ host: o.proxy.host, port: o.proxy.port, token, tcpMux: o.tcpMux ?? true, hostIsLocal, tunnels: frpTunnels() })
+      : engine === 'frp'
       ? new FrpPublisher({
         binary: await findFrp('frpc', { binDir: o.frpBinDir }), serverAddr: o.proxy.host, serverPort: o.proxy.port, token, tls, hostIsLocal,
-        tunnels: tunnels.map((t) => ({ name: t.name, protocol: t.protocol ?? 'tcp', remotePort: t.remotePort ?? 'any', ...(t.listen ? { listen: t.listen } : { localPort: t.localPort! }) })),
+        tunnels: frpTunnels(),
         logFile: path.join(o.configDir, 'frpc.log'), onLog: o.onLog, waitForServer: !o.exitOnLoginFailure,
       })
       : new NativePublisher({
@@ -164,7 +173,7 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
   const pub = publisher;
   const published = await startPublisher(pub, o.onStatus, stopLocal);
   if (pub.fingerprint && !pins[key]) config.set('fingerprints', { ...pins, [key]: pub.fingerprint });
-  const recorder = await recordTunnels(o, key, engine, tls, pub, published);
+  const recorder = await recordTunnels(o, key, protocol === 'frp' ? 'frp-wire' : engine, tls, pub, published);
   exchange = startDiscovery({ configDir: o.configDir, self: () => node.table().ip_address[0]!, bootstrap: o.bootstrap ?? [], intervalMs: o.exchangeIntervalMs, staleMs: o.staleMs, log: o.onLog });
   const ex = exchange;
   return {
@@ -185,7 +194,7 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
 async function recordTunnels(
   o: NodeServiceOptions & { proxy: HostPort },
   key: string,
-  engine: 'native' | 'frp',
+  engine: 'native' | 'frp' | 'frp-wire',
   tls: boolean,
   pub: Publisher,
   published: PublishedTunnel[],
@@ -203,7 +212,7 @@ async function recordTunnels(
   const now = new Date().toISOString();
   await store.upsertServer({
     id: key, address: o.proxy.host, controlPort: o.proxy.port, fingerprint: pub.fingerprint ?? null, tls: engine === 'native' ? tls : false,
-    version: null, engine, source: 'local', firstSeen: now, lastSeen: now,
+    version: null, engine: engine === 'native' ? 'native' : 'frp', source: 'local', firstSeen: now, lastSeen: now,
   });
   pub.on('published', (list) => {
     for (const t of list) void store.upsertMapping(record(t)).catch(() => undefined);

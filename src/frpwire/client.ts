@@ -1,0 +1,204 @@
+import net from 'node:net';
+import os from 'node:os';
+import { once, EventEmitter } from 'node:events';
+import { pipeline, type Duplex } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
+import { P2prcError, toP2prcError } from '../errors.js';
+import { backoffDelay } from '../client/backoff.js';
+import { formatAddress, type PublishedTunnel } from '../client/client.js';
+import { relay } from '../transport/relay.js';
+import { CfbDecrypt, CfbEncrypt, frpKey } from './crypto.js';
+import { FrpMessageDecoder, FrpMsg, encodeFrpMessage, privilegeKey, type FrpMessage } from './messages.js';
+import { frpDialer, type FrpDialer } from './conn.js';
+
+export interface FrpWireTunnel {
+  name: string;
+  localHost: string;
+  localPort: number;
+  remotePort: number;
+}
+
+export interface FrpWireOptions {
+  host: string;
+  port: number;
+  token: string;
+  tcpMux: boolean;
+  tunnels: FrpWireTunnel[];
+  poolCount?: number;
+  heartbeatMs?: number;
+  exitOnLoginFailure?: boolean;
+}
+
+/** Reads frp messages from a stream until `want` matches; the stream is left paused with what followed returned. */
+function readMessages(stream: Duplex, want: (m: FrpMessage) => boolean, timeoutMs: number): Promise<{ message: FrpMessage; rest: Buffer }> {
+  const decoder = new FrpMessageDecoder();
+  return new Promise((resolve, reject) => {
+    const finish = (err?: Error, found?: { message: FrpMessage; rest: Buffer }) => {
+      clearTimeout(timer);
+      stream.off('data', onData);
+      stream.off('close', onClose);
+      stream.pause();
+      if (err) reject(err);
+      else resolve(found!);
+    };
+    const onData = (chunk: Buffer) => {
+      try {
+        decoder.write(chunk);
+        for (let m = decoder.read(); m; m = decoder.read()) if (want(m)) return finish(undefined, { message: m, rest: decoder.rest() });
+      } catch (err) {
+        finish(err as Error);
+      }
+    };
+    const onClose = () => finish(new P2prcError('E_CLOSED', 'frps closed the connection'));
+    const timer = setTimeout(() => finish(new P2prcError('E_TIMEOUT', 'frps did not answer in time')), timeoutMs);
+    stream.on('data', onData);
+    stream.once('close', onClose);
+  });
+}
+
+function proxyError(name: string, text: string): P2prcError {
+  const code = /port not allowed/.test(text) ? 'E_PORT_DENIED' : /port unavailable|port already used|address already in use/.test(text) ? 'E_PORT_TAKEN' : /exceed|quota/.test(text) ? 'E_QUOTA' : 'E_PROTOCOL';
+  return new P2prcError(code, `frps refused proxy ${name}: ${text}`, { details: { side: 'host', proxy: name } });
+}
+
+/**
+ * A native client for a stock frps (frp's v1 wire): login with the privilege key, the AES-128-CFB
+ * control stream, NewProxy, work connections on request, heartbeats, and reconnects with the same
+ * run id and ports. tcp_mux on (yamux) or off, to match the server.
+ */
+export class FrpWireClient extends EventEmitter<{ status: [string]; published: [PublishedTunnel[]] }> {
+  private runId = '';
+  private dialer: FrpDialer | undefined;
+  private stopped = false;
+  private readonly key: Buffer;
+
+  constructor(private readonly o: FrpWireOptions) {
+    super();
+    this.key = frpKey(o.token);
+  }
+
+  published(): PublishedTunnel[] {
+    return this.o.tunnels.map((t) => ({ name: t.name, protocol: 'tcp', localHost: t.localHost, localPort: t.localPort, remotePort: t.remotePort, publicHost: this.o.host, publicAddress: formatAddress(this.o.host, t.remotePort) }));
+  }
+
+  /** Logs in and registers every proxy; resolves with the public addresses, then keeps them up. */
+  async start(): Promise<PublishedTunnel[]> {
+    const { lost } = await this.session();
+    void this.keepUp(lost);
+    return this.published();
+  }
+
+  private async keepUp(lost: Promise<void>): Promise<void> {
+    await lost;
+    for (let attempt = 1; !this.stopped; attempt++) {
+      const wait = backoffDelay(attempt);
+      this.emit('status', `status: connection to frps lost; retrying in ${(wait / 1000).toFixed(1)}s (attempt ${attempt})`);
+      await delay(wait);
+      if (this.stopped) return;
+      try {
+        const { lost: next } = await this.session();
+        this.emit('status', 'status: reconnected to frps; proxies restored');
+        this.emit('published', this.published());
+        return this.keepUp(next);
+      } catch (err) {
+        this.emit('status', `status: ${toP2prcError(err).code}: ${toP2prcError(err).message}`);
+      }
+    }
+  }
+
+  /** One login; resolves once all proxies are up, with a promise that settles when the session is lost. */
+  private async session(): Promise<{ lost: Promise<void> }> {
+    const dialer = await frpDialer(this.o.host, this.o.port, this.o.tcpMux);
+    this.dialer = dialer;
+    try {
+      const control = await dialer.open();
+      const timestamp = Math.floor(Date.now() / 1000);
+      control.write(encodeFrpMessage(FrpMsg.Login, {
+        version: '0.31.2', hostname: '', os: os.platform(), arch: os.arch() === 'x64' ? 'amd64' : os.arch(), user: '',
+        privilege_key: privilegeKey(this.o.token, timestamp), timestamp, run_id: this.runId, metas: null, pool_count: this.o.poolCount ?? 1,
+      }));
+      const { message: resp, rest } = await readMessages(control, (m) => m.type === FrpMsg.LoginResp, 10_000);
+      const error = String(resp.body.error ?? '');
+      if (error) throw new P2prcError(/authorization|token/.test(error) ? 'E_AUTH' : 'E_PROTOCOL', `frps refused the login: ${error}`);
+      this.runId = String(resp.body.run_id ?? '');
+      return await this.control(control, rest, dialer);
+    } catch (err) {
+      dialer.close();
+      throw toP2prcError(err, 'E_UNREACHABLE');
+    }
+  }
+
+  private async control(control: Duplex, rest: Buffer, dialer: FrpDialer): Promise<{ lost: Promise<void> }> {
+    control.resume();
+    const enc = new CfbEncrypt(this.key);
+    const dec = new CfbDecrypt(this.key);
+    enc.pipe(control);
+    const decoder = new FrpMessageDecoder();
+    const waiting = new Map<string, { resolve: () => void; reject: (e: P2prcError) => void }>();
+    let lastPong = Date.now();
+    const heartbeatMs = this.o.heartbeatMs ?? 30_000;
+    const lost = new Promise<void>((resolve) => {
+      const end = () => (clearInterval(beat), dialer.close(), resolve());
+      const beat = setInterval(() => {
+        if (Date.now() - lastPong > 3 * heartbeatMs) end();
+        else enc.write(encodeFrpMessage(FrpMsg.Ping, {}));
+      }, heartbeatMs);
+      beat.unref();
+      control.once('close', end);
+      void dialer.closed.then(end);
+    });
+    dec.on('data', (chunk: Buffer) => {
+      let messages: FrpMessage[];
+      try {
+        messages = decoder.push(chunk);
+      } catch {
+        dialer.close();
+        return;
+      }
+      for (const m of messages) {
+        if (m.type === FrpMsg.ReqWorkConn) void this.workConn(dialer);
+        else if (m.type === FrpMsg.Pong) lastPong = Date.now();
+        else if (m.type === FrpMsg.NewProxyResp) {
+          const name = String(m.body.proxy_name ?? '');
+          const err = String(m.body.error ?? '');
+          const w = waiting.get(name);
+          waiting.delete(name);
+          if (err) w?.reject(proxyError(name, err));
+          else w?.resolve();
+        }
+      }
+    });
+    pipeline(control, dec, () => dialer.close());
+    if (rest.length) dec.write(rest);
+    await Promise.all(this.o.tunnels.map((t) => new Promise<void>((resolve, reject) => {
+      waiting.set(t.name, { resolve, reject });
+      enc.write(encodeFrpMessage(FrpMsg.NewProxy, { proxy_name: t.name, proxy_type: 'tcp', use_encryption: false, use_compression: false, remote_port: t.remotePort }));
+      void lost.then(() => reject(new P2prcError('E_CLOSED', 'frps closed the control connection')));
+    })));
+    return { lost };
+  }
+
+  /** frps asked for a work connection: offer one, and relay it raw once frps binds it to a user. */
+  private async workConn(dialer: FrpDialer): Promise<void> {
+    let work: Duplex | undefined;
+    try {
+      work = await dialer.open();
+      work.write(encodeFrpMessage(FrpMsg.NewWorkConn, { run_id: this.runId }));
+      const { message, rest } = await readMessages(work, (m) => m.type === FrpMsg.StartWorkConn, 24 * 3600_000);
+      const t = this.o.tunnels.find((x) => x.name === message.body.proxy_name);
+      if (!t) throw new P2prcError('E_PROTOCOL', `frps started a work connection for unknown proxy ${String(message.body.proxy_name)}`);
+      const local = net.connect({ host: t.localHost, port: t.localPort, allowHalfOpen: true });
+      await once(local, 'connect');
+      if (rest.length) local.write(rest);
+      relay(work, local);
+    } catch {
+      work?.destroy();
+    }
+  }
+
+  close(): Promise<void> {
+    this.stopped = true;
+    this.dialer?.close();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,40 @@
+import type { Duplex } from 'node:stream';
+import { dial } from '../transport/net.js';
+import { YamuxSession } from '../mux/session.js';
+
+/** How logical frp connections reach frps: one TCP connection each, or streams of one yamux session. */
+export interface FrpDialer {
+  open(): Promise<Duplex>;
+  close(): void;
+  readonly closed: Promise<void>;
+}
+
+export async function frpDialer(host: string, port: number, tcpMux: boolean, timeoutMs = 10_000): Promise<FrpDialer> {
+  if (!tcpMux) {
+    const sockets = new Set<Duplex>();
+    let resolveClosed!: () => void;
+    const closed = new Promise<void>((r) => (resolveClosed = r));
+    return {
+      async open() {
+        const { socket } = await dial({ host, port, tls: false, timeoutMs });
+        sockets.add(socket);
+        socket.once('close', () => sockets.delete(socket));
+        return socket;
+      },
+      close() {
+        for (const s of sockets) s.destroy();
+        resolveClosed();
+      },
+      closed,
+    };
+  }
+  const { socket } = await dial({ host, port, tls: false, timeoutMs });
+  // frpc is always the yamux client; Go keeps the session alive with pings (20 s in 0.31.2).
+  const session = new YamuxSession(socket, { client: true, keepaliveMs: 20_000, accept: false });
+  const closed = new Promise<void>((r) => session.once('close', () => r()));
+  return {
+    open: async () => session.openStream(),
+    close: () => session.close(),
+    closed,
+  };
+}

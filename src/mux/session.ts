@@ -1,0 +1,132 @@
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { P2prcError, toP2prcError } from '../errors.js';
+import { Flag, FrameType, GoAwayCode, HEADER_SIZE, YamuxDecoder, encodeHeader, type YamuxFrame } from './frame.js';
+import { YamuxStream } from './stream.js';
+
+export interface YamuxOptions {
+  /** Client sessions open odd stream ids, servers even ones. */
+  client: boolean;
+  /** Keepalive ping interval; 0 turns it off. A ping unanswered for 10 s closes the session. */
+  keepaliveMs?: number;
+  maxStreams?: number;
+  /** Accept streams the peer opens (frps never opens any, so the frp client refuses them). */
+  accept?: boolean;
+}
+
+/**
+ * A yamux session over one connection (hashicorp's wire format, as frp's tcp_mux uses it). Owns the
+ * connection: any protocol error sends GoAway and destroys it together with every stream.
+ */
+export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; close: [P2prcError | undefined] }> {
+  private readonly streams = new Map<number, YamuxStream>();
+  private nextId: number;
+  private readonly decoder: YamuxDecoder;
+  private closed = false;
+  private keepalive: NodeJS.Timeout | undefined;
+  private pingId = 0;
+  private pingTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly conn: Duplex, private readonly o: YamuxOptions) {
+    super();
+    this.nextId = o.client ? 1 : 2;
+    this.decoder = new YamuxDecoder((id) => this.streams.get(id)?.recvWindow ?? 256 * 1024);
+    conn.on('data', (chunk: Buffer) => this.receive(chunk));
+    conn.on('error', (err) => this.close(toP2prcError(err, 'E_CLOSED')));
+    conn.on('close', () => this.close());
+    if (o.keepaliveMs) {
+      this.keepalive = setInterval(() => this.ping(), o.keepaliveMs);
+      this.keepalive.unref();
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  openStream(): YamuxStream {
+    if (this.closed) throw new P2prcError('E_CLOSED', 'yamux session is closed');
+    if (this.streams.size >= (this.o.maxStreams ?? 4096)) throw new P2prcError('E_QUOTA', 'too many yamux streams');
+    const id = this.nextId;
+    this.nextId += 2;
+    const s = this.makeStream(id, true);
+    s.open();
+    return s;
+  }
+
+  private makeStream(id: number, opening: boolean): YamuxStream {
+    const s = new YamuxStream(id, { send: (f) => this.send(f), header: encodeHeader, forget: (sid) => this.streams.delete(sid) }, opening);
+    this.streams.set(id, s);
+    return s;
+  }
+
+  private send(frame: Buffer): void {
+    if (!this.closed && !this.conn.destroyed) this.conn.write(frame);
+  }
+
+  private receive(chunk: Buffer): void {
+    let frames: YamuxFrame[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (err) {
+      this.goAway(GoAwayCode.ProtocolError);
+      this.close(toP2prcError(err, 'E_PROTOCOL'));
+      return;
+    }
+    for (const f of frames) this.handle(f);
+  }
+
+  private handle(f: YamuxFrame): void {
+    if (f.type === FrameType.Ping) {
+      if (f.flags & Flag.SYN) this.send(encodeHeader(FrameType.Ping, Flag.ACK, 0, f.length));
+      else if (f.length === this.pingId) clearTimeout(this.pingTimer);
+      return;
+    }
+    if (f.type === FrameType.GoAway) {
+      this.close(f.length === GoAwayCode.Normal ? undefined : new P2prcError('E_PROTOCOL', `yamux: peer went away with code ${f.length}`));
+      return;
+    }
+    let s = this.streams.get(f.streamId);
+    if (!s && f.flags & Flag.SYN) {
+      if (!this.o.accept) {
+        this.send(encodeHeader(FrameType.WindowUpdate, Flag.RST, f.streamId, 0));
+        return;
+      }
+      s = this.makeStream(f.streamId, false);
+      s.open(); // sends the ACK
+      this.emit('stream', s);
+    }
+    if (!s) return; // late frames for a stream we already forgot
+    if (f.type === FrameType.Data) {
+      s.onData(f.body ?? Buffer.alloc(0));
+      s.onFlags(f.flags);
+    } else {
+      s.onWindowUpdate(f.flags, f.length);
+    }
+  }
+
+  private ping(): void {
+    this.pingId = (this.pingId + 1) >>> 0;
+    this.send(encodeHeader(FrameType.Ping, Flag.SYN, 0, this.pingId));
+    clearTimeout(this.pingTimer);
+    this.pingTimer = setTimeout(() => this.close(new P2prcError('E_TIMEOUT', 'yamux keepalive: no ping reply within 10 s')), 10_000);
+    this.pingTimer.unref();
+  }
+
+  private goAway(code: number): void {
+    this.send(encodeHeader(FrameType.GoAway, 0, 0, code));
+  }
+
+  close(reason?: P2prcError): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.keepalive);
+    clearTimeout(this.pingTimer);
+    for (const s of this.streams.values()) s.destroy();
+    this.streams.clear();
+    this.conn.destroy();
+    this.emit('close', reason);
+  }
+}
+
+export { HEADER_SIZE };

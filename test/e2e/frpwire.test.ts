@@ -1,0 +1,75 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { killAll, parsePublished, runCli, startCli } from '../helpers/cli.js';
+import { FRP_DIR, FRP_SKIP } from '../helpers/frp.js';
+import { cleanup, echoExact, echoServer, sha256, until } from '../helpers/engine.js';
+
+const dirs: string[] = [];
+const frpsProcs = new Set<ChildProcess>();
+afterEach(async () => {
+  await killAll();
+  await cleanup();
+  for (const p of frpsProcs) (p.kill('SIGKILL'), await once(p, 'exit').catch(() => undefined));
+  frpsProcs.clear();
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function freePort(): Promise<number> {
+  const s = net.createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const p = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return p;
+}
+
+/** A stock frps 0.31.2; resolves once it logs that it started. */
+async function stockFrps(dir: string, port: number, tcpMux: boolean): Promise<ChildProcess> {
+  const ini = path.join(dir, 'frps.ini');
+  await writeFile(ini, `[common]\nbind_addr = 127.0.0.1\nbind_port = ${port}\ntoken = wire-token\ntcp_mux = ${tcpMux}\nlog_file = console\n`);
+  const p = spawn(path.join(FRP_DIR, 'frps'), ['-c', ini], { stdio: ['ignore', 'pipe', 'ignore'] });
+  frpsProcs.add(p);
+  await new Promise<void>((resolve, reject) => {
+    p.stdout!.on('data', (d: Buffer) => d.toString().includes('start frps success') && resolve());
+    p.once('exit', () => reject(new Error('frps exited')));
+  });
+  return p;
+}
+
+describe.skipIf(!!FRP_SKIP)(`native frp-wire client against a stock frps 0.31.2${FRP_SKIP ? ` — skipped: ${FRP_SKIP}` : ''}`, () => {
+  it.each([true, false])('tcp_mux=%s: publishes, 16 MiB byte-identical, 100 concurrent, frps restart keeps the port', async (tcpMux) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-wire-'));
+    dirs.push(dir);
+    const port = await freePort();
+    let frps = await stockFrps(dir, port, tcpMux);
+    const echo = await echoServer();
+    const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--protocol', 'frp', ...(tcpMux ? [] : ['--no-tcp-mux']), '--token', 'wire-token', '--expose', String(echo), '--config-dir', dir]);
+    const pub = parsePublished(await client.waitFor((l) => l.endsWith(`-> 127.0.0.1:${echo}`)));
+    const payload = randomBytes(16 * 1024 * 1024);
+    expect(await echoExact(pub.port, payload)).toBe(sha256(payload));
+    const all = await Promise.all(Array.from({ length: 100 }, (_, i) => echoExact(pub.port, Buffer.from(`visitor-${i}-`.repeat(20)))));
+    all.forEach((h, i) => expect(h).toBe(sha256(Buffer.from(`visitor-${i}-`.repeat(20)))));
+    const rpm = JSON.parse((await runCli(['--view-rpm', '--json', '--config-dir', dir])).stdout) as { mappings: Array<{ engine: string }> };
+    expect(rpm.mappings.every((m) => m.engine === 'frp-wire')).toBe(true);
+    frps.kill('SIGKILL');
+    await once(frps, 'exit');
+    frpsProcs.delete(frps);
+    frps = await stockFrps(dir, port, tcpMux);
+    await until(async () => (await echoExact(pub.port, Buffer.from('back'), 2_000).catch(() => '')) === sha256(Buffer.from('back')), 60_000, 'reconnect to the restarted frps');
+  }, 120_000);
+
+  it('a wrong token is refused with E_AUTH (exit 3)', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-wire-'));
+    dirs.push(dir);
+    const port = await freePort();
+    await stockFrps(dir, port, true);
+    const r = await runCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--protocol', 'frp', '--token', 'nope', '--config-dir', dir]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('authorization failed');
+  });
+});
