@@ -11,6 +11,7 @@ export const describe = 'Start a reverse-proxy host: clients publish their servi
 
 export function configure(y: Argv): Argv {
   return discoveryOptions(y)
+    .option('frp-compat', { choices: ['on', 'off'], default: 'on', describe: 'also serve stock frpc clients (frp protocol) on the control port' })
     .option('users', { type: 'string', describe: 'users file (see --add-user): an account is then needed to list and visit services' })
     .option('open', { type: 'boolean', default: false, describe: 'publish the token in the IP table: any node may use this host' })
     .option('server', { alias: 's', type: 'boolean', describe: 'start the node server (P2PRC style; implied)' })
@@ -54,6 +55,7 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     nodePort: args.port as number | undefined,
     engine: args.engine as 'native' | 'frp',
     open: args.open as boolean,
+    frpCompat: args['frp-compat'] !== 'off',
     ...(args.users ? { users: await loadUsers(String(args.users)) } : {}),
     ...discoveryArgs(args),
     frpBinDir: args['frp-bin-dir'] as string | undefined,

@@ -9,6 +9,7 @@ import { formatAddress, type PublishedTunnel } from '../client/client.js';
 import { relay } from '../transport/relay.js';
 import { CfbDecrypt, CfbEncrypt, frpKey } from './crypto.js';
 import { FrpMessageDecoder, FrpMsg, encodeFrpMessage, privilegeKey, type FrpMessage } from './messages.js';
+import { readMessages } from './read.js';
 import { frpDialer, type FrpDialer } from './conn.js';
 
 export interface FrpWireTunnel {
@@ -27,33 +28,6 @@ export interface FrpWireOptions {
   poolCount?: number;
   heartbeatMs?: number;
   exitOnLoginFailure?: boolean;
-}
-
-/** Reads frp messages from a stream until `want` matches; the stream is left paused with what followed returned. */
-function readMessages(stream: Duplex, want: (m: FrpMessage) => boolean, timeoutMs: number): Promise<{ message: FrpMessage; rest: Buffer }> {
-  const decoder = new FrpMessageDecoder();
-  return new Promise((resolve, reject) => {
-    const finish = (err?: Error, found?: { message: FrpMessage; rest: Buffer }) => {
-      clearTimeout(timer);
-      stream.off('data', onData);
-      stream.off('close', onClose);
-      stream.pause();
-      if (err) reject(err);
-      else resolve(found!);
-    };
-    const onData = (chunk: Buffer) => {
-      try {
-        decoder.write(chunk);
-        for (let m = decoder.read(); m; m = decoder.read()) if (want(m)) return finish(undefined, { message: m, rest: decoder.rest() });
-      } catch (err) {
-        finish(err as Error);
-      }
-    };
-    const onClose = () => finish(new P2prcError('E_CLOSED', 'frps closed the connection'));
-    const timer = setTimeout(() => finish(new P2prcError('E_TIMEOUT', 'frps did not answer in time')), timeoutMs);
-    stream.on('data', onData);
-    stream.once('close', onClose);
-  });
 }
 
 function proxyError(name: string, text: string): P2prcError {

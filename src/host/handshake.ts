@@ -8,12 +8,17 @@ import { fakeSalt, proofMatchesHex, userProof, type UserRecord } from '../protoc
 import { FrameChannel } from '../transport/channel.js';
 import { tuneSocket } from '../transport/net.js';
 
-export type ConnectionKind = 'tls' | 'p2prc' | 'unknown';
+export type ConnectionKind = 'tls' | 'p2prc' | 'frp' | 'frp-tls' | 'unknown';
 
-/** Tells protocols apart by the first byte: 0x16 opens a TLS ClientHello, "P" the p2prc preamble. */
+/**
+ * Tells protocols apart by the first byte: 0x16 a TLS ClientHello, "P" the p2prc preamble, and for
+ * stock frpc: "o" a plain Login, "w" a NewWorkConn, 0x00 a yamux header (tcp_mux), 0x17 frp's custom TLS head byte.
+ */
 export function classifyFirstByte(byte: number): ConnectionKind {
   if (byte === 0x16) return 'tls';
   if (byte === 0x50) return 'p2prc';
+  if (byte === 0x6f || byte === 0x77 || byte === 0x00) return 'frp'; // Login, NewWorkConn (tcp_mux off), yamux
+  if (byte === 0x17) return 'frp-tls';
   return 'unknown';
 }
 

@@ -9,6 +9,7 @@ import { listenTcp, tuneSocket } from '../transport/net.js';
 import { authenticateControl, classifyFirstByte, hostAuthProof, peekFirstChunk, verifyDataHello, wrapServerTls } from './handshake.js';
 import { PortPolicy } from './ports.js';
 import { ServiceRegistry } from './services.js';
+import { FrpHost } from './frp-host.js';
 import { negotiateTunnel, type RegistryOptions } from './register.js';
 import { ClientSession, type SessionContext } from './session.js';
 import type { HostedTunnel } from './tunnel.js';
@@ -57,6 +58,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
   readonly services = new ServiceRegistry();
   private visitIds = 0;
   private readonly userSaltSecret = randomBytes(32);
+  private readonly frp: FrpHost | undefined;
 
   constructor(options: HostOptions & { token: string; keyPem?: string; certPem?: string }) {
     super();
@@ -79,6 +81,14 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
       log: (level, message) => this.log(level, message),
     };
     this.server.on('connection', (socket) => void this.onConnection(socket));
+    this.frp = this.options.frpCompat
+      ? new FrpHost({
+        token: this.options.token, bind: this.options.bind, policy: this.policy, maxTunnelsPerClient: this.options.maxTunnelsPerClient,
+        maxClients: this.options.maxClients, heartbeatTimeoutMs: Math.max(90_000, 3 * this.options.heartbeatMs),
+        takeReserved: (o, p) => this.takeReserved(o, p), reserve: (o, t, l) => this.reserve(o, t, l), releaseTunnel: (t) => this.releaseTunnel(t),
+        log: (level, message) => this.log(level, message),
+      })
+      : undefined;
   }
 
   async listen(): Promise<number> {
@@ -107,6 +117,14 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     try {
       const first = await peekFirstChunk(raw, this.options.handshakeTimeoutMs);
       const kind = classifyFirstByte(first[0]!);
+      if (kind === 'frp' && this.frp) {
+        clearTimeout(deadline);
+        this.pending.delete(raw);
+        tuneSocket(raw);
+        raw.resume();
+        return this.frp.accept(raw, first[0]!);
+      }
+      if (kind === 'frp-tls') throw new P2prcError('E_NOT_AVAILABLE', 'frp over TLS (tls_enable) is not supported by this host yet');
       let socket: net.Socket = raw;
       if (kind === 'tls' && this.tlsContext) socket = wrapServerTls(raw, this.tlsContext);
       else if (kind === 'p2prc' && this.tlsContext) throw new P2prcError('E_TLS', 'plaintext connection to a TLS-only host');
@@ -197,7 +215,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     return tunnel;
   }
 
-  private takeReserved(clientId: string, port: number): HostedTunnel | undefined {
+  takeReserved(clientId: string, port: number): HostedTunnel | undefined {
     const mine = this.reserved.get(clientId);
     const tunnel = mine?.get(port);
     if (!tunnel) return undefined;
@@ -214,7 +232,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     this.releaseTunnel(tunnel);
   }
 
-  private releaseTunnel(tunnel: HostedTunnel): void {
+  releaseTunnel(tunnel: HostedTunnel): void {
     tunnel.close();
     this.policy.release(tunnel.port, tunnel.clientId);
     this.emit('tunnel-closed', { clientId: tunnel.clientId, name: tunnel.name, port: tunnel.port });
@@ -226,21 +244,25 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     if (this.byClient.get(session.clientId) === session) this.byClient.delete(session.clientId);
     this.log('info', `client ${session.name} disconnected${reason ? `: ${reason.message}` : ''}; its ports are held for ${this.options.graceMs} ms`);
     this.emit('client-closed', { clientId: session.clientId, name: session.name, reason: reason?.message });
-    let mine = this.reserved.get(session.clientId);
-    for (const tunnel of session.tunnels.values()) {
-      tunnel.sink = undefined;
-      if (!mine) this.reserved.set(session.clientId, (mine = new Map()));
-      mine.set(tunnel.port, tunnel);
-      tunnel.graceTimer = setTimeout(() => {
-        if (mine!.get(tunnel.port) !== tunnel) return;
-        mine!.delete(tunnel.port);
-        if (mine!.size === 0) this.reserved.delete(session.clientId);
-        this.log('info', `grace period over: port ${tunnel.port} of ${session.name} released`);
-        this.releaseTunnel(tunnel);
-      }, this.options.graceMs);
-      tunnel.graceTimer.unref();
-    }
+    for (const tunnel of session.tunnels.values()) this.reserve(session.clientId, tunnel, session.name);
     session.tunnels.clear();
+  }
+
+  /** Keeps a lost client's public port bound and reserved for it until the grace period ends. */
+  reserve(clientId: string, tunnel: HostedTunnel, label: string): void {
+    tunnel.sink = undefined;
+    let mine = this.reserved.get(clientId);
+    if (!mine) this.reserved.set(clientId, (mine = new Map()));
+    const own = mine;
+    own.set(tunnel.port, tunnel);
+    tunnel.graceTimer = setTimeout(() => {
+      if (own.get(tunnel.port) !== tunnel) return;
+      own.delete(tunnel.port);
+      if (own.size === 0) this.reserved.delete(clientId);
+      this.log('info', `grace period over: port ${tunnel.port} of ${label} released`);
+      this.releaseTunnel(tunnel);
+    }, this.options.graceMs);
+    tunnel.graceTimer.unref();
   }
 
   /** What a discovering client needs to judge this host: load and room, no secrets. */
@@ -270,6 +292,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const s of [...this.sessions.values()]) s.close(new P2prcError('E_CLOSED', 'host shutting down'));
+    this.frp?.close();
     for (const m of this.reserved.values()) for (const t of m.values()) this.releaseTunnel(t);
     this.reserved.clear();
     for (const p of this.pending) p.destroy();

@@ -30,6 +30,8 @@ export interface HostOptions {
   udpIdleMs?: number;
   /** Accounts required (in addition to the token) for listing and visiting services. */
   users?: UserRecord[];
+  /** Also serve stock frpc clients on the control port. Default true. */
+  frpCompat?: boolean;
 }
 
 export interface ResolvedHostOptions {
@@ -48,6 +50,7 @@ export interface ResolvedHostOptions {
   maxPendingHandshakes: number;
   udpIdleMs: number;
   users: UserRecord[] | undefined;
+  frpCompat: boolean;
 }
 
 function int(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
@@ -76,5 +79,6 @@ export function resolveHostOptions(o: HostOptions & { token: string }): Resolved
     maxPendingHandshakes: int('maxPendingHandshakes', o.maxPendingHandshakes, 256, 1, 100_000),
     udpIdleMs: int('udpIdleMs', o.udpIdleMs, 60_000, 100, 86_400_000),
     users: o.users,
+    frpCompat: o.frpCompat ?? true,
   };
 }

@@ -34,6 +34,7 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; close: [
     conn.on('data', (chunk: Buffer) => this.receive(chunk));
     conn.on('error', (err) => this.close(toP2prcError(err, 'E_CLOSED')));
     conn.on('close', () => this.close());
+    conn.on('end', () => this.close()); // half-open sockets: the peer's FIN ends the whole session
     if (o.keepaliveMs) {
       this.keepalive = setInterval(() => this.ping(), o.keepaliveMs);
       this.keepalive.unref();

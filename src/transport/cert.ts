@@ -55,7 +55,7 @@ export function generateSelfSignedCert(commonName = 'p2prc-host', days = 3650): 
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   const ecdsaSha256 = seq(oid('1.2.840.10045.4.3.2'));
   const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f; // keep the INTEGER positive
+  serial[0] = (serial[0]! & 0x7f) | 0x40; // positive and minimal: DER forbids a leading 0x00 before a byte < 0x80
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(Math.min(Date.now() + days * 86_400_000, Date.UTC(2049, 11, 31)));
   const tbs = seq(

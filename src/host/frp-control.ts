@@ -1,0 +1,144 @@
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { pipeline } from 'node:stream';
+import { P2prcError, toP2prcError } from '../errors.js';
+import { CfbDecrypt, CfbEncrypt } from '../frpwire/crypto.js';
+import { FrpMessageDecoder, FrpMsg, encodeFrpMessage, type FrpMessage } from '../frpwire/messages.js';
+import { relay } from '../transport/relay.js';
+import type { HostedTunnel, VisitorSink } from './tunnel.js';
+
+/** What a stock frpc's control session needs from the host: port policy, quotas, grace, logging. */
+export interface FrpHostContext {
+  key: Buffer;
+  /** Binds (or takes back from grace) a public port for this run id; throws coded errors. */
+  openTunnel(runId: string, name: string, remotePort: number, sink: VisitorSink, held: number): Promise<HostedTunnel>;
+  closeTunnel(runId: string, tunnel: HostedTunnel, keepForGrace: boolean): void;
+  log(level: 'info' | 'warn' | 'debug', message: string): void;
+  heartbeatTimeoutMs: number;
+}
+
+const VISITOR_WAIT_MS = 10_000;
+
+/**
+ * One stock frpc logged in to the p2prc host (frp's v1 wire): the encrypted control stream,
+ * NewProxy → a public port under the host's policy, and work connections pooled and bound to
+ * visitors with StartWorkConn, then relayed raw.
+ */
+export class FrpControl implements VisitorSink {
+  private readonly enc: CfbEncrypt;
+  private readonly tunnels = new Map<string, HostedTunnel>();
+  private readonly pool: Duplex[] = [];
+  private readonly waiting: Array<{ tunnel: HostedTunnel; visitor: net.Socket; timer: NodeJS.Timeout }> = [];
+  private lastSeen = Date.now();
+  private readonly watchdog: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(readonly runId: string, private readonly conn: Duplex, rest: Buffer, private readonly ctx: FrpHostContext, poolCount: number, onClose: () => void) {
+    this.enc = new CfbEncrypt(ctx.key);
+    this.enc.pipe(conn);
+    const dec = new CfbDecrypt(ctx.key);
+    const decoder = new FrpMessageDecoder();
+    dec.on('data', (chunk: Buffer) => {
+      try {
+        for (const m of decoder.push(chunk)) this.onMessage(m);
+      } catch (err) {
+        this.ctx.log('warn', `frp client ${runId}: ${toP2prcError(err).message}; closing`);
+        this.close();
+      }
+    });
+    pipeline(conn, dec, () => this.close());
+    if (rest.length) dec.write(rest);
+    conn.once('close', () => this.close());
+    this.watchdog = setInterval(() => Date.now() - this.lastSeen > ctx.heartbeatTimeoutMs && this.close(), Math.min(ctx.heartbeatTimeoutMs, 10_000));
+    this.watchdog.unref();
+    this.onClose = onClose;
+    for (let i = 0; i < Math.min(Math.max(poolCount, 1), 5); i++) this.send(FrpMsg.ReqWorkConn, {});
+  }
+
+  private readonly onClose: () => void;
+
+  private send(type: number, body: object): void {
+    if (!this.closed) this.enc.write(encodeFrpMessage(type, body));
+  }
+
+  private onMessage(m: FrpMessage): void {
+    this.lastSeen = Date.now();
+    if (m.type === FrpMsg.Ping) this.send(FrpMsg.Pong, {});
+    else if (m.type === FrpMsg.NewProxy) void this.newProxy(m.body);
+    else if (m.type === FrpMsg.CloseProxy) {
+      const t = this.tunnels.get(String(m.body.proxy_name ?? ''));
+      if (t) (this.tunnels.delete(t.name), this.ctx.closeTunnel(this.runId, t, false));
+    }
+  }
+
+  private async newProxy(body: Record<string, unknown>): Promise<void> {
+    const name = String(body.proxy_name ?? '');
+    const type = String(body.proxy_type || 'tcp');
+    const remotePort = Number(body.remote_port ?? 0);
+    try {
+      if (type !== 'tcp') throw new P2prcError('E_NOT_AVAILABLE', `proxy type ${type} is not supported by this host`);
+      if (body.use_encryption || body.use_compression) throw new P2prcError('E_NOT_AVAILABLE', 'use_encryption and use_compression are not supported by this host yet');
+      if (this.tunnels.has(name)) throw new P2prcError('E_CONFLICT', `proxy [${name}] is already registered`);
+      const tunnel = await this.ctx.openTunnel(this.runId, name, remotePort, this, this.tunnels.size);
+      this.tunnels.set(name, tunnel);
+      this.send(FrpMsg.NewProxyResp, { proxy_name: name, remote_addr: `:${tunnel.port}`, error: '' });
+      this.ctx.log('info', `frp client ${this.runId}: proxy [${name}] on port ${tunnel.port}`);
+    } catch (err) {
+      const e = toP2prcError(err);
+      // frp's own wording where frpc (and its users' scripts) expect it.
+      const text = e.code === 'E_PORT_TAKEN' ? 'port unavailable' : e.code === 'E_PORT_DENIED' ? 'port not allowed' : e.message;
+      this.send(FrpMsg.NewProxyResp, { proxy_name: name, remote_addr: '', error: text });
+    }
+  }
+
+  addWorkConn(work: Duplex): void {
+    if (this.closed) return void work.destroy();
+    const w = this.waiting.shift();
+    if (w) {
+      clearTimeout(w.timer);
+      this.bind(w.tunnel, w.visitor, work);
+      return;
+    }
+    this.pool.push(work);
+    work.once('close', () => {
+      const i = this.pool.indexOf(work);
+      if (i >= 0) this.pool.splice(i, 1);
+    });
+    work.on('error', () => work.destroy());
+  }
+
+  acceptVisitor(tunnel: { tunnelId: string; port: number }, visitor: net.Socket): void {
+    const t = [...this.tunnels.values()].find((x) => x.tunnelId === tunnel.tunnelId);
+    if (!t) return void visitor.destroy();
+    const work = this.pool.shift();
+    this.send(FrpMsg.ReqWorkConn, {}); // keep the pool topped up, as frps does
+    if (work) return this.bind(t, visitor, work);
+    visitor.on('error', () => visitor.destroy());
+    const timer = setTimeout(() => {
+      const i = this.waiting.findIndex((x) => x.visitor === visitor);
+      if (i >= 0) this.waiting.splice(i, 1);
+      visitor.destroy();
+    }, VISITOR_WAIT_MS);
+    this.waiting.push({ tunnel: t, visitor, timer });
+  }
+
+  private bind(tunnel: HostedTunnel, visitor: net.Socket, work: Duplex): void {
+    work.removeAllListeners('close');
+    work.write(encodeFrpMessage(FrpMsg.StartWorkConn, {
+      proxy_name: tunnel.name, src_addr: visitor.remoteAddress ?? '', src_port: visitor.remotePort ?? 0, dst_addr: visitor.localAddress ?? '', dst_port: tunnel.port, error: '',
+    }));
+    relay(visitor, work);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.watchdog);
+    for (const t of this.tunnels.values()) this.ctx.closeTunnel(this.runId, t, true);
+    this.tunnels.clear();
+    for (const w of this.pool.splice(0)) w.destroy();
+    for (const w of this.waiting.splice(0)) (clearTimeout(w.timer), w.visitor.destroy());
+    this.conn.destroy();
+    this.onClose();
+  }
+}

@@ -1,0 +1,74 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { FRP_DIR, FRP_SKIP } from '../helpers/frp.js';
+import { cleanup, defer, echoExact, echoServer, host, sha256, until } from '../helpers/engine.js';
+
+const procs = new Set<ChildProcess>();
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const p of procs) if (p.exitCode === null && p.signalCode === null) (p.kill('SIGKILL'), await once(p, 'exit'));
+  procs.clear();
+  await cleanup();
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function freePort(): Promise<number> {
+  const s = net.createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const p = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return p;
+}
+
+/** A stock frpc 0.31.2 with one tcp proxy; its log lines are collected. */
+async function stockFrpc(hostPort: number, token: string, localPort: number, remotePort: number, tcpMux: boolean): Promise<{ proc: ChildProcess; log: string[] }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-frpc-'));
+  dirs.push(dir);
+  const ini = path.join(dir, 'frpc.ini');
+  await writeFile(ini, `[common]\nserver_addr = 127.0.0.1\nserver_port = ${hostPort}\ntoken = ${token}\ntcp_mux = ${tcpMux}\nlog_file = console\nlogin_fail_exit = false\n\n[svc]\ntype = tcp\nlocal_ip = 127.0.0.1\nlocal_port = ${localPort}\nremote_port = ${remotePort}\n`);
+  const proc = spawn(path.join(FRP_DIR, 'frpc'), ['-c', ini], { stdio: ['ignore', 'pipe', 'pipe'] });
+  procs.add(proc);
+  const log: string[] = [];
+  proc.stdout!.on('data', (d: Buffer) => log.push(d.toString()));
+  return { proc, log };
+}
+
+describe.skipIf(!!FRP_SKIP)(`stock frpc 0.31.2 on the p2prc host${FRP_SKIP ? ` — skipped: ${FRP_SKIP}` : ''}`, () => {
+  it.each([true, false])('tcp_mux=%s: proxy up, 16 MiB byte-identical, 100 concurrent, restart gets the port back', async (tcpMux) => {
+    const h = await host({ token: 'frp-token', graceMs: 10_000 });
+    const echo = await echoServer();
+    const remote = await freePort();
+    let frpc = await stockFrpc(h.port, 'frp-token', echo, remote, tcpMux);
+    await until(() => frpc.log.join('').includes('start proxy success'), 15_000, 'frpc to start its proxy');
+    const payload = randomBytes(16 * 1024 * 1024);
+    expect(await echoExact(remote, payload)).toBe(sha256(payload));
+    const all = await Promise.all(Array.from({ length: 100 }, (_, i) => echoExact(remote, Buffer.from(`v${i}-`.repeat(30)))));
+    all.forEach((hash, i) => expect(hash).toBe(sha256(Buffer.from(`v${i}-`.repeat(30)))));
+    frpc.proc.kill('SIGKILL');
+    await once(frpc.proc, 'exit');
+    frpc = await stockFrpc(h.port, 'frp-token', echo, remote, tcpMux);
+    await until(() => frpc.log.join('').includes('start proxy success'), 20_000, 'the restarted frpc to get its port back');
+    expect(await echoExact(remote, Buffer.from('again'))).toBe(sha256(Buffer.from('again')));
+  }, 90_000);
+
+  it('a wrong token gets frp\'s own login error, visible in frpc\'s log, and the host lives on', async () => {
+    const h = await host({ token: 'right' });
+    const echo = await echoServer();
+    const frpc = await stockFrpc(h.port, 'wrong', echo, await freePort(), true);
+    await until(() => frpc.log.join('').includes('authorization failed'), 15_000, 'the login error in frpc\'s log');
+    expect(h.host.tunnels()).toEqual([]);
+    const garbage = net.connect(h.port, '127.0.0.1');
+    defer(() => garbage.destroy());
+    garbage.on('error', () => undefined);
+    garbage.resume(); // read the GoAway the host answers with, so the close is seen
+    garbage.write(Buffer.from([0x00, 0x09, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0])); // a bad yamux frame type
+    await once(garbage, 'close');
+    expect(h.host.tunnels()).toEqual([]);
+  }, 40_000);
+});
