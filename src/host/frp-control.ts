@@ -5,6 +5,7 @@ import { P2prcError, toP2prcError } from '../errors.js';
 import { CfbDecrypt, CfbEncrypt } from '../frpwire/crypto.js';
 import { FrpMessageDecoder, FrpMsg, encodeFrpMessage, type FrpMessage } from '../frpwire/messages.js';
 import { relay } from '../transport/relay.js';
+import { SnappyFrameDecoder, SnappyFrameEncoder } from '../frpwire/snappy.js';
 import type { HostedTunnel, VisitorSink } from './tunnel.js';
 
 /** What a stock frpc's control session needs from the host: port policy, quotas, grace, logging. */
@@ -27,6 +28,7 @@ const VISITOR_WAIT_MS = 10_000;
 export class FrpControl implements VisitorSink {
   private readonly enc: CfbEncrypt;
   private readonly tunnels = new Map<string, HostedTunnel>();
+  private readonly options = new Map<string, { encrypt: boolean; compress: boolean }>();
   private readonly pool: Duplex[] = [];
   private readonly waiting: Array<{ tunnel: HostedTunnel; visitor: net.Socket; timer: NodeJS.Timeout }> = [];
   private lastSeen = Date.now();
@@ -77,10 +79,10 @@ export class FrpControl implements VisitorSink {
     const remotePort = Number(body.remote_port ?? 0);
     try {
       if (type !== 'tcp') throw new P2prcError('E_NOT_AVAILABLE', `proxy type ${type} is not supported by this host`);
-      if (body.use_encryption || body.use_compression) throw new P2prcError('E_NOT_AVAILABLE', 'use_encryption and use_compression are not supported by this host yet');
       if (this.tunnels.has(name)) throw new P2prcError('E_CONFLICT', `proxy [${name}] is already registered`);
       const tunnel = await this.ctx.openTunnel(this.runId, name, remotePort, this, this.tunnels.size);
       this.tunnels.set(name, tunnel);
+      this.options.set(name, { encrypt: body.use_encryption === true, compress: body.use_compression === true });
       this.send(FrpMsg.NewProxyResp, { proxy_name: name, remote_addr: `:${tunnel.port}`, error: '' });
       this.ctx.log('info', `frp client ${this.runId}: proxy [${name}] on port ${tunnel.port}`);
     } catch (err) {
@@ -127,7 +129,14 @@ export class FrpControl implements VisitorSink {
     work.write(encodeFrpMessage(FrpMsg.StartWorkConn, {
       proxy_name: tunnel.name, src_addr: visitor.remoteAddress ?? '', src_port: visitor.remotePort ?? 0, dst_addr: visitor.localAddress ?? '', dst_port: tunnel.port, error: '',
     }));
-    relay(visitor, work);
+    const o = this.options.get(tunnel.name);
+    if (!o?.encrypt && !o?.compress) return relay(visitor, work);
+    // frp layers a proxy's work connection as: bytes → snappy → AES-128-CFB → wire, and the reverse.
+    const done = (err?: Error | null) => err && (visitor.destroy(), work.destroy());
+    const inbound: NodeJS.ReadWriteStream[] = [...(o.encrypt ? [new CfbDecrypt(this.ctx.key)] : []), ...(o.compress ? [new SnappyFrameDecoder()] : [])];
+    const outbound: NodeJS.ReadWriteStream[] = [...(o.compress ? [new SnappyFrameEncoder()] : []), ...(o.encrypt ? [new CfbEncrypt(this.ctx.key)] : [])];
+    pipeline([work, ...inbound, visitor], done);
+    pipeline([visitor, ...outbound, work], done);
   }
 
   close(): void {

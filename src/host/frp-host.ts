@@ -23,6 +23,7 @@ export interface FrpHostDeps {
   reserve(owner: string, tunnel: HostedTunnel, label: string): void;
   releaseTunnel(tunnel: HostedTunnel): void;
   log(level: 'info' | 'warn' | 'debug', message: string): void;
+  opened(tunnel: HostedTunnel): void;
 }
 
 /** frp checks no freshness at all; p2prc accepts logins within this skew only, so old keys do not replay forever. */
@@ -114,6 +115,7 @@ export class FrpHost {
     if (reserved) {
       reserved.name = name;
       reserved.sink = sink;
+      this.d.opened(reserved);
       return reserved;
     }
     if (held >= this.d.maxTunnelsPerClient) throw new P2prcError('E_QUOTA', `more than ${this.d.maxTunnelsPerClient} proxies`);
@@ -131,6 +133,7 @@ export class FrpHost {
       }
       const tunnel = new PublicTunnel(`frp:${name}`, port, server, owner, name, 'tcp');
       tunnel.sink = sink;
+      this.d.opened(tunnel);
       return tunnel;
     }
     throw new P2prcError('E_PORT_TAKEN', 'no free port in the host policy');

@@ -18,7 +18,7 @@ import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from '
 export interface HostEvents {
   client: [{ clientId: string; name: string; remote: string }];
   'client-closed': [{ clientId: string; name: string; reason: string | undefined }];
-  tunnel: [{ clientId: string; name: string; port: number }];
+  tunnel: [{ clientId: string; name: string; port: number; engine?: 'frp-wire' }];
   'tunnel-closed': [{ clientId: string; name: string; port: number }];
   log: [{ level: 'info' | 'warn' | 'debug'; message: string }];
 }
@@ -87,6 +87,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
         maxClients: this.options.maxClients, heartbeatTimeoutMs: Math.max(90_000, 3 * this.options.heartbeatMs),
         takeReserved: (o, p) => this.takeReserved(o, p), reserve: (o, t, l) => this.reserve(o, t, l), releaseTunnel: (t) => this.releaseTunnel(t),
         log: (level, message) => this.log(level, message),
+        opened: (t) => this.emit('tunnel', { clientId: t.clientId, name: t.name, port: t.port, engine: 'frp-wire' }),
       })
       : undefined;
   }
@@ -124,7 +125,16 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
         raw.resume();
         return this.frp.accept(raw, first[0]!);
       }
-      if (kind === 'frp-tls') throw new P2prcError('E_NOT_AVAILABLE', 'frp over TLS (tls_enable) is not supported by this host yet');
+      if (kind === 'frp-tls' && this.frp && this.tlsContext) {
+        // frpc's tls_enable: one 0x17 byte in clear, then TLS; inside it, the usual frp first bytes.
+        raw.read(1);
+        const inner = wrapServerTls(raw, this.tlsContext);
+        const innerFirst = await peekFirstChunk(inner, this.options.handshakeTimeoutMs);
+        clearTimeout(deadline);
+        this.pending.delete(raw);
+        inner.resume();
+        return this.frp.accept(inner, innerFirst[0]!);
+      }
       let socket: net.Socket = raw;
       if (kind === 'tls' && this.tlsContext) socket = wrapServerTls(raw, this.tlsContext);
       else if (kind === 'p2prc' && this.tlsContext) throw new P2prcError('E_TLS', 'plaintext connection to a TLS-only host');

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import getPort from 'get-port';
 import { startHost } from '../host/start.js';
+import type { ReverseProxyHost } from '../host/host.js';
 import type { HostOptions } from '../host/options.js';
 import { parsePortRanges } from '../host/ports.js';
 import { loadHostIdentity } from '../host/identity.js';
@@ -22,6 +23,8 @@ export interface RunningHost {
   fingerprint: string | undefined;
   tls: boolean;
   logs: EventEmitter<{ log: [{ level: 'info' | 'warn' | 'debug'; message: string }] }>;
+  /** The native host itself, for events such as frp clients' tunnels; absent for a supervised frps. */
+  native?: ReverseProxyHost;
   stats(): { clients: number; maxClients: number; freePorts: number };
   close(): Promise<void>;
 }
@@ -32,7 +35,7 @@ export async function startNativeHost(options: HostOptions, stateDir: string): P
   handle.host.on('log', (l) => logs.emit('log', l));
   return {
     engine: 'native', id: handle.host.hostId, port: handle.port, bind: handle.bind, token: handle.token, tokenGenerated: handle.tokenGenerated,
-    tokenPath: options.token ? undefined : handle.tokenPath, fingerprint: handle.fingerprint, tls: handle.tls, logs, stats: () => handle.host.stats(), close: () => handle.close(),
+    tokenPath: options.token ? undefined : handle.tokenPath, fingerprint: handle.fingerprint, tls: handle.tls, logs, native: handle.host, stats: () => handle.host.stats(), close: () => handle.close(),
   };
 }
 

@@ -75,6 +75,7 @@ export async function runHostService(options: HostServiceOptions): Promise<HostS
         warnings.push(`node server port ${wanted} is taken; using ${node.port}`);
       }
     }
+    recordFrpTunnels(options.configDir, handle);
     if (node) {
       const selfFn = node.table.bind(node);
       exchange = startDiscovery({
@@ -116,4 +117,27 @@ export async function runHostService(options: HostServiceOptions): Promise<HostS
       await Promise.all([node?.close(), handle.close()]);
     },
   };
+}
+
+/** Stock frpc clients' tunnels on this host go into reverse_proxy_mapping.json as engine frp-wire. */
+function recordFrpTunnels(configDir: string, handle: RunningHost): void {
+  const store = new RecordStore(configDir);
+  const ids = new Map<string, string>();
+  handle.native?.on('tunnel', (t) => {
+    if (t.engine !== 'frp-wire') return;
+    const now = new Date().toISOString();
+    const id = ids.get(t.clientId) ?? `${process.pid}-frp-${t.name}`;
+    ids.set(t.clientId, id);
+    void store.upsertMapping({
+      id, name: t.name, kind: 'tunnel', protocol: 'tcp', engine: 'frp-wire', localHost: 'frpc', localPort: 0, publicHost: handle.bind, publicPort: t.port,
+      proxyHost: handle.bind, proxyControlPort: handle.port, pid: process.pid, createdAt: now, updatedAt: now, status: 'active',
+    }).catch((err: Error) => handle.logs.emit('log', { level: 'warn', message: `cannot record frp tunnel ${t.name}: ${err.message}` }));
+  });
+  handle.native?.on('tunnel-closed', (t) => {
+    const id = ids.get(t.clientId);
+    if (!id) return;
+    ids.delete(t.clientId);
+    const at = new Date().toISOString();
+    void new RecordStore(configDir).updateMapping(id, { status: 'closed', closedAt: at, updatedAt: at }).catch(() => undefined);
+  });
 }

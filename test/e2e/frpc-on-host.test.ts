@@ -27,11 +27,11 @@ async function freePort(): Promise<number> {
 }
 
 /** A stock frpc 0.31.2 with one tcp proxy; its log lines are collected. */
-async function stockFrpc(hostPort: number, token: string, localPort: number, remotePort: number, tcpMux: boolean): Promise<{ proc: ChildProcess; log: string[] }> {
+async function stockFrpc(hostPort: number, token: string, localPort: number, remotePort: number, tcpMux: boolean, extra = { tls: false, encryption: false, compression: false }): Promise<{ proc: ChildProcess; log: string[] }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-frpc-'));
   dirs.push(dir);
   const ini = path.join(dir, 'frpc.ini');
-  await writeFile(ini, `[common]\nserver_addr = 127.0.0.1\nserver_port = ${hostPort}\ntoken = ${token}\ntcp_mux = ${tcpMux}\nlog_file = console\nlogin_fail_exit = false\n\n[svc]\ntype = tcp\nlocal_ip = 127.0.0.1\nlocal_port = ${localPort}\nremote_port = ${remotePort}\n`);
+  await writeFile(ini, `[common]\nserver_addr = 127.0.0.1\nserver_port = ${hostPort}\ntoken = ${token}\ntcp_mux = ${tcpMux}\ntls_enable = ${extra.tls}\nlog_file = console\nlogin_fail_exit = false\n\n[svc]\ntype = tcp\nlocal_ip = 127.0.0.1\nlocal_port = ${localPort}\nremote_port = ${remotePort}\nuse_encryption = ${extra.encryption}\nuse_compression = ${extra.compression}\n`);
   const proc = spawn(path.join(FRP_DIR, 'frpc'), ['-c', ini], { stdio: ['ignore', 'pipe', 'pipe'] });
   procs.add(proc);
   const log: string[] = [];
@@ -56,6 +56,21 @@ describe.skipIf(!!FRP_SKIP)(`stock frpc 0.31.2 on the p2prc host${FRP_SKIP ? ` â
     await until(() => frpc.log.join('').includes('start proxy success'), 20_000, 'the restarted frpc to get its port back');
     expect(await echoExact(remote, Buffer.from('again'))).toBe(sha256(Buffer.from('again')));
   }, 90_000);
+
+  it.each([
+    [true, { tls: true, encryption: true, compression: true }],
+    [false, { tls: true, encryption: true, compression: false }],
+    [true, { tls: false, encryption: false, compression: true }],
+  ])('tcp_mux=%s with %j: 16 MiB of compressible and random bytes arrive byte-identical', async (tcpMux, extra) => {
+    const h = await host({ token: 'frp-token' });
+    const echo = await echoServer();
+    const remote = await freePort();
+    const frpc = await stockFrpc(h.port, 'frp-token', echo, remote, tcpMux, extra);
+    await until(() => frpc.log.join('').includes('start proxy success'), 15_000, 'frpc to start its proxy');
+    const text = Buffer.from('the quick brown fox jumps over the lazy dog; '.repeat(200_000)).subarray(0, 8 * 1024 * 1024);
+    const payload = Buffer.concat([text, randomBytes(8 * 1024 * 1024)]);
+    expect(await echoExact(remote, payload)).toBe(sha256(payload));
+  }, 60_000);
 
   it('a wrong token gets frp\'s own login error, visible in frpc\'s log, and the host lives on', async () => {
     const h = await host({ token: 'right' });
