@@ -10,6 +10,7 @@ import { listenTcp } from '../transport/net.js';
 import { FrpControl } from './frp-control.js';
 import type { PortPolicy } from './ports.js';
 import { PublicTunnel, type HostedTunnel, type VisitorSink } from './tunnel.js';
+import { UdpTunnel, bindUdp } from './udp-tunnel.js';
 
 /** The parts of the host that stock frp clients share with p2prc clients. */
 export interface FrpHostDeps {
@@ -92,7 +93,7 @@ export class FrpHost {
       key: this.key,
       heartbeatTimeoutMs: this.d.heartbeatTimeoutMs,
       log: this.d.log,
-      openTunnel: (id, name, port, sink, held) => this.openTunnel(id, name, port, sink, held),
+      openTunnel: (id, name, port, sink, held, udp) => this.openTunnel(id, name, port, sink, held, udp),
       closeTunnel: (id, tunnel, keep) => (keep ? this.d.reserve(tunnel.clientId, tunnel, `frp client ${id}`) : this.d.releaseTunnel(tunnel)),
     }, Number(body.pool_count ?? 1), () => this.controls.get(runId) === control && this.controls.delete(runId));
     this.controls.set(runId, control);
@@ -109,7 +110,7 @@ export class FrpHost {
     for (const s of this.sockets) s.destroy();
   }
 
-  private async openTunnel(runId: string, name: string, remotePort: number, sink: VisitorSink, held: number): Promise<HostedTunnel> {
+  private async openTunnel(runId: string, name: string, remotePort: number, sink: VisitorSink, held: number, udp = false): Promise<HostedTunnel> {
     const owner = `frp:${name}`;
     const reserved = remotePort > 0 ? this.d.takeReserved(owner, remotePort) : undefined;
     if (reserved) {
@@ -122,6 +123,18 @@ export class FrpHost {
     const candidates = remotePort > 0 ? [remotePort] : this.d.policy.pickCandidates(20, new Set());
     for (const port of candidates) {
       this.d.policy.take(port, owner);
+      if (udp) {
+        try {
+          const tunnel = new UdpTunnel(`frp:${name}`, port, await bindUdp(port, this.d.bind), owner, name);
+          tunnel.sink = sink;
+          this.d.opened(tunnel);
+          return tunnel;
+        } catch (err) {
+          this.d.policy.release(port, owner);
+          if (remotePort > 0 || !isP2prcError(err, 'E_PORT_TAKEN')) throw err;
+          continue;
+        }
+      }
       const server = net.createServer({ noDelay: true, allowHalfOpen: true });
       try {
         await listenTcp(server, port, this.d.bind);

@@ -5,7 +5,7 @@ import type { TunnelProtocol } from '../protocol/messages.js';
 export interface VisitorSink {
   acceptVisitor(tunnel: { tunnelId: string; port: number }, visitor: net.Socket): void;
   /** Forwards one datagram to the client; false when it had to be dropped (congestion). */
-  sendDatagram?(tunnel: { tunnelId: string }, visitorId: number, data: Buffer): boolean;
+  sendDatagram?(tunnel: { tunnelId: string; name: string }, visitorId: number, data: Buffer, from: { address: string; port: number }): boolean;
 }
 
 /** What the host keeps per tunnel, TCP or UDP. */

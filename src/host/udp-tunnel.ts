@@ -62,7 +62,12 @@ export class UdpTunnel {
     }
     this.byId.set(id, { address: rinfo.address, port: rinfo.port, lastSeen: Date.now() });
     this.bytesIn += msg.length;
-    if (!this.sink.sendDatagram(this, id, msg)) this.dropped++;
+    if (!this.sink.sendDatagram(this, id, msg, rinfo)) this.dropped++;
+  }
+
+  /** The id a visitor address was given, for peers (frp) that name visitors by address. */
+  idOf(address: string, port: number): number | undefined {
+    return this.byKey.get(`${address}|${port}`);
   }
 
   /** A reply from the client's side; unknown (expired) visitors are dropped and counted. */

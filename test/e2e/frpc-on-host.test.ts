@@ -72,6 +72,31 @@ describe.skipIf(!!FRP_SKIP)(`stock frpc 0.31.2 on the p2prc host${FRP_SKIP ? ` â
     expect(await echoExact(remote, payload)).toBe(sha256(payload));
   }, 60_000);
 
+  it('a udp proxy from frpc relays 1,000 datagrams from 10 visitors, each echoed to the right one', async () => {
+    const h = await host({ token: 'frp-token' });
+    const dgram = await import('node:dgram');
+    const echo = dgram.createSocket('udp4');
+    echo.on('message', (m, r) => echo.send(m, r.port, r.address));
+    echo.bind(0, '127.0.0.1');
+    await once(echo, 'listening');
+    defer(() => echo.close());
+    const remote = await freePort();
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-frpc-'));
+    dirs.push(dir);
+    const ini = path.join(dir, 'frpc.ini');
+    await writeFile(ini, `[common]\nserver_addr = 127.0.0.1\nserver_port = ${h.port}\ntoken = frp-token\nlog_file = console\n\n[u]\ntype = udp\nlocal_ip = 127.0.0.1\nlocal_port = ${echo.address().port}\nremote_port = ${remote}\n`);
+    const proc = spawn(path.join(FRP_DIR, 'frpc'), ['-c', ini], { stdio: ['ignore', 'pipe', 'pipe'] });
+    procs.add(proc);
+    const log: string[] = [];
+    proc.stdout!.on('data', (d: Buffer) => log.push(d.toString()));
+    await until(() => log.join('').includes('incoming a new work connection for udp proxy'), 15_000, 'frpc to open the udp channel');
+    const { execFile } = await import('node:child_process');
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [path.resolve(import.meta.dirname, '..', 'fixtures', 'udp-visitors.mjs'), '127.0.0.1', String(remote)], (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    );
+    expect(JSON.parse(out)).toEqual({ ok: 1000, wrong: 0, total: 1000 });
+  }, 60_000);
+
   it('a wrong token gets frp\'s own login error, visible in frpc\'s log, and the host lives on', async () => {
     const h = await host({ token: 'right' });
     const echo = await echoServer();
