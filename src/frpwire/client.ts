@@ -10,10 +10,12 @@ import { relay } from '../transport/relay.js';
 import { CfbDecrypt, CfbEncrypt, frpKey } from './crypto.js';
 import { FrpMessageDecoder, FrpMsg, encodeFrpMessage, privilegeKey, type FrpMessage } from './messages.js';
 import { readMessages } from './read.js';
+import { runUdpChannel } from './udp-channel.js';
 import { frpDialer, type FrpDialer } from './conn.js';
 
 export interface FrpWireTunnel {
   name: string;
+  protocol?: 'tcp' | 'udp';
   localHost: string;
   localPort: number;
   remotePort: number;
@@ -52,7 +54,7 @@ export class FrpWireClient extends EventEmitter<{ status: [string]; published: [
   }
 
   published(): PublishedTunnel[] {
-    return this.o.tunnels.map((t) => ({ name: t.name, protocol: 'tcp', localHost: t.localHost, localPort: t.localPort, remotePort: t.remotePort, publicHost: this.o.host, publicAddress: formatAddress(this.o.host, t.remotePort) }));
+    return this.o.tunnels.map((t) => ({ name: t.name, protocol: t.protocol ?? 'tcp', localHost: t.localHost, localPort: t.localPort, remotePort: t.remotePort, publicHost: this.o.host, publicAddress: formatAddress(this.o.host, t.remotePort) }));
   }
 
   /** Logs in and registers every proxy; resolves with the public addresses, then keeps them up. */
@@ -146,7 +148,7 @@ export class FrpWireClient extends EventEmitter<{ status: [string]; published: [
     if (rest.length) dec.write(rest);
     await Promise.all(this.o.tunnels.map((t) => new Promise<void>((resolve, reject) => {
       waiting.set(t.name, { resolve, reject });
-      enc.write(encodeFrpMessage(FrpMsg.NewProxy, { proxy_name: t.name, proxy_type: 'tcp', use_encryption: false, use_compression: false, remote_port: t.remotePort }));
+      enc.write(encodeFrpMessage(FrpMsg.NewProxy, { proxy_name: t.name, proxy_type: t.protocol ?? 'tcp', use_encryption: false, use_compression: false, remote_port: t.remotePort }));
       void lost.then(() => reject(new P2prcError('E_CLOSED', 'frps closed the control connection')));
     })));
     return { lost };
@@ -161,6 +163,10 @@ export class FrpWireClient extends EventEmitter<{ status: [string]; published: [
       const { message, rest } = await readMessages(work, (m) => m.type === FrpMsg.StartWorkConn, 24 * 3600_000);
       const t = this.o.tunnels.find((x) => x.name === message.body.proxy_name);
       if (!t) throw new P2prcError('E_PROTOCOL', `frps started a work connection for unknown proxy ${String(message.body.proxy_name)}`);
+      if (t.protocol === 'udp') {
+        if (rest.length) work.unshift(rest);
+        return runUdpChannel(work, t.localHost, t.localPort);
+      }
       const local = net.connect({ host: t.localHost, port: t.localPort, allowHalfOpen: true });
       await once(local, 'connect');
       if (rest.length) local.write(rest);

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import getPort from 'get-port';
-import { P2prcError, isP2prcError } from '../errors.js';
+import { isP2prcError } from '../errors.js';
 import type { PublishedTunnel } from '../client/client.js';
 import type { FrpTunnelSpec } from '../frp/publisher.js';
 import { FrpWireClient } from './client.js';
@@ -26,8 +26,6 @@ export class FrpWirePublisher extends EventEmitter<{ status: [string]; published
   }
 
   async start(): Promise<PublishedTunnel[]> {
-    const udp = this.o.tunnels.find((t) => t.protocol !== 'tcp');
-    if (udp) throw new P2prcError('E_NOT_AVAILABLE', `${udp.name}: UDP over frp's wire protocol is not implemented; use --engine frp or the p2prc protocol`);
     const ports = new Map<string, { local: number; remote: number }>();
     const avoid: number[] = [];
     for (const t of this.o.tunnels) {
@@ -40,7 +38,7 @@ export class FrpWirePublisher extends EventEmitter<{ status: [string]; published
     for (let attempt = 1; ; attempt++) {
       const client = new FrpWireClient({
         host: this.o.host, port: this.o.port, token: this.o.token, tcpMux: this.o.tcpMux,
-        tunnels: this.o.tunnels.map((t) => ({ name: t.name, localHost: '127.0.0.1', localPort: ports.get(t.name)!.local, remotePort: ports.get(t.name)!.remote })),
+        tunnels: this.o.tunnels.map((t) => ({ name: t.name, protocol: t.protocol, localHost: '127.0.0.1', localPort: ports.get(t.name)!.local, remotePort: ports.get(t.name)!.remote })),
       });
       try {
         const published = await client.start();

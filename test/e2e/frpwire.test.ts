@@ -63,6 +63,31 @@ describe.skipIf(!!FRP_SKIP)(`native frp-wire client against a stock frps 0.31.2$
     await until(async () => (await echoExact(pub.port, Buffer.from('back'), 2_000).catch(() => '')) === sha256(Buffer.from('back')), 60_000, 'reconnect to the restarted frps');
   }, 120_000);
 
+  it('a udp service published through a stock frps echoes 1,000 datagrams from 10 visitors', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-wire-'));
+    dirs.push(dir);
+    const port = await freePort();
+    await stockFrps(dir, port, true);
+    const dgram = await import('node:dgram');
+    const echo = dgram.createSocket('udp4');
+    echo.on('message', (m, r) => echo.send(m, r.port, r.address));
+    echo.bind(0, '127.0.0.1');
+    await once(echo, 'listening');
+    try {
+      const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--protocol', 'frp', '--token', 'wire-token', '--expose', `udp:${echo.address().port}`, '--config-dir', dir]);
+      const line = await client.waitFor((l) => l.endsWith('(udp)'));
+      const remote = Number(/^Published: \S+:(\d+) -> /.exec(line)![1]);
+      const { execFile } = await import('node:child_process');
+      const out = await new Promise<string>((resolve, reject) =>
+        execFile(process.execPath, [path.resolve(import.meta.dirname, '..', 'fixtures', 'udp-visitors.mjs'), '127.0.0.1', String(remote)], (err, stdout) => (err ? reject(err) : resolve(stdout))),
+      );
+      expect(JSON.parse(out)).toEqual({ ok: 1000, wrong: 0, total: 1000 });
+    } finally {
+      await killAll();
+      echo.close();
+    }
+  }, 60_000);
+
   it('a wrong token is refused with E_AUTH (exit 3)', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-wire-'));
     dirs.push(dir);
