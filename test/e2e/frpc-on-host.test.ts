@@ -7,7 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { FRP_DIR, FRP_SKIP } from '../helpers/frp.js';
-import { cleanup, defer, echoExact, echoServer, host, sha256, until } from '../helpers/engine.js';
+import { cleanup, freePort, udpEchoServer, defer, echoExact, echoServer, host, sha256, until } from '../helpers/engine.js';
 
 const procs = new Set<ChildProcess>();
 const dirs: string[] = [];
@@ -18,13 +18,6 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
 
 /** A stock frpc 0.31.2 with one tcp proxy; its log lines are collected. */
 async function stockFrpc(hostPort: number, token: string, localPort: number, remotePort: number, tcpMux: boolean, extra = { tls: false, encryption: false, compression: false }): Promise<{ proc: ChildProcess; log: string[] }> {
@@ -74,17 +67,12 @@ describe.skipIf(!!FRP_SKIP)(`stock frpc 0.31.2 on the p2prc host${FRP_SKIP ? ` â
 
   it('a udp proxy from frpc relays 1,000 datagrams from 10 visitors, each echoed to the right one', async () => {
     const h = await host({ token: 'frp-token' });
-    const dgram = await import('node:dgram');
-    const echo = dgram.createSocket('udp4');
-    echo.on('message', (m, r) => echo.send(m, r.port, r.address));
-    echo.bind(0, '127.0.0.1');
-    await once(echo, 'listening');
-    defer(() => echo.close());
+    const echoPort = await udpEchoServer();
     const remote = await freePort();
     const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-frpc-'));
     dirs.push(dir);
     const ini = path.join(dir, 'frpc.ini');
-    await writeFile(ini, `[common]\nserver_addr = 127.0.0.1\nserver_port = ${h.port}\ntoken = frp-token\nlog_file = console\n\n[u]\ntype = udp\nlocal_ip = 127.0.0.1\nlocal_port = ${echo.address().port}\nremote_port = ${remote}\n`);
+    await writeFile(ini, `[common]\nserver_addr = 127.0.0.1\nserver_port = ${h.port}\ntoken = frp-token\nlog_file = console\n\n[u]\ntype = udp\nlocal_ip = 127.0.0.1\nlocal_port = ${echoPort}\nremote_port = ${remote}\n`);
     const proc = spawn(path.join(FRP_DIR, 'frpc'), ['-c', ini], { stdio: ['ignore', 'pipe', 'pipe'] });
     procs.add(proc);
     const log: string[] = [];

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { killAll, parsePublished, runCli, startCli } from '../helpers/cli.js';
 import { FRP_DIR, FRP_SKIP } from '../helpers/frp.js';
-import { cleanup, echoExact, echoServer, sha256, until } from '../helpers/engine.js';
+import { cleanup, freePort, udpEchoServer, echoExact, echoServer, sha256, until } from '../helpers/engine.js';
 
 const dirs: string[] = [];
 const frpsProcs = new Set<ChildProcess>();
@@ -20,13 +20,6 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
 
 /** A stock frps 0.31.2; resolves once it logs that it started. */
 async function stockFrps(dir: string, port: number, tcpMux: boolean): Promise<ChildProcess> {
@@ -68,13 +61,9 @@ describe.skipIf(!!FRP_SKIP)(`native frp-wire client against a stock frps 0.31.2$
     dirs.push(dir);
     const port = await freePort();
     await stockFrps(dir, port, true);
-    const dgram = await import('node:dgram');
-    const echo = dgram.createSocket('udp4');
-    echo.on('message', (m, r) => echo.send(m, r.port, r.address));
-    echo.bind(0, '127.0.0.1');
-    await once(echo, 'listening');
+    const echoPort = await udpEchoServer();
     try {
-      const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--protocol', 'frp', '--token', 'wire-token', '--expose', `udp:${echo.address().port}`, '--config-dir', dir]);
+      const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--protocol', 'frp', '--token', 'wire-token', '--expose', `udp:${echoPort}`, '--config-dir', dir]);
       const line = await client.waitFor((l) => l.endsWith('(udp)'));
       const remote = Number(/^Published: \S+:(\d+) -> /.exec(line)![1]);
       const { execFile } = await import('node:child_process');
@@ -83,8 +72,7 @@ describe.skipIf(!!FRP_SKIP)(`native frp-wire client against a stock frps 0.31.2$
       );
       expect(JSON.parse(out)).toEqual({ ok: 1000, wrong: 0, total: 1000 });
     } finally {
-      await killAll();
-      echo.close();
+      await killAll(); // stop the relay before its local UDP target goes away
     }
   }, 60_000);
 

@@ -105,3 +105,23 @@ export async function echoExact(port: number, payload: Buffer, timeoutMs = 60_00
   socket.destroy();
   return hash.digest('hex');
 }
+
+/** A port that was free a moment ago (for configs of programs that cannot take port 0). */
+export async function freePort(): Promise<number> {
+  const s = net.createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** A UDP echo service on 127.0.0.1, closed at cleanup. */
+export async function udpEchoServer(): Promise<number> {
+  const dgram = await import('node:dgram');
+  const echo = dgram.createSocket('udp4');
+  echo.on('message', (m, r) => echo.send(m, r.port, r.address));
+  echo.bind(0, '127.0.0.1');
+  await once(echo, 'listening');
+  defer(() => new Promise((r) => echo.close(() => r(undefined))));
+  return echo.address().port;
+}
