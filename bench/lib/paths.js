@@ -25,6 +25,20 @@ export function paths({ withFrp = true } = {}) {
         return { port: c.publicPort, pids: { host: h.pid, client: c.pid }, procs: { host: h.child, client: c.child }, close: async () => (await stop(c.child), await stop(h.child)) };
       },
     })),
+    {
+      name: 'p2prc service (e2e AES-GCM)',
+      p2prc: true,
+      footprint: false, // measured on the public-tunnel paths; a visitor opens each connection on demand
+      open: async (target) => {
+        const h = await worker('host', ['plain']);
+        const owner = await worker('service', ['owner', h.port, h.token, target]);
+        const visitor = await worker('service', ['visitor', h.port, h.token, target]);
+        return {
+          port: visitor.port, pids: { host: h.pid, client: owner.pid }, procs: { host: h.child, client: owner.child },
+          close: async () => (await stop(visitor.child), await stop(owner.child), await stop(h.child)),
+        };
+      },
+    },
   ];
   if (frp) {
     for (const tls of [false, true]) {

@@ -45,7 +45,7 @@ export async function scenarios({ quick, log }) {
         const t = await ttfb(route.port, quick ? 50 : 500);
         record('ttfb p50', p, t.p50, 'ms');
         record('ttfb p99', p, t.p99, 'ms');
-        if (p.name !== 'direct' && !p.name.startsWith('node relay')) {
+        if (p.name !== 'direct' && !p.name.startsWith('node relay') && p.footprint !== false) {
           await settle(route);
           const before = { host: rssKB(route.pids.host), client: rssKB(route.pids.client) };
           record('idle RSS host', p, before.host / 1024, 'MB');
