@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { runHostService } from '../service/host-service.js';
 import { loadUsers } from '../service/users-file.js';
-import { resolveConfigDir } from '../store/index.js';
+import { openConfig, resolveConfigDir } from '../store/index.js';
 import { formatPortRanges, parsePortRanges } from '../host/ports.js';
 import { stdio, untilSignal } from './output.js';
 import { discoveryArgs, discoveryOptions } from './discovery-options.js';
@@ -16,7 +16,7 @@ export function configure(y: Argv): Argv {
     .option('open', { type: 'boolean', default: false, describe: 'publish the token in the IP table: any node may use this host' })
     .option('server', { alias: 's', type: 'boolean', describe: 'start the node server (P2PRC style; implied)' })
     .option('reverse-proxy', { type: 'boolean', demandOption: true, describe: 'run as a reverse-proxy host' })
-    .option('control-port', { type: 'number', default: 7000, describe: 'port clients connect to (0 picks one)' })
+    .option('control-port', { type: 'number', describe: 'port clients connect to, 0 picks one (default: controlPort in the config, else 7000)' })
     .option('bind', { type: 'string', default: '0.0.0.0', describe: 'address for the control port and public ports' })
     .option('public-host', { type: 'string', describe: 'address clients and visitors should use (default: detected)' })
     .option('token', { type: 'string', describe: 'shared token (env P2PRC_TOKEN; default: generated once and stored)' })
@@ -39,13 +39,15 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   const out = stdio(verbose);
   const allow = args['allow-ports'] ? parsePortRanges(String(args['allow-ports'])) : undefined;
   const configDir = resolveConfigDir(args['config-dir'] as string | undefined);
+  // Same names everywhere: a flag or P2PRC_* variable wins, then the conf config, then the default.
+  const config = openConfig(configDir);
   const tls = (args.tls as boolean) && !(args.insecure as boolean);
   const service = await runHostService({
     configDir,
-    controlPort: args['control-port'] as number,
+    controlPort: (args['control-port'] as number | undefined) ?? config.get('controlPort') ?? 7000,
     bind: args.bind as string,
     publicHost: args['public-host'] as string | undefined,
-    token: args.token as string | undefined,
+    token: (args.token as string | undefined) ?? config.get('token'),
     allowPorts: allow,
     maxTunnelsPerClient: args['max-tunnels-per-client'] as number,
     maxClients: args['max-clients'] as number,
@@ -71,7 +73,7 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
       fingerprint: handle.fingerprint ?? null, tokenPath: handle.tokenPath ?? null, connectCommand: service.connectCommand, nodePort: service.nodePort ?? null,
     }));
   } else {
-    const where = !handle.tokenPath ? 'given with --token / P2PRC_TOKEN' : `${handle.tokenGenerated ? 'generated, ' : ''}stored in ${handle.tokenPath}`;
+    const where = !handle.tokenPath ? 'from --token, P2PRC_TOKEN or the config' : `${handle.tokenGenerated ? 'generated, ' : ''}stored in ${handle.tokenPath}`;
     out.out(
       [
         'p2prc reverse-proxy host is running',

@@ -117,6 +117,16 @@ describe('p2prc CLI end to end', () => {
     }
   }, 60_000);
 
+  it('takes the control port and token from the conf config when no flag gives them', async () => {
+    const busy = await occupiedPort();
+    busy.close();
+    await writeFile(path.join(dir, 'config.json'), JSON.stringify({ controlPort: busy.port, token: 'token-from-config' }));
+    const host = startCli(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--port', '0', '--json', '--config-dir', dir]);
+    const info = JSON.parse(await host.waitFor((l) => l.includes('"host-started"'))) as { port: number; connectCommand: string };
+    expect(info.port).toBe(busy.port);
+    expect(info.connectCommand).toContain('--token token-from-config');
+  });
+
   it('gives --help with examples for every command', async () => {
     for (const args of [['-s', '--reverse-proxy'], ['-s', '--connect-reverse-proxy', 'x'], ['--view-rps'], ['--view-rpm'], ['-s'], []]) {
       const r = await runCli([...args, '--help']);
