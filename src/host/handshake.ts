@@ -4,7 +4,7 @@ import { P2prcError } from '../errors.js';
 import { clientProof, hostProof, newNonce, proofsEqual, dataProof, sessionKey } from '../protocol/auth.js';
 import { PROTOCOL_VERSION } from '../protocol/frame.js';
 import type { Messages } from '../protocol/messages.js';
-import { fakeSalt, proofMatchesHex, userProof, type UserRecord } from '../protocol/users.js';
+import { fakeSalt, userProof, type UserRecord } from '../protocol/users.js';
 import { FrameChannel } from '../transport/channel.js';
 import { tuneSocket } from '../transport/net.js';
 
@@ -91,7 +91,7 @@ export async function authenticateControl(
   }
   let user: string | undefined;
   if (hello.user !== undefined && users) {
-    const ok = claimed && reply.body.userMac && proofMatchesHex(userProof(claimed.hash, hostNonce, reply.body.nonce), reply.body.userMac);
+    const ok = claimed && reply.body.userMac && proofsEqual(userProof(claimed.hash, hostNonce, reply.body.nonce), reply.body.userMac);
     if (!ok) {
       channel.send('Error', { code: 'E_AUTH', message: 'authentication failed: unknown user or wrong password' });
       throw new P2prcError('E_AUTH', `client ${hello.name} failed the password check for user ${hello.user}`);

@@ -73,10 +73,6 @@ export class ClientSession implements VisitorSink {
     this.heartbeat.unref();
   }
 
-  get idleDataConnections(): number {
-    return this.idle.length;
-  }
-
   send<K extends keyof Messages>(type: K, body: Messages[K]): void {
     this.channel.send(type, body);
   }

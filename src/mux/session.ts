@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { P2prcError, toP2prcError } from '../errors.js';
-import { Flag, FrameType, GoAwayCode, HEADER_SIZE, YamuxDecoder, encodeHeader, type YamuxFrame } from './frame.js';
+import { Flag, FrameType, GoAwayCode, YamuxDecoder, encodeHeader, type YamuxFrame } from './frame.js';
 import { YamuxStream } from './stream.js';
 
 export interface YamuxOptions {
@@ -130,4 +130,3 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; close: [
   }
 }
 
-export { HEADER_SIZE };

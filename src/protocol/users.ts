@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, scryptSync } from 'node:crypto';
 import { P2prcError } from '../errors.js';
 
 /**
@@ -34,12 +34,6 @@ export function clientUserProof(password: string, saltHex: string, hostNonce: st
 
 export function fakeSalt(secret: Buffer, name: string): string {
   return createHmac('sha256', secret).update(name).digest('hex');
-}
-
-export function proofMatchesHex(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'hex');
-  const y = Buffer.from(b, 'hex');
-  return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
 }
 
 /** Parses and validates users.json: {"users":[{"name","salt","hash"}]}. */
