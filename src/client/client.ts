@@ -2,21 +2,15 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { P2prcError, isP2prcError, toP2prcError, type ErrorCode } from '../errors.js';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay } from '../protocol/backoff.js';
+import { formatAddress, type PublishedTunnel } from '../protocol/address.js';
 import { openControlSession, type ControlSession } from './control.js';
 import { resolveConnectOptions, type ConnectOptions, type ResolvedConnectOptions, type TunnelSpec } from './options.js';
 import type { LocalTarget } from './pool.js';
 import { UdpRelay } from './udp.js';
 
-export interface PublishedTunnel {
-  name: string;
-  protocol: 'tcp' | 'udp';
-  localHost: string;
-  localPort: number;
-  remotePort: number;
-  publicHost: string;
-  publicAddress: string;
-}
+// The CLI and services still name these by their old home.
+export { formatAddress, type PublishedTunnel } from '../protocol/address.js';
 
 export type ClientStatus =
   | { state: 'connecting'; attempt: number }
@@ -39,10 +33,6 @@ interface TunnelState {
   localHost: string;
   localPort: number | undefined;
   remotePort: number | undefined;
-}
-
-export function formatAddress(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /**

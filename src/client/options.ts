@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { P2prcError } from '../errors.js';
-import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { DEFAULT_BACKOFF, type BackoffOptions } from '../protocol/backoff.js';
 
 export interface TunnelSpec {
   /** Name shown on the host and in records. */

@@ -1,5 +1,5 @@
 import { P2prcError } from '../errors.js';
-import type { PortRange } from '../host/ports.js';
+import { formatPortRanges, type PortRange } from '../protocol/address.js';
 
 /**
  * frp configuration rendering (pure). frp < 0.52 reads INI (`[common]`, snake_case); 0.52 and later
@@ -71,12 +71,10 @@ function tomlString(value: string): string {
   return JSON.stringify(value).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
-const ranges = (r: PortRange[]) => r.map((x) => (x.start === x.end ? String(x.start) : `${x.start}-${x.end}`)).join(',');
-
 export function renderServerConfig(o: FrpServerOptions, format: FrpConfigFormat): string {
   if (format === 'ini') {
     const lines = ['[common]', iniValue('bind_addr', o.bindAddr), iniValue('bind_port', o.bindPort), iniValue('token', o.token)];
-    if (o.allowPorts?.length) lines.push(iniValue('allow_ports', ranges(o.allowPorts)));
+    if (o.allowPorts?.length) lines.push(iniValue('allow_ports', formatPortRanges(o.allowPorts)));
     if (o.maxPortsPerClient) lines.push(iniValue('max_ports_per_client', o.maxPortsPerClient));
     if (o.tcpMux !== undefined) lines.push(iniValue('tcp_mux', o.tcpMux));
     lines.push('log_file = console', 'log_level = info');

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import { P2prcError } from '../errors.js';
-import { backoffDelay } from '../client/backoff.js';
+import { backoffDelay } from '../protocol/backoff.js';
 import { classifyFrpLine, stripAnsi } from './logs.js';
 import { writePrivateConfig, type PrivateFile } from './tempconfig.js';
 import type { FrpBinary } from './binary.js';

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import getPort from 'get-port';
 import { isP2prcError } from '../errors.js';
-import { formatAddress, type PublishedTunnel } from '../client/client.js';
+import { formatAddress, type PublishedTunnel } from '../protocol/address.js';
 import { configFormatFor, renderClientConfig, type FrpProxy } from './config.js';
 import { FrpProcess } from './process.js';
 import type { FrpBinary } from './binary.js';

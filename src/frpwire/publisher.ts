@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import getPort from 'get-port';
 import { isP2prcError } from '../errors.js';
-import type { PublishedTunnel } from '../client/client.js';
+import type { PublishedTunnel } from '../protocol/address.js';
 import type { FrpTunnelSpec } from '../frp/publisher.js';
 import { FrpWireClient } from './client.js';
 

@@ -1,5 +1,5 @@
 import { P2prcError } from '../errors.js';
-import { parsePortRanges, type PortRange } from './ports.js';
+import { parsePortRanges, type PortRange } from '../protocol/address.js';
 import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame.js';
 import type { UserRecord } from '../protocol/users.js';
 

@@ -1,30 +1,8 @@
 import { P2prcError } from '../errors.js';
+import { formatPortRanges, type PortRange } from '../protocol/address.js';
 
-/** Inclusive port range. */
-export interface PortRange {
-  start: number;
-  end: number;
-}
-
-/** Parses "6000-6100,7000" into ranges; throws E_USAGE naming the bad part. */
-export function parsePortRanges(spec: string): PortRange[] {
-  const ranges: PortRange[] = [];
-  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(part);
-    const start = m ? Number(m[1]) : NaN;
-    const end = m?.[2] !== undefined ? Number(m[2]) : start;
-    if (!m || start < 1 || end > 65535 || start > end) {
-      throw new P2prcError('E_USAGE', `invalid port range "${part}" in "${spec}" (expected e.g. 6000-6100,7000)`);
-    }
-    ranges.push({ start, end });
-  }
-  if (ranges.length === 0) throw new P2prcError('E_USAGE', `empty port range "${spec}"`);
-  return ranges;
-}
-
-export function formatPortRanges(ranges: PortRange[]): string {
-  return ranges.map((r) => (r.start === r.end ? String(r.start) : `${r.start}-${r.end}`)).join(',');
-}
+// The CLI and services still name these by their old home.
+export { parsePortRanges, formatPortRanges, type PortRange } from '../protocol/address.js';
 
 /** Where "any" picks from when the operator set no policy: above the privileged ports, below Linux's ephemeral range. */
 export const DEFAULT_ANY_RANGE: PortRange = { start: 10000, end: 29999 };

@@ -5,7 +5,7 @@ import { decodeMessage, encodeMessage, MsgType } from '../../src/protocol/messag
 import { clientProof, dataProof, hostProof, newNonce, proofsEqual, sessionKey } from '../../src/protocol/auth.js';
 import { P2prcError, isP2prcError } from '../../src/errors.js';
 import { PortPolicy, parsePortRanges } from '../../src/host/ports.js';
-import { backoffDelay } from '../../src/client/backoff.js';
+import { backoffDelay } from '../../src/protocol/backoff.js';
 
 describe('framing', () => {
   it('round-trips messages through any chunking', () => {
