@@ -2,32 +2,14 @@ import type net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { pipeline, type Readable } from 'node:stream';
 import { P2prcError } from '../errors.js';
+import { readExact as readBytes } from '../transport/read.js';
 import { NONCE_BYTES, OpenStream, SealStream, deriveKeys, ownerProof, proofMatches, visitorProof } from '../protocol/e2e.js';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
-/** Reads exactly n bytes from a paused socket (leftovers stay queued), bounded in time. */
+/** Reads exactly n bytes of the service handshake; the peer closing first means the secret was refused. */
 export function readExact(socket: Readable, n: number, what: string, timeoutMs = HANDSHAKE_TIMEOUT_MS): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => finish(new P2prcError('E_TIMEOUT', `no ${what} within ${timeoutMs} ms`)), timeoutMs);
-    const tryRead = () => {
-      const chunk = socket.read(n) as Buffer | null;
-      if (chunk) finish(undefined, chunk);
-    };
-    const onEnd = () => finish(new P2prcError('E_AUTH', `connection closed before the ${what} (wrong secret, or the service refused)`));
-    function finish(err?: Error, data?: Buffer) {
-      clearTimeout(timer);
-      socket.off('readable', tryRead);
-      socket.off('end', onEnd);
-      socket.off('close', onEnd);
-      if (err) reject(err);
-      else resolve(data!);
-    }
-    socket.on('readable', tryRead);
-    socket.once('end', onEnd);
-    socket.once('close', onEnd);
-    tryRead();
-  });
+  return readBytes(socket, n, { what, timeoutMs, closed: () => new P2prcError('E_AUTH', `connection closed before the ${what} (wrong secret, or the service refused)`) });
 }
 
 export interface LinkKeys {

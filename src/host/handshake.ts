@@ -1,12 +1,15 @@
-import net from 'node:net';
-import tls from 'node:tls';
 import { P2prcError } from '../errors.js';
 import { clientProof, hostProof, newNonce, proofsEqual, dataProof, sessionKey } from '../protocol/auth.js';
 import { PROTOCOL_VERSION } from '../protocol/frame.js';
 import type { Messages } from '../protocol/messages.js';
 import { fakeSalt, userProof, type UserRecord } from '../protocol/users.js';
 import { FrameChannel } from '../transport/channel.js';
-import { tuneSocket } from '../transport/net.js';
+
+/** frpc's first bytes: a plain Login or NewWorkConn, a yamux header (tcp_mux), or frp's TLS head. */
+export function isFrpFirstByte(byte: number): boolean {
+  const kind = classifyFirstByte(byte);
+  return kind === 'frp' || kind === 'frp-tls';
+}
 
 export type ConnectionKind = 'tls' | 'p2prc' | 'frp' | 'frp-tls' | 'unknown';
 
@@ -20,36 +23,6 @@ export function classifyFirstByte(byte: number): ConnectionKind {
   if (byte === 0x6f || byte === 0x77 || byte === 0x00) return 'frp'; // Login, NewWorkConn (tcp_mux off), yamux
   if (byte === 0x17) return 'frp-tls';
   return 'unknown';
-}
-
-/** Waits for the first bytes of a fresh connection without consuming them. */
-export function peekFirstChunk(socket: net.Socket, timeoutMs: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => finish(new P2prcError('E_TIMEOUT', `no bytes within ${timeoutMs} ms`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      socket.pause();
-      socket.unshift(chunk);
-      finish(undefined, chunk);
-    };
-    const onEnd = () => finish(new P2prcError('E_CLOSED', 'closed before sending anything'));
-    function finish(err?: Error, chunk?: Buffer) {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('error', onEnd);
-      socket.off('end', onEnd);
-      if (err) reject(err);
-      else resolve(chunk!);
-    }
-    socket.on('data', onData);
-    socket.once('error', onEnd);
-    socket.once('end', onEnd);
-  });
-}
-
-export function wrapServerTls(socket: net.Socket, context: tls.SecureContext): tls.TLSSocket {
-  const wrapped = new tls.TLSSocket(socket, { isServer: true, secureContext: context });
-  tuneSocket(socket);
-  return wrapped;
 }
 
 export interface ControlAuthResult {

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { P2prcError, isP2prcError } from '../errors.js';
-import type { Messages } from '../protocol/messages.js';
+import type { Messages, TunnelProtocol } from '../protocol/messages.js';
 import { listenTcp } from '../transport/net.js';
 import type { PortPolicy } from './ports.js';
 import type { ClientSession } from './session.js';
@@ -85,13 +85,25 @@ function discard(opts: RegistryOptions, session: ClientSession, tunnel: HostedTu
   opts.policy.release(tunnel.port, session.clientId);
 }
 
-async function bindTunnel(opts: RegistryOptions, session: ClientSession, req: Messages['Register'], port: number): Promise<HostedTunnel> {
-  opts.policy.take(port, session.clientId);
-  if (req.protocol === 'udp') {
+function bindTunnel(opts: RegistryOptions, session: ClientSession, req: Messages['Register'], port: number): Promise<HostedTunnel> {
+  return bindPublicPort(opts, { owner: session.clientId, tunnelId: req.tunnelId, name: req.name, protocol: req.protocol }, port);
+}
+
+/**
+ * Takes `port` for `owner` in the policy and binds it (a TCP listener or a UDP socket), releasing it
+ * again on any failure; shared by native registrations and frp proxies.
+ */
+export async function bindPublicPort(
+  opts: Pick<RegistryOptions, 'policy' | 'bind' | 'udpIdleMs'>,
+  t: { owner: string; tunnelId: string; name: string; protocol: TunnelProtocol },
+  port: number,
+): Promise<HostedTunnel> {
+  opts.policy.take(port, t.owner);
+  if (t.protocol === 'udp') {
     try {
-      return new UdpTunnel(req.tunnelId, port, await bindUdp(port, opts.bind), session.clientId, req.name, opts.udpIdleMs);
+      return new UdpTunnel(t.tunnelId, port, await bindUdp(port, opts.bind), t.owner, t.name, opts.udpIdleMs);
     } catch (err) {
-      opts.policy.release(port, session.clientId);
+      opts.policy.release(port, t.owner);
       throw err;
     }
   }
@@ -99,12 +111,12 @@ async function bindTunnel(opts: RegistryOptions, session: ClientSession, req: Me
   try {
     await listenTcp(server, port, opts.bind);
   } catch (err) {
-    opts.policy.release(port, session.clientId);
+    opts.policy.release(port, t.owner);
     server.close();
     if (isP2prcError(err, 'E_PORT_TAKEN')) {
       throw new P2prcError('E_PORT_TAKEN', `port ${port} is already in use on the host`, { details: { side: 'host', port } });
     }
     throw err;
   }
-  return new PublicTunnel(req.tunnelId, port, server, session.clientId, req.name, req.protocol);
+  return new PublicTunnel(t.tunnelId, port, server, t.owner, t.name, t.protocol);
 }

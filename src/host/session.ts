@@ -3,14 +3,14 @@ import { relay } from '../transport/relay.js';
 import { P2prcError, toP2prcError } from '../errors.js';
 import { encodeMessage, type Message, type Messages, type ServiceInfo } from '../protocol/messages.js';
 import type { FrameChannel } from '../transport/channel.js';
-import type { HostedTunnel, VisitorSink } from './tunnel.js';
+import { PairingPool, type PairingLimits, type VisitorSink } from '../transport/pairing-pool.js';
+import type { HostedTunnel } from './tunnel.js';
 import { UdpTunnel } from './udp-tunnel.js';
 
 export interface SessionContext {
   heartbeatMs: number;
-  /** How long a visitor may wait for a data connection before it is dropped. */
-  dataWaitMs: number;
-  maxWaitingVisitors: number;
+  /** How many visitors may wait for a data connection, and for how long. */
+  pairing: PairingLimits;
   register(session: ClientSession, req: Messages['Register']): Promise<HostedTunnel>;
   closeTunnel(session: ClientSession, tunnelId: string): void;
   sessionClosed(session: ClientSession, reason: P2prcError | undefined): void;
@@ -26,12 +26,6 @@ export interface VisitTarget {
   hideRemote?: boolean;
 }
 
-interface Waiting {
-  tunnel: VisitTarget;
-  visitor: net.Socket;
-  timer: NodeJS.Timeout;
-}
-
 type PortReply = (accepted: boolean) => void;
 
 const MAX_UDP_BACKLOG = 4 * 1024 * 1024;
@@ -44,8 +38,7 @@ const MAX_UDP_BACKLOG = 4 * 1024 * 1024;
 export class ClientSession implements VisitorSink {
   readonly tunnels = new Map<string, HostedTunnel>();
   udpDropped = 0;
-  private readonly idle: net.Socket[] = [];
-  private readonly waiting: Waiting[] = [];
+  private readonly pool: PairingPool<VisitTarget, net.Socket, net.Socket>;
   private readonly portReplies = new Map<string, PortReply>();
   private readonly usedSeqs = new Set<number>();
   private seqFloor = 0;
@@ -67,6 +60,10 @@ export class ClientSession implements VisitorSink {
     private readonly channel: FrameChannel,
     private readonly ctx: SessionContext,
   ) {
+    this.pool = new PairingPool(ctx.pairing, {
+      pair: (tunnel, visitor, data) => this.bind(tunnel, visitor, data),
+      expired: (tunnel) => ctx.log('warn', `visitor on port ${tunnel.port} dropped: no data connection from ${name} within ${ctx.pairing.waitMs} ms`),
+    });
     channel.onMessage((m) => this.onMessage(m));
     channel.on('close', (err) => this.close(err));
     this.heartbeat = setInterval(() => this.beat(), ctx.heartbeatMs);
@@ -106,48 +103,13 @@ export class ClientSession implements VisitorSink {
   }
 
   addDataConnection(socket: net.Socket): void {
-    if (this.closed) {
-      socket.destroy();
-      return;
-    }
-    const waiter = this.waiting.shift();
-    if (waiter) {
-      clearTimeout(waiter.timer);
-      this.bind(waiter.tunnel, waiter.visitor, socket);
-      return;
-    }
-    this.idle.push(socket);
-    const drop = () => {
-      const i = this.idle.indexOf(socket);
-      if (i >= 0) this.idle.splice(i, 1);
-    };
-    socket.once('close', drop);
-    socket.once('error', () => socket.destroy());
-    socket.once('end', () => socket.destroy()); // the client dropped a parked connection
-    socket.resume(); // nothing should arrive before Bind; keep reading so an 'end' is seen
+    this.pool.addWork(socket);
   }
 
   acceptVisitor(tunnel: VisitTarget, visitor: net.Socket): void {
     visitor.setNoDelay(true);
-    const data = this.idle.shift();
-    if (data) {
-      this.bind(tunnel, visitor, data);
-      return;
-    }
-    if (this.waiting.length >= this.ctx.maxWaitingVisitors) {
-      visitor.destroy();
-      return;
-    }
-    visitor.on('error', () => visitor.destroy());
-    const timer = setTimeout(() => {
-      const i = this.waiting.findIndex((w) => w.visitor === visitor);
-      if (i >= 0) this.waiting.splice(i, 1);
-      this.ctx.log('warn', `visitor on port ${tunnel.port} dropped: no data connection from ${this.name} within ${this.ctx.dataWaitMs} ms`);
-      visitor.destroy();
-    }, this.ctx.dataWaitMs);
-    this.waiting.push({ tunnel, visitor, timer });
     // The pool ran dry: ask for as many as are waiting, plus headroom for the next burst.
-    this.send('ReqData', { count: this.waiting.length + 4 });
+    if (this.pool.addVisitor(tunnel, visitor) === 'waiting') this.send('ReqData', { count: this.pool.waitingCount + 4 });
   }
 
   /** UDP keeps datagram semantics under congestion: when the control stream is backed up, drop. */
@@ -158,14 +120,6 @@ export class ClientSession implements VisitorSink {
   }
 
   private bind(tunnel: VisitTarget, visitor: net.Socket, data: net.Socket): void {
-    data.removeAllListeners('close');
-    data.removeAllListeners('error');
-    data.removeAllListeners('end');
-    data.pause();
-    if (visitor.destroyed) {
-      this.addDataConnection(data);
-      return;
-    }
     const visitorId = ++this.visitorIds;
     const remote = `${visitor.remoteAddress ?? ''}:${visitor.remotePort ?? 0}`;
     if (tunnel.hideRemote) {
@@ -247,11 +201,7 @@ export class ClientSession implements VisitorSink {
     this.closed = true;
     clearInterval(this.heartbeat);
     this.channel.close(reason);
-    for (const s of this.idle.splice(0)) s.destroy();
-    for (const w of this.waiting.splice(0)) {
-      clearTimeout(w.timer);
-      w.visitor.destroy();
-    }
+    this.pool.close();
     for (const reply of this.portReplies.values()) reply(false);
     this.ctx.sessionClosed(this, reason);
   }

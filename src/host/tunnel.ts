@@ -1,12 +1,6 @@
 import net from 'node:net';
 import type { TunnelProtocol } from '../protocol/messages.js';
-
-/** The session side a public tunnel needs: where visitors are handed for a data connection. */
-export interface VisitorSink {
-  acceptVisitor(tunnel: { tunnelId: string; port: number }, visitor: net.Socket): void;
-  /** Forwards one datagram to the client; false when it had to be dropped (congestion). */
-  sendDatagram?(tunnel: { tunnelId: string; name: string }, visitorId: number, data: Buffer, from: { address: string; port: number }): boolean;
-}
+import type { VisitorSink } from '../transport/pairing-pool.js';
 
 /** What the host keeps per tunnel, TCP or UDP. */
 export interface HostedTunnel {

@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { P2prcError } from '../errors.js';
-import type { VisitorSink } from './tunnel.js';
+import type { VisitorSink } from '../transport/pairing-pool.js';
 
 export const DEFAULT_UDP_IDLE_MS = 60_000;
 

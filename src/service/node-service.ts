@@ -11,7 +11,7 @@ import { NodeUdpServer } from '../node/udp-server.js';
 import { RecordStore, openConfig, type MappingRecord } from '../store/index.js';
 import { findFrp } from '../frp/binary.js';
 import { FrpPublisher } from '../frp/publisher.js';
-import { FrpWirePublisher } from '../frpwire/publisher.js';
+import { FrpWirePublisher } from '../frp-wire/client/publisher.js';
 import { VERSION } from '../version.js';
 import type { ExposeSpec, HostPort } from './address.js';
 import { NativePublisher, detectEngine, type Publisher } from './publishers.js';

@@ -38,6 +38,13 @@ export function tuneSocket(socket: net.Socket): void {
   socket.setKeepAlive(true, 30_000);
 }
 
+/** The server side of TLS over an accepted socket (whose first bytes may have been peeked and put back). */
+export function wrapServerTls(socket: net.Socket, context: tls.SecureContext): tls.TLSSocket {
+  const wrapped = new tls.TLSSocket(socket, { isServer: true, secureContext: context });
+  tuneSocket(socket);
+  return wrapped;
+}
+
 /** Resolves on `event`, rejects on 'error', timeout or abort; plain listeners, since this runs per data connection. */
 function awaitEvent(socket: net.Socket, event: string, timeoutMs: number, what: string, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

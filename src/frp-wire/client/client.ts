@@ -3,15 +3,15 @@ import os from 'node:os';
 import { once, EventEmitter } from 'node:events';
 import { pipeline, type Duplex } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import { P2prcError, toP2prcError } from '../errors.js';
-import { backoffDelay } from '../protocol/backoff.js';
-import { formatAddress, type PublishedTunnel } from '../protocol/address.js';
-import { relay } from '../transport/relay.js';
-import { CfbDecrypt, CfbEncrypt, frpKey } from './crypto.js';
-import { FrpMessageDecoder, FrpMsg, encodeFrpMessage, privilegeKey, type FrpMessage } from './messages.js';
-import { readMessages } from './read.js';
+import { P2prcError, toP2prcError } from '../../errors.js';
+import { backoffDelay } from '../../protocol/backoff.js';
+import { formatAddress, type PublishedTunnel } from '../../protocol/address.js';
+import { relay } from '../../transport/relay.js';
+import { CfbDecrypt, CfbEncrypt, frpKey } from '../codec/crypto.js';
+import { FrpMessageDecoder, FrpMsg, encodeFrpMessage, privilegeKey, type FrpMessage } from '../codec/messages.js';
+import { readMessages } from '../codec/read.js';
 import { runUdpChannel } from './udp-channel.js';
-import { frpDialer, type FrpDialer } from './conn.js';
+import { frpDialer, type FrpDialer } from '../codec/conn.js';
 
 export interface FrpWireTunnel {
   name: string;

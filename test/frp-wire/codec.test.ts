@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Readable } from 'node:stream';
-import { FrpMessageDecoder, FrpMsg, encodeFrpMessage, privilegeKey } from '../../src/frpwire/messages.js';
-import { CfbDecrypt, CfbEncrypt, frpKey } from '../../src/frpwire/crypto.js';
+import { FrpMessageDecoder, FrpMsg, encodeFrpMessage, privilegeKey } from '../../src/frp-wire/codec/messages.js';
+import { CfbDecrypt, CfbEncrypt, frpKey } from '../../src/frp-wire/codec/crypto.js';
 import { YamuxDecoder, encodeHeader, Flag, FrameType } from '../../src/mux/frame.js';
 import { P2prcError } from '../../src/errors.js';
 
@@ -76,7 +76,7 @@ describe('yamux frames (hashicorp layout, captured v0.31.2 bytes)', () => {
 });
 
 describe('snappy framing (frp use_compression)', async () => {
-  const { crc32c, snappyDecompress, SnappyFrameDecoder, SnappyFrameEncoder, maskedCrc } = await import('../../src/frpwire/snappy.js');
+  const { crc32c, snappyDecompress, SnappyFrameDecoder, SnappyFrameEncoder, maskedCrc } = await import('../../src/frp-wire/codec/snappy.js');
   it('decodes a hand-assembled block with a literal and an overlapping copy; CRC-32C matches the standard vector', () => {
     expect(snappyDecompress(hex('09 08 616263 09 03')).toString()).toBe('abcabcabc');
     expect(crc32c(Buffer.from('123456789'))).toBe(0xe3069283);

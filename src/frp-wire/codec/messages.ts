@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { P2prcError } from '../errors.js';
+import { P2prcError } from '../../errors.js';
 
 /** frp's v1 wire: type byte | int64 BE length | JSON (max 10,240 bytes), as golib msg/json. */
 export const FrpMsg = {

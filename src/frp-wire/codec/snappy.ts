@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { P2prcError } from '../errors.js';
+import { P2prcError } from '../../errors.js';
 
 /**
  * The snappy framing format as golang/snappy's Writer and Reader use it (frp's use_compression).

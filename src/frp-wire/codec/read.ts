@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { P2prcError } from '../errors.js';
+import { P2prcError } from '../../errors.js';
 import { FrpMessageDecoder, type FrpMessage } from './messages.js';
 
 /** Reads frp messages from a stream until `want` matches; the stream is left paused with what followed returned. */

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
-import { dial } from '../transport/net.js';
-import { YamuxSession } from '../mux/session.js';
+import { dial } from '../../transport/net.js';
+import { YamuxSession } from '../../mux/session.js';
 
 /** How logical frp connections reach frps: one TCP connection each, or streams of one yamux session. */
 export interface FrpDialer {

@@ -1,0 +1,40 @@
+import type { VisitorSink } from '../../transport/pairing-pool.js';
+
+/**
+ * What the frp-wire server needs from whoever owns public ports (the p2prc host: its port policy,
+ * quotas and grace period). The server never binds a port itself, so frp clients get exactly the
+ * treatment p2prc clients get.
+ */
+export interface FrpTunnel {
+  readonly tunnelId: string;
+  readonly name: string;
+  readonly port: number;
+  readonly protocol: 'tcp' | 'udp';
+}
+
+/** A UDP proxy's public port: the owner names visitors by id, frp names them by address. */
+export interface FrpUdpTunnel extends FrpTunnel {
+  idOf(address: string, port: number): number | undefined;
+  toVisitor(visitorId: number, data: Buffer): void;
+  dropped: number;
+}
+
+export interface FrpOpenRequest {
+  runId: string;
+  /** The proxy name: frp's unit of identity, unique per server. */
+  name: string;
+  /** 0 for any port. */
+  remotePort: number;
+  /** Where the port hands its visitors (the frpc's control). */
+  sink: VisitorSink;
+  /** Proxies this frpc already holds, for the per-client quota. */
+  held: number;
+  udp: boolean;
+}
+
+export interface FrpPorts<T extends FrpTunnel> {
+  /** Binds (or takes back from grace) a public port; throws coded errors (E_PORT_TAKEN, E_PORT_DENIED, E_QUOTA). */
+  open(request: FrpOpenRequest): Promise<T>;
+  /** Closes a proxy's port, or keeps it for the client's grace period when its connection was lost. */
+  close(runId: string, tunnel: T, keepForGrace: boolean): void;
+}

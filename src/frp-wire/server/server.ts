@@ -1,0 +1,130 @@
+import type net from 'node:net';
+import type tls from 'node:tls';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { P2prcError, toP2prcError } from '../../errors.js';
+import { YamuxSession } from '../../mux/session.js';
+import { tuneSocket, wrapServerTls } from '../../transport/net.js';
+import { DEFAULT_PAIRING_LIMITS, type PairingLimits } from '../../transport/pairing-pool.js';
+import { peekByte, readExact } from '../../transport/read.js';
+import { frpKey } from '../codec/crypto.js';
+import { FrpMsg, encodeFrpMessage, privilegeKey } from '../codec/messages.js';
+import { readMessages } from '../codec/read.js';
+import { FrpControl } from './control.js';
+import type { FrpPorts, FrpTunnel } from './ports.js';
+
+export interface FrpWireServerOptions<T extends FrpTunnel> {
+  token: string;
+  maxClients: number;
+  heartbeatTimeoutMs: number;
+  /** Who binds public ports (the p2prc host, with its policy, quotas and grace). */
+  ports: FrpPorts<T>;
+  log(level: 'info' | 'warn' | 'debug', message: string): void;
+  /** For frpc's tls_enable; without it such connections are refused. */
+  tls?: tls.SecureContext | undefined;
+  handshakeTimeoutMs: number;
+  pairing?: PairingLimits;
+}
+
+/** frp checks no freshness at all; p2prc accepts logins within this skew only, so old keys do not replay forever. */
+export const MAX_CLOCK_SKEW_S = 15 * 60;
+
+/** frpc's tls_enable sends this byte in clear, then TLS. */
+const FRP_TLS_HEAD = 0x17;
+/** A yamux header starts with version 0 (tcp_mux on); otherwise a plain frp message type. */
+const YAMUX_VERSION = 0x00;
+
+/**
+ * Serves stock frpc clients (frp's v1 wire; tcp_mux on or off; plain or tls_enable) on a connection
+ * someone else accepted: the p2prc host's control port. Ports come from `ports`.
+ */
+export class FrpWireServer<T extends FrpTunnel> {
+  private readonly controls = new Map<string, FrpControl<T>>();
+  private readonly key: Buffer;
+  private readonly sockets = new Set<Duplex>();
+
+  constructor(private readonly o: FrpWireServerOptions<T>) {
+    this.key = frpKey(o.token);
+  }
+
+  /**
+   * Takes a fresh connection whose first byte (left in the stream) is frp's; resolves once it is
+   * past the TLS layer and owned here, rejects (the caller closes it) when it is not frp after all.
+   */
+  async accept(raw: net.Socket, firstByte: number): Promise<void> {
+    let conn: net.Socket = raw;
+    let first = firstByte;
+    tuneSocket(raw);
+    if (first === FRP_TLS_HEAD) {
+      if (!this.o.tls) throw new P2prcError('E_PROTOCOL', 'frp over TLS, but this host has no TLS');
+      await readExact(raw, 1, { timeoutMs: this.o.handshakeTimeoutMs, what: 'frp TLS head' });
+      conn = wrapServerTls(raw, this.o.tls);
+      first = await peekByte(conn, this.o.handshakeTimeoutMs);
+    }
+    this.sockets.add(conn);
+    conn.once('close', () => this.sockets.delete(conn));
+    conn.resume();
+    if (first !== YAMUX_VERSION) return void this.handle(conn);
+    const session = new YamuxSession(conn, { client: false, accept: true, keepaliveMs: 30_000 });
+    session.on('stream', (s) => void this.handle(s));
+  }
+
+  /** The first message says what a logical connection is: a Login, or a work connection of a logged-in client. */
+  private async handle(conn: Duplex): Promise<void> {
+    conn.on('error', () => conn.destroy());
+    try {
+      const { message, rest } = await readMessages(conn, () => true, 10_000);
+      if (message.type === FrpMsg.Login) return this.login(conn, message.body, rest);
+      if (message.type === FrpMsg.NewWorkConn) {
+        const control = this.controls.get(String(message.body.run_id ?? ''));
+        if (!control) throw new P2prcError('E_AUTH', 'work connection for an unknown run id');
+        if (rest.length) conn.unshift(rest);
+        return control.addWorkConn(conn);
+      }
+      throw new P2prcError('E_PROTOCOL', `unexpected first frp message 0x${message.type.toString(16)}`);
+    } catch (err) {
+      const e = toP2prcError(err, 'E_PROTOCOL');
+      this.o.log('debug', `frp connection closed: ${e.code} ${e.message}`);
+      conn.destroy();
+    }
+  }
+
+  private refusal(body: Record<string, unknown>): string {
+    const timestamp = Number(body.timestamp ?? 0);
+    const expected = Buffer.from(privilegeKey(this.o.token, timestamp));
+    const given = Buffer.from(String(body.privilege_key ?? ''));
+    const fresh = Math.abs(Date.now() / 1000 - timestamp) <= MAX_CLOCK_SKEW_S;
+    const version = String(body.version ?? '').split('.').map(Number);
+    if (!(given.length === expected.length && timingSafeEqual(given, expected)) || !fresh) return 'authorization failed';
+    if (version.length < 3 || (version[0]! === 0 && version[1]! < 18)) return 'Please upgrade your frpc version to at least 0.18.0';
+    if (this.controls.size >= this.o.maxClients) return 'host is full';
+    return '';
+  }
+
+  private login(conn: Duplex, body: Record<string, unknown>, rest: Buffer): void {
+    const error = this.refusal(body);
+    if (error) {
+      this.o.log('warn', `frp login refused: ${error}`);
+      conn.end(encodeFrpMessage(FrpMsg.LoginResp, { version: '0.31.2', run_id: '', server_udp_port: 0, error }));
+      return;
+    }
+    const runId = /^[0-9a-f]{1,64}$/.test(String(body.run_id ?? '')) ? String(body.run_id) : randomBytes(8).toString('hex');
+    this.controls.get(runId)?.close(); // a reconnect replaces the old control, as frps does
+    conn.write(encodeFrpMessage(FrpMsg.LoginResp, { version: '0.31.2', run_id: runId, server_udp_port: 0, error: '' }));
+    const control: FrpControl<T> = new FrpControl(runId, conn, rest, {
+      key: this.key,
+      ports: this.o.ports,
+      heartbeatTimeoutMs: this.o.heartbeatTimeoutMs,
+      log: this.o.log,
+      pairing: this.o.pairing ?? DEFAULT_PAIRING_LIMITS,
+    }, Number(body.pool_count ?? 1), () => this.controls.get(runId) === control && this.controls.delete(runId));
+    this.controls.set(runId, control);
+    this.o.log('info', `frp client ${runId} logged in (frpc ${String(body.version ?? '?')})`);
+  }
+
+  /** Host shutdown: every frp client and connection goes; their ports are released by the port owner. */
+  close(): void {
+    for (const c of [...this.controls.values()]) c.close();
+    for (const s of this.sockets) s.destroy();
+  }
+}

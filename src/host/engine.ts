@@ -1,0 +1,171 @@
+import type net from 'node:net';
+import type tls from 'node:tls';
+import { randomBytes } from 'node:crypto';
+import { P2prcError, toP2prcError } from '../errors.js';
+import { encodeMessage, type Message, type Messages } from '../protocol/messages.js';
+import { FrameChannel } from '../transport/channel.js';
+import { tuneSocket, wrapServerTls } from '../transport/net.js';
+import { DEFAULT_PAIRING_LIMITS } from '../transport/pairing-pool.js';
+import { authenticateControl, classifyFirstByte, hostAuthProof, verifyDataHello } from './handshake.js';
+import type { ResolvedHostOptions } from './options.js';
+import { negotiateTunnel, type RegistryOptions } from './register.js';
+import type { Reservations } from './reservations.js';
+import type { ServiceRegistry } from './services.js';
+import { ClientSession, type SessionContext } from './session.js';
+import type { HostedTunnel } from './tunnel.js';
+
+type HostLog = (level: 'info' | 'warn' | 'debug', message: string) => void;
+
+/** What the native engine reports to the host (which turns it into events). */
+export interface EngineEvents {
+  client(e: { clientId: string; name: string; remote: string }): void;
+  clientClosed(e: { clientId: string; name: string; reason: string | undefined }): void;
+  tunnel(e: { clientId: string; name: string; port: number }): void;
+}
+
+export interface EngineDeps {
+  options: ResolvedHostOptions;
+  hostId: string;
+  tls: tls.SecureContext | undefined;
+  registry: RegistryOptions;
+  reservations: Reservations;
+  services: ServiceRegistry;
+  log: HostLog;
+  events: EngineEvents;
+}
+
+/**
+ * p2prc's own protocol on the host: the framed handshake (TLS or plain), then a connection becomes a
+ * client's control session, one of its data connections, or a visit to a private service.
+ */
+export class NativeEngine {
+  readonly sessions = new Map<string, ClientSession>();
+  private readonly byClient = new Map<string, ClientSession>();
+  private readonly sessionCtx: SessionContext;
+  private readonly userSaltSecret = randomBytes(32);
+  private visitIds = 0;
+
+  constructor(private readonly d: EngineDeps) {
+    const { options, services } = d;
+    this.sessionCtx = {
+      heartbeatMs: options.heartbeatMs,
+      pairing: DEFAULT_PAIRING_LIMITS,
+      register: (s, req) => this.register(s, req),
+      closeTunnel: (s, id) => this.closeTunnel(s, id),
+      sessionClosed: (s, reason) => this.sessionClosed(s, reason),
+      registerService: (s, id, description) => services.register(s, id, description),
+      listServices: (s) => {
+        if (options.users && !s.user) throw new P2prcError('E_AUTH', 'this host requires a user account (--user) to list services');
+        return services.list();
+      },
+      log: d.log,
+    };
+  }
+
+  /** A connection that is not frp's (`first` is its first byte, still in the stream); resolves once it has a role. */
+  async accept(raw: net.Socket, first: number, remote: string): Promise<void> {
+    const { options, tls: context } = this.d;
+    const kind = classifyFirstByte(first);
+    let socket: net.Socket = raw;
+    if (kind === 'tls' && context) socket = wrapServerTls(raw, context);
+    else if (kind === 'p2prc' && context) throw new P2prcError('E_TLS', 'plaintext connection to a TLS-only host');
+    else if (kind !== 'p2prc') throw new P2prcError('E_PROTOCOL', `unrecognized protocol (first byte 0x${first.toString(16)})`);
+    else tuneSocket(raw);
+    const channel = new FrameChannel(socket, { expectPreamble: true, maxFrameSize: options.maxFrameSize, rawAfter: isDataHello });
+    const hello = await channel.next(options.handshakeTimeoutMs);
+    if (hello.type !== 'Hello') throw new P2prcError('E_PROTOCOL', `expected Hello, got ${hello.type}`);
+    if (hello.body.role === 'data') this.acceptData(channel, hello.body);
+    else if (hello.body.role === 'visit') this.acceptVisit(channel, hello.body, remote);
+    else await this.acceptControl(channel, hello.body, remote);
+  }
+
+  private acceptData(channel: FrameChannel, hello: Extract<Messages['Hello'], { role: 'data' }>): void {
+    const session = this.sessions.get(hello.sessionId);
+    // A session that just ended still has data connections in flight: not an attack, just late.
+    if (!session) throw new P2prcError('E_CLOSED', 'data connection for a session that has ended');
+    if (!verifyDataHello(session.key, hello) || !session.acceptsSeq(hello.seq)) {
+      throw new P2prcError('E_AUTH', 'data connection with a bad or replayed proof');
+    }
+    channel.detach();
+    session.addDataConnection(channel.socket);
+  }
+
+  /** A visitor's connection to a private service: authenticated like a data connection of its own session. */
+  private acceptVisit(channel: FrameChannel, hello: Extract<Messages['Hello'], { role: 'visit' }>, remote: string): void {
+    const session = this.sessions.get(hello.sessionId);
+    if (!session || !verifyDataHello(session.key, hello) || !session.acceptsSeq(hello.seq)) {
+      throw new P2prcError('E_AUTH', 'service visit with an unknown session or a bad proof');
+    }
+    const socket = channel.socket;
+    channel.detach();
+    try {
+      if (this.d.options.users && !session.user) throw new P2prcError('E_AUTH', 'this host requires a user account (--user) to visit services');
+      this.d.services.visit(hello.serviceId, socket, ++this.visitIds);
+      this.d.log('info', `visitor ${remote} connected to service ${hello.serviceId}`);
+    } catch (err) {
+      const e = toP2prcError(err);
+      socket.end(encodeMessage('Error', { code: e.code, message: e.message }));
+      this.d.log('info', `visit from ${remote} refused: ${e.message}`);
+    }
+  }
+
+  private async acceptControl(channel: FrameChannel, hello: Extract<Messages['Hello'], { role: 'control' }>, remote: string): Promise<void> {
+    const { options } = this.d;
+    if (this.sessions.size >= options.maxClients && !this.byClient.has(hello.clientId)) {
+      channel.send('Error', { code: 'E_QUOTA', message: `host is full (${options.maxClients} clients)` });
+      throw new P2prcError('E_QUOTA', 'too many clients');
+    }
+    const users = options.users ? { list: options.users, secret: this.userSaltSecret } : undefined;
+    const auth = await authenticateControl(channel, hello, options.token, this.d.hostId, options.handshakeTimeoutMs, users);
+    // A client that reconnects before we noticed its old connection died replaces it.
+    this.byClient.get(auth.clientId)?.close(new P2prcError('E_CLOSED', 'replaced by a new connection from the same client'));
+    const sessionId = randomBytes(16).toString('hex');
+    const session = new ClientSession(sessionId, auth.clientId, auth.name, remote, auth.key, channel, this.sessionCtx);
+    session.user = auth.user;
+    this.sessions.set(sessionId, session);
+    this.byClient.set(auth.clientId, session);
+    channel.send('AuthOk', { sessionId, mac: hostAuthProof(options.token, auth), heartbeatMs: options.heartbeatMs, publicHost: options.publicHost ?? '', graceMs: options.graceMs });
+    this.d.log('info', `client ${auth.name} connected from ${remote}`);
+    this.d.events.client({ clientId: auth.clientId, name: auth.name, remote });
+  }
+
+  private async register(session: ClientSession, req: Messages['Register']): Promise<HostedTunnel> {
+    const { registry, reservations } = this.d;
+    const tunnel = await negotiateTunnel(registry, session, req, (port) => reservations.take(session.clientId, port));
+    if (!this.sessions.has(session.sessionId)) {
+      tunnel.close();
+      registry.policy.release(tunnel.port, session.clientId);
+      throw new P2prcError('E_CLOSED', 'session closed during registration');
+    }
+    tunnel.sink = session;
+    session.tunnels.set(req.tunnelId, tunnel);
+    this.d.log('info', `tunnel ${req.name} of ${session.name} published on port ${tunnel.port}`);
+    this.d.events.tunnel({ clientId: session.clientId, name: req.name, port: tunnel.port });
+    return tunnel;
+  }
+
+  private closeTunnel(session: ClientSession, tunnelId: string): void {
+    const tunnel = session.tunnels.get(tunnelId);
+    if (!tunnel) return;
+    session.tunnels.delete(tunnelId);
+    this.d.reservations.release(tunnel);
+  }
+
+  private sessionClosed(session: ClientSession, reason: P2prcError | undefined): void {
+    this.sessions.delete(session.sessionId);
+    this.d.services.ownerClosed(session);
+    if (this.byClient.get(session.clientId) === session) this.byClient.delete(session.clientId);
+    this.d.log('info', `client ${session.name} disconnected${reason ? `: ${reason.message}` : ''}; its ports are held for ${this.d.options.graceMs} ms`);
+    this.d.events.clientClosed({ clientId: session.clientId, name: session.name, reason: reason?.message });
+    for (const tunnel of session.tunnels.values()) this.d.reservations.hold(session.clientId, tunnel, session.name);
+    session.tunnels.clear();
+  }
+
+  close(): void {
+    for (const s of [...this.sessions.values()]) s.close(new P2prcError('E_CLOSED', 'host shutting down'));
+  }
+}
+
+function isDataHello(m: Message): boolean {
+  return m.type === 'Hello' && m.body.role !== 'control';
+}

@@ -1,0 +1,47 @@
+import { P2prcError, isP2prcError } from '../errors.js';
+import type { FrpOpenRequest, FrpPorts } from '../frp-wire/server/ports.js';
+import { bindPublicPort, type RegistryOptions } from './register.js';
+import type { Reservations } from './reservations.js';
+import type { HostedTunnel } from './tunnel.js';
+
+export interface FrpPortsDeps {
+  registry: Pick<RegistryOptions, 'policy' | 'bind' | 'udpIdleMs' | 'maxTunnelsPerClient'>;
+  reservations: Reservations;
+  /** A proxy's port is open (new or taken back from grace). */
+  opened(tunnel: HostedTunnel): void;
+}
+
+/**
+ * The host's public ports as the frp-wire server sees them: the same policy, quotas and grace as
+ * p2prc clients get. Ports are owned per proxy name (frp's unit of identity: names are unique per
+ * server), so a restarted frpc, which comes back with a new run id, still gets its port back within the grace.
+ */
+export function hostFrpPorts(d: FrpPortsDeps): FrpPorts<HostedTunnel> {
+  const { registry, reservations } = d;
+  return {
+    async open({ name, remotePort, sink, held, udp }: FrpOpenRequest): Promise<HostedTunnel> {
+      const owner = `frp:${name}`;
+      const reserved = remotePort > 0 ? reservations.take(owner, remotePort) : undefined;
+      if (reserved) {
+        reserved.name = name;
+        reserved.sink = sink;
+        d.opened(reserved);
+        return reserved;
+      }
+      if (held >= registry.maxTunnelsPerClient) throw new P2prcError('E_QUOTA', `more than ${registry.maxTunnelsPerClient} proxies`);
+      const candidates = remotePort > 0 ? [remotePort] : registry.policy.pickCandidates(20, new Set());
+      for (const port of candidates) {
+        try {
+          const tunnel = await bindPublicPort(registry, { owner, tunnelId: owner, name, protocol: udp ? 'udp' : 'tcp' }, port);
+          tunnel.sink = sink;
+          d.opened(tunnel);
+          return tunnel;
+        } catch (err) {
+          if (remotePort > 0 || !isP2prcError(err, 'E_PORT_TAKEN')) throw err;
+        }
+      }
+      throw new P2prcError('E_PORT_TAKEN', 'no free port in the host policy');
+    },
+    close: (runId, tunnel, keep) => (keep ? reservations.hold(tunnel.clientId, tunnel, `frp client ${runId}`) : reservations.release(tunnel)),
+  };
+}

@@ -1,0 +1,72 @@
+import type { PortPolicy } from './ports.js';
+import type { HostedTunnel } from './tunnel.js';
+
+export interface ReservationOptions {
+  policy: PortPolicy;
+  graceMs: number;
+  log(level: 'info' | 'warn' | 'debug', message: string): void;
+  /** A tunnel's port was given up for good. */
+  released(tunnel: HostedTunnel): void;
+}
+
+/**
+ * Public ports of clients that went away, kept bound and reserved for them until their grace period
+ * ends, so a client that reconnects (native or frp) gets the same ports back and nobody else can
+ * take them meanwhile.
+ */
+export class Reservations {
+  private readonly reserved = new Map<string, Map<number, HostedTunnel>>();
+
+  constructor(private readonly o: ReservationOptions) {}
+
+  /** Keeps a lost client's public port bound and reserved for it until the grace period ends. */
+  hold(owner: string, tunnel: HostedTunnel, label: string): void {
+    tunnel.sink = undefined;
+    let mine = this.reserved.get(owner);
+    if (!mine) this.reserved.set(owner, (mine = new Map()));
+    const own = mine;
+    own.set(tunnel.port, tunnel);
+    tunnel.graceTimer = setTimeout(() => {
+      if (own.get(tunnel.port) !== tunnel) return;
+      own.delete(tunnel.port);
+      if (own.size === 0) this.reserved.delete(owner);
+      this.o.log('info', `grace period over: port ${tunnel.port} of ${label} released`);
+      this.release(tunnel);
+    }, this.o.graceMs);
+    tunnel.graceTimer.unref();
+  }
+
+  /** The owner is back: its reserved port, if it has one, is handed back with the grace timer stopped. */
+  take(owner: string, port: number): HostedTunnel | undefined {
+    const mine = this.reserved.get(owner);
+    const tunnel = mine?.get(port);
+    if (!tunnel) return undefined;
+    mine!.delete(port);
+    if (mine!.size === 0) this.reserved.delete(owner);
+    clearTimeout(tunnel.graceTimer);
+    return tunnel;
+  }
+
+  /** Closes a tunnel's port and frees it in the policy. */
+  release(tunnel: HostedTunnel): void {
+    tunnel.close();
+    this.o.policy.release(tunnel.port, tunnel.clientId);
+    this.o.released(tunnel);
+  }
+
+  *tunnels(): Iterable<HostedTunnel> {
+    for (const m of this.reserved.values()) yield* m.values();
+  }
+
+  get count(): number {
+    let n = 0;
+    for (const m of this.reserved.values()) n += m.size;
+    return n;
+  }
+
+  /** Host shutdown: every reserved port is released now. */
+  close(): void {
+    for (const t of [...this.tunnels()]) this.release(t);
+    this.reserved.clear();
+  }
+}

@@ -1,0 +1,48 @@
+import type { Readable } from 'node:stream';
+import { P2prcError } from '../errors.js';
+
+export interface ReadExactOptions {
+  timeoutMs: number;
+  /** Named in the timeout error: "no <what> within N ms". */
+  what: string;
+  /** The error when the stream ends or fails first (default E_CLOSED). */
+  closed?: () => P2prcError;
+}
+
+/**
+ * Reads exactly n bytes, bounded in time; bytes beyond them stay queued in the stream for the next
+ * reader. Works on paused streams (it reads on 'readable'), and leaves the stream paused.
+ */
+export function readExact(stream: Readable, n: number, o: ReadExactOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => finish(new P2prcError('E_TIMEOUT', `no ${o.what} within ${o.timeoutMs} ms`)), o.timeoutMs);
+    const tryRead = () => {
+      const chunk = stream.read(n) as Buffer | null;
+      // At the end of the stream read(n) hands over what is left, even when it is short.
+      if (chunk) finish(chunk.length === n ? undefined : (o.closed?.() ?? closedError()), chunk);
+    };
+    const closedError = () => new P2prcError('E_CLOSED', `closed before the ${o.what}`);
+    const onEnd = () => finish(o.closed?.() ?? closedError());
+    function finish(err?: Error, data?: Buffer) {
+      clearTimeout(timer);
+      stream.off('readable', tryRead);
+      stream.off('end', onEnd);
+      stream.off('close', onEnd);
+      stream.off('error', onEnd);
+      if (err) reject(err);
+      else resolve(data!);
+    }
+    stream.on('readable', tryRead);
+    stream.once('end', onEnd);
+    stream.once('close', onEnd);
+    stream.once('error', onEnd);
+    tryRead();
+  });
+}
+
+/** The first byte of a fresh connection, left in the stream for whoever takes it next. */
+export async function peekByte(stream: Readable, timeoutMs: number): Promise<number> {
+  const first = await readExact(stream, 1, { timeoutMs, what: 'bytes', closed: () => new P2prcError('E_CLOSED', 'closed before sending anything') });
+  stream.unshift(first);
+  return first[0]!;
+}
