@@ -32,6 +32,8 @@ export class FrameChannel extends EventEmitter<{ close: [P2prcError | undefined]
   private readonly rawAfter: ((m: Message) => boolean) | undefined;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
   private readonly onEnd = () => this.close(new P2prcError('E_CLOSED', 'connection closed by the peer'));
+  private readonly onError = (err: Error) => this.fail(new P2prcError('E_CLOSED', `connection error: ${err.message}`, { cause: err }));
+  private readonly onClose = () => this.fail(new P2prcError('E_CLOSED', 'connection closed'));
 
   constructor(socket: Socket, options: ChannelOptions = {}) {
     super();
@@ -41,8 +43,8 @@ export class FrameChannel extends EventEmitter<{ close: [P2prcError | undefined]
     this.preamble = options.expectPreamble ? Buffer.alloc(0) : undefined;
     socket.on('data', this.onData);
     socket.resume(); // the host paused it while peeking at the first byte
-    socket.on('error', (err) => this.fail(new P2prcError('E_CLOSED', `connection error: ${err.message}`, { cause: err })));
-    socket.on('close', () => this.fail(new P2prcError('E_CLOSED', 'connection closed')));
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
     // Sockets are half-open for the raw relay; a framed peer that ends is simply gone.
     socket.on('end', this.onEnd);
   }
@@ -80,8 +82,9 @@ export class FrameChannel extends EventEmitter<{ close: [P2prcError | undefined]
   /** Stops frame decoding; the caller now owns the socket and must first use the returned bytes. */
   detach(): Buffer {
     this.stopDecoding();
-    this.socket.removeAllListeners('error');
-    this.socket.removeAllListeners('close');
+    // Only this channel's own listeners: a TLSSocket's 'close' handler, which frees its TLS state, stays.
+    this.socket.off('error', this.onError);
+    this.socket.off('close', this.onClose);
     // The new owner adds its own handling; until then a reset must not become an uncaught 'error'.
     this.socket.on('error', () => this.socket.destroy());
     return this.decoder.takeRest();
