@@ -29,13 +29,18 @@ async function writePrivate(file: string, text: string): Promise<void> {
   await rename(tmp, file);
 }
 
+/** The token file in a host's state directory: the one place its name is spelled. */
+export function tokenPathIn(stateDir: string): string {
+  return path.join(stateDir, 'token.txt');
+}
+
 /**
  * The host's long-lived secrets in `<dir>`: token.txt, host-key.pem, host-cert.pem. Generated on
  * first start and kept, so the fingerprint clients pinned stays valid across restarts.
  */
 export async function loadHostIdentity(dir: string, explicitToken?: string): Promise<HostIdentity> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const tokenPath = path.join(dir, 'token.txt');
+  const tokenPath = tokenPathIn(dir);
   let token = explicitToken;
   let tokenGenerated = false;
   if (!token) {

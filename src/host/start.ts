@@ -4,8 +4,8 @@ import { ReverseProxyHost } from './host.js';
 import { loadHostIdentity } from './identity.js';
 import type { HostOptions } from './options.js';
 
-export interface HostHandle {
-  host: ReverseProxyHost;
+/** What the operator and clients need of a running host, whichever engine (native or a supervised frps) carries it. */
+export interface HostEndpoint {
   /** The bound control port (useful with controlPort 0). */
   port: number;
   bind: string;
@@ -15,6 +15,10 @@ export interface HostHandle {
   fingerprint: string | undefined;
   tls: boolean;
   close(): Promise<void>;
+}
+
+export interface HostHandle extends HostEndpoint {
+  host: ReverseProxyHost;
 }
 
 /** Loads or creates the host's identity, then listens. Resolves once the control port is bound. */

@@ -1,4 +1,5 @@
 import { Duplex } from 'node:stream';
+import { P2prcError } from '../errors.js';
 import { Flag, FrameType, INITIAL_WINDOW } from './frame.js';
 
 export interface StreamHost {
@@ -57,7 +58,7 @@ export class YamuxStream extends Duplex {
 
   onFlags(flags: number): void {
     if (flags & Flag.RST) {
-      this.destroy(new Error('stream reset by peer'));
+      this.destroy(new P2prcError('E_CLOSED', `yamux stream ${this.id} reset by the peer`, { details: { streamId: this.id } }));
       return;
     }
     if (flags & Flag.FIN && !this.finReceived) {
@@ -82,7 +83,7 @@ export class YamuxStream extends Duplex {
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
     const sendSome = (offset: number): void => {
-      if (this.destroyed) return done(new Error('stream destroyed'));
+      if (this.destroyed) return done(new P2prcError('E_CLOSED', `yamux stream ${this.id} was destroyed with data still to send`));
       if (offset >= chunk.length) return done();
       if (this.sendWindow <= 0) {
         this.waiting = () => sendSome(offset);

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { formatAddress } from '../client/client.js';
 import { probeHost } from '../client/probe.js';
 import { RecordStore, openConfig, type ServerRecord } from '../store/index.js';
+import { hostTokenPath } from './host-engines.js';
 
 export interface Candidate {
   host: string;
@@ -21,7 +21,7 @@ function key(s: { address: string; controlPort: number }): string {
 }
 
 async function localHostToken(configDir: string): Promise<string | undefined> {
-  return (await readFile(path.join(configDir, 'host', 'token.txt'), 'utf8').catch(() => '')).trim() || undefined;
+  return (await readFile(hostTokenPath(configDir), 'utf8').catch(() => '')).trim() || undefined;
 }
 
 /** Remembers that a host refused us, so automatic choice skips it for a while. */

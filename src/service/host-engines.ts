@@ -2,31 +2,23 @@ import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import getPort from 'get-port';
-import { startHost } from '../host/start.js';
+import { startHost, type HostEndpoint } from '../host/start.js';
 import type { ReverseProxyHost } from '../host/host.js';
 import type { HostOptions } from '../host/options.js';
 import { parsePortRanges } from '../host/ports.js';
-import { loadHostIdentity } from '../host/identity.js';
+import { loadHostIdentity, tokenPathIn } from '../host/identity.js';
 import { findFrp } from '../frp/binary.js';
 import { configFormatFor, renderServerConfig } from '../frp/config.js';
 import { FrpProcess } from '../frp/process.js';
 
 /** A running host, whatever engine carries it. */
-export interface RunningHost {
+export interface RunningHost extends HostEndpoint {
   engine: 'native' | 'frp';
   id: string;
-  port: number;
-  bind: string;
-  token: string;
-  tokenGenerated: boolean;
-  tokenPath: string | undefined;
-  fingerprint: string | undefined;
-  tls: boolean;
   logs: EventEmitter<{ log: [{ level: 'info' | 'warn' | 'debug'; message: string }] }>;
   /** The native host itself, for events such as frp clients' tunnels; absent for a supervised frps. */
   native?: ReverseProxyHost;
   stats(): { clients: number; maxClients: number; freePorts: number };
-  close(): Promise<void>;
 }
 
 export async function startNativeHost(options: HostOptions, stateDir: string): Promise<RunningHost> {
@@ -65,4 +57,9 @@ export async function startFrpHost(options: HostOptions & { frpBinDir?: string |
 
 export function hostStateDir(configDir: string): string {
   return path.join(configDir, 'host');
+}
+
+/** Where a host run with this config directory keeps its token. */
+export function hostTokenPath(configDir: string): string {
+  return tokenPathIn(hostStateDir(configDir));
 }

@@ -18,6 +18,7 @@ import { NativePublisher, detectEngine, type Publisher } from './publishers.js';
 import { FailoverPublisher } from './failover.js';
 import { rankHosts } from './choose.js';
 import { startDiscovery } from './discovery.js';
+import { hostTokenPath } from './host-engines.js';
 import type { IpTableExchange } from '../node/exchange.js';
 
 export interface NodeServiceOptions {
@@ -85,7 +86,7 @@ export async function resolveToken(o: { token?: string | undefined; configDir: s
   const global = config.get('token') as string | undefined;
   if (global) return global;
   try {
-    const local = (await readFile(path.join(o.configDir, 'host', 'token.txt'), 'utf8')).trim();
+    const local = (await readFile(hostTokenPath(o.configDir), 'utf8')).trim();
     if (local) return local;
   } catch {
     // no host on this machine

@@ -7,6 +7,8 @@ import { P2prcError, toP2prcError } from '../../errors.js';
 import { backoffDelay } from '../../protocol/backoff.js';
 import { formatAddress, type PublishedTunnel } from '../../protocol/address.js';
 import { relay } from '../../transport/relay.js';
+import { mapSocketError } from '../../transport/net.js';
+import { debug } from '../../log.js';
 import { CfbDecrypt, CfbEncrypt, frpKey } from '../codec/crypto.js';
 import { FrpMessageDecoder, FrpMsg, encodeFrpMessage, privilegeKey, type FrpMessage } from '../codec/messages.js';
 import { readMessages } from '../codec/read.js';
@@ -30,6 +32,18 @@ export interface FrpWireOptions {
   poolCount?: number;
   heartbeatMs?: number;
   exitOnLoginFailure?: boolean;
+}
+
+/** The local service behind a proxy; a refusal becomes a coded error naming it. */
+async function dialLocal(host: string, port: number): Promise<net.Socket> {
+  const local = net.connect({ host, port, allowHalfOpen: true });
+  try {
+    await once(local, 'connect');
+    return local;
+  } catch (err) {
+    local.destroy();
+    throw mapSocketError(err as NodeJS.ErrnoException, `local service ${host}:${port}`);
+  }
 }
 
 function proxyError(name: string, text: string): P2prcError {
@@ -127,7 +141,8 @@ export class FrpWireClient extends EventEmitter<{ status: [string]; published: [
       let messages: FrpMessage[];
       try {
         messages = decoder.push(chunk);
-      } catch {
+      } catch (err) {
+        debug('frp-wire', `control stream from frps undecodable (${toP2prcError(err, 'E_PROTOCOL').code}); closing the session`);
         dialer.close();
         return;
       }
@@ -167,11 +182,12 @@ export class FrpWireClient extends EventEmitter<{ status: [string]; published: [
         if (rest.length) work.unshift(rest);
         return runUdpChannel(work, t.localHost, t.localPort);
       }
-      const local = net.connect({ host: t.localHost, port: t.localPort, allowHalfOpen: true });
-      await once(local, 'connect');
+      const local = await dialLocal(t.localHost, t.localPort);
       if (rest.length) local.write(rest);
       relay(work, local);
-    } catch {
+    } catch (err) {
+      const e = toP2prcError(err, 'E_UNREACHABLE');
+      debug('frp-wire', `work connection dropped: ${e.code} ${e.message}`);
       work?.destroy();
     }
   }

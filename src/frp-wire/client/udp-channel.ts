@@ -1,5 +1,7 @@
 import dgram from 'node:dgram';
 import type { Duplex } from 'node:stream';
+import { toP2prcError } from '../../errors.js';
+import { debug } from '../../log.js';
 import { FrpMessageDecoder, FrpMsg, encodeFrpMessage } from '../codec/messages.js';
 
 const IDLE_MS = 30_000;
@@ -22,7 +24,8 @@ export function runUdpChannel(work: Duplex, localHost: string, localPort: number
     let messages;
     try {
       messages = decoder.push(chunk);
-    } catch {
+    } catch (err) {
+      debug('frp-wire', `udp work connection undecodable (${toP2prcError(err, 'E_PROTOCOL').code}); closing it`);
       work.destroy();
       return;
     }
