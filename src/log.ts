@@ -1,26 +1,30 @@
+import { debuglog } from 'node:util';
+import { toP2prcError, type ErrorCode } from './errors.js';
+
 /**
- * Debug lines for failures that are handled (a connection dropped, a peer's garbage refused) but
- * worth seeing when something misbehaves. Off by default. `P2PRC_DEBUG=frp-wire,mux` (or `*`)
- * prints the named areas to stderr, like NODE_DEBUG; a program can route them with setDebugLogger.
+ * Debug lines for failures that are handled on purpose (a fallback taken, one connection dropped)
+ * and would otherwise leave no trace. Node's own switch turns them on: NODE_DEBUG=p2prc, lines on
+ * stderr as "P2PRC <pid>: <CODE> <message> <fields as JSON>", so the code is always greppable.
+ * Not a P2PRC_* variable: the CLI reads every P2PRC_<OPTION> as an option and refuses unknown ones.
  */
-export type DebugLogger = (area: string, message: string) => void;
+const log = debuglog('p2prc');
 
-function fromEnv(): DebugLogger | undefined {
-  const spec = process.env.P2PRC_DEBUG?.trim();
-  if (!spec) return undefined;
-  const areas = new Set(spec.split(',').map((a) => a.trim()));
-  return (area, message) => {
-    if (areas.has('*') || areas.has(area)) process.stderr.write(`p2prc:${area} ${message}\n`);
-  };
+export function debug(code: ErrorCode, message: string, fields?: Record<string, unknown>): void {
+  if (!log.enabled) return;
+  log('%s %s%s', code, message, fields && Object.keys(fields).length > 0 ? ` ${safeJson(fields)}` : '');
 }
 
-let logger: DebugLogger | undefined = fromEnv();
-
-/** Replaces where debug lines go; undefined turns them off. */
-export function setDebugLogger(next: DebugLogger | undefined): void {
-  logger = next;
+/** A caught failure, logged with its own code (or `fallback` for an uncoded one) and what was going on. */
+export function debugFailure(what: string, err: unknown, fallback: ErrorCode = 'E_INTERNAL', fields?: Record<string, unknown>): void {
+  if (!log.enabled) return;
+  const e = toP2prcError(err, fallback);
+  debug(e.code, `${what}: ${e.message}`, fields);
 }
 
-export function debug(area: string, message: string): void {
-  logger?.(area, message);
+function safeJson(fields: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(fields);
+  } catch {
+    return '{"fields":"not serializable"}'; // a debug line must never throw
+  }
 }

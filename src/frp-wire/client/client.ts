@@ -8,7 +8,7 @@ import { backoffDelay } from '../../protocol/backoff.js';
 import { formatAddress, type PublishedTunnel } from '../../protocol/address.js';
 import { relay } from '../../transport/relay.js';
 import { mapSocketError } from '../../transport/net.js';
-import { debug } from '../../log.js';
+import { debug, debugFailure } from '../../log.js';
 import { CfbDecrypt, CfbEncrypt, frpKey } from '../codec/crypto.js';
 import { FrpMessageDecoder, FrpMsg, encodeFrpMessage, privilegeKey, type FrpMessage } from '../codec/messages.js';
 import { readMessages } from '../codec/read.js';
@@ -142,7 +142,7 @@ export class FrpWireClient extends EventEmitter<{ status: [string]; published: [
       try {
         messages = decoder.push(chunk);
       } catch (err) {
-        debug('frp-wire', `control stream from frps undecodable (${toP2prcError(err, 'E_PROTOCOL').code}); closing the session`);
+        debugFailure('frp-wire control stream from frps undecodable; closing the session', err, 'E_PROTOCOL');
         dialer.close();
         return;
       }
@@ -187,7 +187,7 @@ export class FrpWireClient extends EventEmitter<{ status: [string]; published: [
       relay(work, local);
     } catch (err) {
       const e = toP2prcError(err, 'E_UNREACHABLE');
-      debug('frp-wire', `work connection dropped: ${e.code} ${e.message}`);
+      debug(e.code, `frp-wire work connection dropped: ${e.message}`);
       work?.destroy();
     }
   }

@@ -1,7 +1,6 @@
 import dgram from 'node:dgram';
 import type { Duplex } from 'node:stream';
-import { toP2prcError } from '../../errors.js';
-import { debug } from '../../log.js';
+import { debugFailure } from '../../log.js';
 import { FrpMessageDecoder, FrpMsg, encodeFrpMessage } from '../codec/messages.js';
 
 const IDLE_MS = 30_000;
@@ -25,7 +24,7 @@ export function runUdpChannel(work: Duplex, localHost: string, localPort: number
     try {
       messages = decoder.push(chunk);
     } catch (err) {
-      debug('frp-wire', `udp work connection undecodable (${toP2prcError(err, 'E_PROTOCOL').code}); closing it`);
+      debugFailure('frp-wire udp work connection undecodable; closing it', err, 'E_PROTOCOL');
       work.destroy();
       return;
     }

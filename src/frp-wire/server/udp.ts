@@ -1,6 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { toP2prcError } from '../../errors.js';
-import { debug } from '../../log.js';
+import { debugFailure } from '../../log.js';
 import { FrpMessageDecoder, FrpMsg, encodeFrpMessage } from '../codec/messages.js';
 import type { FrpTunnel, FrpUdpTunnel } from './ports.js';
 
@@ -40,7 +39,7 @@ export class FrpUdpProxy {
           else this.tunnel.dropped++;
         }
       } catch (err) {
-        debug('frp-wire', `udp proxy ${this.name}: ${toP2prcError(err, 'E_PROTOCOL').code}; closing its work connection`);
+        debugFailure(`frp-wire udp proxy ${this.name}: closing its work connection`, err, 'E_PROTOCOL');
         work.destroy();
       }
     });
