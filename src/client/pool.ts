@@ -8,6 +8,8 @@ import { dataProof } from '../protocol/auth.js';
 import type { Message } from '../protocol/messages.js';
 import { FrameChannel } from '../transport/channel.js';
 import { dial, tuneSocket, type DialOptions } from '../transport/net.js';
+import { P2prcError } from '../errors.js';
+import { debug, debugFailure } from '../log.js';
 
 export interface LocalTarget {
   host: string;
@@ -80,6 +82,7 @@ export class DataPool {
       channel.send('Hello', { role: 'data', sessionId: this.session.sessionId, seq, mac: dataProof(this.session.key, this.session.sessionId, seq) });
     } catch (err) {
       if (!this.closed) this.session.onError(`data connection failed: ${(err as Error).message}`);
+      else debugFailure('data connection failed after the pool closed', err, 'E_UNREACHABLE');
       return;
     } finally {
       this.opening--;
@@ -88,14 +91,16 @@ export class DataPool {
     let bind: Message | undefined;
     try {
       bind = await channel.next(0);
-    } catch {
+    } catch (err) {
       // Closed while parked (host gone or pool closed); the session decides about reconnecting.
+      debugFailure('parked data connection closed', err, 'E_CLOSED', { sessionId: this.session.sessionId });
     }
     this.idle--;
     this.parked.delete(channel.socket);
     if (!bind) return;
     if (!this.closed) this.fill(Math.max(1, this.size - this.idle - this.opening));
     if (bind.type !== 'Bind') {
+      debug('E_PROTOCOL', `expected Bind on a parked data connection, got ${bind.type}`);
       channel.close();
       return;
     }
@@ -107,6 +112,7 @@ export class DataPool {
     const head = channel.detach();
     const target = this.session.target(tunnelId);
     if (!target) {
+      debug('E_NOT_FOUND', 'bind for a tunnel this side no longer has', { tunnelId, visitorId });
       data.destroy();
       return;
     }
@@ -117,7 +123,7 @@ export class DataPool {
       if (!service) return;
     }
     const local = net.connect({ host: target.host, port: target.port, allowHalfOpen: true });
-    const timer = setTimeout(() => local.destroy(new Error('local connect timeout')), LOCAL_CONNECT_TIMEOUT_MS);
+    const timer = setTimeout(() => local.destroy(new P2prcError('E_TIMEOUT', 'local connect timeout')), LOCAL_CONNECT_TIMEOUT_MS);
     try {
       await once(local, 'connect');
     } catch (err) {
@@ -130,7 +136,10 @@ export class DataPool {
       clearTimeout(timer);
     }
     tuneSocket(local);
-    if (service) return secureRelay(data, local, service.keys, service.open);
+    if (service) {
+      const svc = target.service!.id;
+      return secureRelay(data, local, service.keys, service.open, undefined, (e) => debug(e.code, `service ${svc}: relay of visitor ${visitorId} ended: ${e.message}`));
+    }
     if (head.length > 0) local.write(head);
     relay(data, local);
   }
@@ -147,9 +156,11 @@ export class DataPool {
       const open = new OpenStream(keys.receive);
       pipeline(data, open, (err) => err && (data.destroy(), open.destroy()));
       const marker = await readExact(open, START_MARKER.length, 'start marker');
-      if (!marker.equals(START_MARKER)) throw new Error('bad start marker');
+      if (!marker.equals(START_MARKER)) throw new P2prcError('E_PROTOCOL', 'bad start marker');
       return { keys, open };
-    } catch {
+    } catch (err) {
+      // One visitor failed its handshake (timeout, closed, bad marker): drop it, keep serving others.
+      debugFailure(`service ${svc.id}: visitor ${visitorId} handshake failed`, err, 'E_PROTOCOL');
       data.destroy();
       return undefined;
     }

@@ -1,7 +1,7 @@
 import type net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { pipeline, type Readable } from 'node:stream';
-import { P2prcError } from '../errors.js';
+import { P2prcError, toP2prcError } from '../errors.js';
 import { readExact as readBytes } from '../transport/read.js';
 import { NONCE_BYTES, OpenStream, SealStream, deriveKeys, ownerProof, proofMatches, visitorProof } from '../protocol/e2e.js';
 
@@ -46,13 +46,20 @@ export const START_MARKER = Buffer.from([1]);
 
 /**
  * Plaintext `local` <-> sealed records on `link`. `open` may already be fed from `link` (the owner reads
- * the start marker through it first). Any failure, a tampered record included, closes both sides.
+ * the start marker through it first). Any failure, a tampered record included, closes both sides and
+ * is passed once to `onFailure`: the record layer's own code (E_AUTH for a tampered record), or
+ * E_CLOSED for a socket that reset or closed early, which is how connections normally end.
  */
-export function secureRelay(link: net.Socket, local: net.Socket, keys: LinkKeys, open?: OpenStream, first?: Buffer): void {
+export function secureRelay(link: net.Socket, local: net.Socket, keys: LinkKeys, open?: OpenStream, first?: Buffer, onFailure?: (err: P2prcError) => void): void {
+  let failed = false;
   const done = (err?: Error | null) => {
     if (!err) return;
     link.destroy();
     local.destroy();
+    // The first error is the cause; the others are the pipelines torn down by the destroys above.
+    if (failed) return;
+    failed = true;
+    onFailure?.(toP2prcError(err, 'E_CLOSED'));
   };
   let opener = open;
   if (!opener) {

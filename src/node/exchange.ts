@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events';
+import { P2prcError, toP2prcError } from '../errors.js';
+import { debug } from '../log.js';
 import { DEFAULT_LIMITS, entryIdentity, sanitizeTable, type PeerEntry, type TableLimits } from './validate.js';
 import type { IpTableEntry } from './iptable.js';
 
@@ -85,9 +87,11 @@ export class IpTableExchange extends EventEmitter<ExchangeEvents> {
   private async pull(url: string, selfId: string): Promise<void> {
     let body: unknown;
     try {
-      body = JSON.parse(await fetchCapped(url, this.o.timeoutMs, this.o.maxBodyBytes));
+      body = parseTable(await fetchCapped(url, this.o.timeoutMs, this.o.maxBodyBytes));
     } catch (err) {
-      this.emit('log', `ip_table from ${url} ignored: ${(err as Error).message}`);
+      const e = toP2prcError(err, 'E_UNREACHABLE');
+      debug(e.code, `ip_table from ${url} ignored`, { reason: e.message });
+      this.emit('log', `ip_table from ${url} ignored: ${e.message}`);
       return;
     }
     const { entries, problems } = sanitizeTable(body, this.o.limits);
@@ -103,18 +107,36 @@ export class IpTableExchange extends EventEmitter<ExchangeEvents> {
   }
 }
 
-/** GET with a time bound and a body-size bound (checked while streaming, before buffering more). */
-async function fetchCapped(url: string, timeoutMs: number, maxBytes: number): Promise<string> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
-  const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (declared > maxBytes) throw new Error(`body of ${declared} bytes exceeds ${maxBytes}`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body) {
-    size += chunk.length;
-    if (size > maxBytes) throw new Error(`body exceeds ${maxBytes} bytes`);
-    chunks.push(Buffer.from(chunk));
+function parseTable(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new P2prcError('E_PROTOCOL', (err as Error).message, { cause: err });
   }
-  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * GET with a time bound and a body-size bound (checked while streaming, before buffering more).
+ * Failures are coded: a peer answering an HTTP error is E_PROTOCOL, a body over the cap E_TOO_LARGE,
+ * no answer in time E_TIMEOUT, anything else on the way E_UNREACHABLE.
+ */
+async function fetchCapped(url: string, timeoutMs: number, maxBytes: number): Promise<string> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok || !res.body) throw new P2prcError('E_PROTOCOL', `HTTP ${res.status}`, { details: { status: res.status } });
+    const declared = Number(res.headers.get('content-length') ?? NaN);
+    if (declared > maxBytes) throw new P2prcError('E_TOO_LARGE', `body of ${declared} bytes exceeds ${maxBytes}`);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+      size += chunk.length;
+      if (size > maxBytes) throw new P2prcError('E_TOO_LARGE', `body exceeds ${maxBytes} bytes`);
+      chunks.push(Buffer.from(chunk));
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } catch (err) {
+    if (err instanceof P2prcError) throw err;
+    const timedOut = (err as Error).name === 'TimeoutError';
+    throw new P2prcError(timedOut ? 'E_TIMEOUT' : 'E_UNREACHABLE', (err as Error).message, { cause: err });
+  }
 }
