@@ -68,6 +68,8 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
       this.resolveReady = resolve;
       this.rejectReady = reject;
     });
+    // Not everyone awaits ready; a failure also arrives as the 'closed' status, so leaving the
+    // rejection unobserved must not crash the process.
     this.ready.catch(() => undefined);
     this.options.signal?.addEventListener('abort', () => void this.close(), { once: true });
   }
@@ -115,7 +117,7 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
         if (failures > this.options.maxRetries) return this.fail(e);
         const delayMs = backoffDelay(failures, this.options.backoff);
         this.emit('status', { state: 'reconnecting', attempt: failures, delayMs, error: e });
-        await delay(delayMs, undefined, { signal: this.stop.signal }).catch(() => undefined);
+        await delay(delayMs, undefined, { signal: this.stop.signal }).catch(() => undefined); // aborted by close(): the loop ends
         continue;
       }
       failures = 0;

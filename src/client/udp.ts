@@ -1,5 +1,6 @@
 import dgram from 'node:dgram';
 import type { LocalTarget } from './pool.js';
+import { debugFailure } from '../log.js';
 
 type Sender = (tunnelId: string, visitorId: number, data: Buffer) => void;
 
@@ -40,7 +41,8 @@ export class UdpRelay {
         return;
       }
       const socket = dgram.createSocket(t.host.includes(':') ? 'udp6' : 'udp4');
-      socket.on('error', () => undefined); // local service down: ICMP errors just drop datagrams
+      // Local service down: ICMP errors just drop datagrams, as UDP would without the tunnel.
+      socket.on('error', (err) => debugFailure(`udp tunnel ${tunnelId}: local ${t.host}:${t.port}`, err, 'E_UNREACHABLE'));
       socket.on('message', (reply) => {
         const live = this.sessions.get(key);
         if (live) live.lastSeen = Date.now();

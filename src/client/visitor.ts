@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import { toP2prcError, type P2prcError } from '../errors.js';
+import { debug, debugFailure } from '../log.js';
 import type { ServiceInfo } from '../protocol/messages.js';
 import { listenTcp, tuneSocket } from '../transport/net.js';
 import { openControlSession, type ControlSession } from './control.js';
@@ -25,14 +26,16 @@ class SessionKeeper {
   get(): Promise<ControlSession> {
     if (!this.current) {
       const o = resolveConnectOptions({ ...this.access, tunnels: [], poolSize: 0 });
-      this.current = openControlSession(o, o.fingerprint, () => undefined, () => undefined);
+      // A visitor publishes nothing: no tunnel targets, and its pool warnings are only worth a debug line.
+      this.current = openControlSession(o, o.fingerprint, () => undefined, (m) => debug('E_CLOSED', `visitor session: ${m}`));
       this.current.then((s) => void s.closed.then(() => (this.current = undefined)), () => (this.current = undefined));
     }
     return this.current;
   }
 
   async close(): Promise<void> {
-    const s = await this.current?.catch(() => undefined);
+    // A session that never opened was already reported to whoever awaited get().
+    const s = await this.current?.catch((err: unknown) => debugFailure('visitor session did not open', err, 'E_UNREACHABLE'));
     s?.close();
   }
 }
@@ -87,12 +90,23 @@ export class ServiceVisitor extends EventEmitter<{ error: [P2prcError] }> {
       link.once('close', () => this.sockets.delete(link));
       const keys = await visitorHandshake(link, this.o.secret, this.o.serviceId);
       tuneSocket(local);
-      secureRelay(link, local, keys, undefined, START_MARKER);
+      secureRelay(link, local, keys, undefined, START_MARKER, (e) => this.relayFailed(e));
     } catch (err) {
       local.destroy();
-      // Reported to whoever listens (the CLI prints it); the visitor keeps serving other connections.
-      if (this.listenerCount('error') > 0) this.emit('error', toP2prcError(err));
+      this.report(toP2prcError(err));
     }
+  }
+
+  /** A coded failure of the record layer (a tampered record) is reported; a plain close is how connections end. */
+  private relayFailed(e: P2prcError): void {
+    if (e.code === 'E_CLOSED') debug(e.code, `service ${this.o.serviceId}: relay ended: ${e.message}`);
+    else this.report(e);
+  }
+
+  private report(e: P2prcError): void {
+    // Reported to whoever listens (the CLI prints it); the visitor keeps serving other connections.
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+    else debug(e.code, `service ${this.o.serviceId}: ${e.message}`);
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { P2prcError } from '../errors.js';
 import { compareVersions, parseFrpVersion } from './config.js';
+import { debugFailure } from '../log.js';
 
 export type FrpProgram = 'frps' | 'frpc';
 
@@ -65,7 +66,8 @@ export async function frpVersion(file: string): Promise<string> {
 export async function findFrp(program: FrpProgram, opts: { binDir?: string | undefined; env?: NodeJS.ProcessEnv; vendorDir?: string } = {}): Promise<FrpBinary> {
   const env = opts.env ?? process.env;
   const vendorDir = opts.vendorDir ?? VENDOR_DIR;
-  const manifest = await readManifest(vendorDir).catch(() => undefined);
+  // No readable manifest only means no vendored versions to look in; the other places still count.
+  const manifest = await readManifest(vendorDir).catch((e: unknown) => debugFailure(`no frp manifest in ${vendorDir}`, e, 'E_CONFIG'));
   const candidates: Array<{ dir: string; source: FrpBinary['source'] }> = [];
   if (opts.binDir) candidates.push({ dir: opts.binDir, source: 'flag' });
   if (env.P2PRC_FRP_BIN_DIR) candidates.push({ dir: env.P2PRC_FRP_BIN_DIR, source: 'env' });

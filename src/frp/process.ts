@@ -3,11 +3,12 @@ import { appendFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
-import { P2prcError } from '../errors.js';
+import { P2prcError, toP2prcError } from '../errors.js';
 import { backoffDelay } from '../protocol/backoff.js';
 import { classifyFrpLine, stripAnsi } from './logs.js';
 import { writePrivateConfig, type PrivateFile } from './tempconfig.js';
 import type { FrpBinary } from './binary.js';
+import { debugFailure } from '../log.js';
 
 /**
  * Runs frp under a tiny shell "lifeline": the shell holds our pipe on its stdin and kills frp when
@@ -93,7 +94,7 @@ export class FrpProcess extends EventEmitter<FrpProcessEvents> {
         if (pidLine) return void (this.pid = Number(pidLine[1]));
         this.emit('log', line);
         this.options.onLog?.(line);
-        if (this.options.logFile) void appendFile(this.options.logFile, `${line}\n`).catch(() => undefined);
+        if (this.options.logFile) void appendFile(this.options.logFile, `${line}\n`).catch((e: unknown) => debugFailure(`cannot append to ${this.options.logFile}`, e, 'E_CONFIG'));
         const event = classifyFrpLine(line);
         if (!event) return;
         if (event.kind === 'error') {
@@ -136,7 +137,7 @@ export class FrpProcess extends EventEmitter<FrpProcessEvents> {
         await this.launch();
         return;
       } catch (err) {
-        this.emit('error', err as P2prcError);
+        this.emit('error', toP2prcError(err));
       }
     }
   }

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { debugFailure } from '../log.js';
 
 /** One node in P2PRC's IP table; field names and casing are P2PRC's own. */
 export interface IpTableEntry {
@@ -75,7 +76,9 @@ export function selfEntry(input: SelfEntryInput): IpTableEntry {
 function safeUsername(): string {
   try {
     return os.userInfo().username;
-  } catch {
+  } catch (err) {
+    // No passwd entry (containers): the field is informational, so it stays empty.
+    debugFailure('no user name for the IP table entry', err, 'E_CONFIG');
     return '';
   }
 }

@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { P2prcError } from '../errors.js';
+import { debugFailure } from '../log.js';
 
 /**
  * The node's UDP server (P2PRC's UDPServerPort): echoes each datagram to its sender, which is
@@ -12,7 +13,8 @@ export class NodeUdpServer {
 
   constructor() {
     this.socket.on('message', (msg, rinfo) => this.socket.send(msg, rinfo.port, rinfo.address));
-    this.socket.on('error', () => undefined);
+    // A send to a peer that went away must not kill the server; bind errors are awaited in listen().
+    this.socket.on('error', (err) => debugFailure('node UDP server socket error', err, 'E_CLOSED'));
   }
 
   async listen(port: number, host = '0.0.0.0'): Promise<number> {

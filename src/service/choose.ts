@@ -3,6 +3,7 @@ import { formatAddress } from '../client/client.js';
 import { probeHost } from '../client/probe.js';
 import { RecordStore, openConfig, type ServerRecord } from '../store/index.js';
 import { hostTokenPath } from './host-engines.js';
+import { debugFailure } from '../log.js';
 
 export interface Candidate {
   host: string;
@@ -21,7 +22,9 @@ function key(s: { address: string; controlPort: number }): string {
 }
 
 async function localHostToken(configDir: string): Promise<string | undefined> {
-  return (await readFile(hostTokenPath(configDir), 'utf8').catch(() => '')).trim() || undefined;
+  const file = hostTokenPath(configDir);
+  // No host runs here (the usual case): no local token to offer.
+  return (await readFile(file, 'utf8').catch((e: unknown) => (debugFailure(`no local host token in ${file}`, e, 'E_CONFIG'), ''))).trim() || undefined;
 }
 
 /** Remembers that a host refused us, so automatic choice skips it for a while. */

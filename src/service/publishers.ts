@@ -3,6 +3,7 @@ import { ReverseProxyClient, type PublishedTunnel } from '../client/client.js';
 import type { ConnectOptions, TunnelSpec } from '../client/options.js';
 import { probeHost } from '../client/probe.js';
 import { dial } from '../transport/net.js';
+import { debugFailure } from '../log.js';
 
 /** What the node service needs from an engine: publish, report, stop. */
 export interface Publisher extends EventEmitter<{ status: [string]; published: [PublishedTunnel[]] }> {
@@ -65,7 +66,8 @@ export async function detectEngine(host: string, port: number, preferTls: boolea
     const { socket } = await dial({ host, port, tls: false, timeoutMs });
     socket.destroy();
     return { engine: 'frp', reason: 'the port accepts connections but does not speak p2prc: assuming a stock frps' };
-  } catch {
+  } catch (err) {
+    debugFailure(`engine detection: ${host}:${port} not reachable`, err, 'E_UNREACHABLE');
     return { engine: 'native', tls: preferTls, reason: 'the host is not reachable yet; using the native engine and retrying' };
   }
 }

@@ -1,6 +1,7 @@
 import { probeHost, type ProbeState } from '../client/probe.js';
 import { RecordStore, isProcessAlive, type MappingRecord, type ServerRecord } from '../store/index.js';
 import { dial } from '../transport/net.js';
+import { debugFailure } from '../log.js';
 
 export type ServerState = ProbeState | 'unknown';
 export type MappingState = 'active' | 'stale' | 'closed';
@@ -28,7 +29,8 @@ export async function viewServers(configDir: string, opts: { offline?: boolean; 
           const { socket } = await dial({ host: s.address, port: s.controlPort, tls: false, timeoutMs });
           socket.destroy();
           return { ...s, state: 'alive', latencyMs: Math.round(performance.now() - started) };
-        } catch {
+        } catch (err) {
+          debugFailure(`frps ${s.address}:${s.controlPort} is down`, err, 'E_UNREACHABLE');
           return { ...s, state: 'down', latencyMs: null };
         }
       }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { P2prcError } from '../errors.js';
+import { debugFailure } from '../log.js';
 
 export function isProcessAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
@@ -30,12 +31,14 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
   try {
     await rename(tmp, file);
   } catch (err) {
-    await unlink(tmp).catch(() => undefined);
+    // The rename's own error is what the caller needs; a leftover temp file is only worth a debug line.
+    await unlink(tmp).catch((e: unknown) => debugFailure(`cannot remove ${tmp}`, e, 'E_CONFIG'));
     throw err;
   }
-  const d = await open(dir, constants.O_RDONLY).catch(() => undefined);
+  // Some file systems refuse to open or fsync a directory; the rename above has happened either way.
+  const d = await open(dir, constants.O_RDONLY).catch((e: unknown) => debugFailure(`cannot open ${dir} to fsync it`, e, 'E_CONFIG'));
   if (d) {
-    await d.sync().catch(() => undefined);
+    await d.sync().catch((e: unknown) => debugFailure(`cannot fsync ${dir}`, e, 'E_CONFIG'));
     await d.close();
   }
 }
@@ -51,7 +54,8 @@ async function breakStaleLock(lock: string): Promise<boolean> {
       await unlink(lock);
       return true;
     }
-  } catch {
+  } catch (err) {
+    debugFailure(`lock ${lock} vanished or unreadable; retrying`, err, 'E_LOCKED');
     return true; // vanished or unreadable mid-write: just retry
   }
   return false;
@@ -79,6 +83,7 @@ export async function withFileLock<T>(file: string, fn: () => Promise<T>, timeou
   try {
     return await fn();
   } finally {
-    await unlink(lock).catch(() => undefined);
+    // Already gone (broken as stale by another process) is fine; anything else leaves a lock to break later.
+    await unlink(lock).catch((e: unknown) => debugFailure(`cannot remove lock ${lock}`, e, 'E_LOCKED'));
   }
 }
