@@ -4,8 +4,6 @@ import { FrameDecoder, encodeFrame, encodePreamble, decodePreamble, DEFAULT_MAX_
 import { decodeMessage, encodeMessage, MsgType } from '../../src/protocol/messages.js';
 import { clientProof, dataProof, hostProof, newNonce, proofsEqual, sessionKey } from '../../src/protocol/auth.js';
 import { P2prcError, isP2prcError } from '../../src/errors.js';
-import { PortPolicy, parsePortRanges } from '../../src/host/ports.js';
-import { backoffDelay } from '../../src/protocol/backoff.js';
 
 describe('framing', () => {
   it('round-trips messages through any chunking', () => {
@@ -106,37 +104,5 @@ describe('auth', () => {
     const key = sessionKey('secret', hostNonce, clientNonce);
     expect(proofsEqual(dataProof(key, 's', 1), dataProof(key, 's', 2))).toBe(false);
     expect(proofsEqual('', '')).toBe(false);
-  });
-});
-
-describe('port policy', () => {
-  it('parses ranges and names bad input', () => {
-    expect(parsePortRanges('6000-6002, 7000')).toEqual([{ start: 6000, end: 6002 }, { start: 7000, end: 7000 }]);
-    for (const bad of ['', '7-', '0', '70000', '9-3', 'abc']) expect(() => parsePortRanges(bad)).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
-  });
-
-  it('allows, denies, reserves for an owner, and picks only free allowed ports', () => {
-    const p = new PortPolicy(parsePortRanges('6000-6002'));
-    expect(() => p.check(7000, 'a')).toThrow(expect.objectContaining({ code: 'E_PORT_DENIED' }));
-    p.take(6000, 'a');
-    expect(() => p.take(6000, 'b')).toThrow(expect.objectContaining({ code: 'E_PORT_TAKEN' }));
-    expect(() => p.take(6000, 'a')).not.toThrow();
-    expect(p.countOwnedBy('a')).toBe(1);
-    expect(p.pickCandidates(5, new Set([6001])).sort()).toEqual([6002]);
-    p.release(6000, 'b');
-    expect(p.ownerOf(6000)).toBe('a');
-    p.release(6000, 'a');
-    expect(p.pickCandidates(5, new Set()).sort()).toEqual([6000, 6001, 6002]);
-  });
-});
-
-describe('backoff', () => {
-  it('grows exponentially, is jittered within [step/2, step], and is capped', () => {
-    const opts = { initialMs: 100, maxMs: 1000, factor: 2 };
-    expect(backoffDelay(1, opts, () => 0)).toBe(50);
-    expect(backoffDelay(1, opts, () => 1)).toBe(100);
-    expect(backoffDelay(3, opts, () => 1)).toBe(400);
-    expect(backoffDelay(30, opts, () => 1)).toBe(1000);
-    expect(backoffDelay(30, opts, () => 0)).toBe(500);
   });
 });

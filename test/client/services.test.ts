@@ -3,7 +3,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { ServiceVisitor, listServices, P2prcError } from '../../src/index.js';
-import { cleanup, client, defer, echoServer, host, roundTrip, sha256, until } from '../helpers/engine.js';
+import { cleanup, client, defer, echoServer, host, listen, roundTrip, sha256, until } from '../helpers/engine.js';
 import { tapProxy } from '../helpers/tap.js';
 
 afterEach(cleanup);
@@ -86,15 +86,44 @@ describe('services by ID', () => {
     expect((await roundTrip(v.port, msg)).sha).toBe(sha256(msg));
   });
 
-  it('a flipped bit in a relayed record closes that connection', async () => {
-    const { access, tap } = await setup();
-    const v = await visit(access);
+  it('a flipped bit in a visitor\'s record: the owner drops it before the service sees a byte of it, and closes', async () => {
+    const { h, access, tap } = await setup();
+    const got: Buffer[] = [];
+    const svc = net.createServer((s) => (s.on('data', (d: Buffer) => (got.push(d), s.write(d))), s.on('error', () => s.destroy())));
+    const svcPort = await listen(svc);
+    await client(h, { tunnels: [], services: [{ id: 'counted', secret: SECRET, localPort: svcPort }] }).ready;
+    const v = await visit(access, SECRET, 'counted');
     const s = net.connect(v.port, '127.0.0.1');
     defer(() => s.destroy());
     s.on('error', () => undefined);
     await once(s, 'connect');
+    s.write('intact');
+    await once(s, 'data');
     tap.flipNext();
     s.write(randomBytes(4096));
     await once(s, 'close');
+    // Only the intact record reached the service: the tampered one failed authentication at the owner.
+    expect(Buffer.concat(got).toString()).toBe('intact');
+  });
+
+  it('a flipped bit in the owner\'s record: the visitor reports E_AUTH and closes that connection', async () => {
+    const { h, access, tap } = await setup();
+    const svc = net.createServer((s) => (s.once('data', () => s.write(randomBytes(4096))), s.on('error', () => s.destroy())));
+    const svcPort = await listen(svc);
+    await client(h, { tunnels: [], services: [{ id: 'talker', secret: SECRET, localPort: svcPort }] }).ready;
+    const v = await visit(access, SECRET, 'talker');
+    const reported = once(v, 'error') as Promise<[P2prcError]>;
+    const s = net.connect(v.port, '127.0.0.1');
+    defer(() => s.destroy());
+    s.on('error', () => undefined);
+    let received = 0;
+    s.on('data', (d: Buffer) => (received += d.length));
+    await once(s, 'connect');
+    tap.flipNext(); // the visitor's records here are a few bytes; the first one over 1 KiB is the owner's reply
+    s.write('go');
+    const [err] = await reported;
+    expect(err.code).toBe('E_AUTH');
+    await once(s, 'close');
+    expect(received).toBe(0); // nothing of the tampered record was handed to the visitor's side
   });
 });
