@@ -1,0 +1,74 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { dial, listenTcp, mapSocketError } from '../../src/transport/net.js';
+import { isP2prcError } from '../../src/errors.js';
+import { generateSelfSignedCert } from '../../src/transport/cert.js';
+import tls from 'node:tls';
+import { cleanup, defer, freePort, listen } from '../helpers/engine.js';
+
+afterEach(cleanup);
+
+/** Accepts TCP and never says anything (reads, so it notices the dialer's FIN). */
+async function silentListener(): Promise<{ port: number; held: net.Socket[] }> {
+  const held: net.Socket[] = [];
+  const port = await listen(net.createServer((s) => (held.push(s), s.resume())));
+  defer(() => held.forEach((s) => s.destroy())); // before the listener's close, which waits for them
+  return { port, held };
+}
+
+const codeOf = (p: Promise<unknown>) => p.then(() => undefined, (e: { code: string }) => e.code);
+
+describe('dial', () => {
+  it('a closed loopback port is E_UNREACHABLE, for TCP and TLS', async () => {
+    const port = await freePort();
+    expect(await codeOf(dial({ host: '127.0.0.1', port, tls: false, timeoutMs: 5_000 }))).toBe('E_UNREACHABLE');
+    expect(await codeOf(dial({ host: '127.0.0.1', port, tls: true, timeoutMs: 5_000 }))).toBe('E_UNREACHABLE');
+  });
+
+  it('a listener that never answers TLS is E_TIMEOUT after the bound, and the socket is destroyed', async () => {
+    const { port, held } = await silentListener();
+    expect(await codeOf(dial({ host: '127.0.0.1', port, tls: true, timeoutMs: 200 }))).toBe('E_TIMEOUT');
+    // The dialer gave up and destroyed its socket: the server side sees it close.
+    await new Promise<void>((resolve) => (held[0]!.destroyed ? resolve() : held[0]!.once('close', () => resolve())));
+  });
+
+  // Known bug, left for the transport owner: an aborted dial rejects with a TypeError, because
+  // mapSocketError calls .startsWith on the AbortError's numeric DOMException code. This test turns
+  // red (it.fails passes only while the bug is there) as soon as the abort becomes a coded error.
+  it.fails('an aborted signal stops the dial with a coded error (fails today: TypeError from mapSocketError)', async () => {
+    const { port } = await silentListener();
+    const ac = new AbortController();
+    const pending = dial({ host: '127.0.0.1', port, tls: true, timeoutMs: 10_000, signal: ac.signal }).then(() => undefined, (e: unknown) => e);
+    ac.abort();
+    expect(isP2prcError(await pending)).toBe(true);
+  });
+
+  it('TLS: returns the certificate fingerprint, and refuses a pinned one that differs with E_TLS', async () => {
+    const { keyPem, certPem, fingerprint } = generateSelfSignedCert('127.0.0.1');
+    const server = tls.createServer({ key: keyPem, cert: certPem }, (s) => s.end());
+    const port = await listen(server as unknown as net.Server);
+    const ok = await dial({ host: '127.0.0.1', port, tls: true, fingerprint, timeoutMs: 5_000 });
+    ok.socket.destroy();
+    expect(ok.fingerprint).toBe(fingerprint);
+    const other = generateSelfSignedCert('127.0.0.1').fingerprint;
+    expect(await codeOf(dial({ host: '127.0.0.1', port, tls: true, fingerprint: other, timeoutMs: 5_000 }))).toBe('E_TLS');
+  });
+});
+
+describe('listenTcp and error mapping', () => {
+  it('a busy port is E_PORT_TAKEN with the port in details', async () => {
+    const busy = net.createServer();
+    const port = await listen(busy);
+    const second = net.createServer();
+    defer(() => second.close());
+    await expect(listenTcp(second, port, '127.0.0.1')).rejects.toMatchObject({ code: 'E_PORT_TAKEN', details: { port } });
+  });
+
+  it('maps errno codes to stable error codes and keeps coded errors as they are', () => {
+    const errno = (code: string) => Object.assign(new Error(code), { code });
+    expect(mapSocketError(errno('ECONNREFUSED'), 'h').code).toBe('E_UNREACHABLE');
+    expect(mapSocketError(errno('ETIMEDOUT'), 'h').code).toBe('E_TIMEOUT');
+    expect(mapSocketError(errno('ERR_SSL_WRONG_VERSION_NUMBER'), 'h').code).toBe('E_TLS');
+    expect(mapSocketError(errno('EWHATEVER'), 'h').code).toBe('E_UNREACHABLE');
+  });
+});

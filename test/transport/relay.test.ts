@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { once } from 'node:events';
+import { relay } from '../../src/transport/relay.js';
+import { cleanup, defer, listen } from '../helpers/engine.js';
+
+afterEach(cleanup);
+
+/**
+ * A real socket pair through the relay: `left` and `right` are the outer ends a user would hold,
+ * the relay owns the two inner ends. Half-open everywhere, as the host and client use it.
+ */
+async function relayedPair(): Promise<{ left: net.Socket; right: net.Socket; inner: [net.Socket, net.Socket]; done: Promise<void> }> {
+  const accepted: net.Socket[] = [];
+  const waiting: Array<(s: net.Socket) => void> = [];
+  const server = net.createServer({ allowHalfOpen: true }, (s) => {
+    const taker = waiting.shift();
+    if (taker) taker(s);
+    else accepted.push(s);
+  });
+  const port = await listen(server);
+  const next = () => new Promise<net.Socket>((resolve) => (accepted.length ? resolve(accepted.shift()!) : waiting.push(resolve)));
+  const connect = async () => {
+    const outer = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    defer(() => outer.destroy());
+    outer.on('error', () => undefined);
+    const inner = await next();
+    defer(() => inner.destroy());
+    return { outer, inner };
+  };
+  const a = await connect();
+  const b = await connect();
+  let finished!: () => void;
+  const done = new Promise<void>((r) => (finished = r));
+  relay(a.inner, b.inner, finished);
+  return { left: a.outer, right: b.outer, inner: [a.inner, b.inner], done };
+}
+
+/** Everything read until the peer's FIN; unlike async iteration, leaves the socket open for writing. */
+const readAll = (s: net.Socket) => new Promise<string>((resolve, reject) => {
+  const chunks: Buffer[] = [];
+  s.on('data', (c: Buffer) => chunks.push(c));
+  s.once('end', () => resolve(Buffer.concat(chunks).toString()));
+  s.once('error', reject);
+});
+
+describe('relay', () => {
+  it('carries one side\'s FIN across while the other side keeps writing back', async () => {
+    const { left, right } = await relayedPair();
+    const rightGot = readAll(right);
+    left.end('request');
+    expect(await rightGot).toBe('request'); // the FIN arrived: the stream ended, the socket is still open
+    expect(right.destroyed).toBe(false);
+    const leftGot = readAll(left);
+    right.write('response part 1, ');
+    right.end('part 2');
+    expect(await leftGot).toBe('response part 1, part 2');
+  });
+
+  it('a reset on one side destroys the other at once (no graceful end) and reports done', async () => {
+    const { left, right, inner, done } = await relayedPair();
+    const rightEnded = readAll(right);
+    left.resetAndDestroy();
+    await done;
+    // An error tears down both inner ends immediately; a clean close would only end() them.
+    expect(inner.map((s) => s.destroyed)).toEqual([true, true]);
+    expect(await rightEnded).toBe('');
+  });
+
+  it('moves 8 MiB each way at once without loss or reordering', async () => {
+    const { left, right } = await relayedPair();
+    const payload = (tag: string) => Buffer.from(Array.from({ length: 8 * 1024 }, (_, i) => `${tag}${String(i).padStart(1019, '.')}\n`).join(''));
+    const [toRight, toLeft] = [payload('L'), payload('R')];
+    const rightGot = readAll(right);
+    const leftGot = readAll(left);
+    left.end(toRight);
+    right.end(toLeft);
+    expect(await rightGot).toBe(toRight.toString());
+    expect(await leftGot).toBe(toLeft.toString());
+  });
+});
