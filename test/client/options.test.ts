@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConnectOptions, type ConnectOptions } from '../../src/client/options.js';
-import { DEFAULT_BACKOFF } from '../../src/client/backoff.js';
+import { DEFAULT_BACKOFF } from '../../src/protocol/backoff.js';
 
 const base: ConnectOptions = { host: '127.0.0.1', token: 't', tunnels: [{ name: 'web', localPort: 8080 }] };
 
