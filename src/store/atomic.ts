@@ -16,8 +16,19 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
-/** Writes via a temp file in the same directory, fsync, rename, fsync of the directory: a crash leaves old or new, never half. */
+/**
+ * Writes via a temp file in the same directory, fsync, rename, fsync of the directory: a crash leaves
+ * old or new, never half. A failure is E_CONFIG naming the file (details.path), whatever fs said.
+ */
 export async function writeFileAtomic(file: string, text: string): Promise<void> {
+  try {
+    await writeAtomic(file, text);
+  } catch (err) {
+    throw new P2prcError('E_CONFIG', `cannot write ${file}: ${(err as Error).message}`, { cause: err, details: { path: file } });
+  }
+}
+
+async function writeAtomic(file: string, text: string): Promise<void> {
   const dir = path.dirname(file);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
@@ -55,8 +66,9 @@ async function breakStaleLock(lock: string): Promise<boolean> {
       return true;
     }
   } catch (err) {
-    debugFailure(`lock ${lock} vanished or unreadable; retrying`, err, 'E_LOCKED');
-    return true; // vanished or unreadable mid-write: just retry
+    debugFailure(`lock ${lock} vanished or unreadable`, err, 'E_LOCKED');
+    // Vanished: retry at once. Anything else (a directory in its place, no permission) waits like a held lock.
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
   }
   return false;
 }
@@ -67,16 +79,18 @@ async function breakStaleLock(lock: string): Promise<boolean> {
  */
 export async function withFileLock<T>(file: string, fn: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
   const lock = `${file}.lock`;
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 }).catch((err: Error) => {
+    throw new P2prcError('E_CONFIG', `cannot create the directory of ${file}: ${err.message}`, { cause: err, details: { path: file } });
+  });
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 0; ; attempt++) {
     try {
       await writeFile(lock, `${process.pid} ${Date.now()}`, { flag: 'wx', mode: 0o600 });
       break;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new P2prcError('E_CONFIG', `cannot create lock ${lock}: ${(err as Error).message}`, { cause: err });
-      if (await breakStaleLock(lock)) continue;
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new P2prcError('E_CONFIG', `cannot create lock ${lock}: ${(err as Error).message}`, { cause: err, details: { path: lock } });
       if (Date.now() > deadline) throw new P2prcError('E_LOCKED', `could not lock ${file} within ${timeoutMs} ms (held by ${lock})`, { details: { path: lock } });
+      if (await breakStaleLock(lock)) continue;
       await delay(Math.min(200, 5 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random()));
     }
   }
