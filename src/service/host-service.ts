@@ -6,7 +6,7 @@ import type { HostOptions } from '../host/options.js';
 import { formatAddress } from '../client/client.js';
 import { NodeServer } from '../node/server.js';
 import { localAddresses, selfEntry } from '../node/iptable.js';
-import { RecordStore } from '../store/index.js';
+import { RecordStore, openConfig, recordWriteWarning } from '../store/index.js';
 import { VERSION } from '../version.js';
 import type { IpTableExchange } from '../node/exchange.js';
 import type { PeerEntry, ReverseProxyInfo } from '../node/validate.js';
@@ -44,8 +44,15 @@ export function detectPublicHost(bind: string, explicit?: string): string {
   return localAddresses().ipv4;
 }
 
-/** Starts the reverse-proxy host, its node server, and records it in reverse_proxy_server.json. */
-export async function runHostService(options: HostServiceOptions): Promise<HostService> {
+/**
+ * `p2prc -s --reverse-proxy`: starts the reverse-proxy host (native, or a supervised frps), its P2PRC
+ * node server and IP table exchange, and records it in reverse_proxy_server.json. `controlPort` and
+ * `token` not given come from config.json in `configDir`, then the defaults (7000, generated once).
+ * Stock frpc clients' tunnels are recorded too; a failed write there is a `warn` log line.
+ */
+export async function runHostService(given: HostServiceOptions): Promise<HostService> {
+  const config = openConfig(given.configDir);
+  const options = { ...given, controlPort: given.controlPort ?? config.get('controlPort'), token: given.token ?? config.get('token') };
   const stateDir = hostStateDir(options.configDir);
   const handle = options.engine === 'frp'
     ? await startFrpHost(options, stateDir, path.join(options.configDir, 'frps.log'))
@@ -122,6 +129,8 @@ export async function runHostService(options: HostServiceOptions): Promise<HostS
 /** Stock frpc clients' tunnels on this host go into reverse_proxy_mapping.json as engine frp-wire. */
 function recordFrpTunnels(configDir: string, handle: RunningHost): void {
   const store = new RecordStore(configDir);
+  // The host keeps serving when the file cannot be written, but the operator must see the drift.
+  const warn = (what: string) => (err: unknown) => handle.logs.emit('log', { level: 'warn', message: recordWriteWarning(what, store.mappingsPath, err) });
   const ids = new Map<string, string>();
   handle.native?.on('tunnel', (t) => {
     if (t.engine !== 'frp-wire') return;
@@ -131,13 +140,13 @@ function recordFrpTunnels(configDir: string, handle: RunningHost): void {
     void store.upsertMapping({
       id, name: t.name, kind: 'tunnel', protocol: 'tcp', engine: 'frp-wire', localHost: 'frpc', localPort: 0, publicHost: handle.bind, publicPort: t.port,
       proxyHost: handle.bind, proxyControlPort: handle.port, pid: process.pid, createdAt: now, updatedAt: now, status: 'active',
-    }).catch((err: Error) => handle.logs.emit('log', { level: 'warn', message: `cannot record frp tunnel ${t.name}: ${err.message}` }));
+    }).catch(warn(`frp tunnel ${t.name}`));
   });
   handle.native?.on('tunnel-closed', (t) => {
     const id = ids.get(t.clientId);
     if (!id) return;
     ids.delete(t.clientId);
     const at = new Date().toISOString();
-    void new RecordStore(configDir).updateMapping(id, { status: 'closed', closedAt: at, updatedAt: at }).catch(() => undefined);
+    void store.updateMapping(id, { status: 'closed', closedAt: at, updatedAt: at }).catch(warn(`the close of frp tunnel ${t.name}`));
   });
 }

@@ -8,7 +8,7 @@ import type { TunnelSpec } from '../client/options.js';
 import { NodeServer } from '../node/server.js';
 import { selfEntry } from '../node/iptable.js';
 import { NodeUdpServer } from '../node/udp-server.js';
-import { RecordStore, openConfig, type MappingRecord } from '../store/index.js';
+import { RecordStore, openConfig, recordWriteWarning, type MappingRecord } from '../store/index.js';
 import { findFrp } from '../frp/binary.js';
 import { FrpPublisher } from '../frp/publisher.js';
 import { FrpWirePublisher } from '../frp-wire/client/publisher.js';
@@ -63,11 +63,15 @@ export interface NodeService {
 /** Starts publishing; on failure the publisher and whatever the caller started locally are stopped. */
 async function startPublisher(pub: Publisher, onStatus: ((line: string) => void) | undefined, cleanup: () => Promise<unknown>): Promise<PublishedTunnel[]> {
   if (onStatus) pub.on('status', onStatus);
+  return stopOnFailure(pub.start(), async () => (await pub.close(), await cleanup()));
+}
+
+/** Awaits `work`; when it fails, runs `stop` (what was started before it) and rethrows. */
+async function stopOnFailure<T>(work: Promise<T>, stop: () => Promise<unknown>): Promise<T> {
   try {
-    return await pub.start();
+    return await work;
   } catch (err) {
-    await pub.close();
-    await cleanup();
+    await stop();
     throw err;
   }
 }
@@ -95,8 +99,11 @@ export async function resolveToken(o: { token?: string | undefined; configDir: s
 }
 
 /**
- * Starts the P2PRC node server (and UDP server) and publishes them, plus any --expose services,
- * through a host with the chosen engine; records every tunnel. Resolves once the host confirmed all.
+ * `p2prc -s --connect-reverse-proxy`: starts the P2PRC node server (and UDP server) and publishes
+ * them, plus any `expose` services, through a host with the chosen engine (`proxy: 'auto'` picks the
+ * best host known in reverse_proxy_server.json and fails over). Resolves once the host confirmed all
+ * tunnels and they are recorded in reverse_proxy_mapping.json; on any failure everything it started is
+ * stopped. A record write that fails later (after a reconnect) is reported as a `warning:` status line.
  */
 export async function runNodeService(o: NodeServiceOptions): Promise<NodeService> {
   if (o.proxy === 'auto') return runAuto(o);
@@ -174,7 +181,7 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
   const pub = publisher;
   const published = await startPublisher(pub, o.onStatus, stopLocal);
   if (pub.fingerprint && !pins[key]) config.set('fingerprints', { ...pins, [key]: pub.fingerprint });
-  const recorder = await recordTunnels(o, key, protocol === 'frp' ? 'frp-wire' : engine, tls, pub, published);
+  const recorder = await stopOnFailure(recordTunnels(o, key, protocol === 'frp' ? 'frp-wire' : engine, tls, pub, published), async () => (await pub.close(), await stopLocal()));
   exchange = startDiscovery({ configDir: o.configDir, self: () => node.table().ip_address[0]!, bootstrap: o.bootstrap ?? [], intervalMs: o.exchangeIntervalMs, staleMs: o.staleMs, log: o.onLog });
   const ex = exchange;
   return {
@@ -215,8 +222,9 @@ async function recordTunnels(
     id: key, address: o.proxy.host, controlPort: o.proxy.port, fingerprint: pub.fingerprint ?? null, tls: engine === 'native' ? tls : false,
     version: null, engine: engine === 'native' ? 'native' : 'frp', source: 'local', firstSeen: now, lastSeen: now,
   });
+  // Republished after a reconnect or failover: the tunnels keep working, so a failed write is a warning line.
   pub.on('published', (list) => {
-    for (const t of list) void store.upsertMapping(record(t)).catch(() => undefined);
+    for (const t of list) void store.upsertMapping(record(t)).catch((err: unknown) => o.onStatus?.(`warning: ${recordWriteWarning(`tunnel ${t.name}`, store.mappingsPath, err)}`));
   });
   return {
     async closeAll() {
@@ -257,7 +265,10 @@ async function runAuto(o: NodeServiceOptions): Promise<NodeService> {
   const ex = exchange;
   const published = await startPublisher(pub, o.onStatus, async () => (await ex.stop(), await node.close()));
   const proxy = () => pub.proxy() ?? { host: '', port: 0 };
-  const recorder = await recordTunnels({ ...o, proxy: proxy() }, formatAddress(proxy().host, proxy().port), 'native', true, pub, published, proxy);
+  const recorder = await stopOnFailure(
+    recordTunnels({ ...o, proxy: proxy() }, formatAddress(proxy().host, proxy().port), 'native', true, pub, published, proxy),
+    async () => (await pub.close(), await ex.stop(), await node.close()),
+  );
   return {
     engine: 'native',
     publisher: pub,

@@ -48,22 +48,35 @@ export interface ServiceOwnerOptions extends HostAccessOptions {
   onStatus?: (line: string) => void;
 }
 
-/** `-s --connect-reverse-proxy <host> --service <id>`: offers a service by ID; no public port is opened. */
-export async function runServiceOwner(o: ServiceOwnerOptions) {
+/** A service offered by ID: its secret (generated when none was given) and the local port it reaches. */
+export interface ServiceOwner {
+  secret: string;
+  generated: boolean;
+  target: number;
+  close(): Promise<void>;
+}
+
+/**
+ * `-s --connect-reverse-proxy <host> --service <id>`: offers a service by ID (the local port, or a
+ * node server started for it); no public port is opened. Resolves once the host registered it and it
+ * is recorded in reverse_proxy_mapping.json; on failure what it started is stopped.
+ */
+export async function runServiceOwner(o: ServiceOwnerOptions): Promise<ServiceOwner> {
   const node: NodeServer = new NodeServer(() => selfEntry({ serverPort: node.port }), () => ({ name: 'p2prc', version: VERSION, role: 'node' }));
   await node.listen(o.nodePort ?? 0, '127.0.0.1');
   const secret = o.secret ?? randomBytes(24).toString('base64url');
   const target = o.localPort ?? node.port;
   const pub = new NativePublisher({ ...(await access(o)), tunnels: [], services: [{ id: o.serviceId, secret, description: o.description ?? '', localPort: target }] });
   if (o.onStatus) pub.on('status', o.onStatus);
+  const record = mapping(o, 'service', o.serviceId, target);
   try {
     await pub.start();
+    await new RecordStore(o.configDir).upsertMapping(record);
   } catch (err) {
+    await pub.close();
     await node.close();
     throw err;
   }
-  const record = mapping(o, 'service', o.serviceId, target);
-  await new RecordStore(o.configDir).upsertMapping(record);
   return {
     secret,
     generated: o.secret === undefined,
@@ -76,6 +89,7 @@ export async function runServiceOwner(o: ServiceOwnerOptions) {
   };
 }
 
+/** `p2prc --list-services <host>`: the private services registered on a host (token or account needed). */
 export async function runListServices(o: HostAccessOptions): Promise<ServiceInfo[]> {
   return listServices(await access(o));
 }
@@ -87,13 +101,26 @@ export interface VisitServiceOptions extends HostAccessOptions {
   onError?: (line: string) => void;
 }
 
-/** `p2prc --visit <id> --host <host> --secret S --local-port P`. */
-export async function runVisit(o: VisitServiceOptions) {
+/** A visit in progress: 127.0.0.1:`port` forwards to the service. */
+export interface ServiceVisit {
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * `p2prc --visit <id> --host <host> --secret S --local-port P`: opens 127.0.0.1:P (0 = any) and
+ * forwards each connection, end-to-end encrypted, to the service; recorded in reverse_proxy_mapping.json.
+ * Per-connection failures go to `onError` as "CODE: message".
+ */
+export async function runVisit(o: VisitServiceOptions): Promise<ServiceVisit> {
   const visitor = new ServiceVisitor({ ...(await access(o)), serviceId: o.serviceId, secret: o.secret, localPort: o.localPort });
   if (o.onError) visitor.on('error', (e) => o.onError!(`${e.code}: ${e.message}`));
   const port = await visitor.start();
   const record = mapping(o, 'visitor', o.serviceId, port);
-  await new RecordStore(o.configDir).upsertMapping(record);
+  await new RecordStore(o.configDir).upsertMapping(record).catch(async (err: unknown) => {
+    await visitor.close();
+    throw err;
+  });
   return {
     port,
     async close() {

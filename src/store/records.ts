@@ -1,6 +1,6 @@
 import { readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { P2prcError } from '../errors.js';
+import { P2prcError, toP2prcError } from '../errors.js';
 import { withFileLock, writeFileAtomic } from './atomic.js';
 import {
   RECORDS_VERSION, validateMapping, validateMappingsFile, validateServer, validateServersFile,
@@ -34,6 +34,12 @@ async function load<T extends ServersFile | MappingsFile>(file: string, which: W
     throw new P2prcError('E_CONFIG', `${file} does not match its schema: ${problem}; it was left untouched — fix it or move it aside with --repair`, { details: { path: file } });
   }
   return parsed as T;
+}
+
+/** The warning line for a record write that failed while the process carries on: what, file, code, reason. */
+export function recordWriteWarning(what: string, file: string, err: unknown): string {
+  const e = toP2prcError(err, 'E_CONFIG');
+  return `cannot record ${what} in ${file}: ${e.code}: ${e.message}`;
 }
 
 /**
