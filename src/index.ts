@@ -1,13 +1,23 @@
 /**
- * p2prc library API. The CLI is built on this module and nothing else.
+ * p2prc library API. The CLI (src/cli/) is built on this module and nothing else: every command is one
+ * function here, so a program can do whatever `p2prc` does.
  *
+ * The engine, directly:
  *   const host = await startHost({ controlPort: 0, bind: '127.0.0.1' });
  *   const client = connect({ host: '127.0.0.1', port: host.port, token: host.token,
  *                            fingerprint: host.fingerprint, tunnels: [{ name: 'web', localPort: 8080 }] });
  *   const [tunnel] = await client.ready;   // resolves only after the host confirmed the port
  *   await client.close(); await host.close();
+ *
+ * The commands, with records and config in a directory (what `p2prc -s --connect-reverse-proxy` does):
+ *   const configDir = resolveConfigDir();            // --config-dir, $P2PRC, or the platform directory
+ *   const node = await runNodeService({ configDir, proxy: parseHostPort('203.0.113.10', 7000), expose: [parseExpose('3000')] });
+ *   console.log(node.published);  (await viewMappings(configDir)).length;  await node.close();
  */
-export { P2prcError, ERROR_CODES, EXIT_CODES, isP2prcError, type ErrorCode } from './errors.js';
+export { P2prcError, ERROR_CODES, EXIT_CODES, isP2prcError, toP2prcError, type ErrorCode } from './errors.js';
+export { VERSION } from './version.js';
+
+// Engine: a reverse-proxy host and a publishing client.
 export { startHost, type HostHandle } from './host/start.js';
 export { ReverseProxyHost, type HostEvents, type TunnelInfo } from './host/host.js';
 export type { HostOptions } from './host/options.js';
@@ -15,7 +25,6 @@ export { parsePortRanges, formatPortRanges, type PortRange } from './host/ports.
 export { ReverseProxyClient, formatAddress, type PublishedTunnel, type ClientStatus, type ClientEvents } from './client/client.js';
 export type { ConnectOptions, TunnelSpec } from './client/options.js';
 export { normalizeFingerprint } from './transport/cert.js';
-
 import { ReverseProxyClient } from './client/client.js';
 import type { ConnectOptions } from './client/options.js';
 
@@ -26,3 +35,24 @@ export function connect(options: ConnectOptions): ReverseProxyClient {
 export { ServiceVisitor, listServices, type VisitOptions, type HostAccess } from './client/visitor.js';
 export type { ServiceSpec } from './client/options.js';
 export type { ServiceInfo } from './protocol/messages.js';
+
+// Commands: what each `p2prc` mode runs, with records in a config directory.
+export { runHostService, detectPublicHost, type HostServiceOptions, type HostService } from './service/host-service.js';
+export type { RunningHost } from './service/host-engines.js';
+export { runNodeService, type NodeServiceOptions, type NodeService } from './service/node-service.js';
+export type { Publisher } from './service/publishers.js';
+export { runPlainNode, type PlainNodeOptions, type PlainNode } from './service/plain-node.js';
+export {
+  runServiceOwner, runVisit, runListServices,
+  type HostAccessOptions, type ServiceOwnerOptions, type ServiceOwner, type VisitServiceOptions, type ServiceVisit,
+} from './service/services.js';
+export { loadUsers, addUser } from './service/users-file.js';
+export { parseHostPort, parseExpose, type HostPort, type ExposeSpec } from './service/address.js';
+
+// Records and config: the two views, pruning and repair, the config directory.
+export { viewServers, viewMappings, pruneMappings, repairRecords, mappingState, type ServerView, type MappingView, type ServerState, type MappingState } from './service/views.js';
+export { resolveConfigDir, openConfig, type P2prcConfig, RecordStore, type ServerRecord, type MappingRecord } from './store/index.js';
+
+// frp fallback: install and locate the binaries `--engine frp` drives.
+export { installFrp, type InstallOptions, type Installed } from './frp/install.js';
+export { findFrp, type FrpBinary, type FrpProgram } from './frp/binary.js';

@@ -1,11 +1,8 @@
 import type { Argv } from 'yargs';
 import { P2prcError } from '../errors.js';
-import { parseExpose, parseHostPort } from '../service/address.js';
-import { runNodeService } from '../service/node-service.js';
-import { runServiceOwner } from '../service/services.js';
-import { formatAddress } from '../client/client.js';
-import { resolveConfigDir } from '../store/index.js';
-import { stdio, untilSignal } from './output.js';
+import type { NodeServiceOptions, PublishedTunnel, ServiceOwner, ServiceOwnerOptions } from '../index.js';
+import { configDirArg, loadLibrary, type Library } from './lib.js';
+import { stdio, untilSignal, type Output } from './output.js';
 import { discoveryArgs, discoveryOptions } from './discovery-options.js';
 
 export const usage = 'p2prc -s --connect-reverse-proxy <ip[:port]> [options]';
@@ -46,17 +43,21 @@ function parseRemotePort(value: unknown): number | 'any' {
   return n;
 }
 
-export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
-  const out = stdio(verbose);
-  const json = args.json as boolean;
+/** --port and --heartbeat, checked before either mode starts anything. */
+function checkPortAndHeartbeat(args: Record<string, unknown>): { port: number | undefined; heartbeatMs: number } {
   const port = args.port as number | undefined;
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new P2prcError('E_USAGE', `invalid --port "${String(port)}"`);
   const heartbeat = args.heartbeat as number;
   if (!(heartbeat > 0)) throw new P2prcError('E_USAGE', `invalid --heartbeat "${String(heartbeat)}"`);
-  if (args.service !== undefined) return runService(args, verbose);
-  const service = await runNodeService({
-    configDir: resolveConfigDir(args['config-dir'] as string | undefined),
-    proxy: ['', 'auto'].includes(String(args['connect-reverse-proxy'] ?? '')) ? 'auto' : parseHostPort(String(args['connect-reverse-proxy']), 7000, '--connect-reverse-proxy address'),
+  return { port, heartbeatMs: Math.round(heartbeat * 1000) };
+}
+
+/** The flags of `-s --connect-reverse-proxy` as runNodeService options (validated here, at the edge). */
+export function nodeServiceOptions(lib: Library, args: Record<string, unknown>, out: Output): NodeServiceOptions {
+  const { port, heartbeatMs } = checkPortAndHeartbeat(args);
+  return {
+    configDir: configDirArg(lib, args),
+    proxy: ['', 'auto'].includes(String(args['connect-reverse-proxy'] ?? '')) ? 'auto' : lib.parseHostPort(String(args['connect-reverse-proxy']), 7000, '--connect-reverse-proxy address'),
     failoverMs: Math.round((args['failover-after'] as number) * 1000),
     ...discoveryArgs(args),
     token: args.token as string | undefined,
@@ -64,29 +65,40 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     tls: args.tls as boolean,
     port,
     remotePort: parseRemotePort(args['remote-port']),
-    expose: (args.expose as string[]).map(parseExpose),
+    expose: (args.expose as string[]).map((e) => lib.parseExpose(e)),
     udpPort: args['udp-port'] as number | undefined,
     name: args.name as string | undefined,
     exitOnLoginFailure: args['exit-on-login-failure'] as boolean,
-    heartbeatMs: Math.round(heartbeat * 1000),
+    heartbeatMs,
     engine: args.engine as 'native' | 'frp' | 'auto',
     protocol: args.protocol as 'p2prc' | 'frp',
     tcpMux: args['tcp-mux'] as boolean,
     frpBinDir: args['frp-bin-dir'] as string | undefined,
     onStatus: (line) => out.err(line),
-    onLog: verbose ? (line) => out.err(`[frpc] ${line}`) : undefined,
-  });
-  for (const t of service.published) {
-    if (json) out.out(JSON.stringify({ event: 'published', ...t }));
-    else out.out(`Published: ${t.publicAddress} -> ${t.localHost}:${t.localPort}${t.protocol === 'udp' ? ' (udp)' : ''}`);
-  }
+    onLog: out.verbose ? (line) => out.err(`[frpc] ${line}`) : undefined,
+  };
+}
+
+/** "Published: <public> -> <local>", or the JSON event, for one confirmed tunnel. */
+export function publishedLine(t: PublishedTunnel, json: boolean, event: 'published' | 'republished' = 'published'): string {
+  if (json) return JSON.stringify({ event, ...t });
+  return `Published: ${t.publicAddress} -> ${t.localHost}:${t.localPort}${t.protocol === 'udp' ? ' (udp)' : ''}`;
+}
+
+export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
+  const out = stdio(verbose);
+  const json = args.json as boolean;
+  checkPortAndHeartbeat(args);
+  const lib = await loadLibrary();
+  if (args.service !== undefined) return runService(lib, args, out);
+  const service = await lib.runNodeService(nodeServiceOptions(lib, args, out));
+  for (const t of service.published) out.out(publishedLine(t, json));
   const shown = new Map(service.published.map((t) => [t.name, t.publicAddress]));
   service.publisher.on('published', (list) => {
     // After a failover the addresses are new: say so in the same form as at start (only what changed).
     for (const t of list.filter((x) => shown.get(x.name) !== x.publicAddress)) {
       shown.set(t.name, t.publicAddress);
-      if (json) out.out(JSON.stringify({ event: 'republished', ...t }));
-      else out.out(`Published: ${t.publicAddress} -> ${t.localHost}:${t.localPort}${t.protocol === 'udp' ? ' (udp)' : ''}`);
+      out.out(publishedLine(t, json, 'republished'));
     }
   });
   const signal = await untilSignal();
@@ -95,13 +107,12 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   return 0;
 }
 
-async function runService(args: Record<string, unknown>, verbose: boolean): Promise<number> {
-  const out = stdio(verbose);
-  const proxy = parseHostPort(String(args['connect-reverse-proxy']), 7000, '--connect-reverse-proxy address');
-  const expose = (args.expose as string[]).map(parseExpose).find((e) => e.protocol === 'tcp');
-  const owner = await runServiceOwner({
-    configDir: resolveConfigDir(args['config-dir'] as string | undefined),
-    proxy,
+/** The flags of `-s --connect-reverse-proxy <host> --service <id>` as runServiceOwner options. */
+export function serviceOwnerOptions(lib: Library, args: Record<string, unknown>, out: Output): ServiceOwnerOptions {
+  const expose = (args.expose as string[]).map((e) => lib.parseExpose(e)).find((e) => e.protocol === 'tcp');
+  return {
+    configDir: configDirArg(lib, args),
+    proxy: lib.parseHostPort(String(args['connect-reverse-proxy']), 7000, '--connect-reverse-proxy address'),
     token: args.token as string | undefined,
     fingerprint: args.fingerprint as string | undefined,
     tls: args.tls as boolean,
@@ -111,14 +122,23 @@ async function runService(args: Record<string, unknown>, verbose: boolean): Prom
     localPort: expose?.localPort,
     nodePort: args.port as number | undefined,
     onStatus: (line) => out.err(line),
-  });
-  const id = String(args.service);
-  if (args.json) out.out(JSON.stringify({ event: 'service', id, host: formatAddress(proxy.host, proxy.port), local: owner.target, ...(owner.generated ? { secret: owner.secret } : {}) }));
-  else {
-    out.out(`Service: ${id} via ${formatAddress(proxy.host, proxy.port)} -> 127.0.0.1:${owner.target}`);
-    if (owner.generated) out.out(`Secret: ${owner.secret}`);
-    out.out(`Visit with: p2prc --visit ${id} --host ${formatAddress(proxy.host, proxy.port)} --secret <secret> --local-port <port>`);
-  }
+  };
+}
+
+/** What an offered service prints: where it is, its secret when generated, how to visit it. */
+export function serviceLines(id: string, host: string, owner: Pick<ServiceOwner, 'target' | 'secret' | 'generated'>, json: boolean): string[] {
+  if (json) return [JSON.stringify({ event: 'service', id, host, local: owner.target, ...(owner.generated ? { secret: owner.secret } : {}) })];
+  return [
+    `Service: ${id} via ${host} -> 127.0.0.1:${owner.target}`,
+    ...(owner.generated ? [`Secret: ${owner.secret}`] : []),
+    `Visit with: p2prc --visit ${id} --host ${host} --secret <secret> --local-port <port>`,
+  ];
+}
+
+async function runService(lib: Library, args: Record<string, unknown>, out: Output): Promise<number> {
+  const options = serviceOwnerOptions(lib, args, out);
+  const owner = await lib.runServiceOwner(options);
+  for (const line of serviceLines(options.serviceId, lib.formatAddress(options.proxy.host, options.proxy.port), owner, args.json as boolean)) out.out(line);
   const signal = await untilSignal();
   out.err(`received ${signal}, closing the service`);
   await owner.close();

@@ -1,7 +1,6 @@
 import type { Argv } from 'yargs';
 import { P2prcError } from '../errors.js';
-import { installFrp } from '../frp/install.js';
-import { findFrp } from '../frp/binary.js';
+import { loadLibrary } from './lib.js';
 import { stdio } from './output.js';
 
 export const usage = 'p2prc frp <install|which> [options]';
@@ -23,8 +22,10 @@ export function configure(y: Argv): Argv {
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
   const out = stdio(verbose);
   const action = args.action as string | undefined;
+  if (action !== 'install' && action !== 'which') throw new P2prcError('E_USAGE', `unknown frp action "${action ?? ''}" (expected install or which)`);
+  const lib = await loadLibrary();
   if (action === 'install') {
-    const result = await installFrp({
+    const result = await lib.installFrp({
       ...(args.version ? { version: String(args.version) } : {}),
       ...(args.platform ? { platform: String(args.platform) } : {}),
       ...(args.mirror ? { baseUrl: String(args.mirror) } : {}),
@@ -33,11 +34,8 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     out.out(args.json ? JSON.stringify(result) : `Installed frp ${result.version} (${result.platform}) in ${result.dir}`);
     return 0;
   }
-  if (action === 'which') {
-    const found = await Promise.all((['frps', 'frpc'] as const).map((p) => findFrp(p, { binDir: args['frp-bin-dir'] as string | undefined })));
-    if (args.json) out.out(JSON.stringify(found));
-    else for (const f of found) out.out(`${f.path}  ${f.version}  (${f.source})`);
-    return 0;
-  }
-  throw new P2prcError('E_USAGE', `unknown frp action "${action ?? ''}" (expected install or which)`);
+  const found = await Promise.all((['frps', 'frpc'] as const).map((p) => lib.findFrp(p, { binDir: args['frp-bin-dir'] as string | undefined })));
+  if (args.json) out.out(JSON.stringify(found));
+  else for (const f of found) out.out(`${f.path}  ${f.version}  (${f.source})`);
+  return 0;
 }

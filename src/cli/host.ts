@@ -1,8 +1,6 @@
 import type { Argv } from 'yargs';
-import { runHostService } from '../service/host-service.js';
-import { loadUsers } from '../service/users-file.js';
-import { openConfig, resolveConfigDir } from '../store/index.js';
-import { formatPortRanges, parsePortRanges } from '../host/ports.js';
+import type { HostService, HostServiceOptions } from '../index.js';
+import { configDirArg, loadLibrary, type Library } from './lib.js';
 import { stdio, untilSignal } from './output.js';
 import { discoveryArgs, discoveryOptions } from './discovery-options.js';
 
@@ -35,59 +33,67 @@ export function configure(y: Argv): Argv {
     .example('P2PRC_TOKEN=secret p2prc -s --reverse-proxy --no-tls --bind 127.0.0.1', 'plaintext, loopback only');
 }
 
-export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
-  const out = stdio(verbose);
-  const allow = args['allow-ports'] ? parsePortRanges(String(args['allow-ports'])) : undefined;
-  const configDir = resolveConfigDir(args['config-dir'] as string | undefined);
-  // Same names everywhere: a flag or P2PRC_* variable wins, then the conf config, then the default.
-  const config = openConfig(configDir);
-  const tls = (args.tls as boolean) && !(args.insecure as boolean);
-  const service = await runHostService({
-    configDir,
-    controlPort: (args['control-port'] as number | undefined) ?? config.get('controlPort') ?? 7000,
+/**
+ * The flags of `-s --reverse-proxy` as runHostService options. --control-port and --token left out
+ * fall back, in the library, to config.json and then the defaults.
+ */
+export async function hostServiceOptions(lib: Library, args: Record<string, unknown>): Promise<HostServiceOptions> {
+  return {
+    configDir: configDirArg(lib, args),
+    controlPort: args['control-port'] as number | undefined,
     bind: args.bind as string,
     publicHost: args['public-host'] as string | undefined,
-    token: (args.token as string | undefined) ?? config.get('token'),
-    allowPorts: allow,
+    token: args.token as string | undefined,
+    allowPorts: args['allow-ports'] ? lib.parsePortRanges(String(args['allow-ports'])) : undefined,
     maxTunnelsPerClient: args['max-tunnels-per-client'] as number,
     maxClients: args['max-clients'] as number,
-    tls,
+    tls: (args.tls as boolean) && !(args.insecure as boolean),
     graceMs: Math.round((args.grace as number) * 1000),
     heartbeatMs: Math.round((args.heartbeat as number) * 1000),
     nodePort: args.port as number | undefined,
     engine: args.engine as 'native' | 'frp',
     open: args.open as boolean,
     frpCompat: args['frp-compat'] !== 'off',
-    ...(args.users ? { users: await loadUsers(String(args.users)) } : {}),
+    ...(args.users ? { users: await lib.loadUsers(String(args.users)) } : {}),
     ...discoveryArgs(args),
     frpBinDir: args['frp-bin-dir'] as string | undefined,
-  });
+  };
+}
+
+/** What a started host prints: the banner, or one JSON event. `allowPorts` is already formatted. */
+export function hostBanner(service: HostService, allowPorts: string, json: boolean): string {
   const { handle } = service;
-  handle.logs.on('log', (l) => {
+  if (json) {
+    return JSON.stringify({
+      event: 'host-started', engine: handle.engine, control: service.controlAddress, port: handle.port, publicHost: service.publicHost, tls: handle.tls,
+      fingerprint: handle.fingerprint ?? null, tokenPath: handle.tokenPath ?? null, connectCommand: service.connectCommand, nodePort: service.nodePort ?? null,
+    });
+  }
+  const where = !handle.tokenPath ? 'from --token, P2PRC_TOKEN or the config' : `${handle.tokenGenerated ? 'generated, ' : ''}stored in ${handle.tokenPath}`;
+  return [
+    'p2prc reverse-proxy host is running',
+    `  Control address:  ${service.controlAddress}`,
+    `  Public host:      ${service.publicHost}`,
+    `  Engine:           ${handle.engine === 'frp' ? 'frp (a supervised frps)' : 'native'}`,
+    `  TLS:              ${handle.tls ? `on, fingerprint ${handle.fingerprint}` : handle.engine === 'frp' ? 'accepted when the client enables it (frp)' : 'off (plaintext)'}`,
+    `  Token:            ${handle.token}  (${where})`,
+    `  Allowed ports:    ${allowPorts}`,
+    `  Node server:      ${service.nodePort ? `http://${service.publicHost}:${service.nodePort}/ip_table` : 'off'}`,
+    `  Client command:   ${service.connectCommand}`,
+  ].join('\n');
+}
+
+export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
+  const out = stdio(verbose);
+  const lib = await loadLibrary();
+  const options = await hostServiceOptions(lib, args);
+  const service = await lib.runHostService(options);
+  service.handle.logs.on('log', (l) => {
     if (l.level !== 'debug' || verbose) out.err(`[${new Date().toISOString()}] ${l.level}: ${l.message}`);
   });
   for (const w of service.warnings) out.err(`warning: ${w}`);
-  if (args.json) {
-    out.out(JSON.stringify({
-      event: 'host-started', engine: handle.engine, control: service.controlAddress, port: handle.port, publicHost: service.publicHost, tls: handle.tls,
-      fingerprint: handle.fingerprint ?? null, tokenPath: handle.tokenPath ?? null, connectCommand: service.connectCommand, nodePort: service.nodePort ?? null,
-    }));
-  } else {
-    const where = !handle.tokenPath ? 'from --token, P2PRC_TOKEN or the config' : `${handle.tokenGenerated ? 'generated, ' : ''}stored in ${handle.tokenPath}`;
-    out.out(
-      [
-        'p2prc reverse-proxy host is running',
-        `  Control address:  ${service.controlAddress}`,
-        `  Public host:      ${service.publicHost}`,
-        `  Engine:           ${handle.engine === 'frp' ? 'frp (a supervised frps)' : 'native'}`,
-        `  TLS:              ${handle.tls ? `on, fingerprint ${handle.fingerprint}` : handle.engine === 'frp' ? 'accepted when the client enables it (frp)' : 'off (plaintext)'}`,
-        `  Token:            ${handle.token}  (${where})`,
-        `  Allowed ports:    ${allow ? formatPortRanges(allow) : 'any'}`,
-        `  Node server:      ${service.nodePort ? `http://${service.publicHost}:${service.nodePort}/ip_table` : 'off'}`,
-        `  Client command:   ${service.connectCommand}`,
-      ].join('\n'),
-    );
-  }
+  const allow = options.allowPorts;
+  out.out(hostBanner(service, allow && typeof allow !== 'string' ? lib.formatPortRanges(allow) : 'any', args.json as boolean));
   const signal = await untilSignal();
   out.err(`received ${signal}, shutting down`);
   await service.close();

@@ -1,4 +1,4 @@
-import yargs, { type Argv } from 'yargs';
+import type { Argv } from 'yargs';
 import { P2prcError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { reportError, stdio } from './output.js';
@@ -76,6 +76,8 @@ export async function main(argv: string[]): Promise<number> {
       if (!asked && argv.length > 0) output.err(`p2prc: error E_USAGE: unknown arguments: ${argv.join(' ')}`);
       return asked ? 0 : 2;
     }
+    // yargs is loaded only for a command: the general help and --version need neither it nor the library.
+    const { default: yargs } = await import('yargs');
     const parser = command
       .configure(commonOptions(yargs(argv).scriptName('p2prc').version(VERSION).usage(`${command.usage}\n\n${command.describe}`)))
       .env('P2PRC')

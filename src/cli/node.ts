@@ -1,6 +1,5 @@
 import type { Argv } from 'yargs';
-import { runPlainNode } from '../service/plain-node.js';
-import { resolveConfigDir } from '../store/index.js';
+import { configDirArg, loadLibrary } from './lib.js';
 import { stdio, untilSignal } from './output.js';
 import { discoveryArgs, discoveryOptions } from './discovery-options.js';
 
@@ -18,8 +17,9 @@ export function configure(y: Argv): Argv {
 
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
   const out = stdio(verbose);
-  const node = await runPlainNode({
-    configDir: resolveConfigDir(args['config-dir'] as string | undefined),
+  const lib = await loadLibrary();
+  const node = await lib.runPlainNode({
+    configDir: configDirArg(lib, args),
     port: args.port as number,
     bind: args.bind as string,
     ...discoveryArgs(args),

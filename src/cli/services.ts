@@ -1,8 +1,7 @@
 import type { Argv } from 'yargs';
 import { P2prcError } from '../errors.js';
-import { parseHostPort } from '../service/address.js';
-import { runListServices } from '../service/services.js';
-import { resolveConfigDir } from '../store/index.js';
+import type { ServiceInfo } from '../index.js';
+import { configDirArg, loadLibrary } from './lib.js';
 import { ago, formatTable, stdio } from './output.js';
 
 export const usage = 'p2prc --list-services <host[:port]> [--token T] [--json]';
@@ -24,16 +23,22 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   const out = stdio(verbose);
   const address = String(args['list-services'] ?? '');
   if (!address) throw new P2prcError('E_USAGE', '--list-services needs a host address');
-  const services = await runListServices({
-    configDir: resolveConfigDir(args['config-dir'] as string | undefined),
-    proxy: parseHostPort(address, 7000, '--list-services address'),
+  const lib = await loadLibrary();
+  const services = await lib.runListServices({
+    configDir: configDirArg(lib, args),
+    proxy: lib.parseHostPort(address, 7000, '--list-services address'),
     token: args.token as string | undefined,
     fingerprint: args.fingerprint as string | undefined,
     tls: args.tls as boolean,
     user: args.user ? { name: String(args.user), password: String(args.password ?? '') } : undefined,
   });
-  if (args.json) out.out(JSON.stringify({ services }, null, 2));
-  else if (services.length === 0) out.out('No services registered on this host.');
-  else out.out(formatTable(['id', 'description', 'owner', 'state', 'since'], services.map((s) => [s.id, s.description || '-', s.owner, s.online ? 'online' : 'offline', ago(s.since)])));
+  out.out(servicesText(services, args.json as boolean));
   return 0;
+}
+
+/** The services as JSON, a table, or a line saying there are none. */
+export function servicesText(services: ServiceInfo[], json: boolean, now = Date.now()): string {
+  if (json) return JSON.stringify({ services }, null, 2);
+  if (services.length === 0) return 'No services registered on this host.';
+  return formatTable(['id', 'description', 'owner', 'state', 'since'], services.map((s) => [s.id, s.description || '-', s.owner, s.online ? 'online' : 'offline', ago(s.since, now)]));
 }

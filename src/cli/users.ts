@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { P2prcError } from '../errors.js';
-import { addUser } from '../service/users-file.js';
+import { loadLibrary } from './lib.js';
 import { stdio } from './output.js';
 
 export const usage = 'p2prc --add-user <name> --users users.json --password P';
@@ -17,7 +17,8 @@ export function configure(y: Argv): Argv {
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
   const out = stdio(verbose);
   if (!args.password) throw new P2prcError('E_USAGE', '--add-user needs --password (or P2PRC_PASSWORD)');
-  await addUser(String(args.users), String(args['add-user']), String(args.password));
+  const lib = await loadLibrary();
+  await lib.addUser(String(args.users), String(args['add-user']), String(args.password));
   out.out(`User ${String(args['add-user'])} saved in ${String(args.users)}`);
   return 0;
 }

@@ -1,7 +1,6 @@
 import type { Argv } from 'yargs';
-import { formatAddress } from '../client/client.js';
-import { pruneMappings, repairRecords, viewMappings } from '../service/views.js';
-import { resolveConfigDir } from '../store/index.js';
+import type { MappingView } from '../index.js';
+import { configDirArg, loadLibrary, type Library } from './lib.js';
 import { ago, formatTable, stdio } from './output.js';
 
 export const usage = 'p2prc --view-rpm [--json] [--prune]';
@@ -16,32 +15,33 @@ export function configure(y: Argv): Argv {
     .example('p2prc --view-rpm --prune --json', 'drop dead entries, print the rest as JSON');
 }
 
+/** The mappings as an aligned table, one row per tunnel, service or visitor. */
+export function mappingTable(lib: Pick<Library, 'formatAddress'>, rows: MappingView[], now = Date.now()): string {
+  const at = lib.formatAddress;
+  return formatTable(
+    ['name', 'kind', 'proto', 'local', 'public', 'proxy host', 'engine', 'pid', 'created', 'state'],
+    rows.map((m) => [
+      m.name, m.kind, m.protocol, at(m.localHost, m.localPort), m.publicPort ? at(m.publicHost, m.publicPort) : '-',
+      at(m.proxyHost, m.proxyControlPort), m.engine, String(m.pid), ago(m.createdAt, now), m.state,
+    ]),
+  );
+}
+
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
   const out = stdio(verbose);
-  const configDir = resolveConfigDir(args['config-dir'] as string | undefined);
+  const lib = await loadLibrary();
+  const configDir = configDirArg(lib, args);
   if (args.repair) {
-    const aside = await repairRecords(configDir, 'mappings');
+    const aside = await lib.repairRecords(configDir, 'mappings');
     out.err(aside ? `moved the corrupt file aside to ${aside}` : 'record file is valid; nothing to repair');
   }
-  const pruned = args.prune ? await pruneMappings(configDir) : undefined;
-  const rows = await viewMappings(configDir);
+  const pruned = args.prune ? await lib.pruneMappings(configDir) : undefined;
+  const rows = await lib.viewMappings(configDir);
   if (args.json) {
     out.out(JSON.stringify({ configDir, ...(pruned !== undefined ? { pruned } : {}), mappings: rows }, null, 2));
     return 0;
   }
   if (pruned !== undefined) out.err(`pruned ${pruned} closed or stale entr${pruned === 1 ? 'y' : 'ies'}`);
-  if (rows.length === 0) {
-    out.out(`No tunnels recorded (${configDir}/reverse_proxy_mapping.json is empty).`);
-    return 0;
-  }
-  out.out(
-    formatTable(
-      ['name', 'kind', 'proto', 'local', 'public', 'proxy host', 'engine', 'pid', 'created', 'state'],
-      rows.map((m) => [
-        m.name, m.kind, m.protocol, formatAddress(m.localHost, m.localPort), m.publicPort ? formatAddress(m.publicHost, m.publicPort) : '-',
-        formatAddress(m.proxyHost, m.proxyControlPort), m.engine, String(m.pid), ago(m.createdAt), m.state,
-      ]),
-    ),
-  );
+  out.out(rows.length === 0 ? `No tunnels recorded (${configDir}/reverse_proxy_mapping.json is empty).` : mappingTable(lib, rows));
   return 0;
 }

@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
-import { repairRecords, viewServers } from '../service/views.js';
-import { resolveConfigDir } from '../store/index.js';
+import type { ServerView } from '../index.js';
+import { configDirArg, loadLibrary } from './lib.js';
 import { ago, formatTable, stdio } from './output.js';
 
 export const usage = 'p2prc --view-rps [--json] [--offline]';
@@ -20,27 +20,27 @@ export function shortFingerprint(fp: string | null | undefined): string {
   return fp ? `${fp.slice(0, 11)}…` : '-';
 }
 
+/** The hosts as an aligned table with their live state. */
+export function serverTable(rows: ServerView[], now = Date.now()): string {
+  return formatTable(
+    ['address', 'control port', 'fingerprint', 'version', 'last seen', 'state'],
+    rows.map((r) => [r.address, String(r.controlPort), r.tls ? shortFingerprint(r.fingerprint) : 'no tls', r.version ?? '-', ago(r.lastSeen, now), r.latencyMs !== null ? `${r.state} (${r.latencyMs} ms)` : r.state]),
+  );
+}
+
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
   const out = stdio(verbose);
-  const configDir = resolveConfigDir(args['config-dir'] as string | undefined);
+  const lib = await loadLibrary();
+  const configDir = configDirArg(lib, args);
   if (args.repair) {
-    const aside = await repairRecords(configDir, 'servers');
+    const aside = await lib.repairRecords(configDir, 'servers');
     out.err(aside ? `moved the corrupt file aside to ${aside}` : 'record file is valid; nothing to repair');
   }
-  const rows = await viewServers(configDir, { offline: args.offline as boolean, timeoutMs: Math.round((args.timeout as number) * 1000) });
+  const rows = await lib.viewServers(configDir, { offline: args.offline as boolean, timeoutMs: Math.round((args.timeout as number) * 1000) });
   if (args.json) {
     out.out(JSON.stringify({ configDir, servers: rows }, null, 2));
     return 0;
   }
-  if (rows.length === 0) {
-    out.out(`No reverse-proxy hosts known yet (${configDir}/reverse_proxy_server.json is empty).`);
-    return 0;
-  }
-  out.out(
-    formatTable(
-      ['address', 'control port', 'fingerprint', 'version', 'last seen', 'state'],
-      rows.map((r) => [r.address, String(r.controlPort), r.tls ? shortFingerprint(r.fingerprint) : 'no tls', r.version ?? '-', ago(r.lastSeen), r.latencyMs !== null ? `${r.state} (${r.latencyMs} ms)` : r.state]),
-    ),
-  );
+  out.out(rows.length === 0 ? `No reverse-proxy hosts known yet (${configDir}/reverse_proxy_server.json is empty).` : serverTable(rows));
   return 0;
 }

@@ -1,8 +1,6 @@
 import type { Argv } from 'yargs';
 import { P2prcError } from '../errors.js';
-import { parseHostPort } from '../service/address.js';
-import { runVisit } from '../service/services.js';
-import { resolveConfigDir } from '../store/index.js';
+import { configDirArg, loadLibrary } from './lib.js';
 import { stdio, untilSignal } from './output.js';
 
 export const usage = 'p2prc --visit <id> --host <host[:port]> --secret S --local-port P';
@@ -27,9 +25,10 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   if (!args.secret) throw new P2prcError('E_USAGE', '--visit needs --secret (or P2PRC_SECRET)');
   const localPort = args['local-port'] as number;
   if (!Number.isInteger(localPort) || localPort < 0 || localPort > 65535) throw new P2prcError('E_USAGE', `invalid --local-port "${String(localPort)}"`);
-  const visit = await runVisit({
-    configDir: resolveConfigDir(args['config-dir'] as string | undefined),
-    proxy: parseHostPort(String(args.host), 7000, '--host address'),
+  const lib = await loadLibrary();
+  const visit = await lib.runVisit({
+    configDir: configDirArg(lib, args),
+    proxy: lib.parseHostPort(String(args.host), 7000, '--host address'),
     token: args.token as string | undefined,
     fingerprint: args.fingerprint as string | undefined,
     tls: args.tls as boolean,

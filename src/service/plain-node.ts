@@ -14,8 +14,15 @@ export interface PlainNodeOptions {
   log?: (line: string) => void;
 }
 
-/** `p2prc -s`: the node server alone, exchanging IP tables and recording the proxies it learns. */
-export async function runPlainNode(o: PlainNodeOptions): Promise<{ port: number; exchange: IpTableExchange; close(): Promise<void> }> {
+export interface PlainNode {
+  /** The bound node server port. */
+  port: number;
+  exchange: IpTableExchange;
+  close(): Promise<void>;
+}
+
+/** `p2prc -s`: the node server alone, exchanging IP tables and recording the proxies it learns in reverse_proxy_server.json. */
+export async function runPlainNode(o: PlainNodeOptions): Promise<PlainNode> {
   let exchange: IpTableExchange | undefined;
   const node: NodeServer = new NodeServer(() => selfEntry({ serverPort: node.port }), () => ({ name: 'p2prc', version: VERSION, role: 'node' }), () => exchange?.peers() ?? []);
   const port = await node.listen(o.port, o.bind);

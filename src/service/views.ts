@@ -15,7 +15,7 @@ export interface MappingView extends MappingRecord {
   state: MappingState;
 }
 
-/** reverse_proxy_server.json with each host probed live, in parallel, each bounded by timeoutMs. */
+/** `p2prc --view-rps`: reverse_proxy_server.json with each host probed live, in parallel, each bounded by timeoutMs. */
 export async function viewServers(configDir: string, opts: { offline?: boolean; timeoutMs?: number } = {}): Promise<ServerView[]> {
   const servers = await new RecordStore(configDir).readServers();
   const timeoutMs = opts.timeoutMs ?? 1_500;
@@ -40,22 +40,24 @@ export async function viewServers(configDir: string, opts: { offline?: boolean; 
   );
 }
 
+/** A mapping's state: closed as recorded, else active while its owner process lives, else stale. */
 export function mappingState(m: MappingRecord): MappingState {
   if (m.status === 'closed') return 'closed';
   return isProcessAlive(m.pid) ? 'active' : 'stale';
 }
 
+/** `p2prc --view-rpm`: reverse_proxy_mapping.json, each entry with its state. */
 export async function viewMappings(configDir: string): Promise<MappingView[]> {
   const mappings = await new RecordStore(configDir).readMappings();
   return mappings.map((m) => ({ ...m, state: mappingState(m) }));
 }
 
-/** Removes closed and stale entries; returns how many went. */
+/** `--view-rpm --prune`: removes closed and stale entries (under the lock); returns how many went. */
 export async function pruneMappings(configDir: string): Promise<number> {
   return new RecordStore(configDir).removeMappings((m) => mappingState(m) !== 'active');
 }
 
-/** Moves a corrupt record file aside; returns where it went, or undefined when it was fine. */
+/** `--repair`: moves a corrupt record file aside (never deletes it); returns where it went, or undefined when it was fine. */
 export async function repairRecords(configDir: string, which: 'servers' | 'mappings'): Promise<string | undefined> {
   return new RecordStore(configDir).repair(which);
 }

@@ -1,0 +1,15 @@
+/**
+ * The library, loaded when a command runs rather than when the CLI starts: `p2prc --help` and option
+ * errors then cost yargs and these files only, not every engine module (measured in docs/architecture.md).
+ * Every command reaches the project through this one door (test/cli/boundary.test.ts holds it shut).
+ */
+export type Library = typeof import('../index.js');
+
+export function loadLibrary(): Promise<Library> {
+  return import('../index.js');
+}
+
+/** `--config-dir` as given (the library resolves it: flag, then $P2PRC, then the platform directory). */
+export function configDirArg(lib: Library, args: Record<string, unknown>): string {
+  return lib.resolveConfigDir(args['config-dir'] as string | undefined);
+}
