@@ -64,6 +64,28 @@ Usage:
 
 Add --help to any of them for its options and examples. Exit codes: docs/cli.md.`;
 
+/**
+ * Parses argv with the command's options (and P2PRC_* variables), strictly; a bad flag is E_USAGE.
+ * --help prints the command's help here. yargs is loaded only now: the general help and --version
+ * need neither it nor the library.
+ */
+export async function parseArgs(command: Command, argv: string[]): Promise<Record<string, unknown>> {
+  const { default: yargs } = await import('yargs');
+  const parser = command
+    .configure(commonOptions(yargs(argv).scriptName('p2prc').version(VERSION).usage(`${command.usage}\n\n${command.describe}`)))
+    .env('P2PRC')
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err instanceof P2prcError ? err : new P2prcError('E_USAGE', msg ?? err?.message ?? 'bad usage');
+    });
+  parser.showHelpOnFail(false);
+  return (await parser.parseAsync()) as Record<string, unknown>;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes('--verbose');
   const output = stdio(verbose);
@@ -76,24 +98,8 @@ export async function main(argv: string[]): Promise<number> {
       if (!asked && argv.length > 0) output.err(`p2prc: error E_USAGE: unknown arguments: ${argv.join(' ')}`);
       return asked ? 0 : 2;
     }
-    // yargs is loaded only for a command: the general help and --version need neither it nor the library.
-    const { default: yargs } = await import('yargs');
-    const parser = command
-      .configure(commonOptions(yargs(argv).scriptName('p2prc').version(VERSION).usage(`${command.usage}\n\n${command.describe}`)))
-      .env('P2PRC')
-      .strict()
-      .help()
-      .alias('h', 'help')
-      .wrap(Math.min(110, process.stdout.columns || 100))
-      .exitProcess(false)
-      .fail((msg, err) => {
-        throw err instanceof P2prcError ? err : new P2prcError('E_USAGE', msg ?? err?.message ?? 'bad usage');
-      });
-    let helped = false;
-    parser.showHelpOnFail(false);
-    const args = (await parser.parseAsync()) as Record<string, unknown>;
-    if (argv.includes('--help') || argv.includes('-h') || (argv.includes('--version') && command !== frpCmd)) helped = true;
-    if (helped) return 0;
+    const args = await parseArgs(command, argv);
+    if (argv.includes('--help') || argv.includes('-h') || (argv.includes('--version') && command !== frpCmd)) return 0;
     return await command.run(args, verbose);
   } catch (err) {
     return reportError(err, output);

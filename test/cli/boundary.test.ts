@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import ts from 'typescript';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { runCli } from '../helpers/cli.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const CLI_SRC = path.join(ROOT, 'src', 'cli');
+/** What src/cli may reach in the project besides its own folder (issue 13: one way in). */
+const ALLOWED = ['src/index.ts', 'src/errors.ts', 'src/version.ts'];
+const ALLOWED_PACKAGES = ['yargs'];
+
+interface ImportRef {
+  specifier: string;
+  /** Erased by the compiler: `import type`, `export type`, `typeof import()`. */
+  typeOnly: boolean;
+  dynamic: boolean;
+}
+
+/** Every module reference in a file, found by the TypeScript parser: static, re-export, dynamic and type imports. */
+function importsOf(source: string, file = 'x.ts'): ImportRef[] {
+  const refs: ImportRef[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
+      const clause = node.importClause;
+      const named = clause?.namedBindings && ts.isNamedImports(clause.namedBindings) ? clause.namedBindings.elements : undefined;
+      const typeOnly = !!clause && (clause.isTypeOnly || (!clause.name && !!named && named.length > 0 && named.every((e) => e.isTypeOnly)));
+      refs.push({ specifier: node.moduleSpecifier.text, typeOnly, dynamic: false });
+    } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+      refs.push({ specifier: node.moduleSpecifier.text, typeOnly: node.isTypeOnly, dynamic: false });
+    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+      const arg = node.arguments[0];
+      // A computed specifier could reach anything: it counts as a violation.
+      refs.push({ specifier: arg && ts.isStringLiteral(arg) ? arg.text : '<computed>', typeOnly: false, dynamic: true });
+    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
+      refs.push({ specifier: node.argument.literal.text, typeOnly: true, dynamic: false });
+    } else if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'require') {
+      refs.push({ specifier: '<require>', typeOnly: false, dynamic: false });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(ts.createSourceFile(file, source, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS));
+  return refs;
+}
+
+/** Where a reference from src/cli/<file> lands, relative to the repo ("src/index.ts"), or the package name. */
+function target(fromFile: string, specifier: string): string {
+  if (!specifier.startsWith('.')) return specifier.startsWith('node:') ? 'node:' : specifier.split('/')[0]!;
+  return path.relative(ROOT, path.resolve(path.dirname(fromFile), specifier)).split(path.sep).join('/').replace(/\.js$/, '.ts');
+}
+
+async function cliFiles(): Promise<string[]> {
+  return (await readdir(CLI_SRC)).filter((f) => f.endsWith('.ts')).map((f) => path.join(CLI_SRC, f));
+}
+
+describe('the import parser itself', () => {
+  it('sees static, type-only, re-export, dynamic, import-type and computed references', () => {
+    const refs = importsOf(`
+      import a from '../a.js';
+      import type { B } from '../b.js';
+      import { type C, d } from '../c.js';
+      import {
+        type E,
+      } from '../e.js';
+      export { f } from '../f.js';
+      export type { G } from '../g.js';
+      type H = typeof import('../h.js');
+      const i = await import('../i.js');
+      const j = await import(name);
+      import '../k.js';
+    `);
+    expect(refs.map((r) => `${r.specifier}:${r.typeOnly ? 'type' : 'value'}${r.dynamic ? ':dynamic' : ''}`)).toEqual([
+      '../a.js:value', '../b.js:type', '../c.js:value', '../e.js:type', '../f.js:value', '../g.js:type', '../h.js:type',
+      '../i.js:value:dynamic', '<computed>:value:dynamic', '../k.js:value',
+    ]);
+  });
+});
+
+describe('src/cli boundary', () => {
+  it('src/cli/*.ts imports nothing from src but index, errors, version and its own folder', async () => {
+    const files = await cliFiles();
+    expect(files.length).toBeGreaterThan(5);
+    const violations: string[] = [];
+    for (const file of files) {
+      for (const ref of importsOf(await readFile(file, 'utf8'), file)) {
+        const to = target(file, ref.specifier);
+        const ok = to === 'node:' || ALLOWED_PACKAGES.includes(to) || ALLOWED.includes(to) || (to.startsWith('src/cli/') && to.split('/').length === 3);
+        if (!ok) violations.push(`${path.basename(file)} -> ${ref.specifier}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('loads the library only on demand: src/index.ts is imported for types or dynamically, and only by lib.ts at run time', async () => {
+    const valueImports: string[] = [];
+    for (const file of await cliFiles()) {
+      for (const ref of importsOf(await readFile(file, 'utf8'), file)) {
+        if (target(file, ref.specifier) !== 'src/index.ts' || ref.typeOnly) continue;
+        valueImports.push(`${path.basename(file)}:${ref.dynamic ? 'dynamic' : 'static'}`);
+      }
+    }
+    expect(valueImports).toEqual(['lib.ts:dynamic']);
+  });
+});
+
+/** The project files (under dist/) the built CLI loads for `args`, seen by a module-load hook. */
+async function loadedFiles(args: string[]): Promise<{ code: number | null; files: string[] }> {
+  const hook = path.join(ROOT, 'test', 'fixtures', 'trace-loads.mjs');
+  const r = await runCli(args, { NODE_OPTIONS: `--import=${hook}` });
+  const dist = `${path.join(ROOT, 'dist')}${path.sep}`;
+  const files = r.stderr.split('\n').filter((l) => l.startsWith('LOADED file://')).map((l) => decodeURIComponent(new URL(l.slice('LOADED '.length)).pathname))
+    .filter((f) => f.startsWith(dist)).map((f) => path.relative(dist, f));
+  return { code: r.code, files };
+}
+
+describe('what the built CLI loads', () => {
+  it('p2prc --help and a command\'s --help load the cli folder, errors and version only', async () => {
+    for (const args of [['--help'], ['--view-rpm', '--help'], ['-s', '--connect-reverse-proxy', '127.0.0.1', '--help']]) {
+      const { code, files } = await loadedFiles(args);
+      expect(code).toBe(0);
+      expect(files).toContain('cli/main.js');
+      expect(files.filter((f) => !f.startsWith('cli/') && f !== 'errors.js' && f !== 'version.js')).toEqual([]);
+    }
+  });
+
+  it('a command that runs loads the library through index.js (the trace sees dynamic imports)', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-boundary-'));
+    const { code, files } = await loadedFiles(['--view-rpm', '--json', '--config-dir', dir]).finally(() => rm(dir, { recursive: true, force: true }));
+    expect(code).toBe(0);
+    expect(files).toContain('index.js');
+    expect(files).toContain('service/views.js');
+  });
+});
