@@ -110,11 +110,8 @@ export async function runNodeService(o: NodeServiceOptions): Promise<NodeService
   return runFixed({ ...o, proxy: o.proxy });
 }
 
-async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<NodeService> {
-  const key = formatAddress(o.proxy.host, o.proxy.port);
-  const token = await resolveToken(o, key);
-  const config = openConfig(o.configDir);
-  const pins = (config.get('fingerprints') as Record<string, string> | undefined) ?? {};
+/** --engine and --protocol as given, or (auto) as detected at the host, with the TLS setting that works. */
+async function chooseEngine(o: NodeServiceOptions & { proxy: HostPort }): Promise<{ engine: 'native' | 'frp'; tls: boolean; protocol: 'p2prc' | 'frp' }> {
   let tls = o.tls ?? true;
   let engine: 'native' | 'frp' = o.engine === 'frp' ? 'frp' : 'native';
   if (o.engine === 'auto') {
@@ -124,7 +121,20 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
     o.onStatus?.(`engine: ${engine === 'frp' ? 'native frp-wire client' : engine} (${choice.reason})`);
   }
   // A stock frps found by auto is spoken to natively (no frp binary needed).
-  const protocol = o.protocol === 'frp' || (o.engine === 'auto' && engine === 'frp') ? 'frp' : 'p2prc';
+  return { engine, tls, protocol: o.protocol === 'frp' || (o.engine === 'auto' && engine === 'frp') ? 'frp' : 'p2prc' };
+}
+
+/** The --expose services as tunnels, named so that the mapping file tells them apart. */
+function exposeTunnels(expose: ExposeSpec[] = []): TunnelSpec[] {
+  return expose.map((e) => ({ name: `expose-${e.protocol === 'udp' ? 'udp-' : ''}${e.localPort}`, protocol: e.protocol, localPort: e.localPort, remotePort: e.remotePort }));
+}
+
+async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<NodeService> {
+  const key = formatAddress(o.proxy.host, o.proxy.port);
+  const token = await resolveToken(o, key);
+  const config = openConfig(o.configDir);
+  const pins = (config.get('fingerprints') as Record<string, string> | undefined) ?? {};
+  const { engine, tls, protocol } = await chooseEngine(o);
   let publisher: Publisher | undefined;
   const find = (name: string) => publisher?.published().find((t) => t.name === name);
   const node: NodeServer = new NodeServer(
@@ -157,9 +167,7 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
       await udp.listen(o.udpPort);
       tunnels.push({ name: 'node-udp', protocol: 'udp', localPort: udp.port, remotePort: 'any' });
     }
-    for (const e of o.expose ?? []) {
-      tunnels.push({ name: `expose-${e.protocol === 'udp' ? 'udp-' : ''}${e.localPort}`, protocol: e.protocol, localPort: e.localPort, remotePort: e.remotePort });
-    }
+    tunnels.push(...exposeTunnels(o.expose));
     const frpTunnels = () => tunnels.map((t) => ({ name: t.name, protocol: t.protocol ?? 'tcp', remotePort: t.remotePort ?? 'any', ...(t.listen ? { listen: t.listen } : { localPort: t.localPort! }) }));
     publisher = protocol === 'frp'
       ? new FrpWirePublisher({ host: o.proxy.host, port: o.proxy.port, token, tcpMux: o.tcpMux ?? true, hostIsLocal, tunnels: frpTunnels() })
@@ -248,8 +256,7 @@ async function runAuto(o: NodeServiceOptions): Promise<NodeService> {
     () => exchange?.peers() ?? [],
   );
   await node.listen(o.port ?? 0);
-  const tunnels: TunnelSpec[] = [{ name: 'node', localPort: node.port, remotePort: o.remotePort ?? 'any' }];
-  for (const e of o.expose ?? []) tunnels.push({ name: `expose-${e.protocol === 'udp' ? 'udp-' : ''}${e.localPort}`, protocol: e.protocol, localPort: e.localPort, remotePort: e.remotePort });
+  const tunnels: TunnelSpec[] = [{ name: 'node', localPort: node.port, remotePort: o.remotePort ?? 'any' }, ...exposeTunnels(o.expose)];
   exchange = startDiscovery({ configDir: o.configDir, self: () => node.table().ip_address[0]!, bootstrap: o.bootstrap ?? [], intervalMs: o.exchangeIntervalMs, staleMs: o.staleMs, log: o.onLog });
   const clientId = randomBytes(12).toString('hex');
   publisher = new FailoverPublisher({
