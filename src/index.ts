@@ -25,6 +25,7 @@ export { parsePortRanges, formatPortRanges, type PortRange } from './host/ports.
 export { ReverseProxyClient, formatAddress, type PublishedTunnel, type ClientStatus, type ClientEvents } from './client/client.js';
 export type { ConnectOptions, TunnelSpec } from './client/options.js';
 export { normalizeFingerprint } from './transport/cert.js';
+
 import { ReverseProxyClient } from './client/client.js';
 import type { ConnectOptions } from './client/options.js';
 
