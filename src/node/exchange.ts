@@ -2,15 +2,20 @@ import { EventEmitter } from 'node:events';
 import { P2prcError, toP2prcError } from '../errors.js';
 import { debug } from '../log.js';
 import { DEFAULT_LIMITS, entryIdentity, sanitizeTable, type PeerEntry, type TableLimits } from './validate.js';
-import type { IpTableEntry } from './iptable.js';
+import type { IpTable, IpTableEntry } from './iptable.js';
+import { ipTableUpload, nodeBase, requestCapped } from './peer-http.js';
 
 export interface ExchangeOptions {
   /** This node's own entry (excluded from the peers it learns). */
   self: () => IpTableEntry;
   /** Node servers to pull from, "host:port" or URLs. */
   bootstrap: string[];
+  /** More nodes to poll, read at the start of each round (the table file, where `--as` adds nodes). */
+  extraTargets?: () => Promise<string[]>;
   intervalMs?: number;
   timeoutMs?: number;
+  /** Bound on a P2PRC POST /IpTable: a Go node pings every entry before it answers. */
+  postTimeoutMs?: number;
   /** Entries not seen for this long are dropped. */
   staleMs?: number;
   /** Largest response body accepted from a peer. */
@@ -28,28 +33,28 @@ export interface ExchangeEvents {
   /** A reverse-proxy host learned or seen again, with the node that told us. */
   proxy: [PeerEntry, string];
   log: [string];
-  round: [{ peers: number; polled: number }];
-}
-
-function toUrl(node: string): string {
-  const base = /^https?:\/\//.test(node) ? node : `http://${node}`;
-  return `${base.replace(/\/$/, '')}/ip_table`;
+  /** `targets` are the base URLs polled this round. */
+  round: [{ peers: number; polled: number; targets: string[] }];
 }
 
 /**
  * P2PRC-style IP table exchange: every round pulls /ip_table from the bootstrap nodes and every node
  * already known, in parallel and each bounded in time and size, merges entries by node identity,
  * and forgets nodes not seen for `staleMs`. Hostile tables are rejected or capped, with a reason.
+ * A peer that answers GET /ip_table with 404 is a P2PRC (Go) node: it gets P2PRC's own exchange,
+ * POST /IpTable with our table, from then on.
  */
 export class IpTableExchange extends EventEmitter<ExchangeEvents> {
   private readonly known = new Map<string, Known>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly o: Required<Omit<ExchangeOptions, 'self' | 'bootstrap'>> & Pick<ExchangeOptions, 'self' | 'bootstrap'>;
+  private readonly o: Required<Omit<ExchangeOptions, 'self' | 'bootstrap' | 'extraTargets'>> & Pick<ExchangeOptions, 'self' | 'bootstrap' | 'extraTargets'>;
   private running: Promise<void> | undefined;
+  /** Peers (by base URL) that only speak P2PRC's POST /IpTable. */
+  private readonly postOnly = new Set<string>();
 
   constructor(options: ExchangeOptions) {
     super();
-    this.o = { intervalMs: 60_000, timeoutMs: 3_000, staleMs: 5 * 60_000, maxBodyBytes: 1024 * 1024, limits: DEFAULT_LIMITS, ...options };
+    this.o = { intervalMs: 60_000, timeoutMs: 3_000, postTimeoutMs: 15_000, staleMs: 5 * 60_000, maxBodyBytes: 1024 * 1024, limits: DEFAULT_LIMITS, ...options };
   }
 
   peers(): PeerEntry[] {
@@ -72,37 +77,68 @@ export class IpTableExchange extends EventEmitter<ExchangeEvents> {
     await this.running;
   }
 
+  /** Our table as we serve it: this node first, then every peer we know. */
+  table(): IpTable {
+    return { ip_address: [this.o.self(), ...this.peers()] };
+  }
+
   /** One exchange round; exposed for tests and for `--bootstrap` at start. */
   async round(): Promise<void> {
     const selfId = entryIdentity(this.o.self());
-    const targets = new Set(this.o.bootstrap.map(toUrl));
-    for (const k of this.known.values()) targets.add(toUrl(`${k.entry.IPV4 || `[${k.entry.IPV6}]`}:${k.entry.ServerPort}`));
-    targets.delete(toUrl(selfId));
-    await Promise.all([...targets].map((url) => this.pull(url, selfId)));
+    const targets = new Set(this.o.bootstrap.map(nodeBase));
+    try {
+      for (const t of (await this.o.extraTargets?.()) ?? []) targets.add(nodeBase(t));
+    } catch (err) {
+      this.emit('log', `cannot read more nodes to poll: ${(err as Error).message}`);
+    }
+    for (const k of this.known.values()) targets.add(nodeBase(`${k.entry.IPV4 || `[${k.entry.IPV6}]`}:${k.entry.ServerPort}`));
+    targets.delete(nodeBase(selfId));
+    await Promise.all([...targets].map((base) => this.pull(base)));
     const cutoff = Date.now() - this.o.staleMs;
     for (const [id, k] of this.known) if (k.lastSeen < cutoff) this.known.delete(id);
-    this.emit('round', { peers: this.known.size, polled: targets.size });
+    this.emit('round', { peers: this.known.size, polled: targets.size, targets: [...targets] });
   }
 
-  private async pull(url: string, selfId: string): Promise<void> {
+  private async pull(base: string): Promise<void> {
     let body: unknown;
     try {
-      body = parseTable(await fetchCapped(url, this.o.timeoutMs, this.o.maxBodyBytes));
+      body = parseTable(await this.fetchTable(base));
     } catch (err) {
       const e = toP2prcError(err, 'E_UNREACHABLE');
-      debug(e.code, `ip_table from ${url} ignored`, { reason: e.message });
-      this.emit('log', `ip_table from ${url} ignored: ${e.message}`);
+      debug(e.code, `ip_table from ${base} ignored`, { reason: e.message });
+      this.emit('log', `ip_table from ${base} ignored: ${e.message}`);
       return;
     }
-    const { entries, problems } = sanitizeTable(body, this.o.limits);
-    if (problems.length > 0) this.emit('log', `ip_table from ${url}: ${problems.length} problem(s), first: ${problems[0]}`);
+    this.ingest(body, base);
+  }
+
+  /** GET /ip_table; on 404 (a Go node has no such route) P2PRC's POST /IpTable, remembered per peer. */
+  private async fetchTable(base: string): Promise<string> {
+    if (!this.postOnly.has(base)) {
+      const r = await requestCapped(`${base}/ip_table`, {}, this.o.timeoutMs, this.o.maxBodyBytes);
+      if (r.status === 200) return r.body;
+      if (r.status !== 404) throw new P2prcError('E_PROTOCOL', `HTTP ${r.status}`, { details: { status: r.status } });
+      this.postOnly.add(base);
+      this.emit('log', `${base} has no /ip_table: exchanging with P2PRC's POST /IpTable`);
+    }
+    const upload = ipTableUpload(this.table());
+    const r = await requestCapped(`${base}/IpTable`, { method: 'POST', headers: { 'content-type': upload.contentType }, body: upload.body }, this.o.postTimeoutMs, this.o.maxBodyBytes);
+    if (r.status !== 200) throw new P2prcError('E_PROTOCOL', `POST /IpTable: HTTP ${r.status}`, { details: { status: r.status } });
+    return r.body;
+  }
+
+  /** Merges a table a peer gave us (pulled, or POSTed to our node server), validated and capped. */
+  ingest(table: unknown, source: string): void {
+    const selfId = entryIdentity(this.o.self());
+    const { entries, problems } = sanitizeTable(table, this.o.limits);
+    if (problems.length > 0) this.emit('log', `ip_table from ${source}: ${problems.length} problem(s), first: ${problems[0]}`);
     const now = Date.now();
     for (const entry of entries) {
       const id = entryIdentity(entry);
       if (id === selfId) continue;
       if (!this.known.has(id) && this.known.size >= this.o.limits.maxEntries) continue;
-      this.known.set(id, { entry, lastSeen: now, source: url });
-      if (entry.ProxyServer && entry.ReverseProxy) this.emit('proxy', entry, url.replace(/\/ip_table$/, ''));
+      this.known.set(id, { entry, lastSeen: now, source });
+      if (entry.ProxyServer && entry.ReverseProxy) this.emit('proxy', entry, source);
     }
   }
 }
@@ -112,31 +148,5 @@ function parseTable(text: string): unknown {
     return JSON.parse(text);
   } catch (err) {
     throw new P2prcError('E_PROTOCOL', (err as Error).message, { cause: err });
-  }
-}
-
-/**
- * GET with a time bound and a body-size bound (checked while streaming, before buffering more).
- * Failures are coded: a peer answering an HTTP error is E_PROTOCOL, a body over the cap E_TOO_LARGE,
- * no answer in time E_TIMEOUT, anything else on the way E_UNREACHABLE.
- */
-async function fetchCapped(url: string, timeoutMs: number, maxBytes: number): Promise<string> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!res.ok || !res.body) throw new P2prcError('E_PROTOCOL', `HTTP ${res.status}`, { details: { status: res.status } });
-    const declared = Number(res.headers.get('content-length') ?? NaN);
-    if (declared > maxBytes) throw new P2prcError('E_TOO_LARGE', `body of ${declared} bytes exceeds ${maxBytes}`);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-      size += chunk.length;
-      if (size > maxBytes) throw new P2prcError('E_TOO_LARGE', `body exceeds ${maxBytes} bytes`);
-      chunks.push(Buffer.from(chunk));
-    }
-    return Buffer.concat(chunks).toString('utf8');
-  } catch (err) {
-    if (err instanceof P2prcError) throw err;
-    const timedOut = (err as Error).name === 'TimeoutError';
-    throw new P2prcError(timedOut ? 'E_TIMEOUT' : 'E_UNREACHABLE', (err as Error).message, { cause: err });
   }
 }

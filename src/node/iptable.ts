@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { debugFailure } from '../log.js';
+import { encodeCustomInfo } from './custom-info.js';
 
 /** One node in P2PRC's IP table; field names and casing are P2PRC's own. */
 export interface IpTableEntry {
@@ -43,33 +44,46 @@ export interface SelfEntryInput {
   name?: string;
   serverPort: number;
   udpServerPort?: number;
-  /** Set when the node is reachable only through a reverse proxy. */
-  proxied?: { host: string; port: number; engine: 'native' | 'FRP' };
+  /** The address peers should dial (default: this machine's first public one). */
+  advertise?: string;
+  /** Set when the node is reachable only through a reverse proxy; `engine` is what carries the tunnel. */
+  proxied?: { host: string; port: number; engine: 'native' | 'frp' };
   proxyServer?: boolean;
+  /** A host's reverse-proxy details: kept in CustomInformation too, the one free field a Go node keeps. */
+  reverseProxy?: unknown;
   customInformation?: string;
 }
 
-/** Builds this node's own entry: behind a proxy, peers see the proxy's address and public port. */
+/**
+ * Builds this node's own entry. Behind a proxy, peers see the proxy's address and public port, and
+ * the entry reads as P2PRC's own escaped nodes do (server/server.go, MapPort): NAT false, since the
+ * address is reachable, and EscapeImplementation "FRP" (frp or frp-wire) or "P2PRC" (the native engine).
+ * IPV6 is left empty: P2PRC treats entries with the same IPV6 as one node whatever their port
+ * (p2p/iptable.go, RemoveDuplicates) and pings IPV6 first, which would merge nodes of one machine.
+ */
 export function selfEntry(input: SelfEntryInput): IpTableEntry {
   const local = localAddresses();
   const proxied = input.proxied;
+  const IPV4 = proxied ? proxied.host : input.advertise ?? local.ipv4;
+  const ServerPort = String(proxied ? proxied.port : input.serverPort);
+  const IPV6 = '';
   return {
     Name: input.name ?? os.hostname(),
     MachineUsername: safeUsername(),
-    IPV4: proxied ? proxied.host : local.ipv4,
-    IPV6: proxied ? '' : local.ipv6,
+    IPV4,
+    IPV6,
     Latency: 0,
     Download: 0,
     Upload: 0,
-    ServerPort: String(proxied ? proxied.port : input.serverPort),
+    ServerPort,
     UDPServerPort: input.udpServerPort ? String(input.udpServerPort) : '',
     BareMetalSSHPort: '',
-    NAT: !!proxied,
-    EscapeImplementation: proxied ? proxied.engine : '',
+    NAT: false,
+    EscapeImplementation: proxied ? (proxied.engine === 'native' ? 'P2PRC' : 'FRP') : '',
     ProxyServer: input.proxyServer ?? false,
     UnSafeMode: false,
     PublicKey: '',
-    CustomInformation: input.customInformation ?? '',
+    CustomInformation: input.reverseProxy !== undefined ? encodeCustomInfo({ IPV4, IPV6, ServerPort }, input.reverseProxy) : input.customInformation ?? '',
   };
 }
 

@@ -1,7 +1,10 @@
 import http from 'node:http';
-import { P2prcError } from '../errors.js';
+import { P2prcError, toP2prcError } from '../errors.js';
 import { listenTcp } from '../transport/net.js';
 import type { IpTable, IpTableEntry } from './iptable.js';
+import { ipTableFile } from './multipart.js';
+import { sysInfo } from './sysinfo.js';
+import { DEFAULT_LIMITS, sanitizeTable, type PeerEntry, type TableLimits } from './validate.js';
 
 export interface NodeServerInfo {
   name: string;
@@ -10,9 +13,22 @@ export interface NodeServerInfo {
   publicAddress?: string;
 }
 
+export interface NodeServerHooks {
+  /** Entries of a table a peer POSTed to /IpTable (P2PRC's exchange), validated and capped. */
+  learn?: (entries: PeerEntry[], source: string) => void;
+  /** GET /FRPPort: a port where a token-less frp client may log in; throws E_NOT_AVAILABLE to refuse. */
+  frpPort?: (udp: boolean) => Promise<number>;
+  /** Largest POST /IpTable body read; the same cap the GET exchange puts on a peer's table. */
+  maxBodyBytes?: number;
+  limits?: TableLimits;
+}
+
+export const NODE_PATHS = ['/server_info', '/ip_table', '/IpTable', '/FRPPort'];
+
 /**
- * The P2PRC node server: a small HTTP server answering GET /server_info and GET /ip_table.
- * The entry describing this node is read on every request, so it follows the tunnel's state.
+ * The P2PRC node server: GET /server_info, GET /ip_table (p2prc's exchange), POST /IpTable and
+ * GET /FRPPort (P2PRC's, server/server.go). The entry describing this node is read on every
+ * request, so it follows the tunnel's state.
  */
 export class NodeServer {
   private readonly server: http.Server;
@@ -22,8 +38,9 @@ export class NodeServer {
     private readonly self: () => IpTableEntry,
     private readonly info: () => NodeServerInfo,
     private readonly peers: () => IpTableEntry[] = () => [],
+    private readonly hooks: NodeServerHooks = {},
   ) {
-    this.server = http.createServer((req, res) => this.handle(req, res));
+    this.server = http.createServer((req, res) => void this.handle(req, res).catch((err) => fail(res, err)));
     this.server.keepAliveTimeout = 5_000;
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 30_000;
@@ -46,12 +63,39 @@ export class NodeServer {
     return this.port;
   }
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const path = (req.url ?? '/').split('?')[0];
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://node');
+    const path = url.pathname;
+    if (req.method === 'POST' && path === '/IpTable') return this.postIpTable(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
     if (path === '/ip_table') return send(res, 200, this.table());
-    if (path === '/server_info') return send(res, 200, this.info());
-    send(res, 404, { error: 'not found', paths: ['/server_info', '/ip_table'] });
+    // P2PRC's SysInfo keys first (its liveness test is "HTTP 200"), p2prc's own beside them.
+    if (path === '/server_info') return send(res, 200, { ...sysInfo(), ...this.info() });
+    if (path === '/FRPPort') return this.frpPort(url.searchParams.get('udp'), res);
+    send(res, 404, { error: 'not found', paths: NODE_PATHS });
+  }
+
+  /** P2PRC's exchange: the peer's table arrives as the file in form field "json"; the reply is ours. */
+  private async postIpTable(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const max = this.hooks.maxBodyBytes ?? 1024 * 1024;
+    const body = await readCapped(req, max);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(ipTableFile(body, req.headers['content-type']).toString('utf8'));
+    } catch (err) {
+      throw err instanceof P2prcError ? err : new P2prcError('E_PROTOCOL', `the "json" file is not JSON: ${(err as Error).message}`);
+    }
+    const { entries, problems } = sanitizeTable(parsed, this.hooks.limits ?? DEFAULT_LIMITS);
+    if (entries.length === 0 && problems.length > 0) throw new P2prcError('E_PROTOCOL', `IP table rejected: ${problems[0]}`);
+    this.hooks.learn?.(entries, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0} (POST /IpTable)`);
+    send(res, 200, this.table());
+  }
+
+  /** Gin's c.String: a bare number in text/plain, which P2PRC's GetFRPServerPort hands to strconv.Atoi. */
+  private async frpPort(udp: string | null, res: http.ServerResponse): Promise<void> {
+    if (!this.hooks.frpPort) throw new P2prcError('E_NOT_AVAILABLE', 'this node is not a reverse-proxy host; it lends no frp port');
+    const port = await this.hooks.frpPort(udp !== null && udp !== 'false');
+    sendText(res, 200, String(port));
   }
 
   close(): Promise<void> {
@@ -62,8 +106,47 @@ export class NodeServer {
   }
 }
 
+/** Reads a request body, stopping at `max` bytes (checked per chunk, before buffering more). */
+function readCapped(req: http.IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (declared > max) return reject(new P2prcError('E_TOO_LARGE', `body of ${declared} bytes exceeds ${max}`));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        req.off('data', onData);
+        req.pause();
+        reject(new P2prcError('E_TOO_LARGE', `body exceeds ${max} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', (err) => reject(toP2prcError(err, 'E_CLOSED')));
+  });
+}
+
+const STATUS: Partial<Record<string, number>> = { E_PROTOCOL: 400, E_TOO_LARGE: 413, E_NOT_AVAILABLE: 403, E_QUOTA: 503 };
+
+/** One line saying why, with a status the code implies; a body too large also ends the connection. */
+function fail(res: http.ServerResponse, err: unknown): void {
+  const e = toP2prcError(err);
+  if (res.headersSent) return void res.destroy();
+  const status = STATUS[e.code] ?? 500;
+  if (status === 413) res.setHeader('connection', 'close');
+  sendText(res, status, `${e.code}: ${e.message}`);
+}
+
+function sendText(res: http.ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
 function send(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }

@@ -1,4 +1,5 @@
 import type { IpTableEntry } from './iptable.js';
+import { decodeCustomInfo } from './custom-info.js';
 
 /** What a node server publishes about the reverse proxy it runs (no secrets unless the host is open). */
 export interface ReverseProxyInfo {
@@ -20,9 +21,12 @@ export type PeerEntry = IpTableEntry & { ReverseProxy?: ReverseProxyInfo };
 export interface TableLimits {
   maxEntries: number;
   maxString: number;
+  /** PublicKey (an SSH key on P2PRC) and CustomInformation (free text; p2prc's reverse-proxy JSON). */
+  maxLongString: number;
 }
 
-export const DEFAULT_LIMITS: TableLimits = { maxEntries: 1_000, maxString: 256 };
+export const DEFAULT_LIMITS: TableLimits = { maxEntries: 1_000, maxString: 256, maxLongString: 4096 };
+const LONG = new Set(['PublicKey', 'CustomInformation']);
 
 const STRINGS = ['Name', 'MachineUsername', 'IPV4', 'IPV6', 'ServerPort', 'UDPServerPort', 'BareMetalSSHPort', 'EscapeImplementation', 'PublicKey', 'CustomInformation'] as const;
 
@@ -53,8 +57,9 @@ export function validateEntry(v: unknown, limits: TableLimits = DEFAULT_LIMITS):
   const e = v as Record<string, unknown>;
   for (const k of STRINGS) {
     const x = e[k] ?? '';
+    const max = LONG.has(k) ? limits.maxLongString : limits.maxString;
     if (typeof x !== 'string') return `${k} is not a string`;
-    if (x.length > limits.maxString) return `${k} longer than ${limits.maxString} characters`;
+    if (x.length > max) return `${k} longer than ${max} characters`;
   }
   if (!e.IPV4 && !e.IPV6) return 'entry has no address';
   const port = Number(e.ServerPort);
@@ -63,13 +68,15 @@ export function validateEntry(v: unknown, limits: TableLimits = DEFAULT_LIMITS):
   for (const k of ['NAT', 'ProxyServer', 'UnSafeMode'] as const) if (e[k] !== undefined && typeof e[k] !== 'boolean') return `${k} is not a boolean`;
   const entry: PeerEntry = {
     Name: (e.Name as string) ?? '', MachineUsername: (e.MachineUsername as string) ?? '', IPV4: (e.IPV4 as string) ?? '', IPV6: (e.IPV6 as string) ?? '',
-    Latency: (e.Latency as number) ?? 0, Download: (e.Download as number) ?? 0, Upload: (e.Upload as number) ?? 0,
+    // Go decodes Latency into a time.Duration (int64 ns): a fraction would spoil the entry for Go peers.
+    Latency: Math.round((e.Latency as number) ?? 0), Download: (e.Download as number) ?? 0, Upload: (e.Upload as number) ?? 0,
     ServerPort: String(port), UDPServerPort: (e.UDPServerPort as string) ?? '', BareMetalSSHPort: (e.BareMetalSSHPort as string) ?? '',
     NAT: e.NAT === true, EscapeImplementation: (e.EscapeImplementation as string) ?? '', ProxyServer: e.ProxyServer === true,
     UnSafeMode: e.UnSafeMode === true, PublicKey: (e.PublicKey as string) ?? '', CustomInformation: (e.CustomInformation as string) ?? '',
   };
   if (entry.ProxyServer) {
-    const info = validInfo(e.ReverseProxy, limits);
+    // After a hop through a Go node only CustomInformation is left (see custom-info.ts).
+    const info = validInfo(e.ReverseProxy, limits) ?? validInfo(decodeCustomInfo(entry), limits);
     if (info) entry.ReverseProxy = info;
   }
   return entry;

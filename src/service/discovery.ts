@@ -1,7 +1,8 @@
 import { IpTableExchange } from '../node/exchange.js';
 import type { IpTableEntry } from '../node/iptable.js';
 import type { PeerEntry } from '../node/validate.js';
-import { RecordStore } from '../store/index.js';
+import { RecordStore, modifyIpTableFile, readIpTableFile, type TableEntry } from '../store/index.js';
+import { nodeBase } from '../node/peer-http.js';
 
 export interface DiscoveryOptions {
   configDir: string;
@@ -13,6 +14,8 @@ export interface DiscoveryOptions {
 }
 
 const MAX_PROXIES_PER_ROUND = 64;
+/** Nodes read from ip_table.json per round: the file is ours, but other tools may write it too. */
+const MAX_FILE_TARGETS = 1_000;
 
 /** The reverse_proxy_server.json record for a proxy learned from a peer's IP table. */
 export function serverRecordFrom(entry: PeerEntry, source: string, now: string) {
@@ -36,15 +39,48 @@ export function serverRecordFrom(entry: PeerEntry, source: string, now: string) 
   };
 }
 
+/** The nodes in <config dir>/p2p/iptable/ip_table.json, as "host:port", for the exchange to poll. */
+export async function tableFileTargets(configDir: string): Promise<string[]> {
+  const { ip_address: entries } = await readIpTableFile(configDir);
+  return entries.slice(0, MAX_FILE_TARGETS).filter((e) => (e.IPV4 || e.IPV6) && e.ServerPort).map(fileEntryAddress);
+}
+
+function fileEntryAddress(e: TableEntry): string {
+  return e.IPV4 ? `${String(e.IPV4)}:${String(e.ServerPort)}` : `[${String(e.IPV6)}]:${String(e.ServerPort)}`;
+}
+
+/**
+ * Writes what the node knows to ip_table.json after a round. Entries of the file that were not polled
+ * this round (added by `--as` meanwhile, or by another process) stay, so nothing added is lost;
+ * polled ones stay only if they answered, as P2PRC's speed test keeps only nodes that answer.
+ */
+async function writeTableFile(configDir: string, exchange: IpTableExchange, polled: string[]): Promise<void> {
+  const entries = exchange.table().ip_address;
+  const mine = new Set(entries.map((e) => nodeBase(fileEntryAddress(e as unknown as TableEntry))));
+  const drop = new Set([...polled, ...mine]);
+  await modifyIpTableFile(configDir, (file) => {
+    const kept = file.ip_address.filter((e) => !drop.has(nodeBase(fileEntryAddress(e))));
+    file.ip_address = [...(entries as unknown as TableEntry[]), ...kept];
+  });
+}
+
 /**
  * Runs the IP table exchange for a node server and records every reverse proxy it hears of in
  * reverse_proxy_server.json (at most once per proxy per round, so a busy network does not thrash it).
+ * The table is kept in P2PRC's ip_table.json under the config dir too, and the nodes found there are
+ * polled each round.
  */
 export function startDiscovery(o: DiscoveryOptions): IpTableExchange {
-  const exchange = new IpTableExchange({ self: o.self, bootstrap: o.bootstrap, ...(o.intervalMs ? { intervalMs: o.intervalMs } : {}), ...(o.staleMs ? { staleMs: o.staleMs } : {}) });
+  const exchange = new IpTableExchange({
+    self: o.self, bootstrap: o.bootstrap, extraTargets: () => tableFileTargets(o.configDir),
+    ...(o.intervalMs ? { intervalMs: o.intervalMs } : {}), ...(o.staleMs ? { staleMs: o.staleMs } : {}),
+  });
   const store = new RecordStore(o.configDir);
   let seen = new Set<string>();
-  exchange.on('round', () => (seen = new Set()));
+  exchange.on('round', ({ targets }) => {
+    seen = new Set();
+    void writeTableFile(o.configDir, exchange, targets).catch((err: Error) => o.log?.(`cannot write ip_table.json: ${err.message}`));
+  });
   exchange.on('log', (line) => o.log?.(line));
   exchange.on('proxy', (entry, source) => {
     const record = serverRecordFrom(entry, source, new Date().toISOString());

@@ -70,9 +70,9 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
           ...(options.open ? { Token: handle.token } : {}), AcceptsClients: stats.clients < stats.maxClients, FreePorts: stats.freePorts,
           Clients: stats.clients, Version: VERSION,
         };
-        return { ...selfEntry({ serverPort: node!.port, proxyServer: true }), IPV4: publicHost, ReverseProxy: info };
+        return { ...selfEntry({ serverPort: node!.port, proxyServer: true, advertise: publicHost, reverseProxy: info }), ReverseProxy: info };
       };
-      node = new NodeServer(self, () => ({ name: 'p2prc', version: VERSION, role: 'reverse-proxy' }), () => exchange?.peers() ?? []);
+      node = new NodeServer(self, () => ({ name: 'p2prc', version: VERSION, role: 'reverse-proxy' }), () => exchange?.peers() ?? [], { learn: (entries, source) => exchange?.ingest({ ip_address: entries }, source) });
       const wanted = options.nodePort ?? 8088;
       try {
         await node.listen(wanted, handle.bind);

@@ -144,11 +144,12 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
       return selfEntry({
         serverPort: node.port,
         ...(pubUdp ? { udpServerPort: pubUdp.remotePort } : udp ? { udpServerPort: udp.port } : {}),
-        proxied: pub ? { host: pub.publicHost, port: pub.remotePort, engine: engine === 'frp' ? 'FRP' : 'native' } : undefined,
+        proxied: pub ? { host: pub.publicHost, port: pub.remotePort, engine: engine === 'frp' || protocol === 'frp' ? 'frp' : 'native' } : undefined,
       });
     },
     () => ({ name: 'p2prc', version: VERSION, role: 'node', publicAddress: find('node')?.publicAddress }),
     () => exchange?.peers() ?? [],
+    { learn: (entries, source) => exchange?.ingest({ ip_address: entries }, source) },
   );
   let exchange: IpTableExchange | undefined;
   let udp: NodeUdpServer | undefined;
@@ -254,6 +255,7 @@ async function runAuto(o: NodeServiceOptions): Promise<NodeService> {
     },
     () => ({ name: 'p2prc', version: VERSION, role: 'node', publicAddress: find('node')?.publicAddress }),
     () => exchange?.peers() ?? [],
+    { learn: (entries, source) => exchange?.ingest({ ip_address: entries }, source) },
   );
   await node.listen(o.port ?? 0);
   const tunnels: TunnelSpec[] = [{ name: 'node', localPort: node.port, remotePort: o.remotePort ?? 'any' }, ...exposeTunnels(o.expose)];

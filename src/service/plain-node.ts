@@ -24,7 +24,9 @@ export interface PlainNode {
 /** `p2prc -s`: the node server alone, exchanging IP tables and recording the proxies it learns in reverse_proxy_server.json. */
 export async function runPlainNode(o: PlainNodeOptions): Promise<PlainNode> {
   let exchange: IpTableExchange | undefined;
-  const node: NodeServer = new NodeServer(() => selfEntry({ serverPort: node.port }), () => ({ name: 'p2prc', version: VERSION, role: 'node' }), () => exchange?.peers() ?? []);
+  // A node bound to one address advertises that address; bound to all, this machine's first public one.
+  const advertise = o.bind !== '0.0.0.0' && o.bind !== '::' ? o.bind : undefined;
+  const node: NodeServer = new NodeServer(() => selfEntry({ serverPort: node.port, ...(advertise ? { advertise } : {}) }), () => ({ name: 'p2prc', version: VERSION, role: 'node' }), () => exchange?.peers() ?? [], { learn: (entries, source) => exchange?.ingest({ ip_address: entries }, source) });
   const port = await node.listen(o.port, o.bind);
   exchange = startDiscovery({ configDir: o.configDir, self: () => node.table().ip_address[0]!, bootstrap: o.bootstrap, intervalMs: o.exchangeIntervalMs, staleMs: o.staleMs, log: o.log });
   const ex = exchange;
