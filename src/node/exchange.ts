@@ -35,6 +35,8 @@ export interface ExchangeEvents {
   log: [string];
   /** `targets` are the base URLs polled this round. */
   round: [{ peers: number; polled: number; targets: string[] }];
+  /** Whoever keeps the table on disk says so after each write (the path). */
+  saved: [string];
 }
 
 /**

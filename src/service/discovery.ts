@@ -1,7 +1,7 @@
 import { IpTableExchange } from '../node/exchange.js';
 import type { IpTableEntry } from '../node/iptable.js';
 import type { PeerEntry } from '../node/validate.js';
-import { RecordStore, modifyIpTableFile, readIpTableFile, type TableEntry } from '../store/index.js';
+import { RecordStore, ipTablePath, modifyIpTableFile, readIpTableFile, type TableEntry } from '../store/index.js';
 import { nodeBase } from '../node/peer-http.js';
 
 export interface DiscoveryOptions {
@@ -79,7 +79,10 @@ export function startDiscovery(o: DiscoveryOptions): IpTableExchange {
   let seen = new Set<string>();
   exchange.on('round', ({ targets }) => {
     seen = new Set();
-    void writeTableFile(o.configDir, exchange, targets).catch((err: Error) => o.log?.(`cannot write ip_table.json: ${err.message}`));
+    writeTableFile(o.configDir, exchange, targets).then(
+      () => exchange.emit('saved', ipTablePath(o.configDir)),
+      (err: Error) => o.log?.(`cannot write ip_table.json: ${err.message}`),
+    );
   });
   exchange.on('log', (line) => o.log?.(line));
   exchange.on('proxy', (entry, source) => {

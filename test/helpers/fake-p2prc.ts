@@ -8,7 +8,7 @@ import { goFileUpload } from '../../src/node/multipart.js';
  * go.mod needs Go 1.25). Routes and replies as server/server.go registers them on gin; the table
  * logic is a line-by-line port of p2p/iptable.go (ReadIpTable, RemoveDuplicates) and p2p/speedtest.go
  * (SpeedTestUpdatedIPTable, SpeedTest with p2p/testingMetrics.go's PingTest). Its multipart parsing
- * is undici's (Response.formData), independent of p2prc's own parser.
+ * is undici's (Response.formData), independent of p2prc's own parser, fed what Go's reader would read.
  */
 
 /** p2p.IpAddress: the only fields a Go node keeps when it decodes an entry. */
@@ -102,7 +102,13 @@ export class FakeP2prcNode {
     if (req.method === 'POST' && path === '/IpTable') {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
-      const form = await new Response(Buffer.concat(chunks), { headers: { 'content-type': req.headers['content-type'] ?? '' } }).formData();
+      // Go's mime/multipart stops at the first close delimiter; undici rejects anything after it, and
+      // P2PRC's own client writes it twice. So cut there, as Go reads it.
+      const type = req.headers['content-type'] ?? '';
+      const close = Buffer.from(`--${/boundary=([^;\s]+)/.exec(type)?.[1] ?? ''}--`);
+      const raw = Buffer.concat(chunks);
+      const end = raw.indexOf(close);
+      const form = await new Response(end < 0 ? raw : raw.subarray(0, end + close.length + 2), { headers: { 'content-type': type } }).formData();
       const file = form.get('json');
       const text = typeof file === 'string' ? file : await (file as Blob).text();
       await this.speedTestUpdated(goDecode(text));
