@@ -19,8 +19,11 @@ export interface FrpPortsDeps {
 export function hostFrpPorts(d: FrpPortsDeps): FrpPorts<HostedTunnel> {
   const { registry, reservations } = d;
   return {
-    async open({ name, remotePort, sink, held, udp }: FrpOpenRequest): Promise<HostedTunnel> {
-      const owner = `frp:${name}`;
+    async open({ runId, name, remotePort, sink, held, udp, tokenless }: FrpOpenRequest): Promise<HostedTunnel> {
+      // Token-less clients share no secret, and P2PRC's all send an empty proxy name: their ports are
+      // owned per run id (which frpc presents again when it reconnects), never by name alone, so they
+      // can never take a token client's port or one another's.
+      const owner = tokenless ? `frp-open:${runId}:${name}` : `frp:${name}`;
       const reserved = remotePort > 0 ? reservations.take(owner, remotePort) : undefined;
       if (reserved) {
         reserved.name = name;

@@ -2,7 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { toP2prcError } from '../errors.js';
+import { P2prcError, toP2prcError } from '../errors.js';
 import { FrpWireServer } from '../frp-wire/server/server.js';
 import { listenTcp } from '../transport/net.js';
 import { peekByte } from '../transport/read.js';
@@ -52,6 +52,9 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
   port = 0;
   // Half-open so a visitor's FIN travels through the tunnel while replies still flow back.
   private readonly server = net.createServer({ noDelay: true, allowHalfOpen: true });
+  /** The token-less frp port (P2PRC's /FRPPort), when the host is open. */
+  private openServer: net.Server | undefined;
+  openFrpPort: number | undefined;
   private readonly pending = new Set<net.Socket>();
   private readonly reservations: Reservations;
   private readonly native: NativeEngine;
@@ -86,6 +89,17 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
 
   async listen(): Promise<number> {
     this.port = await listenTcp(this.server, this.options.controlPort, this.options.bind);
+    if (this.options.openFrpPort !== undefined && this.frp) {
+      const open = net.createServer({ noDelay: true, allowHalfOpen: true });
+      open.on('connection', (socket) => void this.onConnection(socket, true));
+      try {
+        this.openFrpPort = await listenTcp(open, this.options.openFrpPort, this.options.bind);
+      } catch (err) {
+        this.server.close();
+        throw err;
+      }
+      this.openServer = open;
+    }
     return this.port;
   }
 
@@ -93,8 +107,11 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     this.emit('log', { level, message });
   }
 
-  /** The front door: the first byte says frp or p2prc; the handshake is bounded in number and in time. */
-  private async onConnection(raw: net.Socket): Promise<void> {
+  /**
+   * The front door: the first byte says frp or p2prc; the handshake is bounded in number and in time.
+   * `open`: the token-less frp port, where only frp is spoken, under the same limits.
+   */
+  private async onConnection(raw: net.Socket, open = false): Promise<void> {
     const remote = `${raw.remoteAddress}:${raw.remotePort}`;
     const { maxPendingHandshakes, handshakeTimeoutMs } = this.options;
     if (this.pending.size >= maxPendingHandshakes) {
@@ -111,7 +128,8 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     }, handshakeTimeoutMs);
     try {
       const first = await peekByte(raw, handshakeTimeoutMs);
-      if (isFrpFirstByte(first) && this.frp) await this.frp.accept(raw, first);
+      if (isFrpFirstByte(first) && this.frp) await this.frp.accept(raw, first, open);
+      else if (open) throw new P2prcError('E_PROTOCOL', 'only frp clients are served on the open port');
       else await this.native.accept(raw, first, remote);
     } catch (err) {
       const e = toP2prcError(err, 'E_PROTOCOL');
@@ -148,10 +166,11 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
 
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const openClosed = new Promise<void>((resolve) => (this.openServer ? this.openServer.close(() => resolve()) : resolve()));
     this.native.close();
     this.frp?.close();
     this.reservations.close();
     for (const p of this.pending) p.destroy();
-    await closed;
+    await Promise.all([closed, openClosed]);
   }
 }

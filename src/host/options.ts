@@ -32,6 +32,11 @@ export interface HostOptions {
   users?: UserRecord[];
   /** Also serve stock frpc clients on the control port. Default true. */
   frpCompat?: boolean;
+  /**
+   * Open a second port (0 = any) where frp clients log in with no token, as P2PRC's embedded frp
+   * client does after GET /FRPPort. Same port policy and quotas. Default: no such port.
+   */
+  openFrpPort?: number;
 }
 
 export interface ResolvedHostOptions {
@@ -51,6 +56,7 @@ export interface ResolvedHostOptions {
   udpIdleMs: number;
   users: UserRecord[] | undefined;
   frpCompat: boolean;
+  openFrpPort: number | undefined;
 }
 
 function int(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
@@ -80,5 +86,6 @@ export function resolveHostOptions(o: HostOptions & { token: string }): Resolved
     udpIdleMs: int('udpIdleMs', o.udpIdleMs, 60_000, 100, 86_400_000),
     users: o.users,
     frpCompat: o.frpCompat ?? true,
+    openFrpPort: o.openFrpPort === undefined ? undefined : int('openFrpPort', o.openFrpPort, 0, 0, 65535),
   };
 }

@@ -12,6 +12,8 @@ export interface ExchangeOptions {
   bootstrap: string[];
   /** More nodes to poll, read at the start of each round (the table file, where `--as` adds nodes). */
   extraTargets?: () => Promise<string[]>;
+  /** Keeps the table somewhere after each round (given the targets polled); returns where. Awaited by stop(). */
+  persist?: (targets: string[]) => Promise<string>;
   intervalMs?: number;
   timeoutMs?: number;
   /** Bound on a P2PRC POST /IpTable: a Go node pings every entry before it answers. */
@@ -35,7 +37,7 @@ export interface ExchangeEvents {
   log: [string];
   /** `targets` are the base URLs polled this round. */
   round: [{ peers: number; polled: number; targets: string[] }];
-  /** Whoever keeps the table on disk says so after each write (the path). */
+  /** The table was kept by `persist` (where). */
   saved: [string];
 }
 
@@ -49,7 +51,7 @@ export interface ExchangeEvents {
 export class IpTableExchange extends EventEmitter<ExchangeEvents> {
   private readonly known = new Map<string, Known>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly o: Required<Omit<ExchangeOptions, 'self' | 'bootstrap' | 'extraTargets'>> & Pick<ExchangeOptions, 'self' | 'bootstrap' | 'extraTargets'>;
+  private readonly o: Required<Omit<ExchangeOptions, 'self' | 'bootstrap' | 'extraTargets' | 'persist'>> & Pick<ExchangeOptions, 'self' | 'bootstrap' | 'extraTargets' | 'persist'>;
   private running: Promise<void> | undefined;
   /** Peers (by base URL) that only speak P2PRC's POST /IpTable. */
   private readonly postOnly = new Set<string>();
@@ -98,6 +100,13 @@ export class IpTableExchange extends EventEmitter<ExchangeEvents> {
     await Promise.all([...targets].map((base) => this.pull(base)));
     const cutoff = Date.now() - this.o.staleMs;
     for (const [id, k] of this.known) if (k.lastSeen < cutoff) this.known.delete(id);
+    if (this.o.persist) {
+      try {
+        this.emit('saved', await this.o.persist([...targets]));
+      } catch (err) {
+        this.emit('log', `cannot keep the IP table: ${(err as Error).message}`);
+      }
+    }
     this.emit('round', { peers: this.known.size, polled: targets.size, targets: [...targets] });
   }
 

@@ -54,7 +54,7 @@ function fileEntryAddress(e: TableEntry): string {
  * this round (added by `--as` meanwhile, or by another process) stay, so nothing added is lost;
  * polled ones stay only if they answered, as P2PRC's speed test keeps only nodes that answer.
  */
-async function writeTableFile(configDir: string, exchange: IpTableExchange, polled: string[]): Promise<void> {
+async function writeTableFile(configDir: string, exchange: IpTableExchange, polled: string[]): Promise<string> {
   const entries = exchange.table().ip_address;
   const mine = new Set(entries.map((e) => nodeBase(fileEntryAddress(e as unknown as TableEntry))));
   const drop = new Set([...polled, ...mine]);
@@ -62,6 +62,7 @@ async function writeTableFile(configDir: string, exchange: IpTableExchange, poll
     const kept = file.ip_address.filter((e) => !drop.has(nodeBase(fileEntryAddress(e))));
     file.ip_address = [...(entries as unknown as TableEntry[]), ...kept];
   });
+  return ipTablePath(configDir);
 }
 
 /**
@@ -71,19 +72,13 @@ async function writeTableFile(configDir: string, exchange: IpTableExchange, poll
  * polled each round.
  */
 export function startDiscovery(o: DiscoveryOptions): IpTableExchange {
-  const exchange = new IpTableExchange({
-    self: o.self, bootstrap: o.bootstrap, extraTargets: () => tableFileTargets(o.configDir),
+  const exchange: IpTableExchange = new IpTableExchange({
+    self: o.self, bootstrap: o.bootstrap, extraTargets: () => tableFileTargets(o.configDir), persist: (targets) => writeTableFile(o.configDir, exchange, targets),
     ...(o.intervalMs ? { intervalMs: o.intervalMs } : {}), ...(o.staleMs ? { staleMs: o.staleMs } : {}),
   });
   const store = new RecordStore(o.configDir);
   let seen = new Set<string>();
-  exchange.on('round', ({ targets }) => {
-    seen = new Set();
-    writeTableFile(o.configDir, exchange, targets).then(
-      () => exchange.emit('saved', ipTablePath(o.configDir)),
-      (err: Error) => o.log?.(`cannot write ip_table.json: ${err.message}`),
-    );
-  });
+  exchange.on('round', () => (seen = new Set()));
   exchange.on('log', (line) => o.log?.(line));
   exchange.on('proxy', (entry, source) => {
     const record = serverRecordFrom(entry, source, new Date().toISOString());

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import net from 'node:net';
-import { isP2prcError } from '../errors.js';
+import { P2prcError, isP2prcError } from '../errors.js';
 import { hostStateDir, startFrpHost, startNativeHost, type RunningHost } from './host-engines.js';
 import type { HostOptions } from '../host/options.js';
 import { formatAddress } from '../client/client.js';
@@ -56,7 +56,7 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
   const stateDir = hostStateDir(options.configDir);
   const handle = options.engine === 'frp'
     ? await startFrpHost(options, stateDir, path.join(options.configDir, 'frps.log'))
-    : await startNativeHost(options, stateDir);
+    : await startNativeHost({ ...options, openFrpPort: options.open ? options.openFrpPort ?? 0 : undefined }, stateDir);
   const warnings: string[] = [];
   const publicHost = detectPublicHost(handle.bind, options.publicHost);
   let node: NodeServer | undefined;
@@ -72,7 +72,10 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
         };
         return { ...selfEntry({ serverPort: node!.port, proxyServer: true, advertise: publicHost, reverseProxy: info }), ReverseProxy: info };
       };
-      node = new NodeServer(self, () => ({ name: 'p2prc', version: VERSION, role: 'reverse-proxy' }), () => exchange?.peers() ?? [], { learn: (entries, source) => exchange?.ingest({ ip_address: entries }, source) });
+      node = new NodeServer(self, () => ({ name: 'p2prc', version: VERSION, role: 'reverse-proxy' }), () => exchange?.peers() ?? [], {
+        learn: (entries, source) => exchange?.ingest({ ip_address: entries }, source),
+        frpPort: async () => lentFrpPort(handle, !!options.open),
+      });
       const wanted = options.nodePort ?? 8088;
       try {
         await node.listen(wanted, handle.bind);
@@ -124,6 +127,17 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
       await Promise.all([node?.close(), handle.close()]);
     },
   };
+}
+
+/**
+ * P2PRC's GET /FRPPort: the port where a token-less frp client may log in (the same one for TCP and
+ * UDP proxies; frp logs in over TCP for both). Refused, with the reason, unless the host is open.
+ */
+function lentFrpPort(handle: RunningHost, open: boolean): number {
+  if (!open) throw new P2prcError('E_NOT_AVAILABLE', 'this host is not open; its operator can lend frp ports to token-less nodes with --open');
+  const port = handle.native?.openFrpPort;
+  if (port === undefined) throw new P2prcError('E_NOT_AVAILABLE', handle.engine === 'frp' ? 'a host on the frp engine lends no token-less frp port' : 'frp compatibility is off on this host (--frp-compat off)');
+  return port;
 }
 
 /** Stock frpc clients' tunnels on this host go into reverse_proxy_mapping.json as engine frp-wire. */

@@ -30,6 +30,8 @@ export interface FrpOpenRequest {
   /** Proxies this frpc already holds, for the per-client quota. */
   held: number;
   udp: boolean;
+  /** Logged in on the open port with no token (P2PRC's /FRPPort): owns ports per run id, not per name. */
+  tokenless?: boolean;
 }
 
 export interface FrpPorts<T extends FrpTunnel> {

@@ -40,18 +40,26 @@ const YAMUX_VERSION = 0x00;
  */
 export class FrpWireServer<T extends FrpTunnel> {
   private readonly controls = new Map<string, FrpControl<T>>();
+  /** Run ids of clients that logged in token-less on the open port (P2PRC's /FRPPort). */
+  private readonly openRuns = new Set<string>();
   private readonly key: Buffer;
+  private readonly openKey = frpKey('');
   private readonly sockets = new Set<Duplex>();
+  /** The ports of token-less clients are marked so, for the port owner to scope them. */
+  private readonly openPorts: FrpPorts<T>;
 
   constructor(private readonly o: FrpWireServerOptions<T>) {
     this.key = frpKey(o.token);
+    this.openPorts = { open: (r) => o.ports.open({ ...r, tokenless: true }), close: (id, t, keep) => o.ports.close(id, t, keep) };
   }
 
   /**
    * Takes a fresh connection whose first byte (left in the stream) is frp's; resolves once it is
    * past the TLS layer and owned here, rejects (the caller closes it) when it is not frp after all.
+   * `open` marks the open port, where clients log in with the empty token as P2PRC's embedded frp
+   * client does; they get the same policy and quotas, and never a token client's run id or port.
    */
-  async accept(raw: net.Socket, firstByte: number): Promise<void> {
+  async accept(raw: net.Socket, firstByte: number, open = false): Promise<void> {
     let conn: net.Socket = raw;
     let first = firstByte;
     tuneSocket(raw);
@@ -64,20 +72,21 @@ export class FrpWireServer<T extends FrpTunnel> {
     this.sockets.add(conn);
     conn.once('close', () => this.sockets.delete(conn));
     conn.resume();
-    if (first !== YAMUX_VERSION) return void this.handle(conn);
+    if (first !== YAMUX_VERSION) return void this.handle(conn, open);
     const session = new YamuxSession(conn, { client: false, accept: true, keepaliveMs: 30_000 });
-    session.on('stream', (s) => void this.handle(s));
+    session.on('stream', (s) => void this.handle(s, open));
   }
 
   /** The first message says what a logical connection is: a Login, or a work connection of a logged-in client. */
-  private async handle(conn: Duplex): Promise<void> {
+  private async handle(conn: Duplex, open: boolean): Promise<void> {
     conn.on('error', () => conn.destroy());
     try {
       const { message, rest } = await readMessages(conn, () => true, 10_000);
-      if (message.type === FrpMsg.Login) return this.login(conn, message.body, rest);
+      if (message.type === FrpMsg.Login) return this.login(conn, message.body, rest, open);
       if (message.type === FrpMsg.NewWorkConn) {
-        const control = this.controls.get(String(message.body.run_id ?? ''));
-        if (!control) throw new P2prcError('E_AUTH', 'work connection for an unknown run id');
+        const runId = String(message.body.run_id ?? '');
+        const control = this.controls.get(runId);
+        if (!control || this.openRuns.has(runId) !== open) throw new P2prcError('E_AUTH', 'work connection for an unknown run id');
         if (rest.length) conn.unshift(rest);
         return control.addWorkConn(conn);
       }
@@ -89,9 +98,9 @@ export class FrpWireServer<T extends FrpTunnel> {
     }
   }
 
-  private refusal(body: Record<string, unknown>): string {
+  private refusal(body: Record<string, unknown>, open: boolean): string {
     const timestamp = Number(body.timestamp ?? 0);
-    const expected = Buffer.from(privilegeKey(this.o.token, timestamp));
+    const expected = Buffer.from(privilegeKey(open ? '' : this.o.token, timestamp));
     const given = Buffer.from(String(body.privilege_key ?? ''));
     const fresh = Math.abs(Date.now() / 1000 - timestamp) <= MAX_CLOCK_SKEW_S;
     const version = String(body.version ?? '').split('.').map(Number);
@@ -101,25 +110,34 @@ export class FrpWireServer<T extends FrpTunnel> {
     return '';
   }
 
-  private login(conn: Duplex, body: Record<string, unknown>, rest: Buffer): void {
-    const error = this.refusal(body);
+  private login(conn: Duplex, body: Record<string, unknown>, rest: Buffer, open: boolean): void {
+    const error = this.refusal(body, open);
     if (error) {
       this.o.log('warn', `frp login refused: ${error}`);
       conn.end(encodeFrpMessage(FrpMsg.LoginResp, { version: '0.31.2', run_id: '', server_udp_port: 0, error }));
       return;
     }
-    const runId = /^[0-9a-f]{1,64}$/.test(String(body.run_id ?? '')) ? String(body.run_id) : randomBytes(8).toString('hex');
-    this.controls.get(runId)?.close(); // a reconnect replaces the old control, as frps does
+    // A reconnect replaces the old control, as frps does; but only within its own door (open or token).
+    const asked = String(body.run_id ?? '');
+    const reuse = /^[0-9a-f]{1,64}$/.test(asked) && (!this.controls.has(asked) || this.openRuns.has(asked) === open);
+    const runId = reuse ? asked : randomBytes(8).toString('hex');
+    this.controls.get(runId)?.close();
     conn.write(encodeFrpMessage(FrpMsg.LoginResp, { version: '0.31.2', run_id: runId, server_udp_port: 0, error: '' }));
     const control: FrpControl<T> = new FrpControl(runId, conn, rest, {
-      key: this.key,
-      ports: this.o.ports,
+      key: open ? this.openKey : this.key,
+      ports: open ? this.openPorts : this.o.ports,
       heartbeatTimeoutMs: this.o.heartbeatTimeoutMs,
       log: this.o.log,
       pairing: this.o.pairing ?? DEFAULT_PAIRING_LIMITS,
-    }, Number(body.pool_count ?? 1), () => this.controls.get(runId) === control && this.controls.delete(runId));
+    }, Number(body.pool_count ?? 1), () => {
+      if (this.controls.get(runId) !== control) return;
+      this.controls.delete(runId);
+      this.openRuns.delete(runId);
+    });
     this.controls.set(runId, control);
-    this.o.log('info', `frp client ${runId} logged in (frpc ${String(body.version ?? '?')})`);
+    if (open) this.openRuns.add(runId);
+    else this.openRuns.delete(runId);
+    this.o.log('info', `frp client ${runId} logged in${open ? ' token-less on the open port' : ''} (frpc ${String(body.version ?? '?')})`);
   }
 
   /** Host shutdown: every frp client and connection goes; their ports are released by the port owner. */
