@@ -48,6 +48,7 @@ export {
   type HostAccessOptions, type ServiceOwnerOptions, type ServiceOwner, type VisitServiceOptions, type ServiceVisit,
 } from './service/services.js';
 export { loadUsers, addUser } from './service/users-file.js';
+export { listNodes, addNode, parseNodeAddress, P2PRC_DEFAULT_PORT, type NodeAddress } from './service/node-table.js';
 export { parseHostPort, parseExpose, type HostPort, type ExposeSpec } from './service/address.js';
 
 // Records and config: the two views, pruning and repair, the config directory.

@@ -11,6 +11,8 @@ import * as frpCmd from './frp.js';
 import * as servicesCmd from './services.js';
 import * as visitCmd from './visit.js';
 import * as usersCmd from './users.js';
+import * as listServersCmd from './list-servers.js';
+import * as addServerCmd from './add-server.js';
 
 export interface Command {
   describe: string;
@@ -27,6 +29,8 @@ const MODES: Array<{ flags: string[]; command: Command }> = [
   { flags: ['--list-services'], command: servicesCmd },
   { flags: ['--visit'], command: visitCmd },
   { flags: ['--add-user'], command: usersCmd },
+  { flags: ['--ls', '--list-servers', '--ListServers'], command: listServersCmd },
+  { flags: ['--as', '--add-server', '--AddServer'], command: addServerCmd },
 ];
 
 function hasFlag(argv: string[], flag: string): boolean {
@@ -60,6 +64,8 @@ Usage:
   p2prc -s [--port 8088]                              start the node server only
   p2prc --list-services <host> [--json]               list private services on a host
   p2prc --visit <id> --host <host> --secret S --local-port P   reach a private service
+  p2prc --ls [--json]                                 list known nodes (ip_table.json, offline)
+  p2prc --as <ip[:port]> [--p <port>]                 add a node to ip_table.json
   p2prc frp install [--version X]                     install frp for the fallback engine
 
 Add --help to any of them for its options and examples. Exit codes: docs/cli.md.`;

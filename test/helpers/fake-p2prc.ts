@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { goFileUpload } from '../../src/node/multipart.js';
 
@@ -44,7 +44,7 @@ export function removeDuplicates(table: GoEntry[]): GoEntry[] {
   return out;
 }
 
-export class FakeP2prcNode {
+export class FakeP2prcNode extends EventEmitter<{ table: [GoEntry[]] }> {
   readonly server = http.createServer((req, res) => void this.route(req, res));
   port = 0;
   table: GoEntry[] = [];
@@ -85,6 +85,7 @@ export class FakeP2prcNode {
     const alive: GoEntry[] = [];
     for (const e of ip) if (await pingTest(e)) alive.push(e);
     this.table = removeDuplicates(alive);
+    this.emit('table', this.table);
   }
 
   /** client/clientIPTable UpdateIpTable: POST our table to a node, merge its answer. */
