@@ -45,7 +45,7 @@ describe('p2prc CLI end to end', () => {
     // host on the same machine: the node port is picked locally (the NAT bed checks the matched-port case)
     expect(pub.localPort).toBeGreaterThan(0);
     const table = (await (await fetch(`http://${pub.publicAddress}/ip_table`)).json()) as { ip_address: Array<Record<string, unknown>> };
-    expect(table.ip_address[0]).toMatchObject({ IPV4: '127.0.0.1', ServerPort: String(pub.port), NAT: true, EscapeImplementation: 'native', ProxyServer: false });
+    expect(table.ip_address[0]).toMatchObject({ IPV4: '127.0.0.1', ServerPort: String(pub.port), NAT: false, EscapeImplementation: 'P2PRC', ProxyServer: false });
     const info = (await (await fetch(`http://${pub.publicAddress}/server_info`)).json()) as { role: string };
     expect(info.role).toBe('node');
 
