@@ -11,8 +11,7 @@ import * as frpCmd from './frp.js';
 import * as servicesCmd from './services.js';
 import * as visitCmd from './visit.js';
 import * as usersCmd from './users.js';
-import * as listServersCmd from './list-servers.js';
-import * as addServerCmd from './add-server.js';
+import { addServerCommand, listServersCommand } from './servers.js';
 
 export interface Command {
   describe: string;
@@ -29,8 +28,8 @@ const MODES: Array<{ flags: string[]; command: Command }> = [
   { flags: ['--list-services'], command: servicesCmd },
   { flags: ['--visit'], command: visitCmd },
   { flags: ['--add-user'], command: usersCmd },
-  { flags: ['--ls', '--list-servers', '--ListServers'], command: listServersCmd },
-  { flags: ['--as', '--add-server', '--AddServer'], command: addServerCmd },
+  { flags: ['--ls', '--list-servers', '--ListServers'], command: listServersCommand },
+  { flags: ['--as', '--add-server', '--AddServer'], command: addServerCommand },
 ];
 
 function hasFlag(argv: string[], flag: string): boolean {

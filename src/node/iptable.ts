@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { debugFailure } from '../log.js';
-import { encodeCustomInfo } from './custom-info.js';
+import { encodeCustomInfo } from './validate.js';
 
 /** One node in P2PRC's IP table; field names and casing are P2PRC's own. */
 export interface IpTableEntry {

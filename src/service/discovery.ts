@@ -2,7 +2,7 @@ import { IpTableExchange } from '../node/exchange.js';
 import type { IpTableEntry } from '../node/iptable.js';
 import type { PeerEntry } from '../node/validate.js';
 import { RecordStore, ipTablePath, modifyIpTableFile, readIpTableFile, type TableEntry } from '../store/index.js';
-import { nodeBase } from '../node/peer-http.js';
+import { nodeBase } from '../node/exchange.js';
 
 export interface DiscoveryOptions {
   configDir: string;
