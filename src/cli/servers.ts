@@ -1,6 +1,5 @@
 import type { Argv } from 'yargs';
-import { addNode, listNodes } from '../index.js';
-import { resolveConfigDir } from '../store/index.js';
+import { configDirArg, loadLibrary } from './lib.js';
 import type { Command } from './main.js';
 import { formatTable, stdio } from './output.js';
 
@@ -16,7 +15,8 @@ export const listServersCommand: Command = {
   },
   async run(args, verbose) {
     const out = stdio(verbose);
-    const { file, nodes } = await listNodes(resolveConfigDir(args['config-dir'] as string | undefined));
+    const lib = await loadLibrary();
+    const { file, nodes } = await lib.listNodes(configDirArg(lib, args));
     if (args.json) {
       out.out(JSON.stringify({ file, ip_address: nodes }, null, 2));
       return 0;
@@ -48,7 +48,8 @@ export const addServerCommand: Command = {
   },
   async run(args, verbose) {
     const out = stdio(verbose);
-    const r = await addNode(resolveConfigDir(args['config-dir'] as string | undefined), String(args.as), args.p as string | undefined);
+    const lib = await loadLibrary();
+    const r = await lib.addNode(configDirArg(lib, args), String(args.as), args.p as string | undefined);
     const where = `${String(r.entry.IPV4 || `[${String(r.entry.IPV6)}]`)}:${String(r.entry.ServerPort)}`;
     if (args.json) out.out(JSON.stringify({ event: r.added ? 'server-added' : 'server-known', server: where, file: r.file }));
     else out.out(r.added ? `Added ${where} to ${r.file}` : `${where} is already in ${r.file}`);
