@@ -21,8 +21,8 @@ export { VERSION } from './version.js';
 export { startHost, type HostHandle } from './host/start.js';
 export { ReverseProxyHost, type HostEvents, type TunnelInfo } from './host/host.js';
 export type { HostOptions } from './host/options.js';
-export { parsePortRanges, formatPortRanges, type PortRange } from './host/ports.js';
-export { ReverseProxyClient, formatAddress, type PublishedTunnel, type ClientStatus, type ClientEvents } from './client/client.js';
+export { parsePortRanges, formatPortRanges, formatAddress, type PortRange, type PublishedTunnel } from './protocol/address.js';
+export { ReverseProxyClient, type ClientStatus, type ClientEvents } from './client/client.js';
 export type { ConnectOptions, TunnelSpec } from './client/options.js';
 export { normalizeFingerprint } from './transport/cert.js';
 

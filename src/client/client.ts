@@ -10,7 +10,6 @@ import type { LocalTarget } from './pool.js';
 import { UdpRelay } from './udp.js';
 
 // The CLI and services still name these by their old home.
-export { formatAddress, type PublishedTunnel } from '../protocol/address.js';
 
 export type ClientStatus =
   | { state: 'connecting'; attempt: number }

@@ -2,7 +2,6 @@ import { P2prcError } from '../errors.js';
 import { formatPortRanges, type PortRange } from '../protocol/address.js';
 
 // The CLI and services still name these by their old home.
-export { parsePortRanges, formatPortRanges, type PortRange } from '../protocol/address.js';
 
 /** Where "any" picks from when the operator set no policy: above the privileged ports, below Linux's ephemeral range. */
 export const DEFAULT_ANY_RANGE: PortRange = { start: 10000, end: 29999 };

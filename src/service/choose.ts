@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { formatAddress } from '../client/client.js';
+import { formatAddress } from '../protocol/address.js';
 import { probeHost } from '../client/probe.js';
 import { RecordStore, openConfig, type ServerRecord } from '../store/index.js';
 import { hostTokenPath } from './host-engines.js';

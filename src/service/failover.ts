@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { P2prcError, toP2prcError } from '../errors.js';
-import { formatAddress, type PublishedTunnel } from '../client/client.js';
+import { formatAddress, type PublishedTunnel } from '../protocol/address.js';
 import { NativePublisher, type Publisher } from './publishers.js';
 import { rememberRefusal, type Candidate } from './choose.js';
 

@@ -5,7 +5,7 @@ import getPort from 'get-port';
 import { startHost, type HostEndpoint } from '../host/start.js';
 import type { ReverseProxyHost } from '../host/host.js';
 import type { HostOptions } from '../host/options.js';
-import { parsePortRanges } from '../host/ports.js';
+import { parsePortRanges } from '../protocol/address.js';
 import { loadHostIdentity, tokenPathIn } from '../host/identity.js';
 import { findFrp } from '../frp/binary.js';
 import { configFormatFor, renderServerConfig } from '../frp/config.js';

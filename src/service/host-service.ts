@@ -3,7 +3,7 @@ import net from 'node:net';
 import { P2prcError, isP2prcError } from '../errors.js';
 import { hostStateDir, startFrpHost, startNativeHost, type RunningHost } from './host-engines.js';
 import type { HostOptions } from '../host/options.js';
-import { formatAddress } from '../client/client.js';
+import { formatAddress } from '../protocol/address.js';
 import { NodeServer } from '../node/server.js';
 import { localAddresses, selfEntry } from '../node/iptable.js';
 import { RecordStore, openConfig, recordWriteWarning } from '../store/index.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { P2prcError } from '../errors.js';
-import { formatAddress, type PublishedTunnel } from '../client/client.js';
+import { formatAddress, type PublishedTunnel } from '../protocol/address.js';
 import type { TunnelSpec } from '../client/options.js';
 import { NodeServer } from '../node/server.js';
 import { selfEntry } from '../node/iptable.js';
@@ -58,6 +58,20 @@ export interface NodeService {
   published: PublishedTunnel[];
   node: NodeServer;
   close(): Promise<void>;
+}
+
+/** The running service; closing stops publishing first, then what `after` stops (discovery, local servers, records). */
+function running(engine: NodeService['engine'], publisher: Publisher, published: PublishedTunnel[], node: NodeServer, after: () => Promise<unknown>): NodeService {
+  return {
+    engine,
+    publisher,
+    published,
+    node,
+    async close() {
+      await publisher.close();
+      await after();
+    },
+  };
 }
 
 /** Starts publishing; on failure the publisher and whatever the caller started locally are stopped. */
@@ -193,18 +207,7 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
   const recorder = await stopOnFailure(recordTunnels(o, key, protocol === 'frp' ? 'frp-wire' : engine, tls, pub, published), async () => (await pub.close(), await stopLocal()));
   exchange = startDiscovery({ configDir: o.configDir, self: () => node.table().ip_address[0]!, bootstrap: o.bootstrap ?? [], intervalMs: o.exchangeIntervalMs, staleMs: o.staleMs, log: o.onLog });
   const ex = exchange;
-  return {
-    engine,
-    publisher: pub,
-    published,
-    node,
-    async close() {
-      await pub.close();
-      await ex.stop();
-      await stopLocal();
-      await recorder.closeAll();
-    },
-  };
+  return running(engine, pub, published, node, async () => (await ex.stop(), await stopLocal(), await recorder.closeAll()));
 }
 
 /** Writes the tunnels to reverse_proxy_mapping.json and the host to reverse_proxy_server.json. */
@@ -278,16 +281,5 @@ async function runAuto(o: NodeServiceOptions): Promise<NodeService> {
     recordTunnels({ ...o, proxy: proxy() }, formatAddress(proxy().host, proxy().port), 'native', true, pub, published, proxy),
     async () => (await pub.close(), await ex.stop(), await node.close()),
   );
-  return {
-    engine: 'native',
-    publisher: pub,
-    published,
-    node,
-    async close() {
-      await pub.close();
-      await ex.stop();
-      await node.close();
-      await recorder.closeAll();
-    },
-  };
+  return running('native', pub, published, node, async () => (await ex.stop(), await node.close(), await recorder.closeAll()));
 }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { ReverseProxyClient, type PublishedTunnel } from '../client/client.js';
+import { ReverseProxyClient } from '../client/client.js';
+import { type PublishedTunnel } from '../protocol/address.js';
 import type { ConnectOptions, TunnelSpec } from '../client/options.js';
 import { probeHost } from '../client/probe.js';
 import { dial } from '../transport/net.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { formatAddress } from '../client/client.js';
+import { formatAddress } from '../protocol/address.js';
 import { ServiceVisitor, listServices } from '../client/visitor.js';
 import type { ServiceInfo } from '../protocol/messages.js';
 import { NodeServer } from '../node/server.js';

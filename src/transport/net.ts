@@ -26,9 +26,13 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENO
 
 export function mapSocketError(err: NodeJS.ErrnoException, what: string): P2prcError {
   if (err instanceof P2prcError) return err;
-  if (err.code && UNREACHABLE.has(err.code)) return new P2prcError('E_UNREACHABLE', `${what} is unreachable (${err.code})`, { cause: err });
+  // An AbortSignal's reason: a DOMException whose `code` is a number, so it must not reach the string checks.
+  if (err?.name === 'TimeoutError') return new P2prcError('E_TIMEOUT', `${what} timed out`, { cause: err });
+  if (err?.name === 'AbortError') return new P2prcError('E_CLOSED', `connecting to ${what} was cancelled`, { cause: err });
+  if (typeof err?.code !== 'string') return new P2prcError('E_UNREACHABLE', `${what}: ${String(err?.message ?? err)}`, { cause: err });
+  if (UNREACHABLE.has(err.code)) return new P2prcError('E_UNREACHABLE', `${what} is unreachable (${err.code})`, { cause: err });
   if (err.code === 'ETIMEDOUT') return new P2prcError('E_TIMEOUT', `${what} timed out`, { cause: err });
-  if (err.code?.startsWith('ERR_SSL') || err.code?.startsWith('ERR_TLS')) return new P2prcError('E_TLS', `TLS with ${what} failed: ${err.message}`, { cause: err });
+  if (err.code.startsWith('ERR_SSL') || err.code.startsWith('ERR_TLS')) return new P2prcError('E_TLS', `TLS with ${what} failed: ${err.message}`, { cause: err });
   return new P2prcError('E_UNREACHABLE', `${what}: ${err.message}`, { cause: err });
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { DEFAULT_ANY_RANGE, PortPolicy, formatPortRanges, parsePortRanges } from '../../src/host/ports.js';
+import { DEFAULT_ANY_RANGE, PortPolicy } from '../../src/host/ports.js';
+import { formatPortRanges, parsePortRanges } from '../../src/protocol/address.js';
 
 describe('port ranges', () => {
   it('parses ranges and names bad input', () => {

@@ -32,15 +32,15 @@ describe('dial', () => {
     await new Promise<void>((resolve) => (held[0]!.destroyed ? resolve() : held[0]!.once('close', () => resolve())));
   });
 
-  // Known bug, left for the transport owner: an aborted dial rejects with a TypeError, because
-  // mapSocketError calls .startsWith on the AbortError's numeric DOMException code. This test turns
-  // red (it.fails passes only while the bug is there) as soon as the abort becomes a coded error.
-  it.fails('an aborted signal stops the dial with a coded error (fails today: TypeError from mapSocketError)', async () => {
+  // An AbortError's `code` is a number (DOMException): mapSocketError once called .startsWith on it.
+  it('an aborted signal stops the dial with a coded error (E_CLOSED), not a TypeError', async () => {
     const { port } = await silentListener();
     const ac = new AbortController();
     const pending = dial({ host: '127.0.0.1', port, tls: true, timeoutMs: 10_000, signal: ac.signal }).then(() => undefined, (e: unknown) => e);
     ac.abort();
-    expect(isP2prcError(await pending)).toBe(true);
+    const e = await pending;
+    expect(isP2prcError(e)).toBe(true);
+    expect((e as { code: string }).code).toBe('E_CLOSED');
   });
 
   it('TLS: returns the certificate fingerprint, and refuses a pinned one that differs with E_TLS', async () => {
