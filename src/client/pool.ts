@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { once } from 'node:events';
-import { pipeline } from 'node:stream';
+import { pipeline, type Duplex } from 'node:stream';
 import { relay } from '../transport/relay.js';
 import { OpenStream } from '../protocol/e2e.js';
 import { START_MARKER, ownerHandshake, readExact, secureRelay, type LinkKeys } from './service-link.js';
@@ -8,6 +8,7 @@ import { dataProof } from '../protocol/auth.js';
 import type { Message } from '../protocol/messages.js';
 import { FrameChannel } from '../transport/channel.js';
 import { dial, tuneSocket, type DialOptions } from '../transport/net.js';
+import { MuxLinks } from './mux-link.js';
 import { P2prcError } from '../errors.js';
 import { debug, debugFailure } from '../log.js';
 
@@ -32,8 +33,10 @@ const LOCAL_CONNECT_TIMEOUT_MS = 5_000;
 const MAX_IN_FLIGHT = 256;
 
 /**
- * Pre-opened, authenticated data connections parked on the host, so a visitor is bound without a
- * round trip to this side. Each one is consumed by one visitor and replaced at once.
+ * How visitors reach this side: streams on a few multiplexed data connections (the host's first
+ * choice), and pre-opened, authenticated raw data connections parked on the host for when no
+ * multiplexed one is up. Either way a visitor is bound without a round trip to this side. A raw
+ * connection is consumed by one visitor and replaced at once.
  */
 export class DataPool {
   private seq = 0;
@@ -42,16 +45,24 @@ export class DataPool {
   private opening = 0;
   private closed = false;
   private readonly parked = new Set<net.Socket>();
+  private readonly mux: MuxLinks;
 
-  constructor(private readonly session: PoolSession, private readonly size: number) {}
+  constructor(private readonly session: PoolSession, private readonly size: number) {
+    this.mux = new MuxLinks({
+      sessionId: session.sessionId, dial: session.dial, onError: session.onError,
+      proof: () => this.nextProof(true),
+      bound: (stream, bind) => void this.relay(stream, Buffer.alloc(0), bind.tunnelId, bind.visitorId),
+    });
+  }
 
   /** A fresh data-connection proof for another connection of this session (service visits use it). */
-  nextProof(): { seq: number; mac: string } {
+  nextProof(mux = false): { seq: number; mac: string } {
     const seq = ++this.seq;
-    return { seq, mac: dataProof(this.session.key, this.session.sessionId, seq) };
+    return { seq, mac: dataProof(this.session.key, this.session.sessionId, seq, mux) };
   }
 
   start(): void {
+    this.mux.start();
     this.fill(this.size);
   }
 
@@ -77,9 +88,8 @@ export class DataPool {
       }
       channel = new FrameChannel(socket, { rawAfter: (m: Message) => m.type === 'Bind' });
       this.parked.add(socket);
-      const seq = ++this.seq;
       channel.sendPreamble();
-      channel.send('Hello', { role: 'data', sessionId: this.session.sessionId, seq, mac: dataProof(this.session.key, this.session.sessionId, seq) });
+      channel.send('Hello', { role: 'data', sessionId: this.session.sessionId, ...this.nextProof() });
     } catch (err) {
       if (!this.closed) this.session.onError(`data connection failed: ${(err as Error).message}`);
       else debugFailure('data connection failed after the pool closed', err, 'E_UNREACHABLE');
@@ -104,12 +114,12 @@ export class DataPool {
       channel.close();
       return;
     }
-    await this.relay(channel, bind.body.tunnelId, bind.body.visitorId);
+    const head = channel.detach();
+    await this.relay(channel.socket, head, bind.body.tunnelId, bind.body.visitorId);
   }
 
-  private async relay(channel: FrameChannel, tunnelId: string, visitorId: number): Promise<void> {
-    const data = channel.socket;
-    const head = channel.detach();
+  /** A visitor's bytes (`head` first, then `data`) to its local target, raw or through the service check. */
+  private async relay(data: Duplex, head: Buffer, tunnelId: string, visitorId: number): Promise<void> {
     const target = this.session.target(tunnelId);
     if (!target) {
       debug('E_NOT_FOUND', 'bind for a tunnel this side no longer has', { tunnelId, visitorId });
@@ -145,7 +155,7 @@ export class DataPool {
   }
 
   /** Owner side of a service visit: secret check, then the visitor's start marker, before any local connect. */
-  private async checkVisitor(data: net.Socket, svc: { id: string; secret: string }, visitorId: number): Promise<{ keys: LinkKeys; open: OpenStream } | undefined> {
+  private async checkVisitor(data: Duplex, svc: { id: string; secret: string }, visitorId: number): Promise<{ keys: LinkKeys; open: OpenStream } | undefined> {
     try {
       const keys = await ownerHandshake(data, svc.secret, svc.id);
       if (!keys) {
@@ -168,7 +178,9 @@ export class DataPool {
 
   close(): void {
     this.closed = true;
-    // Only parked connections are dropped; visitors already relayed keep their own connections.
+    // Visitors on streams end with their multiplexed connection, as frp's do with its session;
+    // of the raw connections only parked ones are dropped, visitors relayed on them keep them.
+    this.mux.close();
     for (const s of this.parked) s.destroy();
     this.parked.clear();
   }

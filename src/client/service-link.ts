@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { pipeline, type Readable } from 'node:stream';
+import { pipeline, type Duplex, type Readable } from 'node:stream';
 import { P2prcError, toP2prcError } from '../errors.js';
 import { readExact as readBytes } from '../transport/read.js';
 import { NONCE_BYTES, OpenStream, SealStream, deriveKeys, ownerProof, proofMatches, visitorProof } from '../protocol/e2e.js';
@@ -30,7 +30,7 @@ export async function visitorHandshake(socket: net.Socket, secret: string, servi
 }
 
 /** Owner side: checks the visitor's proof; a wrong one resolves undefined and nothing reaches the service. */
-export async function ownerHandshake(socket: net.Socket, secret: string, serviceId: string): Promise<LinkKeys | undefined> {
+export async function ownerHandshake(socket: Duplex, secret: string, serviceId: string): Promise<LinkKeys | undefined> {
   const nV = await readExact(socket, NONCE_BYTES, 'visitor nonce');
   const nO = randomBytes(NONCE_BYTES);
   socket.write(nO);
@@ -50,7 +50,7 @@ export const START_MARKER = Buffer.from([1]);
  * is passed once to `onFailure`: the record layer's own code (E_AUTH for a tampered record), or
  * E_CLOSED for a socket that reset or closed early, which is how connections normally end.
  */
-export function secureRelay(link: net.Socket, local: net.Socket, keys: LinkKeys, open?: OpenStream, first?: Buffer, onFailure?: (err: P2prcError) => void): void {
+export function secureRelay(link: Duplex, local: net.Socket, keys: LinkKeys, open?: OpenStream, first?: Buffer, onFailure?: (err: P2prcError) => void): void {
   let failed = false;
   const done = (err?: Error | null) => {
     if (!err) return;

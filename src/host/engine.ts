@@ -86,8 +86,9 @@ export class NativeEngine {
     if (!verifyDataHello(session.key, hello) || !session.acceptsSeq(hello.seq)) {
       throw new P2prcError('E_AUTH', 'data connection with a bad or replayed proof');
     }
-    channel.detach();
-    session.addDataConnection(channel.socket);
+    const head = channel.detach();
+    if (hello.mux) session.addMuxConnection(channel.socket, head);
+    else session.addDataConnection(channel.socket);
   }
 
   /** A visitor's connection to a private service: authenticated like a data connection of its own session. */

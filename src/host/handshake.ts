@@ -78,6 +78,6 @@ export function hostAuthProof(token: string, auth: ControlAuthResult): string {
   return hostProof(token, auth.hostNonce, auth.clientNonce);
 }
 
-export function verifyDataHello(key: Buffer, hello: { sessionId: string; seq: number; mac: string }): boolean {
-  return proofsEqual(dataProof(key, hello.sessionId, hello.seq), hello.mac);
+export function verifyDataHello(key: Buffer, hello: { sessionId: string; seq: number; mac: string; mux?: boolean }): boolean {
+  return proofsEqual(dataProof(key, hello.sessionId, hello.seq, hello.mux === true), hello.mac);
 }

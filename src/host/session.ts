@@ -1,4 +1,7 @@
 import type net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { YamuxSession } from '../mux/session.js';
+import { MUX_MAX_STREAMS, MUX_WINDOW } from '../protocol/mux.js';
 import { relay } from '../transport/relay.js';
 import { P2prcError, toP2prcError } from '../errors.js';
 import { encodeMessage, type Message, type Messages, type ServiceInfo } from '../protocol/messages.js';
@@ -31,14 +34,16 @@ type PortReply = (accepted: boolean) => void;
 const MAX_UDP_BACKLOG = 4 * 1024 * 1024;
 
 /**
- * One authenticated client on the host: its control channel, heartbeats, public tunnels and the
- * pool of idle data connections it pre-opened. Visitors are bound to a pooled data connection and
- * from then on relayed raw.
+ * One authenticated client on the host: its control channel, heartbeats, public tunnels, the
+ * multiplexed data connections it keeps open and the pool of raw data connections it pre-opened.
+ * A visitor becomes a stream on a multiplexed connection when there is one (no handshake to wait
+ * for, one descriptor per visitor on the host), else it is bound to a pooled raw data connection.
  */
 export class ClientSession implements VisitorSink {
   readonly tunnels = new Map<string, HostedTunnel>();
   udpDropped = 0;
   private readonly pool: PairingPool<VisitTarget, net.Socket, net.Socket>;
+  private readonly muxes = new Set<YamuxSession>();
   private readonly portReplies = new Map<string, PortReply>();
   private readonly usedSeqs = new Set<number>();
   private seqFloor = 0;
@@ -106,8 +111,29 @@ export class ClientSession implements VisitorSink {
     this.pool.addWork(socket);
   }
 
+  /** A data connection that carries yamux streams; this side opens them, one per visitor. */
+  addMuxConnection(socket: net.Socket, head: Buffer): void {
+    if (this.closed) return void socket.destroy();
+    if (head.length > 0) socket.unshift(head);
+    const mux = new YamuxSession(socket, { client: true, accept: false, window: MUX_WINDOW, maxStreams: MUX_MAX_STREAMS });
+    this.muxes.add(mux);
+    mux.once('close', () => this.muxes.delete(mux));
+    socket.resume(); // detached channels leave the socket paused
+    // Visitors that queued while no connection was up go first.
+    while (this.pool.takeWaiting((t, v) => this.bind(t, v, mux.openStream())));
+  }
+
+  /** The multiplexed connection with the fewest streams that has room for one more. */
+  private pickMux(): YamuxSession | undefined {
+    let best: YamuxSession | undefined;
+    for (const m of this.muxes) if (!m.isClosed && m.streamCount < MUX_MAX_STREAMS && (!best || m.streamCount < best.streamCount)) best = m;
+    return best;
+  }
+
   acceptVisitor(tunnel: VisitTarget, visitor: net.Socket): void {
     visitor.setNoDelay(true);
+    const mux = this.pickMux();
+    if (mux) return this.bind(tunnel, visitor, mux.openStream());
     // The pool ran dry: ask for as many as are waiting, plus headroom for the next burst.
     if (this.pool.addVisitor(tunnel, visitor) === 'waiting') this.send('ReqData', { count: this.pool.waitingCount + 4 });
   }
@@ -119,7 +145,7 @@ export class ClientSession implements VisitorSink {
     return true;
   }
 
-  private bind(tunnel: VisitTarget, visitor: net.Socket, data: net.Socket): void {
+  private bind(tunnel: VisitTarget, visitor: net.Socket, data: Duplex): void {
     const visitorId = ++this.visitorIds;
     const remote = `${visitor.remoteAddress ?? ''}:${visitor.remotePort ?? 0}`;
     if (tunnel.hideRemote) {
@@ -202,6 +228,7 @@ export class ClientSession implements VisitorSink {
     clearInterval(this.heartbeat);
     this.channel.close(reason);
     this.pool.close();
+    for (const m of this.muxes) m.close();
     for (const reply of this.portReplies.values()) reply(false);
     this.ctx.sessionClosed(this, reason);
   }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { P2prcError, toP2prcError } from '../errors.js';
-import { Flag, FrameType, GoAwayCode, YamuxDecoder, encodeHeader, type YamuxFrame } from './frame.js';
+import { Flag, FrameType, GoAwayCode, INITIAL_WINDOW, YamuxDecoder, encodeHeader, type YamuxFrame } from './frame.js';
 import { YamuxStream } from './stream.js';
 
 export interface YamuxOptions {
@@ -12,6 +12,8 @@ export interface YamuxOptions {
   maxStreams?: number;
   /** Accept streams the peer opens (frps never opens any, so the frp client refuses them). */
   accept?: boolean;
+  /** Receive window per stream (default and minimum: yamux's 256 KB); larger ones are announced on open. */
+  window?: number;
 }
 
 /**
@@ -30,7 +32,7 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; close: [
   constructor(private readonly conn: Duplex, private readonly o: YamuxOptions) {
     super();
     this.nextId = o.client ? 1 : 2;
-    this.decoder = new YamuxDecoder((id) => this.streams.get(id)?.recvWindow ?? 256 * 1024);
+    this.decoder = new YamuxDecoder((id) => this.streams.get(id)?.recvWindow ?? INITIAL_WINDOW, true);
     conn.on('data', (chunk: Buffer) => this.receive(chunk));
     conn.on('error', (err) => this.close(toP2prcError(err, 'E_CLOSED')));
     conn.on('close', () => this.close());
@@ -56,9 +58,26 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; close: [
   }
 
   private makeStream(id: number, opening: boolean): YamuxStream {
-    const s = new YamuxStream(id, { send: (f) => this.send(f), header: encodeHeader, forget: (sid) => this.streams.delete(sid) }, opening);
+    const s = new YamuxStream(id, this.streamHost, opening, Math.max(INITIAL_WINDOW, this.o.window ?? INITIAL_WINDOW));
     this.streams.set(id, s);
     return s;
+  }
+
+  private readonly streamHost = {
+    send: (f: Buffer) => this.send(f),
+    sendData: (h: Buffer, body: Buffer) => {
+      if (this.closed || this.conn.destroyed) return;
+      this.conn.cork();
+      this.conn.write(h);
+      this.conn.write(body);
+      this.conn.uncork();
+    },
+    header: encodeHeader,
+    forget: (sid: number) => this.streams.delete(sid),
+  };
+
+  get streamCount(): number {
+    return this.streams.size;
   }
 
   private send(frame: Buffer): void {

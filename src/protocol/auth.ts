@@ -34,9 +34,12 @@ export function sessionKey(token: string, hostNonce: string, clientNonce: string
   return Buffer.from(hmacHex(token, SESSION_LABEL, hostNonce, clientNonce), 'hex');
 }
 
-/** A data connection's proof. `seq` must strictly increase per session, which defeats replay. */
-export function dataProof(key: Buffer, sessionId: string, seq: number): string {
-  return hmacHex(key, DATA_LABEL, sessionId, String(seq));
+/**
+ * A data connection's proof. `seq` must strictly increase per session, which defeats replay. A
+ * multiplexed data connection's proof covers that role too, so nobody can turn one kind into the other.
+ */
+export function dataProof(key: Buffer, sessionId: string, seq: number, mux = false): string {
+  return mux ? hmacHex(key, DATA_LABEL, sessionId, String(seq), 'mux') : hmacHex(key, DATA_LABEL, sessionId, String(seq));
 }
 
 export function proofsEqual(a: string, b: string): boolean {

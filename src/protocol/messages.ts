@@ -33,7 +33,8 @@ export type TunnelProtocol = 'tcp' | 'udp';
 export interface Messages {
   Hello:
     | { role: 'control'; clientId: string; name: string; agent: string; user?: string }
-    | { role: 'data'; sessionId: string; seq: number; mac: string }
+    /** mux: this connection carries yamux streams, one per visitor, instead of one visitor raw. */
+    | { role: 'data'; sessionId: string; seq: number; mac: string; mux?: boolean }
     | { role: 'visit'; sessionId: string; seq: number; mac: string; serviceId: string };
   /** userSalt: present when the Hello named a user (the host's users file); fake but stable for unknown names. */
   Challenge: { nonce: string; hostId: string; agent: string; userSalt?: string };
@@ -85,7 +86,7 @@ const code: FieldCheck = (v) => isErrorCode(v);
 
 const optional = (c: FieldCheck): FieldCheck => (v) => v === undefined || c(v);
 const helloControl = { role: oneOf('control'), clientId: str, name: str, agent: str, user: optional(str) };
-const helloData = { role: oneOf('data'), sessionId: str, seq: uint, mac: hex64 };
+const helloData = { role: oneOf('data'), sessionId: str, seq: uint, mac: hex64, mux: optional(bool) };
 const helloVisit = { role: oneOf('visit'), sessionId: str, seq: uint, mac: hex64, serviceId: str };
 const serviceId: FieldCheck = (v) => typeof v === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(v);
 const serviceList: FieldCheck = (v) =>

@@ -60,12 +60,20 @@ export class PairingPool<T, V extends Duplex, W extends Duplex> {
   /** A fresh work connection: bound to the oldest live waiting visitor, or parked until one comes. */
   addWork(work: W): void {
     if (this.closed) return void work.destroy();
+    if (!this.takeWaiting((target, visitor) => this.hooks.pair(target, visitor, work))) this.park(work);
+  }
+
+  /** Hands the oldest live waiting visitor to `take` (which now owns it); false when none is waiting. */
+  takeWaiting(take: (target: T, visitor: V) => void): boolean {
     for (let w = this.waiting.shift(); w; w = this.waiting.shift()) {
       clearTimeout(w.timer);
       w.off();
-      if (!w.visitor.destroyed) return this.hooks.pair(w.target, w.visitor, work);
+      if (!w.visitor.destroyed) {
+        take(w.target, w.visitor);
+        return true;
+      }
     }
-    this.park(work);
+    return false;
   }
 
   /** A visitor: paired with an idle work connection at once, queued, or refused when the queue is full. */

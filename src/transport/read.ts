@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream';
 import { P2prcError } from '../errors.js';
+import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame.js';
+import { decodeMessage, type Message } from '../protocol/messages.js';
 
 export interface ReadExactOptions {
   timeoutMs: number;
@@ -45,4 +47,13 @@ export async function peekByte(stream: Readable, timeoutMs: number): Promise<num
   const first = await readExact(stream, 1, { timeoutMs, what: 'bytes', closed: () => new P2prcError('E_CLOSED', 'closed before sending anything') });
   stream.unshift(first);
   return first[0]!;
+}
+
+/** One p2prc frame off a stream, decoded; the length is checked before its bytes are read. */
+export async function readMessage(stream: Readable, timeoutMs: number, maxFrameSize = DEFAULT_MAX_FRAME_SIZE): Promise<Message> {
+  const head = await readExact(stream, 4, { timeoutMs, what: 'frame header' });
+  const length = head.readUInt32BE(0);
+  if (length < 1 || length > maxFrameSize) throw new P2prcError('E_PROTOCOL', `frame of ${length} bytes outside 1..${maxFrameSize}`);
+  const body = await readExact(stream, length, { timeoutMs, what: 'frame' });
+  return decodeMessage({ type: body[0]!, payload: body.subarray(1) });
 }
