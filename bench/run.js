@@ -23,6 +23,7 @@ const machine = {
   node: process.version,
   fdLimit: Number(execFileSync('bash', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim()),
   mode: quick ? 'quick' : 'full',
+  load: os.loadavg().map((l) => l.toFixed(1)).join(' '),
 };
 let results;
 let failed = false;

@@ -3,7 +3,7 @@ import path from 'node:path';
 
 const get = (results, scenario, p) => results.find((r) => r.scenario === scenario && r.path === p && !r.error)?.value;
 
-/** Targets from issue 8, as ratios in this run; undefined when a side is missing (frp absent, quick run). */
+/** Targets from issue 16 (and 8 before it), as ratios in this run; undefined when a side is missing (frp absent, quick run). */
 function targets(results) {
   const t = [];
   const ratio = (label, scenario, a, b, min) => {
@@ -12,27 +12,36 @@ function targets(results) {
     const measured = x && y ? x / y : undefined;
     t.push({ target: label, measured, goal: min === undefined ? 'cost, no target' : `>= ${min}x`, pass: min === undefined || measured === undefined ? undefined : measured >= min });
   };
-  const limit = (label, scenario, p, max, unit) => {
+  const limit = (label, scenario, p, max, unit, base) => {
     const x = get(results, scenario, p);
-    t.push({ target: label, measured: x, goal: `<= ${max} ${unit}`, pass: x === undefined ? undefined : x <= max });
+    const b = base ? get(results, base, p) : 1;
+    const measured = x !== undefined && b ? x / b : undefined;
+    t.push({ target: label, measured, goal: `<= ${max}${unit}`, pass: measured === undefined ? undefined : measured <= max });
   };
-  for (const s of ['bulk 1 conn', 'bulk 8 conns']) {
-    ratio(`${s}: p2prc vs frp (plain)`, s, 'p2prc plain', 'frp 0.31.2 plain', 2.5);
-    ratio(`${s}: p2prc vs 2-hop Node relay`, s, 'p2prc plain', 'node relay (2 hops)', 0.8);
-    ratio(`${s}: p2prc TLS vs frp tls_enable`, s, 'p2prc tls', 'frp 0.31.2 tls', 2);
+  const [plain, tls, relay, frp, frpTls] = ['p2prc plain', 'p2prc tls', 'node relay (2 hops)', 'frp 0.31.2 plain', 'frp 0.31.2 tls'];
+  ratio('iperf3 bulk, plaintext: p2prc vs frp', 'iperf3 bulk', plain, frp, 2.5);
+  ratio('iperf3 bulk, plaintext: p2prc vs 2-hop Node relay', 'iperf3 bulk', plain, relay, 0.8);
+  ratio('iperf3 bulk, TLS: p2prc vs frp tls_enable', 'iperf3 bulk', tls, frpTls, 2);
+  ratio('iperf3 bulk, TLS: p2prc vs plaintext 2-hop relay', 'iperf3 bulk', tls, relay, 0.5);
+  ratio('wrk keep-alive, plaintext: p2prc vs frp', 'wrk keep-alive', plain, frp, 1.1);
+  ratio('wrk keep-alive, plaintext: p2prc vs 2-hop relay', 'wrk keep-alive', plain, relay, 0.9);
+  ratio('wrk keep-alive, TLS: p2prc vs frp tls_enable', 'wrk keep-alive', tls, frpTls, 1.1);
+  ratio('wrk keep-alive, TLS: p2prc vs plaintext 2-hop relay', 'wrk keep-alive', tls, relay, 0.9);
+  ratio('wrk Connection: close, plaintext: p2prc vs frp', 'wrk Connection: close', plain, frp, 1.25);
+  ratio('wrk Connection: close, TLS: p2prc vs frp tls_enable', 'wrk Connection: close', tls, frpTls, 1.25);
+  ratio('service, end-to-end encrypted: bulk vs p2prc plain', 'bulk 1 conn', 'p2prc service (e2e AES-GCM)', plain, undefined);
+  for (const p of [plain, tls]) {
+    limit(`KB per idle proxied conn, host (${p})`, 'KB per idle conn (host)', p, 20, ' KB');
+    limit(`KB per idle proxied conn, client (${p})`, 'KB per idle conn (client)', p, 20, ' KB');
   }
-  ratio('service, end-to-end encrypted: bulk vs p2prc plain', 'bulk 1 conn', 'p2prc service (e2e AES-GCM)', 'p2prc plain', undefined);
-  ratio('service, end-to-end encrypted: keep-alive req/s vs p2prc plain', 'http keep-alive', 'p2prc service (e2e AES-GCM)', 'p2prc plain', undefined);
-  ratio('keep-alive req/s: p2prc vs frp', 'http keep-alive', 'p2prc plain', 'frp 0.31.2 plain', 1.1);
-  ratio('keep-alive req/s: p2prc vs 2-hop relay', 'http keep-alive', 'p2prc plain', 'node relay (2 hops)', 0.9);
-  ratio('new conn/s: p2prc vs frp', 'http new conn', 'p2prc plain', 'frp 0.31.2 plain', 1.25);
-  limit('KB per idle proxied conn, host', 'KB per idle conn (host)', 'p2prc plain', 20, 'KB');
-  limit('KB per idle proxied conn, client', 'KB per idle conn (client)', 'p2prc plain', 20, 'KB');
-  limit('KB per idle client on the host', 'KB per idle client (host)', 'p2prc plain', 40, 'KB');
-  limit('idle client RSS', 'idle RSS client', 'p2prc plain', 60, 'MB');
-  limit('client start to public port answering', 'client start to public port', 'p2prc plain', 300, 'ms');
+  limit('idle client RSS', 'idle RSS client', plain, 60, ' MB');
+  limit('KB per idle client on the host', 'KB per idle client (host)', plain, 40, ' KB');
+  limit('p2prc --help vs node -e 0', 'p2prc --help', 'p2prc cli', 2, 'x', 'node -e 0');
+  limit('p2prc --view-rpm --json vs node -e 0', 'p2prc --view-rpm --json', 'p2prc cli', 2, 'x', 'node -e 0');
+  limit('restarted host accepting vs node -e 0', 'restarted host accepting', 'p2prc cli', 3, 'x', 'node -e 0');
+  limit("client's second Published: line vs node -e 0", 'client second Published: line', 'p2prc cli', 5, 'x', 'node -e 0');
   const scale = results.find((r) => r.scenario.endsWith('concurrent conns'));
-  if (scale) t.push({ target: scale.scenario, measured: scale.value, goal: 'all served', pass: scale.failed === 0 });
+  if (scale) t.push({ target: `${scale.scenario} (${scale.path})`, measured: scale.value, goal: 'all served', pass: scale.failed === 0 });
   return t;
 }
 
@@ -53,17 +62,17 @@ export function report({ machine, results, json, write }) {
   const rows = results.filter((r) => !r.error).map((r) => [r.scenario, r.path, `${fmt(r.value)} ${r.unit}`, baseline(r) && r.unit !== 'KB' && r.unit !== 'MB' ? `${fmt(r.value / baseline(r))}x direct` : '']);
   const errors = results.filter((r) => r.error).map((r) => `- ${r.path}: ${r.error}`);
   const text = [
-    `Machine: ${machine.cpus} cores (${machine.cpu}), Node ${machine.node}, fd limit ${machine.fdLimit}, ${machine.mode} run, ${machine.date}`,
+    `Machine: ${machine.cpus} cores (${machine.cpu}), Node ${machine.node}, fd limit ${machine.fdLimit}, load average ${machine.load}, ${machine.mode} run, ${machine.date}`,
     '',
     table(['scenario', 'path', 'value', 'vs direct'], rows),
     '',
-    table(['target', 'measured', 'goal', 'result'], goals.map((g) => [g.target, fmt(g.measured), g.goal, g.pass === undefined ? 'n/a' : g.pass ? 'PASS' : 'MISS'])),
+    table(['target (issue 16)', 'measured', 'goal', 'result'], goals.map((g) => [g.target, fmt(g.measured), g.goal, g.pass === undefined ? 'n/a' : g.pass ? 'PASS' : 'MISS'])),
     ...(errors.length ? ['', 'Skipped or failed:', ...errors] : []),
   ].join('\n');
   if (!json) process.stdout.write(`${text}\n`);
   if (write) {
     const file = path.join(import.meta.dirname, '..', '..', 'docs', 'benchmarks.md');
-    const intro = '# Benchmarks\n\nReproduce with `npm run bench` (full, writes this file) or `npm run bench -- --quick` (CI smoke, under a minute).\nEverything runs on loopback in one process tree: target services, a plain two-hop Node relay, p2prc host and client,\nand frp 0.31.2 when a binary is found (`P2PRC_FRP_BIN_DIR`), each in its own process. Ratios come from the same run.\n\n';
+    const intro = '# Benchmarks\n\nReproduce with `npm run bench` (full, writes this file) or `npm run bench -- --quick` (CI smoke, under a minute).\nEverything runs on loopback in one process tree: target services, a plain two-hop Node relay, p2prc host and client,\nand frp 0.31.2 when a binary is found (`P2PRC_FRP_BIN_DIR`), each in its own process. Ratios come from the same run.\nThe reference figures come from native load generators, `iperf3` (bulk) and `wrk` (HTTP, 2 threads, 50 connections,\n1 KB answers): `apt-get install iperf3 wrk`. The Node loaders (bulk, autocannon, TTFB, footprint) run beside them.\n\n';
     let notes = '';
     try {
       const old = readFileSync(file, 'utf8');

@@ -2,6 +2,8 @@ import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { bulk, openMany, ttfb } from './load.js';
+import { iperf, iperfServer, missingTools, wrk } from './native.js';
+import { startupRatios } from './startup.js';
 import { paths } from './paths.js';
 import { collect, rssKB, stop, waitPort, worker } from './proc.js';
 
@@ -22,6 +24,9 @@ export async function scenarios({ quick, log }) {
   const results = [];
   const { list, frpSkip } = paths();
   if (frpSkip) results.push({ scenario: 'frp', path: 'frp', error: `skipped: ${frpSkip}` });
+  const missing = missingTools();
+  if (missing) results.push({ scenario: 'iperf3/wrk', path: 'all', error: `skipped: ${missing}` });
+
   const sink = await worker('target', ['sink']);
   const echo = await worker('target', ['echo']);
   const http = await worker('target', ['http']);
@@ -33,14 +38,34 @@ export async function scenarios({ quick, log }) {
     log(`== ${p.name}`);
     try {
       await capped((async () => {
-        let route = await p.open(sink.port);
-        record('bulk 1 conn', p, await bulk(route.port, size, 1), 'MB/s');
-        record('bulk 8 conns', p, await bulk(route.port, size, 8), 'MB/s');
-        await route.close();
-        route = await p.open(http.port);
-        record('http keep-alive', p, await rate(route.port, { close: false, seconds }), 'req/s');
-        record('http new conn', p, await rate(route.port, { close: true, seconds }), 'req/s');
-        await route.close();
+        let route;
+        if (!missing) {
+          // The reference figures: native load generators, the same for every path. A fresh iperf3
+          // server per path: one still busy with an earlier path's test would refuse the next.
+          const iperfd = await iperfServer();
+          route = await p.open(iperfd.port);
+          try {
+            record('iperf3 bulk', p, await iperf(route.port, quick ? 1 : 5), 'Gbit/s');
+          } finally {
+            iperfd.close();
+          }
+          await route.close();
+          route = await p.open(http.port);
+          record('wrk keep-alive', p, await wrk(route.port, { seconds: quick ? 1 : 5 }), 'req/s');
+          record('wrk Connection: close', p, await wrk(route.port, { seconds: quick ? 1 : 5, close: true }), 'req/s');
+          await route.close();
+        }
+        // The Node loaders (kept for continuity; in a quick run only when the native tools are missing).
+        if (!quick || missing) {
+          route = await p.open(sink.port);
+          record('bulk 1 conn', p, await bulk(route.port, size, 1), 'MB/s');
+          record('bulk 8 conns', p, await bulk(route.port, size, 8), 'MB/s');
+          await route.close();
+          route = await p.open(http.port);
+          record('http keep-alive', p, await rate(route.port, { close: false, seconds }), 'req/s');
+          record('http new conn', p, await rate(route.port, { close: true, seconds }), 'req/s');
+          await route.close();
+        }
         route = await p.open(echo.port);
         const t = await ttfb(route.port, quick ? 50 : 500);
         record('ttfb p50', p, t.p50, 'ms');
@@ -67,14 +92,15 @@ export async function scenarios({ quick, log }) {
   await scale(results, echo.port, quick, log, cap);
   await perClient(results, echo.port, quick, log, cap);
   await startup(results, http.port, quick, log);
+  await cliStartup(results, http.port, quick, log);
   await Promise.all([stop(sink.child), stop(echo.child), stop(http.child)]);
   return results;
 }
 
 async function scale(results, echoPort, quick, log, cap) {
   const n = quick ? 1000 : 10_000;
-  log(`== scale: ${n} concurrent connections through one p2prc host`);
-  const p = paths({ withFrp: false }).list.find((x) => x.name === 'p2prc plain');
+  log(`== scale: ${n} concurrent connections through one p2prc host, TLS on`);
+  const p = paths({ withFrp: false }).list.find((x) => x.name === 'p2prc tls');
   const route = await p.open(echoPort);
   try {
     const many = await capped(openMany(route.port, n), cap, 'scale');
@@ -122,5 +148,20 @@ async function startup(results, httpPort, quick, log) {
     results.push({ scenario: 'startup', path: 'p2prc plain', error: err.message, p2prc: true });
   } finally {
     await stop(h.child);
+  }
+}
+
+async function cliStartup(results, httpPort, quick, log) {
+  log('== CLI startup, as ratios to `node -e 0`');
+  try {
+    const t = await startupRatios({ quick, targetPort: httpPort });
+    const add = (scenario, v) => results.push({ scenario, path: 'p2prc cli', value: v, unit: 'ms', p2prc: true });
+    add('node -e 0', t.node);
+    add('p2prc --help', t.help);
+    add('p2prc --view-rpm --json', t.rpm);
+    add('restarted host accepting', t.host);
+    add('client second Published: line', t.client);
+  } catch (err) {
+    results.push({ scenario: 'cli startup', path: 'p2prc cli', error: err.message, p2prc: true });
   }
 }

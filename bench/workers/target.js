@@ -1,12 +1,13 @@
 // Bench target: "sink" (reads a u64 length header, discards that many bytes, replies one byte),
-// "echo", or "http" (a small keep-alive HTTP server). Reports its port over IPC.
+// "echo", or "http" (a keep-alive HTTP server answering 1 KB). Reports its port over IPC.
 import net from 'node:net';
 import http from 'node:http';
 
 const kind = process.argv[2];
 let server;
 if (kind === 'http') {
-  server = http.createServer((req, res) => res.end('hello world'));
+  const body = Buffer.alloc(1024, 'x'); // 1 KB responses, as in the wrk figures
+  server = http.createServer((req, res) => res.end(body));
   server.keepAliveTimeout = 30_000;
 } else {
   server = net.createServer({ allowHalfOpen: true }, (s) => {

@@ -61,9 +61,13 @@ export class DataPool {
     return { seq, mac: dataProof(this.session.key, this.session.sessionId, seq, mux) };
   }
 
+  /**
+   * Opens the multiplexed connection. Raw connections are opened when the host asks (it does when a
+   * visitor finds no multiplexed connection up): parked in advance they cost every idle client
+   * descriptors and memory on the host, and the host prefers streams anyway.
+   */
   start(): void {
     this.mux.start();
-    this.fill(this.size);
   }
 
   /** The host ran dry and asked for more. */

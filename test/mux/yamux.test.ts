@@ -66,6 +66,41 @@ describe('yamux frames', () => {
     ));
   });
 
+  it('in partial mode hands bodies on as they arrive: pieces rejoin to the frames, SYN/ACK first, FIN/RST last', () => {
+    fc.assert(fc.property(
+      fc.array(fc.record({ flags: fc.integer({ min: 0, max: 15 }), streamId: fc.integer({ min: 1, max: 9 }), body: fc.uint8Array({ minLength: 1, maxLength: 300 }) }), { minLength: 1, maxLength: 12 }),
+      fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 10 }),
+      (frames, cuts) => {
+        const wire = Buffer.concat(frames.map((f) => Buffer.concat([encodeHeader(FrameType.Data, f.flags, f.streamId, f.body.length), Buffer.from(f.body)])));
+        const decoder = new YamuxDecoder(() => INITIAL_WINDOW, true);
+        const got: YamuxFrame[] = [];
+        for (let off = 0, i = 0; off < wire.length; i++) {
+          const n = cuts[i % cuts.length]!;
+          got.push(...decoder.push(wire.subarray(off, off + n)));
+          off += n;
+        }
+        let k = 0;
+        for (const f of frames) {
+          const parts: Buffer[] = [];
+          let flags = 0;
+          const first = k;
+          while (Buffer.concat(parts).length < f.body.length) {
+            const p = got[k++]!;
+            expect(p.streamId).toBe(f.streamId);
+            if (k - 1 !== first) expect(p.flags & 0b0011).toBe(0);
+            flags |= p.flags;
+            parts.push(p.body!);
+          }
+          expect(Buffer.concat(parts)).toEqual(Buffer.from(f.body));
+          expect(flags).toBe(f.flags);
+          expect(got[first]!.flags & 0b0011).toBe(f.flags & 0b0011);
+          expect(got[k - 1]!.flags & 0b1100).toBe(f.flags & 0b1100);
+        }
+        expect(k).toBe(got.length);
+      },
+    ));
+  });
+
   it('refuses a data frame larger than the stream window from its header alone', () => {
     const decoder = new YamuxDecoder(() => 1024);
     expect(() => decoder.push(encodeHeader(FrameType.Data, 0, 1, 1025))).toThrow(expect.objectContaining({ code: 'E_PROTOCOL' }));
@@ -107,6 +142,23 @@ describe('yamux session and streams', () => {
     await until(() => chunks.reduce((n, c) => n + c.length, 0) === payload.length, 5_000, 'all bytes');
     expect(sha(Buffer.concat(chunks))).toBe(sha(payload));
     await until(() => written, 5_000, 'the write callback');
+    client.close();
+  });
+
+  it('a window larger than 256 KB, announced on open, lets exactly that much through to a paused reader', async () => {
+    const [c, s] = duplexPair();
+    const window = 1024 * 1024;
+    const client = new YamuxSession(c, { client: true, accept: false, window });
+    const server = new YamuxSession(s, { client: false, accept: true, window });
+    const accepted = new Promise<YamuxStream>((resolve) => server.once('stream', resolve));
+    const a = client.openStream();
+    const b = await accepted;
+    b.pause();
+    a.write(randomBytes(3 * window));
+    await until(() => b.readableLength >= window, 5_000, 'one window');
+    await new Promise((r) => setImmediate(r));
+    expect(b.readableLength).toBe(window);
+    expect(a.sendWindow).toBe(0);
     client.close();
   });
 
