@@ -1,10 +1,9 @@
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { YamuxSession } from '../mux/session.js';
-import { MUX_MAX_STREAMS, MUX_WINDOW } from '../protocol/mux.js';
 import { relay } from '../transport/relay.js';
 import { P2prcError, toP2prcError } from '../errors.js';
-import { encodeMessage, type Message, type Messages, type ServiceInfo } from '../protocol/messages.js';
+import { MUX_MAX_STREAMS, MUX_WINDOW, encodeMessage, type Message, type Messages, type ServiceInfo } from '../protocol/messages.js';
 import type { FrameChannel } from '../transport/channel.js';
 import { PairingPool, type PairingLimits, type VisitorSink } from '../transport/pairing-pool.js';
 import type { HostedTunnel } from './tunnel.js';
