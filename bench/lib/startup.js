@@ -69,13 +69,14 @@ async function freePort() {
 export async function startupRatios({ quick, targetPort }) {
   const rounds = quick ? 3 : 7;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'p2prc-bench-startup-'));
-  const env = { P2PRC_TOKEN: 'bench-startup-token' };
+  // No P2PRC_* variables: the CLI reads them as options, and --view-rpm has no --token.
+  const env = {};
   const cfg = ['--config-dir', path.join(dir, 'cfg')];
   const out = {};
   try {
     const t = { node: [], help: [], rpm: [], host: [], client: [] };
     const controlPort = await freePort();
-    const host = ['-s', '--reverse-proxy', '--control-port', String(controlPort), '--bind', '127.0.0.1', '--no-tls', '--port', '0', ...cfg];
+    const host = ['-s', '--reverse-proxy', '--control-port', String(controlPort), '--bind', '127.0.0.1', '--no-tls', '--port', '0', '--token', 'bench-startup-token', ...cfg];
     // The first start makes the token and the certificate; restarts only read them.
     await timeUntil([CLI, ...host], env, () => accepting(controlPort));
     for (let i = 0; i < rounds; i++) {
@@ -87,7 +88,7 @@ export async function startupRatios({ quick, targetPort }) {
     const running = spawn(process.execPath, [CLI, ...host], { stdio: 'ignore', env: { ...process.env, ...env } });
     try {
       await accepting(controlPort);
-      const client = ['-s', '--connect-reverse-proxy', `127.0.0.1:${controlPort}`, '--no-tls', '--port', '0', '--expose', String(targetPort), '--name', 'bench'];
+      const client = ['-s', '--connect-reverse-proxy', `127.0.0.1:${controlPort}`, '--no-tls', '--port', '0', '--token', 'bench-startup-token', '--expose', String(targetPort), '--name', 'bench'];
       for (let i = 0; i < rounds; i++) t.client.push(await timeUntil([CLI, ...client, '--config-dir', path.join(dir, `client${i}`)], env, (c) => lines(c, 'Published:', 2)));
     } finally {
       running.kill('SIGKILL');
