@@ -1,5 +1,10 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js';
+import { holdControlPort } from '../dist/cli/early.js';
+
+// A host's control port is bound before the rest of the program loads, so clients that dial during
+// startup wait in the backlog instead of being refused (frpc gives up after one failed login).
+holdControlPort(process.argv.slice(2));
+const { main } = await import('../dist/cli/main.js');
 
 // Exit explicitly: a failed command must not linger on a half-open socket or timer. stdout and stderr
 // are synchronous for files and pipes on POSIX, so nothing printed is lost.

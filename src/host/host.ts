@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { P2prcError, toP2prcError } from '../errors.js';
 import { FrpWireServer } from '../frp-wire/server/server.js';
 import { listenTcp } from '../transport/net.js';
+import { adoptHeldListener } from '../transport/held-listener.js';
 import { peekByte } from '../transport/read.js';
 import { NativeEngine } from './engine.js';
 import { hostFrpPorts } from './frp-ports.js';
@@ -51,7 +52,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
   readonly services = new ServiceRegistry();
   port = 0;
   // Half-open so a visitor's FIN travels through the tunnel while replies still flow back.
-  private readonly server = net.createServer({ noDelay: true, allowHalfOpen: true });
+  private server = net.createServer({ noDelay: true, allowHalfOpen: true });
   /** The token-less frp port (P2PRC's /FRPPort), when the host is open. */
   private openServer: net.Server | undefined;
   openFrpPort: number | undefined;
@@ -84,11 +85,19 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
         }),
       })
       : undefined;
-    this.server.on('connection', (socket) => void this.onConnection(socket));
   }
 
   async listen(): Promise<number> {
-    this.port = await listenTcp(this.server, this.options.controlPort, this.options.bind);
+    // A listener the launcher bound at process start (socket activation) is taken over with its backlog.
+    const held = this.options.controlPort ? await adoptHeldListener(this.options.controlPort, this.options.bind) : undefined;
+    if (held) {
+      this.server = held.server;
+      this.port = this.options.controlPort;
+    } else {
+      this.port = await listenTcp(this.server, this.options.controlPort, this.options.bind);
+    }
+    this.server.on('connection', (socket) => void this.onConnection(socket));
+    for (const socket of held?.queued ?? []) void this.onConnection(socket);
     if (this.options.openFrpPort !== undefined && this.frp) {
       const open = net.createServer({ noDelay: true, allowHalfOpen: true });
       open.on('connection', (socket) => void this.onConnection(socket, true));

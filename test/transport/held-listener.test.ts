@@ -1,0 +1,60 @@
+import net from 'node:net';
+import { once } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+import { earlyControlTarget } from '../../src/cli/early.js';
+import { holdListener } from '../../src/transport/held-listener.js';
+import { cleanup, client, defer, echoServer, freePort, host } from '../helpers/engine.js';
+
+afterEach(cleanup);
+
+describe('earlyControlTarget (pure)', () => {
+  it.each([
+    [['-s', '--reverse-proxy', '--control-port', '7100'], { port: 7100, host: '0.0.0.0' }],
+    [['-s', '--reverse-proxy', '--control-port=7100', '--bind=127.0.0.1'], { port: 7100, host: '127.0.0.1' }],
+    [['-s', '--reverse-proxy', '--control-port', '7100', '--engine', 'native', '--bind', '::1'], { port: 7100, host: '::1' }],
+  ])('%j -> %j', (argv, want) => expect(earlyControlTarget(argv)).toEqual(want));
+
+  it.each([
+    [['-s', '--reverse-proxy']], // port from the config or the default: read the normal way
+    [['-s', '--reverse-proxy', '--control-port', '0']],
+    [['-s', '--reverse-proxy', '--control-port', '70000']],
+    [['-s', '--reverse-proxy', '--control-port', 'x']],
+    [['-s', '--reverse-proxy', '--control-port', '7100', '--engine', 'frp']], // frps binds it
+    [['-s', '--reverse-proxy', '--control-port', '7100', '--help']],
+    [['-s', '--connect-reverse-proxy', '127.0.0.1', '--control-port', '7100']],
+  ])('%j -> none', (argv) => expect(earlyControlTarget(argv)).toBeUndefined());
+});
+
+describe('held control listener', () => {
+  it('a client that connected and wrote before the host existed is served once the host adopts the port', async () => {
+    const port = await freePort();
+    holdListener(port, '127.0.0.1');
+    // The kernel accepts this and the client's first bytes (p2prc's preamble) wait in the held socket.
+    const early = net.connect(port, '127.0.0.1');
+    defer(() => early.destroy());
+    await once(early, 'connect');
+    const h = await host({ controlPort: port, tls: false });
+    expect(h.port).toBe(port);
+    const echo = await echoServer();
+    const c = client(h, { tunnels: [{ name: 'e', localPort: echo }] });
+    const [t] = await c.ready;
+    expect(t!.remotePort).toBeGreaterThan(0);
+    // The early socket was handed to the host's protocol sniffing: garbage from it is closed by the host.
+    early.write('garbage that is no protocol');
+    await once(early, 'close');
+  });
+
+  it('a port held for another address is not adopted: the host listens itself', async () => {
+    const port = await freePort();
+    holdListener(port, '::1');
+    const h = await host({ controlPort: port, tls: false }); // 127.0.0.1: a socket of its own
+    expect(h.port).toBe(port);
+    // The held one still waits for its own address, and a host there takes it over.
+    const h6 = await host({ controlPort: port, bind: '::1', tls: false });
+    const early = net.connect(port, '::1');
+    defer(() => early.destroy());
+    early.write('garbage');
+    await once(early, 'close');
+    expect(h6.port).toBe(port);
+  });
+});
