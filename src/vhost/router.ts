@@ -1,0 +1,84 @@
+import { P2prcError } from '../errors.js';
+
+/**
+ * HTTP virtual-host routing, as frps does it (utils/vhost/router.go and http.go at v0.31.2): a route is
+ * a domain (exact, or `*.example.com`) and a location prefix ('' matches every path). A request goes to
+ * the route of its Host (port stripped, case folded) with the longest location that prefixes its path;
+ * when the exact host has none, `*.` wildcards are tried from the most specific to the least
+ * (new.test.frp1.com -> *.test.frp1.com -> *.frp1.com), never for names of fewer than three labels. Pure.
+ */
+export class VhostRouter<T> {
+  private readonly byDomain = new Map<string, Array<{ location: string; payload: T }>>();
+
+  add(domain: string, location: string, payload: T): void {
+    const key = normalizeDomain(domain);
+    const list = this.byDomain.get(key) ?? [];
+    if (list.some((r) => r.location === location)) {
+      throw new P2prcError('E_CONFLICT', `router config conflict: ${domain}${location} is already routed`);
+    }
+    list.push({ location, payload });
+    // Longest first, so the first prefix match is the longest one.
+    list.sort((a, b) => b.location.length - a.location.length);
+    this.byDomain.set(key, list);
+  }
+
+  remove(domain: string, location: string): void {
+    const key = normalizeDomain(domain);
+    const list = this.byDomain.get(key)?.filter((r) => r.location !== location);
+    if (list?.length) this.byDomain.set(key, list);
+    else this.byDomain.delete(key);
+  }
+
+  /** The route for a request's Host header value and path, or undefined (the caller answers 404). */
+  match(hostHeader: string, path: string): T | undefined {
+    const host = hostOnly(hostHeader);
+    const exact = this.lookup(host, path);
+    if (exact !== undefined) return exact;
+    const labels = host.split('.');
+    // Bounded by the number of labels: each round drops one.
+    while (labels.length >= 3) {
+      labels[0] = '*';
+      const found = this.lookup(labels.join('.'), path);
+      if (found !== undefined) return found;
+      labels.shift();
+    }
+    return undefined;
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const list of this.byDomain.values()) n += list.length;
+    return n;
+  }
+
+  private lookup(domain: string, path: string): T | undefined {
+    return this.byDomain.get(domain)?.find((r) => path.startsWith(r.location))?.payload;
+  }
+}
+
+export function normalizeDomain(domain: string): string {
+  return domain.trim().toLowerCase();
+}
+
+/** The host part of a Host header: "[::1]:80" -> "::1", "Example.com:8080" -> "example.com". */
+export function hostOnly(hostHeader: string): string {
+  const h = hostHeader.trim().toLowerCase();
+  if (h.startsWith('[')) {
+    const end = h.indexOf(']');
+    return end > 0 ? h.slice(1, end) : h;
+  }
+  const colon = h.indexOf(':');
+  return colon >= 0 && h.indexOf(':', colon + 1) < 0 ? h.slice(0, colon) : h;
+}
+
+/** The domains an frp http proxy (or a native --expose http:PORT@NAME) claims: custom domains, plus subdomain.subdomain_host. */
+export function claimedDomains(customDomains: readonly string[], subdomain: string | undefined, subdomainHost: string | undefined): string[] {
+  const out = customDomains.map((d) => d.trim()).filter(Boolean);
+  if (subdomain) {
+    if (!subdomainHost) throw new P2prcError('E_USAGE', 'subdomain is not supported because this host has no subdomain host (--subdomain-host)');
+    if (subdomain.includes('.')) throw new P2prcError('E_USAGE', `subdomain "${subdomain}" must not contain "."`);
+    out.push(`${subdomain}.${subdomainHost}`);
+  }
+  if (out.length === 0) throw new P2prcError('E_USAGE', 'an http proxy needs custom domains or a subdomain');
+  return out.map(normalizeDomain);
+}

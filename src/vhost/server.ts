@@ -1,0 +1,140 @@
+import http from 'node:http';
+import type net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { toP2prcError } from '../errors.js';
+import { listenTcp } from '../transport/net.js';
+import type { PairAddress } from '../transport/pair.js';
+import { relay } from '../transport/relay.js';
+import { basicAuthOk, forwardHeaders, requestHost, requestPath, responseHeaders } from './headers.js';
+import { VhostRouter } from './router.js';
+
+/** One published HTTP service behind the virtual-host port, whatever carries it (frp or native tunnel). */
+export interface VhostRoute {
+  /** Who registered it: a proxy name or tunnel id, for logs. */
+  owner: string;
+  user?: string | undefined;
+  password?: string | undefined;
+  rewriteHost?: string | undefined;
+  headers?: Record<string, string> | undefined;
+  /** A fresh connection to the published service, for one request or one upgraded (WebSocket) connection. */
+  connect(visitor: PairAddress): Duplex;
+}
+
+const NOT_FOUND = `<!DOCTYPE html>
+<html><head><title>Not Found</title></head>
+<body><h1>The page you requested was not found.</h1>
+<p>No service is published for this host name and path on this p2prc host.</p></body></html>
+`;
+
+/**
+ * The host's HTTP virtual-host port (frps's vhost_http_port): routes each request by Host and path
+ * (see router.ts), checks basic auth, rewrites headers, and forwards it over a fresh connection to
+ * the service, one request per connection as frps does (keep-alive stays between visitor and host).
+ * Upgrades (WebSocket) are forwarded and then relayed raw.
+ */
+export class VhostServer {
+  readonly router = new VhostRouter<VhostRoute>();
+  private readonly server: http.Server;
+  /** Upgraded connections left Node's HTTP server; closed with the host. */
+  private readonly upgraded = new Set<net.Socket>();
+  port = 0;
+
+  constructor(private readonly log: (level: 'info' | 'warn' | 'debug', message: string) => void) {
+    // Node's parser caps the request head (16 KiB) and times out slow heads; a proxy needs nothing more.
+    this.server = http.createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 30_000, requestTimeout: 0 });
+    this.server.on('request', (req, res) => this.onRequest(req, res));
+    this.server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.onUpgrade(req, socket, head));
+    this.server.on('clientError', (_err, socket: Duplex) => socket.destroy());
+  }
+
+  async listen(port: number, bind: string): Promise<number> {
+    this.port = await listenTcp(this.server, port, bind);
+    return this.port;
+  }
+
+  /** Claims domain x location pairs for a route, all or none; returns the function that gives them back. */
+  register(domains: readonly string[], locations: readonly string[], route: VhostRoute): () => void {
+    const done: Array<[string, string]> = [];
+    try {
+      for (const d of domains) for (const l of locations.length ? locations : ['']) (this.router.add(d, l, route), done.push([d, l]));
+    } catch (err) {
+      for (const [d, l] of done) this.router.remove(d, l);
+      throw err;
+    }
+    return () => done.forEach(([d, l]) => this.router.remove(d, l));
+  }
+
+  private route(req: http.IncomingMessage): VhostRoute | undefined {
+    return this.router.match(requestHost(req.url ?? '/', req.headers.host), requestPath(req.url ?? '/'));
+  }
+
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const route = this.route(req);
+    if (!route) return notFound(res);
+    if (!basicAuthOk(route.user, route.password, req.headers.authorization)) {
+      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="Restricted"', 'Content-Type': 'text/plain; charset=utf-8' });
+      return void res.end('Unauthorized\n');
+    }
+    const visitor = { remoteAddress: req.socket.remoteAddress, remotePort: req.socket.remotePort, localAddress: req.socket.localAddress, localPort: this.port };
+    const upstream = http.request({
+      createConnection: () => route.connect(visitor) as net.Socket,
+      method: req.method,
+      path: originForm(req.url ?? '/'),
+      headers: forwardHeaders(req.rawHeaders, { rewriteHost: route.rewriteHost, headers: route.headers, clientIp: req.socket.remoteAddress }),
+      setHost: false,
+    });
+    upstream.on('response', (r) => {
+      res.writeHead(r.statusCode ?? 502, r.statusMessage, responseHeaders(r.rawHeaders));
+      r.pipe(res);
+      r.on('error', () => res.destroy());
+    });
+    upstream.on('error', (err) => {
+      this.log('debug', `vhost ${route.owner}: ${toP2prcError(err).message}`);
+      if (res.headersSent) res.destroy();
+      else notFound(res); // frps answers a failed forward with its 404 page too
+    });
+    res.on('close', () => upstream.destroy());
+    req.pipe(upstream);
+  }
+
+  private onUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const route = this.route(req);
+    const refuse = (status: string, extra = ''): void => void socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n${extra}Content-Length: 0\r\n\r\n`);
+    if (!route) return refuse('404 Not Found');
+    if (!basicAuthOk(route.user, route.password, req.headers.authorization)) return refuse('401 Unauthorized', 'WWW-Authenticate: Basic realm="Restricted"\r\n');
+    const headers = forwardHeaders(req.rawHeaders, {
+      rewriteHost: route.rewriteHost, headers: route.headers, clientIp: socket.remoteAddress, upgrade: String(req.headers.upgrade ?? 'websocket'),
+    });
+    let text = `${req.method} ${originForm(req.url ?? '/')} HTTP/1.1\r\n`;
+    for (let i = 0; i + 1 < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    const backend = route.connect({ remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, localAddress: socket.localAddress, localPort: this.port });
+    backend.write(`${text}\r\n`);
+    if (head.length) backend.write(head);
+    this.upgraded.add(socket);
+    socket.once('close', () => this.upgraded.delete(socket));
+    relay(socket, backend);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+      for (const s of this.upgraded) s.destroy();
+    });
+  }
+}
+
+function notFound(res: http.ServerResponse): void {
+  res.writeHead(404, { 'Content-Type': 'text/html; charset=utf-8' });
+  res.end(NOT_FOUND);
+}
+
+/** Absolute-form targets (sent to proxies) are forwarded in origin form, as Go's ReverseProxy does. */
+function originForm(target: string): string {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(target);
+  if (!m) return target;
+  const rest = target.slice(m[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
