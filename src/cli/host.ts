@@ -19,6 +19,8 @@ export function configure(y: Argv): Argv {
     .option('public-host', { type: 'string', describe: 'address clients and visitors should use (default: detected)' })
     .option('token', { type: 'string', describe: 'shared token (env P2PRC_TOKEN; default: generated once and stored)' })
     .option('allow-ports', { type: 'string', describe: 'public ports clients may use, e.g. 6000-6100,7000 (default: any)' })
+    .option('vhost-http-port', { type: 'number', describe: 'HTTP virtual-host port: http services (frp http proxies, --expose http:PORT@DOMAIN) are routed by Host header (default: off)' })
+    .option('subdomain-host', { type: 'string', describe: 'domain under which http services may claim <name>.<domain> (frp subdomain)' })
     .option('max-tunnels-per-client', { type: 'number', default: 16, describe: 'tunnels one client may hold' })
     .option('max-clients', { type: 'number', default: 1024, describe: 'clients connected at once' })
     .option('tls', { type: 'boolean', default: true, describe: 'TLS on the control and data connections (--no-tls for plaintext)' })
@@ -30,6 +32,7 @@ export function configure(y: Argv): Argv {
     .option('frp-bin-dir', { type: 'string', describe: 'directory holding frps (env P2PRC_FRP_BIN_DIR)' })
     .example('p2prc -s --reverse-proxy', 'host on port 7000 with TLS and a generated token')
     .example('p2prc -s --reverse-proxy --control-port 7000 --allow-ports 6000-6100 --public-host 203.0.113.10', 'restrict public ports')
+    .example('p2prc -s --reverse-proxy --vhost-http-port 8080 --subdomain-host example.com', 'also route HTTP by Host header on port 8080')
     .example('P2PRC_TOKEN=secret p2prc -s --reverse-proxy --no-tls --bind 127.0.0.1', 'plaintext, loopback only');
 }
 
@@ -54,6 +57,8 @@ export async function hostServiceOptions(lib: Library, args: Record<string, unkn
     engine: args.engine as 'native' | 'frp',
     open: args.open as boolean,
     frpCompat: args['frp-compat'] !== 'off',
+    vhostHttpPort: args['vhost-http-port'] as number | undefined,
+    subdomainHost: args['subdomain-host'] as string | undefined,
     ...(args.users ? { users: await lib.loadUsers(String(args.users)) } : {}),
     ...discoveryArgs(args),
     frpBinDir: args['frp-bin-dir'] as string | undefined,
@@ -78,6 +83,7 @@ export function hostBanner(service: HostService, allowPorts: string, json: boole
     `  TLS:              ${handle.tls ? `on, fingerprint ${handle.fingerprint}` : handle.engine === 'frp' ? 'accepted when the client enables it (frp)' : 'off (plaintext)'}`,
     `  Token:            ${handle.token}  (${where})`,
     `  Allowed ports:    ${allowPorts}`,
+    ...(handle.native?.vhost ? [`  HTTP vhost:       http://${service.publicHost}:${handle.native.vhost.port}${handle.native.options.subdomainHost ? ` (subdomains of ${handle.native.options.subdomainHost})` : ''}`] : []),
     `  Node server:      ${service.nodePort ? `http://${service.publicHost}:${service.nodePort}/ip_table` : 'off'}`,
     `  Client command:   ${service.connectCommand}`,
   ].join('\n');

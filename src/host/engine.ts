@@ -8,7 +8,7 @@ import { tuneSocket, wrapServerTls } from '../transport/net.js';
 import { DEFAULT_PAIRING_LIMITS } from '../transport/pairing-pool.js';
 import { authenticateControl, classifyFirstByte, hostAuthProof, verifyDataHello } from './handshake.js';
 import type { ResolvedHostOptions } from './options.js';
-import { negotiateTunnel, type RegistryOptions } from './register.js';
+import { negotiateTunnel, type PortRegister, type RegistryOptions } from './register.js';
 import type { Reservations } from './reservations.js';
 import type { ServiceRegistry } from './services.js';
 import { ClientSession, type SessionContext } from './session.js';
@@ -132,10 +132,10 @@ export class NativeEngine {
 
   private async register(session: ClientSession, req: Messages['Register']): Promise<HostedTunnel> {
     const { registry, reservations } = this.d;
-    const tunnel = await negotiateTunnel(registry, session, req, (port) => reservations.take(session.clientId, port));
+    const tunnel = await negotiateTunnel(registry, session, req as PortRegister, (port, protocol) => reservations.take(session.clientId, port, protocol));
     if (!this.sessions.has(session.sessionId)) {
       tunnel.close();
-      registry.policy.release(tunnel.port, session.clientId);
+      registry.policy.release(tunnel.port, session.clientId, tunnel.protocol);
       throw new P2prcError('E_CLOSED', 'session closed during registration');
     }
     tunnel.sink = session;

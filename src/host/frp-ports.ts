@@ -24,7 +24,8 @@ export function hostFrpPorts(d: FrpPortsDeps): FrpPorts<HostedTunnel> {
       // owned per run id (which frpc presents again when it reconnects), never by name alone, so they
       // can never take a token client's port or one another's.
       const owner = tokenless ? `frp-open:${runId}:${name}` : `frp:${name}`;
-      const reserved = remotePort > 0 ? reservations.take(owner, remotePort) : undefined;
+      const protocol = udp ? 'udp' : 'tcp';
+      const reserved = remotePort > 0 ? reservations.take(owner, remotePort, protocol) : undefined;
       if (reserved) {
         reserved.name = name;
         reserved.sink = sink;
@@ -32,10 +33,10 @@ export function hostFrpPorts(d: FrpPortsDeps): FrpPorts<HostedTunnel> {
         return reserved;
       }
       if (held >= registry.maxTunnelsPerClient) throw new P2prcError('E_QUOTA', `more than ${registry.maxTunnelsPerClient} proxies`);
-      const candidates = remotePort > 0 ? [remotePort] : registry.policy.pickCandidates(20, new Set());
+      const candidates = remotePort > 0 ? [remotePort] : registry.policy.pickCandidates(20, new Set(), Math.random, protocol);
       for (const port of candidates) {
         try {
-          const tunnel = await bindPublicPort(registry, { owner, tunnelId: owner, name, protocol: udp ? 'udp' : 'tcp' }, port);
+          const tunnel = await bindPublicPort(registry, { owner, tunnelId: owner, name, protocol }, port);
           tunnel.sink = sink;
           d.opened(tunnel);
           return tunnel;

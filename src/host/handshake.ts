@@ -5,23 +5,25 @@ import type { Messages } from '../protocol/messages.js';
 import { fakeSalt, userProof, type UserRecord } from '../protocol/users.js';
 import { FrameChannel } from '../transport/channel.js';
 
-/** frpc's first bytes: a plain Login or NewWorkConn, a yamux header (tcp_mux), or frp's TLS head. */
+/** frpc's first bytes: a plain Login, NewWorkConn or NewVisitorConn, a yamux header (tcp_mux), frp's TLS head, or a WebSocket GET. */
 export function isFrpFirstByte(byte: number): boolean {
   const kind = classifyFirstByte(byte);
-  return kind === 'frp' || kind === 'frp-tls';
+  return kind === 'frp' || kind === 'frp-tls' || kind === 'http';
 }
 
-export type ConnectionKind = 'tls' | 'p2prc' | 'frp' | 'frp-tls' | 'unknown';
+export type ConnectionKind = 'tls' | 'p2prc' | 'frp' | 'frp-tls' | 'http' | 'unknown';
 
 /**
  * Tells protocols apart by the first byte: 0x16 a TLS ClientHello, "P" the p2prc preamble, and for
- * stock frpc: "o" a plain Login, "w" a NewWorkConn, 0x00 a yamux header (tcp_mux), 0x17 frp's custom TLS head byte.
+ * stock frpc: "o" a plain Login, "w" a NewWorkConn, 0x00 a yamux header (tcp_mux), 0x17 frp's custom TLS head byte,
+ * "G" an HTTP GET (frp over WebSocket).
  */
 export function classifyFirstByte(byte: number): ConnectionKind {
   if (byte === 0x16) return 'tls';
   if (byte === 0x50) return 'p2prc';
-  if (byte === 0x6f || byte === 0x77 || byte === 0x00) return 'frp'; // Login, NewWorkConn (tcp_mux off), yamux
+  if (byte === 0x6f || byte === 0x77 || byte === 0x76 || byte === 0x00) return 'frp'; // Login, NewWorkConn / NewVisitorConn (tcp_mux off), yamux
   if (byte === 0x17) return 'frp-tls';
+  if (byte === 0x47) return 'http'; // "GET": frpc's protocol = websocket
   return 'unknown';
 }
 

@@ -7,6 +7,7 @@ import { FrpWireServer } from '../frp-wire/server/server.js';
 import { listenTcp } from '../transport/net.js';
 import { adoptHeldListener } from '../transport/held-listener.js';
 import { peekByte } from '../transport/read.js';
+import { VhostServer } from '../vhost/server.js';
 import { NativeEngine } from './engine.js';
 import { hostFrpPorts } from './frp-ports.js';
 import { isFrpFirstByte } from './handshake.js';
@@ -60,6 +61,8 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
   private readonly reservations: Reservations;
   private readonly native: NativeEngine;
   private readonly frp: FrpWireServer<HostedTunnel> | undefined;
+  /** The HTTP virtual-host listener (--vhost-http-port), shared by frp http proxies and native http tunnels. */
+  readonly vhost: VhostServer | undefined;
 
   constructor(options: HostOptions & { token: string; keyPem?: string; certPem?: string }) {
     super();
@@ -76,9 +79,12 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
       options: o, hostId: this.hostId, tls: context, registry, reservations: this.reservations, services: this.services, log,
       events: { client: (e) => this.emit('client', e), clientClosed: (e) => this.emit('client-closed', e), tunnel: (e) => this.emit('tunnel', e) },
     });
+    this.vhost = o.vhostHttpPort !== undefined ? new VhostServer(log) : undefined;
+    const vhost = this.vhost;
     this.frp = o.frpCompat
       ? new FrpWireServer({
         token: o.token, maxClients: o.maxClients, heartbeatTimeoutMs: Math.max(90_000, 3 * o.heartbeatMs), tls: context, handshakeTimeoutMs: o.handshakeTimeoutMs, log,
+        vhost: vhost && { get port() { return vhost.port; }, subdomainHost: o.subdomainHost, register: (d, l, r) => vhost.register(d, l, r) },
         ports: hostFrpPorts({
           registry, reservations: this.reservations,
           opened: (t) => this.emit('tunnel', { clientId: t.clientId, name: t.name, port: t.port, engine: 'frp-wire' }),
@@ -108,6 +114,13 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
         throw err;
       }
       this.openServer = open;
+    }
+    try {
+      await this.vhost?.listen(this.options.vhostHttpPort!, this.options.bind);
+    } catch (err) {
+      this.server.close();
+      this.openServer?.close();
+      throw err;
     }
     return this.port;
   }
@@ -179,7 +192,8 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     this.native.close();
     this.frp?.close();
     this.reservations.close();
+    const vhostClosed = this.vhost?.close();
     for (const p of this.pending) p.destroy();
-    await Promise.all([closed, openClosed]);
+    await Promise.all([closed, openClosed, vhostClosed]);
   }
 }

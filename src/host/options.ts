@@ -37,6 +37,10 @@ export interface HostOptions {
    * client does after GET /FRPPort. Same port policy and quotas. Default: no such port.
    */
   openFrpPort?: number;
+  /** Port of the HTTP virtual-host listener (frps's vhost_http_port); 0 picks one. Default: none. */
+  vhostHttpPort?: number;
+  /** Domain under which http proxies may claim `<subdomain>.<subdomainHost>` (frps's subdomain_host). */
+  subdomainHost?: string;
 }
 
 export interface ResolvedHostOptions {
@@ -57,6 +61,8 @@ export interface ResolvedHostOptions {
   users: UserRecord[] | undefined;
   frpCompat: boolean;
   openFrpPort: number | undefined;
+  vhostHttpPort: number | undefined;
+  subdomainHost: string | undefined;
 }
 
 function int(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
@@ -87,5 +93,14 @@ export function resolveHostOptions(o: HostOptions & { token: string }): Resolved
     users: o.users,
     frpCompat: o.frpCompat ?? true,
     openFrpPort: o.openFrpPort === undefined ? undefined : int('openFrpPort', o.openFrpPort, 0, 0, 65535),
+    vhostHttpPort: o.vhostHttpPort === undefined ? undefined : int('vhostHttpPort', o.vhostHttpPort, 0, 0, 65535),
+    subdomainHost: subdomainHost(o.subdomainHost),
   };
+}
+
+function subdomainHost(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const v = value.trim().toLowerCase().replace(/^\.+|\.+$/g, '');
+  if (!/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(v)) throw new P2prcError('E_USAGE', `option subdomainHost must be a domain name, got "${value}"`);
+  return v;
 }

@@ -11,9 +11,12 @@ export const DEFAULT_ANY_RANGE: PortRange = { start: 10000, end: 29999 };
  * live client, or reserved for a disconnected client during its grace period; only its owner may
  * take a reserved port back. Modeled on frp's server/ports/ports.go.
  */
+export type PortProtocol = 'tcp' | 'udp';
+
 export class PortPolicy {
   private readonly allow: PortRange[] | undefined;
-  private readonly owners = new Map<number, string>();
+  /** TCP and UDP ports are separate spaces (as in frp, whose tcp and udp proxies may share a number). */
+  private readonly owners = new Map<string, string>();
 
   constructor(allow?: PortRange[]) {
     this.allow = allow && allow.length > 0 ? allow : undefined;
@@ -28,30 +31,30 @@ export class PortPolicy {
     return this.allow.some((r) => port >= r.start && port <= r.end);
   }
 
-  ownerOf(port: number): string | undefined {
-    return this.owners.get(port);
+  ownerOf(port: number, protocol: PortProtocol = 'tcp'): string | undefined {
+    return this.owners.get(key(port, protocol));
   }
 
   /** Checks a specific port for `owner`; throws E_PORT_DENIED / E_PORT_TAKEN. */
-  check(port: number, owner: string): void {
+  check(port: number, owner: string, protocol: PortProtocol = 'tcp'): void {
     if (!this.isAllowed(port)) {
       throw new P2prcError('E_PORT_DENIED', `port ${port} is not allowed by the host (allowed: ${formatPortRanges(this.ranges)})`, {
         details: { port, side: 'host' },
       });
     }
-    const current = this.owners.get(port);
+    const current = this.owners.get(key(port, protocol));
     if (current !== undefined && current !== owner) {
       throw new P2prcError('E_PORT_TAKEN', `port ${port} is already taken on the host`, { details: { port, side: 'host' } });
     }
   }
 
-  take(port: number, owner: string): void {
-    this.check(port, owner);
-    this.owners.set(port, owner);
+  take(port: number, owner: string, protocol: PortProtocol = 'tcp'): void {
+    this.check(port, owner, protocol);
+    this.owners.set(key(port, protocol), owner);
   }
 
-  release(port: number, owner: string): void {
-    if (this.owners.get(port) === owner) this.owners.delete(port);
+  release(port: number, owner: string, protocol: PortProtocol = 'tcp'): void {
+    if (this.owners.get(key(port, protocol)) === owner) this.owners.delete(key(port, protocol));
   }
 
   countOwnedBy(owner: string): number {
@@ -61,21 +64,25 @@ export class PortPolicy {
   }
 
   /** Free ports in the policy, as many as asked, in random order (so clients do not collide on retries). */
-  pickCandidates(count: number, exclude: ReadonlySet<number>, random: () => number = Math.random): number[] {
+  pickCandidates(count: number, exclude: ReadonlySet<number>, random: () => number = Math.random, protocol: PortProtocol = 'tcp'): number[] {
     const ranges = this.ranges;
     const total = ranges.reduce((n, r) => n + (r.end - r.start + 1), 0);
     const picked = new Set<number>();
     // Random probing first; a full scan only when the space is nearly exhausted.
     for (let tries = 0; tries < count * 20 && picked.size < count; tries++) {
       const port = nth(ranges, Math.floor(random() * total));
-      if (!this.owners.has(port) && !exclude.has(port)) picked.add(port);
+      if (!this.owners.has(key(port, protocol)) && !exclude.has(port)) picked.add(port);
     }
     for (let i = 0; i < total && picked.size < count; i++) {
       const port = nth(ranges, i);
-      if (!this.owners.has(port) && !exclude.has(port)) picked.add(port);
+      if (!this.owners.has(key(port, protocol)) && !exclude.has(port)) picked.add(port);
     }
     return [...picked];
   }
+}
+
+function key(port: number, protocol: PortProtocol): string {
+  return `${protocol}/${port}`;
 }
 
 function nth(ranges: PortRange[], index: number): number {

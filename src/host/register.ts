@@ -24,17 +24,18 @@ export interface RegistryOptions {
  * rejects (taken locally) and the host tries another. No window exists where both sides think a
  * port is free but it is not.
  */
+/** A Register for a port of its own (tcp or udp; http tunnels are routes on the vhost port instead). */
+export type PortRegister = Messages['Register'] & { protocol: TunnelProtocol };
+
 export async function negotiateTunnel(
   opts: RegistryOptions,
   session: ClientSession,
-  req: Messages['Register'],
-  adoptReserved: (port: number) => HostedTunnel | undefined,
+  req: PortRegister,
+  adoptReserved: (port: number, protocol: TunnelProtocol) => HostedTunnel | undefined,
 ): Promise<HostedTunnel> {
   if (session.tunnels.has(req.tunnelId)) throw new P2prcError('E_PROTOCOL', `tunnel ${req.tunnelId} is already registered`);
-  const reserved = req.remotePort > 0 ? adoptReserved(req.remotePort) : undefined;
-  if (reserved && reserved.protocol !== req.protocol) {
-    throw new P2prcError('E_PORT_TAKEN', `port ${req.remotePort} is held by this client for ${reserved.protocol}`, { details: { side: 'host', port: req.remotePort } });
-  }
+  // TCP and UDP ports are separate spaces, in the policy and in the reservations alike.
+  const reserved = req.remotePort > 0 ? adoptReserved(req.remotePort, req.protocol) : undefined;
   if (!reserved && opts.policy.countOwnedBy(session.clientId) >= opts.maxTunnelsPerClient) {
     throw new P2prcError('E_QUOTA', `client already has ${opts.maxTunnelsPerClient} tunnels (the host's per-client limit)`);
   }
@@ -43,7 +44,7 @@ export async function negotiateTunnel(
     reserved.name = req.name;
     if (await offer(opts, session, req, reserved)) return reserved;
     reserved.close();
-    opts.policy.release(reserved.port, session.clientId);
+    opts.policy.release(reserved.port, session.clientId, reserved.protocol);
     throw new P2prcError('E_PORT_TAKEN', `port ${req.remotePort} is taken on the client side`, { details: { side: 'local', port: req.remotePort } });
   }
   if (req.remotePort > 0) {
@@ -54,7 +55,7 @@ export async function negotiateTunnel(
   }
   const tried = new Set<number>();
   for (let attempt = 0; attempt < opts.maxOffers; attempt++) {
-    const [port] = opts.policy.pickCandidates(1, tried);
+    const [port] = opts.policy.pickCandidates(1, tried, Math.random, req.protocol);
     if (port === undefined) break;
     tried.add(port);
     let tunnel: HostedTunnel;
@@ -70,7 +71,7 @@ export async function negotiateTunnel(
   throw new P2prcError('E_PORT_TAKEN', `no port free on both the host and the client after ${tried.size} tries`, { details: { side: 'host' } });
 }
 
-async function offer(opts: RegistryOptions, session: ClientSession, req: Messages['Register'], tunnel: HostedTunnel): Promise<boolean> {
+async function offer(opts: RegistryOptions, session: ClientSession, req: PortRegister, tunnel: HostedTunnel): Promise<boolean> {
   if (!req.matchLocal) return true;
   try {
     return await session.offerPort(req.tunnelId, tunnel.port, opts.offerTimeoutMs);
@@ -82,10 +83,10 @@ async function offer(opts: RegistryOptions, session: ClientSession, req: Message
 
 function discard(opts: RegistryOptions, session: ClientSession, tunnel: HostedTunnel): void {
   tunnel.close();
-  opts.policy.release(tunnel.port, session.clientId);
+  opts.policy.release(tunnel.port, session.clientId, tunnel.protocol);
 }
 
-function bindTunnel(opts: RegistryOptions, session: ClientSession, req: Messages['Register'], port: number): Promise<HostedTunnel> {
+function bindTunnel(opts: RegistryOptions, session: ClientSession, req: PortRegister, port: number): Promise<HostedTunnel> {
   return bindPublicPort(opts, { owner: session.clientId, tunnelId: req.tunnelId, name: req.name, protocol: req.protocol }, port);
 }
 
@@ -98,12 +99,12 @@ export async function bindPublicPort(
   t: { owner: string; tunnelId: string; name: string; protocol: TunnelProtocol },
   port: number,
 ): Promise<HostedTunnel> {
-  opts.policy.take(port, t.owner);
+  opts.policy.take(port, t.owner, t.protocol);
   if (t.protocol === 'udp') {
     try {
       return new UdpTunnel(t.tunnelId, port, await bindUdp(port, opts.bind), t.owner, t.name, opts.udpIdleMs);
     } catch (err) {
-      opts.policy.release(port, t.owner);
+      opts.policy.release(port, t.owner, 'udp');
       throw err;
     }
   }
@@ -111,7 +112,7 @@ export async function bindPublicPort(
   try {
     await listenTcp(server, port, opts.bind);
   } catch (err) {
-    opts.policy.release(port, t.owner);
+    opts.policy.release(port, t.owner, t.protocol);
     server.close();
     if (isP2prcError(err, 'E_PORT_TAKEN')) {
       throw new P2prcError('E_PORT_TAKEN', `port ${port} is already in use on the host`, { details: { side: 'host', port } });

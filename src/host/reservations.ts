@@ -15,7 +15,8 @@ export interface ReservationOptions {
  * take them meanwhile.
  */
 export class Reservations {
-  private readonly reserved = new Map<string, Map<number, HostedTunnel>>();
+  /** Per owner, keyed "tcp/6000": TCP and UDP ports are separate spaces. */
+  private readonly reserved = new Map<string, Map<string, HostedTunnel>>();
 
   constructor(private readonly o: ReservationOptions) {}
 
@@ -25,10 +26,11 @@ export class Reservations {
     let mine = this.reserved.get(owner);
     if (!mine) this.reserved.set(owner, (mine = new Map()));
     const own = mine;
-    own.set(tunnel.port, tunnel);
+    const slot = `${tunnel.protocol}/${tunnel.port}`;
+    own.set(slot, tunnel);
     tunnel.graceTimer = setTimeout(() => {
-      if (own.get(tunnel.port) !== tunnel) return;
-      own.delete(tunnel.port);
+      if (own.get(slot) !== tunnel) return;
+      own.delete(slot);
       if (own.size === 0) this.reserved.delete(owner);
       this.o.log('info', `grace period over: port ${tunnel.port} of ${label} released`);
       this.release(tunnel);
@@ -37,11 +39,11 @@ export class Reservations {
   }
 
   /** The owner is back: its reserved port, if it has one, is handed back with the grace timer stopped. */
-  take(owner: string, port: number): HostedTunnel | undefined {
+  take(owner: string, port: number, protocol: 'tcp' | 'udp'): HostedTunnel | undefined {
     const mine = this.reserved.get(owner);
-    const tunnel = mine?.get(port);
+    const tunnel = mine?.get(`${protocol}/${port}`);
     if (!tunnel) return undefined;
-    mine!.delete(port);
+    mine!.delete(`${protocol}/${port}`);
     if (mine!.size === 0) this.reserved.delete(owner);
     clearTimeout(tunnel.graceTimer);
     return tunnel;
@@ -50,7 +52,7 @@ export class Reservations {
   /** Closes a tunnel's port and frees it in the policy. */
   release(tunnel: HostedTunnel): void {
     tunnel.close();
-    this.o.policy.release(tunnel.port, tunnel.clientId);
+    this.o.policy.release(tunnel.port, tunnel.clientId, tunnel.protocol);
     this.o.released(tunnel);
   }
 

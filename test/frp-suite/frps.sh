@@ -2,12 +2,12 @@
 # Stands in for frps 0.31.2: takes frps's flags and its INI [common] section, maps every key that is a
 # host concern onto `p2prc -s --reverse-proxy` flags, and refuses any other key loudly (exit 2), so the
 # suite never silently runs against a host configured differently from what it asked for.
-#   P2PRC_REPO=/path/to/p2prc frps.sh -c frps.ini | -t TOKEN -p PORT [--vhost_http_port N] ...
-# P2PRC_FRPS_BIND overrides bind_addr (our CI keeps every socket on 127.0.0.1, while frp's configs say
-# 0.0.0.0); P2PRC_FRPS_CONFIG_DIR is where the host keeps its records and certificate (default: a new
+#   FRPS_WRAPPER_REPO=/path/to/p2prc frps.sh -c frps.ini | -t TOKEN -p PORT [--vhost_http_port N] ...
+# FRPS_WRAPPER_BIND overrides bind_addr (our CI keeps every socket on 127.0.0.1, while frp's configs say
+# 0.0.0.0); FRPS_WRAPPER_CONFIG_DIR is where the host keeps its records and certificate (default: a new
 # temp dir). The last line execs node, so a kill of this process (the suite SIGKILLs frps) is p2prc's.
 set -euo pipefail
-repo="${P2PRC_REPO:?frps.sh: set P2PRC_REPO to the p2prc checkout (holding bin/p2prc.js and dist/)}"
+repo="${FRPS_WRAPPER_REPO:?frps.sh: set FRPS_WRAPPER_REPO to the p2prc checkout (holding bin/p2prc.js and dist/)}"
 die() { echo "frps.sh (p2prc in place of frps): $*" >&2; exit 2; }
 
 declare -A conf=()
@@ -60,14 +60,14 @@ done
 [ -n "${conf[token]:-}" ] || die "no token: frps allows none, p2prc always requires one"
 [ "${conf[log_file]:-console}" = console ] || die "log_file other than console is not supported (p2prc logs to stderr)"
 bind="${conf[bind_addr]:-0.0.0.0}"
-if [ -n "${P2PRC_FRPS_BIND:-}" ] && [ "$P2PRC_FRPS_BIND" != "$bind" ]; then
-  echo "frps.sh: bind_addr $bind replaced by P2PRC_FRPS_BIND=$P2PRC_FRPS_BIND" >&2
-  bind="$P2PRC_FRPS_BIND"
+if [ -n "${FRPS_WRAPPER_BIND:-}" ] && [ "$FRPS_WRAPPER_BIND" != "$bind" ]; then
+  echo "frps.sh: bind_addr $bind replaced by FRPS_WRAPPER_BIND=$FRPS_WRAPPER_BIND" >&2
+  bind="$FRPS_WRAPPER_BIND"
 fi
 # frps's max_ports_per_client 0 means unlimited; p2prc's cap is explicit.
 max="${conf[max_ports_per_client]:-0}"; [ "$max" = 0 ] && max=65535
 args=(-s --reverse-proxy --control-port "${conf[bind_port]:-7000}" --bind "$bind" --token "${conf[token]}"
-  --max-tunnels-per-client "$max" --port 0 --config-dir "${P2PRC_FRPS_CONFIG_DIR:-$(mktemp -d)}")
+  --max-tunnels-per-client "$max" --port 0 --config-dir "${FRPS_WRAPPER_CONFIG_DIR:-$(mktemp -d)}")
 [ -n "${conf[allow_ports]:-}" ] && args+=(--allow-ports "${conf[allow_ports]}")
 [ -n "${conf[vhost_http_port]:-}" ] && [ "${conf[vhost_http_port]}" != 0 ] && args+=(--vhost-http-port "${conf[vhost_http_port]}")
 [ -n "${conf[subdomain_host]:-}" ] && args+=(--subdomain-host "${conf[subdomain_host]}")

@@ -15,7 +15,7 @@ fi
 [ -f "$repo/dist/cli/main.js" ] || { echo "frp suite: build first (npm run build)" >&2; exit 1; }
 state=$(mktemp -d); log="$state/suite.log"
 trap 'rm -rf "$state"' EXIT
-export P2PRC_REPO="$repo" P2PRC_FRPS_BIND=127.0.0.1 P2PRC_FRPS_CONFIG_DIR="$state/p2prc"
+export FRPS_WRAPPER_REPO="$repo" FRPS_WRAPPER_BIND=127.0.0.1 FRPS_WRAPPER_CONFIG_DIR="$state/p2prc"
 flock /tmp/frp-suite.lock "$suite" "$repo/test/frp-suite/frps.sh" "$@" > "$log" 2>&1
 failed=$(grep '^--- FAIL' "$log" | awk '{print $3}' | grep -vx 'TestTLSOverKCP' || true)
 if [ -n "$failed" ] || grep -q '^panic:' "$log" || ! grep -q '^frp suite: ' "$log"; then

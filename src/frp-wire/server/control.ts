@@ -1,18 +1,17 @@
 import type net from 'node:net';
 import { pipeline, type Duplex } from 'node:stream';
 import { P2prcError, toP2prcError } from '../../errors.js';
-import { relay } from '../../transport/relay.js';
 import { PairingPool, type PairingLimits, type VisitorSink } from '../../transport/pairing-pool.js';
 import { CfbDecrypt, CfbEncrypt } from '../codec/crypto.js';
 import { FrpMessageDecoder, FrpMsg, encodeFrpMessage, type FrpMessage } from '../codec/messages.js';
-import { SnappyFrameDecoder, SnappyFrameEncoder } from '../codec/snappy.js';
-import { FrpUdpProxy, isUdpTunnel } from './udp.js';
-import type { FrpPorts, FrpTunnel } from './ports.js';
+import { relayLayered } from './layers.js';
+import { openFrpProxy, type FrpProxy, type FrpProxyServices } from './proxies.js';
+import { FrpUdpProxy } from './udp.js';
+import type { FrpTunnel } from './ports.js';
 
-/** What one frpc's control session needs from the server: keys, the port owner, limits, logging. */
-export interface FrpControlContext<T extends FrpTunnel> {
+/** What one frpc's control session needs from the server: keys, the proxies' services, limits, logging. */
+export interface FrpControlContext<T extends FrpTunnel> extends FrpProxyServices<T> {
   key: Buffer;
-  ports: FrpPorts<T>;
   log(level: 'info' | 'warn' | 'debug', message: string): void;
   heartbeatTimeoutMs: number;
   pairing: PairingLimits;
@@ -24,10 +23,9 @@ export interface FrpControlContext<T extends FrpTunnel> {
  */
 export class FrpControl<T extends FrpTunnel> implements VisitorSink {
   private readonly enc: CfbEncrypt;
-  private readonly tunnels = new Map<string, T>();
-  private readonly options = new Map<string, { encrypt: boolean; compress: boolean }>();
+  private readonly proxies = new Map<string, FrpProxy>();
   private readonly udp = new Map<string, FrpUdpProxy>();
-  private readonly pool: PairingPool<T, net.Socket, Duplex>;
+  private readonly pool: PairingPool<FrpProxy, net.Socket, Duplex>;
   private lastSeen = Date.now();
   private readonly watchdog: NodeJS.Timeout;
   private closed = false;
@@ -64,32 +62,31 @@ export class FrpControl<T extends FrpTunnel> implements VisitorSink {
     if (m.type === FrpMsg.Ping) this.send(FrpMsg.Pong, {});
     else if (m.type === FrpMsg.NewProxy) void this.newProxy(m.body);
     else if (m.type === FrpMsg.CloseProxy) {
-      const t = this.tunnels.get(String(m.body.proxy_name ?? ''));
-      if (!t) return;
-      this.tunnels.delete(t.name);
-      this.udp.get(t.name)?.close();
-      this.udp.delete(t.name);
-      this.ctx.ports.close(this.runId, t, false);
+      const p = this.proxies.get(String(m.body.proxy_name ?? ''));
+      if (!p) return;
+      this.proxies.delete(p.name);
+      this.udp.get(p.name)?.close();
+      this.udp.delete(p.name);
+      p.release(false);
     }
   }
 
   private async newProxy(body: Record<string, unknown>): Promise<void> {
     const name = String(body.proxy_name ?? '');
-    const type = String(body.proxy_type || 'tcp');
-    const remotePort = Number(body.remote_port ?? 0);
     try {
-      if (type !== 'tcp' && type !== 'udp') throw new P2prcError('E_NOT_AVAILABLE', `proxy type ${type} is not supported by this host`);
-      if (type === 'udp' && (body.use_encryption || body.use_compression)) throw new P2prcError('E_NOT_AVAILABLE', 'udp proxies with use_encryption/use_compression are not supported by this host');
-      if (this.tunnels.has(name)) throw new P2prcError('E_CONFLICT', `proxy [${name}] is already registered`);
-      const tunnel = await this.ctx.ports.open({ runId: this.runId, name, remotePort, sink: this, held: this.tunnels.size, udp: type === 'udp' });
-      this.tunnels.set(name, tunnel);
-      this.options.set(name, { encrypt: body.use_encryption === true, compress: body.use_compression === true });
-      this.send(FrpMsg.NewProxyResp, { proxy_name: name, remote_addr: `:${tunnel.port}`, error: '' });
-      if (isUdpTunnel(tunnel)) {
-        this.udp.set(name, new FrpUdpProxy(name, tunnel, () => !this.closed && this.send(FrpMsg.ReqWorkConn, {})));
+      if (this.proxies.has(name)) throw new P2prcError('E_CONFLICT', `proxy [${name}] is already registered`);
+      const held = [...this.proxies.values()].filter((p) => p.holdsPort).length;
+      const proxy = await openFrpProxy(this.ctx, this.runId, body, this, held);
+      if (this.closed) return proxy.release(true);
+      this.proxies.set(name, proxy);
+      this.send(FrpMsg.NewProxyResp, { proxy_name: name, remote_addr: proxy.remoteAddr, error: '' });
+      // frp 0.31.2 carries a udp proxy's UDPPacket messages in clear even with use_encryption or
+      // use_compression (frpc does not wrap that work connection), so neither does this server.
+      if (proxy.udp) {
+        this.udp.set(name, new FrpUdpProxy(name, proxy.udp, () => !this.closed && this.send(FrpMsg.ReqWorkConn, {})));
         this.send(FrpMsg.ReqWorkConn, {});
       }
-      this.ctx.log('info', `frp client ${this.runId}: proxy [${name}] on port ${tunnel.port}`);
+      this.ctx.log('info', `frp client ${this.runId}: ${String(body.proxy_type || 'tcp')} proxy [${name}]${proxy.remoteAddr ? ` on ${proxy.remoteAddr}` : ''}`);
     } catch (err) {
       const e = toP2prcError(err);
       // frp's own wording where frpc (and its users' scripts) expect it.
@@ -107,24 +104,17 @@ export class FrpControl<T extends FrpTunnel> implements VisitorSink {
   }
 
   acceptVisitor(tunnel: { tunnelId: string; port: number }, visitor: net.Socket): void {
-    const t = [...this.tunnels.values()].find((x) => x.tunnelId === tunnel.tunnelId);
+    const t = [...this.proxies.values()].find((p) => p.tunnelId === tunnel.tunnelId);
     if (!t) return void visitor.destroy();
     this.send(FrpMsg.ReqWorkConn, {}); // keep the pool topped up, as frps does
     this.pool.addVisitor(t, visitor);
   }
 
-  private bind(tunnel: T, visitor: net.Socket, work: Duplex): void {
+  private bind(proxy: FrpProxy, visitor: net.Socket, work: Duplex): void {
     work.write(encodeFrpMessage(FrpMsg.StartWorkConn, {
-      proxy_name: tunnel.name, src_addr: visitor.remoteAddress ?? '', src_port: visitor.remotePort ?? 0, dst_addr: visitor.localAddress ?? '', dst_port: tunnel.port, error: '',
+      proxy_name: proxy.name, src_addr: visitor.remoteAddress ?? '', src_port: visitor.remotePort ?? 0, dst_addr: visitor.localAddress ?? '', dst_port: proxy.port, error: '',
     }));
-    const o = this.options.get(tunnel.name);
-    if (!o?.encrypt && !o?.compress) return relay(visitor, work);
-    // frp layers a proxy's work connection as: bytes → snappy → AES-128-CFB → wire, and the reverse.
-    const done = (err?: Error | null) => err && (visitor.destroy(), work.destroy());
-    const inbound: NodeJS.ReadWriteStream[] = [...(o.encrypt ? [new CfbDecrypt(this.ctx.key)] : []), ...(o.compress ? [new SnappyFrameDecoder()] : [])];
-    const outbound: NodeJS.ReadWriteStream[] = [...(o.compress ? [new SnappyFrameEncoder()] : []), ...(o.encrypt ? [new CfbEncrypt(this.ctx.key)] : [])];
-    pipeline([work, ...inbound, visitor], done);
-    pipeline([visitor, ...outbound, work], done);
+    relayLayered(visitor, work, { key: this.ctx.key, encrypt: proxy.encrypt, compress: proxy.compress });
   }
 
   sendDatagram(tunnel: { name: string }, _visitorId: number, data: Buffer, from: { address: string; port: number }): boolean {
@@ -137,8 +127,8 @@ export class FrpControl<T extends FrpTunnel> implements VisitorSink {
     this.udp.clear();
     this.closed = true;
     clearInterval(this.watchdog);
-    for (const t of this.tunnels.values()) this.ctx.ports.close(this.runId, t, true);
-    this.tunnels.clear();
+    for (const p of this.proxies.values()) p.release(true);
+    this.proxies.clear();
     this.pool.close();
     this.conn.destroy();
     this.onClose();

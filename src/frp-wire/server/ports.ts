@@ -1,4 +1,5 @@
 import type { VisitorSink } from '../../transport/pairing-pool.js';
+import type { VhostRoute } from '../../vhost/server.js';
 
 /**
  * What the frp-wire server needs from whoever owns public ports (the p2prc host: its port policy,
@@ -39,4 +40,14 @@ export interface FrpPorts<T extends FrpTunnel> {
   open(request: FrpOpenRequest): Promise<T>;
   /** Closes a proxy's port, or keeps it for the client's grace period when its connection was lost. */
   close(runId: string, tunnel: T, keepForGrace: boolean): void;
+}
+
+/**
+ * The owner's HTTP virtual-host port, for frp http proxies (frps's vhost_http_port and
+ * subdomain_host). `register` claims every domain x location for a route, all or none (E_CONFLICT).
+ */
+export interface FrpVhost {
+  readonly port: number;
+  readonly subdomainHost: string | undefined;
+  register(domains: readonly string[], locations: readonly string[], route: VhostRoute): () => void;
 }

@@ -10,8 +10,11 @@ import { peekByte, readExact } from '../../transport/read.js';
 import { frpKey } from '../codec/crypto.js';
 import { FrpMsg, encodeFrpMessage, privilegeKey } from '../codec/messages.js';
 import { readMessages } from '../codec/read.js';
+import { acceptWebSocket, readRequestHead } from '../../transport/websocket.js';
 import { FrpControl } from './control.js';
-import type { FrpPorts, FrpTunnel } from './ports.js';
+import { FrpGroups } from './groups.js';
+import type { FrpPorts, FrpTunnel, FrpVhost } from './ports.js';
+import { SecretProxies } from './secrets.js';
 
 export interface FrpWireServerOptions<T extends FrpTunnel> {
   token: string;
@@ -24,6 +27,8 @@ export interface FrpWireServerOptions<T extends FrpTunnel> {
   tls?: tls.SecureContext | undefined;
   handshakeTimeoutMs: number;
   pairing?: PairingLimits;
+  /** The owner's HTTP virtual-host port, for http proxies; without it they are refused as frps does. */
+  vhost?: FrpVhost | undefined;
 }
 
 /** frp checks no freshness at all; p2prc accepts logins within this skew only, so old keys do not replay forever. */
@@ -33,6 +38,9 @@ export const MAX_CLOCK_SKEW_S = 15 * 60;
 const FRP_TLS_HEAD = 0x17;
 /** A yamux header starts with version 0 (tcp_mux on); otherwise a plain frp message type. */
 const YAMUX_VERSION = 0x00;
+/** "G" of the GET that opens frpc's `protocol = websocket`, on this HTTP path (frp's FrpWebsocketPath). */
+const HTTP_GET = 0x47;
+export const FRP_WEBSOCKET_PATH = '/~!frp';
 
 /**
  * Serves stock frpc clients (frp's v1 wire; tcp_mux on or off; plain or tls_enable) on a connection
@@ -47,10 +55,15 @@ export class FrpWireServer<T extends FrpTunnel> {
   private readonly sockets = new Set<Duplex>();
   /** The ports of token-less clients are marked so, for the port owner to scope them. */
   private readonly openPorts: FrpPorts<T>;
+  private readonly groups: FrpGroups<T>;
+  private readonly openGroups: FrpGroups<T>;
+  private readonly secrets = new SecretProxies(MAX_CLOCK_SKEW_S);
 
   constructor(private readonly o: FrpWireServerOptions<T>) {
     this.key = frpKey(o.token);
     this.openPorts = { open: (r) => o.ports.open({ ...r, tokenless: true }), close: (id, t, keep) => o.ports.close(id, t, keep) };
+    this.groups = new FrpGroups(o.ports);
+    this.openGroups = new FrpGroups(this.openPorts);
   }
 
   /**
@@ -63,10 +76,16 @@ export class FrpWireServer<T extends FrpTunnel> {
     let conn: net.Socket = raw;
     let first = firstByte;
     tuneSocket(raw);
+    if (first === HTTP_GET) {
+      // frpc's protocol = websocket: an upgrade on /~!frp, then inside it what frpc sends over TCP.
+      const head = await readRequestHead(raw, this.o.handshakeTimeoutMs);
+      conn = acceptWebSocket(raw, head, FRP_WEBSOCKET_PATH) as unknown as net.Socket;
+      first = await peekByte(conn, this.o.handshakeTimeoutMs);
+    }
     if (first === FRP_TLS_HEAD) {
       if (!this.o.tls) throw new P2prcError('E_PROTOCOL', 'frp over TLS, but this host has no TLS');
-      await readExact(raw, 1, { timeoutMs: this.o.handshakeTimeoutMs, what: 'frp TLS head' });
-      conn = wrapServerTls(raw, this.o.tls);
+      await readExact(conn, 1, { timeoutMs: this.o.handshakeTimeoutMs, what: 'frp TLS head' });
+      conn = wrapServerTls(conn, this.o.tls);
       first = await peekByte(conn, this.o.handshakeTimeoutMs);
     }
     this.sockets.add(conn);
@@ -90,6 +109,7 @@ export class FrpWireServer<T extends FrpTunnel> {
         if (rest.length) conn.unshift(rest);
         return control.addWorkConn(conn);
       }
+      if (message.type === FrpMsg.NewVisitorConn) return this.secrets.accept(conn, message.body, rest);
       throw new P2prcError('E_PROTOCOL', `unexpected first frp message 0x${message.type.toString(16)}`);
     } catch (err) {
       const e = toP2prcError(err, 'E_PROTOCOL');
@@ -126,6 +146,9 @@ export class FrpWireServer<T extends FrpTunnel> {
     const control: FrpControl<T> = new FrpControl(runId, conn, rest, {
       key: open ? this.openKey : this.key,
       ports: open ? this.openPorts : this.o.ports,
+      groups: open ? this.openGroups : this.groups,
+      secrets: this.secrets,
+      vhost: this.o.vhost,
       heartbeatTimeoutMs: this.o.heartbeatTimeoutMs,
       log: this.o.log,
       pairing: this.o.pairing ?? DEFAULT_PAIRING_LIMITS,

@@ -1,0 +1,91 @@
+import type net from 'node:net';
+import { P2prcError } from '../../errors.js';
+import { duplexPair } from '../../transport/pair.js';
+import type { VisitorSink } from '../../transport/pairing-pool.js';
+import { claimedDomains } from '../../vhost/router.js';
+import type { FrpGroups } from './groups.js';
+import type { FrpPorts, FrpTunnel, FrpUdpTunnel, FrpVhost } from './ports.js';
+import type { SecretProxies } from './secrets.js';
+import { isUdpTunnel } from './udp.js';
+
+/** What one registered frp proxy holds on the server, whatever its type; visitors are paired to it. */
+export interface FrpProxy {
+  readonly tunnelId: string;
+  readonly name: string;
+  /** The public port StartWorkConn reports (the vhost port for http, 0 for stcp). */
+  readonly port: number;
+  readonly encrypt: boolean;
+  readonly compress: boolean;
+  /** NewProxyResp's remote_addr: ":port" or the vhost addresses. */
+  readonly remoteAddr: string;
+  /** Holds a public port of its own (counts against the per-client quota). */
+  readonly holdsPort: boolean;
+  readonly udp: FrpUdpTunnel | undefined;
+  /** Gives back what it holds; keepForGrace keeps a public port reserved for a client that was lost, not closed. */
+  release(keepForGrace: boolean): void;
+}
+
+/** The server services frp proxies are built from. */
+export interface FrpProxyServices<T extends FrpTunnel> {
+  ports: FrpPorts<T>;
+  groups: FrpGroups<T>;
+  secrets: SecretProxies;
+  vhost: FrpVhost | undefined;
+}
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+/**
+ * Turns a NewProxy into what the server holds for it, by type: tcp (alone or in a `group`), udp, http
+ * (routes on the vhost port), stcp (a secret visitors present). Refusals are coded errors.
+ */
+export async function openFrpProxy<T extends FrpTunnel>(s: FrpProxyServices<T>, runId: string, body: Record<string, unknown>, sink: VisitorSink, held: number): Promise<FrpProxy> {
+  const name = str(body.proxy_name);
+  const type = str(body.proxy_type) || 'tcp';
+  const remotePort = Number(body.remote_port ?? 0);
+  const base = { tunnelId: `frp:${name}`, name, encrypt: body.use_encryption === true, compress: body.use_compression === true, udp: undefined };
+  if ((type === 'tcp' || type === 'udp') && !(Number.isInteger(remotePort) && remotePort >= 0 && remotePort <= 65535)) {
+    throw new P2prcError('E_USAGE', `remote_port ${String(body.remote_port)} is not a port`);
+  }
+  if (type === 'tcp' && str(body.group)) {
+    const target = { tunnelId: base.tunnelId, port: 0 };
+    const joined = await s.groups.join(runId, str(body.group), str(body.group_key), remotePort, { name, sink, target }, held);
+    target.port = joined.port;
+    return { ...base, port: joined.port, remoteAddr: `:${joined.port}`, holdsPort: true, release: () => joined.leave() };
+  }
+  if (type === 'tcp' || type === 'udp') {
+    const tunnel = await s.ports.open({ runId, name, remotePort, sink, held, udp: type === 'udp' });
+    return {
+      ...base, tunnelId: tunnel.tunnelId, port: tunnel.port, remoteAddr: `:${tunnel.port}`, holdsPort: true, udp: isUdpTunnel(tunnel) ? tunnel : undefined,
+      release: (keep) => s.ports.close(runId, tunnel, keep),
+    };
+  }
+  if (type === 'http') return openHttp(s.vhost, base, body, sink);
+  if (type === 'stcp') {
+    const off = s.secrets.listen(name, str(body.sk), sink, { tunnelId: base.tunnelId, port: 0 });
+    return { ...base, port: 0, remoteAddr: '', holdsPort: false, release: off };
+  }
+  throw new P2prcError('E_NOT_AVAILABLE', `proxy type [${type}] is not supported by this host`);
+}
+
+/** An http proxy: its custom domains and subdomain, times its locations, routed on the vhost port. */
+function openHttp(vhost: FrpVhost | undefined, base: Pick<FrpProxy, 'tunnelId' | 'name' | 'encrypt' | 'compress' | 'udp'>, body: Record<string, unknown>, sink: VisitorSink): FrpProxy {
+  // frps's own refusal text when vhost_http_port is not set.
+  if (!vhost) throw new P2prcError('E_NOT_AVAILABLE', 'type [http] not support when vhost_http_port is not set');
+  const domains = claimedDomains(strings(body.custom_domains), str(body.subdomain) || undefined, vhost.subdomainHost);
+  const target = { tunnelId: base.tunnelId, port: vhost.port };
+  const headers = typeof body.headers === 'object' && body.headers ? Object.fromEntries(Object.entries(body.headers).map(([k, v]) => [k, String(v)])) : undefined;
+  const off = vhost.register(domains, strings(body.locations), {
+    owner: `frp proxy [${base.name}]`, user: str(body.http_user) || undefined, password: str(body.http_pwd) || undefined,
+    rewriteHost: str(body.host_header_rewrite) || undefined, headers,
+    connect(visitor) {
+      // Sinks pair visitors as sockets; an in-memory pair stands in for one request's connection.
+      const [mine, theirs] = duplexPair({}, visitor);
+      sink.acceptVisitor(target, theirs as unknown as net.Socket);
+      return mine;
+    },
+  });
+  const remoteAddr = domains.map((d) => (vhost.port === 80 ? d : `${d}:${vhost.port}`)).join(',');
+  return { ...base, port: vhost.port, remoteAddr, holdsPort: false, release: off };
+}
