@@ -32,6 +32,8 @@ interface TunnelState {
   localHost: string;
   localPort: number | undefined;
   remotePort: number | undefined;
+  /** What the host named it (an http tunnel's full domain), else ''. */
+  publicName: string;
 }
 
 /**
@@ -62,6 +64,7 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
       localHost: spec.localHost ?? '127.0.0.1',
       localPort: spec.localPort,
       remotePort: spec.remotePort === 'any' ? undefined : spec.remotePort,
+      publicName: '',
     }));
     this.ready = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
@@ -87,8 +90,8 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
         localHost: t.localHost,
         localPort: t.localPort!,
         remotePort: t.remotePort!,
-        publicHost: this.publicHost,
-        publicAddress: formatAddress(this.publicHost, t.remotePort!),
+        publicHost: t.spec.protocol === 'http' ? t.publicName : this.publicHost,
+        publicAddress: t.spec.protocol === 'http' ? `http://${formatAddress(t.publicName, t.remotePort!)}` : formatAddress(this.publicHost, t.remotePort!),
       }));
   }
 
@@ -146,7 +149,7 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
         throw err;
       }
     };
-    const base = { tunnelId: t.tunnelId, protocol: t.spec.protocol ?? 'tcp', name: t.spec.name };
+    const base = { tunnelId: t.tunnelId, protocol: t.spec.protocol ?? 'tcp', name: t.spec.name, ...(t.spec.domain ? { domain: t.spec.domain } : {}) };
     if (listen && t.localPort === undefined && t.remotePort !== undefined) {
       // A requested port must be free here as well; say which side refused.
       if (!(await bindLocal(t.remotePort))) {
@@ -154,7 +157,8 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
       }
     }
     const matchLocal = !!listen && t.localPort === undefined;
-    const port = await session.register({ ...base, remotePort: t.remotePort ?? 0, matchLocal }, bindLocal);
+    const { port, publicHost } = await session.register({ ...base, remotePort: t.spec.protocol === 'http' ? 0 : t.remotePort ?? 0, matchLocal }, bindLocal);
+    t.publicName = publicHost;
     if (reconnecting && t.remotePort !== undefined && port !== t.remotePort) {
       this.emit('warning', `public port of ${t.spec.name} changed from ${t.remotePort} to ${port}`);
     }

@@ -10,7 +10,7 @@ import { DataPool, type LocalTarget } from './pool.js';
 
 type Pending = {
   onOffer: (port: number) => Promise<boolean>;
-  resolve: (port: number) => void;
+  resolve: (port: number, publicHost?: string) => void;
   reject: (err: P2prcError) => void;
 };
 
@@ -65,10 +65,11 @@ export class ControlSession {
   }
 
   /** Registers a tunnel; `onOffer` decides whether an offered port is usable on this side. */
-  register(req: Messages['Register'], onOffer: (port: number) => Promise<boolean>): Promise<number> {
+  /** Resolves with the public port and the host's name for it (the claimed domain of an http tunnel, else ''). */
+  register(req: Messages['Register'], onOffer: (port: number) => Promise<boolean>): Promise<{ port: number; publicHost: string }> {
     return new Promise((resolve, reject) => {
       if (this.isClosed) return reject(new P2prcError('E_CLOSED', 'session closed'));
-      this.pending.set(req.tunnelId, { onOffer, resolve, reject });
+      this.pending.set(req.tunnelId, { onOffer, resolve: (port, publicHost = '') => resolve({ port, publicHost }), reject });
       this.channel.send('Register', req);
     });
   }
@@ -156,7 +157,7 @@ export class ControlSession {
         this.listWaiters.splice(0).forEach((w) => w(m.body.services));
         return;
       case 'Registered':
-        this.settle(m.body.tunnelId, (p) => p.resolve(m.body.port));
+        this.settle(m.body.tunnelId, (p) => p.resolve(m.body.port, m.body.publicHost));
         return;
       case 'RegisterFailed':
         this.settle(m.body.tunnelId, (p) => p.reject(new P2prcError(m.body.code, m.body.message, { details: { side: m.body.side } })));

@@ -10,8 +10,10 @@ export interface TunnelSpec {
   localHost?: string;
   /** Port of the local service. Omit when `listen` is given: the port is then negotiated. */
   localPort?: number;
-  /** tcp (default) or udp. */
-  protocol?: 'tcp' | 'udp';
+  /** tcp (default), udp, or http (routed by Host header on the host's vhost port; needs `domain`). */
+  protocol?: 'tcp' | 'udp' | 'http';
+  /** For http: the domain to claim, or a bare name for <name>.<the host's subdomain host>. */
+  domain?: string;
   /** Requested public port, or "any" (default). */
   remotePort?: number | 'any';
   /**
@@ -79,6 +81,7 @@ export function resolveConnectOptions(o: ConnectOptions): ResolvedConnectOptions
     if (names.has(t.name)) throw new P2prcError('E_USAGE', `duplicate tunnel name "${t.name}"`);
     names.add(t.name);
     if (t.protocol === 'udp' && t.listen) throw new P2prcError('E_USAGE', `tunnel ${t.name}: UDP tunnels need a localPort`);
+    if (t.protocol === 'http' && (!t.domain || t.localPort === undefined)) throw new P2prcError('E_USAGE', `tunnel ${t.name}: http tunnels need a domain and a localPort`);
     if (t.localPort === undefined && !t.listen) throw new P2prcError('E_USAGE', `tunnel ${t.name} needs localPort or listen`);
     const r = t.remotePort;
     if (r !== undefined && r !== 'any' && (!Number.isInteger(r) || r < 1 || r > 65535)) {

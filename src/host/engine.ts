@@ -13,6 +13,9 @@ import type { Reservations } from './reservations.js';
 import type { ServiceRegistry } from './services.js';
 import { ClientSession, type SessionContext } from './session.js';
 import type { HostedTunnel } from './tunnel.js';
+import { VhostTunnel } from './vhost-tunnel.js';
+import { claimedDomains } from '../vhost/router.js';
+import type { VhostServer } from '../vhost/server.js';
 
 type HostLog = (level: 'info' | 'warn' | 'debug', message: string) => void;
 
@@ -32,6 +35,8 @@ export interface EngineDeps {
   services: ServiceRegistry;
   log: HostLog;
   events: EngineEvents;
+  /** The host's HTTP virtual-host server, for native http tunnels. */
+  vhost: VhostServer | undefined;
 }
 
 /**
@@ -132,7 +137,9 @@ export class NativeEngine {
 
   private async register(session: ClientSession, req: Messages['Register']): Promise<HostedTunnel> {
     const { registry, reservations } = this.d;
-    const tunnel = await negotiateTunnel(registry, session, req as PortRegister, (port, protocol) => reservations.take(session.clientId, port, protocol));
+    const tunnel = req.protocol === 'http'
+      ? this.claimHttp(session, req)
+      : await negotiateTunnel(registry, session, req as PortRegister, (port, protocol) => reservations.take(session.clientId, port, protocol));
     if (!this.sessions.has(session.sessionId)) {
       tunnel.close();
       registry.policy.release(tunnel.port, session.clientId, tunnel.protocol);
@@ -142,6 +149,17 @@ export class NativeEngine {
     session.tunnels.set(req.tunnelId, tunnel);
     this.d.log('info', `tunnel ${req.name} of ${session.name} published on port ${tunnel.port}`);
     this.d.events.tunnel({ clientId: session.clientId, name: req.name, port: tunnel.port });
+    return tunnel;
+  }
+
+  /** A native http tunnel: a route on the vhost port for its domain (a bare name is a subdomain of the subdomain host). */
+  private claimHttp(session: ClientSession, req: Messages['Register']): HostedTunnel {
+    const vhost = this.d.vhost;
+    if (!vhost) throw new P2prcError('E_NOT_AVAILABLE', 'this host has no HTTP virtual-host port (--vhost-http-port)');
+    const name = req.domain ?? '';
+    const domains = name.includes('.') ? claimedDomains([name], undefined, undefined) : claimedDomains([], name, this.d.options.subdomainHost);
+    const tunnel = new VhostTunnel(req.tunnelId, vhost.port, session.clientId, req.name, domains[0]!);
+    tunnel.claimed(vhost.register(domains, [], tunnel.route()));
     return tunnel;
   }
 
@@ -158,7 +176,11 @@ export class NativeEngine {
     if (this.byClient.get(session.clientId) === session) this.byClient.delete(session.clientId);
     this.d.log('info', `client ${session.name} disconnected${reason ? `: ${reason.message}` : ''}; its ports are held for ${this.d.options.graceMs} ms`);
     this.d.events.clientClosed({ clientId: session.clientId, name: session.name, reason: reason?.message });
-    for (const tunnel of session.tunnels.values()) this.d.reservations.hold(session.clientId, tunnel, session.name);
+    // A route is not a port: it is given back at once (a reconnecting client claims it again).
+    for (const tunnel of session.tunnels.values()) {
+      if (tunnel instanceof VhostTunnel) this.d.reservations.release(tunnel);
+      else this.d.reservations.hold(session.clientId, tunnel, session.name);
+    }
     session.tunnels.clear();
   }
 

@@ -75,12 +75,12 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
       policy: this.policy, graceMs: o.graceMs, log,
       released: (t) => this.emit('tunnel-closed', { clientId: t.clientId, name: t.name, port: t.port }),
     });
-    this.native = new NativeEngine({
-      options: o, hostId: this.hostId, tls: context, registry, reservations: this.reservations, services: this.services, log,
-      events: { client: (e) => this.emit('client', e), clientClosed: (e) => this.emit('client-closed', e), tunnel: (e) => this.emit('tunnel', e) },
-    });
     this.vhost = o.vhostHttpPort !== undefined ? new VhostServer(log) : undefined;
     const vhost = this.vhost;
+    this.native = new NativeEngine({
+      options: o, hostId: this.hostId, tls: context, registry, reservations: this.reservations, services: this.services, log, vhost,
+      events: { client: (e) => this.emit('client', e), clientClosed: (e) => this.emit('client-closed', e), tunnel: (e) => this.emit('tunnel', e) },
+    });
     this.frp = o.frpCompat
       ? new FrpWireServer({
         token: o.token, maxClients: o.maxClients, heartbeatTimeoutMs: Math.max(90_000, 3 * o.heartbeatMs), tls: context, handshakeTimeoutMs: o.handshakeTimeoutMs, log,

@@ -166,7 +166,7 @@ export class ClientSession implements VisitorSink {
         return;
       case 'Register':
         this.ctx.register(this, m.body).then(
-          (tunnel) => this.send('Registered', { tunnelId: tunnel.tunnelId, port: tunnel.port, publicHost: '' }),
+          (tunnel) => this.send('Registered', { tunnelId: tunnel.tunnelId, port: tunnel.port, publicHost: tunnel.publicName ?? '' }),
           (err) => {
             const e = toP2prcError(err);
             const side = e.details.side === 'local' ? 'local' : 'host';

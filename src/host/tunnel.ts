@@ -16,6 +16,8 @@ export interface HostedTunnel {
   bytesOut: number;
   connections: number;
   readonly activeVisitors: number;
+  /** A name the client is told instead of the host's address (an http tunnel's domain). */
+  readonly publicName?: string;
   close(): void;
 }
 

@@ -3,7 +3,7 @@ import { P2prcError } from '../errors.js';
 /** Where a published service can be reached, whichever engine published it. */
 export interface PublishedTunnel {
   name: string;
-  protocol: 'tcp' | 'udp';
+  protocol: 'tcp' | 'udp' | 'http';
   localHost: string;
   localPort: number;
   remotePort: number;

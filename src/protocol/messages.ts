@@ -40,7 +40,8 @@ export interface Messages {
   Challenge: { nonce: string; hostId: string; agent: string; userSalt?: string };
   Auth: { nonce: string; mac: string; userMac?: string };
   AuthOk: { sessionId: string; mac: string; heartbeatMs: number; publicHost: string; graceMs: number };
-  Register: { tunnelId: string; protocol: TunnelProtocol; remotePort: number; name: string; matchLocal: boolean };
+  /** protocol http: no port of its own, routed on the host's vhost port by `domain` (a name without a dot is a subdomain). */
+  Register: { tunnelId: string; protocol: TunnelProtocol | 'http'; remotePort: number; name: string; matchLocal: boolean; domain?: string };
   PortOffer: { tunnelId: string; port: number };
   PortConfirm: { tunnelId: string; port: number };
   PortReject: { tunnelId: string; port: number; reason: string };
@@ -97,7 +98,7 @@ const SCHEMAS: { [K in Exclude<MsgTypeName, 'UdpData'>]: Record<string, FieldChe
   Challenge: { nonce: hex64, hostId: str, agent: str, userSalt: optional(hex64) },
   Auth: { nonce: hex64, mac: hex64, userMac: optional(hex64) },
   AuthOk: { sessionId: str, mac: hex64, heartbeatMs: uint, publicHost: str, graceMs: uint },
-  Register: { tunnelId: str, protocol: oneOf('tcp', 'udp'), remotePort: port, name: str, matchLocal: bool },
+  Register: { tunnelId: str, protocol: oneOf('tcp', 'udp', 'http'), remotePort: port, name: str, matchLocal: bool, domain: optional(str) },
   PortOffer: { tunnelId: str, port },
   PortConfirm: { tunnelId: str, port },
   PortReject: { tunnelId: str, port, reason: str },

@@ -140,7 +140,9 @@ async function chooseEngine(o: NodeServiceOptions & { proxy: HostPort }): Promis
 
 /** The --expose services as tunnels, named so that the mapping file tells them apart. */
 function exposeTunnels(expose: ExposeSpec[] = []): TunnelSpec[] {
-  return expose.map((e) => ({ name: `expose-${e.protocol === 'udp' ? 'udp-' : ''}${e.localPort}`, protocol: e.protocol, localPort: e.localPort, remotePort: e.remotePort }));
+  return expose.map((e) => ({
+    name: `expose-${e.protocol === 'tcp' ? '' : `${e.protocol}-`}${e.localPort}`, protocol: e.protocol, localPort: e.localPort, remotePort: e.remotePort, ...(e.domain ? { domain: e.domain } : {}),
+  }));
 }
 
 async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<NodeService> {
@@ -183,7 +185,10 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
       tunnels.push({ name: 'node-udp', protocol: 'udp', localPort: udp.port, remotePort: 'any' });
     }
     tunnels.push(...exposeTunnels(o.expose));
-    const frpTunnels = () => tunnels.map((t) => ({ name: t.name, protocol: t.protocol ?? 'tcp', remotePort: t.remotePort ?? 'any', ...(t.listen ? { listen: t.listen } : { localPort: t.localPort! }) }));
+    const frpTunnels = () => tunnels.map((t) => {
+      if (t.protocol === 'http') throw new P2prcError('E_NOT_AVAILABLE', '--expose http:... needs the native engine and protocol (a p2prc host with --vhost-http-port)');
+      return { name: t.name, protocol: t.protocol ?? 'tcp', remotePort: t.remotePort ?? 'any', ...(t.listen ? { listen: t.listen } : { localPort: t.localPort! }) };
+    });
     publisher = protocol === 'frp'
       ? new FrpWirePublisher({ host: o.proxy.host, port: o.proxy.port, token, tcpMux: o.tcpMux ?? true, hostIsLocal, tunnels: frpTunnels() })
       : engine === 'frp'

@@ -23,7 +23,8 @@ export interface MappingRecord {
   id: string;
   name: string;
   kind: 'tunnel' | 'service' | 'visitor';
-  protocol: 'tcp' | 'udp';
+  /** http: a route on the host's vhost port; publicHost is then the claimed domain. */
+  protocol: 'tcp' | 'udp' | 'http';
   engine: 'native' | 'frp' | 'frp-wire';
   localHost: string;
   localPort: number;
@@ -68,7 +69,7 @@ const SERVER: Record<string, Check> = {
 };
 
 const MAPPING: Record<string, Check> = {
-  id: str, name: str, kind: oneOf('tunnel', 'service', 'visitor'), protocol: oneOf('tcp', 'udp'), engine: oneOf('native', 'frp', 'frp-wire'),
+  id: str, name: str, kind: oneOf('tunnel', 'service', 'visitor'), protocol: oneOf('tcp', 'udp', 'http'), engine: oneOf('native', 'frp', 'frp-wire'),
   localHost: str, localPort: port, publicHost: anyStr, publicPort: nullable(port), proxyHost: str, proxyControlPort: port, pid,
   createdAt: date, updatedAt: date, closedAt: optional(date), status: oneOf('active', 'closed'),
 };

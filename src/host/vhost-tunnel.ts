@@ -1,0 +1,64 @@
+import type net from 'node:net';
+import { duplexPair } from '../transport/pair.js';
+import type { VhostRoute } from '../vhost/server.js';
+import type { VisitorSink } from '../transport/pairing-pool.js';
+import type { HostedTunnel } from './tunnel.js';
+
+/**
+ * A native client's http service (`--expose http:PORT@DOMAIN`): no port of its own, a route on the
+ * host's vhost port instead. Each request reaches the client as a visitor would, through its sink,
+ * over an in-memory connection the vhost server speaks HTTP on.
+ */
+export class VhostTunnel implements HostedTunnel {
+  readonly protocol = 'tcp' as const;
+  sink: VisitorSink | undefined;
+  graceTimer: NodeJS.Timeout | undefined;
+  readonly createdAt = new Date();
+  bytesIn = 0;
+  bytesOut = 0;
+  connections = 0;
+  activeVisitors = 0;
+  private unregister: (() => void) | undefined;
+
+  constructor(
+    public tunnelId: string,
+    readonly port: number,
+    readonly clientId: string,
+    public name: string,
+    /** The claimed domain, told to the client as its public name. */
+    readonly publicName: string,
+  ) {}
+
+  /** The route to register on the vhost server for this tunnel. */
+  route(): VhostRoute {
+    return {
+      owner: `tunnel ${this.name}`,
+      connect: (visitor) => {
+        const [mine, theirs] = duplexPair({}, visitor);
+        if (!this.sink) {
+          theirs.destroy(); // the client is reconnecting: the request fails fast with the 404 page
+          return mine;
+        }
+        this.connections++;
+        this.activeVisitors++;
+        theirs.once('close', () => {
+          this.activeVisitors--;
+        });
+        // The sink binds visitors as sockets; the pair end answers the socket methods it uses.
+        this.sink.acceptVisitor(this, theirs as unknown as net.Socket);
+        return mine;
+      },
+    };
+  }
+
+  claimed(unregister: () => void): void {
+    this.unregister = unregister;
+  }
+
+  close(): void {
+    clearTimeout(this.graceTimer);
+    this.sink = undefined;
+    this.unregister?.();
+    this.unregister = undefined;
+  }
+}
