@@ -1,15 +1,11 @@
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import getPort from 'get-port';
 import { startHost, type HostEndpoint } from '../host/start.js';
 import type { ReverseProxyHost } from '../host/host.js';
 import type { HostOptions } from '../host/options.js';
 import { parsePortRanges } from '../protocol/address.js';
 import { loadHostIdentity, tokenPathIn } from '../host/identity.js';
-import { findFrp } from '../frp/binary.js';
-import { configFormatFor, renderServerConfig } from '../frp/config.js';
-import { FrpProcess } from '../frp/process.js';
 
 /** A running host, whatever engine carries it. */
 export interface RunningHost extends HostEndpoint {
@@ -34,6 +30,10 @@ export async function startNativeHost(options: HostOptions, stateDir: string): P
 /** A stock frps under p2prc's supervision, configured from the same options. */
 export async function startFrpHost(options: HostOptions & { frpBinDir?: string | undefined }, stateDir: string, logFile: string): Promise<RunningHost> {
   const identity = await loadHostIdentity(stateDir, options.token);
+  // Loaded only for this engine: the native host's startup does not pay for execa and frp's tooling.
+  const [{ findFrp }, { configFormatFor, renderServerConfig }, { FrpProcess }, { default: getPort }] = await Promise.all([
+    import('../frp/binary.js'), import('../frp/config.js'), import('../frp/process.js'), import('get-port'),
+  ]);
   const binary = await findFrp('frps', { binDir: options.frpBinDir });
   const bind = options.bind ?? '0.0.0.0';
   const port = options.controlPort === 0 ? await getPort({ host: bind === '0.0.0.0' ? undefined : bind }) : (options.controlPort ?? 7000);

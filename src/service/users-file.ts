@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { P2prcError } from '../errors.js';
 import { makeUser, parseUsers, type UserRecord } from '../protocol/users.js';
-import { withFileLock, writeFileAtomic } from '../store/index.js';
+import { withFileLock, writeFileAtomic } from '../store/atomic.js';
 
 /** Reads and validates a users file (as made by `addUser`) for `HostServiceOptions.users`; E_CONFIG names the file. */
 export async function loadUsers(file: string): Promise<UserRecord[]> {
