@@ -16,7 +16,8 @@ fi
 state=$(mktemp -d); log="$state/suite.log"
 trap 'rm -rf "$state"' EXIT
 export FRPS_WRAPPER_REPO="$repo" FRPS_WRAPPER_BIND=127.0.0.1 FRPS_WRAPPER_CONFIG_DIR="$state/p2prc"
-flock /tmp/frp-suite.lock "$suite" "$repo/test/frp-suite/frps.sh" "$@" > "$log" 2>&1
+lock=(); command -v flock >/dev/null 2>&1 && lock=(flock /tmp/frp-suite.lock)
+"${lock[@]}" "$suite" "$repo/test/frp-suite/frps.sh" "$@" > "$log" 2>&1
 failed=$(grep '^--- FAIL' "$log" | awk '{print $3}' | grep -vx 'TestTLSOverKCP' || true)
 if [ -n "$failed" ] || grep -q '^panic:' "$log" || ! grep -q '^frp suite: ' "$log"; then
   cat "$log"
