@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-import { holdControlPort } from '../dist/cli/early.js';
+import { earlyControlTarget } from '../dist/cli/early.js';
 
 // A host's control port is bound before the rest of the program loads, so clients that dial during
-// startup wait in the backlog instead of being refused (frpc gives up after one failed login).
-holdControlPort(process.argv.slice(2));
+// startup wait in the backlog instead of being refused (frpc gives up after one failed login); the host
+// adopts the listener (dist/transport/held-listener.js). Other commands load nothing more here.
+const early = earlyControlTarget(process.argv.slice(2));
+if (early) (await import('../dist/transport/held-listener.js')).holdListener(early.port, early.host);
 const { main } = await import('../dist/cli/main.js');
 
 // Exit explicitly: a failed command must not linger on a half-open socket or timer. stdout and stderr

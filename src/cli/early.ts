@@ -1,5 +1,3 @@
-import { holdListener } from '../transport/held-listener.js';
-
 /** Value of `--name V` or `--name=V`; undefined when absent. */
 function flag(argv: string[], name: string): string | undefined {
   for (let i = 0; i < argv.length; i++) {
@@ -22,10 +20,4 @@ export function earlyControlTarget(argv: string[]): { port: number; host: string
   const port = Number(flag(argv, '--control-port'));
   if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
   return { port, host: flag(argv, '--bind') ?? '0.0.0.0' };
-}
-
-/** Binds the host's control port at process start; the host adopts it (see transport/held-listener). */
-export function holdControlPort(argv: string[]): void {
-  const target = earlyControlTarget(argv);
-  if (target) holdListener(target.port, target.host);
 }

@@ -109,8 +109,9 @@ export function readRequestHead(socket: net.Socket, timeoutMs: number): Promise<
 }
 
 /**
- * Completes a WebSocket handshake on `path` (RFC 6455 §4.2) and returns the stream; anything else gets
- * an HTTP error response and E_PROTOCOL.
+ * Completes a WebSocket handshake on `path` (RFC 6455 §4.2) and returns the stream. A request for any
+ * other path is no protocol of this port: E_PROTOCOL and no answer (the caller closes, as frps does); a
+ * malformed upgrade on the path gets an HTTP error status first.
  */
 export function acceptWebSocket(socket: net.Socket, head: RequestHead, path: string): WebSocketStream {
   const h = head.headers;
@@ -118,7 +119,9 @@ export function acceptWebSocket(socket: net.Socket, head: RequestHead, path: str
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     throw new P2prcError('E_PROTOCOL', why);
   };
-  if (head.method !== 'GET' || head.target.split('?')[0] !== path) refuse('404 Not Found', `HTTP request for ${head.method} ${head.target} on the control port`);
+  if (head.method !== 'GET' || head.target.split('?')[0] !== path) {
+    throw new P2prcError('E_PROTOCOL', `unrecognized protocol (an HTTP request for ${head.method} ${head.target.slice(0, 100)})`);
+  }
   const upgrade = (h.upgrade ?? '').toLowerCase() === 'websocket' && /\bupgrade\b/i.test(h.connection ?? '');
   if (!upgrade || !h['sec-websocket-key']) refuse('400 Bad Request', 'not a WebSocket upgrade');
   if (h['sec-websocket-version'] !== '13') refuse('426 Upgrade Required\r\nSec-WebSocket-Version: 13', `WebSocket version ${h['sec-websocket-version']}`);
