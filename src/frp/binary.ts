@@ -2,7 +2,6 @@ import { access, readFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { P2prcError } from '../errors.js';
 import { compareVersions, parseFrpVersion } from './config.js';
 import { debugFailure } from '../log.js';
@@ -51,6 +50,7 @@ async function executable(file: string): Promise<boolean> {
 
 export async function frpVersion(file: string): Promise<string> {
   try {
+    const { execa } = await import('execa'); // only when a binary is really probed
     const { stdout } = await execa(file, ['--version'], { timeout: 10_000 });
     return parseFrpVersion(stdout).join('.');
   } catch (err) {

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { appendFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { P2prcError, toP2prcError } from '../errors.js';
 import { backoffDelay } from '../protocol/backoff.js';
 import { classifyFrpLine, stripAnsi } from './logs.js';
@@ -71,7 +71,9 @@ export class FrpProcess extends EventEmitter<FrpProcessEvents> {
     this.ready = true;
   }
 
-  private launch(): Promise<void> {
+  private async launch(): Promise<void> {
+    // execa is loaded when frp is really started: a native host's startup (frpc waits 200 ms) does not pay for it.
+    const { execa } = await import('execa');
     const child = execa('sh', ['-c', LIFELINE, 'p2prc-frp', this.options.binary.path, '-c', this.file!.path], {
       stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false,
       // No signal-exit hook: it would re-raise SIGINT before our clean shutdown; the lifeline covers every exit.
