@@ -34,8 +34,12 @@ export async function negotiateTunnel(
   adoptReserved: (port: number, protocol: TunnelProtocol) => HostedTunnel | undefined,
 ): Promise<HostedTunnel> {
   if (session.tunnels.has(req.tunnelId)) throw new P2prcError('E_PROTOCOL', `tunnel ${req.tunnelId} is already registered`);
-  // TCP and UDP ports are separate spaces, in the policy and in the reservations alike.
+  // TCP and UDP ports are separate spaces, in the policy and in the reservations alike; a reservation
+  // handed back for the other protocol is still refused rather than reused.
   const reserved = req.remotePort > 0 ? adoptReserved(req.remotePort, req.protocol) : undefined;
+  if (reserved && reserved.protocol !== req.protocol) {
+    throw new P2prcError('E_PORT_TAKEN', `port ${req.remotePort} is held by this client for ${reserved.protocol}`, { details: { side: 'host', port: req.remotePort } });
+  }
   if (!reserved && opts.policy.countOwnedBy(session.clientId) >= opts.maxTunnelsPerClient) {
     throw new P2prcError('E_QUOTA', `client already has ${opts.maxTunnelsPerClient} tunnels (the host's per-client limit)`);
   }
