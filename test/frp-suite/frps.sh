@@ -5,7 +5,8 @@
 #   FRPS_WRAPPER_REPO=/path/to/p2prc frps.sh -c frps.ini | -t TOKEN -p PORT [--vhost_http_port N] ...
 # FRPS_WRAPPER_BIND overrides bind_addr (our CI keeps every socket on 127.0.0.1, while frp's configs say
 # 0.0.0.0); FRPS_WRAPPER_CONFIG_DIR is where the host keeps its records and certificate (default: a new
-# temp dir). The last line execs node, so a kill of this process (the suite SIGKILLs frps) is p2prc's.
+# temp dir). These are not named P2PRC_*: the CLI reads every P2PRC_* variable as one of its options.
+# The last line execs node, so a kill of this process (the suite SIGKILLs frps) is p2prc's.
 set -euo pipefail
 repo="${FRPS_WRAPPER_REPO:?frps.sh: set FRPS_WRAPPER_REPO to the p2prc checkout (holding bin/p2prc.js and dist/)}"
 die() { echo "frps.sh (p2prc in place of frps): $*" >&2; exit 2; }
