@@ -51,8 +51,11 @@ export function detectPublicHost(bind: string, explicit?: string): string {
  * Stock frpc clients' tunnels are recorded too; a failed write there is a `warn` log line.
  */
 export async function runHostService(given: HostServiceOptions): Promise<HostService> {
-  const config = openConfig(given.configDir);
-  const options = { ...given, controlPort: given.controlPort ?? config.get('controlPort'), token: given.token ?? config.get('token') };
+  // config.json only fills what the flags left out; not opening it then keeps conf (and ajv) off a
+  // host's startup, which frp's CI suite times at 200 ms.
+  const needsConfig = given.controlPort === undefined || given.token === undefined;
+  const config = needsConfig ? openConfig(given.configDir) : undefined;
+  const options = { ...given, controlPort: given.controlPort ?? config?.get('controlPort'), token: given.token ?? config?.get('token') };
   const stateDir = hostStateDir(options.configDir);
   const handle = options.engine === 'frp'
     ? await startFrpHost(options, stateDir, path.join(options.configDir, 'frps.log'))
