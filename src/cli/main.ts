@@ -70,15 +70,37 @@ Usage:
 Add --help to any of them for its options and examples. Exit codes: docs/cli.md.`;
 
 /**
- * Parses argv with the command's options (and P2PRC_* variables), strictly; a bad flag is E_USAGE.
+ * The environment variables the CLI reads, each for the option of the same meaning. Only these, and
+ * only for a command that has that option: `P2PRC` (the config dir, P2PRC's own convention) and any
+ * other P2PRC_* variable exported for another tool or command must not turn into unknown flags.
+ */
+export const ENV_OPTIONS: Record<string, string> = {
+  P2PRC: 'config-dir',
+  P2PRC_TOKEN: 'token',
+  P2PRC_SECRET: 'secret',
+  P2PRC_PASSWORD: 'password',
+  P2PRC_FRP_BIN_DIR: 'frp-bin-dir',
+  P2PRC_FRP_MIRROR: 'mirror',
+};
+
+/** Documented variables as defaults of the options the command declares (a flag still wins); help shows the name, not a secret. */
+function envDefaults(parser: Argv, env: NodeJS.ProcessEnv): Argv {
+  const known = new Set(Object.keys((parser as unknown as { getOptions(): { key?: Record<string, unknown> } }).getOptions().key ?? {}));
+  for (const [name, option] of Object.entries(ENV_OPTIONS)) {
+    const value = env[name];
+    if (value !== undefined && value !== '' && known.has(option)) parser.default(option, value, `$${name}`);
+  }
+  return parser;
+}
+
+/**
+ * Parses argv with the command's options (and the documented environment variables), strictly; a bad flag is E_USAGE.
  * --help prints the command's help here. yargs is loaded only now: the general help and --version
  * need neither it nor the library.
  */
 export async function parseArgs(command: Command, argv: string[]): Promise<Record<string, unknown>> {
   const { default: yargs } = await import('yargs');
-  const parser = command
-    .configure(commonOptions(yargs(argv).scriptName('p2prc').version(VERSION).usage(`${command.usage}\n\n${command.describe}`)))
-    .env('P2PRC')
+  const parser = envDefaults(command.configure(commonOptions(yargs(argv).scriptName('p2prc').version(VERSION).usage(`${command.usage}\n\n${command.describe}`))), process.env)
     .strict()
     .help()
     .alias('h', 'help')
