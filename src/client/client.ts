@@ -112,6 +112,8 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
         for (const t of this.tunnels) await this.registerTunnel(session, t, connectedOnce);
         for (const s of this.options.services) await session.registerService(s.id, s.description ?? '');
       } catch (err) {
+        // A refused first login closes what it registered: the host must not hold those ports for a client that never ran.
+        if (session && !connectedOnce) await session.goodbye(this.tunnels.map((t) => t.tunnelId));
         session?.close();
         const e = toP2prcError(err, 'E_PROTOCOL');
         failures++;

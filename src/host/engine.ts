@@ -49,6 +49,7 @@ export class NativeEngine {
   private readonly sessionCtx: SessionContext;
   private readonly userSaltSecret = randomBytes(32);
   private visitIds = 0;
+  private shuttingDown = false;
 
   constructor(private readonly d: EngineDeps) {
     const { options, services } = d;
@@ -137,9 +138,18 @@ export class NativeEngine {
 
   private async register(session: ClientSession, req: Messages['Register']): Promise<HostedTunnel> {
     const { registry, reservations } = this.d;
-    const tunnel = req.protocol === 'http'
-      ? this.claimHttp(session, req)
-      : await negotiateTunnel(registry, session, req as PortRegister, (port, protocol) => reservations.take(session.clientId, port, protocol));
+    let tunnel: HostedTunnel;
+    try {
+      tunnel = req.protocol === 'http'
+        ? this.claimHttp(session, req)
+        : await negotiateTunnel(registry, session, req as PortRegister, (port, protocol) => reservations.take(session.clientId, port, protocol));
+    } catch (err) {
+      const protocol = req.protocol === 'udp' ? 'udp' : 'tcp';
+      const e = explainTaken(toP2prcError(err), req.remotePort, (port) => reservations.secondsHeldFor(port, protocol, session.clientId));
+      // The client is told why; the operator should be too (a refused port, a quota, no permission).
+      this.d.log('info', `refused tunnel ${req.name} of ${session.name}: ${e.code} ${e.message}`);
+      throw e;
+    }
     if (!this.sessions.has(session.sessionId)) {
       tunnel.close();
       registry.policy.release(tunnel.port, session.clientId, tunnel.protocol);
@@ -174,7 +184,10 @@ export class NativeEngine {
     this.sessions.delete(session.sessionId);
     this.d.services.ownerClosed(session);
     if (this.byClient.get(session.clientId) === session) this.byClient.delete(session.clientId);
-    this.d.log('info', `client ${session.name} disconnected${reason ? `: ${reason.message}` : ''}; its ports are held for ${this.d.options.graceMs} ms`);
+    // Only a lost client's ports are held; one that closed its tunnels (or a host shutting down) holds nothing.
+    const held = this.shuttingDown ? 0 : session.tunnels.size;
+    const holding = held > 0 ? `; its ${held} port${held === 1 ? ' is' : 's are'} held for ${Math.round(this.d.options.graceMs / 1000)} s` : '';
+    this.d.log('info', `client ${session.name} disconnected${reason ? `: ${reason.message}` : ''}${holding}`);
     this.d.events.clientClosed({ clientId: session.clientId, name: session.name, reason: reason?.message });
     // A route is not a port: it is given back at once (a reconnecting client claims it again).
     for (const tunnel of session.tunnels.values()) {
@@ -185,8 +198,16 @@ export class NativeEngine {
   }
 
   close(): void {
+    this.shuttingDown = true;
     for (const s of [...this.sessions.values()]) s.close(new P2prcError('E_CLOSED', 'host shutting down'));
   }
+}
+
+/** A port taken because it is held for another, disconnected client says so, and for how long. */
+function explainTaken(e: P2prcError, port: number, heldFor: (port: number) => number | undefined): P2prcError {
+  const seconds = e.code === 'E_PORT_TAKEN' && port > 0 ? heldFor(port) : undefined;
+  if (seconds === undefined) return e;
+  return new P2prcError('E_PORT_TAKEN', `port ${port} is reserved for a disconnected client for another ${seconds} s`, { details: { ...e.details, side: 'host', port } });
 }
 
 function isDataHello(m: Message): boolean {

@@ -8,7 +8,7 @@ import type { TunnelSpec } from '../client/options.js';
 import { NodeServer } from '../node/server.js';
 import { selfEntry } from '../node/iptable.js';
 import { NodeUdpServer } from '../node/udp-server.js';
-import { RecordStore, openConfig, recordWriteWarning, type MappingRecord } from '../store/index.js';
+import { RecordStore, claimClientId, openConfig, recordWriteWarning, type MappingRecord } from '../store/index.js';
 import { findFrp } from '../frp/binary.js';
 import { FrpPublisher } from '../frp/publisher.js';
 import { FrpWirePublisher } from '../frp-wire/client/publisher.js';
@@ -198,7 +198,7 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
         logFile: path.join(o.configDir, 'frpc.log'), onLog: o.onLog, waitForServer: !o.exitOnLoginFailure,
       })
       : new NativePublisher({
-        host: o.proxy.host, port: o.proxy.port, token, tls, fingerprint: o.fingerprint ?? pins[key], tunnels, clientId: randomBytes(12).toString('hex'),
+        host: o.proxy.host, port: o.proxy.port, token, tls, fingerprint: o.fingerprint ?? pins[key], tunnels, clientId: await claimClientId(o.configDir, o.name ?? os.hostname()),
         ...(o.name ? { name: o.name } : {}), ...(o.heartbeatMs ? { heartbeatMs: o.heartbeatMs } : {}),
         exitOnLoginFailure: o.exitOnLoginFailure ?? false, maxRetries: o.maxRetries ?? Number.POSITIVE_INFINITY,
       });
@@ -268,7 +268,7 @@ async function runAuto(o: NodeServiceOptions): Promise<NodeService> {
   await node.listen(o.port ?? 0);
   const tunnels: TunnelSpec[] = [{ name: 'node', localPort: node.port, remotePort: o.remotePort ?? 'any' }, ...exposeTunnels(o.expose)];
   exchange = startDiscovery({ configDir: o.configDir, self: () => node.table().ip_address[0]!, bootstrap: o.bootstrap ?? [], intervalMs: o.exchangeIntervalMs, staleMs: o.staleMs, log: o.onLog });
-  const clientId = randomBytes(12).toString('hex');
+  const clientId = await claimClientId(o.configDir, o.name ?? os.hostname());
   publisher = new FailoverPublisher({
     configDir: o.configDir,
     failoverMs: o.failoverMs ?? 30_000,
