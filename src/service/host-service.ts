@@ -6,7 +6,7 @@ import type { HostOptions } from '../host/options.js';
 import { formatAddress } from '../protocol/address.js';
 import { NodeServer } from '../node/server.js';
 import { localAddresses, selfEntry } from '../node/iptable.js';
-import { RecordStore, openConfig, recordWriteWarning } from '../store/index.js';
+import { RecordStore, ensureConfigDir, openConfig, recordWriteWarning } from '../store/index.js';
 import { VERSION } from '../version.js';
 import type { IpTableExchange } from '../node/exchange.js';
 import type { PeerEntry, ReverseProxyInfo } from '../node/validate.js';
@@ -51,6 +51,7 @@ export function detectPublicHost(bind: string, explicit?: string): string {
  * Stock frpc clients' tunnels are recorded too; a failed write there is a `warn` log line.
  */
 export async function runHostService(given: HostServiceOptions): Promise<HostService> {
+  await ensureConfigDir(given.configDir);
   // config.json only fills what the flags left out; not opening it then keeps conf (and ajv) off a
   // host's startup, which frp's CI suite times at 200 ms.
   const needsConfig = given.controlPort === undefined || given.token === undefined;

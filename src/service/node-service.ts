@@ -146,6 +146,8 @@ function exposeTunnels(expose: ExposeSpec[] = []): TunnelSpec[] {
 }
 
 async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<NodeService> {
+  // Records first: unusable record files must stop us before the host has published anything.
+  await new RecordStore(o.configDir).prepare();
   const key = formatAddress(o.proxy.host, o.proxy.port);
   const token = await resolveToken(o, key);
   const config = openConfig(o.configDir);
@@ -253,6 +255,7 @@ async function recordTunnels(
 
 /** --connect-reverse-proxy auto: the node server on a local port, published through the best known host, with failover. */
 async function runAuto(o: NodeServiceOptions): Promise<NodeService> {
+  await new RecordStore(o.configDir).prepare();
   let publisher: FailoverPublisher | undefined;
   const find = (name: string) => publisher?.published().find((t) => t.name === name);
   let exchange: IpTableExchange | undefined;

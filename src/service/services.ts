@@ -62,6 +62,7 @@ export interface ServiceOwner {
  * is recorded in reverse_proxy_mapping.json; on failure what it started is stopped.
  */
 export async function runServiceOwner(o: ServiceOwnerOptions): Promise<ServiceOwner> {
+  await new RecordStore(o.configDir).prepare();
   const node: NodeServer = new NodeServer(() => selfEntry({ serverPort: node.port }), () => ({ name: 'p2prc', version: VERSION, role: 'node' }));
   await node.listen(o.nodePort ?? 0, '127.0.0.1');
   const secret = o.secret ?? randomBytes(24).toString('base64url');

@@ -4,3 +4,4 @@ export { isProcessAlive, writeFileAtomic, withFileLock } from './atomic.js';
 export { resolveConfigDir, openConfig, type P2prcConfig } from './config.js';
 export { IPTABLE_FILE, ipTablePath, readIpTableFile, modifyIpTableFile, addIpTableEntry, tableEntryKey, type TableFile, type TableEntry } from './iptable-file.js';
 export { claimClientId, CLIENTS_FILE } from './client-id.js';
+export { ensureConfigDir } from './config-dir.js';

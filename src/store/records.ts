@@ -2,6 +2,7 @@ import { readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { P2prcError, toP2prcError } from '../errors.js';
 import { withFileLock, writeFileAtomic } from './atomic.js';
+import { ensureConfigDir } from './config-dir.js';
 import {
   RECORDS_VERSION, validateMapping, validateMappingsFile, validateServer, validateServersFile,
   type MappingRecord, type MappingsFile, type ServerRecord, type ServersFile,
@@ -11,6 +12,9 @@ export const SERVERS_FILE = 'reverse_proxy_server.json';
 export const MAPPINGS_FILE = 'reverse_proxy_mapping.json';
 
 type Which = 'servers' | 'mappings';
+
+/** Closed tunnels stay in the mapping file this long (a day), then the next run drops them. */
+export const CLOSED_KEPT_MS = 24 * 60 * 60 * 1000;
 
 /** Reads and validates a record file; missing means empty; anything else wrong is E_CONFIG naming the file. */
 async function load<T extends ServersFile | MappingsFile>(file: string, which: Which): Promise<T> {
@@ -25,7 +29,8 @@ async function load<T extends ServersFile | MappingsFile>(file: string, which: W
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new P2prcError('E_CONFIG', `${file} is not valid JSON (${(err as Error).message}); it was left untouched — fix it or move it aside with --repair`, {
+    // JSON.parse quotes the text it choked on, newlines included: one line per error.
+    throw new P2prcError('E_CONFIG', `${file} is not valid JSON (${(err as Error).message.replace(/\r?\n/g, '\\n')}); it was left untouched — fix it or move it aside with --repair`, {
       cause: err, details: { path: file },
     });
   }
@@ -110,6 +115,19 @@ export class RecordStore {
       const before = data.mappings.length;
       data.mappings = data.mappings.filter((m) => !predicate(m));
       return before - data.mappings.length;
+    });
+  }
+
+  /**
+   * Before a command contacts any host: both files readable, valid and writable (each taken under
+   * its lock and written back), so nothing gets published that could not be recorded. Closed rows
+   * older than a day go on the way (stale ones stay: they are what --view-rpm warns about).
+   */
+  async prepare(now = Date.now()): Promise<void> {
+    await ensureConfigDir(this.dir);
+    await this.modify<ServersFile, void>(this.serversPath, 'servers', () => undefined);
+    await this.modify<MappingsFile, void>(this.mappingsPath, 'mappings', (data) => {
+      data.mappings = data.mappings.filter((m) => m.status !== 'closed' || now - Date.parse(m.closedAt ?? m.updatedAt) < CLOSED_KEPT_MS);
     });
   }
 
