@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { P2prcError } from '../errors.js';
-import type { NodeServiceOptions, PublishedTunnel, ServiceOwner, ServiceOwnerOptions } from '../index.js';
+import type { NodeService, NodeServiceOptions, PublishedTunnel, ServiceOwner, ServiceOwnerOptions } from '../index.js';
 import { configDirArg, loadLibrary, type Library } from './lib.js';
 import { stdio, untilSignal, type Output } from './output.js';
 import { discoveryArgs, discoveryOptions } from './discovery-options.js';
@@ -91,7 +91,17 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   checkPortAndHeartbeat(args);
   const lib = await loadLibrary();
   if (args.service !== undefined) return runService(lib, args, out);
-  const service = await lib.runNodeService(nodeServiceOptions(lib, args, out));
+  // Signals are taken from the start: Ctrl-C while the first connection is still being tried is a clean stop too.
+  const stop = new AbortController();
+  const signalled = untilSignal().then((sig) => (stop.abort(), sig));
+  let service: NodeService;
+  try {
+    service = await lib.runNodeService({ ...nodeServiceOptions(lib, args, out), signal: stop.signal });
+  } catch (err) {
+    if (!stop.signal.aborted) throw err;
+    out.err(`received ${await signalled}, stopped before the first connection`);
+    return 0;
+  }
   for (const t of service.published) out.out(publishedLine(t, json));
   const shown = new Map(service.published.map((t) => [t.name, t.publicAddress]));
   service.publisher.on('published', (list) => {
@@ -101,7 +111,7 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
       out.out(publishedLine(t, json, 'republished'));
     }
   });
-  const signal = await untilSignal();
+  const signal = await signalled;
   out.err(`received ${signal}, closing tunnels`);
   await service.close();
   return 0;

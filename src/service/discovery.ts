@@ -71,13 +71,14 @@ async function writeTableFile(configDir: string, exchange: IpTableExchange, poll
  * The table is kept in P2PRC's ip_table.json under the config dir too, and the nodes found there are
  * polled each round.
  */
-export function startDiscovery(o: DiscoveryOptions): IpTableExchange {
+export function startDiscovery(o: DiscoveryOptions): IpTableExchange & { recorded(): Promise<void> } {
   const exchange: IpTableExchange = new IpTableExchange({
     self: o.self, bootstrap: o.bootstrap, extraTargets: () => tableFileTargets(o.configDir), persist: (targets) => writeTableFile(o.configDir, exchange, targets),
     ...(o.intervalMs ? { intervalMs: o.intervalMs } : {}), ...(o.staleMs ? { staleMs: o.staleMs } : {}),
   });
   const store = new RecordStore(o.configDir);
   let seen = new Set<string>();
+  const writes = new Set<Promise<void>>();
   exchange.on('round', () => (seen = new Set()));
   exchange.on('log', (line) => o.log?.(line));
   exchange.on('proxy', (entry, source) => {
@@ -85,8 +86,11 @@ export function startDiscovery(o: DiscoveryOptions): IpTableExchange {
     // A peer cannot flood the records: a bounded number of proxies is written per round.
     if (seen.has(record.id) || seen.size >= MAX_PROXIES_PER_ROUND) return;
     seen.add(record.id);
-    void store.upsertServer(record).catch((err: Error) => o.log?.(`cannot record proxy ${record.id}: ${err.message}`));
+    const write = store.upsertServer(record).catch((err: Error) => o.log?.(`cannot record proxy ${record.id}: ${err.message}`));
+    writes.add(write);
+    void write.finally(() => writes.delete(write));
   });
   exchange.start();
-  return exchange;
+  // What a round learnt is in reverse_proxy_server.json once these writes are done (auto mode ranks from the file).
+  return Object.assign(exchange, { recorded: async () => void (await Promise.all(writes)) });
 }
