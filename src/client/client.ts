@@ -117,7 +117,8 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
         session?.close();
         const e = toP2prcError(err, 'E_PROTOCOL');
         failures++;
-        if (!connectedOnce && (this.options.exitOnLoginFailure || FATAL_ON_FIRST.has(e.code))) return this.fail(e);
+        // Another protocol at the address will not turn into a p2prc host by retrying.
+        if (!connectedOnce && (this.options.exitOnLoginFailure || FATAL_ON_FIRST.has(e.code) || e.details.foreign)) return this.fail(e);
         if (failures > this.options.maxRetries) return this.fail(e);
         const delayMs = backoffDelay(failures, this.options.backoff);
         this.emit('status', { state: 'reconnecting', attempt: failures, delayMs, error: e });

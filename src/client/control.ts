@@ -3,6 +3,7 @@ import { clientProof, hostProof, newNonce, proofsEqual, sessionKey } from '../pr
 import { clientUserProof } from '../protocol/users.js';
 import type net from 'node:net';
 import type { Message, Messages, ServiceInfo } from '../protocol/messages.js';
+import { explainHandshakeFailure, explainTlsFailure } from './identify.js';
 import { FrameChannel } from '../transport/channel.js';
 import { dial, type DialOptions } from '../transport/net.js';
 import type { ResolvedConnectOptions } from './options.js';
@@ -197,7 +198,9 @@ export async function openControlSession(
   onWarning: (message: string) => void,
 ): Promise<ControlSession> {
   const dialOptions = { host: o.host, port: o.port, tls: o.tls, fingerprint: pin, timeoutMs: o.connectTimeoutMs };
-  const { socket, fingerprint } = await dial({ ...dialOptions, signal: o.signal });
+  const { socket, fingerprint } = await dial({ ...dialOptions, signal: o.signal }).catch(async (err: unknown) => {
+    throw await explainTlsFailure(toP2prcError(err), o.host, o.port, o.connectTimeoutMs);
+  });
   const channel = new FrameChannel(socket);
   try {
     channel.sendPreamble();
@@ -217,7 +220,7 @@ export async function openControlSession(
     return new ControlSession(channel, ok.sessionId, ok.publicHost || o.host, fingerprint, key, dataDial, heartbeatMs, o.poolSize, targets, onWarning);
   } catch (err) {
     channel.close();
-    throw toP2prcError(err, 'E_PROTOCOL');
+    throw await explainHandshakeFailure(toP2prcError(err, 'E_PROTOCOL'), o);
   }
 }
 
