@@ -79,10 +79,10 @@ export function nodeServiceOptions(lib: Library, args: Record<string, unknown>, 
   };
 }
 
-/** "Published: <public> -> <local>", or the JSON event, for one confirmed tunnel. */
+/** "Published: <public> -> <local> (<tunnel>)", or the JSON event, for one confirmed tunnel; scripts parse the two addresses. */
 export function publishedLine(t: PublishedTunnel, json: boolean, event: 'published' | 'republished' = 'published'): string {
   if (json) return JSON.stringify({ event, ...t });
-  return `Published: ${t.publicAddress} -> ${t.localHost}:${t.localPort}${t.protocol === 'udp' ? ' (udp)' : ''}`;
+  return `Published: ${t.publicAddress} -> ${t.localHost}:${t.localPort} (${t.name}${t.protocol === 'udp' ? ', udp' : ''})`;
 }
 
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
@@ -141,7 +141,7 @@ export function serviceLines(id: string, host: string, owner: Pick<ServiceOwner,
   return [
     `Service: ${id} via ${host} -> 127.0.0.1:${owner.target}`,
     ...(owner.generated ? [`Secret: ${owner.secret}`] : []),
-    `Visit with: p2prc --visit ${id} --host ${host} --secret <secret> --local-port <port>`,
+    `Visit with: p2prc --visit ${id} --host ${host} --token <token> --secret <secret> --local-port <port>`,
   ];
 }
 

@@ -86,6 +86,7 @@ export function hostBanner(service: HostService, allowPorts: string, json: boole
     ...(handle.native?.vhost ? [`  HTTP vhost:       http://${service.publicHost}:${handle.native.vhost.port}${handle.native.options.subdomainHost ? ` (subdomains of ${handle.native.options.subdomainHost})` : ''}`] : []),
     `  Node server:      ${service.nodePort ? `http://${service.publicHost}:${service.nodePort}/ip_table` : 'off'}`,
     `  Client command:   ${service.connectCommand}`,
+    '  (the token is a secret: give this command only to clients you trust, over a private channel)',
   ].join('\n');
 }
 

@@ -15,6 +15,7 @@ import { VERSION } from '../version.js';
 import type { HostPort } from './address.js';
 import { NativePublisher, detectEngine, type Publisher } from './publishers.js';
 import { runAuto } from './node-auto.js';
+import { checkLocalPorts, explainPinMismatch, rememberHost } from './trust.js';
 import { exposeTunnels, recordTunnels, running, startPublisher, stopOnFailure, type NodeService, type NodeServiceOptions } from './node-publish.js';
 import { startDiscovery } from './discovery.js';
 import { hostTokenPath } from './host-engines.js';
@@ -134,8 +135,11 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
     throw err;
   }
   const pub = publisher;
-  const published = await startPublisher(pub, o, stopLocal);
-  if (pub.fingerprint && !pins[key]) config.set('fingerprints', { ...pins, [key]: pub.fingerprint });
+  const published = await startPublisher(pub, o, stopLocal).catch((err: unknown) => {
+    throw explainPinMismatch(err, key, !o.fingerprint && !!pins[key]);
+  });
+  if (engine === 'native' && protocol === 'p2prc') rememberHost(config, key, { fingerprint: pub.fingerprint, token }, (l) => o.onStatus?.(l));
+  await checkLocalPorts((o.expose ?? []).filter((e) => e.protocol === 'tcp').map((e) => ({ name: `expose-${e.localPort}`, port: e.localPort })), (l) => o.onStatus?.(l));
   const recorder = await stopOnFailure(recordTunnels(o, key, protocol === 'frp' ? 'frp-wire' : engine, tls, pub, published), async () => (await pub.close(), await stopLocal()));
   exchange = startDiscovery({ configDir: o.configDir, self: () => node.table().ip_address[0]!, bootstrap: o.bootstrap ?? [], intervalMs: o.exchangeIntervalMs, staleMs: o.staleMs, log: o.onLog });
   const ex = exchange;

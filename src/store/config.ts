@@ -47,7 +47,7 @@ function loadConf(): ConfClass {
 export function openConfig(dir: string): Conf<P2prcConfig> {
   try {
     const Conf = loadConf();
-    return new Conf<P2prcConfig>({ projectName: 'p2prc', cwd: dir, configName: 'config', schema: schema as never, clearInvalidConfig: false });
+    return new Conf<P2prcConfig>({ projectName: 'p2prc', cwd: dir, configName: 'config', schema: schema as never, clearInvalidConfig: false, configFileMode: 0o600 });
   } catch (err) {
     throw new P2prcError('E_CONFIG', `invalid config ${path.join(dir, 'config.json')}: ${(err as Error).message}`, { cause: err, details: { path: path.join(dir, 'config.json') } });
   }

@@ -64,7 +64,7 @@ describe.skipIf(!!FRP_SKIP)(`native frp-wire client against a stock frps 0.31.2$
     const echoPort = await udpEchoServer();
     try {
       const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--protocol', 'frp', '--token', 'wire-token', '--expose', `udp:${echoPort}`, '--config-dir', dir]);
-      const line = await client.waitFor((l) => l.endsWith('(udp)'));
+      const line = await client.waitFor((l) => l.endsWith(', udp)'));
       const remote = Number(/^Published: \S+:(\d+) -> /.exec(line)![1]);
       const { execFile } = await import('node:child_process');
       const out = await new Promise<string>((resolve, reject) =>
