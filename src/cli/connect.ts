@@ -30,6 +30,7 @@ export function configure(y: Argv): Argv {
     .option('name', { type: 'string', describe: 'client name shown on the host (default: hostname)' })
     .option('exit-on-login-failure', { type: 'boolean', default: false, describe: 'exit if the first login fails instead of retrying' })
     .option('heartbeat', { type: 'number', default: 10, describe: 'heartbeat interval in seconds' })
+    .option('repair', { type: 'boolean', default: false, describe: 'move a corrupt record file aside (kept as .corrupt-<time>) before starting' })
     .example('p2prc -s --connect-reverse-proxy 203.0.113.10 --token T', 'publish the node server on a port free on both sides')
     .example('p2prc -s --connect-reverse-proxy 203.0.113.10:7000 --remote-port 6001 --expose 3000', 'fixed public port, plus local port 3000')
     .example('p2prc -s --connect-reverse-proxy 127.0.0.1 --no-tls --exit-on-login-failure', 'plaintext host on this machine')
@@ -90,6 +91,13 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   const json = args.json as boolean;
   checkPortAndHeartbeat(args);
   const lib = await loadLibrary();
+  if (args.repair) {
+    // The corrupt-file error suggests --repair: it works here too, before anything is started.
+    for (const which of ['servers', 'mappings'] as const) {
+      const aside = await lib.repairRecords(configDirArg(lib, args), which);
+      if (aside) out.err(`moved the corrupt file aside to ${aside}`);
+    }
+  }
   if (args.service !== undefined) return runService(lib, args, out);
   // Signals are taken from the start: Ctrl-C while the first connection is still being tried is a clean stop too.
   const stop = new AbortController();

@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { P2prcError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { reportError, stdio } from './output.js';
+import { unknownFlags, unknownFlagsMessage } from './suggest.js';
 import * as hostCmd from './host.js';
 import * as connectCmd from './connect.js';
 import * as viewRps from './view-rps.js';
@@ -83,9 +84,22 @@ export const ENV_OPTIONS: Record<string, string> = {
   P2PRC_FRP_MIRROR: 'mirror',
 };
 
+/** Every flag name the parser knows, aliases included. */
+function declaredFlags(parser: Argv): string[] {
+  const o = (parser as unknown as { getOptions(): { key?: Record<string, unknown>; alias?: Record<string, string[]> } }).getOptions();
+  return [...Object.keys(o.key ?? {}), ...Object.values(o.alias ?? {}).flat(), 'help', 'h', 'version'];
+}
+
+/** The flags of every mode: for "did you mean" when no mode was chosen. */
+async function allFlags(): Promise<string[]> {
+  const { default: yargs } = await import('yargs');
+  const commands = [...MODES.map((m) => m.command), frpCmd, nodeCmd];
+  return [...MODES.flatMap((m) => m.flags.map((f) => f.slice(2))), ...commands.flatMap((c) => declaredFlags(c.configure(commonOptions(yargs([])))))];
+}
+
 /** Documented variables as defaults of the options the command declares (a flag still wins); help shows the name, not a secret. */
 function envDefaults(parser: Argv, env: NodeJS.ProcessEnv): Argv {
-  const known = new Set(Object.keys((parser as unknown as { getOptions(): { key?: Record<string, unknown> } }).getOptions().key ?? {}));
+  const known = new Set(declaredFlags(parser));
   for (const [name, option] of Object.entries(ENV_OPTIONS)) {
     const value = env[name];
     if (value !== undefined && value !== '' && known.has(option)) parser.default(option, value, `$${name}`);
@@ -107,7 +121,9 @@ export async function parseArgs(command: Command, argv: string[]): Promise<Recor
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {
-      throw err instanceof P2prcError ? err : new P2prcError('E_USAGE', msg ?? err?.message ?? 'bad usage');
+      if (err instanceof P2prcError) throw err;
+      const unknown = msg?.startsWith('Unknown argument') ? unknownFlags(argv, declaredFlags(parser)) : [];
+      throw new P2prcError('E_USAGE', unknown.length > 0 ? unknownFlagsMessage(unknown, declaredFlags(parser)) : msg ?? err?.message ?? 'bad usage');
     });
   parser.showHelpOnFail(false);
   return (await parser.parseAsync()) as Record<string, unknown>;
@@ -120,15 +136,17 @@ export async function main(argv: string[]): Promise<number> {
     const command = selectCommand(argv);
     if (!command) {
       if (argv.includes('--version')) return output.out(VERSION), 0;
-      const asked = argv.includes('--help') || argv.includes('-h');
+      const asked = argv.includes('--help') || argv.includes('-h') || argv[0] === 'help';
       (asked ? output.out : output.err)(GENERAL_HELP);
-      if (!asked && argv.length > 0) output.err(`p2prc: error E_USAGE: unknown arguments: ${argv.join(' ')}`);
-      return asked ? 0 : 2;
+      if (asked || argv.length === 0) return asked ? 0 : 2;
+      const known = await allFlags();
+      const unknown = unknownFlags(argv, known);
+      throw new P2prcError('E_USAGE', unknown.length > 0 ? unknownFlagsMessage(unknown, known) : `no command chosen in: ${argv.join(' ')} (one of the modes above, e.g. --view-rps)`);
     }
     const args = await parseArgs(command, argv);
     if (argv.includes('--help') || argv.includes('-h') || (argv.includes('--version') && command !== frpCmd)) return 0;
     return await command.run(args, verbose);
   } catch (err) {
-    return reportError(err, output);
+    return reportError(err, output, argv.includes('--json'));
   }
 }
