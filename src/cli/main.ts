@@ -66,6 +66,7 @@ Usage:
   p2prc --visit <id> --host <host> --secret S --local-port P   reach a private service
   p2prc --ls [--json]                                 list known nodes (ip_table.json, offline)
   p2prc --as <ip[:port]> [--p <port>]                 add a node to ip_table.json
+  p2prc --add-user <name> --users <file>              add an account to a host's users file
   p2prc frp install [--version X]                     install frp for the fallback engine
 
 Add --help to any of them for its options and examples. Exit codes: docs/cli.md.`;

@@ -1,3 +1,4 @@
+import { formatAddress } from '../protocol/address.js';
 import net from 'node:net';
 import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
@@ -134,7 +135,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
    * `open`: the token-less frp port, where only frp is spoken, under the same limits.
    */
   private async onConnection(raw: net.Socket, open = false): Promise<void> {
-    const remote = `${raw.remoteAddress}:${raw.remotePort}`;
+    const remote = formatAddress(raw.remoteAddress ?? '?', raw.remotePort ?? 0);
     const { maxPendingHandshakes, handshakeTimeoutMs } = this.options;
     if (this.pending.size >= maxPendingHandshakes) {
       this.log('warn', `dropping ${remote}: too many handshakes in progress`);

@@ -1,3 +1,4 @@
+import { formatAddress } from '../protocol/address.js';
 import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
@@ -71,7 +72,7 @@ function awaitEvent(socket: net.Socket, event: string, timeoutMs: number, what: 
 
 /** TCP (and optionally TLS with fingerprint pinning) connect, bounded by a timeout and an AbortSignal. */
 export async function dial(options: DialOptions): Promise<Dialed> {
-  const what = `${options.host}:${options.port}`;
+  const what = formatAddress(options.host, options.port);
   let socket: net.Socket | undefined;
   try {
     if (!options.tls) {

@@ -49,3 +49,12 @@ describe('usage errors a new user makes', () => {
     expect((await readdir(dir)).some((f) => f.startsWith('reverse_proxy_mapping.json.corrupt-'))).toBe(true);
   });
 });
+
+describe('IPv6 addresses', () => {
+  it('are printed as [addr]:port', async () => {
+    const r = await runCli(['-s', '--connect-reverse-proxy', '[::1]:1', '--token', 't', '--exit-on-login-failure', '--config-dir', dir]);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('[::1]:1 is unreachable');
+    expect(r.stderr).not.toMatch(/[^[]::1:1 /);
+  });
+});
