@@ -97,20 +97,7 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
         intervalMs: options.exchangeIntervalMs, staleMs: options.staleMs, log: (m) => handle.logs.emit('log', { level: 'debug', message: m }),
       });
     }
-    const now = new Date().toISOString();
-    await new RecordStore(options.configDir).upsertServer({
-      id: handle.id,
-      address: publicHost,
-      controlPort: handle.port,
-      fingerprint: handle.fingerprint ?? null,
-      tls: handle.tls,
-      version: VERSION,
-      engine: handle.engine,
-      source: 'local',
-      firstSeen: now,
-      lastSeen: now,
-      pid: process.pid,
-    });
+    await recordSelf(options.configDir, handle, publicHost);
   } catch (err) {
     await exchange?.stop();
     await node?.close();
@@ -131,6 +118,15 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
       await Promise.all([node?.close(), handle.close()]);
     },
   };
+}
+
+/** This host's own row in reverse_proxy_server.json. */
+async function recordSelf(configDir: string, handle: RunningHost, publicHost: string): Promise<void> {
+  const now = new Date().toISOString();
+  await new RecordStore(configDir).upsertServer({
+    id: handle.id, address: publicHost, controlPort: handle.port, fingerprint: handle.fingerprint ?? null, tls: handle.tls,
+    version: VERSION, engine: handle.engine, source: 'local', firstSeen: now, lastSeen: now, pid: process.pid,
+  });
 }
 
 /**
