@@ -6,6 +6,7 @@ import { encodeMessage, type Message, type Messages } from '../protocol/messages
 import { FrameChannel } from '../transport/channel.js';
 import { tuneSocket, wrapServerTls } from '../transport/net.js';
 import { DEFAULT_PAIRING_LIMITS } from '../transport/pairing-pool.js';
+import { isFrpOwnerId } from './frp-ports.js';
 import { authenticateControl, classifyFirstByte, hostAuthProof, verifyDataHello } from './handshake.js';
 import type { ResolvedHostOptions } from './options.js';
 import { negotiateTunnel, type PortRegister, type RegistryOptions } from './register.js';
@@ -118,6 +119,8 @@ export class NativeEngine {
 
   private async acceptControl(channel: FrameChannel, hello: Extract<Messages['Hello'], { role: 'control' }>, remote: string): Promise<void> {
     const { options } = this.d;
+    // Ports are owned by client id; frp proxies own theirs under reserved ids a native client must not claim.
+    if (isFrpOwnerId(hello.clientId)) throw new P2prcError('E_PROTOCOL', `client id ${JSON.stringify(hello.clientId)} is reserved for frp clients`);
     if (this.sessions.size >= options.maxClients && !this.byClient.has(hello.clientId)) {
       channel.send('Error', { code: 'E_QUOTA', message: `host is full (${options.maxClients} clients)` });
       throw new P2prcError('E_QUOTA', 'too many clients');
