@@ -58,11 +58,11 @@ export async function runNodeService(o: NodeServiceOptions): Promise<NodeService
 }
 
 /** --engine and --protocol as given, or (auto) as detected at the host, with the TLS setting that works. */
-async function chooseEngine(o: NodeServiceOptions & { proxy: HostPort }): Promise<{ engine: 'native' | 'frp'; tls: boolean; protocol: 'p2prc' | 'frp' }> {
+async function chooseEngine(o: NodeServiceOptions & { proxy: HostPort }, pin: string | undefined): Promise<{ engine: 'native' | 'frp'; tls: boolean; protocol: 'p2prc' | 'frp' }> {
   let tls = o.tls ?? true;
   let engine: 'native' | 'frp' = o.engine === 'frp' ? 'frp' : 'native';
   if (o.engine === 'auto') {
-    const choice = await detectEngine(o.proxy.host, o.proxy.port, tls);
+    const choice = await detectEngine(o.proxy.host, o.proxy.port, tls, 3_000, pin);
     engine = choice.engine;
     if (choice.engine === 'native') tls = choice.tls;
     o.onStatus?.(`engine: ${engine === 'frp' ? 'native frp-wire client' : engine} (${choice.reason})`);
@@ -78,7 +78,7 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
   const token = await resolveToken(o, key);
   const config = openConfig(o.configDir);
   const pins = (config.get('fingerprints') as Record<string, string> | undefined) ?? {};
-  const { engine, tls, protocol } = await chooseEngine(o);
+  const { engine, tls, protocol } = await chooseEngine(o, o.fingerprint ?? pins[key]);
   let publisher: Publisher | undefined;
   const find = (name: string) => publisher?.published().find((t) => t.name === name);
   const node: NodeServer = new NodeServer(
