@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { P2prcError } from '../errors.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from '../protocol/backoff.js';
+import { parseFingerprint } from '../transport/cert.js';
 
 export interface TunnelSpec {
   /** Name shown on the host and in records. */
@@ -93,7 +94,7 @@ export function resolveConnectOptions(o: ConnectOptions): ResolvedConnectOptions
     port,
     token: o.token,
     tls: o.tls ?? true,
-    fingerprint: o.fingerprint,
+    fingerprint: parseFingerprint(o.fingerprint),
     tunnels: o.tunnels,
     services: o.services ?? [],
     user: o.user,

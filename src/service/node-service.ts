@@ -12,6 +12,7 @@ import { findFrp } from '../frp/binary.js';
 import { FrpPublisher } from '../frp/publisher.js';
 import { FrpWirePublisher } from '../frp-wire/client/publisher.js';
 import { VERSION } from '../version.js';
+import { normalizeFingerprint, parseFingerprint, storedPin } from '../transport/cert.js';
 import type { HostPort } from './address.js';
 import { NativePublisher, detectEngine, type Publisher } from './publishers.js';
 import { runAuto } from './node-auto.js';
@@ -53,6 +54,7 @@ export async function resolveToken(o: { token?: string | undefined; configDir: s
  * stopped. A record write that fails later (after a reconnect) is reported as a `warning:` status line.
  */
 export async function runNodeService(o: NodeServiceOptions): Promise<NodeService> {
+  o = { ...o, fingerprint: parseFingerprint(o.fingerprint, '--fingerprint') };
   if (o.proxy === 'auto') return runAuto(o);
   return runFixed({ ...o, proxy: o.proxy });
 }
@@ -126,7 +128,7 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
         logFile: path.join(o.configDir, 'frpc.log'), onLog: o.onLog, waitForServer: !o.exitOnLoginFailure,
       })
       : new NativePublisher({
-        host: o.proxy.host, port: o.proxy.port, token, tls, fingerprint: o.fingerprint ?? pins[key], tunnels, clientId: await claimClientId(o.configDir, o.name ?? os.hostname()),
+        host: o.proxy.host, port: o.proxy.port, token, tls, fingerprint: o.fingerprint ?? storedPin(pins[key], key), tunnels, clientId: await claimClientId(o.configDir, o.name ?? os.hostname()),
         ...(o.name ? { name: o.name } : {}), ...(o.heartbeatMs ? { heartbeatMs: o.heartbeatMs } : {}),
         exitOnLoginFailure: o.exitOnLoginFailure ?? false, maxRetries: o.maxRetries ?? Number.POSITIVE_INFINITY,
       });
@@ -138,7 +140,7 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
   const published = await startPublisher(pub, o, stopLocal).catch((err: unknown) => {
     throw explainPinMismatch(err, key, !o.fingerprint && !!pins[key]);
   });
-  if (engine === 'native' && protocol === 'p2prc') rememberHost(config, key, { fingerprint: pub.fingerprint, token }, (l) => o.onStatus?.(l));
+  if (engine === 'native' && protocol === 'p2prc') rememberHost(config, key, { fingerprint: pub.fingerprint ? normalizeFingerprint(pub.fingerprint) ?? undefined : undefined, token }, (l) => o.onStatus?.(l));
   await checkLocalPorts((o.expose ?? []).filter((e) => e.protocol === 'tcp').map((e) => ({ name: `expose-${e.localPort}`, port: e.localPort })), (l) => o.onStatus?.(l));
   const recorder = await stopOnFailure(recordTunnels(o, key, protocol === 'frp' ? 'frp-wire' : engine, tls, pub, published), async () => (await pub.close(), await stopLocal()));
   exchange = startDiscovery({ configDir: o.configDir, self: () => node.table().ip_address[0]!, bootstrap: o.bootstrap ?? [], intervalMs: o.exchangeIntervalMs, staleMs: o.staleMs, log: o.onLog });

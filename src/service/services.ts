@@ -6,6 +6,7 @@ import { NodeServer } from '../node/server.js';
 import { selfEntry } from '../node/iptable.js';
 import { RecordStore, openConfig, type MappingRecord } from '../store/index.js';
 import { VERSION } from '../version.js';
+import { parseFingerprint, storedPin } from '../transport/cert.js';
 import type { HostPort } from './address.js';
 import { resolveToken } from './node-service.js';
 import { NativePublisher } from './publishers.js';
@@ -19,10 +20,15 @@ export interface HostAccessOptions {
   user?: { name: string; password: string } | undefined;
 }
 
+/** Options checked before anything starts: a malformed pin is a usage error, never "no pin". */
+function checked<T extends HostAccessOptions>(o: T): T {
+  return { ...o, fingerprint: parseFingerprint(o.fingerprint, '--fingerprint') };
+}
+
 async function access(o: HostAccessOptions) {
   const key = formatAddress(o.proxy.host, o.proxy.port);
   const pins = (openConfig(o.configDir).get('fingerprints') as Record<string, string> | undefined) ?? {};
-  return { host: o.proxy.host, port: o.proxy.port, token: await resolveToken(o, key), tls: o.tls ?? true, fingerprint: o.fingerprint ?? pins[key], ...(o.user ? { user: o.user } : {}) };
+  return { host: o.proxy.host, port: o.proxy.port, token: await resolveToken(o, key), tls: o.tls ?? true, fingerprint: o.fingerprint ?? storedPin(pins[key], key), ...(o.user ? { user: o.user } : {}) };
 }
 
 function mapping(o: HostAccessOptions, kind: 'service' | 'visitor', name: string, localPort: number): MappingRecord {
@@ -62,6 +68,7 @@ export interface ServiceOwner {
  * is recorded in reverse_proxy_mapping.json; on failure what it started is stopped.
  */
 export async function runServiceOwner(o: ServiceOwnerOptions): Promise<ServiceOwner> {
+  o = checked(o);
   await new RecordStore(o.configDir).prepare();
   const node: NodeServer = new NodeServer(() => selfEntry({ serverPort: node.port }), () => ({ name: 'p2prc', version: VERSION, role: 'node' }));
   await node.listen(o.nodePort ?? 0, '127.0.0.1');
@@ -92,7 +99,7 @@ export async function runServiceOwner(o: ServiceOwnerOptions): Promise<ServiceOw
 
 /** `p2prc --list-services <host>`: the private services registered on a host (token or account needed). */
 export async function runListServices(o: HostAccessOptions): Promise<ServiceInfo[]> {
-  return listServices(await access(o));
+  return listServices(await access(checked(o)));
 }
 
 export interface VisitServiceOptions extends HostAccessOptions {
@@ -114,6 +121,7 @@ export interface ServiceVisit {
  * Per-connection failures go to `onError` as "CODE: message".
  */
 export async function runVisit(o: VisitServiceOptions): Promise<ServiceVisit> {
+  o = checked(o);
   const visitor = new ServiceVisitor({ ...(await access(o)), serviceId: o.serviceId, secret: o.secret, localPort: o.localPort });
   if (o.onError) visitor.on('error', (e) => o.onError!(`${e.code}: ${e.message}`));
   const port = await visitor.start();

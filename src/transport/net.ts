@@ -93,7 +93,9 @@ export async function dial(options: DialOptions): Promise<Dialed> {
     } as tls.ConnectionOptions);
     socket = tlsSocket;
     await awaitEvent(tlsSocket, 'secureConnect', options.timeoutMs, what, options.signal);
-    const pinned = options.fingerprint ? normalizeFingerprint(options.fingerprint) : undefined;
+    const pinned = options.fingerprint !== undefined ? normalizeFingerprint(options.fingerprint) : undefined;
+    // An unparsable stored pin is a mismatch, never "no pin".
+    if (pinned === null) throw new P2prcError('E_TLS', `the pinned fingerprint for ${what} is not a SHA-256 fingerprint; refusing to connect`);
     // A resumed session proves the server holds the ticket key of a session whose certificate we
     // already checked; resumption may not carry the certificate again.
     if (tlsSocket.isSessionReused() && pinned) {
