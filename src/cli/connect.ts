@@ -22,6 +22,8 @@ export function configure(y: Argv): Argv {
     .option('udp-port', { type: 'number', describe: 'also start the node\'s UDP server on this port (0 = any) and publish it' })
     .option('token', { type: 'string', describe: 'the host\'s token (env P2PRC_TOKEN)' })
     .option('fingerprint', { type: 'string', describe: 'pin the host\'s TLS certificate (default: trust on first use)' })
+    .option('trust', { type: 'string', array: true, default: [], describe: 'confirm a host certificate fingerprint (repeatable, kept in config.json): with auto, your token goes to hosts learned from peers only when confirmed' })
+    .option('accept-peer-tokens', { type: 'boolean', default: false, describe: 'with auto: use the token a peer advertises for an open host' })
     .option('tls', { type: 'boolean', default: true, describe: 'TLS to the host (--no-tls for a plaintext host)' })
     .option('engine', { choices: ['native', 'frp', 'auto'], default: 'native', describe: 'tunnel engine: native, frp (drives a real frpc), auto (detect the host)' })
     .option('protocol', { choices: ['p2prc', 'frp'], default: 'p2prc', describe: 'wire protocol: frp speaks to a stock frps natively, without an frp binary' })
@@ -63,6 +65,8 @@ export function nodeServiceOptions(lib: Library, args: Record<string, unknown>, 
     ...discoveryArgs(args),
     token: args.token as string | undefined,
     fingerprint: args.fingerprint as string | undefined,
+    trust: (args.trust as string[] | undefined)?.map(String),
+    acceptPeerTokens: args['accept-peer-tokens'] as boolean | undefined,
     tls: args.tls as boolean,
     port,
     remotePort: parseRemotePort(args['remote-port']),

@@ -1,7 +1,8 @@
 import { IpTableExchange } from '../node/exchange.js';
 import type { IpTableEntry } from '../node/iptable.js';
 import type { PeerEntry } from '../node/validate.js';
-import { RecordStore, ipTablePath, modifyIpTableFile, readIpTableFile, type TableEntry } from '../store/index.js';
+import { formatAddress } from '../protocol/address.js';
+import { RecordStore, openConfig, ipTablePath, modifyIpTableFile, readIpTableFile, type TableEntry } from '../store/index.js';
 import { nodeBase } from '../node/exchange.js';
 
 export interface DiscoveryOptions {
@@ -29,6 +30,7 @@ export function serverRecordFrom(entry: PeerEntry, source: string, now: string) 
     version: info.Version || null,
     engine: info.Engine,
     source,
+    peer: true,
     firstSeen: now,
     lastSeen: now,
     open: info.Open,
@@ -77,6 +79,11 @@ export function startDiscovery(o: DiscoveryOptions): IpTableExchange & { recorde
     ...(o.intervalMs ? { intervalMs: o.intervalMs } : {}), ...(o.staleMs ? { staleMs: o.staleMs } : {}),
   });
   const store = new RecordStore(o.configDir);
+  // Read per write, not once: a connection made meanwhile may have pinned the address.
+  const pinned = (address: string, port: number) => {
+    const pins = (openConfig(o.configDir).get('fingerprints') as Record<string, string> | undefined) ?? {};
+    return pins[formatAddress(address, port)] !== undefined;
+  };
   let seen = new Set<string>();
   const writes = new Set<Promise<void>>();
   exchange.on('round', () => (seen = new Set()));
@@ -86,7 +93,7 @@ export function startDiscovery(o: DiscoveryOptions): IpTableExchange & { recorde
     // A peer cannot flood the records: a bounded number of proxies is written per round.
     if (seen.has(record.id) || seen.size >= MAX_PROXIES_PER_ROUND) return;
     seen.add(record.id);
-    const write = store.upsertServer(record).catch((err: Error) => o.log?.(`cannot record proxy ${record.id}: ${err.message}`));
+    const write = store.upsertPeerServer(record, pinned).then(() => undefined, (err: Error) => o.log?.(`cannot record proxy ${record.id}: ${err.message}`));
     writes.add(write);
     void write.finally(() => writes.delete(write));
   });

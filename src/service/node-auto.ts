@@ -38,7 +38,7 @@ export async function runAuto(o: NodeServiceOptions): Promise<NodeService> {
     // With --bootstrap, a fresh config dir knows no host yet: ask the network (again, on each retry) before ranking.
     rank: async (exclude) => {
       if (o.bootstrap?.length) await ex.round().then(() => ex.recorded());
-      return rankHosts(o.configDir, o.token, 1_500, exclude);
+      return rankHosts(o.configDir, o.token, 1_500, exclude, { acceptPeerTokens: o.acceptPeerTokens ?? false });
     },
     waitForHosts: !!o.bootstrap?.length && !o.exitOnLoginFailure,
     make: (c) => new NativePublisher({

@@ -33,6 +33,10 @@ export interface NodeServiceOptions {
   udpPort?: number | undefined;
   name?: string;
   exitOnLoginFailure?: boolean;
+  /** Host certificates the operator confirms (--trust), kept in config.json: configured tokens may go to them when peers told us of them. */
+  trust?: string[] | undefined;
+  /** With auto: use the token a peer advertises for an open host (--accept-peer-tokens). */
+  acceptPeerTokens?: boolean | undefined;
   maxRetries?: number;
   heartbeatMs?: number;
   /** Aborting it while the first connection is being made stops everything started; the call then rejects with E_CLOSED. */

@@ -55,6 +55,12 @@ export async function resolveToken(o: { token?: string | undefined; configDir: s
  */
 export async function runNodeService(o: NodeServiceOptions): Promise<NodeService> {
   o = { ...o, fingerprint: parseFingerprint(o.fingerprint, '--fingerprint') };
+  const trust = (o.trust ?? []).map((t) => parseFingerprint(t, '--trust')!);
+  if (trust.length > 0) {
+    const config = openConfig(o.configDir);
+    const known = (config.get('trustedFingerprints') as string[] | undefined) ?? [];
+    config.set('trustedFingerprints', [...new Set([...known, ...trust])]);
+  }
   if (o.proxy === 'auto') return runAuto(o);
   return runFixed({ ...o, proxy: o.proxy });
 }

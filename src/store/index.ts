@@ -1,4 +1,5 @@
 export { RecordStore, SERVERS_FILE, MAPPINGS_FILE, recordWriteWarning } from './records.js';
+export { MAX_PEER_SERVERS, isPeerRecord, sameFingerprint } from './peer-records.js';
 export { RECORDS_VERSION, validateServersFile, validateMappingsFile, type ServerRecord, type MappingRecord, type ServersFile, type MappingsFile } from './schema.js';
 export { isProcessAlive, writeFileAtomic, withFileLock } from './atomic.js';
 export { resolveConfigDir, openConfig, type P2prcConfig } from './config.js';

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { P2prcError, toP2prcError } from '../errors.js';
 import { withFileLock, writeFileAtomic } from './atomic.js';
 import { ensureConfigDir } from './config-dir.js';
+import { mergeOperatorServer, mergePeerServer } from './peer-records.js';
 import {
   RECORDS_VERSION, validateMapping, validateMappingsFile, validateServer, validateServersFile,
   type MappingRecord, type MappingsFile, type ServerRecord, type ServersFile,
@@ -82,13 +83,19 @@ export class RecordStore {
     const problem = validateServer(record);
     if (problem) throw new P2prcError('E_CONFIG', `refusing to record an invalid ${problem}`);
     await this.modify<ServersFile, void>(this.serversPath, 'servers', (data) => {
-      const i = data.servers.findIndex((s) => s.address === record.address && s.controlPort === record.controlPort);
-      if (i < 0) data.servers.push(record);
-      else {
-        const old = data.servers[i]!;
-        data.servers[i] = { ...old, ...record, firstSeen: old.firstSeen, fingerprint: record.fingerprint ?? old.fingerprint, version: record.version ?? old.version };
-      }
+      data.servers = mergeOperatorServer(data.servers, record);
     });
+  }
+
+  /**
+   * A proxy a peer told us about: never changes an operator's or a pinned record, keyed by address
+   * and fingerprint, capped in number (see peer-records.ts). `pinned` checks the address's pin.
+   */
+  async upsertPeerServer(record: ServerRecord, pinned: (address: string, controlPort: number) => boolean): Promise<'added' | 'updated' | 'ignored'> {
+    const problem = validateServer(record);
+    if (problem) throw new P2prcError('E_CONFIG', `refusing to record an invalid ${problem}`);
+    return this.modify<ServersFile, 'added' | 'updated' | 'ignored'>(this.serversPath, 'servers', (data) =>
+      mergePeerServer(data.servers, record, pinned(record.address, record.controlPort)));
   }
 
   async upsertMapping(record: MappingRecord): Promise<void> {
