@@ -5,7 +5,7 @@ import type net from 'node:net';
 import type { Message, Messages, ServiceInfo } from '../protocol/messages.js';
 import { explainHandshakeFailure, explainTlsFailure } from './identify.js';
 import { FrameChannel } from '../transport/channel.js';
-import { dial, type DialOptions } from '../transport/net.js';
+import { channelBinding, dial, type DialOptions } from '../transport/net.js';
 import type { ResolvedConnectOptions } from './options.js';
 import { DataPool, type LocalTarget } from './pool.js';
 
@@ -201,6 +201,7 @@ export async function openControlSession(
   const { socket, fingerprint } = await dial({ ...dialOptions, signal: o.signal }).catch(async (err: unknown) => {
     throw await explainTlsFailure(toP2prcError(err), o.host, o.port, o.connectTimeoutMs);
   });
+  const binding = channelBinding(socket);
   const channel = new FrameChannel(socket);
   try {
     channel.sendPreamble();
@@ -208,9 +209,9 @@ export async function openControlSession(
     const challenge = expect(await channel.next(o.connectTimeoutMs), 'Challenge');
     const nonce = newNonce();
     const userMac = o.user && challenge.userSalt ? clientUserProof(o.user.password, challenge.userSalt, challenge.nonce, nonce) : undefined;
-    channel.send('Auth', { nonce, mac: clientProof(o.token, challenge.nonce, nonce), ...(userMac ? { userMac } : {}) });
+    channel.send('Auth', { nonce, mac: clientProof(o.token, challenge.nonce, nonce, binding), ...(userMac ? { userMac } : {}) });
     const ok = expect(await channel.next(o.connectTimeoutMs), 'AuthOk');
-    if (!proofsEqual(hostProof(o.token, challenge.nonce, nonce), ok.mac)) {
+    if (!proofsEqual(hostProof(o.token, challenge.nonce, nonce, binding), ok.mac)) {
       throw new P2prcError('E_AUTH', 'the host could not prove it knows the token');
     }
     const key = sessionKey(o.token, challenge.nonce, nonce);

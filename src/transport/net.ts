@@ -37,6 +37,15 @@ export function mapSocketError(err: NodeJS.ErrnoException, what: string): P2prcE
   return new P2prcError('E_UNREACHABLE', `${what}: ${err.message}`, { cause: err });
 }
 
+/**
+ * RFC 9266 tls-exporter channel binding of a TLS connection (hex), or '' for plaintext. Both ends
+ * of one TLS session compute the same value; each leg of a relaying man-in-the-middle differs.
+ */
+export function channelBinding(socket: net.Socket): string {
+  if (!(socket instanceof tls.TLSSocket)) return '';
+  return socket.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', Buffer.alloc(0)).toString('hex');
+}
+
 /** Tunes a relay socket: no Nagle delay on small writes, keepalive so dead peers surface eventually. */
 export function tuneSocket(socket: net.Socket): void {
   socket.setNoDelay(true);
