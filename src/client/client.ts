@@ -110,7 +110,7 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
         this.fingerprint ??= session.fingerprint;
         this.publicHost = session.publicHost;
         for (const t of this.tunnels) await this.registerTunnel(session, t, connectedOnce);
-        for (const s of this.options.services) await session.registerService(s.id, s.description ?? '');
+        for (const s of this.options.services) await session.registerService(s.id, s.description ?? '', s.ownerKey);
       } catch (err) {
         // A refused first login closes what it registered: the host must not hold those ports for a client that never ran.
         if (session && !connectedOnce) await session.goodbye(this.tunnels.map((t) => t.tunnelId));

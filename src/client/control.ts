@@ -76,11 +76,11 @@ export class ControlSession {
   }
 
   /** Offers a private service by ID (no public port); rejects with the host's code (E_CONFLICT, ...). */
-  registerService(serviceId: string, description: string): Promise<void> {
+  registerService(serviceId: string, description: string, ownerKey?: string): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.isClosed) return reject(new P2prcError('E_CLOSED', 'session closed'));
       this.pending.set(`svc:${serviceId}`, { onOffer: async () => false, resolve: () => resolve(), reject });
-      this.channel.send('RegisterService', { serviceId, description });
+      this.channel.send('RegisterService', { serviceId, description, ...(ownerKey ? { ownerKey } : {}) });
     });
   }
 

@@ -31,6 +31,8 @@ export interface ServiceSpec {
   secret: string;
   localHost?: string;
   localPort: number;
+  /** Binds the ID to its owner across disconnects (32 random bytes, hex); the host keeps only its hash. */
+  ownerKey?: string;
 }
 
 export interface ConnectOptions {

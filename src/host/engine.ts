@@ -60,7 +60,7 @@ export class NativeEngine {
       register: (s, req) => this.register(s, req),
       closeTunnel: (s, id) => this.closeTunnel(s, id),
       sessionClosed: (s, reason) => this.sessionClosed(s, reason),
-      registerService: (s, id, description) => services.register(s, id, description),
+      registerService: (s, id, description, ownerKey) => services.register(s, id, description, ownerKey),
       listServices: (s) => {
         if (options.users && !s.user) throw new P2prcError('E_AUTH', 'this host requires a user account (--user) to list services');
         return services.list();

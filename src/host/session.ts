@@ -16,7 +16,7 @@ export interface SessionContext {
   register(session: ClientSession, req: Messages['Register']): Promise<HostedTunnel>;
   closeTunnel(session: ClientSession, tunnelId: string): void;
   sessionClosed(session: ClientSession, reason: P2prcError | undefined): void;
-  registerService(session: ClientSession, serviceId: string, description: string): void;
+  registerService(session: ClientSession, serviceId: string, description: string, ownerKey?: string): void;
   listServices(session: ClientSession): ServiceInfo[];
   log(level: 'info' | 'warn' | 'debug', message: string): void;
 }
@@ -200,7 +200,7 @@ export class ClientSession implements VisitorSink {
       }
       case 'RegisterService':
         try {
-          this.ctx.registerService(this, m.body.serviceId, m.body.description);
+          this.ctx.registerService(this, m.body.serviceId, m.body.description, m.body.ownerKey);
           this.send('ServiceRegistered', { serviceId: m.body.serviceId });
         } catch (err) {
           const e = toP2prcError(err);

@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdir, open, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { P2prcError } from '../errors.js';
 import { formatAddress } from '../protocol/address.js';
 import { ServiceVisitor, listServices } from '../client/visitor.js';
 import type { ServiceInfo } from '../protocol/messages.js';
@@ -54,6 +58,32 @@ export interface ServiceOwnerOptions extends HostAccessOptions {
   onStatus?: (line: string) => void;
 }
 
+export const OWNER_KEY_FILE = 'service-owner.key';
+
+/**
+ * This machine's service owner key (created once, 0600, never overwritten): the host binds an ID to
+ * its hash, so the owner gets its ID back after a restart and nobody else can take it meanwhile.
+ */
+export async function ownerKey(configDir: string): Promise<string> {
+  const file = path.join(configDir, OWNER_KEY_FILE);
+  const existing = await readFile(file, 'utf8').then((t) => t.trim(), () => '');
+  if (/^[0-9a-f]{64}$/.test(existing)) return existing;
+  const key = randomBytes(32).toString('hex');
+  await mkdir(configDir, { recursive: true, mode: 0o700 });
+  try {
+    // O_EXCL|O_NOFOLLOW: never through a planted symlink, never over a key another process just made.
+    const fh = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    await fh.writeFile(`${key}\n`);
+    await fh.close();
+    return key;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const raced = (await readFile(file, 'utf8')).trim();
+    if (!/^[0-9a-f]{64}$/.test(raced)) throw new P2prcError('E_CONFIG', `${file} is not a service owner key; move it aside`);
+    return raced;
+  }
+}
+
 /** A service offered by ID: its secret (generated when none was given) and the local port it reaches. */
 export interface ServiceOwner {
   secret: string;
@@ -74,7 +104,7 @@ export async function runServiceOwner(o: ServiceOwnerOptions): Promise<ServiceOw
   await node.listen(o.nodePort ?? 0, '127.0.0.1');
   const secret = o.secret ?? randomBytes(24).toString('base64url');
   const target = o.localPort ?? node.port;
-  const pub = new NativePublisher({ ...(await access(o)), tunnels: [], services: [{ id: o.serviceId, secret, description: o.description ?? '', localPort: target }] });
+  const pub = new NativePublisher({ ...(await access(o)), tunnels: [], services: [{ id: o.serviceId, secret, description: o.description ?? '', localPort: target, ownerKey: await ownerKey(o.configDir) }] });
   if (o.onStatus) pub.on('status', o.onStatus);
   const record = mapping(o, 'service', o.serviceId, target);
   try {
