@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { formatAddress } from '../protocol/address.js';
 import { probeHost } from '../client/probe.js';
+import { parseFingerprint } from '../transport/cert.js';
 import { RecordStore, isPeerRecord, openConfig, sameFingerprint, type ServerRecord } from '../store/index.js';
 import { hostTokenPath } from './host-engines.js';
 import { debugFailure } from '../log.js';
@@ -31,6 +32,15 @@ async function localHostToken(configDir: string): Promise<string | undefined> {
 export function rememberRefusal(configDir: string, host: string, port: number): void {
   const config = openConfig(configDir);
   config.set('refusals', { ...(config.get('refusals') ?? {}), [formatAddress(host, port)]: new Date().toISOString() });
+}
+
+/** --trust: the operator confirms host certificates (kept in config.json); a malformed one is E_USAGE. */
+export function rememberTrust(configDir: string, fingerprints: string[]): void {
+  const trust = fingerprints.map((t) => parseFingerprint(t, '--trust')!);
+  if (trust.length === 0) return;
+  const config = openConfig(configDir);
+  const known = (config.get('trustedFingerprints') as string[] | undefined) ?? [];
+  config.set('trustedFingerprints', [...new Set([...known, ...trust])]);
 }
 
 export interface RankOptions {

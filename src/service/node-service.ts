@@ -18,6 +18,7 @@ import { NativePublisher, detectEngine, type Publisher } from './publishers.js';
 import { runAuto } from './node-auto.js';
 import { checkLocalPorts, explainPinMismatch, rememberHost } from './trust.js';
 import { exposeTunnels, recordTunnels, running, startPublisher, stopOnFailure, type NodeService, type NodeServiceOptions } from './node-publish.js';
+import { rememberTrust } from './choose.js';
 import { startDiscovery } from './discovery.js';
 import { hostTokenPath } from './host-engines.js';
 import type { IpTableExchange } from '../node/exchange.js';
@@ -55,12 +56,7 @@ export async function resolveToken(o: { token?: string | undefined; configDir: s
  */
 export async function runNodeService(o: NodeServiceOptions): Promise<NodeService> {
   o = { ...o, fingerprint: parseFingerprint(o.fingerprint, '--fingerprint') };
-  const trust = (o.trust ?? []).map((t) => parseFingerprint(t, '--trust')!);
-  if (trust.length > 0) {
-    const config = openConfig(o.configDir);
-    const known = (config.get('trustedFingerprints') as string[] | undefined) ?? [];
-    config.set('trustedFingerprints', [...new Set([...known, ...trust])]);
-  }
+  rememberTrust(o.configDir, o.trust ?? []);
   if (o.proxy === 'auto') return runAuto(o);
   return runFixed({ ...o, proxy: o.proxy });
 }
