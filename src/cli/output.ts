@@ -47,12 +47,17 @@ export function ago(iso: string | undefined | null, now = Date.now()): string {
   return `${Math.floor(s / 86400)}d ago`;
 }
 
-/** Resolves when SIGINT or SIGTERM arrives (Ctrl-C, systemd stop). */
+/**
+ * Resolves when SIGINT or SIGTERM arrives (Ctrl-C, systemd stop). The listeners stay: a library that
+ * hooks signals (execa's signal-exit) re-raises a signal when it finds itself the only listener left,
+ * which would kill the process in the middle of its clean stop. A second signal forces the exit.
+ */
 export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
+    let received: NodeJS.Signals | undefined;
     const on = (sig: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
+      if (received) process.exit(sig === 'SIGINT' ? 130 : 143);
+      received = sig;
       resolve(sig);
     };
     process.on('SIGINT', on);
