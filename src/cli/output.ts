@@ -54,10 +54,12 @@ export function ago(iso: string | undefined | null, now = Date.now()): string {
  */
 export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
-    let received: NodeJS.Signals | undefined;
+    let receivedAt = 0;
     const on = (sig: NodeJS.Signals) => {
-      if (received) process.exit(sig === 'SIGINT' ? 130 : 143);
-      received = sig;
+      // signal-exit re-raises the same signal at once; only a person's second Ctrl-C comes later.
+      if (receivedAt && Date.now() - receivedAt > 500) process.exit(sig === 'SIGINT' ? 130 : 143);
+      if (receivedAt) return;
+      receivedAt = Date.now();
       resolve(sig);
     };
     process.on('SIGINT', on);
