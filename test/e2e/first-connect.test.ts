@@ -27,10 +27,18 @@ describe('first connection', () => {
   it('auto with --bootstrap on a fresh dir asks the bootstrap node, and keeps asking until a host is usable', async () => {
     // The bootstrap node is the host's own node server, started only after the client began asking it.
     const nodePort = await freePort();
-    const client = startCli(['-s', '--connect-reverse-proxy', 'auto', '--bootstrap', `127.0.0.1:${nodePort}`, '--token', TOKEN, '--config-dir', await dir('client'), ...FAST]);
+    // The token goes only to a host the operator confirmed (--trust, issue 14): learn the host's
+    // certificate from a first start of it, stopped again before the client begins.
+    const hostDir = await dir('host');
+    const hostArgs = ['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', '0', '--port', String(nodePort), '--token', TOKEN, '--json', '--config-dir', hostDir];
+    const first = startCli(hostArgs);
+    const banner = await first.waitFor((l) => /([0-9A-F]{2}:){31}[0-9A-F]{2}/.test(l), 20_000);
+    const fingerprint = /([0-9A-F]{2}:){31}[0-9A-F]{2}/.exec(banner)![0];
+    await first.stop('SIGTERM');
+    const client = startCli(['-s', '--connect-reverse-proxy', 'auto', '--bootstrap', `127.0.0.1:${nodePort}`, '--token', TOKEN, '--trust', fingerprint, '--config-dir', await dir('client'), ...FAST]);
     await client.waitFor((l) => l.includes('no usable reverse proxy') && l.includes('asking again'), 20_000, 'stderr');
     expect(client.child.exitCode).toBe(null);
-    startCli(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', '0', '--port', String(nodePort), '--token', TOKEN, '--json', '--config-dir', await dir('host')]);
+    startCli(hostArgs);
     await client.waitFor((l) => l.startsWith('Published:'), 60_000);
     expect(client.stderr.some((l) => l.startsWith('chose reverse proxy'))).toBe(true);
   }, 90_000);
