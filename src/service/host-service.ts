@@ -11,6 +11,8 @@ import { VERSION } from '../version.js';
 import type { IpTableExchange } from '../node/exchange.js';
 import type { PeerEntry, ReverseProxyInfo } from '../node/validate.js';
 import { startDiscovery } from './discovery.js';
+import { hostAdminSource, recordDiscovery, recordHostEvents, startAdmin, type AdminFlags, type RunningAdmin } from './admin.js';
+import { loadHostIdentity } from '../host/identity.js';
 
 export interface HostServiceOptions extends HostOptions {
   configDir: string;
@@ -25,6 +27,8 @@ export interface HostServiceOptions extends HostOptions {
   bootstrap?: string[];
   exchangeIntervalMs?: number;
   staleMs?: number;
+  /** Admin server (dashboard, /metrics, /api/*) on this port; native engine only. */
+  admin?: AdminFlags;
 }
 
 export interface HostService {
@@ -33,6 +37,7 @@ export interface HostService {
   controlAddress: string;
   connectCommand: string;
   nodePort: number | undefined;
+  admin: RunningAdmin | undefined;
   warnings: string[];
   close(): Promise<void>;
 }
@@ -56,6 +61,7 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
   const needsConfig = given.controlPort === undefined || given.token === undefined;
   const config = needsConfig ? openConfig(given.configDir) : undefined;
   const options = { ...given, controlPort: given.controlPort ?? config?.get('controlPort'), token: given.token ?? config?.get('token') };
+  if (options.admin && options.engine === 'frp') throw new P2prcError('E_USAGE', '--admin-port needs the native engine (frps has its own dashboard)');
   const stateDir = hostStateDir(options.configDir);
   const handle = options.engine === 'frp'
     ? await startFrpHost(options, stateDir, path.join(options.configDir, 'frps.log'))
@@ -64,7 +70,14 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
   const publicHost = detectPublicHost(handle.bind, options.publicHost);
   let node: NodeServer | undefined;
   let exchange: IpTableExchange | undefined;
+  let admin: RunningAdmin | undefined;
   try {
+    if (options.admin && handle.native) {
+      const host = handle.native;
+      const pems = options.admin.tls ? await loadHostIdentity(stateDir, options.token) : undefined;
+      admin = await startAdmin({ source: hostAdminSource(host), token: handle.token, flags: options.admin, configDir: options.configDir, pems });
+      recordHostEvents(host, admin.server);
+    }
     if (!options.noNodeServer) {
       const self = (): PeerEntry => {
         const stats = handle.stats();
@@ -95,6 +108,7 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
         configDir: options.configDir, self: () => selfFn().ip_address[0]!, bootstrap: options.bootstrap ?? [],
         intervalMs: options.exchangeIntervalMs, staleMs: options.staleMs, log: (m) => handle.logs.emit('log', { level: 'debug', message: m }),
       });
+      if (admin) recordDiscovery(exchange, admin.server);
     }
     const now = new Date().toISOString();
     await new RecordStore(options.configDir).upsertServer({
@@ -111,6 +125,7 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
       pid: process.pid,
     });
   } catch (err) {
+    await admin?.close();
     await exchange?.stop();
     await node?.close();
     await handle.close();
@@ -124,8 +139,10 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
     controlAddress: formatAddress(handle.bind, handle.port),
     connectCommand: `p2prc -s --connect-reverse-proxy ${formatAddress(publicHost, handle.port)} --token ${handle.token}${fp}${tlsFlag}`,
     nodePort: node?.port,
+    admin,
     warnings,
     async close() {
+      await admin?.close();
       await exchange?.stop();
       await Promise.all([node?.close(), handle.close()]);
     },

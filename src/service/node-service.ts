@@ -20,6 +20,7 @@ import { rankHosts } from './choose.js';
 import { startDiscovery } from './discovery.js';
 import { hostTokenPath } from './host-engines.js';
 import type { IpTableExchange } from '../node/exchange.js';
+import { startClientAdmin, type AdminFlags, type RunningAdmin } from './admin.js';
 
 export interface NodeServiceOptions {
   configDir: string;
@@ -50,6 +51,8 @@ export interface NodeServiceOptions {
   /** Status lines (reconnects, engine choice, frp events) as they happen, from before the first login. */
   onStatus?: (line: string) => void;
   onLog?: (line: string) => void;
+  /** This client's admin server (its own tunnels), guarded by the host's token. */
+  admin?: AdminFlags;
 }
 
 export interface NodeService {
@@ -57,17 +60,26 @@ export interface NodeService {
   publisher: Publisher;
   published: PublishedTunnel[];
   node: NodeServer;
+  admin: RunningAdmin | undefined;
+  /** The bearer token of the admin server (the host's token; generated when there is none, with auto). */
+  adminToken: string | undefined;
   close(): Promise<void>;
 }
 
 /** The running service; closing stops publishing first, then what `after` stops (discovery, local servers, records). */
-function running(engine: NodeService['engine'], publisher: Publisher, published: PublishedTunnel[], node: NodeServer, after: () => Promise<unknown>): NodeService {
+function running(
+  engine: NodeService['engine'], publisher: Publisher, published: PublishedTunnel[], node: NodeServer, after: () => Promise<unknown>,
+  admin?: RunningAdmin, adminToken?: string,
+): NodeService {
   return {
     engine,
     publisher,
     published,
     node,
+    admin,
+    adminToken: admin ? adminToken : undefined,
     async close() {
+      await admin?.close();
       await publisher.close();
       await after();
     },
@@ -212,7 +224,11 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
   const recorder = await stopOnFailure(recordTunnels(o, key, protocol === 'frp' ? 'frp-wire' : engine, tls, pub, published), async () => (await pub.close(), await stopLocal()));
   exchange = startDiscovery({ configDir: o.configDir, self: () => node.table().ip_address[0]!, bootstrap: o.bootstrap ?? [], intervalMs: o.exchangeIntervalMs, staleMs: o.staleMs, log: o.onLog });
   const ex = exchange;
-  return running(engine, pub, published, node, async () => (await ex.stop(), await stopLocal(), await recorder.closeAll()));
+  const admin = await stopOnFailure(
+    startClientAdmin(o, pub, token, protocol === 'frp' ? 'frp-wire' : engine, () => key, ex),
+    async () => (await pub.close(), await ex.stop(), await stopLocal(), await recorder.closeAll()),
+  );
+  return running(engine, pub, published, node, async () => (await ex.stop(), await stopLocal(), await recorder.closeAll()), admin, token);
 }
 
 /** Writes the tunnels to reverse_proxy_mapping.json and the host to reverse_proxy_server.json. */
@@ -286,5 +302,10 @@ async function runAuto(o: NodeServiceOptions): Promise<NodeService> {
     recordTunnels({ ...o, proxy: proxy() }, formatAddress(proxy().host, proxy().port), 'native', true, pub, published, proxy),
     async () => (await pub.close(), await ex.stop(), await node.close()),
   );
-  return running('native', pub, published, node, async () => (await ex.stop(), await node.close(), await recorder.closeAll()));
+  const adminToken = o.token ?? randomBytes(24).toString('base64url');
+  const admin = await stopOnFailure(
+    startClientAdmin(o, pub, adminToken, 'native', () => formatAddress(proxy().host, proxy().port), ex),
+    async () => (await pub.close(), await ex.stop(), await node.close(), await recorder.closeAll()),
+  );
+  return running('native', pub, published, node, async () => (await ex.stop(), await node.close(), await recorder.closeAll()), admin, adminToken);
 }

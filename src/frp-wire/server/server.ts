@@ -2,7 +2,7 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { P2prcError, toP2prcError } from '../../errors.js';
+import { P2prcError, toP2prcError, type ErrorCode } from '../../errors.js';
 import { YamuxSession } from '../../mux/session.js';
 import { tuneSocket, wrapServerTls } from '../../transport/net.js';
 import { DEFAULT_PAIRING_LIMITS, type PairingLimits } from '../../transport/pairing-pool.js';
@@ -29,6 +29,14 @@ export interface FrpWireServerOptions<T extends FrpTunnel> {
   pairing?: PairingLimits;
   /** The owner's HTTP virtual-host port, for http proxies; without it they are refused as frps does. */
   vhost?: FrpVhost | undefined;
+  /** Logins, logouts and refusals (with the peer address) for the owner's logs and admin views. */
+  events?: FrpWireEvents<T>;
+}
+
+export interface FrpWireEvents<T extends FrpTunnel> {
+  refused(e: { stage: 'login' | 'tunnel'; code: ErrorCode; remote: string; client?: string; message: string }): void;
+  login(control: FrpControl<T>): void;
+  logout(control: FrpControl<T>): void;
 }
 
 /** frp checks no freshness at all; p2prc accepts logins within this skew only, so old keys do not replay forever. */
@@ -72,7 +80,7 @@ export class FrpWireServer<T extends FrpTunnel> {
    * `open` marks the open port, where clients log in with the empty token as P2PRC's embedded frp
    * client does; they get the same policy and quotas, and never a token client's run id or port.
    */
-  async accept(raw: net.Socket, firstByte: number, open = false): Promise<void> {
+  async accept(raw: net.Socket, firstByte: number, open = false, remote = `${raw.remoteAddress}:${raw.remotePort}`): Promise<void> {
     let conn: net.Socket = raw;
     let first = firstByte;
     tuneSocket(raw);
@@ -91,17 +99,22 @@ export class FrpWireServer<T extends FrpTunnel> {
     this.sockets.add(conn);
     conn.once('close', () => this.sockets.delete(conn));
     conn.resume();
-    if (first !== YAMUX_VERSION) return void this.handle(conn, open);
+    if (first !== YAMUX_VERSION) return void this.handle(conn, open, remote);
     const session = new YamuxSession(conn, { client: false, accept: true, keepaliveMs: 30_000 });
-    session.on('stream', (s) => void this.handle(s, open));
+    session.on('stream', (s) => void this.handle(s, open, remote));
+  }
+
+  /** Logged-in frpc clients. */
+  clients(): Array<FrpControl<T>> {
+    return [...this.controls.values()];
   }
 
   /** The first message says what a logical connection is: a Login, or a work connection of a logged-in client. */
-  private async handle(conn: Duplex, open: boolean): Promise<void> {
+  private async handle(conn: Duplex, open: boolean, remote: string): Promise<void> {
     conn.on('error', () => conn.destroy());
     try {
       const { message, rest } = await readMessages(conn, () => true, 10_000);
-      if (message.type === FrpMsg.Login) return this.login(conn, message.body, rest, open);
+      if (message.type === FrpMsg.Login) return this.login(conn, message.body, rest, open, remote);
       if (message.type === FrpMsg.NewWorkConn) {
         const runId = String(message.body.run_id ?? '');
         const control = this.controls.get(runId);
@@ -118,22 +131,23 @@ export class FrpWireServer<T extends FrpTunnel> {
     }
   }
 
-  private refusal(body: Record<string, unknown>, open: boolean): string {
+  private refusal(body: Record<string, unknown>, open: boolean): { error: string; code: ErrorCode } {
     const timestamp = Number(body.timestamp ?? 0);
     const expected = Buffer.from(privilegeKey(open ? '' : this.o.token, timestamp));
     const given = Buffer.from(String(body.privilege_key ?? ''));
     const fresh = Math.abs(Date.now() / 1000 - timestamp) <= MAX_CLOCK_SKEW_S;
     const version = String(body.version ?? '').split('.').map(Number);
-    if (!(given.length === expected.length && timingSafeEqual(given, expected)) || !fresh) return 'authorization failed';
-    if (version.length < 3 || (version[0]! === 0 && version[1]! < 18)) return 'Please upgrade your frpc version to at least 0.18.0';
-    if (this.controls.size >= this.o.maxClients) return 'host is full';
-    return '';
+    if (!(given.length === expected.length && timingSafeEqual(given, expected)) || !fresh) return { error: 'authorization failed', code: 'E_AUTH' };
+    if (version.length < 3 || (version[0]! === 0 && version[1]! < 18)) return { error: 'Please upgrade your frpc version to at least 0.18.0', code: 'E_VERSION' };
+    if (this.controls.size >= this.o.maxClients) return { error: 'host is full', code: 'E_QUOTA' };
+    return { error: '', code: 'E_AUTH' };
   }
 
-  private login(conn: Duplex, body: Record<string, unknown>, rest: Buffer, open: boolean): void {
-    const error = this.refusal(body, open);
+  private login(conn: Duplex, body: Record<string, unknown>, rest: Buffer, open: boolean, remote: string): void {
+    const { error, code } = this.refusal(body, open);
     if (error) {
-      this.o.log('warn', `frp login refused: ${error}`);
+      if (this.o.events) this.o.events.refused({ stage: 'login', code, remote, message: `frp login: ${error}` });
+      else this.o.log('warn', `frp login from ${remote} refused: ${error}`);
       conn.end(encodeFrpMessage(FrpMsg.LoginResp, { version: '0.31.2', run_id: '', server_udp_port: 0, error }));
       return;
     }
@@ -143,7 +157,7 @@ export class FrpWireServer<T extends FrpTunnel> {
     const runId = reuse ? asked : randomBytes(8).toString('hex');
     this.controls.get(runId)?.close();
     conn.write(encodeFrpMessage(FrpMsg.LoginResp, { version: '0.31.2', run_id: runId, server_udp_port: 0, error: '' }));
-    const control: FrpControl<T> = new FrpControl(runId, conn, rest, {
+    const control: FrpControl<T> = new FrpControl(runId, remote, conn, rest, {
       key: open ? this.openKey : this.key,
       ports: open ? this.openPorts : this.o.ports,
       groups: open ? this.openGroups : this.groups,
@@ -152,7 +166,9 @@ export class FrpWireServer<T extends FrpTunnel> {
       heartbeatTimeoutMs: this.o.heartbeatTimeoutMs,
       log: this.o.log,
       pairing: this.o.pairing ?? DEFAULT_PAIRING_LIMITS,
+      refused: (c, message) => this.o.events?.refused({ stage: 'tunnel', code: c, remote, client: `frpc ${runId}`, message }),
     }, Number(body.pool_count ?? 1), () => {
+      this.o.events?.logout(control);
       if (this.controls.get(runId) !== control) return;
       this.controls.delete(runId);
       this.openRuns.delete(runId);
@@ -160,7 +176,8 @@ export class FrpWireServer<T extends FrpTunnel> {
     this.controls.set(runId, control);
     if (open) this.openRuns.add(runId);
     else this.openRuns.delete(runId);
-    this.o.log('info', `frp client ${runId} logged in${open ? ' token-less on the open port' : ''} (frpc ${String(body.version ?? '?')})`);
+    this.o.log('info', `frp client ${runId} logged in from ${remote}${open ? ' token-less on the open port' : ''} (frpc ${String(body.version ?? '?')})`);
+    this.o.events?.login(control);
   }
 
   /** Host shutdown: every frp client and connection goes; their ports are released by the port owner. */
