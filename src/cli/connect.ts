@@ -112,7 +112,7 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   if (service.admin) {
     // After the Published lines, once everything is up; the fragment carries the token to the page only.
     if (json) out.out(JSON.stringify({ event: 'admin', url: service.admin.url, fingerprint: service.admin.fingerprint ?? null }));
-    else out.out(`Admin: ${service.admin.url}#token=${encodeURIComponent(service.adminToken!)}`);
+    else out.out(`Admin: ${service.admin.url}#token=${encodeURIComponent(service.admin.token)}`);
   }
   const shown = new Map(service.published.map((t) => [t.name, t.publicAddress]));
   service.publisher.on('published', (list) => {

@@ -1,13 +1,15 @@
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { refusalReason, type AdminSource, type ClientView, type TunnelView } from '../admin/model.js';
 // Loaded only when an admin server starts: prom-client costs startup time every other command should not pay.
 import type { AdminServer } from '../admin/server.js';
-import type { ReverseProxyHost } from '../host/host.js';
 import type { TunnelTraffic } from '../client/client.js';
-import { generateSelfSignedCert, fingerprintOfPem } from '../transport/cert.js';
+import type { ReverseProxyHost } from '../host/host.js';
+import { loadHostIdentity } from '../host/identity.js';
 import type { IpTableExchange } from '../node/exchange.js';
+import { generateSelfSignedCert, fingerprintOfPem } from '../transport/cert.js';
 import { removeAdminEndpoint, writeAdminEndpoint } from './admin-endpoint.js';
 import type { Publisher } from './publishers.js';
-import os from 'node:os';
 
 /** --admin-port and its companions, validated by the AdminServer itself. */
 export interface AdminFlags {
@@ -21,6 +23,8 @@ export interface AdminFlags {
 export interface RunningAdmin {
   server: AdminServer;
   url: string;
+  /** The bearer token every route wants. */
+  token: string;
   fingerprint: string | undefined;
   close(): Promise<void>;
 }
@@ -94,6 +98,17 @@ export function recordHostEvents(host: ReverseProxyHost, server: AdminServer): v
   }));
 }
 
+/** The host's admin server when --admin-port asks for one (native engine): its events recorded from the start. */
+export async function startHostAdmin(
+  o: { admin?: AdminFlags | undefined; configDir: string; token?: string | undefined }, host: ReverseProxyHost | undefined, stateDir: string,
+): Promise<RunningAdmin | undefined> {
+  if (!o.admin || !host) return undefined;
+  const pems = o.admin.tls ? await loadHostIdentity(stateDir, o.token) : undefined;
+  const admin = await startAdmin({ source: hostAdminSource(host), token: host.options.token, flags: o.admin, configDir: o.configDir, pems });
+  recordHostEvents(host, admin.server);
+  return admin;
+}
+
 /** Discovery rounds and the peers they know, for p2prc_discovery_*. */
 export function recordDiscovery(exchange: IpTableExchange | undefined, server: AdminServer): void {
   exchange?.on('round', (r) => server.metrics.discoveryRound(r.peers));
@@ -122,7 +137,7 @@ export async function startAdmin(o: {
     throw err;
   }
   return {
-    server, url: server.url, fingerprint,
+    server, url: server.url, token: o.token, fingerprint,
     async close() {
       await removeAdminEndpoint(o.configDir);
       await server.close();
@@ -130,12 +145,16 @@ export async function startAdmin(o: {
   };
 }
 
-/** Starts the client's admin server over a running publisher; undefined without --admin-port. */
+/**
+ * Starts the client's admin server over a running publisher; undefined without --admin-port. Its token
+ * is the host's; with `auto` and no --token there is none, so one is generated (printed by the CLI).
+ */
 export async function startClientAdmin(
-  o: { admin?: AdminFlags | undefined; name?: string | undefined; configDir: string }, pub: Publisher, token: string, engine: 'native' | 'frp-wire' | 'frp', hostAddress: () => string, exchange: IpTableExchange,
+  o: { admin?: AdminFlags | undefined; name?: string | undefined; configDir: string }, pub: Publisher, hostToken: string | undefined, engine: 'native' | 'frp-wire' | 'frp', hostAddress: () => string, exchange: IpTableExchange,
 ): Promise<RunningAdmin | undefined> {
   if (!o.admin) return undefined;
   const view = publisherAdminView(pub, o.name ?? os.hostname(), hostAddress, engine);
+  const token = hostToken ?? randomBytes(24).toString('base64url');
   const admin = await startAdmin({ source: clientAdminSource(view), token, flags: o.admin, configDir: o.configDir });
   recordDiscovery(exchange, admin.server);
   return admin;

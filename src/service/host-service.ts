@@ -11,8 +11,7 @@ import { VERSION } from '../version.js';
 import type { IpTableExchange } from '../node/exchange.js';
 import type { PeerEntry, ReverseProxyInfo } from '../node/validate.js';
 import { startDiscovery } from './discovery.js';
-import { hostAdminSource, recordDiscovery, recordHostEvents, startAdmin, type AdminFlags, type RunningAdmin } from './admin.js';
-import { loadHostIdentity } from '../host/identity.js';
+import { recordDiscovery, startHostAdmin, type AdminFlags, type RunningAdmin } from './admin.js';
 
 export interface HostServiceOptions extends HostOptions {
   configDir: string;
@@ -72,12 +71,7 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
   let exchange: IpTableExchange | undefined;
   let admin: RunningAdmin | undefined;
   try {
-    if (options.admin && handle.native) {
-      const host = handle.native;
-      const pems = options.admin.tls ? await loadHostIdentity(stateDir, options.token) : undefined;
-      admin = await startAdmin({ source: hostAdminSource(host), token: handle.token, flags: options.admin, configDir: options.configDir, pems });
-      recordHostEvents(host, admin.server);
-    }
+    admin = await startHostAdmin(options, handle.native, stateDir);
     if (!options.noNodeServer) {
       const self = (): PeerEntry => {
         const stats = handle.stats();
@@ -112,17 +106,8 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
     }
     const now = new Date().toISOString();
     await new RecordStore(options.configDir).upsertServer({
-      id: handle.id,
-      address: publicHost,
-      controlPort: handle.port,
-      fingerprint: handle.fingerprint ?? null,
-      tls: handle.tls,
-      version: VERSION,
-      engine: handle.engine,
-      source: 'local',
-      firstSeen: now,
-      lastSeen: now,
-      pid: process.pid,
+      id: handle.id, address: publicHost, controlPort: handle.port, fingerprint: handle.fingerprint ?? null, tls: handle.tls, version: VERSION,
+      engine: handle.engine, source: 'local', firstSeen: now, lastSeen: now, pid: process.pid,
     });
   } catch (err) {
     await admin?.close();

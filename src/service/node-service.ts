@@ -61,23 +61,17 @@ export interface NodeService {
   published: PublishedTunnel[];
   node: NodeServer;
   admin: RunningAdmin | undefined;
-  /** The bearer token of the admin server (the host's token; generated when there is none, with auto). */
-  adminToken: string | undefined;
   close(): Promise<void>;
 }
 
 /** The running service; closing stops publishing first, then what `after` stops (discovery, local servers, records). */
-function running(
-  engine: NodeService['engine'], publisher: Publisher, published: PublishedTunnel[], node: NodeServer, after: () => Promise<unknown>,
-  admin?: RunningAdmin, adminToken?: string,
-): NodeService {
+function running(engine: NodeService['engine'], publisher: Publisher, published: PublishedTunnel[], node: NodeServer, after: () => Promise<unknown>, admin?: RunningAdmin): NodeService {
   return {
     engine,
     publisher,
     published,
     node,
     admin,
-    adminToken: admin ? adminToken : undefined,
     async close() {
       await admin?.close();
       await publisher.close();
@@ -228,7 +222,7 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
     startClientAdmin(o, pub, token, protocol === 'frp' ? 'frp-wire' : engine, () => key, ex),
     async () => (await pub.close(), await ex.stop(), await stopLocal(), await recorder.closeAll()),
   );
-  return running(engine, pub, published, node, async () => (await ex.stop(), await stopLocal(), await recorder.closeAll()), admin, token);
+  return running(engine, pub, published, node, async () => (await ex.stop(), await stopLocal(), await recorder.closeAll()), admin);
 }
 
 /** Writes the tunnels to reverse_proxy_mapping.json and the host to reverse_proxy_server.json. */
@@ -302,10 +296,9 @@ async function runAuto(o: NodeServiceOptions): Promise<NodeService> {
     recordTunnels({ ...o, proxy: proxy() }, formatAddress(proxy().host, proxy().port), 'native', true, pub, published, proxy),
     async () => (await pub.close(), await ex.stop(), await node.close()),
   );
-  const adminToken = o.token ?? randomBytes(24).toString('base64url');
   const admin = await stopOnFailure(
-    startClientAdmin(o, pub, adminToken, 'native', () => formatAddress(proxy().host, proxy().port), ex),
+    startClientAdmin(o, pub, o.token, 'native', () => formatAddress(proxy().host, proxy().port), ex),
     async () => (await pub.close(), await ex.stop(), await node.close(), await recorder.closeAll()),
   );
-  return running('native', pub, published, node, async () => (await ex.stop(), await node.close(), await recorder.closeAll()), admin, adminToken);
+  return running('native', pub, published, node, async () => (await ex.stop(), await node.close(), await recorder.closeAll()), admin);
 }
