@@ -67,11 +67,7 @@ export interface NodeService {
 /** The running service; closing stops publishing first, then what `after` stops (discovery, local servers, records). */
 function running(engine: NodeService['engine'], publisher: Publisher, published: PublishedTunnel[], node: NodeServer, after: () => Promise<unknown>, admin?: RunningAdmin): NodeService {
   return {
-    engine,
-    publisher,
-    published,
-    node,
-    admin,
+    engine, publisher, published, node, admin,
     async close() {
       await admin?.close();
       await publisher.close();

@@ -41,10 +41,15 @@ describe('admin API on a real host with a real client', () => {
     expect(clients).toEqual([expect.objectContaining({ name: 'alice', tunnels: 1, bytesIn: after.bytesIn, bytesOut: after.bytesOut })]);
     expect(clients[0]!.address).toMatch(/^127\.0\.0\.1:\d+$/);
 
-    // The client's own admin API sees the same three visitors from its side.
-    const mine = (await adminJson<{ role: string; tunnels: TunnelView[] }>(cAdmin.url, h.token, '/api/tunnels'));
+    // The client's own admin API sees the same three visitors from its side. They arrive as streams of
+    // one multiplexed data connection: counted when accepted, their bytes read from the local sockets,
+    // which carry exactly what the host's public side carried.
+    const mineNow = async () => (await adminJson<{ role: string; tunnels: TunnelView[] }>(cAdmin.url, h.token, '/api/tunnels'));
+    await until(async () => (await mineNow()).tunnels[0]!.visitorsNow === 0, 10_000, 'client visitors closed');
+    const mine = await mineNow();
     expect(mine.role).toBe('client');
     expect(mine.tunnels[0]).toMatchObject({ name: 'web', owner: 'self', publicPort: t.remotePort, target: `127.0.0.1:${web}`, visitorsTotal: 3 });
+    expect(mine.tunnels[0]).toMatchObject({ bytesIn: after.bytesIn, bytesOut: after.bytesOut });
 
     const { events } = await adminJson<{ events: AdminEvent[] }>(admin.url, h.token, '/api/events');
     expect(events.map((e) => e.type)).toEqual(['login', 'tunnel-opened']);
