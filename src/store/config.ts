@@ -13,6 +13,8 @@ export interface P2prcConfig {
   fingerprints?: Record<string, string>;
   /** "host:port" -> when that host last refused us (automatic choice skips it for a while). */
   refusals?: Record<string, string>;
+  /** Host certificates the operator confirmed (--trust): configured tokens may go to them when learned from peers. */
+  trustedFingerprints?: string[];
 }
 
 const schema = {
@@ -22,6 +24,7 @@ const schema = {
   hostTokens: { type: 'object', additionalProperties: { type: 'string' } },
   fingerprints: { type: 'object', additionalProperties: { type: 'string' } },
   refusals: { type: 'object', additionalProperties: { type: 'string' } },
+  trustedFingerprints: { type: 'array', items: { type: 'string' } },
 } as const;
 
 /** Where records and config live: --config-dir, else $P2PRC, else the platform config directory. */
@@ -47,7 +50,7 @@ function loadConf(): ConfClass {
 export function openConfig(dir: string): Conf<P2prcConfig> {
   try {
     const Conf = loadConf();
-    return new Conf<P2prcConfig>({ projectName: 'p2prc', cwd: dir, configName: 'config', schema: schema as never, clearInvalidConfig: false });
+    return new Conf<P2prcConfig>({ projectName: 'p2prc', cwd: dir, configName: 'config', schema: schema as never, clearInvalidConfig: false, configFileMode: 0o600 });
   } catch (err) {
     throw new P2prcError('E_CONFIG', `invalid config ${path.join(dir, 'config.json')}: ${(err as Error).message}`, { cause: err, details: { path: path.join(dir, 'config.json') } });
   }
