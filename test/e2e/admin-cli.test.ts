@@ -46,7 +46,7 @@ describe('admin API, views and logs from the CLI', () => {
     const local = await web();
     const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${control}`, '--token', token, '--name', 'alice', '--expose', String(local),
       '--admin-port', '0', '--config-dir', clientDir]);
-    const exposed = await client.waitFor((l) => l.startsWith('Published:') && l.endsWith(`-> 127.0.0.1:${local}`));
+    const exposed = await client.waitFor((l) => l.startsWith('Published:') && new RegExp(`-> 127\\.0\\.0\\.1:${local}( |$)`).test(l));
     // The admin line follows the Published lines, once everything is up.
     await client.waitFor((l) => l.startsWith('Admin: http://127.0.0.1:'));
     const publicPort = Number(/:(\d+) -> /.exec(exposed)![1]);

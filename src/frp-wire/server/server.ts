@@ -194,9 +194,8 @@ export class FrpWireServer<T extends FrpTunnel> {
     if (!error && this.logins.size >= this.o.maxClients) error = 'host is full';
     if (error) {
       const code = error === 'host is full' ? 'E_QUOTA' : 'E_AUTH';
-      const message = `frp login: ${error}${replayed ? ' (a replayed login key)' : ''}`;
-      if (this.o.events) this.o.events.refused({ stage: 'login', code, remote: origin.remote, message });
-      else this.o.log('warn', `frp login from ${origin.remote} refused: ${error}${replayed ? ' (a replayed login key)' : ''}`);
+      // The refusal event is the host's: it reports the error this throws, with the peer.
+      if (!this.o.events) this.o.log('warn', `frp login from ${origin.remote} refused: ${error}${replayed ? ' (a replayed login key)' : ''}`);
       await endFlushed(conn, encodeFrpMessage(FrpMsg.LoginResp, { version: '0.31.2', run_id: '', server_udp_port: 0, error }), this.o.handshakeTimeoutMs);
       throw new P2prcError(code, `frp login refused: ${error}${replayed ? ' (a replayed login key)' : ''}`);
     }
