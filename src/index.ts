@@ -58,3 +58,10 @@ export { resolveConfigDir, openConfig, type P2prcConfig, RecordStore, type Serve
 // frp fallback: install and locate the binaries `--engine frp` drives.
 export { installFrp, type InstallOptions, type Installed } from './frp/install.js';
 export { findFrp, type FrpBinary, type FrpProgram } from './frp/binary.js';
+
+// Observability: the admin server (dashboard, /metrics, JSON API), its views, and the CLI's logger.
+export { Logger, parseLogLevel, LOG_LEVELS, type LogLevel, type LogFormat, type LoggerOptions } from './logging/logger.js';
+export type { AdminServer, AdminServerOptions } from './admin/server.js';
+export type { AdminSource, ClientView, TunnelView, AdminEvent, RefusalReason } from './admin/model.js';
+export { hostAdminSource, clientAdminSource, recordHostEvents, startAdmin, type AdminFlags, type RunningAdmin } from './service/admin.js';
+export { viewClients, viewLiveTunnels, type ClientsView, type LiveTunnels } from './service/admin-views.js';

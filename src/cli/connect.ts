@@ -1,15 +1,16 @@
 import type { Argv } from 'yargs';
 import { P2prcError } from '../errors.js';
-import type { NodeService, NodeServiceOptions, PublishedTunnel, ServiceOwner, ServiceOwnerOptions } from '../index.js';
+import type { Logger, NodeService, NodeServiceOptions, PublishedTunnel, ServiceOwner, ServiceOwnerOptions } from '../index.js';
 import { configDirArg, loadLibrary, type Library } from './lib.js';
 import { stdio, untilSignal, type Output } from './output.js';
 import { discoveryArgs, discoveryOptions } from './discovery-options.js';
+import { adminFlags, adminOptions, logOptions, makeLogger } from './observe-options.js';
 
 export const usage = 'p2prc -s --connect-reverse-proxy <ip[:port]> [options]';
 export const describe = 'Start the P2PRC node server and publish it through a reverse-proxy host.';
 
 export function configure(y: Argv): Argv {
-  return discoveryOptions(y)
+  return adminOptions(logOptions(discoveryOptions(y)))
     .option('server', { alias: 's', type: 'boolean', describe: 'start the node server (P2PRC style; implied)' })
     .option('connect-reverse-proxy', { type: 'string', demandOption: true, describe: 'host address ip[:port] (port default 7000), or "auto" / nothing to pick from reverse_proxy_server.json' })
     .option('failover-after', { type: 'number', default: 30, describe: 'with auto: seconds a lost host is waited for before moving to the next best' })
@@ -55,8 +56,15 @@ function checkPortAndHeartbeat(args: Record<string, unknown>): { port: number | 
   return { port, heartbeatMs: Math.round(heartbeat * 1000) };
 }
 
+/** Status lines keep their text; a logger adds the time and the level (warn for warnings and retries). */
+function statusSink(out: Output, log: Logger | undefined): (line: string) => void {
+  if (!log) return (line) => out.err(line);
+  return (line) => log.log(line.startsWith('warning:') || line.startsWith('status:') ? 'warn' : 'info', 'status', line);
+}
+
 /** The flags of `-s --connect-reverse-proxy` as runNodeService options (validated here, at the edge). */
-export function nodeServiceOptions(lib: Library, args: Record<string, unknown>, out: Output): NodeServiceOptions {
+export function nodeServiceOptions(lib: Library, args: Record<string, unknown>, out: Output, log?: Logger): NodeServiceOptions {
+  const admin = adminFlags(args);
   const { port, heartbeatMs } = checkPortAndHeartbeat(args);
   return {
     configDir: configDirArg(lib, args),
@@ -79,8 +87,9 @@ export function nodeServiceOptions(lib: Library, args: Record<string, unknown>, 
     protocol: args.protocol as 'p2prc' | 'frp',
     tcpMux: args['tcp-mux'] as boolean,
     frpBinDir: args['frp-bin-dir'] as string | undefined,
-    onStatus: (line) => out.err(line),
-    onLog: out.verbose ? (line) => out.err(`[frpc] ${line}`) : undefined,
+    onStatus: statusSink(out, log),
+    onLog: log ? (log.enabled('debug') ? (line) => log.debug('engine', `[frpc] ${line}`) : undefined) : out.verbose ? (line) => out.err(`[frpc] ${line}`) : undefined,
+    ...(admin ? { admin } : {}),
   };
 }
 
@@ -102,19 +111,29 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
       if (aside) out.err(`moved the corrupt file aside to ${aside}`);
     }
   }
-  if (args.service !== undefined) return runService(lib, args, out);
+  if (args.service !== undefined) {
+    if (args['admin-port'] !== undefined) throw new P2prcError('E_USAGE', '--admin-port is not available with --service');
+    return runService(lib, args, out, verbose);
+  }
+  const log = makeLogger(lib, args, verbose);
   // Signals are taken from the start: Ctrl-C while the first connection is still being tried is a clean stop too.
   const stop = new AbortController();
   const signalled = untilSignal().then((sig) => (stop.abort(), sig));
   let service: NodeService;
   try {
-    service = await lib.runNodeService({ ...nodeServiceOptions(lib, args, out), signal: stop.signal });
+    service = await lib.runNodeService({ ...nodeServiceOptions(lib, args, out, log), signal: stop.signal });
   } catch (err) {
+    log.stop();
     if (!stop.signal.aborted) throw err;
     out.err(`received ${await signalled}, stopped before the first connection`);
     return 0;
   }
   for (const t of service.published) out.out(publishedLine(t, json));
+  if (service.admin) {
+    // After the Published lines, once everything is up; the fragment carries the token to the page only.
+    if (json) out.out(JSON.stringify({ event: 'admin', url: service.admin.url, fingerprint: service.admin.fingerprint ?? null }));
+    else out.out(`Admin: ${service.admin.url}#token=${encodeURIComponent(service.admin.token)}`);
+  }
   const shown = new Map(service.published.map((t) => [t.name, t.publicAddress]));
   service.publisher.on('published', (list) => {
     // After a failover the addresses are new: say so in the same form as at start (only what changed).
@@ -124,13 +143,14 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     }
   });
   const signal = await signalled;
-  out.err(`received ${signal}, closing tunnels`);
+  log.info('shutdown', `received ${signal}, closing tunnels`);
   await service.close();
+  log.stop();
   return 0;
 }
 
 /** The flags of `-s --connect-reverse-proxy <host> --service <id>` as runServiceOwner options. */
-export function serviceOwnerOptions(lib: Library, args: Record<string, unknown>, out: Output): ServiceOwnerOptions {
+export function serviceOwnerOptions(lib: Library, args: Record<string, unknown>, out: Output, log?: Logger): ServiceOwnerOptions {
   const expose = (args.expose as string[]).map((e) => lib.parseExpose(e)).find((e) => e.protocol === 'tcp');
   return {
     configDir: configDirArg(lib, args),
@@ -143,7 +163,7 @@ export function serviceOwnerOptions(lib: Library, args: Record<string, unknown>,
     description: args.description as string,
     localPort: expose?.localPort,
     nodePort: args.port as number | undefined,
-    onStatus: (line) => out.err(line),
+    onStatus: statusSink(out, log),
   };
 }
 
@@ -157,12 +177,17 @@ export function serviceLines(id: string, host: string, owner: Pick<ServiceOwner,
   ];
 }
 
-async function runService(lib: Library, args: Record<string, unknown>, out: Output): Promise<number> {
-  const options = serviceOwnerOptions(lib, args, out);
-  const owner = await lib.runServiceOwner(options);
+async function runService(lib: Library, args: Record<string, unknown>, out: Output, verbose: boolean): Promise<number> {
+  const log = makeLogger(lib, args, verbose);
+  const options = serviceOwnerOptions(lib, args, out, log);
+  const owner = await lib.runServiceOwner(options).catch((err: unknown) => {
+    log.stop();
+    throw err;
+  });
   for (const line of serviceLines(options.serviceId, lib.formatAddress(options.proxy.host, options.proxy.port), owner, args.json as boolean)) out.out(line);
   const signal = await untilSignal();
-  out.err(`received ${signal}, closing the service`);
+  log.info('shutdown', `received ${signal}, closing the service`);
   await owner.close();
+  log.stop();
   return 0;
 }

@@ -3,12 +3,13 @@ import type { HostService, HostServiceOptions } from '../index.js';
 import { configDirArg, loadLibrary, type Library } from './lib.js';
 import { stdio, untilSignal } from './output.js';
 import { discoveryArgs, discoveryOptions } from './discovery-options.js';
+import { adminFlags, adminOptions, logOptions, makeLogger } from './observe-options.js';
 
 export const usage = 'p2prc -s --reverse-proxy [options]';
 export const describe = 'Start a reverse-proxy host: clients publish their services on its public ports.';
 
 export function configure(y: Argv): Argv {
-  return discoveryOptions(y)
+  return adminOptions(logOptions(discoveryOptions(y)))
     .option('frp-compat', { choices: ['on', 'off'], default: 'on', describe: 'also serve stock frpc clients (frp protocol) on the control port' })
     .option('users', { type: 'string', describe: 'users file (see --add-user): an account is then needed to list and visit services' })
     .option('open', { type: 'boolean', default: false, describe: 'publish the token in the IP table: any node may use this host' })
@@ -33,7 +34,8 @@ export function configure(y: Argv): Argv {
     .example('p2prc -s --reverse-proxy', 'host on port 7000 with TLS and a generated token')
     .example('p2prc -s --reverse-proxy --control-port 7000 --allow-ports 6000-6100 --public-host 203.0.113.10', 'restrict public ports')
     .example('p2prc -s --reverse-proxy --vhost-http-port 8080 --subdomain-host example.com', 'also route HTTP by Host header on port 8080')
-    .example('P2PRC_TOKEN=secret p2prc -s --reverse-proxy --no-tls --bind 127.0.0.1', 'plaintext, loopback only');
+    .example('P2PRC_TOKEN=secret p2prc -s --reverse-proxy --no-tls --bind 127.0.0.1', 'plaintext, loopback only')
+    .example('p2prc -s --reverse-proxy --admin-port 7500 --log-format json --log-file /var/log/p2prc.log', 'dashboard and /metrics on 127.0.0.1:7500, JSON logs to a file');
 }
 
 /**
@@ -62,6 +64,7 @@ export async function hostServiceOptions(lib: Library, args: Record<string, unkn
     ...(args.users ? { users: await lib.loadUsers(String(args.users)) } : {}),
     ...discoveryArgs(args),
     frpBinDir: args['frp-bin-dir'] as string | undefined,
+    ...(adminFlags(args) ? { admin: adminFlags(args) } : {}),
   };
 }
 
@@ -72,8 +75,10 @@ export function hostBanner(service: HostService, allowPorts: string, json: boole
     return JSON.stringify({
       event: 'host-started', engine: handle.engine, control: service.controlAddress, port: handle.port, publicHost: service.publicHost, tls: handle.tls,
       fingerprint: handle.fingerprint ?? null, tokenPath: handle.tokenPath ?? null, connectCommand: service.connectCommand, nodePort: service.nodePort ?? null,
+      admin: service.admin ? { url: service.admin.url, fingerprint: service.admin.fingerprint ?? null } : null,
     });
   }
+  const dashboard = service.admin ? `${service.admin.url}#token=${encodeURIComponent(handle.token)}` : undefined;
   const where = !handle.tokenPath ? 'from --token, P2PRC_TOKEN or the config' : `${handle.tokenGenerated ? 'generated, ' : ''}stored in ${handle.tokenPath}`;
   return [
     'p2prc reverse-proxy host is running',
@@ -86,6 +91,7 @@ export function hostBanner(service: HostService, allowPorts: string, json: boole
     ...(handle.native?.vhost ? [`  HTTP vhost:       http://${service.publicHost}:${handle.native.vhost.port}${handle.native.options.subdomainHost ? ` (subdomains of ${handle.native.options.subdomainHost})` : ''}`] : []),
     `  Node server:      ${service.nodePort ? `http://${service.publicHost}:${service.nodePort}/ip_table` : 'off'}`,
     `  Client command:   ${service.connectCommand}`,
+    ...(dashboard ? [`  Dashboard:        ${dashboard}  (also /metrics, /api/*; Authorization: Bearer <token>)`] : []),
     '  (the token is a secret: give this command only to clients you trust, over a private channel)',
   ].join('\n');
 }
@@ -94,15 +100,18 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   const out = stdio(verbose);
   const lib = await loadLibrary();
   const options = await hostServiceOptions(lib, args);
-  const service = await lib.runHostService(options);
-  service.handle.logs.on('log', (l) => {
-    if (l.level !== 'debug' || verbose) out.err(`[${new Date().toISOString()}] ${l.level}: ${l.message}`);
+  const log = makeLogger(lib, args, verbose);
+  const service = await lib.runHostService(options).catch((err: unknown) => {
+    log.stop();
+    throw err;
   });
-  for (const w of service.warnings) out.err(`warning: ${w}`);
+  service.handle.logs.on('log', (l) => log.log(l.level, l.event ?? 'host', l.message, l.fields));
+  for (const w of service.warnings) log.warn('warning', w);
   const allow = options.allowPorts;
   out.out(hostBanner(service, allow && typeof allow !== 'string' ? lib.formatPortRanges(allow) : 'any', args.json as boolean));
   const signal = await untilSignal();
-  out.err(`received ${signal}, shutting down`);
+  log.info('shutdown', `received ${signal}, shutting down`);
   await service.close();
+  log.stop();
   return 0;
 }

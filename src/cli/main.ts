@@ -12,6 +12,7 @@ import * as frpCmd from './frp.js';
 import * as servicesCmd from './services.js';
 import * as visitCmd from './visit.js';
 import * as usersCmd from './users.js';
+import * as viewClients from './view-clients.js';
 import { addServerCommand, listServersCommand } from './servers.js';
 
 export interface Command {
@@ -29,6 +30,7 @@ const MODES: Array<{ flags: string[]; command: Command }> = [
   { flags: ['--list-services'], command: servicesCmd },
   { flags: ['--visit'], command: visitCmd },
   { flags: ['--add-user'], command: usersCmd },
+  { flags: ['--view-clients'], command: viewClients },
   { flags: ['--ls', '--list-servers', '--ListServers'], command: listServersCommand },
   { flags: ['--as', '--add-server', '--AddServer'], command: addServerCommand },
 ];
@@ -60,7 +62,8 @@ Usage:
   p2prc -s --reverse-proxy [options]                  start a reverse-proxy host
   p2prc -s --connect-reverse-proxy <ip[:port]> [opts] start the node server and publish it
   p2prc --view-rps [--json] [--offline]               list known reverse-proxy hosts
-  p2prc --view-rpm [--json] [--prune]                 list tunnels from the mapping file
+  p2prc --view-rpm [--json] [--prune]                 list tunnels (live from a client's admin API when up)
+  p2prc --view-clients [--json]                       clients and tunnels of this machine's host (admin API)
   p2prc -s [--port 8088]                              start the node server only
   p2prc --list-services <host> [--json]               list private services on a host
   p2prc --visit <id> --host <host> --secret S --local-port P   reach a private service

@@ -2,9 +2,10 @@ import type { Argv } from 'yargs';
 import type { MappingView } from '../index.js';
 import { configDirArg, loadLibrary, type Library } from './lib.js';
 import { ago, formatTable, stdio } from './output.js';
+import { tunnelTable } from './view-clients.js';
 
 export const usage = 'p2prc --view-rpm [--json] [--prune]';
-export const describe = 'List the tunnels in reverse_proxy_mapping.json: active, stale (owner process gone) or closed.';
+export const describe = 'List the tunnels in reverse_proxy_mapping.json: active, stale (owner process gone) or closed; with a client\'s admin API up (--admin-port), its tunnels live.';
 
 export function configure(y: Argv): Argv {
   return y
@@ -37,9 +38,16 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   }
   const pruned = args.prune ? await lib.pruneMappings(configDir) : undefined;
   const rows = await lib.viewMappings(configDir);
+  const live = await lib.viewLiveTunnels(configDir);
+  for (const e of live.errors) out.err(`admin API not answering: ${e}`);
   if (args.json) {
-    out.out(JSON.stringify({ configDir, ...(pruned !== undefined ? { pruned } : {}), mappings: rows }, null, 2));
+    out.out(JSON.stringify({ configDir, ...(pruned !== undefined ? { pruned } : {}), ...(live.tunnels.length ? { live: live.tunnels } : {}), mappings: rows }, null, 2));
     return 0;
+  }
+  if (live.tunnels.length > 0) {
+    out.out(`Live from the admin API of ${[...new Set(live.tunnels.map((t) => t.pid))].map((p) => `pid ${p}`).join(', ')}:`);
+    out.out(tunnelTable(live.tunnels));
+    out.out('');
   }
   if (pruned !== undefined) out.err(`pruned ${pruned} closed or stale entr${pruned === 1 ? 'y' : 'ies'}`);
   out.out(rows.length === 0 ? `No tunnels recorded (${configDir}/reverse_proxy_mapping.json is empty).` : mappingTable(lib, rows));

@@ -8,6 +8,7 @@ import { openControlSession, type ControlSession } from './control.js';
 import { resolveConnectOptions, type ConnectOptions, type ResolvedConnectOptions, type TunnelSpec } from './options.js';
 import type { LocalTarget } from './pool.js';
 import { UdpRelay } from './udp.js';
+import { TrafficCounter } from '../transport/traffic.js';
 
 // The CLI and services still name these by their old home.
 
@@ -34,6 +35,15 @@ interface TunnelState {
   remotePort: number | undefined;
   /** What the host named it (an http tunnel's full domain), else ''. */
   publicName: string;
+  traffic: TrafficCounter;
+}
+
+/** A published tunnel with its live counts, for the admin views. */
+export interface TunnelTraffic extends PublishedTunnel {
+  visitorsNow: number;
+  visitorsTotal: number;
+  bytesIn: number;
+  bytesOut: number;
 }
 
 /**
@@ -52,6 +62,7 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
   private readonly stop = new AbortController();
   private loop: Promise<void> | undefined;
   private readonly udp = new UdpRelay((id) => this.target(id));
+  private connectedAt: Date | undefined;
 
   constructor(options: ConnectOptions) {
     super();
@@ -65,6 +76,7 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
       localPort: spec.localPort,
       remotePort: spec.remotePort === 'any' ? undefined : spec.remotePort,
       publicName: '',
+      traffic: new TrafficCounter(),
     }));
     this.ready = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
@@ -93,6 +105,20 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
         publicHost: t.spec.protocol === 'http' ? t.publicName : this.publicHost,
         publicAddress: t.spec.protocol === 'http' ? `http://${formatAddress(t.publicName, t.remotePort!)}` : formatAddress(this.publicHost, t.remotePort!),
       }));
+  }
+
+  /** Published tunnels with their visitors and bytes so far (bytes of open visitors included). */
+  traffic(): TunnelTraffic[] {
+    return this.published().map((p) => {
+      const t = this.tunnels.find((x) => x.spec.name === p.name)!.traffic;
+      return { ...p, visitorsNow: t.now, visitorsTotal: t.total, bytesIn: t.bytesIn, bytesOut: t.bytesOut };
+    });
+  }
+
+  /** The current connection to the host, if any: when it started and how many data connections are parked. */
+  connection(): { sessionId: string; since: Date; poolIdle: number } | undefined {
+    const s = this.session;
+    return s && this.connectedAt ? { sessionId: s.sessionId, since: this.connectedAt, poolIdle: s.poolIdle } : undefined;
   }
 
   private async run(): Promise<void> {
@@ -126,6 +152,7 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
         continue;
       }
       failures = 0;
+      this.connectedAt = new Date();
       this.emit('status', { state: 'connected', sessionId: session.sessionId, restored: connectedOnce });
       this.emit('published', this.published());
       if (!connectedOnce) this.resolveReady(this.published());
@@ -174,7 +201,7 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
       return s ? { host: s.localHost ?? '127.0.0.1', port: s.localPort, service: { id: s.id, secret: s.secret } } : undefined;
     }
     const t = this.tunnels.find((x) => x.tunnelId === tunnelId);
-    return t && t.localPort !== undefined ? { host: t.localHost, port: t.localPort } : undefined;
+    return t && t.localPort !== undefined ? { host: t.localHost, port: t.localPort, traffic: t.traffic } : undefined;
   }
 
   private fail(error: P2prcError): void {

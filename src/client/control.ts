@@ -65,6 +65,10 @@ export class ControlSession {
     this.pool.start();
   }
 
+  get poolIdle(): number {
+    return this.pool.idleCount;
+  }
+
   /** Registers a tunnel; `onOffer` decides whether an offered port is usable on this side. */
   /** Resolves with the public port and the host's name for it (the claimed domain of an http tunnel, else ''). */
   register(req: Messages['Register'], onOffer: (port: number) => Promise<boolean>): Promise<{ port: number; publicHost: string }> {

@@ -11,12 +11,15 @@ import { dial, tuneSocket, type DialOptions } from '../transport/net.js';
 import { MuxLinks } from './mux-link.js';
 import { P2prcError } from '../errors.js';
 import { debug, debugFailure } from '../log.js';
+import type { TrafficCounter } from '../transport/traffic.js';
 
 export interface LocalTarget {
   host: string;
   port: number;
   /** A private service: visitors must pass the end-to-end secret check before anything reaches it. */
   service?: { id: string; secret: string };
+  /** Counts this tunnel's visitors and bytes (from the data socket's own counters). */
+  traffic?: TrafficCounter;
 }
 
 export interface PoolSession {
@@ -53,6 +56,11 @@ export class DataPool {
       proof: () => this.nextProof(true),
       bound: (stream, bind) => void this.relay(stream, Buffer.alloc(0), bind.tunnelId, bind.visitorId),
     });
+  }
+
+  /** Parked raw data connections waiting for a visitor. */
+  get idleCount(): number {
+    return this.idle;
   }
 
   /** A fresh data-connection proof for another connection of this session (service visits use it). */
@@ -130,6 +138,8 @@ export class DataPool {
       data.destroy();
       return;
     }
+    // Counted when the stream (or raw connection) is accepted; bytes come from the local socket below.
+    const visit = target.traffic?.visitor(data);
     let service: { keys: LinkKeys; open: OpenStream } | undefined;
     if (target.service) {
       if (head.length > 0) data.unshift(head);
@@ -150,6 +160,7 @@ export class DataPool {
       clearTimeout(timer);
     }
     tuneSocket(local);
+    visit?.local(local);
     if (service) {
       const svc = target.service!.id;
       return secureRelay(data, local, service.keys, service.open, undefined, (e) => debug(e.code, `service ${svc}: relay of visitor ${visitorId} ended: ${e.message}`));

@@ -1,7 +1,7 @@
 import type net from 'node:net';
 import type tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
-import { P2prcError, toP2prcError } from '../errors.js';
+import { P2prcError, toP2prcError, type ErrorCode } from '../errors.js';
 import { encodeMessage, type Message, type Messages } from '../protocol/messages.js';
 import { FrameChannel } from '../transport/channel.js';
 import { tuneSocket, wrapServerTls } from '../transport/net.js';
@@ -18,13 +18,15 @@ import { VhostTunnel } from './vhost-tunnel.js';
 import { claimedDomains } from '../vhost/router.js';
 import type { VhostServer } from '../vhost/server.js';
 
-type HostLog = (level: 'info' | 'warn' | 'debug', message: string) => void;
+type HostLog = (level: 'info' | 'warn' | 'debug', message: string, event?: string, fields?: Record<string, string | number | undefined>) => void;
 
 /** What the native engine reports to the host (which turns it into events). */
 export interface EngineEvents {
   client(e: { clientId: string; name: string; remote: string }): void;
   clientClosed(e: { clientId: string; name: string; reason: string | undefined }): void;
   tunnel(e: { clientId: string; name: string; port: number }): void;
+  /** A tunnel request or a visit turned away (login refusals surface as errors from accept). */
+  refused(e: { stage: 'tunnel' | 'visit'; code: ErrorCode; remote: string; client?: string; message: string }): void;
 }
 
 export interface EngineDeps {
@@ -51,6 +53,7 @@ export class NativeEngine {
   private readonly userSaltSecret = randomBytes(32);
   private visitIds = 0;
   private shuttingDown = false;
+  private closedPoolMisses = 0;
 
   constructor(private readonly d: EngineDeps) {
     const { options, services } = d;
@@ -113,7 +116,7 @@ export class NativeEngine {
     } catch (err) {
       const e = toP2prcError(err);
       socket.end(encodeMessage('Error', { code: e.code, message: e.message }));
-      this.d.log('info', `visit from ${remote} refused: ${e.message}`);
+      this.d.events.refused({ stage: 'visit', code: e.code, remote, client: session.name, message: e.message });
     }
   }
 
@@ -135,7 +138,7 @@ export class NativeEngine {
     this.sessions.set(sessionId, session);
     this.byClient.set(auth.clientId, session);
     channel.send('AuthOk', { sessionId, mac: hostAuthProof(options.token, auth), heartbeatMs: options.heartbeatMs, publicHost: options.publicHost ?? '', graceMs: options.graceMs });
-    this.d.log('info', `client ${auth.name} connected from ${remote}`);
+    this.d.log('info', `client ${auth.name} connected from ${remote}`, 'login', { client: auth.name, peer: remote });
     this.d.events.client({ clientId: auth.clientId, name: auth.name, remote });
   }
 
@@ -150,7 +153,7 @@ export class NativeEngine {
       const protocol = req.protocol === 'udp' ? 'udp' : 'tcp';
       const e = explainTaken(toP2prcError(err), req.remotePort, (port) => reservations.secondsHeldFor(port, protocol, session.clientId));
       // The client is told why; the operator should be too (a refused port, a quota, no permission).
-      this.d.log('info', `refused tunnel ${req.name} of ${session.name}: ${e.code} ${e.message}`);
+      if (e.code !== 'E_CLOSED') this.d.events.refused({ stage: 'tunnel', code: e.code, remote: session.remote, client: session.name, message: `tunnel ${req.name}: ${e.message}` });
       throw e;
     }
     if (!this.sessions.has(session.sessionId)) {
@@ -160,7 +163,7 @@ export class NativeEngine {
     }
     tunnel.sink = session;
     session.tunnels.set(req.tunnelId, tunnel);
-    this.d.log('info', `tunnel ${req.name} of ${session.name} published on port ${tunnel.port}`);
+    this.d.log('info', `tunnel ${req.name} of ${session.name} published on port ${tunnel.port}`, 'tunnel-opened', { client: session.name, tunnel: req.name, port: tunnel.port });
     this.d.events.tunnel({ clientId: session.clientId, name: req.name, port: tunnel.port });
     return tunnel;
   }
@@ -183,14 +186,25 @@ export class NativeEngine {
     this.d.reservations.release(tunnel);
   }
 
+  /** Parked data connections, and visitors that found none (closed sessions included). */
+  poolStats(): { dataPoolSize: number; dataPoolMisses: number } {
+    let size = 0;
+    let misses = this.closedPoolMisses;
+    for (const s of this.sessions.values()) (size += s.idleCount, misses += s.poolMisses);
+    return { dataPoolSize: size, dataPoolMisses: misses };
+  }
+
   private sessionClosed(session: ClientSession, reason: P2prcError | undefined): void {
     this.sessions.delete(session.sessionId);
+    this.closedPoolMisses += session.poolMisses;
     this.d.services.ownerClosed(session);
     if (this.byClient.get(session.clientId) === session) this.byClient.delete(session.clientId);
     // Only a lost client's ports are held; one that closed its tunnels (or a host shutting down) holds nothing.
     const held = this.shuttingDown ? 0 : session.tunnels.size;
     const holding = held > 0 ? `; its ${held} port${held === 1 ? ' is' : 's are'} held for ${Math.round(this.d.options.graceMs / 1000)} s` : '';
-    this.d.log('info', `client ${session.name} disconnected${reason ? `: ${reason.message}` : ''}${holding}`);
+    this.d.log('info', `client ${session.name} disconnected${reason ? `: ${reason.message}` : ''}${holding}`, 'logout', {
+      client: session.name, peer: session.remote, reason: reason?.code,
+    });
     this.d.events.clientClosed({ clientId: session.clientId, name: session.name, reason: reason?.message });
     // A route is not a port: it is given back at once (a reconnecting client claims it again).
     for (const tunnel of session.tunnels.values()) {

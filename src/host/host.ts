@@ -3,7 +3,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { P2prcError, toP2prcError } from '../errors.js';
+import { P2prcError, toP2prcError, type ErrorCode } from '../errors.js';
 import { FrpWireServer } from '../frp-wire/server/server.js';
 import { listenTcp } from '../transport/net.js';
 import { adoptHeldListener } from '../transport/held-listener.js';
@@ -18,7 +18,6 @@ import { PortPolicy } from './ports.js';
 import type { RegistryOptions } from './register.js';
 import { Reservations } from './reservations.js';
 import { ServiceRegistry } from './services.js';
-import type { ClientSession } from './session.js';
 import type { HostedTunnel } from './tunnel.js';
 
 /** How long a fresh connection may stay silent: far below the handshake deadline, as nothing precedes the first byte. */
@@ -29,7 +28,37 @@ export interface HostEvents {
   'client-closed': [{ clientId: string; name: string; reason: string | undefined }];
   tunnel: [{ clientId: string; name: string; port: number; engine?: 'frp-wire' }];
   'tunnel-closed': [{ clientId: string; name: string; port: number }];
-  log: [{ level: 'info' | 'warn' | 'debug'; message: string }];
+  log: [HostLog];
+  /** A connection, login, tunnel or visit turned away; always with the peer's address and the code. */
+  refused: [HostRefusal];
+}
+
+/** A log line; `event` and `fields` name what happened for structured (--log-format json) logs. */
+export interface HostLog {
+  level: 'info' | 'warn' | 'debug';
+  message: string;
+  event?: string;
+  fields?: LogFields;
+}
+
+export type LogFields = Record<string, string | number | undefined>;
+
+export interface HostRefusal {
+  stage: 'login' | 'tunnel' | 'visit';
+  code: ErrorCode;
+  remote: string;
+  client?: string;
+  message: string;
+}
+
+export interface ClientInfo {
+  clientId: string;
+  name: string;
+  remote: string;
+  tunnels: number;
+  connectedAt: string;
+  bytesIn: number;
+  bytesOut: number;
 }
 
 export interface TunnelInfo {
@@ -44,6 +73,7 @@ export interface TunnelInfo {
   bytesIn: number;
   bytesOut: number;
   createdAt: string;
+  engine: 'native' | 'frp-wire';
 }
 
 /**
@@ -77,7 +107,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     this.admission = new Admission(defaultAdmissionLimits(o.maxPendingHandshakes, o.maxPendingPerSource));
     const context = o.tls ? tls.createSecureContext({ key: options.keyPem, cert: options.certPem }) : undefined;
     const registry: RegistryOptions = { policy: this.policy, bind: o.bind, maxTunnelsPerClient: o.maxTunnelsPerClient, offerTimeoutMs: 10_000, maxOffers: 20, udpIdleMs: o.udpIdleMs };
-    const log = (level: 'info' | 'warn' | 'debug', message: string) => this.log(level, message);
+    const log = (level: 'info' | 'warn' | 'debug', message: string, event?: string, fields?: LogFields) => this.log(level, message, event, fields);
     this.reservations = new Reservations({
       policy: this.policy, graceMs: o.graceMs, log,
       released: (t) => this.emit('tunnel-closed', { clientId: t.clientId, name: t.name, port: t.port }),
@@ -86,7 +116,10 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     const vhost = this.vhost;
     this.native = new NativeEngine({
       options: o, hostId: this.hostId, tls: context, registry, reservations: this.reservations, services: this.services, log, vhost,
-      events: { client: (e) => this.emit('client', e), clientClosed: (e) => this.emit('client-closed', e), tunnel: (e) => this.emit('tunnel', e) },
+      events: {
+        client: (e) => this.emit('client', e), clientClosed: (e) => this.emit('client-closed', e), tunnel: (e) => this.emit('tunnel', e),
+        refused: (r) => this.refuse(r),
+      },
     });
     this.frp = o.frpCompat
       ? new FrpWireServer({
@@ -96,6 +129,11 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
           registry, reservations: this.reservations,
           opened: (t) => this.emit('tunnel', { clientId: t.clientId, name: t.name, port: t.port, engine: 'frp-wire' }),
         }),
+        events: {
+          refused: (r) => this.refuse(r),
+          login: (c) => this.emit('client', { clientId: `frp:${c.runId}`, name: `frpc ${c.runId}`, remote: c.remote }),
+          logout: (c) => this.emit('client-closed', { clientId: `frp:${c.runId}`, name: `frpc ${c.runId}`, reason: undefined }),
+        },
       })
       : undefined;
   }
@@ -132,8 +170,18 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     return this.port;
   }
 
-  private log(level: 'info' | 'warn' | 'debug', message: string): void {
-    this.emit('log', { level, message });
+  private log(level: 'info' | 'warn' | 'debug', message: string, event?: string, fields?: LogFields): void {
+    this.emit('log', { level, message, ...(event ? { event, fields } : {}) });
+  }
+
+  /** Every refusal is logged with its code and the peer, and emitted for the admin views. */
+  private refuse(r: HostRefusal): void {
+    const who = r.client ? `${r.client} (${r.remote})` : r.remote;
+    const quiet = r.code === 'E_PROTOCOL' || r.code === 'E_TIMEOUT';
+    this.log(quiet ? 'info' : 'warn', `${r.stage} from ${who} refused: ${r.code} ${r.message}`, 'refused', {
+      stage: r.stage, code: r.code, peer: r.remote, client: r.client,
+    });
+    this.emit('refused', r);
   }
 
   /**
@@ -145,7 +193,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     const { handshakeTimeoutMs } = this.options;
     const ticket = this.admission.admit(raw.remoteAddress ?? '', (address) => this.hasClientAt(address));
     if (typeof ticket === 'string') {
-      this.log('warn', `dropping ${remote}: ${ticket}`);
+      this.refuse({ stage: 'login', code: 'E_QUOTA', remote, message: ticket });
       raw.destroy();
       return;
     }
@@ -159,19 +207,23 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     this.pending.add(raw);
     raw.once('close', settle);
     raw.on('error', () => raw.destroy());
+    let timedOut = false;
     const deadline = setTimeout(() => {
-      this.log('warn', `dropping ${remote}: handshake not completed within ${handshakeTimeoutMs} ms`);
+      timedOut = true;
+      this.refuse({ stage: 'login', code: 'E_TIMEOUT', remote, message: `handshake not completed within ${handshakeTimeoutMs} ms` });
       raw.destroy();
     }, handshakeTimeoutMs);
     try {
       // Before TLS there is nothing to wait for: a client's first byte follows its connect at once.
       const first = await peekByte(raw, Math.min(handshakeTimeoutMs, FIRST_BYTE_TIMEOUT_MS));
-      if (isFrpFirstByte(first) && this.frp) await this.frp.accept(raw, first, open);
+      if (isFrpFirstByte(first) && this.frp) await this.frp.accept(raw, first, open, remote);
       else if (open) throw new P2prcError('E_PROTOCOL', 'only frp clients are served on the open port');
       else await this.native.accept(raw, first, remote);
     } catch (err) {
       const e = toP2prcError(err, 'E_PROTOCOL');
-      this.log(e.code === 'E_AUTH' ? 'warn' : 'debug', `connection from ${remote} closed: ${e.code} ${e.message}`);
+      // E_CLOSED: the peer went away, or a late data connection of an ended session; no refusal.
+      if (e.code === 'E_CLOSED' || timedOut) this.log('debug', `connection from ${remote} closed: ${e.code} ${e.message}`);
+      else this.refuse({ stage: 'login', code: e.code, remote, message: e.message });
       raw.destroy();
     } finally {
       clearTimeout(deadline);
@@ -193,17 +245,37 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     return { clients: this.native.sessions.size, maxClients: this.options.maxClients, freePorts: Math.max(0, total - held) };
   }
 
-  clients(): Array<{ clientId: string; name: string; remote: string; tunnels: number; connectedAt: string }> {
-    return [...this.native.sessions.values()].map((s) => ({ clientId: s.clientId, name: s.name, remote: s.remote, tunnels: s.tunnels.size, connectedAt: s.connectedAt.toISOString() }));
+  /** Gauges for the admin views: handshakes in flight, parked data connections, visitors that found none. */
+  poolStats(): { pendingHandshakes: number; dataPoolSize: number; dataPoolMisses: number } {
+    return { pendingHandshakes: this.pending.size, ...this.native.poolStats() };
+  }
+
+  /** Connected clients, p2prc and stock frpc, with the bytes of their live tunnels. */
+  clients(): ClientInfo[] {
+    const sum = (list: Iterable<HostedTunnel>) => {
+      let bytesIn = 0;
+      let bytesOut = 0;
+      for (const t of list) (bytesIn += t.bytesIn, bytesOut += t.bytesOut);
+      return { bytesIn, bytesOut };
+    };
+    const native = [...this.native.sessions.values()].map((s) => ({
+      clientId: s.clientId, name: s.name, remote: s.remote, tunnels: s.tunnels.size, connectedAt: s.connectedAt.toISOString(), ...sum(s.tunnels.values()),
+    }));
+    const frp = (this.frp?.clients() ?? []).map((c) => ({
+      clientId: `frp:${c.runId}`, name: `frpc ${c.runId}`, remote: c.remote, tunnels: c.liveTunnels().length, connectedAt: c.since.toISOString(), ...sum(c.liveTunnels()),
+    }));
+    return [...native, ...frp];
   }
 
   tunnels(): TunnelInfo[] {
-    const describe = (t: HostedTunnel, s: ClientSession | undefined): TunnelInfo => ({
-      name: t.name, port: t.port, clientId: t.clientId, clientName: s?.name, online: !!s, connections: t.connections,
+    const describe = (t: HostedTunnel, owner: string | undefined): TunnelInfo => ({
+      name: t.name, port: t.port, clientId: t.clientId, clientName: owner, online: !!owner, connections: t.connections,
       activeVisitors: t.activeVisitors, protocol: t.protocol, bytesIn: t.bytesIn, bytesOut: t.bytesOut, createdAt: t.createdAt.toISOString(),
+      engine: /^frp[:-]/.test(t.tunnelId) ? 'frp-wire' : 'native',
     });
     const out: TunnelInfo[] = [];
-    for (const s of this.native.sessions.values()) for (const t of s.tunnels.values()) out.push(describe(t, s));
+    for (const s of this.native.sessions.values()) for (const t of s.tunnels.values()) out.push(describe(t, s.name));
+    for (const c of this.frp?.clients() ?? []) for (const t of c.liveTunnels()) out.push(describe(t, `frpc ${c.runId}`));
     for (const t of this.reservations.tunnels()) out.push(describe(t, undefined));
     return out;
   }

@@ -43,6 +43,8 @@ export class ClientSession implements VisitorSink {
   /** Tunnel ids being negotiated (true: closed meanwhile), taken before the first await so two Registers cannot share one. */
   private readonly registering = new Map<string, boolean>();
   udpDropped = 0;
+  /** Visitors that arrived when no data connection was parked (they waited, or were refused). */
+  poolMisses = 0;
   private readonly pool: PairingPool<VisitTarget, net.Socket, net.Socket>;
   private readonly muxes = new Set<YamuxSession>();
   private readonly portReplies = new Map<string, PortReply>();
@@ -131,12 +133,20 @@ export class ClientSession implements VisitorSink {
     return best;
   }
 
+  /** Parked raw data connections (multiplexed ones are not parked: they carry any number of visitors). */
+  get idleCount(): number {
+    return this.pool.idleCount;
+  }
+
   acceptVisitor(tunnel: VisitTarget, visitor: net.Socket): void {
     visitor.setNoDelay(true);
     const mux = this.pickMux();
     if (mux) return this.bind(tunnel, visitor, mux.openStream());
+    const outcome = this.pool.addVisitor(tunnel, visitor);
+    if (outcome === 'paired') return;
+    this.poolMisses++;
     // The pool ran dry: ask for as many as are waiting, plus headroom for the next burst.
-    if (this.pool.addVisitor(tunnel, visitor) === 'waiting') this.send('ReqData', { count: this.pool.waitingCount + 4 });
+    if (outcome === 'waiting') this.send('ReqData', { count: this.pool.waitingCount + 4 });
   }
 
   /** UDP keeps datagram semantics under congestion: when the control stream is backed up, drop. */

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { TrafficCounter } from '../transport/traffic.js';
 import type { TunnelProtocol } from '../protocol/messages.js';
 import type { VisitorSink } from '../transport/pairing-pool.js';
 
@@ -12,9 +13,9 @@ export interface HostedTunnel {
   sink: VisitorSink | undefined;
   graceTimer: NodeJS.Timeout | undefined;
   readonly createdAt: Date;
-  bytesIn: number;
-  bytesOut: number;
-  connections: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly connections: number;
   readonly activeVisitors: number;
   /** A name the client is told instead of the host's address (an http tunnel's domain). */
   readonly publicName?: string;
@@ -26,12 +27,9 @@ export interface HostedTunnel {
  * port is really held; it stays bound through a client's grace period so nobody else can take it.
  */
 export class PublicTunnel implements HostedTunnel {
-  readonly visitors = new Set<net.Socket>();
+  readonly traffic = new TrafficCounter();
   sink: VisitorSink | undefined;
   graceTimer: NodeJS.Timeout | undefined;
-  bytesIn = 0;
-  bytesOut = 0;
-  connections = 0;
   readonly createdAt = new Date();
 
   constructor(
@@ -46,7 +44,20 @@ export class PublicTunnel implements HostedTunnel {
   }
 
   get activeVisitors(): number {
-    return this.visitors.size;
+    return this.traffic.now;
+  }
+
+  get connections(): number {
+    return this.traffic.total;
+  }
+
+  /** Live: includes the bytes of visitors still connected (read from their sockets on demand). */
+  get bytesIn(): number {
+    return this.traffic.bytesIn;
+  }
+
+  get bytesOut(): number {
+    return this.traffic.bytesOut;
   }
 
   private onVisitor(visitor: net.Socket): void {
@@ -55,13 +66,7 @@ export class PublicTunnel implements HostedTunnel {
       visitor.destroy();
       return;
     }
-    this.connections++;
-    this.visitors.add(visitor);
-    visitor.once('close', () => {
-      this.visitors.delete(visitor);
-      this.bytesIn += visitor.bytesRead;
-      this.bytesOut += visitor.bytesWritten;
-    });
+    this.traffic.track(visitor);
     this.sink.acceptVisitor(this, visitor);
   }
 
@@ -69,6 +74,6 @@ export class PublicTunnel implements HostedTunnel {
     clearTimeout(this.graceTimer);
     this.sink = undefined;
     this.server.close();
-    for (const v of this.visitors) v.destroy();
+    for (const v of this.traffic.live) v.destroy();
   }
 }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { P2prcError, isP2prcError, toP2prcError } from '../errors.js';
 import { formatAddress, type PublishedTunnel } from '../protocol/address.js';
+import type { TunnelTraffic } from '../client/client.js';
 import { NativePublisher, type Publisher } from './publishers.js';
 import { rememberRefusal, type Candidate } from './choose.js';
 import { backoffDelay } from '../protocol/backoff.js';
@@ -40,6 +41,14 @@ export class FailoverPublisher extends EventEmitter<{ status: [string]; publishe
 
   proxy(): { host: string; port: number } | undefined {
     return this.current ? { host: this.current.candidate.host, port: this.current.candidate.port } : undefined;
+  }
+
+  traffic(): TunnelTraffic[] {
+    return this.current?.pub.traffic() ?? [];
+  }
+
+  connection(): { sessionId: string; since: Date; poolIdle: number } | undefined {
+    return this.current?.pub.connection();
   }
 
   published(): PublishedTunnel[] {

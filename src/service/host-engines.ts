@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startHost, type HostEndpoint } from '../host/start.js';
-import type { ReverseProxyHost } from '../host/host.js';
+import type { HostLog, ReverseProxyHost } from '../host/host.js';
 import type { HostOptions } from '../host/options.js';
 import { parsePortRanges } from '../protocol/address.js';
 import { loadHostIdentity, tokenPathIn } from '../host/identity.js';
@@ -11,7 +11,7 @@ import { loadHostIdentity, tokenPathIn } from '../host/identity.js';
 export interface RunningHost extends HostEndpoint {
   engine: 'native' | 'frp';
   id: string;
-  logs: EventEmitter<{ log: [{ level: 'info' | 'warn' | 'debug'; message: string }] }>;
+  logs: EventEmitter<{ log: [HostLog] }>;
   /** The native host itself, for events such as frp clients' tunnels; absent for a supervised frps. */
   native?: ReverseProxyHost;
   stats(): { clients: number; maxClients: number; freePorts: number };
@@ -19,7 +19,7 @@ export interface RunningHost extends HostEndpoint {
 
 export async function startNativeHost(options: HostOptions, stateDir: string): Promise<RunningHost> {
   const handle = await startHost({ ...options, stateDir });
-  const logs = new EventEmitter<{ log: [{ level: 'info' | 'warn' | 'debug'; message: string }] }>();
+  const logs = new EventEmitter<{ log: [HostLog] }>();
   handle.host.on('log', (l) => logs.emit('log', l));
   return {
     engine: 'native', id: handle.host.hostId, port: handle.port, bind: handle.bind, token: handle.token, tokenGenerated: handle.tokenGenerated,
@@ -39,7 +39,7 @@ export async function startFrpHost(options: HostOptions & { frpBinDir?: string |
   const port = options.controlPort === 0 ? await getPort({ host: bind === '0.0.0.0' ? undefined : bind }) : (options.controlPort ?? 7000);
   const format = configFormatFor(binary.version);
   const allowPorts = typeof options.allowPorts === 'string' ? parsePortRanges(options.allowPorts) : options.allowPorts;
-  const logs = new EventEmitter<{ log: [{ level: 'info' | 'warn' | 'debug'; message: string }] }>();
+  const logs = new EventEmitter<{ log: [HostLog] }>();
   const frps = new FrpProcess({
     binary, format, proxies: [], logFile,
     config: renderServerConfig({ bindAddr: bind, bindPort: port, token: identity.token, allowPorts, maxPortsPerClient: options.maxTunnelsPerClient }, format),

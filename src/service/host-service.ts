@@ -11,6 +11,7 @@ import { VERSION } from '../version.js';
 import type { IpTableExchange } from '../node/exchange.js';
 import type { PeerEntry, ReverseProxyInfo } from '../node/validate.js';
 import { startDiscovery } from './discovery.js';
+import { recordDiscovery, startHostAdmin, type AdminFlags, type RunningAdmin } from './admin.js';
 
 export interface HostServiceOptions extends HostOptions {
   configDir: string;
@@ -25,6 +26,8 @@ export interface HostServiceOptions extends HostOptions {
   bootstrap?: string[];
   exchangeIntervalMs?: number;
   staleMs?: number;
+  /** Admin server (dashboard, /metrics, /api/*) on this port; native engine only. */
+  admin?: AdminFlags;
 }
 
 export interface HostService {
@@ -33,6 +36,7 @@ export interface HostService {
   controlAddress: string;
   connectCommand: string;
   nodePort: number | undefined;
+  admin: RunningAdmin | undefined;
   warnings: string[];
   close(): Promise<void>;
 }
@@ -57,6 +61,7 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
   const needsConfig = given.controlPort === undefined || given.token === undefined;
   const config = needsConfig ? openConfig(given.configDir) : undefined;
   const options = { ...given, controlPort: given.controlPort ?? config?.get('controlPort'), token: given.token ?? config?.get('token') };
+  if (options.admin && options.engine === 'frp') throw new P2prcError('E_USAGE', '--admin-port needs the native engine (frps has its own dashboard)');
   const stateDir = hostStateDir(options.configDir);
   const handle = options.engine === 'frp'
     ? await startFrpHost(options, stateDir, path.join(options.configDir, 'frps.log'))
@@ -65,7 +70,9 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
   const publicHost = detectPublicHost(handle.bind, options.publicHost);
   let node: NodeServer | undefined;
   let exchange: IpTableExchange | undefined;
+  let admin: RunningAdmin | undefined;
   try {
+    admin = await startHostAdmin(options, handle.native, stateDir);
     if (!options.noNodeServer) {
       const self = (): PeerEntry => {
         const stats = handle.stats();
@@ -96,9 +103,11 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
         configDir: options.configDir, self: () => selfFn().ip_address[0]!, bootstrap: options.bootstrap ?? [],
         intervalMs: options.exchangeIntervalMs, staleMs: options.staleMs, log: (m) => handle.logs.emit('log', { level: 'debug', message: m }),
       });
+      if (admin) recordDiscovery(exchange, admin.server);
     }
     await recordSelf(options.configDir, handle, publicHost);
   } catch (err) {
+    await admin?.close();
     await exchange?.stop();
     await node?.close();
     await handle.close();
@@ -112,8 +121,10 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
     controlAddress: formatAddress(handle.bind, handle.port),
     connectCommand: `p2prc -s --connect-reverse-proxy ${formatAddress(publicHost, handle.port)} --token ${handle.token}${fp}${tlsFlag}`,
     nodePort: node?.port,
+    admin,
     warnings,
     async close() {
+      await admin?.close();
       await exchange?.stop();
       await Promise.all([node?.close(), handle.close()]);
     },

@@ -10,6 +10,7 @@ import { NativePublisher } from './publishers.js';
 import { FailoverPublisher } from './failover.js';
 import { rankHosts } from './choose.js';
 import { startDiscovery } from './discovery.js';
+import { startClientAdmin } from './admin.js';
 import { exposeTunnels, recordTunnels, running, startPublisher, stopOnFailure, type NodeService, type NodeServiceOptions } from './node-publish.js';
 
 /** --connect-reverse-proxy auto: the node server on a local port, published through the best known host, with failover. */
@@ -53,5 +54,9 @@ export async function runAuto(o: NodeServiceOptions): Promise<NodeService> {
     recordTunnels({ ...o, proxy: proxy() }, formatAddress(proxy().host, proxy().port), 'native', true, pub, published, proxy),
     async () => (await pub.close(), await ex.stop(), await node.close()),
   );
-  return running('native', pub, published, node, async () => (await ex.stop(), await node.close(), await recorder.closeAll()));
+  const admin = await stopOnFailure(
+    startClientAdmin(o, pub, o.token, 'native', () => formatAddress(proxy().host, proxy().port), ex),
+    async () => (await pub.close(), await ex.stop(), await node.close(), await recorder.closeAll()),
+  );
+  return running('native', pub, published, node, async () => (await ex.stop(), await node.close(), await recorder.closeAll()), admin);
 }

@@ -6,6 +6,7 @@ import type { NodeServer } from '../node/server.js';
 import { RecordStore, recordWriteWarning, type MappingRecord } from '../store/index.js';
 import type { ExposeSpec, HostPort } from './address.js';
 import type { Publisher } from './publishers.js';
+import type { AdminFlags, RunningAdmin } from './admin.js';
 
 // What both ways of running the node service (a named host, or auto with failover) share: the
 // options, starting a publisher so that a failure or a signal stops what was started, and the records.
@@ -44,6 +45,8 @@ export interface NodeServiceOptions {
   /** Status lines (reconnects, engine choice, frp events) as they happen, from before the first login. */
   onStatus?: (line: string) => void;
   onLog?: (line: string) => void;
+  /** This client's admin server (its own tunnels), guarded by the host's token. */
+  admin?: AdminFlags;
 }
 
 export interface NodeService {
@@ -51,17 +54,20 @@ export interface NodeService {
   publisher: Publisher;
   published: PublishedTunnel[];
   node: NodeServer;
+  admin?: RunningAdmin | undefined;
   close(): Promise<void>;
 }
 
 /** The running service; closing stops publishing first, then what `after` stops (discovery, local servers, records). */
-export function running(engine: NodeService['engine'], publisher: Publisher, published: PublishedTunnel[], node: NodeServer, after: () => Promise<unknown>): NodeService {
+export function running(engine: NodeService['engine'], publisher: Publisher, published: PublishedTunnel[], node: NodeServer, after: () => Promise<unknown>, admin?: RunningAdmin): NodeService {
   return {
     engine,
     publisher,
     published,
     node,
+    admin,
     async close() {
+      await admin?.close();
       await publisher.close();
       await after();
     },

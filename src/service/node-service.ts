@@ -16,6 +16,7 @@ import { normalizeFingerprint, parseFingerprint, storedPin } from '../transport/
 import type { HostPort } from './address.js';
 import { NativePublisher, detectEngine, type Publisher } from './publishers.js';
 import { runAuto } from './node-auto.js';
+import { startClientAdmin } from './admin.js';
 import { checkLocalPorts, explainPinMismatch, rememberHost } from './trust.js';
 import { exposeTunnels, recordTunnels, running, startPublisher, stopOnFailure, type NodeService, type NodeServiceOptions } from './node-publish.js';
 import { rememberTrust } from './choose.js';
@@ -147,5 +148,9 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
   const recorder = await stopOnFailure(recordTunnels(o, key, protocol === 'frp' ? 'frp-wire' : engine, tls, pub, published), async () => (await pub.close(), await stopLocal()));
   exchange = startDiscovery({ configDir: o.configDir, self: () => node.table().ip_address[0]!, bootstrap: o.bootstrap ?? [], intervalMs: o.exchangeIntervalMs, staleMs: o.staleMs, log: o.onLog });
   const ex = exchange;
-  return running(engine, pub, published, node, async () => (await ex.stop(), await stopLocal(), await recorder.closeAll()));
+  const admin = await stopOnFailure(
+    startClientAdmin(o, pub, token, protocol === 'frp' ? 'frp-wire' : engine, () => key, ex),
+    async () => (await pub.close(), await ex.stop(), await stopLocal(), await recorder.closeAll()),
+  );
+  return running(engine, pub, published, node, async () => (await ex.stop(), await stopLocal(), await recorder.closeAll()), admin);
 }

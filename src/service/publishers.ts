@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { ReverseProxyClient } from '../client/client.js';
+import { ReverseProxyClient, type TunnelTraffic } from '../client/client.js';
 import { type PublishedTunnel } from '../protocol/address.js';
 import type { ConnectOptions, TunnelSpec } from '../client/options.js';
 import { probeHost } from '../client/probe.js';
@@ -13,6 +13,9 @@ export interface Publisher extends EventEmitter<{ status: [string]; published: [
   published(): PublishedTunnel[];
   close(): Promise<void>;
   readonly fingerprint?: string | undefined;
+  /** Live visitor and byte counts per tunnel, where the engine keeps them (native). */
+  traffic?(): TunnelTraffic[];
+  connection?(): { sessionId: string; since: Date; poolIdle: number } | undefined;
 }
 
 /** The native engine behind the Publisher interface, with its reconnects turned into status lines. */
@@ -46,6 +49,14 @@ export class NativePublisher extends EventEmitter<{ status: [string]; published:
 
   published(): PublishedTunnel[] {
     return this.client.published();
+  }
+
+  traffic(): TunnelTraffic[] {
+    return this.client.traffic();
+  }
+
+  connection(): { sessionId: string; since: Date; poolIdle: number } | undefined {
+    return this.client.connection();
   }
 
   close(): Promise<void> {

@@ -63,7 +63,8 @@ describe('finding reverse proxies over the P2PRC network', () => {
     const trust = hosts.flatMap((h) => ['--trust', h.fingerprint]);
     const client = startCli(['-s', '--connect-reverse-proxy', 'auto', '--token', TOKEN, ...trust, '--failover-after', '1', '--heartbeat', '0.5', '--config-dir', dir, ...FAST]);
     const first = parsePublished(await client.waitFor((l) => l.startsWith('Published:')));
-    expect(client.stderr.some((l) => l.startsWith('chose reverse proxy'))).toBe(true);
+    // Status lines carry a timestamp and a level: "[2025-...Z] info: chose reverse proxy ...".
+    expect(client.stderr.some((l) => /^\[\d{4}-\d\d-\d\dT[\d:.]+Z\] info: chose reverse proxy/.test(l))).toBe(true);
     const chosen = hosts.find((h) => client.stderr.some((l) => l.includes(`chose reverse proxy 127.0.0.1:${h.port}`)))!;
     const stoppedAt = Date.now();
     await chosen.proc.stop('SIGKILL');

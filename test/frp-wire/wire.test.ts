@@ -48,7 +48,8 @@ describe('the p2prc frp-wire client against the p2prc frp-wire server (no frp bi
     const c = frpClient(h, [{ name: 'web', localHost: '127.0.0.1', localPort: echo, remotePort: 0 }], { tcpMux: true, token: 'not-the-token' });
     await expect(c.start()).rejects.toMatchObject({ code: 'E_AUTH' });
     expect(h.host.tunnels()).toEqual([]);
-    expect(logs.some((m) => m.startsWith('frp login refused'))).toBe(true);
+    // Refusals are logged with their code and the peer address (issue 19).
+    expect(logs.some((m) => /^login from 127\.0\.0\.1:\d+ refused: E_AUTH frp login: authorization failed$/.test(m))).toBe(true);
   });
 
   it('a proxy asking for a port the host already gave away is refused with E_PORT_TAKEN', async () => {

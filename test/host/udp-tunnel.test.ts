@@ -115,7 +115,8 @@ describe('UDP tunnels', () => {
     const from = `${raw.localAddress}:${raw.localPort}`;
     raw.write(Buffer.concat([encodePreamble(), encodeFrame(MsgType.UdpData, Buffer.from([0, 0, 0, 1, 9, 1]))]));
     await once(raw, 'close');
-    await until(() => logs.some((m) => m.startsWith(`connection from ${from} closed: E_PROTOCOL `)), 5_000, 'the host log line');
+    // A refusal (issue 19): logged with the stage, the peer address and the code.
+    await until(() => logs.some((m) => m.startsWith(`login from ${from} refused: E_PROTOCOL `)), 5_000, 'the host log line');
     const v = await visitor();
     const got = once(v, 'message');
     v.send(Buffer.from('still fine'), t!.remotePort, '127.0.0.1');

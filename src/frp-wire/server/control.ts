@@ -15,6 +15,8 @@ export interface FrpControlContext<T extends FrpTunnel> extends FrpProxyServices
   log(level: 'info' | 'warn' | 'debug', message: string): void;
   heartbeatTimeoutMs: number;
   pairing: PairingLimits;
+  /** A proxy request turned away (port taken, policy, quota...), for the refusal log and metrics. */
+  refused?(code: P2prcError['code'], message: string): void;
 }
 
 /**
@@ -29,8 +31,9 @@ export class FrpControl<T extends FrpTunnel> implements VisitorSink {
   private lastSeen = Date.now();
   private readonly watchdog: NodeJS.Timeout;
   private closed = false;
+  readonly since = new Date();
 
-  constructor(readonly runId: string, private readonly conn: Duplex, rest: Buffer, private readonly ctx: FrpControlContext<T>, poolCount: number, private readonly onClose: () => void) {
+  constructor(readonly runId: string, readonly remote: string, private readonly conn: Duplex, rest: Buffer, private readonly ctx: FrpControlContext<T>, poolCount: number, private readonly onClose: () => void) {
     this.pool = new PairingPool(ctx.pairing, { pair: (tunnel, visitor, work) => this.bind(tunnel, visitor, work) });
     this.enc = new CfbEncrypt(ctx.key);
     this.enc.pipe(conn);
@@ -89,6 +92,7 @@ export class FrpControl<T extends FrpTunnel> implements VisitorSink {
       this.ctx.log('info', `frp client ${this.runId}: ${String(body.proxy_type || 'tcp')} proxy [${name}]${proxy.remoteAddr ? ` on ${proxy.remoteAddr}` : ''}`);
     } catch (err) {
       const e = toP2prcError(err);
+      this.ctx.refused?.(e.code, `proxy [${name}]: ${e.message}`);
       // frp's own wording where frpc (and its users' scripts) expect it.
       const text = e.code === 'E_PORT_TAKEN' ? 'port unavailable' : e.code === 'E_PORT_DENIED' ? 'port not allowed' : e.message;
       this.send(FrpMsg.NewProxyResp, { proxy_name: name, remote_addr: '', error: text });
@@ -119,6 +123,11 @@ export class FrpControl<T extends FrpTunnel> implements VisitorSink {
 
   sendDatagram(tunnel: { name: string }, _visitorId: number, data: Buffer, from: { address: string; port: number }): boolean {
     return this.udp.get(tunnel.name)?.toClient(data, from) ?? false;
+  }
+
+  /** The port owner's tunnels of this frpc's live tcp and udp proxies. */
+  liveTunnels(): T[] {
+    return [...this.proxies.values()].flatMap((p) => (p.tunnel ? [p.tunnel as T] : []));
   }
 
   close(): void {

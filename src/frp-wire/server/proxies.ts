@@ -21,6 +21,8 @@ export interface FrpProxy {
   /** Holds a public port of its own (counts against the per-client quota). */
   readonly holdsPort: boolean;
   readonly udp: FrpUdpTunnel | undefined;
+  /** The port owner's tunnel, for tcp and udp proxies (the admin views list it). */
+  readonly tunnel?: FrpTunnel;
   /** Gives back what it holds; keepForGrace keeps a public port reserved for a client that was lost, not closed. */
   release(keepForGrace: boolean): void;
 }
@@ -57,7 +59,7 @@ export async function openFrpProxy<T extends FrpTunnel>(s: FrpProxyServices<T>, 
   if (type === 'tcp' || type === 'udp') {
     const tunnel = await s.ports.open({ runId, name, remotePort, sink, held, udp: type === 'udp' });
     return {
-      ...base, tunnelId: tunnel.tunnelId, port: tunnel.port, remoteAddr: `:${tunnel.port}`, holdsPort: true, udp: isUdpTunnel(tunnel) ? tunnel : undefined,
+      ...base, tunnelId: tunnel.tunnelId, port: tunnel.port, remoteAddr: `:${tunnel.port}`, holdsPort: true, udp: isUdpTunnel(tunnel) ? tunnel : undefined, tunnel,
       release: (keep) => s.ports.close(runId, tunnel, keep),
     };
   }

@@ -2,7 +2,7 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { P2prcError, toP2prcError } from '../../errors.js';
+import { P2prcError, toP2prcError, type ErrorCode } from '../../errors.js';
 import { YamuxSession } from '../../mux/session.js';
 import { tuneSocket, wrapServerTls } from '../../transport/net.js';
 import { DEFAULT_PAIRING_LIMITS, type PairingLimits } from '../../transport/pairing-pool.js';
@@ -30,6 +30,14 @@ export interface FrpWireServerOptions<T extends FrpTunnel> {
   pairing?: PairingLimits;
   /** The owner's HTTP virtual-host port, for http proxies; without it they are refused as frps does. */
   vhost?: FrpVhost | undefined;
+  /** Logins, logouts and refusals (with the peer address) for the owner's logs and admin views. */
+  events?: FrpWireEvents<T>;
+}
+
+export interface FrpWireEvents<T extends FrpTunnel> {
+  refused(e: { stage: 'login' | 'tunnel'; code: ErrorCode; remote: string; client?: string; message: string }): void;
+  login(control: FrpControl<T>): void;
+  logout(control: FrpControl<T>): void;
 }
 
 /** frpc's tls_enable sends this byte in clear, then TLS. */
@@ -45,6 +53,8 @@ interface Origin {
   session: YamuxSession | undefined;
   tls: boolean;
   address: string;
+  /** "addr:port" as logged and shown in the admin views. */
+  remote: string;
 }
 
 /** A logged-in frpc, as its work connections are judged. */
@@ -92,7 +102,7 @@ export class FrpWireServer<T extends FrpTunnel> {
    * connection) on any failure, a refused login included. `open` marks the open port, where clients
    * log in with the empty token as P2PRC's embedded frp client does.
    */
-  async accept(raw: net.Socket, firstByte: number, open = false): Promise<void> {
+  async accept(raw: net.Socket, firstByte: number, open = false, remote = `${raw.remoteAddress}:${raw.remotePort}`): Promise<void> {
     let conn: net.Socket = raw;
     let first = firstByte;
     let tls = false;
@@ -113,7 +123,7 @@ export class FrpWireServer<T extends FrpTunnel> {
     this.sockets.add(conn);
     conn.once('close', () => this.sockets.delete(conn));
     conn.resume();
-    const origin: Origin = { session: undefined, tls, address: raw.remoteAddress ?? '' };
+    const origin: Origin = { session: undefined, tls, address: raw.remoteAddress ?? '', remote };
     if (first !== YAMUX_VERSION) return this.handle(conn, open, origin);
     const session = (origin.session = new YamuxSession(conn, { client: false, accept: true, keepaliveMs: 30_000, maxStreams: PRE_AUTH_STREAMS }));
     return new Promise((resolve, reject) => {
@@ -133,6 +143,11 @@ export class FrpWireServer<T extends FrpTunnel> {
         });
       });
     });
+  }
+
+  /** Logged-in frpc clients. */
+  clients(): Array<FrpControl<T>> {
+    return [...this.logins.values()].map((l) => l.control);
   }
 
   /** The first message says what a logical connection is: a Login, or a work connection of a logged-in client. */
@@ -178,9 +193,11 @@ export class FrpWireServer<T extends FrpTunnel> {
     if (replayed) error = 'authorization failed';
     if (!error && this.logins.size >= this.o.maxClients) error = 'host is full';
     if (error) {
-      this.o.log('warn', `frp login refused: ${error}${replayed ? ' (a replayed login key)' : ''}`);
+      const code = error === 'host is full' ? 'E_QUOTA' : 'E_AUTH';
+      // The refusal event is the host's: it reports the error this throws, with the peer.
+      if (!this.o.events) this.o.log('warn', `frp login from ${origin.remote} refused: ${error}${replayed ? ' (a replayed login key)' : ''}`);
       await endFlushed(conn, encodeFrpMessage(FrpMsg.LoginResp, { version: '0.31.2', run_id: '', server_udp_port: 0, error }), this.o.handshakeTimeoutMs);
-      throw new P2prcError(error === 'host is full' ? 'E_QUOTA' : 'E_AUTH', `frp login refused: ${error}${replayed ? ' (a replayed login key)' : ''}`);
+      throw new P2prcError(code, `frp login refused: ${error}${replayed ? ' (a replayed login key)' : ''}`);
     }
     // A reconnect with the token replaces the old control, as frps does. On the open port anyone logs
     // in, and a run id is no secret, so there a live control is never replaced.
@@ -190,7 +207,7 @@ export class FrpWireServer<T extends FrpTunnel> {
     const runId = reuse ? asked : randomBytes(8).toString('hex');
     if (reuse) live?.control.close();
     conn.write(encodeFrpMessage(FrpMsg.LoginResp, { version: '0.31.2', run_id: runId, server_udp_port: 0, error: '' }));
-    const control: FrpControl<T> = new FrpControl(runId, conn, rest, {
+    const control: FrpControl<T> = new FrpControl(runId, origin.remote, conn, rest, {
       key: open ? this.openKey : this.key,
       ports: open ? this.openPorts : this.o.ports,
       groups: open ? this.openGroups : this.groups,
@@ -199,11 +216,14 @@ export class FrpWireServer<T extends FrpTunnel> {
       heartbeatTimeoutMs: this.o.heartbeatTimeoutMs,
       log: this.o.log,
       pairing: this.o.pairing ?? DEFAULT_PAIRING_LIMITS,
+      refused: (c, message) => this.o.events?.refused({ stage: 'tunnel', code: c, remote: origin.remote, client: `frpc ${runId}`, message }),
     }, Number(body.pool_count ?? 1), () => {
+      this.o.events?.logout(control);
       if (this.logins.get(runId)?.control === control) this.logins.delete(runId);
     });
     this.logins.set(runId, { control, origin, open, clientTs: Number(body.timestamp), hostTs: nowS, warned: false });
-    this.o.log('info', `frp client ${runId} logged in${open ? ' token-less on the open port' : ''} (frpc ${String(body.version ?? '?')})`);
+    this.o.log('info', `frp client ${runId} logged in from ${origin.remote}${open ? ' token-less on the open port' : ''} (frpc ${String(body.version ?? '?')})`);
+    this.o.events?.login(control);
   }
 
   /** Whether a logged-in frpc connects from this address (the host lets its work connections past a crowd of strangers). */

@@ -1,0 +1,57 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { FRP_DIR, FRP_SKIP } from '../helpers/frp.js';
+import { cleanup, echoExact, echoServer, freePort, sha256, until } from '../helpers/engine.js';
+import { adminJson, hostWithAdmin, metricsText, tempDir } from '../helpers/admin.js';
+import type { AdminEvent, ClientView, TunnelView } from '../../src/admin/model.js';
+
+const procs = new Set<ChildProcess>();
+afterEach(async () => {
+  for (const p of procs) if (p.exitCode === null && p.signalCode === null) (p.kill('SIGKILL'), await once(p, 'exit'));
+  procs.clear();
+  await cleanup();
+});
+
+async function frpc(hostPort: number, token: string, localPort: number, remotePort: number): Promise<string[]> {
+  const dir = tempDir('p2prc-frpc-');
+  const ini = path.join(dir, 'frpc.ini');
+  await writeFile(ini, `[common]\nserver_addr = 127.0.0.1\nserver_port = ${hostPort}\ntoken = ${token}\nlog_file = console\nlogin_fail_exit = true\n\n[svc]\ntype = tcp\nlocal_ip = 127.0.0.1\nlocal_port = ${localPort}\nremote_port = ${remotePort}\n`);
+  const proc = spawn(path.join(FRP_DIR, 'frpc'), ['-c', ini], { stdio: ['ignore', 'pipe', 'pipe'] });
+  procs.add(proc);
+  const log: string[] = [];
+  proc.stdout!.on('data', (d: Buffer) => log.push(d.toString()));
+  return log;
+}
+
+describe.skipIf(!!FRP_SKIP)(`admin views of stock frpc clients${FRP_SKIP ? ` — skipped: ${FRP_SKIP}` : ''}`, () => {
+  it('lists an frpc login and its proxy (engine frp-wire) with exact visitor counts; a wrong token is a refusal with the peer', async () => {
+    const { h, admin } = await hostWithAdmin({ token: 'frp-token' });
+    const echo = await echoServer();
+    const remote = await freePort();
+    const log = await frpc(h.port, 'frp-token', echo, remote);
+    await until(() => log.join('').includes('start proxy success'), 15_000, 'frpc to start its proxy');
+    for (let i = 0; i < 3; i++) expect(await echoExact(remote, Buffer.from(`v${i}`))).toBe(sha256(Buffer.from(`v${i}`)));
+
+    const { tunnels } = await adminJson<{ tunnels: TunnelView[] }>(admin.url, h.token, '/api/tunnels');
+    expect(tunnels).toEqual([expect.objectContaining({ name: 'svc', publicPort: remote, engine: 'frp-wire', online: true, visitorsTotal: 3 })]);
+    expect(tunnels[0]!.owner).toMatch(/^frpc [0-9a-f]+$/);
+    const { clients } = await adminJson<{ clients: ClientView[] }>(admin.url, h.token, '/api/clients');
+    expect(clients).toEqual([expect.objectContaining({ name: tunnels[0]!.owner, tunnels: 1 })]);
+    expect(clients[0]!.address).toMatch(/^127\.0\.0\.1:\d+$/);
+
+    const bad = await frpc(h.port, 'wrong', echo, await freePort());
+    await until(() => bad.join('').includes('authorization failed'), 15_000, 'frpc to be refused');
+    const events = (await adminJson<{ events: AdminEvent[] }>(admin.url, h.token, '/api/events')).events;
+    const refused = events.filter((e) => e.type === 'refused');
+    expect(refused).toEqual([expect.objectContaining({ reason: 'auth', peer: expect.stringMatching(/^127\.0\.0\.1:\d+$/) })]);
+    expect(events.filter((e) => e.type === 'login')).toHaveLength(1);
+    const text = await metricsText(admin.url, h.token);
+    expect(text).toContain('p2prc_tunnels{protocol="tcp",engine="frp-wire"} 1');
+    expect(text).toContain(`p2prc_visitor_connections_total{tunnel="svc",port="${remote}"} 3`);
+    expect(text).toContain('p2prc_logins_refused_total{reason="auth"} 1');
+    expect(text).toContain('p2prc_logins_accepted_total 1');
+  }, 60_000);
+});
