@@ -2,7 +2,8 @@ import { P2prcError, toP2prcError } from '../errors.js';
 import { clientProof, hostProof, newNonce, proofsEqual, sessionKey } from '../protocol/auth.js';
 import { clientUserProof } from '../protocol/users.js';
 import type net from 'node:net';
-import type { Message, Messages, ServiceInfo } from '../protocol/messages.js';
+import type { DirectSignal, Message, Messages, ServiceInfo } from '../protocol/messages.js';
+import { DirectSignals } from './direct-signals.js';
 import { FrameChannel } from '../transport/channel.js';
 import { dial, type DialOptions } from '../transport/net.js';
 import type { ResolvedConnectOptions } from './options.js';
@@ -29,6 +30,10 @@ export class ControlSession {
   private readonly dialOptions: Omit<DialOptions, 'signal'>;
   onDatagram: ((tunnelId: string, visitorId: number, data: Buffer) => void) | undefined;
   private readonly listWaiters: Array<(s: ServiceInfo[]) => void> = [];
+  /** The host's STUN responder (UDP), 0 when it runs none: direct paths need it. */
+  stunPort = 0;
+  /** Direct-path signalling through this session: offers out (visitor), offers in (owner). */
+  readonly direct: DirectSignals;
 
   constructor(
     private readonly channel: FrameChannel,
@@ -48,6 +53,7 @@ export class ControlSession {
       sessionId, key, dial: dialOptions, target: targets, onError: onWarning,
       onServiceAuthFailed: (id, visitorId) => this.reportServiceAuthFailure(id, visitorId),
     }, poolSize);
+    this.direct = new DirectSignals((type, body) => !this.isClosed && this.channel.send(type, body));
     channel.onMessage((m) => this.onMessage(m));
     channel.on('close', (err) => this.close(err ?? new P2prcError('E_CLOSED', 'control connection to the host was lost')));
     this.heartbeat = setInterval(() => {
@@ -165,6 +171,11 @@ export class ControlSession {
       case 'Error':
         this.close(new P2prcError(m.body.code, `host: ${m.body.message}`));
         return;
+      case 'DirectOffer':
+      case 'DirectAnswer':
+      case 'DirectRefused':
+        this.direct.receive(m);
+        return;
       default:
         this.close(new P2prcError('E_PROTOCOL', `unexpected ${m.type} from the host`));
     }
@@ -185,6 +196,7 @@ export class ControlSession {
     this.channel.close(reason);
     for (const p of this.pending.values()) p.reject(reason);
     this.pending.clear();
+    this.direct.close(reason);
     this.resolveClosed(reason);
   }
 }
@@ -214,7 +226,9 @@ export async function openControlSession(
     const heartbeatMs = Math.min(o.heartbeatMs, ok.heartbeatMs || o.heartbeatMs);
     // Data connections must reach the same certificate: pin what we saw even on first use.
     const dataDial = { ...dialOptions, fingerprint: fingerprint ?? pin };
-    return new ControlSession(channel, ok.sessionId, ok.publicHost || o.host, fingerprint, key, dataDial, heartbeatMs, o.poolSize, targets, onWarning);
+    const session = new ControlSession(channel, ok.sessionId, ok.publicHost || o.host, fingerprint, key, dataDial, heartbeatMs, o.poolSize, targets, onWarning);
+    session.stunPort = ok.stunPort ?? 0;
+    return session;
   } catch (err) {
     channel.close();
     throw toP2prcError(err, 'E_PROTOCOL');
