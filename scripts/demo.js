@@ -53,7 +53,7 @@ try {
   const client = start(['-s', '--connect-reverse-proxy', `127.0.0.1:${started.port}`, '--expose', String(servicePort)], 'client');
   const lines = [];
   await waitForLine(client, 'client', (l) => l.startsWith('Published:') && lines.push(l) === 2);
-  const exposed = lines.map((l) => /^Published: (\S+) -> 127\.0\.0\.1:(\d+)$/.exec(l)).find((m) => m && Number(m[2]) === servicePort);
+  const exposed = lines.map((l) => /^Published: (\S+) -> 127\.0\.0\.1:(\d+)(?: \(.*\))?$/.exec(l)).find((m) => m && Number(m[2]) === servicePort);
   const publicAddress = exposed[1];
   console.log(`4. fetching http://${publicAddress}/demo through the tunnel`);
   const body = await (await fetch(`http://${publicAddress}/demo`)).text();

@@ -5,7 +5,7 @@ import { toP2prcError, type ErrorCode } from './errors.js';
  * Debug lines for failures that are handled on purpose (a fallback taken, one connection dropped)
  * and would otherwise leave no trace. Node's own switch turns them on: NODE_DEBUG=p2prc, lines on
  * stderr as "P2PRC <pid>: <CODE> <message> <fields as JSON>", so the code is always greppable.
- * Not a P2PRC_* variable: the CLI reads every P2PRC_<OPTION> as an option and refuses unknown ones.
+ * Not a P2PRC_* variable: those are the documented option defaults (ENV_OPTIONS in src/cli/main.ts).
  */
 const log = debuglog('p2prc');
 

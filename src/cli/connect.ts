@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { P2prcError } from '../errors.js';
-import type { NodeServiceOptions, PublishedTunnel, ServiceOwner, ServiceOwnerOptions } from '../index.js';
+import type { NodeService, NodeServiceOptions, PublishedTunnel, ServiceOwner, ServiceOwnerOptions } from '../index.js';
 import { configDirArg, loadLibrary, type Library } from './lib.js';
 import { stdio, untilSignal, type Output } from './output.js';
 import { discoveryArgs, discoveryOptions } from './discovery-options.js';
@@ -22,6 +22,8 @@ export function configure(y: Argv): Argv {
     .option('udp-port', { type: 'number', describe: 'also start the node\'s UDP server on this port (0 = any) and publish it' })
     .option('token', { type: 'string', describe: 'the host\'s token (env P2PRC_TOKEN)' })
     .option('fingerprint', { type: 'string', describe: 'pin the host\'s TLS certificate (default: trust on first use)' })
+    .option('trust', { type: 'string', array: true, default: [], describe: 'confirm a host certificate fingerprint (repeatable, kept in config.json): with auto, your token goes to hosts learned from peers only when confirmed' })
+    .option('accept-peer-tokens', { type: 'boolean', default: false, describe: 'with auto: use the token a peer advertises for an open host' })
     .option('tls', { type: 'boolean', default: true, describe: 'TLS to the host (--no-tls for a plaintext host)' })
     .option('engine', { choices: ['native', 'frp', 'auto'], default: 'native', describe: 'tunnel engine: native, frp (drives a real frpc), auto (detect the host)' })
     .option('protocol', { choices: ['p2prc', 'frp'], default: 'p2prc', describe: 'wire protocol: frp speaks to a stock frps natively, without an frp binary' })
@@ -30,6 +32,7 @@ export function configure(y: Argv): Argv {
     .option('name', { type: 'string', describe: 'client name shown on the host (default: hostname)' })
     .option('exit-on-login-failure', { type: 'boolean', default: false, describe: 'exit if the first login fails instead of retrying' })
     .option('heartbeat', { type: 'number', default: 10, describe: 'heartbeat interval in seconds' })
+    .option('repair', { type: 'boolean', default: false, describe: 'move a corrupt record file aside (kept as .corrupt-<time>) before starting' })
     .example('p2prc -s --connect-reverse-proxy 203.0.113.10 --token T', 'publish the node server on a port free on both sides')
     .example('p2prc -s --connect-reverse-proxy 203.0.113.10:7000 --remote-port 6001 --expose 3000', 'fixed public port, plus local port 3000')
     .example('p2prc -s --connect-reverse-proxy 127.0.0.1 --no-tls --exit-on-login-failure', 'plaintext host on this machine')
@@ -62,6 +65,8 @@ export function nodeServiceOptions(lib: Library, args: Record<string, unknown>, 
     ...discoveryArgs(args),
     token: args.token as string | undefined,
     fingerprint: args.fingerprint as string | undefined,
+    trust: (args.trust as string[] | undefined)?.map(String),
+    acceptPeerTokens: args['accept-peer-tokens'] as boolean | undefined,
     tls: args.tls as boolean,
     port,
     remotePort: parseRemotePort(args['remote-port']),
@@ -79,10 +84,10 @@ export function nodeServiceOptions(lib: Library, args: Record<string, unknown>, 
   };
 }
 
-/** "Published: <public> -> <local>", or the JSON event, for one confirmed tunnel. */
+/** "Published: <public> -> <local> (<tunnel>)", or the JSON event, for one confirmed tunnel; scripts parse the two addresses. */
 export function publishedLine(t: PublishedTunnel, json: boolean, event: 'published' | 'republished' = 'published'): string {
   if (json) return JSON.stringify({ event, ...t });
-  return `Published: ${t.publicAddress} -> ${t.localHost}:${t.localPort}${t.protocol === 'udp' ? ' (udp)' : ''}`;
+  return `Published: ${t.publicAddress} -> ${t.localHost}:${t.localPort} (${t.name}${t.protocol === 'udp' ? ', udp' : ''})`;
 }
 
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
@@ -90,8 +95,25 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   const json = args.json as boolean;
   checkPortAndHeartbeat(args);
   const lib = await loadLibrary();
+  if (args.repair) {
+    // The corrupt-file error suggests --repair: it works here too, before anything is started.
+    for (const which of ['servers', 'mappings'] as const) {
+      const aside = await lib.repairRecords(configDirArg(lib, args), which);
+      if (aside) out.err(`moved the corrupt file aside to ${aside}`);
+    }
+  }
   if (args.service !== undefined) return runService(lib, args, out);
-  const service = await lib.runNodeService(nodeServiceOptions(lib, args, out));
+  // Signals are taken from the start: Ctrl-C while the first connection is still being tried is a clean stop too.
+  const stop = new AbortController();
+  const signalled = untilSignal().then((sig) => (stop.abort(), sig));
+  let service: NodeService;
+  try {
+    service = await lib.runNodeService({ ...nodeServiceOptions(lib, args, out), signal: stop.signal });
+  } catch (err) {
+    if (!stop.signal.aborted) throw err;
+    out.err(`received ${await signalled}, stopped before the first connection`);
+    return 0;
+  }
   for (const t of service.published) out.out(publishedLine(t, json));
   const shown = new Map(service.published.map((t) => [t.name, t.publicAddress]));
   service.publisher.on('published', (list) => {
@@ -101,7 +123,7 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
       out.out(publishedLine(t, json, 'republished'));
     }
   });
-  const signal = await untilSignal();
+  const signal = await signalled;
   out.err(`received ${signal}, closing tunnels`);
   await service.close();
   return 0;
@@ -131,7 +153,7 @@ export function serviceLines(id: string, host: string, owner: Pick<ServiceOwner,
   return [
     `Service: ${id} via ${host} -> 127.0.0.1:${owner.target}`,
     ...(owner.generated ? [`Secret: ${owner.secret}`] : []),
-    `Visit with: p2prc --visit ${id} --host ${host} --secret <secret> --local-port <port>`,
+    `Visit with: p2prc --visit ${id} --host ${host} --token <token> --secret <secret> --local-port <port>`,
   ];
 }
 

@@ -18,7 +18,7 @@ export function configure(y: Argv): Argv {
     .option('bind', { type: 'string', default: '0.0.0.0', describe: 'address for the control port and public ports' })
     .option('public-host', { type: 'string', describe: 'address clients and visitors should use (default: detected)' })
     .option('token', { type: 'string', describe: 'shared token (env P2PRC_TOKEN; default: generated once and stored)' })
-    .option('allow-ports', { type: 'string', describe: 'public ports clients may use, e.g. 6000-6100,7000 (default: any)' })
+    .option('allow-ports', { type: 'string', describe: 'public ports clients may use, e.g. 6000-6100,7000 (default: any from 1024)' })
     .option('vhost-http-port', { type: 'number', describe: 'HTTP virtual-host port: http services (frp http proxies, --expose http:PORT@DOMAIN) are routed by Host header (default: off)' })
     .option('subdomain-host', { type: 'string', describe: 'domain under which http services may claim <name>.<domain> (frp subdomain)' })
     .option('max-tunnels-per-client', { type: 'number', default: 16, describe: 'tunnels one client may hold' })
@@ -88,6 +88,7 @@ export function hostBanner(service: HostService, allowPorts: string, json: boole
     ...(handle.native?.vhost ? [`  HTTP vhost:       http://${service.publicHost}:${handle.native.vhost.port}${handle.native.options.subdomainHost ? ` (subdomains of ${handle.native.options.subdomainHost})` : ''}`] : []),
     `  Node server:      ${service.nodePort ? `http://${service.publicHost}:${service.nodePort}/ip_table` : 'off'}`,
     `  Client command:   ${service.connectCommand}`,
+    '  (the token is a secret: give this command only to clients you trust, over a private channel)',
   ].join('\n');
 }
 

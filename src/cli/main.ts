@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { P2prcError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { reportError, stdio } from './output.js';
+import { unknownFlags, unknownFlagsMessage } from './suggest.js';
 import * as hostCmd from './host.js';
 import * as connectCmd from './connect.js';
 import * as viewRps from './view-rps.js';
@@ -65,27 +66,65 @@ Usage:
   p2prc --visit <id> --host <host> --secret S --local-port P   reach a private service
   p2prc --ls [--json]                                 list known nodes (ip_table.json, offline)
   p2prc --as <ip[:port]> [--p <port>]                 add a node to ip_table.json
+  p2prc --add-user <name> --users <file>              add an account to a host's users file
   p2prc frp install [--version X]                     install frp for the fallback engine
 
 Add --help to any of them for its options and examples. Exit codes: docs/cli.md.`;
 
 /**
- * Parses argv with the command's options (and P2PRC_* variables), strictly; a bad flag is E_USAGE.
+ * The environment variables the CLI reads, each for the option of the same meaning. Only these, and
+ * only for a command that has that option: `P2PRC` (the config dir, P2PRC's own convention) and any
+ * other P2PRC_* variable exported for another tool or command must not turn into unknown flags.
+ */
+export const ENV_OPTIONS: Record<string, string> = {
+  P2PRC: 'config-dir',
+  P2PRC_TOKEN: 'token',
+  P2PRC_SECRET: 'secret',
+  P2PRC_PASSWORD: 'password',
+  P2PRC_FRP_BIN_DIR: 'frp-bin-dir',
+  P2PRC_FRP_MIRROR: 'mirror',
+};
+
+/** Every flag name the parser knows, aliases included. */
+function declaredFlags(parser: Argv): string[] {
+  const o = (parser as unknown as { getOptions(): { key?: Record<string, unknown>; alias?: Record<string, string[]> } }).getOptions();
+  return [...Object.keys(o.key ?? {}), ...Object.values(o.alias ?? {}).flat(), 'help', 'h', 'version'];
+}
+
+/** The flags of every mode: for "did you mean" when no mode was chosen. */
+async function allFlags(): Promise<string[]> {
+  const { default: yargs } = await import('yargs');
+  const commands = [...MODES.map((m) => m.command), frpCmd, nodeCmd];
+  return [...MODES.flatMap((m) => m.flags.map((f) => f.slice(2))), ...commands.flatMap((c) => declaredFlags(c.configure(commonOptions(yargs([])))))];
+}
+
+/** Documented variables as defaults of the options the command declares (a flag still wins); help shows the name, not a secret. */
+function envDefaults(parser: Argv, env: NodeJS.ProcessEnv): Argv {
+  const known = new Set(declaredFlags(parser));
+  for (const [name, option] of Object.entries(ENV_OPTIONS)) {
+    const value = env[name];
+    if (value !== undefined && value !== '' && known.has(option)) parser.default(option, value, `$${name}`);
+  }
+  return parser;
+}
+
+/**
+ * Parses argv with the command's options (and the documented environment variables), strictly; a bad flag is E_USAGE.
  * --help prints the command's help here. yargs is loaded only now: the general help and --version
  * need neither it nor the library.
  */
 export async function parseArgs(command: Command, argv: string[]): Promise<Record<string, unknown>> {
   const { default: yargs } = await import('yargs');
-  const parser = command
-    .configure(commonOptions(yargs(argv).scriptName('p2prc').version(VERSION).usage(`${command.usage}\n\n${command.describe}`)))
-    .env('P2PRC')
+  const parser = envDefaults(command.configure(commonOptions(yargs(argv).scriptName('p2prc').version(VERSION).usage(`${command.usage}\n\n${command.describe}`))), process.env)
     .strict()
     .help()
     .alias('h', 'help')
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {
-      throw err instanceof P2prcError ? err : new P2prcError('E_USAGE', msg ?? err?.message ?? 'bad usage');
+      if (err instanceof P2prcError) throw err;
+      const unknown = msg?.startsWith('Unknown argument') ? unknownFlags(argv, declaredFlags(parser)) : [];
+      throw new P2prcError('E_USAGE', unknown.length > 0 ? unknownFlagsMessage(unknown, declaredFlags(parser)) : msg ?? err?.message ?? 'bad usage');
     });
   parser.showHelpOnFail(false);
   return (await parser.parseAsync()) as Record<string, unknown>;
@@ -98,15 +137,17 @@ export async function main(argv: string[]): Promise<number> {
     const command = selectCommand(argv);
     if (!command) {
       if (argv.includes('--version')) return output.out(VERSION), 0;
-      const asked = argv.includes('--help') || argv.includes('-h');
+      const asked = argv.includes('--help') || argv.includes('-h') || argv[0] === 'help';
       (asked ? output.out : output.err)(GENERAL_HELP);
-      if (!asked && argv.length > 0) output.err(`p2prc: error E_USAGE: unknown arguments: ${argv.join(' ')}`);
-      return asked ? 0 : 2;
+      if (asked || argv.length === 0) return asked ? 0 : 2;
+      const known = await allFlags();
+      const unknown = unknownFlags(argv, known);
+      throw new P2prcError('E_USAGE', unknown.length > 0 ? unknownFlagsMessage(unknown, known) : `no command chosen in: ${argv.join(' ')} (one of the modes above, e.g. --view-rps)`);
     }
     const args = await parseArgs(command, argv);
     if (argv.includes('--help') || argv.includes('-h') || (argv.includes('--version') && command !== frpCmd)) return 0;
     return await command.run(args, verbose);
   } catch (err) {
-    return reportError(err, output);
+    return reportError(err, output, argv.includes('--json'));
   }
 }

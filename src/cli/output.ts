@@ -12,10 +12,11 @@ export const stdio = (verbose: boolean): Output => ({
   verbose,
 });
 
-/** One line for the user; with --verbose the cause chain follows. Returns the exit status. */
-export function reportError(err: unknown, output: Output): number {
+/** One line for the user (and with --json the same as JSON on stdout); --verbose adds the cause chain. Returns the exit status. */
+export function reportError(err: unknown, output: Output, json = false): number {
   const e = toP2prcError(err);
   output.err(`p2prc: error ${e.code}: ${e.message}`);
+  if (json) output.out(JSON.stringify({ error: { code: e.code, message: e.message } }));
   if (output.verbose) {
     let cause: unknown = e.cause;
     while (cause) {

@@ -114,12 +114,15 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
         this.fingerprint ??= session.fingerprint;
         this.publicHost = session.publicHost;
         for (const t of this.tunnels) await this.registerTunnel(session, t, connectedOnce);
-        for (const s of this.options.services) await session.registerService(s.id, s.description ?? '');
+        for (const s of this.options.services) await session.registerService(s.id, s.description ?? '', s.ownerKey);
       } catch (err) {
+        // A refused first login closes what it registered: the host must not hold those ports for a client that never ran.
+        if (session && !connectedOnce) await session.goodbye(this.tunnels.map((t) => t.tunnelId));
         session?.close();
         const e = toP2prcError(err, 'E_PROTOCOL');
         failures++;
-        if (!connectedOnce && (this.options.exitOnLoginFailure || FATAL_ON_FIRST.has(e.code))) return this.fail(e);
+        // Another protocol at the address will not turn into a p2prc host by retrying.
+        if (!connectedOnce && (this.options.exitOnLoginFailure || FATAL_ON_FIRST.has(e.code) || e.details.foreign)) return this.fail(e);
         if (failures > this.options.maxRetries) return this.fail(e);
         const delayMs = backoffDelay(failures, this.options.backoff);
         this.emit('status', { state: 'reconnecting', attempt: failures, delayMs, error: e });

@@ -2,10 +2,11 @@ import { P2prcError, toP2prcError } from '../errors.js';
 import { clientProof, hostProof, newNonce, proofsEqual, sessionKey } from '../protocol/auth.js';
 import { clientUserProof } from '../protocol/users.js';
 import type net from 'node:net';
-import type { DirectSignal, Message, Messages, ServiceInfo } from '../protocol/messages.js';
+import type { Message, Messages, ServiceInfo } from '../protocol/messages.js';
 import { DirectSignals } from './direct-signals.js';
+import { explainHandshakeFailure, explainTlsFailure } from './identify.js';
 import { FrameChannel } from '../transport/channel.js';
-import { dial, type DialOptions } from '../transport/net.js';
+import { channelBinding, dial, type DialOptions } from '../transport/net.js';
 import type { ResolvedConnectOptions } from './options.js';
 import { DataPool, type LocalTarget } from './pool.js';
 
@@ -81,11 +82,11 @@ export class ControlSession {
   }
 
   /** Offers a private service by ID (no public port); rejects with the host's code (E_CONFLICT, ...). */
-  registerService(serviceId: string, description: string): Promise<void> {
+  registerService(serviceId: string, description: string, ownerKey?: string): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.isClosed) return reject(new P2prcError('E_CLOSED', 'session closed'));
       this.pending.set(`svc:${serviceId}`, { onOffer: async () => false, resolve: () => resolve(), reject });
-      this.channel.send('RegisterService', { serviceId, description });
+      this.channel.send('RegisterService', { serviceId, description, ...(ownerKey ? { ownerKey } : {}) });
     });
   }
 
@@ -209,7 +210,10 @@ export async function openControlSession(
   onWarning: (message: string) => void,
 ): Promise<ControlSession> {
   const dialOptions = { host: o.host, port: o.port, tls: o.tls, fingerprint: pin, timeoutMs: o.connectTimeoutMs };
-  const { socket, fingerprint } = await dial({ ...dialOptions, signal: o.signal });
+  const { socket, fingerprint } = await dial({ ...dialOptions, signal: o.signal }).catch(async (err: unknown) => {
+    throw await explainTlsFailure(toP2prcError(err), o.host, o.port, o.connectTimeoutMs);
+  });
+  const binding = channelBinding(socket);
   const channel = new FrameChannel(socket);
   try {
     channel.sendPreamble();
@@ -217,9 +221,9 @@ export async function openControlSession(
     const challenge = expect(await channel.next(o.connectTimeoutMs), 'Challenge');
     const nonce = newNonce();
     const userMac = o.user && challenge.userSalt ? clientUserProof(o.user.password, challenge.userSalt, challenge.nonce, nonce) : undefined;
-    channel.send('Auth', { nonce, mac: clientProof(o.token, challenge.nonce, nonce), ...(userMac ? { userMac } : {}) });
+    channel.send('Auth', { nonce, mac: clientProof(o.token, challenge.nonce, nonce, binding), ...(userMac ? { userMac } : {}) });
     const ok = expect(await channel.next(o.connectTimeoutMs), 'AuthOk');
-    if (!proofsEqual(hostProof(o.token, challenge.nonce, nonce), ok.mac)) {
+    if (!proofsEqual(hostProof(o.token, challenge.nonce, nonce, binding), ok.mac)) {
       throw new P2prcError('E_AUTH', 'the host could not prove it knows the token');
     }
     const key = sessionKey(o.token, challenge.nonce, nonce);
@@ -231,7 +235,7 @@ export async function openControlSession(
     return session;
   } catch (err) {
     channel.close();
-    throw toP2prcError(err, 'E_PROTOCOL');
+    throw await explainHandshakeFailure(toP2prcError(err, 'E_PROTOCOL'), o);
   }
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { P2prcError } from '../errors.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from '../protocol/backoff.js';
+import { parseFingerprint } from '../transport/cert.js';
 
 export interface TunnelSpec {
   /** Name shown on the host and in records. */
@@ -30,6 +31,8 @@ export interface ServiceSpec {
   secret: string;
   localHost?: string;
   localPort: number;
+  /** Binds the ID to its owner across disconnects (32 random bytes, hex); the host keeps only its hash. */
+  ownerKey?: string;
 }
 
 export interface ConnectOptions {
@@ -96,7 +99,7 @@ export function resolveConnectOptions(o: ConnectOptions): ResolvedConnectOptions
     port,
     token: o.token,
     tls: o.tls ?? true,
-    fingerprint: o.fingerprint,
+    fingerprint: parseFingerprint(o.fingerprint),
     tunnels: o.tunnels,
     services: o.services ?? [],
     user: o.user,

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { pipeline, type Duplex, type Readable } from 'node:stream';
 import { P2prcError, toP2prcError } from '../errors.js';
 import { readExact as readBytes } from '../transport/read.js';
-import { NONCE_BYTES, OpenStream, SealStream, deriveKeys, ownerProof, proofMatches, visitorProof } from '../protocol/e2e.js';
+import { OpenStream, SealStream } from '../protocol/e2e.js';
+import { CONFIRM_BYTES, ELEMENT_BYTES, SID_BYTES, confirmation, confirmationMatches, cpaceStart, sessionKeys } from '../protocol/pake.js';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -17,27 +18,44 @@ export interface LinkKeys {
   receive: Buffer;
 }
 
-/** Visitor side: proves the secret first, then checks the owner's proof. */
+/**
+ * Visitor side of the CPace handshake (protocol/pake.ts): sends sid | element, reads the owner's
+ * element | confirmation, checks it, then confirms too. The result has the same shape as before
+ * (LinkKeys), so whatever runs over these keys (the sealed relay, direct channels) is unchanged.
+ */
 export async function visitorHandshake(socket: net.Socket, secret: string, serviceId: string): Promise<LinkKeys> {
-  const nV = randomBytes(NONCE_BYTES);
-  socket.write(nV);
-  const nO = await readExact(socket, NONCE_BYTES, 'service nonce');
-  socket.write(visitorProof(secret, serviceId, nV, nO));
-  const theirs = await readExact(socket, 32, 'service proof');
-  if (!proofMatches(theirs, ownerProof(secret, serviceId, nV, nO))) throw new P2prcError('E_AUTH', `service ${serviceId} could not prove it knows the secret`);
-  const k = deriveKeys(secret, serviceId, nV, nO);
+  const sid = randomBytes(SID_BYTES);
+  const me = cpaceStart(secret, serviceId, sid);
+  socket.write(Buffer.concat([sid, me.element]));
+  const reply = await readExact(socket, ELEMENT_BYTES + CONFIRM_BYTES, 'service handshake');
+  const theirs = reply.subarray(0, ELEMENT_BYTES);
+  const isk = me.finish(theirs, me.element, theirs);
+  if (!confirmationMatches(isk, 'owner', reply.subarray(ELEMENT_BYTES))) throw new P2prcError('E_AUTH', `service ${serviceId} could not prove it knows the secret`);
+  socket.write(confirmation(isk, 'visitor'));
+  const k = sessionKeys(isk);
   return { send: k.visitorToOwner, receive: k.ownerToVisitor };
 }
 
-/** Owner side: checks the visitor's proof; a wrong one resolves undefined and nothing reaches the service. */
+/** Owner side: a visitor that cannot confirm resolves undefined and nothing reaches the service. */
 export async function ownerHandshake(socket: Duplex, secret: string, serviceId: string): Promise<LinkKeys | undefined> {
-  const nV = await readExact(socket, NONCE_BYTES, 'visitor nonce');
-  const nO = randomBytes(NONCE_BYTES);
-  socket.write(nO);
-  const theirs = await readExact(socket, 32, 'visitor proof');
-  if (!proofMatches(theirs, visitorProof(secret, serviceId, nV, nO))) return undefined;
-  socket.write(ownerProof(secret, serviceId, nV, nO));
-  const k = deriveKeys(secret, serviceId, nV, nO);
+  const hello = await readExact(socket, SID_BYTES + ELEMENT_BYTES, 'visitor handshake');
+  const sid = hello.subarray(0, SID_BYTES);
+  const theirs = hello.subarray(SID_BYTES);
+  const me = cpaceStart(secret, serviceId, sid);
+  let isk: Buffer;
+  try {
+    isk = me.finish(theirs, theirs, me.element);
+  } catch {
+    return undefined;
+  }
+  socket.write(Buffer.concat([me.element, confirmation(isk, 'owner')]));
+  // A visitor with the wrong secret finds our confirmation wrong and hangs up: that is its failed guess.
+  const confirm = await readExact(socket, CONFIRM_BYTES, 'visitor confirmation').catch((err: unknown) => {
+    if (err instanceof P2prcError && err.code === 'E_AUTH') return undefined;
+    throw err;
+  });
+  if (!confirm || !confirmationMatches(isk, 'visitor', confirm)) return undefined;
+  const k = sessionKeys(isk);
   return { send: k.ownerToVisitor, receive: k.visitorToOwner };
 }
 

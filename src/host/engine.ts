@@ -6,6 +6,7 @@ import { encodeMessage, type Message, type Messages } from '../protocol/messages
 import { FrameChannel } from '../transport/channel.js';
 import { tuneSocket, wrapServerTls } from '../transport/net.js';
 import { DEFAULT_PAIRING_LIMITS } from '../transport/pairing-pool.js';
+import { isFrpOwnerId } from './frp-ports.js';
 import { authenticateControl, classifyFirstByte, hostAuthProof, verifyDataHello } from './handshake.js';
 import type { ResolvedHostOptions } from './options.js';
 import { negotiateTunnel, type PortRegister, type RegistryOptions } from './register.js';
@@ -51,6 +52,7 @@ export class NativeEngine {
   private readonly sessionCtx: SessionContext;
   private readonly userSaltSecret = randomBytes(32);
   private visitIds = 0;
+  private shuttingDown = false;
 
   constructor(private readonly d: EngineDeps) {
     const { options, services } = d;
@@ -60,7 +62,7 @@ export class NativeEngine {
       register: (s, req) => this.register(s, req),
       closeTunnel: (s, id) => this.closeTunnel(s, id),
       sessionClosed: (s, reason) => this.sessionClosed(s, reason),
-      registerService: (s, id, description) => services.register(s, id, description),
+      registerService: (s, id, description, ownerKey) => services.register(s, id, description, ownerKey),
       signal: (s, m) => services.signal(s, m, !options.users || !!s.user),
       listServices: (s) => {
         if (options.users && !s.user) throw new P2prcError('E_AUTH', 'this host requires a user account (--user) to list services');
@@ -120,6 +122,8 @@ export class NativeEngine {
 
   private async acceptControl(channel: FrameChannel, hello: Extract<Messages['Hello'], { role: 'control' }>, remote: string): Promise<void> {
     const { options } = this.d;
+    // Ports are owned by client id; frp proxies own theirs under reserved ids a native client must not claim.
+    if (isFrpOwnerId(hello.clientId)) throw new P2prcError('E_PROTOCOL', `client id ${JSON.stringify(hello.clientId)} is reserved for frp clients`);
     if (this.sessions.size >= options.maxClients && !this.byClient.has(hello.clientId)) {
       channel.send('Error', { code: 'E_QUOTA', message: `host is full (${options.maxClients} clients)` });
       throw new P2prcError('E_QUOTA', 'too many clients');
@@ -140,9 +144,18 @@ export class NativeEngine {
 
   private async register(session: ClientSession, req: Messages['Register']): Promise<HostedTunnel> {
     const { registry, reservations } = this.d;
-    const tunnel = req.protocol === 'http'
-      ? this.claimHttp(session, req)
-      : await negotiateTunnel(registry, session, req as PortRegister, (port, protocol) => reservations.take(session.clientId, port, protocol));
+    let tunnel: HostedTunnel;
+    try {
+      tunnel = req.protocol === 'http'
+        ? this.claimHttp(session, req)
+        : await negotiateTunnel(registry, session, req as PortRegister, (port, protocol) => reservations.take(session.clientId, port, protocol));
+    } catch (err) {
+      const protocol = req.protocol === 'udp' ? 'udp' : 'tcp';
+      const e = explainTaken(toP2prcError(err), req.remotePort, (port) => reservations.secondsHeldFor(port, protocol, session.clientId));
+      // The client is told why; the operator should be too (a refused port, a quota, no permission).
+      this.d.log('info', `refused tunnel ${req.name} of ${session.name}: ${e.code} ${e.message}`);
+      throw e;
+    }
     if (!this.sessions.has(session.sessionId)) {
       tunnel.close();
       registry.policy.release(tunnel.port, session.clientId, tunnel.protocol);
@@ -177,7 +190,10 @@ export class NativeEngine {
     this.sessions.delete(session.sessionId);
     this.d.services.ownerClosed(session);
     if (this.byClient.get(session.clientId) === session) this.byClient.delete(session.clientId);
-    this.d.log('info', `client ${session.name} disconnected${reason ? `: ${reason.message}` : ''}; its ports are held for ${this.d.options.graceMs} ms`);
+    // Only a lost client's ports are held; one that closed its tunnels (or a host shutting down) holds nothing.
+    const held = this.shuttingDown ? 0 : session.tunnels.size;
+    const holding = held > 0 ? `; its ${held} port${held === 1 ? ' is' : 's are'} held for ${Math.round(this.d.options.graceMs / 1000)} s` : '';
+    this.d.log('info', `client ${session.name} disconnected${reason ? `: ${reason.message}` : ''}${holding}`);
     this.d.events.clientClosed({ clientId: session.clientId, name: session.name, reason: reason?.message });
     // A route is not a port: it is given back at once (a reconnecting client claims it again).
     for (const tunnel of session.tunnels.values()) {
@@ -188,8 +204,16 @@ export class NativeEngine {
   }
 
   close(): void {
+    this.shuttingDown = true;
     for (const s of [...this.sessions.values()]) s.close(new P2prcError('E_CLOSED', 'host shutting down'));
   }
+}
+
+/** A port taken because it is held for another, disconnected client says so, and for how long. */
+function explainTaken(e: P2prcError, port: number, heldFor: (port: number) => number | undefined): P2prcError {
+  const seconds = e.code === 'E_PORT_TAKEN' && port > 0 ? heldFor(port) : undefined;
+  if (seconds === undefined) return e;
+  return new P2prcError('E_PORT_TAKEN', `port ${port} is reserved for a disconnected client for another ${seconds} s`, { details: { ...e.details, side: 'host', port } });
 }
 
 function isDataHello(m: Message): boolean {

@@ -4,6 +4,14 @@ import { bindPublicPort, type RegistryOptions } from './register.js';
 import type { Reservations } from './reservations.js';
 import type { HostedTunnel } from './tunnel.js';
 
+/** Owner ids of frp proxies; native client ids may not start with these (see isFrpOwnerId), so the namespaces never meet. */
+const FRP_OWNER = 'frp:';
+const FRP_OPEN_OWNER = 'frp-open:';
+
+export function isFrpOwnerId(id: string): boolean {
+  return id.startsWith(FRP_OWNER) || id.startsWith(FRP_OPEN_OWNER);
+}
+
 export interface FrpPortsDeps {
   registry: Pick<RegistryOptions, 'policy' | 'bind' | 'udpIdleMs' | 'maxTunnelsPerClient'>;
   reservations: Reservations;
@@ -23,7 +31,7 @@ export function hostFrpPorts(d: FrpPortsDeps): FrpPorts<HostedTunnel> {
       // Token-less clients share no secret, and P2PRC's all send an empty proxy name: their ports are
       // owned per run id (which frpc presents again when it reconnects), never by name alone, so they
       // can never take a token client's port or one another's.
-      const owner = tokenless ? `frp-open:${runId}:${name}` : `frp:${name}`;
+      const owner = tokenless ? `${FRP_OPEN_OWNER}${runId}:${name}` : `${FRP_OWNER}${name}`;
       const protocol = udp ? 'udp' : 'tcp';
       const reserved = remotePort > 0 ? reservations.take(owner, remotePort, protocol) : undefined;
       if (reserved) {

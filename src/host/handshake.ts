@@ -4,6 +4,7 @@ import { PROTOCOL_VERSION } from '../protocol/frame.js';
 import type { Messages } from '../protocol/messages.js';
 import { fakeSalt, userProof, type UserRecord } from '../protocol/users.js';
 import { FrameChannel } from '../transport/channel.js';
+import { channelBinding } from '../transport/net.js';
 
 /** frpc's first bytes: a plain Login, NewWorkConn or NewVisitorConn, a yamux header (tcp_mux), frp's TLS head, or a WebSocket GET. */
 export function isFrpFirstByte(byte: number): boolean {
@@ -35,6 +36,8 @@ export interface ControlAuthResult {
   clientNonce: string;
   /** Set when the client proved a user of the host's users file. */
   user: string | undefined;
+  /** The TLS channel binding both proofs cover ('' in plaintext). */
+  binding: string;
 }
 
 /**
@@ -59,7 +62,8 @@ export async function authenticateControl(
   channel.send('Challenge', { nonce: hostNonce, hostId, agent: 'p2prc', ...(userSalt ? { userSalt } : {}) });
   const reply = await channel.next(timeoutMs);
   if (reply.type !== 'Auth') throw new P2prcError('E_PROTOCOL', `expected Auth, got ${reply.type}`);
-  const expected = clientProof(token, hostNonce, reply.body.nonce);
+  const binding = channelBinding(channel.socket);
+  const expected = clientProof(token, hostNonce, reply.body.nonce, binding);
   if (!proofsEqual(expected, reply.body.mac)) {
     channel.send('Error', { code: 'E_AUTH', message: 'authentication failed: wrong token' });
     throw new P2prcError('E_AUTH', `client ${hello.name} presented a wrong token`);
@@ -73,11 +77,11 @@ export async function authenticateControl(
     }
     user = hello.user;
   }
-  return { clientId: hello.clientId, name: hello.name, key: sessionKey(token, hostNonce, reply.body.nonce), hostNonce, clientNonce: reply.body.nonce, user };
+  return { clientId: hello.clientId, name: hello.name, key: sessionKey(token, hostNonce, reply.body.nonce), hostNonce, clientNonce: reply.body.nonce, user, binding };
 }
 
 export function hostAuthProof(token: string, auth: ControlAuthResult): string {
-  return hostProof(token, auth.hostNonce, auth.clientNonce);
+  return hostProof(token, auth.hostNonce, auth.clientNonce, auth.binding);
 }
 
 export function verifyDataHello(key: Buffer, hello: { sessionId: string; seq: number; mac: string; mux?: boolean }): boolean {

@@ -1,3 +1,4 @@
+import { formatAddress } from '../protocol/address.js';
 import net from 'node:net';
 import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
@@ -8,6 +9,7 @@ import { listenTcp } from '../transport/net.js';
 import { adoptHeldListener } from '../transport/held-listener.js';
 import { peekByte } from '../transport/read.js';
 import { VhostServer } from '../vhost/server.js';
+import { Admission, defaultAdmissionLimits } from './admission.js';
 import { NativeEngine } from './engine.js';
 import { hostFrpPorts } from './frp-ports.js';
 import { isFrpFirstByte } from './handshake.js';
@@ -19,6 +21,9 @@ import { ServiceRegistry } from './services.js';
 import { startStun, type StunResponder } from '../direct/stun-responder.js';
 import type { ClientSession } from './session.js';
 import type { HostedTunnel } from './tunnel.js';
+
+/** How long a fresh connection may stay silent: far below the handshake deadline, as nothing precedes the first byte. */
+const FIRST_BYTE_TIMEOUT_MS = 2_000;
 
 export interface HostEvents {
   client: [{ clientId: string; name: string; remote: string }];
@@ -51,7 +56,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
   readonly options: ResolvedHostOptions;
   readonly policy: PortPolicy;
   readonly hostId = randomBytes(8).toString('hex');
-  readonly services = new ServiceRegistry((level, message) => this.log(level, message));
+  readonly services = new ServiceRegistry({}, () => Date.now(), (level, message) => this.log(level, message));
   port = 0;
   /** The STUN responder's UDP port (direct paths); 0 when there is none. */
   stunPort = 0;
@@ -62,6 +67,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
   private openServer: net.Server | undefined;
   openFrpPort: number | undefined;
   private readonly pending = new Set<net.Socket>();
+  private readonly admission: Admission;
   private readonly reservations: Reservations;
   private readonly native: NativeEngine;
   private readonly frp: FrpWireServer<HostedTunnel> | undefined;
@@ -72,6 +78,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     super();
     const o = (this.options = resolveHostOptions(options));
     this.policy = new PortPolicy(o.allowPorts);
+    this.admission = new Admission(defaultAdmissionLimits(o.maxPendingHandshakes, o.maxPendingPerSource));
     const context = o.tls ? tls.createSecureContext({ key: options.keyPem, cert: options.certPem }) : undefined;
     const registry: RegistryOptions = { policy: this.policy, bind: o.bind, maxTunnelsPerClient: o.maxTunnelsPerClient, offerTimeoutMs: 10_000, maxOffers: 20, udpIdleMs: o.udpIdleMs };
     const log = (level: 'info' | 'warn' | 'debug', message: string) => this.log(level, message);
@@ -147,22 +154,31 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
    * `open`: the token-less frp port, where only frp is spoken, under the same limits.
    */
   private async onConnection(raw: net.Socket, open = false): Promise<void> {
-    const remote = `${raw.remoteAddress}:${raw.remotePort}`;
-    const { maxPendingHandshakes, handshakeTimeoutMs } = this.options;
-    if (this.pending.size >= maxPendingHandshakes) {
-      this.log('warn', `dropping ${remote}: too many handshakes in progress`);
+    const remote = formatAddress(raw.remoteAddress ?? '?', raw.remotePort ?? 0);
+    const { handshakeTimeoutMs } = this.options;
+    const ticket = this.admission.admit(raw.remoteAddress ?? '', (address) => this.hasClientAt(address));
+    if (typeof ticket === 'string') {
+      this.log('warn', `dropping ${remote}: ${ticket}`);
       raw.destroy();
       return;
     }
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      this.admission.release(ticket);
+      this.pending.delete(raw);
+    };
     this.pending.add(raw);
-    raw.once('close', () => this.pending.delete(raw));
+    raw.once('close', settle);
     raw.on('error', () => raw.destroy());
     const deadline = setTimeout(() => {
       this.log('warn', `dropping ${remote}: handshake not completed within ${handshakeTimeoutMs} ms`);
       raw.destroy();
     }, handshakeTimeoutMs);
     try {
-      const first = await peekByte(raw, handshakeTimeoutMs);
+      // Before TLS there is nothing to wait for: a client's first byte follows its connect at once.
+      const first = await peekByte(raw, Math.min(handshakeTimeoutMs, FIRST_BYTE_TIMEOUT_MS));
       if (isFrpFirstByte(first) && this.frp) await this.frp.accept(raw, first, open);
       else if (open) throw new P2prcError('E_PROTOCOL', 'only frp clients are served on the open port');
       else await this.native.accept(raw, first, remote);
@@ -172,8 +188,14 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
       raw.destroy();
     } finally {
       clearTimeout(deadline);
-      this.pending.delete(raw);
+      settle();
     }
+  }
+
+  /** Whether an authenticated client (native or frp) lives at this address: its connections skip the strangers' queue. */
+  private hasClientAt(address: string): boolean {
+    for (const s of this.native.sessions.values()) if (s.remote.slice(0, s.remote.lastIndexOf(':')) === address) return true;
+    return this.frp?.hasClientAt(address) ?? false;
   }
 
   /** What a discovering client needs to judge this host: load and room, no secrets. */

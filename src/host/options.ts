@@ -26,6 +26,8 @@ export interface HostOptions {
   handshakeTimeoutMs?: number;
   maxFrameSize?: number;
   maxPendingHandshakes?: number;
+  /** Handshakes in progress from one address (strangers only). Default max(16, maxPendingHandshakes / 4). */
+  maxPendingPerSource?: number;
   /** UDP visitors silent this long are forgotten. Default 60 s. */
   udpIdleMs?: number;
   /** Accounts required (in addition to the token) for listing and visiting services. */
@@ -59,6 +61,7 @@ export interface ResolvedHostOptions {
   handshakeTimeoutMs: number;
   maxFrameSize: number;
   maxPendingHandshakes: number;
+  maxPendingPerSource: number | undefined;
   udpIdleMs: number;
   users: UserRecord[] | undefined;
   frpCompat: boolean;
@@ -93,6 +96,7 @@ export function resolveHostOptions(o: HostOptions & { token: string }): Resolved
     handshakeTimeoutMs: int('handshakeTimeoutMs', o.handshakeTimeoutMs, 5_000, 50, 600_000),
     maxFrameSize: int('maxFrameSize', o.maxFrameSize, DEFAULT_MAX_FRAME_SIZE, 1024, 16 * 1024 * 1024),
     maxPendingHandshakes: int('maxPendingHandshakes', o.maxPendingHandshakes, 256, 1, 100_000),
+    maxPendingPerSource: o.maxPendingPerSource === undefined ? undefined : int('maxPendingPerSource', o.maxPendingPerSource, 0, 1, 100_000),
     udpIdleMs: int('udpIdleMs', o.udpIdleMs, 60_000, 100, 86_400_000),
     users: o.users,
     frpCompat: o.frpCompat ?? true,

@@ -5,6 +5,8 @@ import { formatPortRanges, type PortRange } from '../protocol/address.js';
 
 /** Where "any" picks from when the operator set no policy: above the privileged ports, below Linux's ephemeral range. */
 export const DEFAULT_ANY_RANGE: PortRange = { start: 10000, end: 29999 };
+/** Without --allow-ports, no port below this is handed out; --allow-ports must list lower ones explicitly. */
+export const DEFAULT_LOWEST_PORT = 1024;
 
 /**
  * Port policy and bookkeeping (pure; binding is the caller's job). A port is either free, held by a
@@ -27,7 +29,8 @@ export class PortPolicy {
   }
 
   isAllowed(port: number): boolean {
-    if (!this.allow) return port >= 1 && port <= 65535;
+    // Without a policy, privileged ports stay the operator's (a root host must not hand out 80, 443, 25, 53).
+    if (!this.allow) return port >= DEFAULT_LOWEST_PORT && port <= 65535;
     return this.allow.some((r) => port >= r.start && port <= r.end);
   }
 
@@ -38,7 +41,7 @@ export class PortPolicy {
   /** Checks a specific port for `owner`; throws E_PORT_DENIED / E_PORT_TAKEN. */
   check(port: number, owner: string, protocol: PortProtocol = 'tcp'): void {
     if (!this.isAllowed(port)) {
-      throw new P2prcError('E_PORT_DENIED', `port ${port} is not allowed by the host (allowed: ${formatPortRanges(this.ranges)})`, {
+      throw new P2prcError('E_PORT_DENIED', `port ${port} is not allowed by the host (allowed: ${formatPortRanges(this.allow ?? [{ start: DEFAULT_LOWEST_PORT, end: 65535 }])})`, {
         details: { port, side: 'host' },
       });
     }

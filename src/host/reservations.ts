@@ -17,6 +17,8 @@ export interface ReservationOptions {
 export class Reservations {
   /** Per owner, keyed "tcp/6000": TCP and UDP ports are separate spaces. */
   private readonly reserved = new Map<string, Map<string, HostedTunnel>>();
+  /** When each held slot's grace ends, to tell another client how long it has to wait. */
+  private readonly until = new Map<string, number>();
 
   constructor(private readonly o: ReservationOptions) {}
 
@@ -28,9 +30,11 @@ export class Reservations {
     const own = mine;
     const slot = `${tunnel.protocol}/${tunnel.port}`;
     own.set(slot, tunnel);
+    this.until.set(slot, Date.now() + this.o.graceMs);
     tunnel.graceTimer = setTimeout(() => {
       if (own.get(slot) !== tunnel) return;
       own.delete(slot);
+      this.until.delete(slot);
       if (own.size === 0) this.reserved.delete(owner);
       this.o.log('info', `grace period over: port ${tunnel.port} of ${label} released`);
       this.release(tunnel);
@@ -45,8 +49,17 @@ export class Reservations {
     if (!tunnel) return undefined;
     mine!.delete(`${protocol}/${port}`);
     if (mine!.size === 0) this.reserved.delete(owner);
+    this.until.delete(`${protocol}/${port}`);
     clearTimeout(tunnel.graceTimer);
     return tunnel;
+  }
+
+  /** Seconds left before `port`, held for a client other than `owner`, is released; undefined when it is not. */
+  secondsHeldFor(port: number, protocol: 'tcp' | 'udp', owner: string): number | undefined {
+    const slot = `${protocol}/${port}`;
+    const end = this.until.get(slot);
+    if (end === undefined || this.reserved.get(owner)?.has(slot)) return undefined;
+    return Math.max(1, Math.ceil((end - Date.now()) / 1000));
   }
 
   /** Closes a tunnel's port and frees it in the policy. */
@@ -70,5 +83,6 @@ export class Reservations {
   close(): void {
     for (const t of [...this.tunnels()]) this.release(t);
     this.reserved.clear();
+    this.until.clear();
   }
 }

@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import { createHash } from 'node:crypto';
 import { P2prcError } from '../errors.js';
 import { encodeMessage, type Message, type ServiceInfo } from '../protocol/messages.js';
 import type { ClientSession } from './session.js';
@@ -7,6 +8,8 @@ interface Service {
   id: string;
   description: string;
   clientId: string;
+  /** Who owns the ID across disconnects: an account, the hash of an owner key, or (legacy) the client id. */
+  principal: string;
   ownerName: string;
   owner: ClientSession | undefined;
   since: Date;
@@ -33,26 +36,67 @@ const MAX_PENDING_SIGNALS = 4096;
  * connect by ID, and the service's own secret is checked end to end between visitor and owner. The
  * host only pairs connections, hides each side's address from the other, and relays ciphertext.
  */
+export interface ServiceLimits {
+  /** All services on the host. */
+  maxServices: number;
+  /** Services one principal (account, owner key or client) may hold. */
+  perOwner: number;
+  /** An offline service's ID is released after this long (the operator's policy; owners can come back before). */
+  offlineTtlMs: number;
+}
+
+export const DEFAULT_SERVICE_LIMITS: ServiceLimits = { maxServices: 10_000, perOwner: 32, offlineTtlMs: 24 * 3_600_000 };
+
+/** The principal an ID is bound to: the account, else the owner key's hash (the host never keeps the key). */
+export function servicePrincipal(owner: Pick<ClientSession, 'clientId' | 'user'>, ownerKey: string | undefined): string {
+  if (owner.user) return `user:${owner.user}`;
+  if (ownerKey) return `key:${createHash('sha256').update(ownerKey, 'hex').digest('hex')}`;
+  return `client:${owner.clientId}`;
+}
+
 export class ServiceRegistry {
   private readonly services = new Map<string, Service>();
   private readonly signals = new Map<string, PendingSignal>();
   private signalIds = 0;
+  private readonly limits: ServiceLimits;
 
   constructor(
+    limits: Partial<ServiceLimits> | number = {},
+    private readonly now = () => Date.now(),
     private readonly log: (level: 'info' | 'warn', message: string) => void = () => undefined,
-    private readonly maxServices = 10_000,
-  ) {}
+  ) {
+    this.limits = { ...DEFAULT_SERVICE_LIMITS, ...(typeof limits === 'number' ? { maxServices: limits } : limits) };
+  }
 
-  register(owner: ClientSession, id: string, description: string): void {
+  /**
+   * Binds `id` to the owner's principal. An ID stays bound while its owner is offline (no squatting
+   * in the gap) until it expires; another principal gets E_CONFLICT whether the owner is online or not.
+   */
+  register(owner: ClientSession, id: string, description: string, ownerKey?: string): void {
+    this.expire();
+    const principal = servicePrincipal(owner, ownerKey);
     const existing = this.services.get(id);
-    if (existing && existing.clientId !== owner.clientId && existing.owner) {
-      throw new P2prcError('E_CONFLICT', `service id ${id} is registered by another client`);
+    if (existing && existing.principal !== principal) throw new P2prcError('E_CONFLICT', `service id ${id} is registered by another owner`);
+    if (!existing) {
+      if (this.services.size >= this.limits.maxServices) throw new P2prcError('E_QUOTA', `host holds ${this.limits.maxServices} services`);
+      let held = 0;
+      for (const s of this.services.values()) if (s.principal === principal) held++;
+      if (held >= this.limits.perOwner) throw new P2prcError('E_QUOTA', `one owner may hold ${this.limits.perOwner} services`);
     }
-    if (!existing && this.services.size >= this.maxServices) throw new P2prcError('E_QUOTA', `host holds ${this.maxServices} services`);
-    this.services.set(id, { id, description, clientId: owner.clientId, ownerName: owner.name, owner, since: new Date(), visitors: existing?.visitors ?? new Set(), relayedBytes: existing?.relayedBytes ?? 0 });
+    this.services.set(id, {
+      id, description, clientId: owner.clientId, principal, ownerName: owner.name, owner, since: new Date(this.now()), visitors: existing?.visitors ?? new Set(),
+      relayedBytes: existing?.relayedBytes ?? 0,
+    });
+  }
+
+  /** Drops offline services past their time to live. */
+  private expire(): void {
+    const cutoff = this.now() - this.limits.offlineTtlMs;
+    for (const [id, s] of this.services) if (!s.owner && s.since.getTime() < cutoff) this.services.delete(id);
   }
 
   list(): ServiceInfo[] {
+    this.expire();
     return [...this.services.values()].map((s) => ({ id: s.id, description: s.description, owner: s.ownerName, online: !!s.owner, since: s.since.toISOString() }));
   }
 
@@ -116,7 +160,7 @@ export class ServiceRegistry {
     for (const s of this.services.values()) {
       if (s.owner !== owner) continue;
       s.owner = undefined;
-      s.since = new Date();
+      s.since = new Date(this.now());
       for (const v of s.visitors) v.destroy();
       s.visitors.clear();
     }

@@ -16,7 +16,7 @@ export interface SessionContext {
   register(session: ClientSession, req: Messages['Register']): Promise<HostedTunnel>;
   closeTunnel(session: ClientSession, tunnelId: string): void;
   sessionClosed(session: ClientSession, reason: P2prcError | undefined): void;
-  registerService(session: ClientSession, serviceId: string, description: string): void;
+  registerService(session: ClientSession, serviceId: string, description: string, ownerKey?: string): void;
   listServices(session: ClientSession): ServiceInfo[];
   /** Direct-path signalling between a service's visitor and its owner (routed, never read). */
   signal(session: ClientSession, m: Extract<Message, { type: 'DirectOffer' | 'DirectAnswer' | 'DirectRefused' }>): void;
@@ -42,6 +42,8 @@ const MAX_UDP_BACKLOG = 4 * 1024 * 1024;
  */
 export class ClientSession implements VisitorSink {
   readonly tunnels = new Map<string, HostedTunnel>();
+  /** Tunnel ids being negotiated (true: closed meanwhile), taken before the first await so two Registers cannot share one. */
+  private readonly registering = new Map<string, boolean>();
   udpDropped = 0;
   private readonly pool: PairingPool<VisitTarget, net.Socket, net.Socket>;
   private readonly muxes = new Set<YamuxSession>();
@@ -140,6 +142,25 @@ export class ClientSession implements VisitorSink {
   }
 
   /** UDP keeps datagram semantics under congestion: when the control stream is backed up, drop. */
+  private register(req: Messages['Register']): void {
+    const id = req.tunnelId;
+    const failed = (e: P2prcError) => this.send('RegisterFailed', { tunnelId: id, code: e.code, message: e.message, side: e.details.side === 'local' ? 'local' : 'host' });
+    if (this.registering.has(id) || this.tunnels.has(id)) return failed(new P2prcError('E_CONFLICT', `tunnel ${id} is already registered`));
+    this.registering.set(id, false);
+    this.ctx.register(this, req).then(
+      (tunnel) => {
+        const closed = this.registering.get(id);
+        this.registering.delete(id);
+        if (closed) return this.ctx.closeTunnel(this, id);
+        this.send('Registered', { tunnelId: tunnel.tunnelId, port: tunnel.port, publicHost: tunnel.publicName ?? '' });
+      },
+      (err) => {
+        this.registering.delete(id);
+        failed(toP2prcError(err));
+      },
+    );
+  }
+
   sendDatagram(tunnel: { tunnelId: string }, visitorId: number, data: Buffer): boolean {
     if (this.closed || this.channel.socket.writableLength > MAX_UDP_BACKLOG) return false;
     this.channel.send('UdpData', { tunnelId: tunnel.tunnelId, visitorId, data });
@@ -167,14 +188,7 @@ export class ClientSession implements VisitorSink {
       case 'Pong':
         return;
       case 'Register':
-        this.ctx.register(this, m.body).then(
-          (tunnel) => this.send('Registered', { tunnelId: tunnel.tunnelId, port: tunnel.port, publicHost: tunnel.publicName ?? '' }),
-          (err) => {
-            const e = toP2prcError(err);
-            const side = e.details.side === 'local' ? 'local' : 'host';
-            this.send('RegisterFailed', { tunnelId: m.body.tunnelId, code: e.code, message: e.message, side });
-          },
-        );
+        this.register(m.body);
         return;
       case 'PortConfirm':
       case 'PortReject':
@@ -188,7 +202,7 @@ export class ClientSession implements VisitorSink {
       }
       case 'RegisterService':
         try {
-          this.ctx.registerService(this, m.body.serviceId, m.body.description);
+          this.ctx.registerService(this, m.body.serviceId, m.body.description, m.body.ownerKey);
           this.send('ServiceRegistered', { serviceId: m.body.serviceId });
         } catch (err) {
           const e = toP2prcError(err);
@@ -208,6 +222,7 @@ export class ClientSession implements VisitorSink {
         this.ctx.log('warn', `wrong secret for service ${m.body.serviceId} from visitor ${this.hiddenRemotes.get(m.body.visitorId) ?? 'unknown (gone)'}`);
         return;
       case 'CloseTunnel':
+        if (this.registering.has(m.body.tunnelId)) this.registering.set(m.body.tunnelId, true);
         this.ctx.closeTunnel(this, m.body.tunnelId);
         return;
       case 'DirectOffer':

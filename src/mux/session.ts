@@ -28,9 +28,11 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; close: [
   private keepalive: NodeJS.Timeout | undefined;
   private pingId = 0;
   private pingTimer: NodeJS.Timeout | undefined;
+  private readonly o: YamuxOptions;
 
-  constructor(private readonly conn: Duplex, private readonly o: YamuxOptions) {
+  constructor(private readonly conn: Duplex, o: YamuxOptions) {
     super();
+    this.o = { ...o };
     this.nextId = o.client ? 1 : 2;
     this.decoder = new YamuxDecoder((id) => this.streams.get(id)?.recvWindow ?? INITIAL_WINDOW, true);
     conn.on('data', (chunk: Buffer) => this.receive(chunk));
@@ -43,13 +45,22 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; close: [
     }
   }
 
+  private get maxStreams(): number {
+    return this.o.maxStreams ?? 4096;
+  }
+
+  /** Raises (or lowers) the stream cap: a server keeps it tiny until the peer has authenticated. */
+  setMaxStreams(n: number): void {
+    this.o.maxStreams = n;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
 
   openStream(): YamuxStream {
     if (this.closed) throw new P2prcError('E_CLOSED', 'yamux session is closed');
-    if (this.streams.size >= (this.o.maxStreams ?? 4096)) throw new P2prcError('E_QUOTA', 'too many yamux streams');
+    if (this.streams.size >= this.maxStreams) throw new P2prcError('E_QUOTA', 'too many yamux streams');
     const id = this.nextId;
     this.nextId += 2;
     const s = this.makeStream(id, true);
@@ -108,6 +119,13 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; close: [
     }
     let s = this.streams.get(f.streamId);
     if (!s && f.flags & Flag.SYN) {
+      if (this.streams.size >= this.maxStreams) {
+        // Every accepted stream may buffer a whole window: past the cap the peer is misbehaving (or not yet
+        // trusted, see setMaxStreams), and the whole session goes rather than a growing pile of refusals.
+        this.goAway(GoAwayCode.ProtocolError);
+        this.close(new P2prcError('E_QUOTA', `yamux: more than ${this.maxStreams} streams`));
+        return;
+      }
       if (!this.o.accept) {
         this.send(encodeHeader(FrameType.WindowUpdate, Flag.RST, f.streamId, 0));
         return;

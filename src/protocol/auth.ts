@@ -21,12 +21,18 @@ function hmacHex(key: string | Buffer, ...parts: string[]): string {
   return h.digest('hex');
 }
 
-export function clientProof(token: string, hostNonce: string, clientNonce: string): string {
-  return hmacHex(token, CLIENT_LABEL, hostNonce, clientNonce);
+/**
+ * Both proofs cover `binding`, the TLS exporter value of the connection they travel on (RFC 9266,
+ * tls-exporter): a relay that terminates TLS on each side sees two different values, so proofs it
+ * forwards do not verify and it cannot get its own certificate pinned on first use. Plaintext
+ * connections have no binding ('') and keep the unbound form.
+ */
+export function clientProof(token: string, hostNonce: string, clientNonce: string, binding = ''): string {
+  return binding ? hmacHex(token, CLIENT_LABEL, hostNonce, clientNonce, binding) : hmacHex(token, CLIENT_LABEL, hostNonce, clientNonce);
 }
 
-export function hostProof(token: string, hostNonce: string, clientNonce: string): string {
-  return hmacHex(token, HOST_LABEL, hostNonce, clientNonce);
+export function hostProof(token: string, hostNonce: string, clientNonce: string, binding = ''): string {
+  return binding ? hmacHex(token, HOST_LABEL, hostNonce, clientNonce, binding) : hmacHex(token, HOST_LABEL, hostNonce, clientNonce);
 }
 
 /** Key both sides derive after auth; data connections prove membership of the session with it. */

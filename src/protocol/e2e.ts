@@ -1,31 +1,16 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { P2prcError } from '../errors.js';
 
 /**
  * End-to-end protection between a service's visitor and its owner, through a host that relays only
- * ciphertext. Both sides prove the per-service secret by HMAC over both fresh nonces (the host, which
- * relays the handshake, learns neither the secret nor anything it could replay), then derive one
- * AES-256-GCM key per direction. Records: u32 length | ciphertext | 16-byte tag, nonce = counter.
+ * ciphertext. The keys come from the CPace handshake (pake.ts); one AES-256-GCM key per direction.
+ * Records: u32 length | ciphertext | 16-byte tag, nonce = counter. Data records are never empty; an
+ * empty record is the authenticated end of the stream, so a relay cutting the stream at a record
+ * boundary is told apart from the peer closing it.
  */
-export const NONCE_BYTES = 32;
 export const MAX_RECORD = 16 * 1024;
 const TAG = 16;
-
-const proof = (label: string) => (secret: string, serviceId: string, nV: Buffer, nO: Buffer): Buffer =>
-  createHmac('sha256', secret).update(label).update('\0').update(serviceId).update('\0').update(nV).update(nO).digest();
-
-export const visitorProof = proof('p2prc/v1/service/visitor');
-export const ownerProof = proof('p2prc/v1/service/owner');
-
-export function proofMatches(a: Buffer, b: Buffer): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-export function deriveKeys(secret: string, serviceId: string, nV: Buffer, nO: Buffer): { visitorToOwner: Buffer; ownerToVisitor: Buffer } {
-  const okm = Buffer.from(hkdfSync('sha256', secret, Buffer.concat([nV, nO]), `p2prc/v1/service/keys/${serviceId}`, 64));
-  return { visitorToOwner: okm.subarray(0, 32), ownerToVisitor: okm.subarray(32) };
-}
 
 function nonce(counter: bigint): Buffer {
   const n = Buffer.alloc(12);
@@ -42,15 +27,22 @@ export class SealStream extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    for (let off = 0; off < chunk.length; off += MAX_RECORD) {
-      const part = chunk.subarray(off, off + MAX_RECORD);
-      const cipher = createCipheriv('aes-256-gcm', this.key, nonce(this.counter++));
-      const body = Buffer.concat([cipher.update(part), cipher.final(), cipher.getAuthTag()]);
-      const head = Buffer.allocUnsafe(4);
-      head.writeUInt32BE(body.length, 0);
-      this.push(Buffer.concat([head, body]));
-    }
+    for (let off = 0; off < chunk.length; off += MAX_RECORD) this.push(this.seal(chunk.subarray(off, off + MAX_RECORD)));
     done();
+  }
+
+  /** The end record: the plaintext side finished cleanly. */
+  override _flush(done: TransformCallback): void {
+    this.push(this.seal(Buffer.alloc(0)));
+    done();
+  }
+
+  private seal(part: Buffer): Buffer {
+    const cipher = createCipheriv('aes-256-gcm', this.key, nonce(this.counter++));
+    const body = Buffer.concat([cipher.update(part), cipher.final(), cipher.getAuthTag()]);
+    const head = Buffer.allocUnsafe(4);
+    head.writeUInt32BE(body.length, 0);
+    return Buffer.concat([head, body]);
   }
 }
 
@@ -58,6 +50,7 @@ export class SealStream extends Transform {
 export class OpenStream extends Transform {
   private counter = 0n;
   private buffered: Buffer = Buffer.alloc(0);
+  private ended = false;
 
   constructor(private readonly key: Buffer) {
     super();
@@ -70,15 +63,23 @@ export class OpenStream extends Transform {
         const len = this.buffered.readUInt32BE(0);
         if (len < TAG || len > MAX_RECORD + TAG) throw new P2prcError('E_PROTOCOL', `sealed record of ${len} bytes is out of bounds`);
         if (this.buffered.length < 4 + len) break;
+        if (this.ended) throw new P2prcError('E_PROTOCOL', 'sealed record after the end record');
         const body = this.buffered.subarray(4, 4 + len);
         this.buffered = this.buffered.subarray(4 + len);
         const decipher = createDecipheriv('aes-256-gcm', this.key, nonce(this.counter++));
         decipher.setAuthTag(body.subarray(len - TAG));
-        this.push(Buffer.concat([decipher.update(body.subarray(0, len - TAG)), decipher.final()]));
+        const plain = Buffer.concat([decipher.update(body.subarray(0, len - TAG)), decipher.final()]);
+        if (plain.length === 0) this.ended = true;
+        else this.push(plain);
       }
       done();
     } catch (err) {
       done(err instanceof P2prcError ? err : new P2prcError('E_AUTH', 'a sealed record failed authentication (tampered)', { cause: err }));
     }
+  }
+
+  /** The ciphertext ended: cleanly only after the authenticated end record, else it was cut. */
+  override _flush(done: TransformCallback): void {
+    done(this.ended && this.buffered.length === 0 ? undefined : new P2prcError('E_CLOSED', 'the sealed stream ended without its end record (truncated)'));
   }
 }

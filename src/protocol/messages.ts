@@ -58,7 +58,7 @@ export interface Messages {
   Bind: { tunnelId: string; visitorId: number; remote: string };
   CloseTunnel: { tunnelId: string };
   Error: { code: ErrorCode; message: string };
-  RegisterService: { serviceId: string; description: string };
+  RegisterService: { serviceId: string; description: string; ownerKey?: string | undefined };
   ServiceRegistered: { serviceId: string };
   ListServices: Record<string, never>;
   ServiceList: { services: ServiceInfo[] };
@@ -131,7 +131,7 @@ const SCHEMAS: { [K in Exclude<MsgTypeName, 'UdpData'>]: Record<string, FieldChe
   Bind: { tunnelId: str, visitorId: uint, remote: str },
   CloseTunnel: { tunnelId: str },
   Error: { code, message: text },
-  RegisterService: { serviceId, description: str },
+  RegisterService: { serviceId, description: str, ownerKey: optional(hex64) },
   ServiceRegistered: { serviceId },
   ListServices: {},
   ServiceList: { services: serviceList },

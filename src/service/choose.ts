@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { formatAddress } from '../protocol/address.js';
 import { probeHost } from '../client/probe.js';
-import { RecordStore, openConfig, type ServerRecord } from '../store/index.js';
+import { parseFingerprint } from '../transport/cert.js';
+import { RecordStore, isPeerRecord, openConfig, sameFingerprint, type ServerRecord } from '../store/index.js';
 import { hostTokenPath } from './host-engines.js';
 import { debugFailure } from '../log.js';
 
@@ -33,16 +34,49 @@ export function rememberRefusal(configDir: string, host: string, port: number): 
   config.set('refusals', { ...(config.get('refusals') ?? {}), [formatAddress(host, port)]: new Date().toISOString() });
 }
 
+/** --trust: the operator confirms host certificates (kept in config.json); a malformed one is E_USAGE. */
+export function rememberTrust(configDir: string, fingerprints: string[]): void {
+  const trust = fingerprints.map((t) => parseFingerprint(t, '--trust')!);
+  if (trust.length === 0) return;
+  const config = openConfig(configDir);
+  const known = (config.get('trustedFingerprints') as string[] | undefined) ?? [];
+  config.set('trustedFingerprints', [...new Set([...known, ...trust])]);
+}
+
+export interface RankOptions {
+  /** Use the token a peer advertises for an open host (operator opt-in: --accept-peer-tokens). */
+  acceptPeerTokens?: boolean;
+}
+
+/**
+ * The token offered to a host, or why none is. A token the operator configured goes only to hosts
+ * the operator knows: a record they made (not learned from a peer), or one whose fingerprint they
+ * confirmed (--trust, or a pin from a connection they made). A peer cannot then steer a configured
+ * token to its own host, where a challenge-response would let it test guesses offline.
+ */
+export function tokenFor(s: ServerRecord, configured: string | undefined, trusted: string[], pin: string | undefined, o: RankOptions): { token?: string; why?: string } {
+  const confirmed = !!s.fingerprint && (trusted.some((t) => sameFingerprint(t, s.fingerprint)) || sameFingerprint(pin, s.fingerprint));
+  const known = !isPeerRecord(s) || confirmed;
+  if (known && configured) return { token: configured };
+  if (s.open === true && typeof s.token === 'string') {
+    return o.acceptPeerTokens ? { token: s.token } : { why: `open, but learned from peer ${s.source}: its advertised token is used only with --accept-peer-tokens` };
+  }
+  if (known) return { why: 'restricted and no token configured for it (hostTokens in config)' };
+  return { why: `learned from peer ${s.source} with an unconfirmed fingerprint: confirm it with --trust <fingerprint> to offer it a token` };
+}
+
 /**
  * Ranks the hosts in reverse_proxy_server.json for `--connect-reverse-proxy auto`: probes all in
  * parallel; prefers reachable, accepting, lower latency and spare ports; skips hosts that refused us
  * recently and restricted hosts we hold no token for. Says why for each.
  */
-export async function rankHosts(configDir: string, explicitToken: string | undefined, timeoutMs = 1_500, exclude: string[] = []): Promise<{ ranked: Candidate[]; skipped: string[] }> {
+export async function rankHosts(configDir: string, explicitToken: string | undefined, timeoutMs = 1_500, exclude: string[] = [], o: RankOptions = {}): Promise<{ ranked: Candidate[]; skipped: string[] }> {
   const servers = await new RecordStore(configDir).readServers();
   const config = openConfig(configDir);
   const hostTokens = (config.get('hostTokens') as Record<string, string> | undefined) ?? {};
   const refusals = config.get('refusals') ?? {};
+  const pins = (config.get('fingerprints') as Record<string, string> | undefined) ?? {};
+  const trusted = (config.get('trustedFingerprints') as string[] | undefined) ?? [];
   const globalToken = (config.get('token') as string | undefined) ?? (await localHostToken(configDir));
   const skipped: string[] = [];
   const usable: Array<{ s: ServerRecord; token: string }> = [];
@@ -58,9 +92,9 @@ export async function rankHosts(configDir: string, explicitToken: string | undef
       skipped.push(`${k}: refused us at ${refused}`);
       continue;
     }
-    const token = (s.open === true && typeof s.token === 'string' ? s.token : undefined) ?? hostTokens[k] ?? explicitToken ?? globalToken;
+    const { token, why } = tokenFor(s, hostTokens[k] ?? explicitToken ?? globalToken, trusted, pins[k], o);
     if (!token) {
-      skipped.push(`${k}: restricted and no token configured for it (hostTokens in config)`);
+      skipped.push(`${k}: ${why}`);
       continue;
     }
     usable.push({ s, token });

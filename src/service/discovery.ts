@@ -1,7 +1,8 @@
 import { IpTableExchange } from '../node/exchange.js';
 import type { IpTableEntry } from '../node/iptable.js';
 import type { PeerEntry } from '../node/validate.js';
-import { RecordStore, ipTablePath, modifyIpTableFile, readIpTableFile, type TableEntry } from '../store/index.js';
+import { formatAddress } from '../protocol/address.js';
+import { RecordStore, openConfig, ipTablePath, modifyIpTableFile, readIpTableFile, type TableEntry } from '../store/index.js';
 import { nodeBase } from '../node/exchange.js';
 
 export interface DiscoveryOptions {
@@ -29,6 +30,7 @@ export function serverRecordFrom(entry: PeerEntry, source: string, now: string) 
     version: info.Version || null,
     engine: info.Engine,
     source,
+    peer: true,
     firstSeen: now,
     lastSeen: now,
     open: info.Open,
@@ -71,13 +73,19 @@ async function writeTableFile(configDir: string, exchange: IpTableExchange, poll
  * The table is kept in P2PRC's ip_table.json under the config dir too, and the nodes found there are
  * polled each round.
  */
-export function startDiscovery(o: DiscoveryOptions): IpTableExchange {
+export function startDiscovery(o: DiscoveryOptions): IpTableExchange & { recorded(): Promise<void> } {
   const exchange: IpTableExchange = new IpTableExchange({
     self: o.self, bootstrap: o.bootstrap, extraTargets: () => tableFileTargets(o.configDir), persist: (targets) => writeTableFile(o.configDir, exchange, targets),
     ...(o.intervalMs ? { intervalMs: o.intervalMs } : {}), ...(o.staleMs ? { staleMs: o.staleMs } : {}),
   });
   const store = new RecordStore(o.configDir);
+  // Read per write, not once: a connection made meanwhile may have pinned the address.
+  const pinned = (address: string, port: number) => {
+    const pins = (openConfig(o.configDir).get('fingerprints') as Record<string, string> | undefined) ?? {};
+    return pins[formatAddress(address, port)] !== undefined;
+  };
   let seen = new Set<string>();
+  const writes = new Set<Promise<void>>();
   exchange.on('round', () => (seen = new Set()));
   exchange.on('log', (line) => o.log?.(line));
   exchange.on('proxy', (entry, source) => {
@@ -85,8 +93,11 @@ export function startDiscovery(o: DiscoveryOptions): IpTableExchange {
     // A peer cannot flood the records: a bounded number of proxies is written per round.
     if (seen.has(record.id) || seen.size >= MAX_PROXIES_PER_ROUND) return;
     seen.add(record.id);
-    void store.upsertServer(record).catch((err: Error) => o.log?.(`cannot record proxy ${record.id}: ${err.message}`));
+    const write = store.upsertPeerServer(record, pinned).then(() => undefined, (err: Error) => o.log?.(`cannot record proxy ${record.id}: ${err.message}`));
+    writes.add(write);
+    void write.finally(() => writes.delete(write));
   });
   exchange.start();
-  return exchange;
+  // What a round learnt is in reverse_proxy_server.json once these writes are done (auto mode ranks from the file).
+  return Object.assign(exchange, { recorded: async () => void (await Promise.all(writes)) });
 }

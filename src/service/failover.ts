@@ -1,8 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { P2prcError, toP2prcError } from '../errors.js';
+import { P2prcError, isP2prcError, toP2prcError } from '../errors.js';
 import { formatAddress, type PublishedTunnel } from '../protocol/address.js';
 import { NativePublisher, type Publisher } from './publishers.js';
 import { rememberRefusal, type Candidate } from './choose.js';
+import { backoffDelay } from '../protocol/backoff.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export interface FailoverOptions {
   configDir: string;
@@ -11,6 +13,8 @@ export interface FailoverOptions {
   make: (c: Candidate) => NativePublisher;
   /** How long the current host may be lost before moving to the next best one. */
   failoverMs: number;
+  /** At start, while no known host is usable: wait (with backoff) and rank again, instead of failing. */
+  waitForHosts?: boolean;
 }
 
 const REFUSALS = new Set(['E_AUTH', 'E_QUOTA', 'E_PORT_DENIED', 'E_PORT_TAKEN', 'E_TLS']);
@@ -23,6 +27,8 @@ export class FailoverPublisher extends EventEmitter<{ status: [string]; publishe
   private current: { pub: NativePublisher; candidate: Candidate } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private starting: NativePublisher | undefined;
+  private readonly stop = new AbortController();
 
   constructor(private readonly o: FailoverOptions) {
     super();
@@ -41,12 +47,27 @@ export class FailoverPublisher extends EventEmitter<{ status: [string]; publishe
   }
 
   async start(exclude: string[] = []): Promise<PublishedTunnel[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.tryRanked(exclude);
+      } catch (err) {
+        if (!this.o.waitForHosts || this.closed || !isP2prcError(err, 'E_UNREACHABLE')) throw err;
+        const ms = backoffDelay(attempt);
+        this.emit('status', `status: ${(err as Error).message}; asking again in ${(ms / 1000).toFixed(1)}s (attempt ${attempt})`);
+        await delay(ms, undefined, { signal: this.stop.signal }).catch(() => undefined);
+        if (this.closed) throw new P2prcError('E_CLOSED', 'closed before a reverse proxy was found');
+      }
+    }
+  }
+
+  private async tryRanked(exclude: string[]): Promise<PublishedTunnel[]> {
     const { ranked, skipped } = await this.o.rank(exclude);
     for (const s of skipped) this.emit('status', `skipping ${s}`);
     for (const c of ranked) {
+      if (this.closed) break;
       const name = formatAddress(c.host, c.port);
       this.emit('status', `chose reverse proxy ${name}: ${c.reason}`);
-      const pub = this.o.make(c);
+      const pub = (this.starting = this.o.make(c));
       try {
         const list = await pub.start();
         this.current = { pub, candidate: c };
@@ -56,8 +77,11 @@ export class FailoverPublisher extends EventEmitter<{ status: [string]; publishe
         const e = toP2prcError(err);
         if (REFUSALS.has(e.code)) rememberRefusal(this.o.configDir, c.host, c.port);
         this.emit('status', `${name} did not work (${e.code}: ${e.message}); trying the next one`);
+      } finally {
+        this.starting = undefined;
       }
     }
+    if (this.closed) throw new P2prcError('E_CLOSED', 'closed before a reverse proxy was found');
     throw new P2prcError('E_UNREACHABLE', `no usable reverse proxy among those known in reverse_proxy_server.json${skipped.length ? ` (skipped: ${skipped.join('; ')})` : ''}`);
   }
 
@@ -92,7 +116,9 @@ export class FailoverPublisher extends EventEmitter<{ status: [string]; publishe
 
   async close(): Promise<void> {
     this.closed = true;
+    this.stop.abort();
     clearTimeout(this.timer);
+    await this.starting?.close();
     await this.current?.pub.close();
   }
 }

@@ -6,7 +6,7 @@ import type { HostOptions } from '../host/options.js';
 import { formatAddress } from '../protocol/address.js';
 import { NodeServer } from '../node/server.js';
 import { localAddresses, selfEntry } from '../node/iptable.js';
-import { RecordStore, openConfig, recordWriteWarning } from '../store/index.js';
+import { RecordStore, ensureConfigDir, openConfig, recordWriteWarning } from '../store/index.js';
 import { VERSION } from '../version.js';
 import type { IpTableExchange } from '../node/exchange.js';
 import type { PeerEntry, ReverseProxyInfo } from '../node/validate.js';
@@ -51,8 +51,12 @@ export function detectPublicHost(bind: string, explicit?: string): string {
  * Stock frpc clients' tunnels are recorded too; a failed write there is a `warn` log line.
  */
 export async function runHostService(given: HostServiceOptions): Promise<HostService> {
-  const config = openConfig(given.configDir);
-  const options = { ...given, controlPort: given.controlPort ?? config.get('controlPort'), token: given.token ?? config.get('token') };
+  await ensureConfigDir(given.configDir);
+  // config.json only fills what the flags left out; not opening it then keeps conf (and ajv) off a
+  // host's startup, which frp's CI suite times at 200 ms.
+  const needsConfig = given.controlPort === undefined || given.token === undefined;
+  const config = needsConfig ? openConfig(given.configDir) : undefined;
+  const options = { ...given, controlPort: given.controlPort ?? config?.get('controlPort'), token: given.token ?? config?.get('token') };
   const stateDir = hostStateDir(options.configDir);
   const handle = options.engine === 'frp'
     ? await startFrpHost(options, stateDir, path.join(options.configDir, 'frps.log'))
@@ -93,20 +97,7 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
         intervalMs: options.exchangeIntervalMs, staleMs: options.staleMs, log: (m) => handle.logs.emit('log', { level: 'debug', message: m }),
       });
     }
-    const now = new Date().toISOString();
-    await new RecordStore(options.configDir).upsertServer({
-      id: handle.id,
-      address: publicHost,
-      controlPort: handle.port,
-      fingerprint: handle.fingerprint ?? null,
-      tls: handle.tls,
-      version: VERSION,
-      engine: handle.engine,
-      source: 'local',
-      firstSeen: now,
-      lastSeen: now,
-      pid: process.pid,
-    });
+    await recordSelf(options.configDir, handle, publicHost);
   } catch (err) {
     await exchange?.stop();
     await node?.close();
@@ -127,6 +118,15 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
       await Promise.all([node?.close(), handle.close()]);
     },
   };
+}
+
+/** This host's own row in reverse_proxy_server.json. */
+async function recordSelf(configDir: string, handle: RunningHost, publicHost: string): Promise<void> {
+  const now = new Date().toISOString();
+  await new RecordStore(configDir).upsertServer({
+    id: handle.id, address: publicHost, controlPort: handle.port, fingerprint: handle.fingerprint ?? null, tls: handle.tls,
+    version: VERSION, engine: handle.engine, source: 'local', firstSeen: now, lastSeen: now, pid: process.pid,
+  });
 }
 
 /**

@@ -3,6 +3,7 @@ import { ReverseProxyClient } from '../client/client.js';
 import { type PublishedTunnel } from '../protocol/address.js';
 import type { ConnectOptions, TunnelSpec } from '../client/options.js';
 import { probeHost } from '../client/probe.js';
+import { identifiesAsFrps } from '../frp-wire/client/identify.js';
 import { dial } from '../transport/net.js';
 import { debugFailure } from '../log.js';
 
@@ -55,18 +56,22 @@ export class NativePublisher extends EventEmitter<{ status: [string]; published:
 export type EngineChoice = { engine: 'native'; tls: boolean; reason: string } | { engine: 'frp'; reason: string };
 
 /**
- * --engine auto: a p2prc host answers our Hello (with or without TLS); a port that accepts TCP but
- * does not is taken to be a stock frps. Nothing listening: native, which then waits and retries.
+ * --engine auto: a p2prc host answers our Hello; a stock frps is taken only when it identifies itself
+ * (answers a Login carrying a random key), never because a port accepts and stays silent. With a
+ * pinned fingerprint there is no fallback at all: not to plaintext, not to frp (whose login key is
+ * crackable md5). Nothing listening: native, which then waits and retries.
  */
-export async function detectEngine(host: string, port: number, preferTls: boolean, timeoutMs = 3_000): Promise<EngineChoice> {
-  for (const tls of [preferTls, !preferTls]) {
-    const r = await probeHost(host, port, { tls, timeoutMs });
+export async function detectEngine(host: string, port: number, preferTls: boolean, timeoutMs = 3_000, fingerprint?: string): Promise<EngineChoice> {
+  for (const tls of fingerprint ? [true] : [preferTls, !preferTls]) {
+    const r = await probeHost(host, port, { tls, fingerprint, timeoutMs });
     if (r.state === 'alive') return { engine: 'native', tls, reason: `the host answered the p2prc handshake${tls ? ' over TLS' : ' in plaintext'}` };
   }
+  if (fingerprint) return { engine: 'native', tls: true, reason: 'a fingerprint is pinned, so no fallback to plaintext or frp' };
+  if (await identifiesAsFrps(host, port, timeoutMs)) return { engine: 'frp', reason: 'the port answered a frp login: a stock frps' };
   try {
     const { socket } = await dial({ host, port, tls: false, timeoutMs });
     socket.destroy();
-    return { engine: 'frp', reason: 'the port accepts connections but does not speak p2prc: assuming a stock frps' };
+    return { engine: 'native', tls: preferTls, reason: 'the port answers neither p2prc nor frp; using the native engine and retrying' };
   } catch (err) {
     debugFailure(`engine detection: ${host}:${port} not reachable`, err, 'E_UNREACHABLE');
     return { engine: 'native', tls: preferTls, reason: 'the host is not reachable yet; using the native engine and retrying' };

@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdir, open, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { P2prcError } from '../errors.js';
 import { formatAddress } from '../protocol/address.js';
 import { ServiceVisitor, listServices } from '../client/visitor.js';
 import type { DirectMode, PathState } from '../client/direct-visit.js';
@@ -7,6 +11,7 @@ import { NodeServer } from '../node/server.js';
 import { selfEntry } from '../node/iptable.js';
 import { RecordStore, openConfig, type MappingRecord } from '../store/index.js';
 import { VERSION } from '../version.js';
+import { parseFingerprint, storedPin } from '../transport/cert.js';
 import type { HostPort } from './address.js';
 import { resolveToken } from './node-service.js';
 import { NativePublisher } from './publishers.js';
@@ -20,10 +25,15 @@ export interface HostAccessOptions {
   user?: { name: string; password: string } | undefined;
 }
 
+/** Options checked before anything starts: a malformed pin is a usage error, never "no pin". */
+function checked<T extends HostAccessOptions>(o: T): T {
+  return { ...o, fingerprint: parseFingerprint(o.fingerprint, '--fingerprint') };
+}
+
 async function access(o: HostAccessOptions) {
   const key = formatAddress(o.proxy.host, o.proxy.port);
   const pins = (openConfig(o.configDir).get('fingerprints') as Record<string, string> | undefined) ?? {};
-  return { host: o.proxy.host, port: o.proxy.port, token: await resolveToken(o, key), tls: o.tls ?? true, fingerprint: o.fingerprint ?? pins[key], ...(o.user ? { user: o.user } : {}) };
+  return { host: o.proxy.host, port: o.proxy.port, token: await resolveToken(o, key), tls: o.tls ?? true, fingerprint: o.fingerprint ?? storedPin(pins[key], key), ...(o.user ? { user: o.user } : {}) };
 }
 
 function mapping(o: HostAccessOptions, kind: 'service' | 'visitor', name: string, localPort: number): MappingRecord {
@@ -49,6 +59,32 @@ export interface ServiceOwnerOptions extends HostAccessOptions {
   onStatus?: (line: string) => void;
 }
 
+export const OWNER_KEY_FILE = 'service-owner.key';
+
+/**
+ * This machine's service owner key (created once, 0600, never overwritten): the host binds an ID to
+ * its hash, so the owner gets its ID back after a restart and nobody else can take it meanwhile.
+ */
+export async function ownerKey(configDir: string): Promise<string> {
+  const file = path.join(configDir, OWNER_KEY_FILE);
+  const existing = await readFile(file, 'utf8').then((t) => t.trim(), () => '');
+  if (/^[0-9a-f]{64}$/.test(existing)) return existing;
+  const key = randomBytes(32).toString('hex');
+  await mkdir(configDir, { recursive: true, mode: 0o700 });
+  try {
+    // O_EXCL|O_NOFOLLOW: never through a planted symlink, never over a key another process just made.
+    const fh = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    await fh.writeFile(`${key}\n`);
+    await fh.close();
+    return key;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const raced = (await readFile(file, 'utf8')).trim();
+    if (!/^[0-9a-f]{64}$/.test(raced)) throw new P2prcError('E_CONFIG', `${file} is not a service owner key; move it aside`);
+    return raced;
+  }
+}
+
 /** A service offered by ID: its secret (generated when none was given) and the local port it reaches. */
 export interface ServiceOwner {
   secret: string;
@@ -63,11 +99,13 @@ export interface ServiceOwner {
  * is recorded in reverse_proxy_mapping.json; on failure what it started is stopped.
  */
 export async function runServiceOwner(o: ServiceOwnerOptions): Promise<ServiceOwner> {
+  o = checked(o);
+  await new RecordStore(o.configDir).prepare();
   const node: NodeServer = new NodeServer(() => selfEntry({ serverPort: node.port }), () => ({ name: 'p2prc', version: VERSION, role: 'node' }));
   await node.listen(o.nodePort ?? 0, '127.0.0.1');
   const secret = o.secret ?? randomBytes(24).toString('base64url');
   const target = o.localPort ?? node.port;
-  const pub = new NativePublisher({ ...(await access(o)), tunnels: [], services: [{ id: o.serviceId, secret, description: o.description ?? '', localPort: target }] });
+  const pub = new NativePublisher({ ...(await access(o)), tunnels: [], services: [{ id: o.serviceId, secret, description: o.description ?? '', localPort: target, ownerKey: await ownerKey(o.configDir) }] });
   if (o.onStatus) pub.on('status', o.onStatus);
   const record = mapping(o, 'service', o.serviceId, target);
   try {
@@ -92,7 +130,7 @@ export async function runServiceOwner(o: ServiceOwnerOptions): Promise<ServiceOw
 
 /** `p2prc --list-services <host>`: the private services registered on a host (token or account needed). */
 export async function runListServices(o: HostAccessOptions): Promise<ServiceInfo[]> {
-  return listServices(await access(o));
+  return listServices(await access(checked(o)));
 }
 
 export interface VisitServiceOptions extends HostAccessOptions {
@@ -119,6 +157,7 @@ export interface ServiceVisit {
  * Per-connection failures go to `onError` as "CODE: message".
  */
 export async function runVisit(o: VisitServiceOptions): Promise<ServiceVisit> {
+  o = checked(o);
   const visitor = new ServiceVisitor({ ...(await access(o)), serviceId: o.serviceId, secret: o.secret, localPort: o.localPort, direct: o.direct ?? 'auto' });
   if (o.onError) visitor.on('error', (e) => o.onError!(`${e.code}: ${e.message}`));
   const port = await visitor.start();

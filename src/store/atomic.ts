@@ -1,4 +1,4 @@
-import { open, rename, unlink, readFile, mkdir, stat, writeFile } from 'node:fs/promises';
+import { open, rename, unlink, link, mkdir, stat, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -56,21 +56,70 @@ async function writeAtomic(file: string, text: string): Promise<void> {
 
 const STALE_LOCK_MS = 30_000;
 
+const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
+
+/** Breaks `lock` when its holder died or it is older than STALE_LOCK_MS; true: retry at once. */
 async function breakStaleLock(lock: string): Promise<boolean> {
+  let stale: number;
   try {
-    const [text, info] = await Promise.all([readFile(lock, 'utf8'), stat(lock)]);
-    const holder = Number(text.split(' ')[0]);
-    const dead = !isProcessAlive(holder) && Date.now() - info.mtimeMs > 1_000;
-    if (dead || Date.now() - info.mtimeMs > STALE_LOCK_MS) {
-      await unlink(lock);
-      return true;
+    // Content and age from one open file, so both describe the same lock (it is never empty: see takeLock).
+    const file = await open(lock, 'r');
+    try {
+      const [text, info] = await Promise.all([file.readFile('utf8'), file.stat()]);
+      const holder = Number(text.split(' ')[0]);
+      const dead = !isProcessAlive(holder) && Date.now() - info.mtimeMs > 1_000;
+      if (!dead && Date.now() - info.mtimeMs <= STALE_LOCK_MS) return false;
+      stale = info.ino;
+    } finally {
+      await file.close();
     }
   } catch (err) {
     debugFailure(`lock ${lock} vanished or unreadable`, err, 'E_LOCKED');
     // Vanished: retry at once. Anything else (a directory in its place, no permission) waits like a held lock.
-    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+    return isMissing(err);
   }
-  return false;
+  return removeIfSame(lock, stale).catch((err: Error) => {
+    throw new P2prcError('E_CONFIG', `cannot break the stale lock ${lock}: ${err.message}`, { cause: err, details: { path: lock } });
+  });
+}
+
+/**
+ * Between judging a lock stale and removing it, its holder may have released it and another process
+ * taken a new one: unlinking by name would break that live lock (and lose a write). So the lock is
+ * moved aside atomically, and a lock that turns out not to be the one judged is linked back at once.
+ */
+async function removeIfSame(lock: string, ino: number): Promise<boolean> {
+  const aside = `${lock}.${process.pid}.${randomBytes(4).toString('hex')}.stale`;
+  try {
+    await rename(lock, aside);
+  } catch (err) {
+    return isMissing(err);
+  }
+  try {
+    if ((await stat(aside)).ino === ino) return true;
+    // EEXIST: a third process locked in the microseconds since the rename; its lock stands, ours is dropped.
+    await link(aside, lock).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    });
+    return false;
+  } finally {
+    await unlink(aside);
+  }
+}
+
+/**
+ * Creates the lock already holding "pid time": written to a temp file, then hard-linked into place
+ * (link fails with EEXIST like O_EXCL). A lock created empty and filled in later would look like a
+ * lock with no live holder to a process reading it in between.
+ */
+async function takeLock(lock: string): Promise<void> {
+  const tmp = `${lock}.${process.pid}.${randomBytes(4).toString('hex')}.new`;
+  await writeFile(tmp, `${process.pid} ${Date.now()}`, { flag: 'wx', mode: 0o600 });
+  try {
+    await link(tmp, lock);
+  } finally {
+    await unlink(tmp).catch((e: unknown) => debugFailure(`cannot remove ${tmp}`, e, 'E_LOCKED'));
+  }
 }
 
 /**
@@ -85,7 +134,7 @@ export async function withFileLock<T>(file: string, fn: () => Promise<T>, timeou
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 0; ; attempt++) {
     try {
-      await writeFile(lock, `${process.pid} ${Date.now()}`, { flag: 'wx', mode: 0o600 });
+      await takeLock(lock);
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new P2prcError('E_CONFIG', `cannot create lock ${lock}: ${(err as Error).message}`, { cause: err, details: { path: lock } });

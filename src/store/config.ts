@@ -1,5 +1,7 @@
-import Conf from 'conf';
+import type Conf from 'conf';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import envPaths from 'env-paths';
 import { P2prcError } from '../errors.js';
 
 export interface P2prcConfig {
@@ -11,6 +13,8 @@ export interface P2prcConfig {
   fingerprints?: Record<string, string>;
   /** "host:port" -> when that host last refused us (automatic choice skips it for a while). */
   refusals?: Record<string, string>;
+  /** Host certificates the operator confirmed (--trust): configured tokens may go to them when learned from peers. */
+  trustedFingerprints?: string[];
 }
 
 const schema = {
@@ -20,20 +24,33 @@ const schema = {
   hostTokens: { type: 'object', additionalProperties: { type: 'string' } },
   fingerprints: { type: 'object', additionalProperties: { type: 'string' } },
   refusals: { type: 'object', additionalProperties: { type: 'string' } },
+  trustedFingerprints: { type: 'array', items: { type: 'string' } },
 } as const;
 
 /** Where records and config live: --config-dir, else $P2PRC, else the platform config directory. */
 export function resolveConfigDir(flag?: string): string {
   if (flag) return path.resolve(flag);
   if (process.env.P2PRC) return path.resolve(process.env.P2PRC);
-  const conf = new Conf<P2prcConfig>({ projectName: 'p2prc', configName: 'config' });
-  return path.dirname(conf.path);
+  // conf's own default directory (env-paths with its "nodejs" suffix), without loading conf for it.
+  return path.resolve(envPaths('p2prc', { suffix: 'nodejs' }).config);
+}
+
+type ConfClass = typeof import('conf').default;
+let confClass: ConfClass | undefined;
+
+/**
+ * conf (with ajv) is half of the library's load time, and most commands never open config.json:
+ * it is loaded on first use, synchronously (require of an ES module, Node >= 20.19).
+ */
+function loadConf(): ConfClass {
+  return (confClass ??= (createRequire(import.meta.url)('conf') as { default: ConfClass }).default);
 }
 
 /** config.json in the config directory, schema-validated by conf (atomic writes included). */
 export function openConfig(dir: string): Conf<P2prcConfig> {
   try {
-    return new Conf<P2prcConfig>({ projectName: 'p2prc', cwd: dir, configName: 'config', schema: schema as never, clearInvalidConfig: false });
+    const Conf = loadConf();
+    return new Conf<P2prcConfig>({ projectName: 'p2prc', cwd: dir, configName: 'config', schema: schema as never, clearInvalidConfig: false, configFileMode: 0o600 });
   } catch (err) {
     throw new P2prcError('E_CONFIG', `invalid config ${path.join(dir, 'config.json')}: ${(err as Error).message}`, { cause: err, details: { path: path.join(dir, 'config.json') } });
   }

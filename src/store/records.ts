@@ -2,6 +2,8 @@ import { readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { P2prcError, toP2prcError } from '../errors.js';
 import { withFileLock, writeFileAtomic } from './atomic.js';
+import { ensureConfigDir } from './config-dir.js';
+import { mergeOperatorServer, mergePeerServer } from './peer-records.js';
 import {
   RECORDS_VERSION, validateMapping, validateMappingsFile, validateServer, validateServersFile,
   type MappingRecord, type MappingsFile, type ServerRecord, type ServersFile,
@@ -11,6 +13,9 @@ export const SERVERS_FILE = 'reverse_proxy_server.json';
 export const MAPPINGS_FILE = 'reverse_proxy_mapping.json';
 
 type Which = 'servers' | 'mappings';
+
+/** Closed tunnels stay in the mapping file this long (a day), then the next run drops them. */
+export const CLOSED_KEPT_MS = 24 * 60 * 60 * 1000;
 
 /** Reads and validates a record file; missing means empty; anything else wrong is E_CONFIG naming the file. */
 async function load<T extends ServersFile | MappingsFile>(file: string, which: Which): Promise<T> {
@@ -25,7 +30,8 @@ async function load<T extends ServersFile | MappingsFile>(file: string, which: W
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new P2prcError('E_CONFIG', `${file} is not valid JSON (${(err as Error).message}); it was left untouched — fix it or move it aside with --repair`, {
+    // JSON.parse quotes the text it choked on, newlines included: one line per error.
+    throw new P2prcError('E_CONFIG', `${file} is not valid JSON (${(err as Error).message.replace(/\r?\n/g, '\\n')}); it was left untouched — fix it or move it aside with --repair`, {
       cause: err, details: { path: file },
     });
   }
@@ -77,13 +83,19 @@ export class RecordStore {
     const problem = validateServer(record);
     if (problem) throw new P2prcError('E_CONFIG', `refusing to record an invalid ${problem}`);
     await this.modify<ServersFile, void>(this.serversPath, 'servers', (data) => {
-      const i = data.servers.findIndex((s) => s.address === record.address && s.controlPort === record.controlPort);
-      if (i < 0) data.servers.push(record);
-      else {
-        const old = data.servers[i]!;
-        data.servers[i] = { ...old, ...record, firstSeen: old.firstSeen, fingerprint: record.fingerprint ?? old.fingerprint, version: record.version ?? old.version };
-      }
+      data.servers = mergeOperatorServer(data.servers, record);
     });
+  }
+
+  /**
+   * A proxy a peer told us about: never changes an operator's or a pinned record, keyed by address
+   * and fingerprint, capped in number (see peer-records.ts). `pinned` checks the address's pin.
+   */
+  async upsertPeerServer(record: ServerRecord, pinned: (address: string, controlPort: number) => boolean): Promise<'added' | 'updated' | 'ignored'> {
+    const problem = validateServer(record);
+    if (problem) throw new P2prcError('E_CONFIG', `refusing to record an invalid ${problem}`);
+    return this.modify<ServersFile, 'added' | 'updated' | 'ignored'>(this.serversPath, 'servers', (data) =>
+      mergePeerServer(data.servers, record, pinned(record.address, record.controlPort)));
   }
 
   async upsertMapping(record: MappingRecord): Promise<void> {
@@ -110,6 +122,19 @@ export class RecordStore {
       const before = data.mappings.length;
       data.mappings = data.mappings.filter((m) => !predicate(m));
       return before - data.mappings.length;
+    });
+  }
+
+  /**
+   * Before a command contacts any host: both files readable, valid and writable (each taken under
+   * its lock and written back), so nothing gets published that could not be recorded. Closed rows
+   * older than a day go on the way (stale ones stay: they are what --view-rpm warns about).
+   */
+  async prepare(now = Date.now()): Promise<void> {
+    await ensureConfigDir(this.dir);
+    await this.modify<ServersFile, void>(this.serversPath, 'servers', () => undefined);
+    await this.modify<MappingsFile, void>(this.mappingsPath, 'mappings', (data) => {
+      data.mappings = data.mappings.filter((m) => m.status !== 'closed' || now - Date.parse(m.closedAt ?? m.updatedAt) < CLOSED_KEPT_MS);
     });
   }
 

@@ -1,4 +1,5 @@
 import { createHash, generateKeyPairSync, randomBytes, sign, X509Certificate } from 'node:crypto';
+import { P2prcError } from '../errors.js';
 
 /**
  * A minimal self-signed X.509 v3 certificate (ECDSA P-256 / SHA-256), built in DER by hand
@@ -88,4 +89,25 @@ export function normalizeFingerprint(input: string): string | null {
   const hex = input.replace(/[:\s]/g, '').toUpperCase();
   if (!/^[0-9A-F]{64}$/.test(hex)) return null;
   return hex.match(/../g)!.join(':');
+}
+
+/**
+ * A --fingerprint as given by a user: the canonical SHA-256 form, or E_USAGE. A malformed pin must
+ * never be taken for "no pin" (that would turn pinning off) nor be stored.
+ */
+export function parseFingerprint(input: string | undefined, option = 'fingerprint'): string | undefined {
+  if (input === undefined) return undefined;
+  const canonical = normalizeFingerprint(input);
+  if (!canonical) {
+    throw new P2prcError('E_USAGE', `option ${option} "${input.slice(0, 120)}" is not a SHA-256 certificate fingerprint (64 hex digits, colons optional)`);
+  }
+  return canonical;
+}
+
+/** A pin read back from the config: canonical, or E_TLS (an unparsable pin is a mismatch, never "no pin"). */
+export function storedPin(value: string | undefined, where: string): string | undefined {
+  if (value === undefined) return undefined;
+  const canonical = normalizeFingerprint(value);
+  if (!canonical) throw new P2prcError('E_TLS', `the stored pin for ${where} ("${value.slice(0, 120)}") is not a SHA-256 fingerprint; fix or remove it in config.json`);
+  return canonical;
 }

@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { P2prcError, toP2prcError } from '../errors.js';
+import { foreignProtocol, notP2prcHost } from '../protocol/foreign.js';
+import { formatAddress } from '../protocol/address.js';
 import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder, PREAMBLE_SIZE, decodePreamble, encodePreamble } from '../protocol/frame.js';
 import { decodeMessage, encodeMessage, type Message, type Messages, type MsgTypeName } from '../protocol/messages.js';
 
@@ -31,6 +33,8 @@ export class FrameChannel extends EventEmitter<{ close: [P2prcError | undefined]
   private detached = false;
   private readonly rawAfter: ((m: Message) => boolean) | undefined;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
+  private sniffed = false;
+  private head = Buffer.alloc(0);
   private readonly onEnd = () => this.close(new P2prcError('E_CLOSED', 'connection closed by the peer'));
   private readonly onError = (err: Error) => this.fail(new P2prcError('E_CLOSED', `connection error: ${err.message}`, { cause: err }));
   private readonly onClose = () => this.fail(new P2prcError('E_CLOSED', 'connection closed'));
@@ -41,6 +45,8 @@ export class FrameChannel extends EventEmitter<{ close: [P2prcError | undefined]
     this.decoder = new FrameDecoder(options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE);
     this.rawAfter = options.rawAfter;
     this.preamble = options.expectPreamble ? Buffer.alloc(0) : undefined;
+    // Only the connecting side sniffs: the accepting side checks the preamble instead.
+    this.sniffed = !!options.expectPreamble;
     socket.on('data', this.onData);
     socket.resume(); // the host paused it while peeking at the first byte
     socket.on('error', this.onError);
@@ -105,6 +111,7 @@ export class FrameChannel extends EventEmitter<{ close: [P2prcError | undefined]
 
   private receive(chunk: Buffer): void {
     try {
+      this.sniff(chunk);
       if (this.preamble) {
         this.preamble = Buffer.concat([this.preamble, chunk]);
         if (this.preamble.length < PREAMBLE_SIZE) return;
@@ -124,6 +131,16 @@ export class FrameChannel extends EventEmitter<{ close: [P2prcError | undefined]
     } catch (err) {
       this.close(toP2prcError(err, 'E_PROTOCOL'));
     }
+  }
+
+  /** Connecting side, first bytes only: another protocol answering is named, not decoded as a huge frame. */
+  private sniff(chunk: Buffer): void {
+    if (this.sniffed) return;
+    this.head = Buffer.concat([this.head, chunk]).subarray(0, 8);
+    if (this.head.length < 5) return;
+    this.sniffed = true;
+    const foreign = foreignProtocol(this.head);
+    if (foreign) throw notP2prcHost(this.socket.remoteAddress ? formatAddress(this.socket.remoteAddress, this.socket.remotePort ?? 0) : 'the server', foreign);
   }
 
   private deliver(message: Message): void {

@@ -1,3 +1,4 @@
+import { formatAddress } from '../protocol/address.js';
 import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
@@ -36,6 +37,15 @@ export function mapSocketError(err: NodeJS.ErrnoException, what: string): P2prcE
   return new P2prcError('E_UNREACHABLE', `${what}: ${err.message}`, { cause: err });
 }
 
+/**
+ * RFC 9266 tls-exporter channel binding of a TLS connection (hex), or '' for plaintext. Both ends
+ * of one TLS session compute the same value; each leg of a relaying man-in-the-middle differs.
+ */
+export function channelBinding(socket: net.Socket): string {
+  if (!(socket instanceof tls.TLSSocket)) return '';
+  return socket.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', Buffer.alloc(0)).toString('hex');
+}
+
 /** Tunes a relay socket: no Nagle delay on small writes, keepalive so dead peers surface eventually. */
 export function tuneSocket(socket: net.Socket): void {
   socket.setNoDelay(true);
@@ -71,7 +81,7 @@ function awaitEvent(socket: net.Socket, event: string, timeoutMs: number, what: 
 
 /** TCP (and optionally TLS with fingerprint pinning) connect, bounded by a timeout and an AbortSignal. */
 export async function dial(options: DialOptions): Promise<Dialed> {
-  const what = `${options.host}:${options.port}`;
+  const what = formatAddress(options.host, options.port);
   let socket: net.Socket | undefined;
   try {
     if (!options.tls) {
@@ -92,7 +102,9 @@ export async function dial(options: DialOptions): Promise<Dialed> {
     } as tls.ConnectionOptions);
     socket = tlsSocket;
     await awaitEvent(tlsSocket, 'secureConnect', options.timeoutMs, what, options.signal);
-    const pinned = options.fingerprint ? normalizeFingerprint(options.fingerprint) : undefined;
+    const pinned = options.fingerprint !== undefined ? normalizeFingerprint(options.fingerprint) : undefined;
+    // An unparsable stored pin is a mismatch, never "no pin".
+    if (pinned === null) throw new P2prcError('E_TLS', `the pinned fingerprint for ${what} is not a SHA-256 fingerprint; refusing to connect`);
     // A resumed session proves the server holds the ticket key of a session whose certificate we
     // already checked; resumption may not carry the certificate again.
     if (tlsSocket.isSessionReused() && pinned) {

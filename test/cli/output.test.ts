@@ -43,15 +43,15 @@ describe('exit-code mapping', () => {
 describe('command output', () => {
   const tcp: PublishedTunnel = { name: 'node', protocol: 'tcp', localHost: '127.0.0.1', localPort: 8088, publicHost: '203.0.113.10', remotePort: 23817, publicAddress: '203.0.113.10:23817' } as PublishedTunnel;
 
-  it('Published lines, plain and JSON, with "(udp)" for UDP tunnels', () => {
-    expect(publishedLine(tcp, false)).toBe('Published: 203.0.113.10:23817 -> 127.0.0.1:8088');
-    expect(publishedLine({ ...tcp, protocol: 'udp' }, false)).toBe('Published: 203.0.113.10:23817 -> 127.0.0.1:8088 (udp)');
+  it('Published lines, plain and JSON, naming the tunnel, with "udp" for UDP tunnels', () => {
+    expect(publishedLine(tcp, false)).toBe(`Published: 203.0.113.10:23817 -> 127.0.0.1:8088 (${tcp.name})`);
+    expect(publishedLine({ ...tcp, protocol: 'udp' }, false)).toBe(`Published: 203.0.113.10:23817 -> 127.0.0.1:8088 (${tcp.name}, udp)`);
     expect(JSON.parse(publishedLine(tcp, true, 'republished'))).toMatchObject({ event: 'republished', name: 'node', remotePort: 23817 });
   });
 
   it('an offered service shows its secret only when it was generated', () => {
     expect(serviceLines('db', '127.0.0.1:7000', { target: 5432, secret: 's3', generated: true }, false)).toEqual([
-      'Service: db via 127.0.0.1:7000 -> 127.0.0.1:5432', 'Secret: s3', 'Visit with: p2prc --visit db --host 127.0.0.1:7000 --secret <secret> --local-port <port>',
+      'Service: db via 127.0.0.1:7000 -> 127.0.0.1:5432', 'Secret: s3', 'Visit with: p2prc --visit db --host 127.0.0.1:7000 --token <token> --secret <secret> --local-port <port>',
     ]);
     expect(serviceLines('db', 'h:1', { target: 1, secret: 's3', generated: false }, false).join('\n')).not.toContain('s3');
     expect(JSON.parse(serviceLines('db', 'h:1', { target: 1, secret: 's3', generated: false }, true)[0]!)).toEqual({ event: 'service', id: 'db', host: 'h:1', local: 1 });

@@ -9,6 +9,8 @@ import { tapProxy } from '../helpers/tap.js';
 afterEach(cleanup);
 
 const SECRET = 'correct horse battery staple';
+/** The same owner key after a restart: the host keeps the ID bound to it while the owner is away. */
+const OWNER_KEY = 'ab'.repeat(32);
 
 async function setup(tls = false) {
   const h = await host({ tls });
@@ -16,7 +18,7 @@ async function setup(tls = false) {
   h.host.on('log', (l) => logs.push(l.message));
   const echo = await echoServer();
   const seen: string[] = [];
-  const owner = client(h, { tunnels: [], services: [{ id: 'echo-svc', description: 'an echo', secret: SECRET, localPort: echo }] });
+  const owner = client(h, { tunnels: [], services: [{ id: 'echo-svc', description: 'an echo', secret: SECRET, localPort: echo, ownerKey: OWNER_KEY }] });
   await owner.ready;
   const tap = await tapProxy(h.port);
   const access = { host: '127.0.0.1', port: tap.port, token: h.token, tls, fingerprint: h.fingerprint };
@@ -80,7 +82,7 @@ describe('services by ID', () => {
     await owner.close();
     await once(open, 'close');
     expect((await listServices(access))[0]!.online).toBe(false);
-    const again = client(h, { tunnels: [], services: [{ id: 'echo-svc', secret: SECRET, localPort: (await echoServer()) }] });
+    const again = client(h, { tunnels: [], services: [{ id: 'echo-svc', secret: SECRET, localPort: (await echoServer()), ownerKey: OWNER_KEY }] });
     await again.ready;
     expect((await listServices(access))[0]!.online).toBe(true);
     const msg = Buffer.from('works again');

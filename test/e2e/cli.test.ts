@@ -94,10 +94,10 @@ describe('p2prc CLI end to end', () => {
     const echoPort = echo.address().port;
     try {
       const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--no-tls', '--udp-port', '0', '--expose', `udp:${echoPort}`, '--config-dir', dir]);
-      await client.waitFor((l) => l.endsWith(`127.0.0.1:${echoPort} (udp)`));
+      await client.waitFor((l) => l.endsWith(`127.0.0.1:${echoPort} (expose-udp-${echoPort}, udp)`));
       const lines = client.stdout.filter((l) => l.startsWith('Published:'));
       expect(lines).toHaveLength(3);
-      const nodeUdp = /^Published: 127\.0\.0\.1:(\d+) -> 127\.0\.0\.1:\d+ \(udp\)$/.exec(lines[1]!)!;
+      const nodeUdp = /^Published: 127\.0\.0\.1:(\d+) -> 127\.0\.0\.1:\d+ \(node-udp, udp\)$/.exec(lines[1]!)!;
       const exposed = /^Published: 127\.0\.0\.1:(\d+) -> /.exec(lines[2]!)!;
       const node = parsePublished(lines[0]!);
       const table = (await (await fetch(`http://${node.publicAddress}/ip_table`)).json()) as { ip_address: Array<Record<string, unknown>> };

@@ -17,11 +17,11 @@ async function tempDir(): Promise<string> {
   return d;
 }
 
-async function host(extra: string[] = []): Promise<{ proc: Running; port: number; nodePort: number; dir: string }> {
+async function host(extra: string[] = []): Promise<{ proc: Running; port: number; nodePort: number; dir: string; fingerprint: string }> {
   const dir = await tempDir();
   const proc = startCli(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', '0', '--port', '0', '--token', TOKEN, '--heartbeat', '0.5', '--grace', '2', '--json', '--config-dir', dir, ...FAST, ...extra]);
-  const info = JSON.parse(await proc.waitFor((l) => l.includes('"host-started"'))) as { port: number; nodePort: number };
-  return { proc, port: info.port, nodePort: info.nodePort, dir };
+  const info = JSON.parse(await proc.waitFor((l) => l.includes('"host-started"'))) as { port: number; nodePort: number; fingerprint: string };
+  return { proc, port: info.port, nodePort: info.nodePort, dir, fingerprint: info.fingerprint };
 }
 
 async function node(dir: string, bootstrap: string[]): Promise<{ proc: Running; port: number }> {
@@ -59,7 +59,9 @@ describe('finding reverse proxies over the P2PRC network', () => {
     const dir = await tempDir();
     await node(dir, hosts.map((h) => `127.0.0.1:${h.nodePort}`));
     await until(async () => (await knownControlPorts(dir)).length === 2, 10_000, 'both proxies known');
-    const client = startCli(['-s', '--connect-reverse-proxy', 'auto', '--token', TOKEN, '--failover-after', '1', '--heartbeat', '0.5', '--config-dir', dir, ...FAST]);
+    // Hosts learned from peers get the token only once the operator confirmed their certificates.
+    const trust = hosts.flatMap((h) => ['--trust', h.fingerprint]);
+    const client = startCli(['-s', '--connect-reverse-proxy', 'auto', '--token', TOKEN, ...trust, '--failover-after', '1', '--heartbeat', '0.5', '--config-dir', dir, ...FAST]);
     const first = parsePublished(await client.waitFor((l) => l.startsWith('Published:')));
     expect(client.stderr.some((l) => l.startsWith('chose reverse proxy'))).toBe(true);
     const chosen = hosts.find((h) => client.stderr.some((l) => l.includes(`chose reverse proxy 127.0.0.1:${h.port}`)))!;

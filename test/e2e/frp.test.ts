@@ -36,7 +36,7 @@ describe.skipIf(!!FRP_SKIP)(`frp engine with real frp 0.31.2${FRP_SKIP ? ` — s
     const echo = await echoServer();
     const { port } = await startFrpHost();
     const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--engine', 'frp', '--no-tls', '--expose', String(web), '--expose', String(echo), '--config-dir', dir], env);
-    await client.waitFor((l) => l.endsWith(`-> 127.0.0.1:${echo}`));
+    await client.waitFor((l) => l.includes(`-> 127.0.0.1:${echo} (`));
     const lines = client.stdout.filter((l) => l.startsWith('Published:')).map(parsePublished);
     const viaWeb = lines.find((l) => l.localPort === web)!;
     const viaEcho = lines.find((l) => l.localPort === echo)!;
@@ -82,7 +82,7 @@ describe.skipIf(!!FRP_SKIP)(`frp engine with real frp 0.31.2${FRP_SKIP ? ` — s
     const echo = await echoServer();
     const first = await startFrpHost();
     const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${first.port}`, '--engine', 'frp', '--no-tls', '--expose', String(echo), '--config-dir', dir], env);
-    const pub = parsePublished(await client.waitFor((l) => l.endsWith(`-> 127.0.0.1:${echo}`)));
+    const pub = parsePublished(await client.waitFor((l) => l.includes(`-> 127.0.0.1:${echo} (`)));
     first.host.child.kill('SIGKILL'); // p2prc dies hard: its frps must go with it
     await first.host.exited;
     await until(() => frpProcesses().length === 1, 10_000, 'the orphaned frps to be gone'); // only the client's frpc remains

@@ -42,7 +42,7 @@ describe.skipIf(!!FRP_SKIP)(`native frp-wire client against a stock frps 0.31.2$
     let frps = await stockFrps(dir, port, tcpMux);
     const echo = await echoServer();
     const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--protocol', 'frp', ...(tcpMux ? [] : ['--no-tcp-mux']), '--token', 'wire-token', '--expose', String(echo), '--config-dir', dir]);
-    const pub = parsePublished(await client.waitFor((l) => l.endsWith(`-> 127.0.0.1:${echo}`)));
+    const pub = parsePublished(await client.waitFor((l) => l.includes(`-> 127.0.0.1:${echo} (`)));
     const payload = randomBytes(16 * 1024 * 1024);
     expect(await echoExact(pub.port, payload)).toBe(sha256(payload));
     const all = await Promise.all(Array.from({ length: 100 }, (_, i) => echoExact(pub.port, Buffer.from(`visitor-${i}-`.repeat(20)))));
@@ -64,7 +64,7 @@ describe.skipIf(!!FRP_SKIP)(`native frp-wire client against a stock frps 0.31.2$
     const echoPort = await udpEchoServer();
     try {
       const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--protocol', 'frp', '--token', 'wire-token', '--expose', `udp:${echoPort}`, '--config-dir', dir]);
-      const line = await client.waitFor((l) => l.endsWith('(udp)'));
+      const line = await client.waitFor((l) => l.endsWith(', udp)'));
       const remote = Number(/^Published: \S+:(\d+) -> /.exec(line)![1]);
       const { execFile } = await import('node:child_process');
       const out = await new Promise<string>((resolve, reject) =>

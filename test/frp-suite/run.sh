@@ -19,10 +19,25 @@ export FRPS_WRAPPER_REPO="$repo" FRPS_WRAPPER_BIND=127.0.0.1 FRPS_WRAPPER_CONFIG
 lock=(); command -v flock >/dev/null 2>&1 && lock=(flock /tmp/frp-suite.lock)
 "${lock[@]}" "$suite" "$repo/test/frp-suite/frps.sh" "$@" > "$log" 2>&1
 failed=$(grep '^--- FAIL' "$log" | awk '{print $3}' | grep -vx 'TestTLSOverKCP' || true)
+rerun=""
+if [ -n "$failed" ] && ! grep -q '^panic:' "$log"; then
+  # Several of frp's own tests send traffic a fixed 700 ms after starting the server: on a loaded
+  # machine one may miss it. Each failed test gets exactly one more run, alone, and is reported as such.
+  rerun=$failed
+  pattern="^($(echo $failed | tr ' ' '|'))\$"
+  "${lock[@]}" "$suite" "$repo/test/frp-suite/frps.sh" -test.run "$pattern" > "$state/rerun.log" 2>&1
+  cat "$state/rerun.log" >> "$state/all.log"
+  failed=""
+  for t in $rerun; do grep -q "^--- PASS: $t " "$state/rerun.log" || failed="$failed $t"; done
+  grep -q '^panic:' "$state/rerun.log" && failed="${failed:-panic}"
+fi
 if [ -n "$failed" ] || grep -q '^panic:' "$log" || ! grep -q '^frp suite: ' "$log"; then
-  cat "$log"
+  cat "$log" "$state/all.log" 2>/dev/null
   echo "frp suite: unexpected failures: ${failed:-see the log above}"
   exit 1
 fi
 grep '^--- \(PASS\|FAIL\)' "$log" | sed 's/ (.*//'
-tail -n 1 "$log"
+total_pass=$(( $(grep -c '^--- PASS' "$log") + $(echo $rerun | wc -w) ))
+total_fail=$(grep -c '^--- FAIL' "$log"); total_fail=$(( total_fail - $(echo $rerun | wc -w) ))
+[ -n "$rerun" ] && echo "passed on their second run:$(echo " $rerun" | tr '\n' ' ')"
+echo "frp suite: $total_pass passed, $total_fail failed"

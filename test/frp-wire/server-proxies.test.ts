@@ -82,7 +82,8 @@ describe('SecretProxies (frp stcp)', () => {
     ];
     for (const [body, error] of cases) {
       const [serverSide, visitorSide] = duplexPair();
-      secrets.accept(serverSide, body, Buffer.alloc(0));
+      // Refused with a code, so that the front door destroys the connection once the answer is out.
+      expect(() => secrets.accept(serverSide, body, Buffer.alloc(0))).toThrow(expect.objectContaining({ code: 'E_AUTH' }));
       expect(await answer(visitorSide as unknown as net.Socket)).toMatchObject({ error });
     }
     expect(sink.got).toHaveLength(0);

@@ -82,7 +82,7 @@ export async function killAll(): Promise<void> {
 }
 
 export function parsePublished(line: string): { publicAddress: string; host: string; port: number; localPort: number } {
-  const m = /^Published: (\S+):(\d+) -> 127\.0\.0\.1:(\d+)$/.exec(line);
+  const m = /^Published: (\S+):(\d+) -> 127\.0\.0\.1:(\d+)(?: \([^)]*\))?$/.exec(line);
   if (!m) throw new Error(`not a Published line: ${line}`);
   return { publicAddress: `${m[1]}:${m[2]}`, host: m[1]!, port: Number(m[2]), localPort: Number(m[3]) };
 }

@@ -32,11 +32,14 @@ describe('port policy', () => {
     expect(p.pickCandidates(5, new Set()).sort()).toEqual([6000, 6001, 6002]);
   });
 
-  it('without a policy allows every port and picks "any" from the default range', () => {
+  it('without a policy allows every unprivileged port (>= 1024) and picks "any" from the default range', () => {
     const p = new PortPolicy();
-    expect(p.isAllowed(1)).toBe(true);
+    for (const low of [1, 25, 53, 80, 123, 443, 1023]) expect(p.isAllowed(low)).toBe(false);
+    expect(() => p.check(80, 'a')).toThrow(expect.objectContaining({ code: 'E_PORT_DENIED' }));
+    expect(p.isAllowed(1024)).toBe(true);
     expect(p.isAllowed(65535)).toBe(true);
     expect(p.isAllowed(0)).toBe(false);
+    expect(new PortPolicy([{ start: 80, end: 80 }]).isAllowed(80)).toBe(true); // --allow-ports lists it
     expect(p.ranges).toEqual([DEFAULT_ANY_RANGE]);
     for (const port of p.pickCandidates(50, new Set())) {
       expect(port).toBeGreaterThanOrEqual(DEFAULT_ANY_RANGE.start);

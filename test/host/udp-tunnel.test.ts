@@ -4,12 +4,10 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { cleanup, client, defer, host, until } from '../helpers/engine.js';
+import { authenticatedControl } from '../helpers/native.js';
 import { encodeFrame, encodePreamble } from '../../src/protocol/frame.js';
 import { MsgType, decodeMessage } from '../../src/protocol/messages.js';
-import { clientProof, hostProof, newNonce, proofsEqual } from '../../src/protocol/auth.js';
 import { P2prcError } from '../../src/errors.js';
-import { FrameChannel } from '../../src/transport/channel.js';
-import { dial } from '../../src/transport/net.js';
 
 afterEach(cleanup);
 
@@ -126,22 +124,6 @@ describe('UDP tunnels', () => {
 });
 
 /** A control session authenticated by hand (Hello, Challenge, Auth, AuthOk), so raw frames can follow it. */
-async function authenticatedControl(port: number, token: string, clientId: string): Promise<{ socket: net.Socket; channel: FrameChannel }> {
-  const { socket } = await dial({ host: '127.0.0.1', port, tls: false, timeoutMs: 5_000 });
-  defer(() => socket.destroy());
-  const channel = new FrameChannel(socket);
-  channel.sendPreamble();
-  channel.send('Hello', { role: 'control', clientId, name: clientId, agent: 'test' });
-  const challenge = await channel.next(5_000);
-  if (challenge.type !== 'Challenge') throw new Error(`expected Challenge, got ${challenge.type}`);
-  const nonce = newNonce();
-  channel.send('Auth', { nonce, mac: clientProof(token, challenge.body.nonce, nonce) });
-  const ok = await channel.next(5_000);
-  expect(ok.type).toBe('AuthOk');
-  if (ok.type === 'AuthOk') expect(proofsEqual(ok.body.mac, hostProof(token, challenge.body.nonce, nonce))).toBe(true);
-  return { socket, channel };
-}
-
 function codedError(fn: () => unknown): P2prcError {
   try {
     fn();

@@ -82,7 +82,7 @@ describe('RecordStore', () => {
     expect(codes.every((c) => c === 0)).toBe(true);
     const mappings = await new RecordStore(dir).readMappings();
     expect(new Set(mappings.map((m) => m.id)).size).toBe(50);
-    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp') || f.endsWith('.lock'))).toEqual([]);
+    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp') || f.endsWith('.lock') || f.endsWith('.new') || f.endsWith('.stale'))).toEqual([]);
   }, 120_000);
 
   it('leaves a valid file when a writer is killed mid-write', async () => {

@@ -17,6 +17,7 @@ export async function frpDialer(host: string, port: number, tcpMux: boolean, tim
     return {
       async open() {
         const { socket } = await dial({ host, port, tls: false, timeoutMs });
+        handleErrors(socket);
         sockets.add(socket);
         socket.once('close', () => sockets.delete(socket));
         return socket;
@@ -33,8 +34,18 @@ export async function frpDialer(host: string, port: number, tcpMux: boolean, tim
   const session = new YamuxSession(socket, { client: true, keepaliveMs: 20_000, accept: false });
   const closed = new Promise<void>((r) => session.once('close', () => r()));
   return {
-    open: async () => session.openStream(),
+    open: async () => handleErrors(session.openStream()),
     close: () => session.close(),
     closed,
   };
+}
+
+/**
+ * Every logical connection handed out has an error listener from birth: a peer's reset (a yamux RST,
+ * a TCP reset) arrives as an 'error' at any moment, and an unhandled one would end the process. The
+ * stream is destroyed either way; its users see that as 'close'.
+ */
+function handleErrors<S extends Duplex>(stream: S): S {
+  stream.on('error', () => stream.destroy());
+  return stream;
 }

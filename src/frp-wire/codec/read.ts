@@ -10,6 +10,7 @@ export function readMessages(stream: Duplex, want: (m: FrpMessage) => boolean, t
       clearTimeout(timer);
       stream.off('data', onData);
       stream.off('close', onClose);
+      stream.off('error', onError);
       stream.pause();
       if (err) reject(err);
       else resolve(found!);
@@ -23,9 +24,11 @@ export function readMessages(stream: Duplex, want: (m: FrpMessage) => boolean, t
       }
     };
     const onClose = () => finish(new P2prcError('E_CLOSED', 'frps closed the connection'));
+    const onError = (err: Error) => finish(new P2prcError('E_CLOSED', 'the frp connection failed', { cause: err }));
     const timer = setTimeout(() => finish(new P2prcError('E_TIMEOUT', 'frps did not answer in time')), timeoutMs);
     stream.on('data', onData);
     stream.once('close', onClose);
+    stream.once('error', onError);
   });
 }
 

@@ -47,7 +47,11 @@ export class SecretProxies {
       error = `visitor connection of [${name}] auth failed`;
     }
     const resp = encodeFrpMessage(FrpMsg.NewVisitorConnResp, { proxy_name: name, error });
-    if (error) return void conn.end(resp);
+    if (error) {
+      // Refused before anything was proven: the caller destroys the connection (no half-open leftovers).
+      conn.end(resp);
+      throw new P2prcError('E_AUTH', error);
+    }
     conn.write(resp);
     if (rest.length) conn.unshift(rest);
     const visitor = layered(conn, { key: frpKey(entry!.sk), encrypt: body.use_encryption === true, compress: body.use_compression === true });

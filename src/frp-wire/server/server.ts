@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import type tls from 'node:tls';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { P2prcError, toP2prcError } from '../../errors.js';
 import { YamuxSession } from '../../mux/session.js';
@@ -8,9 +8,10 @@ import { tuneSocket, wrapServerTls } from '../../transport/net.js';
 import { DEFAULT_PAIRING_LIMITS, type PairingLimits } from '../../transport/pairing-pool.js';
 import { peekByte, readExact } from '../../transport/read.js';
 import { frpKey } from '../codec/crypto.js';
-import { FrpMsg, encodeFrpMessage, privilegeKey } from '../codec/messages.js';
+import { FrpMsg, encodeFrpMessage } from '../codec/messages.js';
 import { readMessages } from '../codec/read.js';
 import { acceptWebSocket, readRequestHead } from '../../transport/websocket.js';
+import { LoginReplayCache, MAX_CLOCK_SKEW_S, loginRefusal, workConnProven } from './auth.js';
 import { FrpControl } from './control.js';
 import { FrpGroups } from './groups.js';
 import type { FrpPorts, FrpTunnel, FrpVhost } from './ports.js';
@@ -31,9 +32,6 @@ export interface FrpWireServerOptions<T extends FrpTunnel> {
   vhost?: FrpVhost | undefined;
 }
 
-/** frp checks no freshness at all; p2prc accepts logins within this skew only, so old keys do not replay forever. */
-export const MAX_CLOCK_SKEW_S = 15 * 60;
-
 /** frpc's tls_enable sends this byte in clear, then TLS. */
 const FRP_TLS_HEAD = 0x17;
 /** A yamux header starts with version 0 (tcp_mux on); otherwise a plain frp message type. */
@@ -42,14 +40,35 @@ const YAMUX_VERSION = 0x00;
 const HTTP_GET = 0x47;
 export const FRP_WEBSOCKET_PATH = '/~!frp';
 
+/** Where a logical frp connection came from: its yamux session (tcp_mux), TLS or not, the peer's address. */
+interface Origin {
+  session: YamuxSession | undefined;
+  tls: boolean;
+  address: string;
+}
+
+/** A logged-in frpc, as its work connections are judged. */
+interface Login<T extends FrpTunnel> {
+  control: FrpControl<T>;
+  origin: Origin;
+  open: boolean;
+  /** The login's timestamp (frpc's clock) and the host's clock then: a work connection's key is checked against both. */
+  clientTs: number;
+  hostTs: number;
+  warned: boolean;
+}
+
+/** Streams a yamux session may open before one of them logged in: frpc opens exactly one, the Login. */
+const PRE_AUTH_STREAMS = 2;
+const POST_AUTH_STREAMS = 4096;
+
 /**
  * Serves stock frpc clients (frp's v1 wire; tcp_mux on or off; plain or tls_enable) on a connection
  * someone else accepted: the p2prc host's control port. Ports come from `ports`.
  */
 export class FrpWireServer<T extends FrpTunnel> {
-  private readonly controls = new Map<string, FrpControl<T>>();
-  /** Run ids of clients that logged in token-less on the open port (P2PRC's /FRPPort). */
-  private readonly openRuns = new Set<string>();
+  private readonly logins = new Map<string, Login<T>>();
+  private readonly replays = new LoginReplayCache();
   private readonly key: Buffer;
   private readonly openKey = frpKey('');
   private readonly sockets = new Set<Duplex>();
@@ -67,14 +86,16 @@ export class FrpWireServer<T extends FrpTunnel> {
   }
 
   /**
-   * Takes a fresh connection whose first byte (left in the stream) is frp's; resolves once it is
-   * past the TLS layer and owned here, rejects (the caller closes it) when it is not frp after all.
-   * `open` marks the open port, where clients log in with the empty token as P2PRC's embedded frp
-   * client does; they get the same policy and quotas, and never a token client's run id or port.
+   * Takes a fresh connection whose first byte (left in the stream) is frp's. Resolves once it has
+   * authenticated (a Login accepted, or a work connection of a logged-in client proved), so that it
+   * stays under the caller's pending cap and deadline until then; rejects (the caller destroys the
+   * connection) on any failure, a refused login included. `open` marks the open port, where clients
+   * log in with the empty token as P2PRC's embedded frp client does.
    */
   async accept(raw: net.Socket, firstByte: number, open = false): Promise<void> {
     let conn: net.Socket = raw;
     let first = firstByte;
+    let tls = false;
     tuneSocket(raw);
     if (first === HTTP_GET) {
       // frpc's protocol = websocket: an upgrade on /~!frp, then inside it what frpc sends over TCP.
@@ -86,62 +107,88 @@ export class FrpWireServer<T extends FrpTunnel> {
       if (!this.o.tls) throw new P2prcError('E_PROTOCOL', 'frp over TLS, but this host has no TLS');
       await readExact(conn, 1, { timeoutMs: this.o.handshakeTimeoutMs, what: 'frp TLS head' });
       conn = wrapServerTls(conn, this.o.tls);
+      tls = true;
       first = await peekByte(conn, this.o.handshakeTimeoutMs);
     }
     this.sockets.add(conn);
     conn.once('close', () => this.sockets.delete(conn));
     conn.resume();
-    if (first !== YAMUX_VERSION) return void this.handle(conn, open);
-    const session = new YamuxSession(conn, { client: false, accept: true, keepaliveMs: 30_000 });
-    session.on('stream', (s) => void this.handle(s, open));
+    const origin: Origin = { session: undefined, tls, address: raw.remoteAddress ?? '' };
+    if (first !== YAMUX_VERSION) return this.handle(conn, open, origin);
+    const session = (origin.session = new YamuxSession(conn, { client: false, accept: true, keepaliveMs: 30_000, maxStreams: PRE_AUTH_STREAMS }));
+    return new Promise((resolve, reject) => {
+      let authed = false;
+      session.once('close', (reason) => reject(reason ?? new P2prcError('E_CLOSED', 'frp session closed before logging in')));
+      session.on('stream', (s) => {
+        this.handle(s, open, origin).then(() => {
+          if (authed) return;
+          authed = true;
+          session.setMaxStreams(POST_AUTH_STREAMS);
+          resolve();
+        }, (err: unknown) => {
+          const e = toP2prcError(err, 'E_PROTOCOL');
+          if (!authed) return void (reject(e), session.close(e));
+          this.o.log('debug', `frp stream closed: ${e.code} ${e.message}`);
+          s.destroy();
+        });
+      });
+    });
   }
 
   /** The first message says what a logical connection is: a Login, or a work connection of a logged-in client. */
-  private async handle(conn: Duplex, open: boolean): Promise<void> {
+  private async handle(conn: Duplex, open: boolean, origin: Origin): Promise<void> {
     conn.on('error', () => conn.destroy());
-    try {
-      const { message, rest } = await readMessages(conn, () => true, 10_000);
-      if (message.type === FrpMsg.Login) return this.login(conn, message.body, rest, open);
-      if (message.type === FrpMsg.NewWorkConn) {
-        const runId = String(message.body.run_id ?? '');
-        const control = this.controls.get(runId);
-        if (!control || this.openRuns.has(runId) !== open) throw new P2prcError('E_AUTH', 'work connection for an unknown run id');
-        if (rest.length) conn.unshift(rest);
-        return control.addWorkConn(conn);
-      }
-      if (message.type === FrpMsg.NewVisitorConn) return this.secrets.accept(conn, message.body, rest);
-      throw new P2prcError('E_PROTOCOL', `unexpected first frp message 0x${message.type.toString(16)}`);
-    } catch (err) {
-      const e = toP2prcError(err, 'E_PROTOCOL');
-      this.o.log('debug', `frp connection closed: ${e.code} ${e.message}`);
-      conn.destroy();
+    const { message, rest } = await readMessages(conn, () => true, this.o.handshakeTimeoutMs);
+    if (message.type === FrpMsg.Login) return this.login(conn, message.body, rest, open, origin);
+    if (message.type === FrpMsg.NewWorkConn) return this.workConn(conn, message.body, rest, open, origin);
+    if (message.type === FrpMsg.NewVisitorConn) return this.secrets.accept(conn, message.body, rest);
+    throw new P2prcError('E_PROTOCOL', `unexpected first frp message 0x${message.type.toString(16)}`);
+  }
+
+  private workConn(conn: Duplex, body: Record<string, unknown>, rest: Buffer, open: boolean, origin: Origin): void {
+    const runId = String(body.run_id ?? '');
+    const login = this.logins.get(runId);
+    if (!login || login.open !== open) throw new P2prcError('E_AUTH', 'work connection for an unknown run id');
+    if (!this.workConnProven(login, body, origin)) {
+      if (!login.warned) this.o.log('warn', `frp client ${runId}: a work connection proved nothing but the run id (which travels in clear) and was refused; frpc 0.31 needs tcp_mux = true or tls_enable = true, newer frpc authenticate_new_work_conns = true`);
+      login.warned = true;
+      throw new P2prcError('E_AUTH', `work connection for ${runId} without a proof`);
     }
+    if (rest.length) conn.unshift(rest);
+    login.control.addWorkConn(conn);
   }
 
-  private refusal(body: Record<string, unknown>, open: boolean): string {
-    const timestamp = Number(body.timestamp ?? 0);
-    const expected = Buffer.from(privilegeKey(open ? '' : this.o.token, timestamp));
-    const given = Buffer.from(String(body.privilege_key ?? ''));
-    const fresh = Math.abs(Date.now() / 1000 - timestamp) <= MAX_CLOCK_SKEW_S;
-    const version = String(body.version ?? '').split('.').map(Number);
-    if (!(given.length === expected.length && timingSafeEqual(given, expected)) || !fresh) return 'authorization failed';
-    if (version.length < 3 || (version[0]! === 0 && version[1]! < 18)) return 'Please upgrade your frpc version to at least 0.18.0';
-    if (this.controls.size >= this.o.maxClients) return 'host is full';
-    return '';
+  /**
+   * frps takes a run id alone; a run id is no secret (LoginResp and every NewWorkConn carry it in
+   * clear). So a work connection must come inside its login's own yamux session, or carry frp's
+   * authenticate_new_work_conns key (not on the open port, whose token is empty), or come over TLS
+   * like its login did, in which case the run id never crossed the wire in clear.
+   */
+  private workConnProven(login: Login<T>, body: Record<string, unknown>, origin: Origin): boolean {
+    if (origin.session) return origin.session === login.origin.session;
+    if (!login.open && workConnProven(body, this.o.token, login, Date.now() / 1000)) return true;
+    return origin.tls && login.origin.tls && !login.origin.session;
   }
 
-  private login(conn: Duplex, body: Record<string, unknown>, rest: Buffer, open: boolean): void {
-    const error = this.refusal(body, open);
+  private async login(conn: Duplex, body: Record<string, unknown>, rest: Buffer, open: boolean, origin: Origin): Promise<void> {
+    const nowS = Date.now() / 1000;
+    let error = loginRefusal(body, open ? '' : this.o.token, nowS);
+    // One-time keys; the open port's key is public (the empty token), so a replay there proves no more than a fresh login.
+    const replayed = !error && !open && !this.replays.use(String(body.privilege_key), Number(body.timestamp), nowS);
+    if (replayed) error = 'authorization failed';
+    if (!error && this.logins.size >= this.o.maxClients) error = 'host is full';
     if (error) {
-      this.o.log('warn', `frp login refused: ${error}`);
-      conn.end(encodeFrpMessage(FrpMsg.LoginResp, { version: '0.31.2', run_id: '', server_udp_port: 0, error }));
-      return;
+      this.o.log('warn', `frp login refused: ${error}${replayed ? ' (a replayed login key)' : ''}`);
+      await endFlushed(conn, encodeFrpMessage(FrpMsg.LoginResp, { version: '0.31.2', run_id: '', server_udp_port: 0, error }), this.o.handshakeTimeoutMs);
+      throw new P2prcError(error === 'host is full' ? 'E_QUOTA' : 'E_AUTH', `frp login refused: ${error}${replayed ? ' (a replayed login key)' : ''}`);
     }
-    // A reconnect replaces the old control, as frps does; but only within its own door (open or token).
+    // A reconnect with the token replaces the old control, as frps does. On the open port anyone logs
+    // in, and a run id is no secret, so there a live control is never replaced.
     const asked = String(body.run_id ?? '');
-    const reuse = /^[0-9a-f]{1,64}$/.test(asked) && (!this.controls.has(asked) || this.openRuns.has(asked) === open);
+    const live = this.logins.get(asked);
+    const reuse = /^[0-9a-f]{1,64}$/.test(asked) && (!live || (!live.open && !open));
     const runId = reuse ? asked : randomBytes(8).toString('hex');
-    this.controls.get(runId)?.close();
+    if (reuse) live?.control.close();
     conn.write(encodeFrpMessage(FrpMsg.LoginResp, { version: '0.31.2', run_id: runId, server_udp_port: 0, error: '' }));
     const control: FrpControl<T> = new FrpControl(runId, conn, rest, {
       key: open ? this.openKey : this.key,
@@ -153,19 +200,29 @@ export class FrpWireServer<T extends FrpTunnel> {
       log: this.o.log,
       pairing: this.o.pairing ?? DEFAULT_PAIRING_LIMITS,
     }, Number(body.pool_count ?? 1), () => {
-      if (this.controls.get(runId) !== control) return;
-      this.controls.delete(runId);
-      this.openRuns.delete(runId);
+      if (this.logins.get(runId)?.control === control) this.logins.delete(runId);
     });
-    this.controls.set(runId, control);
-    if (open) this.openRuns.add(runId);
-    else this.openRuns.delete(runId);
+    this.logins.set(runId, { control, origin, open, clientTs: Number(body.timestamp), hostTs: nowS, warned: false });
     this.o.log('info', `frp client ${runId} logged in${open ? ' token-less on the open port' : ''} (frpc ${String(body.version ?? '?')})`);
+  }
+
+  /** Whether a logged-in frpc connects from this address (the host lets its work connections past a crowd of strangers). */
+  hasClientAt(address: string): boolean {
+    for (const l of this.logins.values()) if (l.origin.address === address) return true;
+    return false;
   }
 
   /** Host shutdown: every frp client and connection goes; their ports are released by the port owner. */
   close(): void {
-    for (const c of [...this.controls.values()]) c.close();
+    for (const l of [...this.logins.values()]) l.control.close();
     for (const s of this.sockets) s.destroy();
   }
+}
+
+/** Sends a last message and waits (bounded) until it left, so the caller can destroy the connection without cutting it off. */
+function endFlushed(conn: Duplex, data: Buffer, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    conn.end(data, () => (clearTimeout(timer), resolve()));
+  });
 }

@@ -34,7 +34,7 @@ describe.skipIf(!!skipReason)(`NAT test bed (network namespaces)${skipReason ? `
     await host.waitFor((l) => l.includes('Client command:'));
     client = startCli(['-s', '--connect-reverse-proxy', `${bed.hostIp}:7000`, '--token', token, '--heartbeat', '1', '--udp-port', '0', '--config-dir', dirClient], {}, bed.ns.private);
     pub = parsePublished(await client.waitFor((l) => l.startsWith('Published:')));
-    udpPublic = Number(/:(\d+) -> \S+ \(udp\)$/.exec(await client.waitFor((l) => l.endsWith('(udp)')))![1]);
+    udpPublic = Number(/:(\d+) -> \S+ \([^)]*, udp\)$/.exec(await client.waitFor((l) => l.endsWith(', udp)')))![1]);
   });
 
   afterAll(async () => {

@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import type { Duplex } from 'node:stream';
+import { YamuxSession } from '../../mux/session.js';
+import { dial } from '../../transport/net.js';
+import { FrpMsg, encodeFrpMessage } from '../codec/messages.js';
+import { readMessages } from '../codec/read.js';
+
+/**
+ * Positive identification of a stock frps: it answers a Login with a LoginResp. The Login carries a
+ * random key, nothing derived from any token, so a port that is not frps (or is a trap) learns
+ * nothing. frps with tcp_mux (its default) only speaks yamux, so that is tried first, then plain.
+ */
+export async function identifiesAsFrps(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  for (const mux of [true, false]) if (await answersLogin(host, port, mux, timeoutMs)) return true;
+  return false;
+}
+
+async function answersLogin(host: string, port: number, mux: boolean, timeoutMs: number): Promise<boolean> {
+  let session: YamuxSession | undefined;
+  let socket: Duplex | undefined;
+  try {
+    socket = (await dial({ host, port, tls: false, timeoutMs })).socket;
+    socket.on('error', () => socket?.destroy());
+    let conn: Duplex = socket;
+    if (mux) {
+      session = new YamuxSession(socket, { client: true, accept: false });
+      conn = session.openStream();
+      conn.on('error', () => conn.destroy());
+    }
+    conn.write(encodeFrpMessage(FrpMsg.Login, {
+      version: '0.31.2', hostname: '', os: os.platform(), arch: 'amd64', user: '',
+      privilege_key: randomBytes(16).toString('hex'), timestamp: Math.floor(Date.now() / 1000), run_id: '', metas: null, pool_count: 1,
+    }));
+    const { message } = await readMessages(conn, () => true, timeoutMs);
+    return message.type === FrpMsg.LoginResp;
+  } catch {
+    return false; // silence, garbage or a close: not a frps
+  } finally {
+    session?.close();
+    socket?.destroy();
+  }
+}

@@ -1,0 +1,37 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { rm } from 'node:fs/promises';
+import { killAll, startCli } from '../helpers/cli.js';
+import { freePort, tempDir } from '../helpers/newuser.js';
+
+// The first connection: a signal while it is still being tried, and auto with a bootstrap node on a fresh dir (issue 15, Broken 4 and 7).
+const dirs: string[] = [];
+const dir = async (label: string) => (dirs.push(await tempDir(label)), dirs.at(-1)!);
+afterEach(async () => {
+  await killAll();
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+const TOKEN = 'first-connect-token';
+const FAST = ['--exchange-interval', '0.3', '--stale-after', '30'];
+
+describe('first connection', () => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal} while the host is still unreachable exits 0 with a message`, async () => {
+      const closed = await freePort();
+      const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${closed}`, '--token', 't', '--config-dir', await dir('sig')]);
+      await client.waitFor((l) => l.includes('retrying in'), 20_000, 'stderr');
+      expect(await client.stop(signal)).toBe(0);
+      expect(client.stderr.join('\n')).toContain(`received ${signal}, stopped before the first connection`);
+    });
+  }
+
+  it('auto with --bootstrap on a fresh dir asks the bootstrap node, and keeps asking until a host is usable', async () => {
+    // The bootstrap node is the host's own node server, started only after the client began asking it.
+    const nodePort = await freePort();
+    const client = startCli(['-s', '--connect-reverse-proxy', 'auto', '--bootstrap', `127.0.0.1:${nodePort}`, '--token', TOKEN, '--config-dir', await dir('client'), ...FAST]);
+    await client.waitFor((l) => l.includes('no usable reverse proxy') && l.includes('asking again'), 20_000, 'stderr');
+    expect(client.child.exitCode).toBe(null);
+    startCli(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', '0', '--port', String(nodePort), '--token', TOKEN, '--json', '--config-dir', await dir('host')]);
+    await client.waitFor((l) => l.startsWith('Published:'), 60_000);
+    expect(client.stderr.some((l) => l.startsWith('chose reverse proxy'))).toBe(true);
+  }, 90_000);
+});

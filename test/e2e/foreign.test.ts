@@ -1,0 +1,54 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { rm } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { once } from 'node:events';
+import { generateSelfSignedCert } from '../../src/transport/cert.js';
+import { killAll, runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/newuser.js';
+
+// A server that is not a p2prc host at the address, in TLS and plaintext modes (issue 15, Broken 5).
+const dirs: string[] = [];
+const servers: net.Server[] = [];
+afterEach(async () => {
+  await killAll();
+  for (const s of servers.splice(0)) s.close();
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function listening(server: net.Server): Promise<number> {
+  servers.push(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as net.AddressInfo).port;
+}
+
+const reply = (_req: http.IncomingMessage, res: http.ServerResponse) => res.end('hello');
+
+async function connect(port: number, extra: string[] = []) {
+  const dir = await tempDir('foreign');
+  dirs.push(dir);
+  // No --exit-on-login-failure: another protocol must fail at once, not be retried forever.
+  return runCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', 't', '--config-dir', dir, ...extra], {}, 20_000);
+}
+
+describe('not a p2prc host', () => {
+  const cert = generateSelfSignedCert('not-p2prc');
+  const cases: Array<[string, () => net.Server, string, string[]]> = [
+    ['an HTTP server, TLS mode', () => http.createServer(reply), 'HTTP', []],
+    ['an HTTP server, plaintext mode', () => http.createServer(reply), 'HTTP', ['--no-tls']],
+    ['an HTTPS server, TLS mode', () => https.createServer({ cert: cert.certPem, key: cert.keyPem }, reply), 'HTTP', []],
+    ['a TLS server, plaintext mode', () => https.createServer({ cert: cert.certPem, key: cert.keyPem }, reply), 'TLS', ['--no-tls']],
+    ['an SSH server, TLS mode', () => net.createServer((s) => s.end('SSH-2.0-OpenSSH_9.6\r\n')), 'SSH', []],
+    ['an SSH server, plaintext mode', () => net.createServer((s) => s.end('SSH-2.0-OpenSSH_9.6\r\n')), 'SSH', ['--no-tls']],
+  ];
+  for (const [name, make, protocol, extra] of cases) {
+    it(`${name}: E_PROTOCOL "it answered ${protocol}", exit 1`, async () => {
+      const port = await listening(make());
+      const r = await connect(port, extra);
+      expect(r.stderr).toContain(`p2prc: error E_PROTOCOL: 127.0.0.1:${port} is not a p2prc host (it answered ${protocol})`);
+      expect(r.code).toBe(1);
+    });
+  }
+});

@@ -1,0 +1,60 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { killAll, runCli, startCli } from '../helpers/cli.js';
+import { freePort, tempDir } from '../helpers/newuser.js';
+
+// Trust on first use said out loud, the token remembered per host, a --expose port with nothing behind it (issue 15).
+const dirs: string[] = [];
+const dir = async (label: string) => (dirs.push(await tempDir(label)), dirs.at(-1)!);
+afterEach(async () => {
+  await killAll();
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+const TOKEN = 'trust-test-token';
+
+async function host(port: number) {
+  const h = startCli(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', String(port), '--port', '0', '--token', TOKEN, '--json', '--config-dir', await dir('host')]);
+  return { h, fingerprint: (JSON.parse(await h.waitFor((l) => l.includes('"host-started"'))) as { fingerprint: string }).fingerprint };
+}
+
+describe('what a client keeps about a host', () => {
+  it('says it pinned the certificate, stores the token (0600), warns about an empty --expose port; the next run needs only the address', async () => {
+    const port = await freePort();
+    const { fingerprint } = await host(port);
+    const clientDir = await dir('client');
+    const empty = await freePort();
+    const first = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', TOKEN, '--expose', String(empty), '--config-dir', clientDir]);
+    await first.waitFor((l) => l.startsWith('Published:') && l.endsWith(`(expose-${empty})`));
+    await first.waitFor((l) => l.includes(`nothing listens on 127.0.0.1:${empty} (expose-${empty})`), 10_000, 'stderr');
+    expect(first.stderr).toContain(`pinned ${fingerprint} for 127.0.0.1:${port}`);
+    expect(first.stderr.some((l) => l.startsWith(`token for 127.0.0.1:${port} stored in`))).toBe(true);
+    expect(first.stderr.join('\n')).not.toContain(TOKEN);
+    expect((await stat(path.join(clientDir, 'config.json'))).mode & 0o777).toBe(0o600);
+    expect(await first.stop('SIGINT')).toBe(0);
+
+    const again = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--config-dir', clientDir]);
+    await again.waitFor((l) => l.startsWith('Published:'));
+    expect(again.stderr.some((l) => l.startsWith('pinned'))).toBe(false);
+  });
+
+  it('after a certificate change E_TLS says how to re-pin, and --fingerprint NEW updates the stored pin', async () => {
+    const port = await freePort();
+    const old = await host(port);
+    const clientDir = await dir('client');
+    const first = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', TOKEN, '--config-dir', clientDir]);
+    await first.waitFor((l) => l.startsWith('Published:'));
+    await first.stop('SIGINT');
+    await old.h.stop('SIGINT');
+    const renewed = await host(port);
+    const refused = await runCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--config-dir', clientDir]);
+    expect(refused.code).toBe(6);
+    expect(refused.stderr).toContain(`re-pin it: --fingerprint ${renewed.fingerprint}`);
+    const repinned = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--fingerprint', renewed.fingerprint, '--config-dir', clientDir]);
+    await repinned.waitFor((l) => l.startsWith('Published:'));
+    expect(repinned.stderr).toContain(`re-pinned ${renewed.fingerprint} for 127.0.0.1:${port} (was ${old.fingerprint})`);
+    await repinned.stop('SIGINT');
+    const later = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--config-dir', clientDir]);
+    await later.waitFor((l) => l.startsWith('Published:'));
+  });
+});

@@ -1,0 +1,60 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { killAll, runCli } from '../helpers/cli.js';
+
+// Mistyped flags, help, --json errors, --repair where the error suggests it (issue 15, Confusing).
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-usage-'));
+});
+afterEach(async () => {
+  await killAll();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('usage errors a new user makes', () => {
+  it('only the unknown flag is called unknown, with the closest known one', async () => {
+    const bogus = await runCli(['--bogus', '--config-dir', dir]);
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toContain('p2prc: error E_USAGE: unknown flag --bogus');
+    expect(bogus.stderr).not.toMatch(/unknown.*config-dir/);
+    const typo = await runCli(['-s', '--connect-reverse-proxy', '127.0.0.1:1', '--expose-port', '3000', '--config-dir', dir]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('p2prc: error E_USAGE: unknown flag --expose-port (did you mean --expose?)');
+    expect(typo.stderr).not.toContain('exposePort');
+  });
+
+  it('p2prc help prints the help and exits 0', async () => {
+    const r = await runCli(['help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage:');
+  });
+
+  it('--json errors are JSON on stdout too', async () => {
+    const r = await runCli(['-s', '--connect-reverse-proxy', '127.0.0.1:1', '--expose-port', '3000', '--json', '--config-dir', dir]);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toEqual({ error: { code: 'E_USAGE', message: 'unknown flag --expose-port (did you mean --expose?)' } });
+  });
+
+  it('connect accepts the --repair its corrupt-file error suggests', async () => {
+    await writeFile(path.join(dir, 'reverse_proxy_mapping.json'), '{ not json');
+    const broken = await runCli(['-s', '--connect-reverse-proxy', '127.0.0.1:1', '--token', 't', '--exit-on-login-failure', '--config-dir', dir]);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toContain('--repair');
+    const repaired = await runCli(['-s', '--connect-reverse-proxy', '127.0.0.1:1', '--token', 't', '--exit-on-login-failure', '--repair', '--config-dir', dir]);
+    expect(repaired.stderr).toContain('moved the corrupt file aside to');
+    expect(repaired.code).toBe(5); // now it gets as far as the (closed) host port
+    expect((await readdir(dir)).some((f) => f.startsWith('reverse_proxy_mapping.json.corrupt-'))).toBe(true);
+  });
+});
+
+describe('IPv6 addresses', () => {
+  it('are printed as [addr]:port', async () => {
+    const r = await runCli(['-s', '--connect-reverse-proxy', '[::1]:1', '--token', 't', '--exit-on-login-failure', '--config-dir', dir]);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('[::1]:1 is unreachable');
+    expect(r.stderr).not.toMatch(/[^[]::1:1 /);
+  });
+});

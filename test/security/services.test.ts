@@ -1,0 +1,113 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { ServiceVisitor, P2prcError } from '../../src/index.js';
+import { ServiceRegistry } from '../../src/host/services.js';
+import type { ClientSession } from '../../src/host/session.js';
+import { visitorHandshake, ownerHandshake } from '../../src/client/service-link.js';
+import { OpenStream, SealStream } from '../../src/protocol/e2e.js';
+import { cleanup, client, defer, echoServer, host, listen, roundTrip, sha256 } from '../helpers/engine.js';
+
+afterEach(cleanup);
+
+const codeOf = async (p: Promise<unknown>) => ((await p.then(() => undefined, (e: unknown) => e)) as P2prcError | undefined)?.code;
+
+/** Two ends of a real loopback TCP connection. */
+async function socketPair(): Promise<[net.Socket, net.Socket]> {
+  const server = net.createServer();
+  const port = await listen(server);
+  const accepted = once(server, 'connection');
+  const a = net.connect(port, '127.0.0.1');
+  const [b] = (await accepted) as [net.Socket];
+  await once(a, 'connect').catch(() => undefined);
+  defer(() => (a.destroy(), b.destroy()));
+  return [a, b];
+}
+
+const fakeOwner = (clientId: string, user?: string) => ({ clientId, name: clientId, user, acceptVisitor: () => undefined }) as unknown as ClientSession;
+
+// issue 14, Medium 5 and 10; Low: authenticated end of the sealed stream.
+describe('services: ownership, offline guessing, exhaustion', () => {
+  it('an offline owner\'s ID stays bound to its owner key: another token holder gets E_CONFLICT, the owner gets it back after a restart', async () => {
+    const h = await host({ tls: false });
+    const echo = await echoServer();
+    const keyA = randomBytes(32).toString('hex');
+    const svc = (ownerKey: string) => [{ id: 'db', secret: 'generated-secret-0123456789', localPort: echo, ownerKey }];
+    const first = client(h, { tls: false, tunnels: [], services: svc(keyA) });
+    await first.ready;
+    await first.close();
+    const squatter = client(h, { tls: false, tunnels: [], services: svc(randomBytes(32).toString('hex')), exitOnLoginFailure: true, maxRetries: 0 });
+    expect(await codeOf(squatter.ready)).toBe('E_CONFLICT');
+    const back = client(h, { tls: false, tunnels: [], services: svc(keyA) });
+    await back.ready;
+    const v = new ServiceVisitor({ host: '127.0.0.1', port: h.port, token: h.token, tls: false, serviceId: 'db', secret: 'generated-secret-0123456789', localPort: 0 });
+    defer(() => v.close());
+    await v.start();
+    const payload = randomBytes(4096);
+    expect((await roundTrip(v.port, payload)).sha).toBe(sha256(payload));
+  }, 30_000);
+
+  it('an impostor owner receives nothing computed from the visitor\'s secret that it could test guesses against', async () => {
+    const [visitorSide, impostorSide] = await socketPair();
+    const received: Buffer[] = [];
+    impostorSide.on('data', (b: Buffer) => received.push(b));
+    const impostor = ownerHandshake(impostorSide, 'guess-1', 'db').catch(() => undefined);
+    expect(await codeOf(visitorHandshake(visitorSide, 'the-real-secret', 'db'))).toBe('E_AUTH');
+    visitorSide.destroy();
+    await impostor;
+    // sid (16) + one group element (32), a uniformly random point whatever the secret; no proof, no MAC.
+    expect(Buffer.concat(received).length).toBe(48);
+  });
+
+  it('the right secret on both ends agrees on keys; a wrong one fails on both', async () => {
+    const [a, b] = await socketPair();
+    const [vk, ok] = await Promise.all([visitorHandshake(a, 's3cret-value', 'x'), ownerHandshake(b, 's3cret-value', 'x')]);
+    expect(ok).toBeDefined();
+    expect(vk.send.equals(ok!.receive) && vk.receive.equals(ok!.send)).toBe(true);
+    const [c, d] = await socketPair();
+    // The visitor hangs up on a wrong confirmation, as the visitor client does.
+    const [vr, or] = await Promise.all([codeOf(visitorHandshake(c, 'one', 'x').finally(() => c.destroy())), ownerHandshake(d, 'two', 'x')]);
+    expect(vr).toBe('E_AUTH');
+    expect(or).toBeUndefined();
+  });
+
+  it('a sealed stream cut at a record boundary is an error, not a clean end', async () => {
+    const key = randomBytes(32);
+    const seal = new SealStream(key);
+    const records: Buffer[] = [];
+    seal.on('data', (b: Buffer) => records.push(b));
+    seal.end(Buffer.from('hello'));
+    await once(seal, 'end');
+    expect(records.length).toBe(2); // data, then the end record
+    const cut = new OpenStream(key);
+    cut.resume();
+    const failed = once(cut, 'error');
+    cut.end(records[0]);
+    expect(((await failed)[0] as P2prcError).code).toBe('E_CLOSED');
+    const whole = new OpenStream(key);
+    const out: Buffer[] = [];
+    whole.on('data', (b: Buffer) => out.push(b));
+    whole.end(Buffer.concat(records));
+    await once(whole, 'end');
+    expect(Buffer.concat(out).toString()).toBe('hello');
+  });
+
+  it('one owner holds a bounded number of IDs; offline IDs expire; the global cap holds', () => {
+    let now = 1_000_000;
+    const reg = new ServiceRegistry({ maxServices: 5, perOwner: 3, offlineTtlMs: 60_000 }, () => now);
+    const a = fakeOwner('a');
+    for (let i = 0; i < 3; i++) reg.register(a, `a${i}`, '');
+    expect(() => reg.register(a, 'a3', '')).toThrow(expect.objectContaining({ code: 'E_QUOTA' }));
+    reg.register(a, 'a0', 'again'); // re-registering one's own ID is not a new one
+    const b = fakeOwner('b');
+    reg.register(b, 'b0', '');
+    reg.register(b, 'b1', '');
+    expect(() => reg.register(fakeOwner('c'), 'c0', '')).toThrow(expect.objectContaining({ code: 'E_QUOTA' }));
+    reg.ownerClosed(a);
+    expect(() => reg.register(fakeOwner('c'), 'a1', '')).toThrow(expect.objectContaining({ code: 'E_CONFLICT' }));
+    now += 60_001;
+    expect(reg.list().map((s) => s.id).sort()).toEqual(['b0', 'b1']);
+    reg.register(fakeOwner('c'), 'a1', '');
+  });
+});
