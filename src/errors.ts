@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   E_NOT_AVAILABLE: 'feature not available',
   E_NOT_FOUND: 'no such service',
   E_CONFLICT: 'name already registered by someone else',
+  E_NO_DIRECT: 'no direct path to the peer (--direct only)',
   E_INTERNAL: 'internal error',
 } as const;
 
@@ -52,6 +53,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   E_NOT_AVAILABLE: 1,
   E_NOT_FOUND: 5,
   E_CONFLICT: 4,
+  E_NO_DIRECT: 8,
   E_INTERNAL: 1,
 };
 

@@ -34,6 +34,7 @@ export function connect(options: ConnectOptions): ReverseProxyClient {
   return new ReverseProxyClient(options).start();
 }
 export { ServiceVisitor, listServices, type VisitOptions, type HostAccess } from './client/visitor.js';
+export type { DirectMode, PathState } from './client/direct-visit.js';
 export type { ServiceSpec } from './client/options.js';
 export type { ServiceInfo } from './protocol/messages.js';
 

@@ -20,6 +20,7 @@ const LAYERS: Record<string, number> = {
   protocol: 2,
   mux: 3,
   transport: 3,
+  direct: 3,
   vhost: 4,
   'frp-wire': 5,
   admin: 5,

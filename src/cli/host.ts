@@ -30,6 +30,7 @@ export function configure(y: Argv): Argv {
     .option('heartbeat', { type: 'number', default: 10, describe: 'heartbeat interval in seconds' })
     .option('port', { type: 'number', describe: 'port of this machine\'s node server (default 8088, or a free one)' })
     .option('engine', { choices: ['native', 'frp'], default: 'native', describe: 'native, or frp to run a real frps (fallback)' })
+    .option('stun-port', { type: 'number', describe: 'UDP port of the STUN responder for direct paths (default: the control port number; -1: none)' })
     .option('frp-bin-dir', { type: 'string', describe: 'directory holding frps (env P2PRC_FRP_BIN_DIR)' })
     .example('p2prc -s --reverse-proxy', 'host on port 7000 with TLS and a generated token')
     .example('p2prc -s --reverse-proxy --control-port 7000 --allow-ports 6000-6100 --public-host 203.0.113.10', 'restrict public ports')
@@ -65,6 +66,7 @@ export async function hostServiceOptions(lib: Library, args: Record<string, unkn
     ...discoveryArgs(args),
     frpBinDir: args['frp-bin-dir'] as string | undefined,
     ...(adminFlags(args) ? { admin: adminFlags(args) } : {}),
+    ...(args['stun-port'] === undefined ? {} : { stunPort: args['stun-port'] === -1 ? false : args['stun-port'] as number }),
   };
 }
 

@@ -20,10 +20,10 @@ export function configure(y: Argv): Argv {
 export function mappingTable(lib: Pick<Library, 'formatAddress'>, rows: MappingView[], now = Date.now()): string {
   const at = lib.formatAddress;
   return formatTable(
-    ['name', 'kind', 'proto', 'local', 'public', 'proxy host', 'engine', 'pid', 'created', 'state'],
+    ['name', 'kind', 'proto', 'local', 'public', 'proxy host', 'engine', 'path', 'pid', 'created', 'state'],
     rows.map((m) => [
       m.name, m.kind, m.protocol, at(m.localHost, m.localPort), m.publicPort ? at(m.publicHost, m.publicPort) : '-',
-      at(m.proxyHost, m.proxyControlPort), m.engine, String(m.pid), ago(m.createdAt, now), m.state,
+      at(m.proxyHost, m.proxyControlPort), m.engine, typeof m.path === 'string' ? m.path : '-', String(m.pid), ago(m.createdAt, now), m.state,
     ]),
   );
 }

@@ -2,8 +2,13 @@ import type { Argv } from 'yargs';
 import { P2prcError } from '../errors.js';
 import { configDirArg, loadLibrary } from './lib.js';
 import { stdio, untilSignal } from './output.js';
+import type { PathState } from '../index.js';
 
-export const usage = 'p2prc --visit <id> --host <host[:port]> --secret S --local-port P';
+function describePath(p: PathState): string {
+  return p.kind === 'direct' ? `direct (${p.peer})` : `relayed (${p.reason})`;
+}
+
+export const usage = 'p2prc --visit <id> --host <host[:port]> --secret S --local-port P [--direct auto|only|off]';
 export const describe = 'Reach a private service by ID through a host: 127.0.0.1:P forwards, end-to-end encrypted, to the service.';
 
 export function configure(y: Argv): Argv {
@@ -17,6 +22,7 @@ export function configure(y: Argv): Argv {
     .option('token', { type: 'string', describe: 'the host\'s token (env P2PRC_TOKEN)' })
     .option('fingerprint', { type: 'string', describe: 'pin the host\'s TLS certificate' })
     .option('tls', { type: 'boolean', default: true, describe: 'TLS to the host (--no-tls for a plaintext host)' })
+    .option('direct', { choices: ['auto', 'only', 'off'], default: 'auto', describe: 'direct peer path: auto (else relayed), only (else fail), off (always relayed)' })
     .example('p2prc --visit db --host 203.0.113.10 --secret S --local-port 5432', 'reach service "db" on localhost:5432');
 }
 
@@ -36,8 +42,12 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     serviceId: String(args.visit),
     secret: String(args.secret),
     localPort,
+    direct: args.direct as 'auto' | 'only' | 'off',
     onError: (line) => out.err(`warning: ${line}`),
+    onPath: (p) => out.err(`path changed: ${describePath(p)}`),
   });
+  // Exactly one Path line, before serving; later changes go to stderr.
+  out.out(args.json ? JSON.stringify({ event: 'path', ...visit.path }) : `Path: ${describePath(visit.path)}`);
   out.out(args.json ? JSON.stringify({ event: 'visiting', id: args.visit, localPort: visit.port }) : `Visiting: ${String(args.visit)} on 127.0.0.1:${visit.port}`);
   const signal = await untilSignal();
   out.err(`received ${signal}, closing`);

@@ -9,6 +9,7 @@ import { resolveConnectOptions, type ConnectOptions, type ResolvedConnectOptions
 import type { LocalTarget } from './pool.js';
 import { UdpRelay } from './udp.js';
 import { TrafficCounter } from '../transport/traffic.js';
+import { DirectOwner } from './direct-owner.js';
 
 // The CLI and services still name these by their old home.
 
@@ -63,6 +64,7 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
   private loop: Promise<void> | undefined;
   private readonly udp = new UdpRelay((id) => this.target(id));
   private connectedAt: Date | undefined;
+  private readonly direct: DirectOwner;
 
   constructor(options: ConnectOptions) {
     super();
@@ -85,6 +87,7 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
     // Not everyone awaits ready; a failure also arrives as the 'closed' status, so leaving the
     // rejection unobserved must not crash the process.
     this.ready.catch(() => undefined);
+    this.direct = new DirectOwner(this.options.services, this.options.host, this.options.directBind, (m) => this.emit('warning', m));
     this.options.signal?.addEventListener('abort', () => void this.close(), { once: true });
   }
 
@@ -131,6 +134,7 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
         session = await openControlSession(this.options, this.fingerprint, (id) => this.target(id), (m) => this.emit('warning', m));
         this.session = session;
         session.startPool();
+        this.direct.attach(session);
         session.onDatagram = (tunnelId, visitorId, data) => this.udp.fromHost(tunnelId, visitorId, data);
         this.udp.setSender((tunnelId, visitorId, data) => session!.sendDatagram(tunnelId, visitorId, data));
         this.fingerprint ??= session.fingerprint;
@@ -206,6 +210,7 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
 
   private fail(error: P2prcError): void {
     this.udp.close();
+    this.direct.close();
     this.rejectReady(error);
     this.stop.abort();
     this.emit('status', { state: 'closed', error });
@@ -220,6 +225,7 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
     this.rejectReady(new P2prcError('E_CLOSED', 'client closed before the tunnels were published'));
     await this.loop;
     this.udp.close();
+    this.direct.close();
     this.emit('status', { state: 'closed', error: undefined });
   }
 }

@@ -3,6 +3,7 @@ import { clientProof, hostProof, newNonce, proofsEqual, sessionKey } from '../pr
 import { clientUserProof } from '../protocol/users.js';
 import type net from 'node:net';
 import type { Message, Messages, ServiceInfo } from '../protocol/messages.js';
+import { DirectSignals } from './direct-signals.js';
 import { explainHandshakeFailure, explainTlsFailure } from './identify.js';
 import { FrameChannel } from '../transport/channel.js';
 import { channelBinding, dial, type DialOptions } from '../transport/net.js';
@@ -30,6 +31,10 @@ export class ControlSession {
   private readonly dialOptions: Omit<DialOptions, 'signal'>;
   onDatagram: ((tunnelId: string, visitorId: number, data: Buffer) => void) | undefined;
   private readonly listWaiters: Array<(s: ServiceInfo[]) => void> = [];
+  /** The host's STUN responder (UDP), 0 when it runs none: direct paths need it. */
+  stunPort = 0;
+  /** Direct-path signalling through this session: offers out (visitor), offers in (owner). */
+  readonly direct: DirectSignals;
 
   constructor(
     private readonly channel: FrameChannel,
@@ -49,6 +54,7 @@ export class ControlSession {
       sessionId, key, dial: dialOptions, target: targets, onError: onWarning,
       onServiceAuthFailed: (id, visitorId) => this.reportServiceAuthFailure(id, visitorId),
     }, poolSize);
+    this.direct = new DirectSignals((type, body) => !this.isClosed && this.channel.send(type, body));
     channel.onMessage((m) => this.onMessage(m));
     channel.on('close', (err) => this.close(err ?? new P2prcError('E_CLOSED', 'control connection to the host was lost')));
     this.heartbeat = setInterval(() => {
@@ -170,6 +176,11 @@ export class ControlSession {
       case 'Error':
         this.close(new P2prcError(m.body.code, `host: ${m.body.message}`));
         return;
+      case 'DirectOffer':
+      case 'DirectAnswer':
+      case 'DirectRefused':
+        this.direct.receive(m);
+        return;
       default:
         this.close(new P2prcError('E_PROTOCOL', `unexpected ${m.type} from the host`));
     }
@@ -190,6 +201,7 @@ export class ControlSession {
     this.channel.close(reason);
     for (const p of this.pending.values()) p.reject(reason);
     this.pending.clear();
+    this.direct.close(reason);
     this.resolveClosed(reason);
   }
 }
@@ -222,7 +234,9 @@ export async function openControlSession(
     const heartbeatMs = Math.min(o.heartbeatMs, ok.heartbeatMs || o.heartbeatMs);
     // Data connections must reach the same certificate: pin what we saw even on first use.
     const dataDial = { ...dialOptions, fingerprint: fingerprint ?? pin };
-    return new ControlSession(channel, ok.sessionId, ok.publicHost || o.host, fingerprint, key, dataDial, heartbeatMs, o.poolSize, targets, onWarning);
+    const session = new ControlSession(channel, ok.sessionId, ok.publicHost || o.host, fingerprint, key, dataDial, heartbeatMs, o.poolSize, targets, onWarning);
+    session.stunPort = ok.stunPort ?? 0;
+    return session;
   } catch (err) {
     channel.close();
     throw await explainHandshakeFailure(toP2prcError(err, 'E_PROTOCOL'), o);

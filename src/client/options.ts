@@ -59,10 +59,13 @@ export interface ConnectOptions {
   maxRetries?: number;
   /** Fail on the first failed login of any kind instead of retrying. */
   exitOnLoginFailure?: boolean;
+  /** Gather direct-path candidates on this address only (loopback tests); default: every interface. */
+  directBind?: string;
   signal?: AbortSignal;
 }
 
-export interface ResolvedConnectOptions extends Required<Omit<ConnectOptions, 'fingerprint' | 'signal' | 'backoff' | 'services' | 'user'>> {
+export interface ResolvedConnectOptions extends Required<Omit<ConnectOptions, 'fingerprint' | 'signal' | 'backoff' | 'services' | 'user' | 'directBind'>> {
+  directBind: string | undefined;
   user: { name: string; password: string } | undefined;
   services: ServiceSpec[];
   fingerprint: string | undefined;
@@ -108,6 +111,7 @@ export function resolveConnectOptions(o: ConnectOptions): ResolvedConnectOptions
     backoff: { ...DEFAULT_BACKOFF, ...o.backoff },
     maxRetries: o.maxRetries ?? Number.POSITIVE_INFINITY,
     exitOnLoginFailure: o.exitOnLoginFailure ?? false,
+    directBind: o.directBind,
     signal: o.signal,
   };
 }

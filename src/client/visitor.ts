@@ -1,12 +1,14 @@
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
-import { toP2prcError, type P2prcError } from '../errors.js';
+import { P2prcError, toP2prcError } from '../errors.js';
 import { debug, debugFailure } from '../log.js';
 import type { ServiceInfo } from '../protocol/messages.js';
 import { listenTcp, tuneSocket } from '../transport/net.js';
 import { openControlSession, type ControlSession } from './control.js';
 import { resolveConnectOptions, type ConnectOptions } from './options.js';
 import { START_MARKER, secureRelay, visitorHandshake } from './service-link.js';
+import { bridge } from '../direct/bridge.js';
+import { DirectVisit, type DirectMode, type PathState } from './direct-visit.js';
 
 export interface HostAccess extends Omit<ConnectOptions, 'tunnels' | 'services'> {}
 
@@ -15,6 +17,10 @@ export interface VisitOptions extends HostAccess {
   secret: string;
   localPort: number;
   localHost?: string;
+  /** auto (default): direct when possible, else relayed; only: direct or fail (E_NO_DIRECT); off: relayed. */
+  direct?: DirectMode;
+  /** Bound on one direct attempt before the relay is used. Default 5 s. */
+  directTimeoutMs?: number;
 }
 
 /** One authenticated control session to a host, reopened when it is lost. */
@@ -50,32 +56,55 @@ export async function listServices(access: HostAccess): Promise<ServiceInfo[]> {
   }
 }
 
-export class ServiceVisitor extends EventEmitter<{ error: [P2prcError] }> {
+export class ServiceVisitor extends EventEmitter<{ error: [P2prcError]; path: [PathState] }> {
   port = 0;
   private readonly server = net.createServer({ allowHalfOpen: true });
   private readonly keeper: SessionKeeper;
   private readonly sockets = new Set<net.Socket>();
+  private readonly mode: DirectMode;
+  private readonly direct: DirectVisit | undefined;
 
   constructor(private readonly o: VisitOptions) {
     super();
     this.keeper = new SessionKeeper(o);
-    this.server.on('connection', (local) => void this.onLocal(local));
+    this.mode = o.direct ?? 'auto';
+    if (this.mode !== 'off') {
+      this.direct = new DirectVisit({ serviceId: o.serviceId, secret: o.secret, host: o.host, bindAddress: o.directBind, timeoutMs: o.directTimeoutMs }, () => this.keeper.get());
+      this.direct.on('path', (p) => this.emit('path', p));
+    }
   }
 
-  /** Checks the service and the secret once (nothing reaches the service), then opens the local port. */
+  /** How new connections travel now. */
+  get path(): PathState {
+    return this.direct?.path ?? { kind: 'relayed', reason: 'direct paths off (--direct off)' };
+  }
+
+  /**
+   * Finds the path (direct first, unless off), checks the service and the secret once (on the
+   * direct path the signalling MACs did that; on the relay a probe does, and nothing reaches the
+   * service), then opens the local port.
+   */
   async start(): Promise<number> {
     try {
-      const probe = await (await this.keeper.get()).openVisit(this.o.serviceId);
-      try {
-        await visitorHandshake(probe, this.o.secret, this.o.serviceId);
-      } finally {
-        probe.destroy();
-      }
+      const path = this.direct ? await this.direct.establish() : this.path;
+      if (path.kind === 'relayed' && this.mode === 'only') throw new P2prcError('E_NO_DIRECT', `no direct path to service ${this.o.serviceId}: ${path.reason}`);
+      if (path.kind === 'relayed') await this.probeRelay();
+      this.server.on('connection', (local) => void this.onLocal(local));
       this.port = await listenTcp(this.server, this.o.localPort, this.o.localHost ?? '127.0.0.1');
       return this.port;
     } catch (err) {
+      this.direct?.close();
       await this.keeper.close();
       throw err;
+    }
+  }
+
+  private async probeRelay(): Promise<void> {
+    const probe = await (await this.keeper.get()).openVisit(this.o.serviceId);
+    try {
+      await visitorHandshake(probe, this.o.secret, this.o.serviceId);
+    } finally {
+      probe.destroy();
     }
   }
 
@@ -85,6 +114,8 @@ export class ServiceVisitor extends EventEmitter<{ error: [P2prcError] }> {
     local.on('error', () => local.destroy());
     local.pause();
     try {
+      if (await this.tryDirect(local)) return;
+      if (this.mode === 'only') throw new P2prcError('E_NO_DIRECT', `no direct path to service ${this.o.serviceId} (${this.path.kind === 'relayed' ? this.path.reason : 'channel failed'})`);
       const link = await (await this.keeper.get()).openVisit(this.o.serviceId);
       this.sockets.add(link);
       link.once('close', () => this.sockets.delete(link));
@@ -109,7 +140,24 @@ export class ServiceVisitor extends EventEmitter<{ error: [P2prcError] }> {
     else debug(e.code, `service ${this.o.serviceId}: ${e.message}`);
   }
 
+  /** Carries `local` over the direct path when there is one; false sends it to the relay. */
+  private async tryDirect(local: net.Socket): Promise<boolean> {
+    const peer = this.direct?.peer;
+    if (!peer) return false;
+    try {
+      const dc = await peer.openChannel('tcp');
+      tuneSocket(local);
+      bridge(dc, local);
+      return true;
+    } catch (err) {
+      // The path is going down (its 'dead' event follows); this connection takes the relay.
+      debugFailure(`service ${this.o.serviceId}: direct channel did not open, relaying`, err, 'E_CLOSED');
+      return false;
+    }
+  }
+
   async close(): Promise<void> {
+    this.direct?.close();
     const closed = new Promise((r) => this.server.close(r));
     for (const s of this.sockets) s.destroy();
     await this.keeper.close();

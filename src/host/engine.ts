@@ -40,6 +40,8 @@ export interface EngineDeps {
   events: EngineEvents;
   /** The host's HTTP virtual-host server, for native http tunnels. */
   vhost: VhostServer | undefined;
+  /** The STUN responder's UDP port, told to clients at login; 0 when there is none. */
+  stunPort: () => number;
 }
 
 /**
@@ -64,6 +66,7 @@ export class NativeEngine {
       closeTunnel: (s, id) => this.closeTunnel(s, id),
       sessionClosed: (s, reason) => this.sessionClosed(s, reason),
       registerService: (s, id, description, ownerKey) => services.register(s, id, description, ownerKey),
+      signal: (s, m) => services.signal(s, m, !options.users || !!s.user),
       listServices: (s) => {
         if (options.users && !s.user) throw new P2prcError('E_AUTH', 'this host requires a user account (--user) to list services');
         return services.list();
@@ -137,7 +140,7 @@ export class NativeEngine {
     session.user = auth.user;
     this.sessions.set(sessionId, session);
     this.byClient.set(auth.clientId, session);
-    channel.send('AuthOk', { sessionId, mac: hostAuthProof(options.token, auth), heartbeatMs: options.heartbeatMs, publicHost: options.publicHost ?? '', graceMs: options.graceMs });
+    channel.send('AuthOk', { sessionId, mac: hostAuthProof(options.token, auth), heartbeatMs: options.heartbeatMs, publicHost: options.publicHost ?? '', graceMs: options.graceMs, ...(this.d.stunPort() ? { stunPort: this.d.stunPort() } : {}) });
     this.d.log('info', `client ${auth.name} connected from ${remote}`, 'login', { client: auth.name, peer: remote });
     this.d.events.client({ clientId: auth.clientId, name: auth.name, remote });
   }

@@ -18,6 +18,7 @@ import { PortPolicy } from './ports.js';
 import type { RegistryOptions } from './register.js';
 import { Reservations } from './reservations.js';
 import { ServiceRegistry } from './services.js';
+import { startStun, type StunResponder } from '../direct/stun-responder.js';
 import type { HostedTunnel } from './tunnel.js';
 
 /** How long a fresh connection may stay silent: far below the handshake deadline, as nothing precedes the first byte. */
@@ -85,8 +86,11 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
   readonly options: ResolvedHostOptions;
   readonly policy: PortPolicy;
   readonly hostId = randomBytes(8).toString('hex');
-  readonly services = new ServiceRegistry();
+  readonly services = new ServiceRegistry({}, () => Date.now(), (level, message) => this.log(level, message));
   port = 0;
+  /** The STUN responder's UDP port (direct paths); 0 when there is none. */
+  stunPort = 0;
+  private stun: StunResponder | undefined;
   // Half-open so a visitor's FIN travels through the tunnel while replies still flow back.
   private server = net.createServer({ noDelay: true, allowHalfOpen: true });
   /** The token-less frp port (P2PRC's /FRPPort), when the host is open. */
@@ -115,7 +119,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     this.vhost = o.vhostHttpPort !== undefined ? new VhostServer(log) : undefined;
     const vhost = this.vhost;
     this.native = new NativeEngine({
-      options: o, hostId: this.hostId, tls: context, registry, reservations: this.reservations, services: this.services, log, vhost,
+      options: o, hostId: this.hostId, tls: context, registry, reservations: this.reservations, services: this.services, log, vhost, stunPort: () => this.stunPort,
       events: {
         client: (e) => this.emit('client', e), clientClosed: (e) => this.emit('client-closed', e), tunnel: (e) => this.emit('tunnel', e),
         refused: (r) => this.refuse(r),
@@ -149,6 +153,14 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     }
     this.server.on('connection', (socket) => void this.onConnection(socket));
     for (const socket of held?.queued ?? []) void this.onConnection(socket);
+    try {
+      const stun = await startStun(this.options.stunPort, this.port, this.options.bind, (m) => this.log('warn', m));
+      this.stun = stun?.responder;
+      this.stunPort = stun?.port ?? 0;
+    } catch (err) {
+      this.server.close();
+      throw err;
+    }
     if (this.options.openFrpPort !== undefined && this.frp) {
       const open = net.createServer({ noDelay: true, allowHalfOpen: true });
       open.on('connection', (socket) => void this.onConnection(socket, true));
@@ -156,6 +168,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
         this.openFrpPort = await listenTcp(open, this.options.openFrpPort, this.options.bind);
       } catch (err) {
         this.server.close();
+        await this.stun?.close();
         throw err;
       }
       this.openServer = open;
@@ -288,6 +301,6 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     this.reservations.close();
     const vhostClosed = this.vhost?.close();
     for (const p of this.pending) p.destroy();
-    await Promise.all([closed, openClosed, vhostClosed]);
+    await Promise.all([closed, openClosed, vhostClosed, this.stun?.close()]);
   }
 }

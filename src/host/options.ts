@@ -43,6 +43,8 @@ export interface HostOptions {
   vhostHttpPort?: number;
   /** Domain under which http proxies may claim `<subdomain>.<subdomainHost>` (frps's subdomain_host). */
   subdomainHost?: string;
+  /** UDP port of the STUN binding responder for direct paths. Default: the control port's number; false: none. */
+  stunPort?: number | false;
 }
 
 export interface ResolvedHostOptions {
@@ -66,6 +68,8 @@ export interface ResolvedHostOptions {
   openFrpPort: number | undefined;
   vhostHttpPort: number | undefined;
   subdomainHost: string | undefined;
+  /** undefined: the control port's number, if that UDP port is free. */
+  stunPort: number | false | undefined;
 }
 
 function int(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
@@ -99,6 +103,7 @@ export function resolveHostOptions(o: HostOptions & { token: string }): Resolved
     openFrpPort: o.openFrpPort === undefined ? undefined : int('openFrpPort', o.openFrpPort, 0, 0, 65535),
     vhostHttpPort: o.vhostHttpPort === undefined ? undefined : int('vhostHttpPort', o.vhostHttpPort, 0, 0, 65535),
     subdomainHost: subdomainHost(o.subdomainHost),
+    stunPort: o.stunPort === false ? false : o.stunPort === undefined ? undefined : int('stunPort', o.stunPort, 0, 0, 65535),
   };
 }
 

@@ -1,7 +1,7 @@
 import type net from 'node:net';
 import { createHash } from 'node:crypto';
 import { P2prcError } from '../errors.js';
-import { encodeMessage, type ServiceInfo } from '../protocol/messages.js';
+import { encodeMessage, type Message, type ServiceInfo } from '../protocol/messages.js';
 import type { ClientSession } from './session.js';
 
 interface Service {
@@ -14,7 +14,22 @@ interface Service {
   owner: ClientSession | undefined;
   since: Date;
   visitors: Set<net.Socket>;
+  /** Bytes this host relayed for the service's visits (both directions): zero while visits go direct. */
+  relayedBytes: number;
 }
+
+type Signal = Extract<Message, { type: 'DirectOffer' | 'DirectAnswer' | 'DirectRefused' }>;
+
+/** An offer on its way to an owner: where its answer must go back to. */
+interface PendingSignal {
+  visitor: ClientSession;
+  visitorSignalId: string;
+  owner: ClientSession;
+  timer: NodeJS.Timeout;
+}
+
+const SIGNAL_TTL_MS = 15_000;
+const MAX_PENDING_SIGNALS = 4096;
 
 /**
  * Private services by ID (the tcp-relay model): no public port; visitors holding the host's token
@@ -41,9 +56,15 @@ export function servicePrincipal(owner: Pick<ClientSession, 'clientId' | 'user'>
 
 export class ServiceRegistry {
   private readonly services = new Map<string, Service>();
+  private readonly signals = new Map<string, PendingSignal>();
+  private signalIds = 0;
   private readonly limits: ServiceLimits;
 
-  constructor(limits: Partial<ServiceLimits> | number = {}, private readonly now = () => Date.now()) {
+  constructor(
+    limits: Partial<ServiceLimits> | number = {},
+    private readonly now = () => Date.now(),
+    private readonly log: (level: 'info' | 'warn', message: string) => void = () => undefined,
+  ) {
     this.limits = { ...DEFAULT_SERVICE_LIMITS, ...(typeof limits === 'number' ? { maxServices: limits } : limits) };
   }
 
@@ -64,6 +85,7 @@ export class ServiceRegistry {
     }
     this.services.set(id, {
       id, description, clientId: owner.clientId, principal, ownerName: owner.name, owner, since: new Date(this.now()), visitors: existing?.visitors ?? new Set(),
+      relayedBytes: existing?.relayedBytes ?? 0,
     });
   }
 
@@ -84,10 +106,53 @@ export class ServiceRegistry {
     if (!s) throw new P2prcError('E_NOT_FOUND', `no service with id ${id}`);
     if (!s.owner) throw new P2prcError('E_UNREACHABLE', `service ${id} is offline`);
     s.visitors.add(visitor);
-    visitor.once('close', () => s.visitors.delete(visitor));
+    visitor.once('close', () => {
+      s.visitors.delete(visitor);
+      const bytes = visitor.bytesRead + visitor.bytesWritten;
+      s.relayedBytes += bytes;
+      this.log('info', `service ${id}: relayed visit closed, ${bytes} bytes (service total ${s.relayedBytes})`);
+    });
     // The visitor learns the pairing happened; what follows is the end-to-end handshake, then ciphertext.
     visitor.write(encodeMessage('Bind', { tunnelId: id, visitorId, remote: '' }));
     s.owner.acceptVisitor({ tunnelId: `svc:${id}`, port: 0, hideRemote: true }, visitor);
+  }
+
+  /**
+   * Routes direct-path signalling: a visitor's offer to the service's owner under a host-chosen id,
+   * the owner's answer (or refusal) back to that visitor only. The host cannot forge or alter either:
+   * both are MAC'd with the service secret (docs/direct.md); it only decides where they go.
+   */
+  signal(from: ClientSession, m: Signal, mayVisit: boolean): void {
+    const { serviceId, signalId } = m.body;
+    const refuse = (e: P2prcError) => from.send('DirectRefused', { serviceId, signalId, code: e.code, message: e.message });
+    if (m.type !== 'DirectOffer') return this.signalBack(from, m);
+    const s = this.services.get(serviceId);
+    if (!mayVisit) return refuse(new P2prcError('E_AUTH', 'this host requires a user account (--user) to visit services'));
+    if (!s) return refuse(new P2prcError('E_NOT_FOUND', `no service with id ${serviceId}`));
+    if (!s.owner) return refuse(new P2prcError('E_UNREACHABLE', `service ${serviceId} is offline`));
+    if (this.signals.size >= MAX_PENDING_SIGNALS) return refuse(new P2prcError('E_QUOTA', 'too many direct-path offers in flight'));
+    const hostSignalId = `h${++this.signalIds}`;
+    const owner = s.owner;
+    const timer = setTimeout(() => this.signals.delete(hostSignalId), SIGNAL_TTL_MS);
+    timer.unref();
+    this.signals.set(hostSignalId, { visitor: from, visitorSignalId: signalId, owner, timer });
+    owner.send('DirectOffer', { ...m.body, signalId: hostSignalId });
+  }
+
+  private signalBack(from: ClientSession, m: Exclude<Signal, { type: 'DirectOffer' }>): void {
+    const pending = this.signals.get(m.body.signalId);
+    // Only the owner the offer went to may answer it; anything else is dropped.
+    if (!pending || pending.owner !== from) return;
+    clearTimeout(pending.timer);
+    this.signals.delete(m.body.signalId);
+    const body = { ...m.body, signalId: pending.visitorSignalId };
+    if (m.type === 'DirectAnswer') pending.visitor.send('DirectAnswer', body as typeof m.body);
+    else pending.visitor.send('DirectRefused', body as typeof m.body);
+  }
+
+  /** What this host relayed per service: the proof that a direct path kept the bytes off it. */
+  relayed(): Array<{ id: string; relayedBytes: number; activeVisits: number }> {
+    return [...this.services.values()].map((s) => ({ id: s.id, relayedBytes: s.relayedBytes, activeVisits: s.visitors.size }));
   }
 
   /** The owner went away: its services show offline and their visitors are closed at once. */

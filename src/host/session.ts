@@ -18,6 +18,8 @@ export interface SessionContext {
   sessionClosed(session: ClientSession, reason: P2prcError | undefined): void;
   registerService(session: ClientSession, serviceId: string, description: string, ownerKey?: string): void;
   listServices(session: ClientSession): ServiceInfo[];
+  /** Direct-path signalling between a service's visitor and its owner (routed, never read). */
+  signal(session: ClientSession, m: Extract<Message, { type: 'DirectOffer' | 'DirectAnswer' | 'DirectRefused' }>): void;
   log(level: 'info' | 'warn' | 'debug', message: string): void;
 }
 
@@ -232,6 +234,11 @@ export class ClientSession implements VisitorSink {
       case 'CloseTunnel':
         if (this.registering.has(m.body.tunnelId)) this.registering.set(m.body.tunnelId, true);
         this.ctx.closeTunnel(this, m.body.tunnelId);
+        return;
+      case 'DirectOffer':
+      case 'DirectAnswer':
+      case 'DirectRefused':
+        this.ctx.signal(this, m);
         return;
       default:
         this.close(new P2prcError('E_PROTOCOL', `unexpected ${m.type} on an established session`));

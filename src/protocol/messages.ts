@@ -1,5 +1,6 @@
 import { P2prcError, isErrorCode, type ErrorCode } from '../errors.js';
 import { encodeFrame, type Frame } from './frame.js';
+import { MAX_SDP } from './direct.js';
 
 /** Control message types. Numbers are wire values: never renumber, only append. */
 export const MsgType = {
@@ -25,6 +26,9 @@ export const MsgType = {
   ListServices: 20,
   ServiceList: 21,
   ServiceAuthFailed: 22,
+  DirectOffer: 23,
+  DirectAnswer: 24,
+  DirectRefused: 25,
 } as const;
 export type MsgTypeName = keyof typeof MsgType;
 
@@ -39,7 +43,8 @@ export interface Messages {
   /** userSalt: present when the Hello named a user (the host's users file); fake but stable for unknown names. */
   Challenge: { nonce: string; hostId: string; agent: string; userSalt?: string };
   Auth: { nonce: string; mac: string; userMac?: string };
-  AuthOk: { sessionId: string; mac: string; heartbeatMs: number; publicHost: string; graceMs: number };
+  /** stunPort: the host's STUN binding responder (UDP), absent when it runs none. */
+  AuthOk: { sessionId: string; mac: string; heartbeatMs: number; publicHost: string; graceMs: number; stunPort?: number };
   /** protocol http: no port of its own, routed on the host's vhost port by `domain` (a name without a dot is a subdomain). */
   Register: { tunnelId: string; protocol: TunnelProtocol | 'http'; remotePort: number; name: string; matchLocal: boolean; domain?: string };
   PortOffer: { tunnelId: string; port: number };
@@ -58,8 +63,20 @@ export interface Messages {
   ListServices: Record<string, never>;
   ServiceList: { services: ServiceInfo[] };
   ServiceAuthFailed: { serviceId: string; visitorId: number };
+  /** Direct-path signalling (docs/direct.md): the host routes these by signalId and cannot forge them (MAC). */
+  DirectOffer: DirectSignal;
+  DirectAnswer: DirectSignal;
+  DirectRefused: { serviceId: string; signalId: string; code: ErrorCode; message: string };
   /** Binary, not JSON: u32 visitorId | u8 n | tunnelId (n bytes) | datagram. */
   UdpData: { tunnelId: string; visitorId: number; data: Buffer };
+}
+
+export interface DirectSignal {
+  serviceId: string;
+  signalId: string;
+  nonce: string;
+  sdp: string;
+  mac: string;
 }
 
 /** What anyone with the host's token may learn about a service: never its secret or owner's address. */
@@ -93,11 +110,15 @@ const serviceId: FieldCheck = (v) => typeof v === 'string' && /^[A-Za-z0-9_.-]{1
 const serviceList: FieldCheck = (v) =>
   Array.isArray(v) && v.length <= 10_000 && v.every((s) => typeof s === 'object' && s !== null && serviceId((s as ServiceInfo).id) && str((s as ServiceInfo).description) && str((s as ServiceInfo).owner) && bool((s as ServiceInfo).online) && str((s as ServiceInfo).since));
 
+const signalId: FieldCheck = (v) => typeof v === 'string' && /^[A-Za-z0-9]{1,32}$/.test(v);
+const sdp: FieldCheck = (v) => typeof v === 'string' && v.length > 0 && v.length <= MAX_SDP;
+const directSignal = { serviceId, signalId, nonce: hex64, sdp, mac: hex64 };
+
 const SCHEMAS: { [K in Exclude<MsgTypeName, 'UdpData'>]: Record<string, FieldCheck> | Array<Record<string, FieldCheck>> } = {
   Hello: [helloControl, helloData, helloVisit],
   Challenge: { nonce: hex64, hostId: str, agent: str, userSalt: optional(hex64) },
   Auth: { nonce: hex64, mac: hex64, userMac: optional(hex64) },
-  AuthOk: { sessionId: str, mac: hex64, heartbeatMs: uint, publicHost: str, graceMs: uint },
+  AuthOk: { sessionId: str, mac: hex64, heartbeatMs: uint, publicHost: str, graceMs: uint, stunPort: optional(port) },
   Register: { tunnelId: str, protocol: oneOf('tcp', 'udp', 'http'), remotePort: port, name: str, matchLocal: bool, domain: optional(str) },
   PortOffer: { tunnelId: str, port },
   PortConfirm: { tunnelId: str, port },
@@ -115,6 +136,9 @@ const SCHEMAS: { [K in Exclude<MsgTypeName, 'UdpData'>]: Record<string, FieldChe
   ListServices: {},
   ServiceList: { services: serviceList },
   ServiceAuthFailed: { serviceId, visitorId: uint },
+  DirectOffer: directSignal,
+  DirectAnswer: directSignal,
+  DirectRefused: { serviceId, signalId, code, message: text },
 };
 
 const NAME_BY_TYPE = new Map<number, MsgTypeName>(

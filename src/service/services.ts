@@ -5,6 +5,7 @@ import path from 'node:path';
 import { P2prcError } from '../errors.js';
 import { formatAddress } from '../protocol/address.js';
 import { ServiceVisitor, listServices } from '../client/visitor.js';
+import type { DirectMode, PathState } from '../client/direct-visit.js';
 import type { ServiceInfo } from '../protocol/messages.js';
 import { NodeServer } from '../node/server.js';
 import { selfEntry } from '../node/iptable.js';
@@ -136,12 +137,17 @@ export interface VisitServiceOptions extends HostAccessOptions {
   serviceId: string;
   secret: string;
   localPort: number;
+  /** auto (default): direct when the NATs allow, else relayed; only: direct or E_NO_DIRECT; off: relayed. */
+  direct?: DirectMode;
   onError?: (line: string) => void;
+  /** A later change of path (lost, re-established); the first one is `ServiceVisit.path`. */
+  onPath?: (path: PathState) => void;
 }
 
-/** A visit in progress: 127.0.0.1:`port` forwards to the service. */
+/** A visit in progress: 127.0.0.1:`port` forwards to the service, over `path`. */
 export interface ServiceVisit {
   port: number;
+  path: PathState;
   close(): Promise<void>;
 }
 
@@ -152,16 +158,26 @@ export interface ServiceVisit {
  */
 export async function runVisit(o: VisitServiceOptions): Promise<ServiceVisit> {
   o = checked(o);
-  const visitor = new ServiceVisitor({ ...(await access(o)), serviceId: o.serviceId, secret: o.secret, localPort: o.localPort });
+  const visitor = new ServiceVisitor({ ...(await access(o)), serviceId: o.serviceId, secret: o.secret, localPort: o.localPort, direct: o.direct ?? 'auto' });
   if (o.onError) visitor.on('error', (e) => o.onError!(`${e.code}: ${e.message}`));
   const port = await visitor.start();
-  const record = mapping(o, 'visitor', o.serviceId, port);
-  await new RecordStore(o.configDir).upsertMapping(record).catch(async (err: unknown) => {
+  const record = { ...mapping(o, 'visitor', o.serviceId, port), path: visitor.path.kind };
+  const store = new RecordStore(o.configDir);
+  await store.upsertMapping(record).catch(async (err: unknown) => {
     await visitor.close();
     throw err;
   });
+  // The mapping file tells which path the visitor's connections take now (--view-rpm shows it).
+  visitor.on('path', (p) => {
+    o.onPath?.(p);
+    void store.updateMapping(record.id, { path: p.kind, updatedAt: new Date().toISOString() })
+      .catch((err: Error) => o.onError?.(`E_CONFIG: cannot record the path change: ${err.message}`));
+  });
   return {
     port,
+    get path() {
+      return visitor.path;
+    },
     async close() {
       await visitor.close();
       await closeMapping(o.configDir, record.id);

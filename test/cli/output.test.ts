@@ -80,9 +80,12 @@ describe('command output', () => {
       id: 'x', name: 'node', kind: 'tunnel', protocol: 'tcp', engine: 'native', localHost: '::1', localPort: 8088, publicHost: '203.0.113.10', publicPort: 6001,
       proxyHost: '203.0.113.10', proxyControlPort: 7000, pid: 42, createdAt: minutesAgo(3), updatedAt: minutesAgo(3), status: 'active', state: 'stale',
     } as MappingView;
-    const table = mappingTable(lib, [m, { ...m, name: 'svc', kind: 'service', publicPort: null, state: 'closed' }], NOW).split('\n');
-    expect(table[0]).toMatch(/^NAME +KIND +PROTO +LOCAL +PUBLIC +PROXY HOST +ENGINE +PID +CREATED +STATE$/);
-    expect(table[1]).toMatch(/^node +tunnel +tcp +\[::1\]:8088 +203\.0\.113\.10:6001 +203\.0\.113\.10:7000 +native +42 +3m ago +stale$/);
+    const visitor = { ...m, name: 'db', kind: 'visitor', publicPort: null, path: 'direct' } as MappingView;
+    const table = mappingTable(lib, [m, { ...m, name: 'svc', kind: 'service', publicPort: null, state: 'closed' }, visitor], NOW).split('\n');
+    expect(table[0]).toMatch(/^NAME +KIND +PROTO +LOCAL +PUBLIC +PROXY HOST +ENGINE +PATH +PID +CREATED +STATE$/);
+    expect(table[1]).toMatch(/^node +tunnel +tcp +\[::1\]:8088 +203\.0\.113\.10:6001 +203\.0\.113\.10:7000 +native +- +42 +3m ago +stale$/);
+    // a visitor's row says which path its connections take (direct / relayed)
+    expect(table[3]).toMatch(/^db +visitor .* native +direct +42 /);
     expect(table[2]).toMatch(/^svc +service .* - +203\.0\.113\.10:7000 .*closed$/);
     expect(table[1]!.indexOf('tcp')).toBe(table[0]!.indexOf('PROTO'));
     const s = { id: 'a', address: '127.0.0.1', controlPort: 7000, fingerprint: 'AB:CD:EF:01:23:45', tls: true, version: '0.1.0', engine: 'native', source: 'local', firstSeen: minutesAgo(120), lastSeen: minutesAgo(120), state: 'alive', latencyMs: 3 } as ServerView;

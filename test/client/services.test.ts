@@ -26,7 +26,8 @@ async function setup(tls = false) {
 }
 
 async function visit(access: object, secret = SECRET, serviceId = 'echo-svc'): Promise<ServiceVisitor> {
-  const v = new ServiceVisitor({ ...(access as { host: string; token: string }), serviceId, secret, localPort: 0 });
+  // These tests are about the relayed path; test/engine/direct.test.ts covers the direct one.
+  const v = new ServiceVisitor({ ...(access as { host: string; token: string }), serviceId, secret, localPort: 0, direct: 'off' });
   defer(() => v.close());
   await v.start();
   return v;

@@ -29,7 +29,9 @@ describe('services by ID from the CLI', () => {
     expect(list.stdout).not.toContain(secret);
     const table = await runCli(['--list-services', addr, '--config-dir', dir]);
     expect(table.stdout).toMatch(/ID\s+DESCRIPTION\s+OWNER\s+STATE/);
-    const visitor = startCli(['--visit', 'web', '--host', addr, '--secret', secret, '--local-port', '0', '--json', '--config-dir', dir]);
+    // Relayed on purpose (loopback only here); the NAT bed tests the direct path.
+    const visitor = startCli(['--visit', 'web', '--host', addr, '--secret', secret, '--local-port', '0', '--direct', 'off', '--json', '--config-dir', dir]);
+    expect(JSON.parse(await visitor.waitFor((l) => l.includes('"path"')))).toMatchObject({ event: 'path', kind: 'relayed' });
     const { localPort } = JSON.parse(await visitor.waitFor((l) => l.includes('"visiting"'))) as { localPort: number };
     expect(await (await fetch(`http://127.0.0.1:${localPort}/through-the-relay`)).text()).toBe('hello /through-the-relay');
     const wrong = await runCli(['--visit', 'web', '--host', addr, '--secret', 'nope', '--config-dir', dir]);
@@ -38,8 +40,9 @@ describe('services by ID from the CLI', () => {
     const unknown = await runCli(['--visit', 'nothing', '--host', addr, '--secret', secret, '--config-dir', dir]);
     expect(unknown.code).toBe(5);
     expect(unknown.stderr).toContain('E_NOT_FOUND');
-    const rpm = JSON.parse((await runCli(['--view-rpm', '--json', '--config-dir', dir])).stdout) as { mappings: Array<{ kind: string; state: string }> };
+    const rpm = JSON.parse((await runCli(['--view-rpm', '--json', '--config-dir', dir])).stdout) as { mappings: Array<{ kind: string; state: string; path?: string }> };
     expect(rpm.mappings.map((m) => m.kind).sort()).toEqual(['service', 'visitor']);
+    expect(rpm.mappings.find((m) => m.kind === 'visitor')!.path).toBe('relayed');
     expect((await runCli(['--help', '--visit', 'x'])).stdout).toMatch(/Examples:/);
   }, 60_000);
 
@@ -66,7 +69,7 @@ describe('services by ID from the CLI', () => {
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout).services[0].id).toBe('web');
     expect((await runCli(['--visit', 'web', '--host', addr, '--secret', 'service-secret', '--config-dir', dir])).code).toBe(3);
-    const visitor = startCli(['--visit', 'web', '--host', addr, '--secret', 'service-secret', '--user', 'alice', '--password', 'wonderland', '--json', '--config-dir', dir]);
+    const visitor = startCli(['--visit', 'web', '--host', addr, '--secret', 'service-secret', '--user', 'alice', '--password', 'wonderland', '--direct', 'off', '--json', '--config-dir', dir]);
     const { localPort } = JSON.parse(await visitor.waitFor((l) => l.includes('"visiting"'))) as { localPort: number };
     expect(await (await fetch(`http://127.0.0.1:${localPort}/alice`)).text()).toBe('hello /alice');
   }, 60_000);

@@ -1,0 +1,85 @@
+import net from 'node:net';
+import { P2prcError, isP2prcError } from '../errors.js';
+import { answerAuthentic, newDirectNonce, offerAuthentic, signAnswer, signOffer, type DirectAnswer, type DirectOffer } from '../protocol/direct.js';
+import { bridge } from './bridge.js';
+import { PeerLink, type PeerAddress, type PeerOptions } from './peer.js';
+
+const MAX_ATTEMPTS = 2;
+
+export interface DirectService {
+  serviceId: string;
+  secret: string;
+}
+
+/** Carries our offer to the owner through the host and brings back its answer (or a coded refusal). */
+export type Signal = (offer: DirectOffer, timeoutMs: number) => Promise<DirectAnswer>;
+
+export interface DirectPath {
+  link: PeerLink;
+  peer: PeerAddress;
+}
+
+/**
+ * Visitor side: offer, check the owner's answer against the secret, connect. Everything within
+ * `timeoutMs`, so the caller can fall back to the relay in bounded time. An answer that fails the
+ * MAC (a host or anyone on the path changed a candidate or a fingerprint) is refused before ICE
+ * ever sends a packet to an address taken from it.
+ */
+export async function connectDirect(svc: DirectService, peer: PeerOptions, signal: Signal, timeoutMs: number): Promise<DirectPath> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await attemptDirect(svc, peer, signal, deadline);
+    } catch (err) {
+      // One more try, with a fresh connection, for the native library's spurious refusal only.
+      const again = attempt < MAX_ATTEMPTS && isP2prcError(err, 'E_PROTOCOL') && err.details.nativeRefusal === true && deadline - Date.now() > 1_000;
+      if (!again) throw err;
+    }
+  }
+}
+
+async function attemptDirect(svc: DirectService, peer: PeerOptions, signal: Signal, deadline: number): Promise<DirectPath> {
+  const left = () => Math.max(1, deadline - Date.now());
+  const link = await PeerLink.create({ ...peer, gatherMs: Math.min(peer.gatherMs ?? 2_000, left() / 3) }, true);
+  try {
+    const offer = signOffer(svc.secret, svc.serviceId, newDirectNonce(), await link.localDescription(left()));
+    const answer = await signal(offer, left());
+    if (!answerAuthentic(svc.secret, svc.serviceId, offer, answer)) {
+      throw new P2prcError('E_AUTH', 'the direct-path answer failed authentication (altered on the way, or not from the owner)');
+    }
+    link.setRemote(answer.sdp, 'answer');
+    return { link, peer: await link.connected(left()) };
+  } catch (err) {
+    link.close();
+    throw err;
+  }
+}
+
+/**
+ * Owner side: answers an authentic offer and serves the channels the visitor opens, each to a fresh
+ * connection to the local service. An offer that fails the MAC gets a coded refusal and no ICE at all.
+ */
+export async function answerDirect(svc: DirectService, peer: PeerOptions, offer: DirectOffer): Promise<{ link: PeerLink; answer: DirectAnswer }> {
+  if (!offerAuthentic(svc.secret, svc.serviceId, offer)) {
+    throw new P2prcError('E_AUTH', `direct-path offer for ${svc.serviceId} failed authentication (wrong secret, or altered on the way)`);
+  }
+  const link = await PeerLink.create(peer, false);
+  try {
+    link.setRemote(offer.sdp, 'offer');
+    const answer = signAnswer(svc.secret, svc.serviceId, offer, newDirectNonce(), await link.localDescription());
+    return { link, answer };
+  } catch (err) {
+    link.close();
+    throw err;
+  }
+}
+
+/** Each channel the visitor opens on `link` becomes one connection to the local service. */
+export function serveChannels(link: PeerLink, target: { host: string; port: number }, onError: (message: string) => void): void {
+  link.on('channel', (dc) => {
+    // Bridged at once: a socket queues writes until it connects, so the visitor's first bytes wait there.
+    const local = net.connect({ host: target.host, port: target.port, noDelay: true, allowHalfOpen: true });
+    local.once('error', (err) => onError(`local service ${target.host}:${target.port} unreachable: ${err.message}`));
+    bridge(dc, local);
+  });
+}

@@ -1,0 +1,114 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { once } from 'node:events';
+import { createHash, randomBytes } from 'node:crypto';
+import { answerDirect, connectDirect, serveChannels, type DirectPath } from '../../src/direct/negotiate.js';
+import { bridge } from '../../src/direct/bridge.js';
+import { StunResponder } from '../../src/direct/stun-responder.js';
+import type { DirectOffer } from '../../src/protocol/direct.js';
+import type { PeerLink } from '../../src/direct/peer.js';
+
+const svc = { serviceId: 'db', secret: 'direct-secret' };
+const cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+/** A service that sends `size` deterministic bytes to each connection, then closes. */
+async function blobServer(size: number): Promise<{ port: number; sha: string }> {
+  const blob = randomBytes(size);
+  const server = net.createServer((s) => s.end(blob));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  cleanup.push(() => server.close());
+  return { port: (server.address() as net.AddressInfo).port, sha: createHash('sha256').update(blob).digest('hex') };
+}
+
+async function stun(): Promise<string[]> {
+  const r = new StunResponder('127.0.0.1');
+  const port = await r.listen(0, '127.0.0.1');
+  cleanup.push(() => r.close());
+  return [`stun:127.0.0.1:${port}`];
+}
+
+/** Owner answering in-process; `tamper` plays a host that rewrites what it relays. */
+async function pair(target: number, tamper?: (o: DirectOffer) => DirectOffer): Promise<{ path: DirectPath; owner: () => PeerLink | undefined }> {
+  const peer = { stunServers: await stun(), bindAddress: '127.0.0.1' };
+  let ownerLink: PeerLink | undefined;
+  const path = await connectDirect(svc, peer, async (offer) => {
+    const { link, answer } = await answerDirect(svc, peer, offer);
+    ownerLink = link;
+    cleanup.push(() => link.close());
+    serveChannels(link, { host: '127.0.0.1', port: target }, () => undefined);
+    return tamper ? tamper(answer) : answer;
+  }, 5_000);
+  cleanup.push(() => path.link.close());
+  return { path, owner: () => ownerLink };
+}
+
+/** A TCP client through a fresh channel: the visitor's side of one local connection. */
+async function fetchThrough(link: PeerLink): Promise<{ bytes: number; sha: string }> {
+  const dc = await link.openChannel('tcp');
+  const [a, b] = await socketPair();
+  bridge(dc, a);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  b.on('error', () => b.destroy());
+  b.on('data', (c: Buffer) => (hash.update(c), (bytes += c.length)));
+  b.end();
+  await once(b, 'close');
+  return { bytes, sha: hash.digest('hex') };
+}
+
+async function socketPair(): Promise<[net.Socket, net.Socket]> {
+  const server = net.createServer({ allowHalfOpen: true });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  const [accepted] = (await once(server, 'connection')) as [net.Socket];
+  server.close();
+  await once(client, 'connect');
+  return [accepted, client];
+}
+
+describe('direct peer path (loopback)', () => {
+  it('connects, reports the peer address, and carries 16 MiB byte-identical on each of 3 channels', async () => {
+    const target = await blobServer(16 * 1024 * 1024);
+    const { path } = await pair(target.port);
+    expect(path.peer.address).toBe('127.0.0.1');
+    expect(path.peer.port).toBeGreaterThan(0);
+    const results = await Promise.all([1, 2, 3].map(() => fetchThrough(path.link)));
+    for (const r of results) expect(r).toEqual({ bytes: 16 * 1024 * 1024, sha: target.sha });
+  }, 60_000);
+
+  it('refuses an offer made without the secret, before any ICE', async () => {
+    const peer = { stunServers: [], bindAddress: '127.0.0.1' };
+    await expect(connectDirect({ ...svc, secret: 'wrong' }, peer, (offer) => answerDirect(svc, peer, offer).then((r) => (cleanup.push(() => r.link.close()), r.answer)), 5_000))
+      .rejects.toMatchObject({ code: 'E_AUTH' });
+  });
+
+  it('refuses an answer whose candidate or fingerprint was swapped on the way', async () => {
+    const target = await blobServer(10);
+    const swapCandidate = (a: DirectOffer) => ({ ...a, sdp: a.sdp.replace(/a=candidate:(\S+ \d+ UDP \d+) 127\.0\.0\.1 \d+/g, 'a=candidate:$1 127.0.0.1 9') });
+    const swapFingerprint = (a: DirectOffer) => ({ ...a, sdp: a.sdp.replace(/a=fingerprint:sha-256 \S+/, `a=fingerprint:sha-256 ${'AB:'.repeat(31)}AB`) });
+    for (const tamper of [swapCandidate, swapFingerprint]) {
+      let changed = false;
+      await expect(pair(target.port, (a) => {
+        const t = tamper(a);
+        changed = t.sdp !== a.sdp;
+        return t;
+      })).rejects.toMatchObject({ code: 'E_AUTH' });
+      expect(changed).toBe(true);
+    }
+  });
+
+  it('declares the path dead when the peer goes away', async () => {
+    const target = await blobServer(10);
+    const { path, owner } = await pair(target.port);
+    const dead = once(path.link, 'dead');
+    owner()!.close();
+    const [err] = (await dead) as [{ code: string }];
+    expect(['E_CLOSED', 'E_TIMEOUT', 'E_UNREACHABLE']).toContain(err.code);
+    expect(path.link.closed).toBe(true);
+  }, 20_000);
+});
