@@ -27,15 +27,16 @@ describe('what a client keeps about a host', () => {
     const first = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', TOKEN, '--expose', String(empty), '--config-dir', clientDir]);
     await first.waitFor((l) => l.startsWith('Published:') && l.endsWith(`(expose-${empty})`));
     await first.waitFor((l) => l.includes(`nothing listens on 127.0.0.1:${empty} (expose-${empty})`), 10_000, 'stderr');
-    expect(first.stderr).toContain(`pinned ${fingerprint} for 127.0.0.1:${port}`);
-    expect(first.stderr.some((l) => l.startsWith(`token for 127.0.0.1:${port} stored in`))).toBe(true);
+    // Log lines carry a timestamp and level before the message (issue 19).
+    expect(first.stderr.some((l) => l.endsWith(` pinned ${fingerprint} for 127.0.0.1:${port}`))).toBe(true);
+    expect(first.stderr.some((l) => l.includes(`token for 127.0.0.1:${port} stored in`))).toBe(true);
     expect(first.stderr.join('\n')).not.toContain(TOKEN);
     expect((await stat(path.join(clientDir, 'config.json'))).mode & 0o777).toBe(0o600);
     expect(await first.stop('SIGINT')).toBe(0);
 
     const again = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--config-dir', clientDir]);
     await again.waitFor((l) => l.startsWith('Published:'));
-    expect(again.stderr.some((l) => l.startsWith('pinned'))).toBe(false);
+    expect(again.stderr.some((l) => / pinned /.test(l))).toBe(false);
   });
 
   it('after a certificate change E_TLS says how to re-pin, and --fingerprint NEW updates the stored pin', async () => {
@@ -52,7 +53,7 @@ describe('what a client keeps about a host', () => {
     expect(refused.stderr).toContain(`re-pin it: --fingerprint ${renewed.fingerprint}`);
     const repinned = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--fingerprint', renewed.fingerprint, '--config-dir', clientDir]);
     await repinned.waitFor((l) => l.startsWith('Published:'));
-    expect(repinned.stderr).toContain(`re-pinned ${renewed.fingerprint} for 127.0.0.1:${port} (was ${old.fingerprint})`);
+    expect(repinned.stderr.some((l) => l.endsWith(` re-pinned ${renewed.fingerprint} for 127.0.0.1:${port} (was ${old.fingerprint})`))).toBe(true);
     await repinned.stop('SIGINT');
     const later = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--config-dir', clientDir]);
     await later.waitFor((l) => l.startsWith('Published:'));

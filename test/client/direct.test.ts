@@ -13,10 +13,12 @@ const SECRET = 'direct path secret';
 // Loopback only: both peers gather candidates on 127.0.0.1 (the NAT bed tests real NATs).
 const BIND = '127.0.0.1';
 
+const OWNER_KEY = randomBytes(32).toString('hex');
+
 async function setup() {
   const h = await host({ tls: false });
   const echo = await echoServer();
-  const owner = client(h, { tls: false, tunnels: [], directBind: BIND, services: [{ id: 'svc', secret: SECRET, localPort: echo }] });
+  const owner = client(h, { tls: false, tunnels: [], directBind: BIND, services: [{ id: 'svc', secret: SECRET, localPort: echo, ownerKey: OWNER_KEY }] });
   await owner.ready;
   const access = { host: '127.0.0.1', port: h.port, token: h.token, tls: false, directBind: BIND };
   return { h, access, owner, echo };
@@ -87,7 +89,8 @@ describe('direct path through the host\'s signalling (loopback)', () => {
     await owner.close(); // its peer links go with it
     expect(await lost).toMatchObject({ kind: 'relayed', reason: expect.stringContaining('direct path lost') });
     const back = nextPath(v, 'direct', 30_000);
-    await client(h, { tls: false, tunnels: [], directBind: BIND, services: [{ id: 'svc', secret: SECRET, localPort: echo }] }).ready;
+    // The same owner key: a service ID stays bound to its owner across disconnects (issue 14).
+    await client(h, { tls: false, tunnels: [], directBind: BIND, services: [{ id: 'svc', secret: SECRET, localPort: echo, ownerKey: OWNER_KEY }] }).ready;
     await back;
     const msg = randomBytes(1_000_000);
     expect((await roundTrip(v.port, msg)).sha).toBe(sha256(msg));
