@@ -145,22 +145,15 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
   async listen(): Promise<number> {
     // A listener the launcher bound at process start (socket activation) is taken over with its backlog.
     const held = this.options.controlPort ? await adoptHeldListener(this.options.controlPort, this.options.bind) : undefined;
-    if (held) {
-      this.server = held.server;
-      this.port = this.options.controlPort;
-    } else {
-      this.port = await listenTcp(this.server, this.options.controlPort, this.options.bind);
-    }
+    if (held) this.server = held.server;
+    this.port = held ? this.options.controlPort : await listenTcp(this.server, this.options.controlPort, this.options.bind);
     this.server.on('connection', (socket) => void this.onConnection(socket));
     for (const socket of held?.queued ?? []) void this.onConnection(socket);
-    try {
-      const stun = await startStun(this.options.stunPort, this.port, this.options.bind, (m) => this.log('warn', m));
-      this.stun = stun?.responder;
-      this.stunPort = stun?.port ?? 0;
-    } catch (err) {
+    const stun = await startStun(this.options.stunPort, this.port, this.options.bind, (m) => this.log('warn', m)).catch((err: unknown) => {
       this.server.close();
       throw err;
-    }
+    });
+    [this.stun, this.stunPort] = [stun?.responder, stun?.port ?? 0];
     if (this.options.openFrpPort !== undefined && this.frp) {
       const open = net.createServer({ noDelay: true, allowHalfOpen: true });
       open.on('connection', (socket) => void this.onConnection(socket, true));

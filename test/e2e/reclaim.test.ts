@@ -40,7 +40,7 @@ describe('reservations and client identity', () => {
       '--expose', `${nodePort}:${taken}`, '--config-dir', await dir('refused'), '--exit-on-login-failure']);
     expect(refused.code).toBe(4);
     // the host says why it refused
-    await host.waitFor((l) => l.includes('refused tunnel') && l.includes('E_PORT_TAKEN'), 10_000, 'stderr');
+    await host.waitFor((l) => l.includes('refused: E_PORT_TAKEN'), 10_000, 'stderr');
     const next = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', token, '--remote-port', String(nodePort), '--config-dir', await dir('next'), '--exit-on-login-failure']);
     expect(parsePublished(await next.waitFor((l) => l.startsWith('Published:'))).port).toBe(nodePort);
   });

@@ -197,7 +197,7 @@ export class FrpWireServer<T extends FrpTunnel> {
       // The refusal event is the host's: it reports the error this throws, with the peer.
       if (!this.o.events) this.o.log('warn', `frp login from ${origin.remote} refused: ${error}${replayed ? ' (a replayed login key)' : ''}`);
       await endFlushed(conn, encodeFrpMessage(FrpMsg.LoginResp, { version: '0.31.2', run_id: '', server_udp_port: 0, error }), this.o.handshakeTimeoutMs);
-      throw new P2prcError(code, `frp login refused: ${error}${replayed ? ' (a replayed login key)' : ''}`);
+      throw new P2prcError(code, `frp login: ${error}${replayed ? ' (a replayed login key)' : ''}`);
     }
     // A reconnect with the token replaces the old control, as frps does. On the open port anyone logs
     // in, and a run id is no secret, so there a live control is never replaced.
