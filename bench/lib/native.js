@@ -1,9 +1,8 @@
 // The reference load generators, native programs from Debian: iperf3 for bulk, wrk for HTTP. They run
 // outside Node, so a slow path cannot hide behind a loader that shares its event loop's costs.
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
 import { promisify } from 'node:util';
-import net from 'node:net';
+import { freePort } from './proc.js';
 
 const run = promisify(execFile);
 
@@ -11,14 +10,6 @@ const run = promisify(execFile);
 export function missingTools() {
   const missing = ['iperf3', 'wrk'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
   return missing.length ? `${missing.join(' and ')} not found: apt-get install ${missing.join(' ')} (Debian/Ubuntu)` : undefined;
-}
-
-async function freePort() {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 /** An iperf3 server on loopback; `close` stops it. */

@@ -51,7 +51,8 @@ export function frpDir() {
   return existsSync(path.join(dir, 'frps')) && existsSync(path.join(dir, 'frpc')) ? dir : undefined;
 }
 
-async function freePort() {
+/** A loopback port that was free a moment ago (the bench's servers bind it at once). */
+export async function freePort() {
   const s = net.createServer().listen(0, '127.0.0.1');
   await once(s, 'listening');
   const { port } = s.address();

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { freePort } from './proc.js';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -56,14 +57,6 @@ function lines(child, prefix, count) {
       for (const l of all) if (l.startsWith(prefix) && ++seen === count) resolve();
     });
   });
-}
-
-async function freePort() {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 export async function startupRatios({ quick, targetPort }) {
