@@ -48,15 +48,16 @@ export function ago(iso: string | undefined | null, now = Date.now()): string {
 }
 
 /**
- * Resolves when SIGINT or SIGTERM arrives (Ctrl-C, systemd stop). The listeners stay: a library that
- * hooks signals (execa's signal-exit) re-raises a signal when it finds itself the only listener left,
- * which would kill the process in the middle of its clean stop. A second signal forces the exit.
+ * Resolves when SIGINT or SIGTERM arrives (Ctrl-C, systemd stop). The listeners stay: conf's atomic
+ * writes load when-exit, which takes the first SIGINT/SIGTERM once and re-raises it; with no listener
+ * of ours left, that re-raise would kill the process in the middle of its clean stop. A second
+ * signal from a person (later than the re-raise) forces the exit.
  */
 export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     let receivedAt = 0;
     const on = (sig: NodeJS.Signals) => {
-      // signal-exit re-raises the same signal at once; only a person's second Ctrl-C comes later.
+      // when-exit re-raises the same signal at once; only a person's second Ctrl-C comes later.
       if (receivedAt && Date.now() - receivedAt > 500) process.exit(sig === 'SIGINT' ? 130 : 143);
       if (receivedAt) return;
       receivedAt = Date.now();
