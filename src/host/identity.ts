@@ -1,8 +1,8 @@
 import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { P2prcError } from '../errors.js';
 import { fingerprintOfPem, generateSelfSignedCert } from '../transport/cert.js';
+import { generateSecret } from '../protocol/secret.js';
 
 export interface HostIdentity {
   token: string;
@@ -46,7 +46,7 @@ export async function loadHostIdentity(dir: string, explicitToken?: string): Pro
   if (!token) {
     token = (await readIfExists(tokenPath))?.trim();
     if (!token) {
-      token = randomBytes(24).toString('base64url');
+      token = generateSecret();
       tokenGenerated = true;
       await writePrivate(tokenPath, `${token}\n`);
     }

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { generateSelfSignedCert } from '../transport/cert.js';
 import { ReverseProxyHost } from './host.js';
 import { loadHostIdentity } from './identity.js';
 import type { HostOptions } from './options.js';
+import { generateSecret } from '../protocol/secret.js';
 
 /** What the operator and clients need of a running host, whichever engine (native or a supervised frps) carries it. */
 export interface HostEndpoint {
@@ -34,7 +34,7 @@ export async function startHost(options: HostOptions = {}): Promise<HostHandle> 
     ({ token, tokenGenerated, tokenPath, keyPem, certPem, fingerprint } = id);
   } else {
     if (!token) {
-      token = randomBytes(24).toString('base64url');
+      token = generateSecret();
       tokenGenerated = true;
     }
     if (options.tls ?? true) ({ keyPem, certPem, fingerprint } = generateSelfSignedCert());

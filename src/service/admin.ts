@@ -1,5 +1,4 @@
 import os from 'node:os';
-import { randomBytes } from 'node:crypto';
 import { refusalReason, type AdminSource, type ClientView, type TunnelView } from '../admin/model.js';
 // Loaded only when an admin server starts: prom-client costs startup time every other command should not pay.
 import type { AdminServer } from '../admin/server.js';
@@ -10,6 +9,7 @@ import type { IpTableExchange } from '../node/exchange.js';
 import { generateSelfSignedCert, fingerprintOfPem } from '../transport/cert.js';
 import { removeAdminEndpoint, writeAdminEndpoint } from './admin-endpoint.js';
 import type { Publisher } from './publishers.js';
+import { generateSecret } from '../protocol/secret.js';
 
 /** --admin-port and its companions, validated by the AdminServer itself. */
 export interface AdminFlags {
@@ -154,7 +154,7 @@ export async function startClientAdmin(
 ): Promise<RunningAdmin | undefined> {
   if (!o.admin) return undefined;
   const view = publisherAdminView(pub, o.name ?? os.hostname(), hostAddress, engine);
-  const token = hostToken ?? randomBytes(24).toString('base64url');
+  const token = hostToken ?? generateSecret();
   const admin = await startAdmin({ source: clientAdminSource(view), token, flags: o.admin, configDir: o.configDir });
   recordDiscovery(exchange, admin.server);
   return admin;

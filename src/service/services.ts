@@ -15,6 +15,7 @@ import { parseFingerprint, storedPin } from '../transport/cert.js';
 import type { HostPort } from './address.js';
 import { resolveToken } from './node-service.js';
 import { NativePublisher } from './publishers.js';
+import { generateSecret } from '../protocol/secret.js';
 
 export interface HostAccessOptions {
   configDir: string;
@@ -103,7 +104,7 @@ export async function runServiceOwner(o: ServiceOwnerOptions): Promise<ServiceOw
   await new RecordStore(o.configDir).prepare();
   const node: NodeServer = new NodeServer(() => selfEntry({ serverPort: node.port }), () => ({ name: 'p2prc', version: VERSION, role: 'node' }));
   await node.listen(o.nodePort ?? 0, '127.0.0.1');
-  const secret = o.secret ?? randomBytes(24).toString('base64url');
+  const secret = o.secret ?? generateSecret();
   const target = o.localPort ?? node.port;
   const pub = new NativePublisher({ ...(await access(o)), tunnels: [], services: [{ id: o.serviceId, secret, description: o.description ?? '', localPort: target, ownerKey: await ownerKey(o.configDir) }] });
   if (o.onStatus) pub.on('status', o.onStatus);
