@@ -26,21 +26,38 @@ export function loginRefusal(body: Record<string, unknown>, token: string, nowS:
   return '';
 }
 
+/** How long after its first use a login key may be presented again for a new session (see LoginReplayCache). */
+export const DUPLICATE_LOGIN_WINDOW_S = 2;
+/** How many sessions one login key may open within that window. */
+export const MAX_LOGINS_PER_KEY = 4;
+
 /**
- * Accepted login keys, each usable once. With one token there is exactly one valid key per second, so
- * the cache holds at most 2 × MAX_CLOCK_SKEW_S + 1 entries; pure (the clock is passed in).
- * A side effect worth knowing: two frpc with the same token logging in within the same second get the
- * same key; the second is refused and retries (frpc does, with login_fail_exit = false).
+ * Accepted login keys. With one token there is exactly one valid key per second, so two stock frpc
+ * with the same token starting in the same second send byte-identical Logins (frp's own CI suite
+ * does this), and frpc 0.31 exits when its first login fails. So a key is not strictly one-time:
+ * - a key that asks for a run id (a reconnect, which replaces that live session) is used once;
+ * - a key that asks for none opens a new session, never touching another, within
+ *   DUPLICATE_LOGIN_WINDOW_S of its first use and at most MAX_LOGINS_PER_KEY times.
+ * A later copy is a replay and is refused. What this leaves to an on-path attacker of a cleartext
+ * frp connection (sniff a Login and reuse it within 2 s) is less than that position already gives:
+ * frp's cleartext control stream has no integrity, so such an attacker can inject into it.
+ * The cache holds at most 2 × MAX_CLOCK_SKEW_S + 1 keys per token; pure (the clock is passed in).
  */
 export class LoginReplayCache {
-  private readonly seen = new Map<string, number>();
+  private readonly seen = new Map<string, { ts: number; firstUse: number; uses: number }>();
 
-  /** True the first time a (key, timestamp) is presented within the window, false for a replay. */
-  use(key: string, timestamp: number, nowS: number): boolean {
+  /** Whether this (key, timestamp) may log in now; `resumes` is true when the login asks for a run id. */
+  use(key: string, timestamp: number, nowS: number, resumes = false): boolean {
     const id = `${key}/${timestamp}`;
-    if (this.seen.has(id)) return false;
-    for (const [k, ts] of this.seen) if (Math.abs(nowS - ts) > MAX_CLOCK_SKEW_S) this.seen.delete(k);
-    this.seen.set(id, timestamp);
+    const entry = this.seen.get(id);
+    if (entry) {
+      if (resumes || entry.uses >= MAX_LOGINS_PER_KEY || nowS - entry.firstUse > DUPLICATE_LOGIN_WINDOW_S) return false;
+      entry.uses += 1;
+      return true;
+    }
+    for (const [k, e] of this.seen) if (Math.abs(nowS - e.ts) > MAX_CLOCK_SKEW_S) this.seen.delete(k);
+    // A resumed session's key is spent at once: no copy may open a session beside it either.
+    this.seen.set(id, { ts: timestamp, firstUse: nowS, uses: resumes ? MAX_LOGINS_PER_KEY : 1 });
     return true;
   }
 }

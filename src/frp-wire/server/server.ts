@@ -188,8 +188,9 @@ export class FrpWireServer<T extends FrpTunnel> {
   private async login(conn: Duplex, body: Record<string, unknown>, rest: Buffer, open: boolean, origin: Origin): Promise<void> {
     const nowS = Date.now() / 1000;
     let error = loginRefusal(body, open ? '' : this.o.token, nowS);
-    // One-time keys; the open port's key is public (the empty token), so a replay there proves no more than a fresh login.
-    const replayed = !error && !open && !this.replays.use(String(body.privilege_key), Number(body.timestamp), nowS);
+    // Keys are (nearly) one-time, see LoginReplayCache; the open port's key is public (the empty token), so a replay there proves no more than a fresh login.
+    const resumes = String(body.run_id ?? '') !== '';
+    const replayed = !error && !open && !this.replays.use(String(body.privilege_key), Number(body.timestamp), nowS, resumes);
     if (replayed) error = 'authorization failed';
     if (!error && this.logins.size >= this.o.maxClients) error = 'host is full';
     if (error) {
