@@ -65,7 +65,9 @@ export interface ClientInfo {
 export interface TunnelInfo {
   name: string;
   port: number;
-  protocol: 'tcp' | 'udp';
+  protocol: 'tcp' | 'udp' | 'http';
+  /** An http tunnel's domain(s), comma-separated; null for a port of its own. */
+  domain: string | null;
   clientId: string;
   clientName: string | undefined;
   online: boolean;
@@ -276,7 +278,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
   tunnels(): TunnelInfo[] {
     const describe = (t: HostedTunnel, owner: string | undefined): TunnelInfo => ({
       name: t.name, port: t.port, clientId: t.clientId, clientName: owner, online: !!owner, connections: t.connections,
-      activeVisitors: t.activeVisitors, protocol: t.protocol, bytesIn: t.bytesIn, bytesOut: t.bytesOut, createdAt: t.createdAt.toISOString(),
+      activeVisitors: t.activeVisitors, protocol: t.publicName ? 'http' : t.protocol, domain: t.publicName || null, bytesIn: t.bytesIn, bytesOut: t.bytesOut, createdAt: t.createdAt.toISOString(),
       engine: /^frp[:-]/.test(t.tunnelId) ? 'frp-wire' : 'native',
     });
     const out: TunnelInfo[] = [];

@@ -1,5 +1,6 @@
 import type net from 'node:net';
 import { duplexPair } from '../transport/pair.js';
+import { PairTraffic } from '../transport/pair-traffic.js';
 import type { VhostRoute } from '../vhost/server.js';
 import type { VisitorSink } from '../transport/pairing-pool.js';
 import type { HostedTunnel } from './tunnel.js';
@@ -14,10 +15,7 @@ export class VhostTunnel implements HostedTunnel {
   sink: VisitorSink | undefined;
   graceTimer: NodeJS.Timeout | undefined;
   readonly createdAt = new Date();
-  bytesIn = 0;
-  bytesOut = 0;
-  connections = 0;
-  activeVisitors = 0;
+  private readonly traffic = new PairTraffic();
   private unregister: (() => void) | undefined;
 
   constructor(
@@ -39,16 +37,28 @@ export class VhostTunnel implements HostedTunnel {
           theirs.destroy(); // the client is reconnecting: the request fails fast with the 404 page
           return mine;
         }
-        this.connections++;
-        this.activeVisitors++;
-        theirs.once('close', () => {
-          this.activeVisitors--;
-        });
+        this.traffic.track(theirs);
         // The sink binds visitors as sockets; the pair end answers the socket methods it uses.
         this.sink.acceptVisitor(this, theirs as unknown as net.Socket);
         return mine;
       },
     };
+  }
+
+  get connections(): number {
+    return this.traffic.connections;
+  }
+
+  get activeVisitors(): number {
+    return this.traffic.activeVisitors;
+  }
+
+  get bytesIn(): number {
+    return this.traffic.bytesIn;
+  }
+
+  get bytesOut(): number {
+    return this.traffic.bytesOut;
   }
 
   claimed(unregister: () => void): void {

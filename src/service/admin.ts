@@ -32,7 +32,7 @@ export interface RunningAdmin {
 /** The host's clients and tunnels as the admin API shows them. */
 export function hostAdminSource(host: ReverseProxyHost): AdminSource {
   const tunnels = (): TunnelView[] => host.tunnels().map((t) => ({
-    name: t.name, owner: t.clientName ?? t.clientId, publicPort: t.port, domain: null, target: null, protocol: t.protocol, engine: t.engine,
+    name: t.name, owner: t.clientName ?? t.clientId, publicPort: t.port, domain: t.domain, target: null, protocol: t.protocol, engine: t.engine,
     online: t.online, visitorsNow: t.activeVisitors, visitorsTotal: t.connections, bytesIn: t.bytesIn, bytesOut: t.bytesOut, since: t.createdAt,
   }));
   return {
@@ -67,7 +67,7 @@ export function publisherAdminView(pub: Publisher, name: string, hostAddress: ()
 
 export function clientAdminSource(v: ClientAdminView): AdminSource {
   const tunnels = (): TunnelView[] => v.published().map((t) => ({
-    name: t.name, owner: 'self', publicPort: t.remotePort, domain: null, target: `${t.localHost}:${t.localPort}`, protocol: t.protocol,
+    name: t.name, owner: 'self', publicPort: t.remotePort, domain: t.protocol === 'http' ? t.publicHost ?? null : null, target: `${t.localHost}:${t.localPort}`, protocol: t.protocol,
     engine: v.engine, online: v.connection() !== undefined, visitorsNow: t.visitorsNow ?? 0, visitorsTotal: t.visitorsTotal ?? 0,
     bytesIn: t.bytesIn ?? 0, bytesOut: t.bytesOut ?? 0, since: v.connection()?.since.toISOString() ?? new Date(0).toISOString(),
   }));

@@ -20,6 +20,9 @@ export class PairEnd extends Duplex {
   remotePort: number | undefined;
   localAddress: string | undefined;
   localPort: number | undefined;
+  /** Like a socket's counters: what this end took in from its peer, and gave to it (traffic views read them at close). */
+  bytesRead = 0;
+  bytesWritten = 0;
 
   constructor(address: PairAddress) {
     super({ allowHalfOpen: true });
@@ -28,6 +31,8 @@ export class PairEnd extends Duplex {
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
     if (this.peer.destroyed) return done(new Error('peer closed'));
+    this.bytesWritten += chunk.length;
+    this.peer.bytesRead += chunk.length;
     if (this.peer.push(chunk)) done();
     else this.peer.pendingWrite = done; // the peer's buffer is full: resume when it is read from
   }

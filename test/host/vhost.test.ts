@@ -33,6 +33,19 @@ describe('native http tunnels on the host vhost port', () => {
     expect((await get(vport, 'app.test')).status).toBe(404);
   });
 
+  it('the host lists an http tunnel with its domain, its requests and their bytes', async () => {
+    const h = await host({ vhostHttpPort: 0 });
+    const vport = h.host.vhost!.port;
+    const app = await httpServer((_req, res) => res.end('x'.repeat(1000)));
+    const c = client(h, { tunnels: [{ name: 'app', protocol: 'http', domain: 'app.test', localPort: app }] });
+    await c.ready;
+    for (let i = 0; i < 3; i++) expect((await get(vport, 'app.test', `/${i}`)).status).toBe(200);
+    const [t] = h.host.tunnels().filter((x) => x.name === 'app');
+    expect(t).toMatchObject({ protocol: 'http', domain: 'app.test', port: vport, connections: 3, online: true });
+    expect(t!.bytesOut).toBeGreaterThan(3000); // three 1000-byte bodies and their headers went out
+    expect(t!.bytesIn).toBeGreaterThan(3 * 'GET /0 HTTP/1.1\r\n'.length);
+  });
+
   it('a host without a vhost port refuses http tunnels with E_NOT_AVAILABLE', async () => {
     const h = await host();
     const app = await httpServer();

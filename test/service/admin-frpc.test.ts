@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import http from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FRP_DIR, FRP_SKIP } from '../helpers/frp.js';
-import { cleanup, echoExact, echoServer, freePort, sha256, until } from '../helpers/engine.js';
+import { cleanup, echoExact, echoServer, freePort, httpServer, sha256, until } from '../helpers/engine.js';
 import { adminJson, hostWithAdmin, metricsText, tempDir } from '../helpers/admin.js';
 import type { AdminEvent, ClientView, TunnelView } from '../../src/admin/model.js';
 
@@ -15,15 +16,25 @@ afterEach(async () => {
   await cleanup();
 });
 
-async function frpc(hostPort: number, token: string, localPort: number, remotePort: number): Promise<string[]> {
+async function frpc(hostPort: number, token: string, localPort: number, remotePort: number, proxy = `type = tcp\nremote_port = ${remotePort}`): Promise<string[]> {
   const dir = tempDir('p2prc-frpc-');
   const ini = path.join(dir, 'frpc.ini');
-  await writeFile(ini, `[common]\nserver_addr = 127.0.0.1\nserver_port = ${hostPort}\ntoken = ${token}\nlog_file = console\nlogin_fail_exit = true\n\n[svc]\ntype = tcp\nlocal_ip = 127.0.0.1\nlocal_port = ${localPort}\nremote_port = ${remotePort}\n`);
+  await writeFile(ini, `[common]\nserver_addr = 127.0.0.1\nserver_port = ${hostPort}\ntoken = ${token}\nlog_file = console\nlogin_fail_exit = true\n\n[svc]\nlocal_ip = 127.0.0.1\nlocal_port = ${localPort}\n${proxy}\n`);
   const proc = spawn(path.join(FRP_DIR, 'frpc'), ['-c', ini], { stdio: ['ignore', 'pipe', 'pipe'] });
   procs.add(proc);
   const log: string[] = [];
   proc.stdout!.on('data', (d: Buffer) => log.push(d.toString()));
   return log;
+}
+
+/** fetch() drops a Host header; virtual hosts route on it. */
+function getWithHost(port: number, hostHeader: string, urlPath: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: urlPath, headers: { host: hostHeader }, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c) => (body += c)).on('end', () => resolve(body));
+    }).on('error', reject);
+  });
 }
 
 describe.skipIf(!!FRP_SKIP)(`admin views of stock frpc clients${FRP_SKIP ? ` — skipped: ${FRP_SKIP}` : ''}`, () => {
@@ -53,5 +64,21 @@ describe.skipIf(!!FRP_SKIP)(`admin views of stock frpc clients${FRP_SKIP ? ` —
     expect(text).toContain(`p2prc_visitor_connections_total{tunnel="svc",port="${remote}"} 3`);
     expect(text).toContain('p2prc_logins_refused_total{reason="auth"} 1');
     expect(text).toContain('p2prc_logins_accepted_total 1');
+  }, 60_000);
+
+  it('lists an frpc http proxy with its domain on the vhost port, and its requests', async () => {
+    const { h, admin } = await hostWithAdmin({ token: 'frp-token', vhostHttpPort: 0 });
+    const vport = h.host.vhost!.port;
+    const web = await httpServer((req, res) => res.end(`page ${req.url}`));
+    const log = await frpc(h.port, 'frp-token', web, 0, 'type = http\ncustom_domains = web.test');
+    await until(() => log.join('').includes('start proxy success'), 15_000, 'frpc to start its proxy');
+    for (let i = 0; i < 2; i++) {
+      expect(await getWithHost(vport, 'web.test', `/p${i}`)).toBe(`page /p${i}`);
+    }
+    const { tunnels } = await adminJson<{ tunnels: TunnelView[] }>(admin.url, h.token, '/api/tunnels');
+    expect(tunnels).toEqual([expect.objectContaining({ name: 'svc', protocol: 'http', domain: 'web.test', publicPort: vport, engine: 'frp-wire', visitorsTotal: 2 })]);
+    expect(tunnels[0]!.bytesOut).toBeGreaterThan(0);
+    const text = await metricsText(admin.url, h.token);
+    expect(text).toContain('p2prc_tunnels{protocol="http",engine="frp-wire"} 1');
   }, 60_000);
 });

@@ -1,5 +1,6 @@
 import type net from 'node:net';
 import { P2prcError } from '../../errors.js';
+import { FrpHttpTunnel } from './http-tunnel.js';
 import { duplexPair } from '../../transport/pair.js';
 import type { VisitorSink } from '../../transport/pairing-pool.js';
 import { claimedDomains } from '../../vhost/router.js';
@@ -77,6 +78,7 @@ function openHttp(vhost: FrpVhost | undefined, base: Pick<FrpProxy, 'tunnelId' |
   if (!vhost) throw new P2prcError('E_NOT_AVAILABLE', 'type [http] not support when vhost_http_port is not set');
   const domains = claimedDomains(strings(body.custom_domains), str(body.subdomain) || undefined, vhost.subdomainHost);
   const target = { tunnelId: base.tunnelId, port: vhost.port };
+  const tunnel = new FrpHttpTunnel(base.tunnelId, base.name, vhost.port, domains.join(','));
   const headers = typeof body.headers === 'object' && body.headers ? Object.fromEntries(Object.entries(body.headers).map(([k, v]) => [k, String(v)])) : undefined;
   const off = vhost.register(domains, strings(body.locations), {
     owner: `frp proxy [${base.name}]`, user: str(body.http_user) || undefined, password: str(body.http_pwd) || undefined,
@@ -84,10 +86,11 @@ function openHttp(vhost: FrpVhost | undefined, base: Pick<FrpProxy, 'tunnelId' |
     connect(visitor) {
       // Sinks pair visitors as sockets; an in-memory pair stands in for one request's connection.
       const [mine, theirs] = duplexPair({}, visitor);
+      tunnel.track(theirs);
       sink.acceptVisitor(target, theirs as unknown as net.Socket);
       return mine;
     },
   });
   const remoteAddr = domains.map((d) => (vhost.port === 80 ? d : `${d}:${vhost.port}`)).join(',');
-  return { ...base, port: vhost.port, remoteAddr, holdsPort: false, release: off };
+  return { ...base, port: vhost.port, remoteAddr, holdsPort: false, tunnel, release: off };
 }
