@@ -19,6 +19,7 @@ import type { RegistryOptions } from './register.js';
 import { Reservations } from './reservations.js';
 import { ServiceRegistry } from './services.js';
 import { startStun, type StunResponder } from '../direct/stun-responder.js';
+import type { ClientInfo, TunnelInfo } from './info.js';
 import type { HostedTunnel } from './tunnel.js';
 
 /** How long a fresh connection may stay silent: far below the handshake deadline, as nothing precedes the first byte. */
@@ -52,32 +53,7 @@ export interface HostRefusal {
   message: string;
 }
 
-export interface ClientInfo {
-  clientId: string;
-  name: string;
-  remote: string;
-  tunnels: number;
-  connectedAt: string;
-  bytesIn: number;
-  bytesOut: number;
-}
-
-export interface TunnelInfo {
-  name: string;
-  port: number;
-  protocol: 'tcp' | 'udp' | 'http';
-  /** An http tunnel's domain(s), comma-separated; null for a port of its own. */
-  domain: string | null;
-  clientId: string;
-  clientName: string | undefined;
-  online: boolean;
-  connections: number;
-  activeVisitors: number;
-  bytesIn: number;
-  bytesOut: number;
-  createdAt: string;
-  engine: 'native' | 'frp-wire';
-}
+export type { ClientInfo, TunnelInfo } from './info.js';
 
 /**
  * The reverse-proxy host: one control port for clients (TLS by default), a session per client,
