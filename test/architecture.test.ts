@@ -18,6 +18,7 @@ const LAYERS: Record<string, number> = {
   logging: 1,
   version: 2,
   protocol: 2,
+  files: 2,
   mux: 3,
   transport: 3,
   direct: 3,

@@ -4,7 +4,7 @@ import { loadLibrary } from './lib.js';
 import { stdio } from './output.js';
 
 export const usage = 'p2prc --add-user <name> --users users.json --password P';
-export const describe = 'Add (or replace) an account in a host\'s users file; only a scrypt hash is stored.';
+export const describe = 'Add (or replace) an account in a host\'s users file; only SCRAM keys (salt, StoredKey, ServerKey) are stored, which verify a password but cannot log in.';
 
 export function configure(y: Argv): Argv {
   return y

@@ -224,11 +224,18 @@ export async function openControlSession(
     channel.send('Hello', { role: 'control', clientId: o.clientId, name: o.name.slice(0, 200), agent: 'p2prc', ...(o.user ? { user: o.user.name } : {}) });
     const challenge = expect(await channel.next(o.connectTimeoutMs), 'Challenge');
     const nonce = newNonce();
-    const userMac = o.user && challenge.userSalt ? clientUserProof(o.user.password, challenge.userSalt, challenge.nonce, nonce) : undefined;
-    channel.send('Auth', { nonce, mac: clientProof(o.token, challenge.nonce, nonce, binding), ...(userMac ? { userMac } : {}) });
+    const userAuth = o.user && challenge.userSalt
+      ? clientUserProof(o.user.password, { user: o.user.name, salt: challenge.userSalt, hostNonce: challenge.nonce, clientNonce: nonce, binding })
+      : undefined;
+    channel.send('Auth', { nonce, mac: clientProof(o.token, challenge.nonce, nonce, binding), ...(userAuth ? { userMac: userAuth.proof } : {}) });
     const ok = expect(await channel.next(o.connectTimeoutMs), 'AuthOk');
     if (!proofsEqual(hostProof(o.token, challenge.nonce, nonce, binding), ok.mac)) {
       throw new P2prcError('E_AUTH', 'the host could not prove it knows the token');
+    }
+    // SCRAM's ServerSignature: only a host holding this user's record can make it (a host without
+    // a users file sends no salt and asks for no account).
+    if (userAuth && !(ok.userSig && proofsEqual(userAuth.serverSignature, ok.userSig))) {
+      throw new P2prcError('E_AUTH', `the host could not prove it holds the account of user ${o.user!.name}`);
     }
     const key = sessionKey(o.token, challenge.nonce, nonce);
     const heartbeatMs = Math.min(o.heartbeatMs, ok.heartbeatMs || o.heartbeatMs);

@@ -140,7 +140,7 @@ export class NativeEngine {
     session.user = auth.user;
     this.sessions.set(sessionId, session);
     this.byClient.set(auth.clientId, session);
-    channel.send('AuthOk', { sessionId, mac: hostAuthProof(options.token, auth), heartbeatMs: options.heartbeatMs, publicHost: options.publicHost ?? '', graceMs: options.graceMs, ...(this.d.stunPort() ? { stunPort: this.d.stunPort() } : {}) });
+    channel.send('AuthOk', { sessionId, mac: hostAuthProof(options.token, auth), heartbeatMs: options.heartbeatMs, publicHost: options.publicHost ?? '', graceMs: options.graceMs, ...(this.d.stunPort() ? { stunPort: this.d.stunPort() } : {}), ...(auth.userSignature ? { userSig: auth.userSignature } : {}) });
     this.d.log('info', `client ${auth.name} connected from ${remote}`, 'login', { client: auth.name, peer: remote });
     this.d.events.client({ clientId: auth.clientId, name: auth.name, remote });
   }

@@ -2,7 +2,7 @@ import { P2prcError } from '../errors.js';
 import { clientProof, hostProof, newNonce, proofsEqual, dataProof, sessionKey } from '../protocol/auth.js';
 import { PROTOCOL_VERSION } from '../protocol/frame.js';
 import type { Messages } from '../protocol/messages.js';
-import { fakeSalt, userProof, type UserRecord } from '../protocol/users.js';
+import { fakeSalt, verifyUserProof, type UserRecord } from '../protocol/users.js';
 import { FrameChannel } from '../transport/channel.js';
 import { channelBinding } from '../transport/net.js';
 
@@ -36,6 +36,8 @@ export interface ControlAuthResult {
   clientNonce: string;
   /** Set when the client proved a user of the host's users file. */
   user: string | undefined;
+  /** The SCRAM ServerSignature for that user, sent in AuthOk so the client knows the host holds its record. */
+  userSignature: string | undefined;
   /** The TLS channel binding both proofs cover ('' in plaintext). */
   binding: string;
 }
@@ -69,15 +71,17 @@ export async function authenticateControl(
     throw new P2prcError('E_AUTH', `client ${hello.name} presented a wrong token`);
   }
   let user: string | undefined;
-  if (hello.user !== undefined && users) {
-    const ok = claimed && reply.body.userMac && proofsEqual(userProof(claimed.hash, hostNonce, reply.body.nonce), reply.body.userMac);
-    if (!ok) {
+  let userSignature: string | undefined;
+  if (hello.user !== undefined && userSalt !== undefined) {
+    const context = { user: hello.user, salt: userSalt, hostNonce, clientNonce: reply.body.nonce, binding };
+    userSignature = claimed && reply.body.userMac ? verifyUserProof(claimed, reply.body.userMac, context) : undefined;
+    if (!userSignature) {
       channel.send('Error', { code: 'E_AUTH', message: 'authentication failed: unknown user or wrong password' });
       throw new P2prcError('E_AUTH', `client ${hello.name} failed the password check for user ${hello.user}`);
     }
     user = hello.user;
   }
-  return { clientId: hello.clientId, name: hello.name, key: sessionKey(token, hostNonce, reply.body.nonce), hostNonce, clientNonce: reply.body.nonce, user, binding };
+  return { clientId: hello.clientId, name: hello.name, key: sessionKey(token, hostNonce, reply.body.nonce), hostNonce, clientNonce: reply.body.nonce, user, userSignature, binding };
 }
 
 export function hostAuthProof(token: string, auth: ControlAuthResult): string {

@@ -1,6 +1,8 @@
-import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
+import { constants } from 'node:fs';
 import path from 'node:path';
 import { P2prcError } from '../errors.js';
+import { assertPrivateDir, writePrivateFile } from '../files/private.js';
 import { fingerprintOfPem, generateSelfSignedCert } from '../transport/cert.js';
 import { generateSecret } from '../protocol/secret.js';
 
@@ -14,19 +16,28 @@ export interface HostIdentity {
   fingerprint: string;
 }
 
+/** O_NOFOLLOW: a symlink in place of a secret is refused (ELOOP), never read through. */
 async function readIfExists(file: string): Promise<string | undefined> {
   try {
-    return await readFile(file, 'utf8');
+    const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      return await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new P2prcError('E_CONFIG', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
+    const why = (err as NodeJS.ErrnoException).code === 'ELOOP' ? 'it is a symlink, and secrets are never read through one' : (err as Error).message;
+    throw new P2prcError('E_CONFIG', `cannot read ${file}: ${why}`, { cause: err, details: { path: file } });
   }
 }
 
 async function writePrivate(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, text, { mode: 0o600 });
-  await rename(tmp, file);
+  try {
+    await writePrivateFile(file, text);
+  } catch (err) {
+    throw new P2prcError('E_CONFIG', `cannot write ${file}: ${(err as Error).message}`, { cause: err, details: { path: file } });
+  }
 }
 
 /** The token file in a host's state directory: the one place its name is spelled. */
@@ -39,6 +50,7 @@ export function tokenPathIn(stateDir: string): string {
  * first start and kept, so the fingerprint clients pinned stays valid across restarts.
  */
 export async function loadHostIdentity(dir: string, explicitToken?: string): Promise<HostIdentity> {
+  await assertPrivateDir(dir);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const tokenPath = tokenPathIn(dir);
   let token = explicitToken;

@@ -4,6 +4,7 @@ import { debug } from '../log.js';
 import { DEFAULT_LIMITS, entryIdentity, sanitizeTable, type PeerEntry, type TableLimits } from './validate.js';
 import type { IpTable, IpTableEntry } from './iptable.js';
 import { goFileUpload } from './multipart.js';
+import { PollPlan } from './poll-plan.js';
 
 export interface ExchangeOptions {
   /** This node's own entry (excluded from the peers it learns). */
@@ -55,6 +56,8 @@ export class IpTableExchange extends EventEmitter<ExchangeEvents> {
   private running: Promise<void> | undefined;
   /** Peers (by base URL) that only speak P2PRC's POST /IpTable. */
   private readonly postOnly = new Set<string>();
+  /** Which learned nodes get polled (poll-plan.ts): peers cannot aim this node at arbitrary addresses. */
+  private readonly plan = new PollPlan();
 
   constructor(options: ExchangeOptions) {
     super();
@@ -86,41 +89,50 @@ export class IpTableExchange extends EventEmitter<ExchangeEvents> {
     return { ip_address: [this.o.self(), ...this.peers()] };
   }
 
+  /** True when a node (base URL) answered its last poll with an IP table. */
+  verified(base: string): boolean {
+    return this.plan.verified(base);
+  }
+
   /** One exchange round; exposed for tests and for `--bootstrap` at start. */
   async round(): Promise<void> {
-    const selfId = entryIdentity(this.o.self());
-    const targets = new Set(this.o.bootstrap.map(nodeBase));
+    const selfBase = nodeBase(entryIdentity(this.o.self()));
+    const configured = new Set(this.o.bootstrap.map(nodeBase));
     try {
-      for (const t of (await this.o.extraTargets?.()) ?? []) targets.add(nodeBase(t));
+      for (const t of (await this.o.extraTargets?.()) ?? []) configured.add(nodeBase(t));
     } catch (err) {
       this.emit('log', `cannot read more nodes to poll: ${(err as Error).message}`);
     }
-    for (const k of this.known.values()) targets.add(nodeBase(`${k.entry.IPV4 || `[${k.entry.IPV6}]`}:${k.entry.ServerPort}`));
-    targets.delete(nodeBase(selfId));
-    await Promise.all([...targets].map((base) => this.pull(base)));
+    configured.delete(selfBase);
+    const learned = [...this.known.values()].map((k) => entryBase(k.entry)).filter((b) => b !== selfBase);
+    const targets = this.plan.next(configured, learned);
+    await Promise.all(targets.map(async (base) => this.plan.result(base, await this.pull(base))));
     const cutoff = Date.now() - this.o.staleMs;
     for (const [id, k] of this.known) if (k.lastSeen < cutoff) this.known.delete(id);
     if (this.o.persist) {
       try {
-        this.emit('saved', await this.o.persist([...targets]));
+        this.emit('saved', await this.o.persist(targets));
       } catch (err) {
         this.emit('log', `cannot keep the IP table: ${(err as Error).message}`);
       }
     }
-    this.emit('round', { peers: this.known.size, polled: targets.size, targets: [...targets] });
+    this.emit('round', { peers: this.known.size, polled: targets.length, targets });
   }
 
-  private async pull(base: string): Promise<void> {
+  /** Polls one node; true when it answered with an IP table (what makes a learned node verified). */
+  private async pull(base: string): Promise<boolean> {
     let body: unknown;
     try {
       body = parseTable(await this.fetchTable(base));
+      if (!Array.isArray((body as { ip_address?: unknown } | null)?.ip_address)) throw new P2prcError('E_PROTOCOL', 'the answer is not an IP table');
     } catch (err) {
       const e = toP2prcError(err, 'E_UNREACHABLE');
       debug(e.code, `ip_table from ${base} ignored`, { reason: e.message });
       this.emit('log', `ip_table from ${base} ignored: ${e.message}`);
-      return;
+      return false;
     }
     this.ingest(body, base);
+    return true;
   }
 
   /** GET /ip_table; on 404 (a Go node has no such route) P2PRC's POST /IpTable, remembered per peer. */
@@ -160,6 +172,11 @@ function parseTable(text: string): unknown {
   } catch (err) {
     throw new P2prcError('E_PROTOCOL', (err as Error).message, { cause: err });
   }
+}
+
+/** The base URL of the node server an entry describes. */
+export function entryBase(e: IpTableEntry): string {
+  return nodeBase(`${e.IPV4 || `[${e.IPV6}]`}:${e.ServerPort}`);
 }
 
 /** A node server's base URL from "host:port", "[v6]:port" or a URL. */

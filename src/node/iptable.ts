@@ -52,6 +52,8 @@ export interface SelfEntryInput {
   /** A host's reverse-proxy details: kept in CustomInformation too, the one free field a Go node keeps. */
   reverseProxy?: unknown;
   customInformation?: string;
+  /** Put this machine's host name and user name in the entry (`--share-identity`); off: empty strings. */
+  shareIdentity?: boolean;
 }
 
 /**
@@ -68,8 +70,10 @@ export function selfEntry(input: SelfEntryInput): IpTableEntry {
   const ServerPort = String(proxied ? proxied.port : input.serverPort);
   const IPV6 = '';
   return {
-    Name: input.name ?? os.hostname(),
-    MachineUsername: safeUsername(),
+    // /ip_table answers anyone: who runs the node (often root) and the machine's name are opt-in.
+    // The fields stay (P2PRC's Go nodes decode them as strings), empty by default.
+    Name: input.name ?? (input.shareIdentity ? os.hostname() : ''),
+    MachineUsername: input.shareIdentity ? safeUsername() : '',
     IPV4,
     IPV6,
     Latency: 0,

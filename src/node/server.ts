@@ -22,6 +22,8 @@ export interface NodeServerHooks {
   /** Largest POST /IpTable body read; the same cap the GET exchange puts on a peer's table. */
   maxBodyBytes?: number;
   limits?: TableLimits;
+  /** /server_info carries this machine's host name only with `--share-identity`; else an empty string. */
+  shareIdentity?: boolean;
 }
 
 export const NODE_PATHS = ['/server_info', '/ip_table', '/IpTable', '/FRPPort'];
@@ -71,7 +73,7 @@ export class NodeServer {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
     if (path === '/ip_table') return send(res, 200, this.table());
     // P2PRC's SysInfo keys first (its liveness test is "HTTP 200"), p2prc's own beside them.
-    if (path === '/server_info') return send(res, 200, { ...sysInfo(), ...this.info() });
+    if (path === '/server_info') return send(res, 200, { ...sysInfo(), ...(this.hooks.shareIdentity ? {} : { Hostname: '' }), ...this.info() });
     if (path === '/FRPPort') return this.frpPort(url.searchParams.get('udp'), res);
     send(res, 404, { error: 'not found', paths: NODE_PATHS });
   }

@@ -44,7 +44,7 @@ export interface Messages {
   Challenge: { nonce: string; hostId: string; agent: string; userSalt?: string };
   Auth: { nonce: string; mac: string; userMac?: string };
   /** stunPort: the host's STUN binding responder (UDP), absent when it runs none. */
-  AuthOk: { sessionId: string; mac: string; heartbeatMs: number; publicHost: string; graceMs: number; stunPort?: number };
+  AuthOk: { sessionId: string; mac: string; heartbeatMs: number; publicHost: string; graceMs: number; stunPort?: number; userSig?: string };
   /** protocol http: no port of its own, routed on the host's vhost port by `domain` (a name without a dot is a subdomain). */
   Register: { tunnelId: string; protocol: TunnelProtocol | 'http'; remotePort: number; name: string; matchLocal: boolean; domain?: string };
   PortOffer: { tunnelId: string; port: number };
@@ -118,7 +118,7 @@ const SCHEMAS: { [K in Exclude<MsgTypeName, 'UdpData'>]: Record<string, FieldChe
   Hello: [helloControl, helloData, helloVisit],
   Challenge: { nonce: hex64, hostId: str, agent: str, userSalt: optional(hex64) },
   Auth: { nonce: hex64, mac: hex64, userMac: optional(hex64) },
-  AuthOk: { sessionId: str, mac: hex64, heartbeatMs: uint, publicHost: str, graceMs: uint, stunPort: optional(port) },
+  AuthOk: { sessionId: str, mac: hex64, heartbeatMs: uint, publicHost: str, graceMs: uint, stunPort: optional(port), userSig: optional(hex64) },
   Register: { tunnelId: str, protocol: oneOf('tcp', 'udp', 'http'), remotePort: port, name: str, matchLocal: bool, domain: optional(str) },
   PortOffer: { tunnelId: str, port },
   PortConfirm: { tunnelId: str, port },

@@ -3,7 +3,7 @@ import type { IpTableEntry } from '../node/iptable.js';
 import type { PeerEntry } from '../node/validate.js';
 import { formatAddress } from '../protocol/address.js';
 import { RecordStore, openConfig, ipTablePath, modifyIpTableFile, readIpTableFile, type TableEntry } from '../store/index.js';
-import { nodeBase } from '../node/exchange.js';
+import { entryBase, nodeBase } from '../node/exchange.js';
 
 export interface DiscoveryOptions {
   configDir: string;
@@ -54,10 +54,13 @@ function fileEntryAddress(e: TableEntry): string {
 /**
  * Writes what the node knows to ip_table.json after a round. Entries of the file that were not polled
  * this round (added by `--as` meanwhile, or by another process) stay, so nothing added is lost;
- * polled ones stay only if they answered, as P2PRC's speed test keeps only nodes that answer.
+ * polled ones stay only if they answered, as P2PRC's speed test keeps only nodes that answer. Nodes
+ * peers told us of are written once they answered a poll themselves: the file's nodes are polled every
+ * round, so an unverified address a peer made up must not get there.
  */
 async function writeTableFile(configDir: string, exchange: IpTableExchange, polled: string[]): Promise<string> {
-  const entries = exchange.table().ip_address;
+  const [self, ...peers] = exchange.table().ip_address;
+  const entries = [self!, ...peers.filter((e) => exchange.verified(entryBase(e)))];
   const mine = new Set(entries.map((e) => nodeBase(fileEntryAddress(e as unknown as TableEntry))));
   const drop = new Set([...polled, ...mine]);
   await modifyIpTableFile(configDir, (file) => {

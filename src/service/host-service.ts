@@ -25,6 +25,8 @@ export interface HostServiceOptions extends HostOptions {
   open?: boolean;
   bootstrap?: string[];
   exchangeIntervalMs?: number;
+  /** Host and user name in the node server's /ip_table and /server_info (off: empty strings). */
+  shareIdentity?: boolean;
   staleMs?: number;
   /** Admin server (dashboard, /metrics, /api/*) on this port; native engine only. */
   admin?: AdminFlags;
@@ -81,11 +83,12 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
           ...(options.open ? { Token: handle.token } : {}), AcceptsClients: stats.clients < stats.maxClients, FreePorts: stats.freePorts,
           Clients: stats.clients, Version: VERSION,
         };
-        return { ...selfEntry({ serverPort: node!.port, proxyServer: true, advertise: publicHost, reverseProxy: info }), ReverseProxy: info };
+        return { ...selfEntry({ serverPort: node!.port, proxyServer: true, advertise: publicHost, reverseProxy: info, shareIdentity: !!options.shareIdentity }), ReverseProxy: info };
       };
       node = new NodeServer(self, () => ({ name: 'p2prc', version: VERSION, role: 'reverse-proxy' }), () => exchange?.peers() ?? [], {
         learn: (entries, source) => exchange?.ingest({ ip_address: entries }, source),
         frpPort: async () => lentFrpPort(handle, !!options.open),
+        shareIdentity: !!options.shareIdentity,
       });
       const wanted = options.nodePort ?? 8088;
       try {

@@ -22,11 +22,11 @@ export async function runAuto(o: NodeServiceOptions): Promise<NodeService> {
   const node: NodeServer = new NodeServer(
     () => {
       const pub = find('node');
-      return selfEntry({ serverPort: node.port, proxied: pub ? { host: pub.publicHost, port: pub.remotePort, engine: 'native' } : undefined });
+      return selfEntry({ serverPort: node.port, shareIdentity: !!o.shareIdentity, proxied: pub ? { host: pub.publicHost, port: pub.remotePort, engine: 'native' } : undefined });
     },
     () => ({ name: 'p2prc', version: VERSION, role: 'node', publicAddress: find('node')?.publicAddress }),
     () => exchange?.peers() ?? [],
-    { learn: (entries, source) => exchange?.ingest({ ip_address: entries }, source) },
+    { learn: (entries, source) => exchange?.ingest({ ip_address: entries }, source), shareIdentity: !!o.shareIdentity },
   );
   await node.listen(o.port ?? 0);
   const tunnels: TunnelSpec[] = [{ name: 'node', localPort: node.port, remotePort: o.remotePort ?? 'any' }, ...exposeTunnels(o.expose)];

@@ -17,6 +17,8 @@ export interface NodeServiceOptions {
   failoverMs?: number;
   bootstrap?: string[];
   exchangeIntervalMs?: number;
+  /** Host and user name in the node server's /ip_table and /server_info (off: empty strings). */
+  shareIdentity?: boolean;
   staleMs?: number;
   token?: string | undefined;
   fingerprint?: string | undefined;

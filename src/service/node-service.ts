@@ -92,13 +92,14 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
       const pubUdp = find('node-udp');
       return selfEntry({
         serverPort: node.port,
+        shareIdentity: !!o.shareIdentity,
         ...(pubUdp ? { udpServerPort: pubUdp.remotePort } : udp ? { udpServerPort: udp.port } : {}),
         proxied: pub ? { host: pub.publicHost, port: pub.remotePort, engine: engine === 'frp' || protocol === 'frp' ? 'frp' : 'native' } : undefined,
       });
     },
     () => ({ name: 'p2prc', version: VERSION, role: 'node', publicAddress: find('node')?.publicAddress }),
     () => exchange?.peers() ?? [],
-    { learn: (entries, source) => exchange?.ingest({ ip_address: entries }, source) },
+    { learn: (entries, source) => exchange?.ingest({ ip_address: entries }, source), shareIdentity: !!o.shareIdentity },
   );
   let exchange: IpTableExchange | undefined;
   let udp: NodeUdpServer | undefined;

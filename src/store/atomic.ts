@@ -1,9 +1,9 @@
 import { open, rename, unlink, link, mkdir, stat, writeFile } from 'node:fs/promises';
-import { constants } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { P2prcError } from '../errors.js';
+import { writePrivateFile } from '../files/private.js';
 import { debugFailure } from '../log.js';
 
 export function isProcessAlive(pid: number): boolean {
@@ -17,40 +17,15 @@ export function isProcessAlive(pid: number): boolean {
 }
 
 /**
- * Writes via a temp file in the same directory, fsync, rename, fsync of the directory: a crash leaves
- * old or new, never half. A failure is E_CONFIG naming the file (details.path), whatever fs said.
+ * Writes via a random O_EXCL|O_NOFOLLOW temp file in the same directory, fsync, rename, fsync of the
+ * directory (files/private.ts): a crash leaves old or new, never half. A failure is E_CONFIG naming
+ * the file (details.path), whatever fs said.
  */
 export async function writeFileAtomic(file: string, text: string): Promise<void> {
   try {
-    await writeAtomic(file, text);
+    await writePrivateFile(file, text);
   } catch (err) {
     throw new P2prcError('E_CONFIG', `cannot write ${file}: ${(err as Error).message}`, { cause: err, details: { path: file } });
-  }
-}
-
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const dir = path.dirname(file);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(tmp, file);
-  } catch (err) {
-    // The rename's own error is what the caller needs; a leftover temp file is only worth a debug line.
-    await unlink(tmp).catch((e: unknown) => debugFailure(`cannot remove ${tmp}`, e, 'E_CONFIG'));
-    throw err;
-  }
-  // Some file systems refuse to open or fsync a directory; the rename above has happened either way.
-  const d = await open(dir, constants.O_RDONLY).catch((e: unknown) => debugFailure(`cannot open ${dir} to fsync it`, e, 'E_CONFIG'));
-  if (d) {
-    await d.sync().catch((e: unknown) => debugFailure(`cannot fsync ${dir}`, e, 'E_CONFIG'));
-    await d.close();
   }
 }
 

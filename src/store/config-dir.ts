@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { P2prcError } from '../errors.js';
+import { assertPrivateDir } from '../files/private.js';
 
 /**
  * Makes sure the config directory exists and takes a file, before a host or a client starts
@@ -10,6 +11,7 @@ import { P2prcError } from '../errors.js';
  * fail first deep inside (EACCES from a mkdir on the host, a lock file on the client).
  */
 export async function ensureConfigDir(dir: string): Promise<void> {
+  await assertPrivateDir(dir);
   const probe = path.join(dir, `.p2prc-write-test.${process.pid}.${randomBytes(4).toString('hex')}`);
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });

@@ -46,7 +46,7 @@ describe('services by ID from the CLI', () => {
     expect((await runCli(['--help', '--visit', 'x'])).stdout).toMatch(/Examples:/);
   }, 60_000);
 
-  it('with --users, listing and visiting need an account; passwords are stored as scrypt hashes', async () => {
+  it('with --users, listing and visiting need an account; only SCRAM keys are stored, never the password', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-users-'));
     dirs.push(dir);
     const users = path.join(dir, 'users.json');
@@ -55,7 +55,7 @@ describe('services by ID from the CLI', () => {
     const { readFile } = await import('node:fs/promises');
     const stored = await readFile(users, 'utf8');
     expect(stored).not.toContain('wonderland');
-    expect(JSON.parse(stored).users[0]).toMatchObject({ name: 'alice', salt: expect.stringMatching(/^[0-9a-f]{64}$/), hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(JSON.parse(stored).users[0]).toMatchObject({ name: 'alice', salt: expect.stringMatching(/^[0-9a-f]{64}$/), storedKey: expect.stringMatching(/^[0-9a-f]{64}$/), serverKey: expect.stringMatching(/^[0-9a-f]{64}$/) });
     const web = await httpServer();
     const host = startCli(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', '0', '--port', '0', '--json', '--users', users, '--config-dir', dir]);
     const { port } = JSON.parse(await host.waitFor((l) => l.includes('"host-started"'))) as { port: number };
