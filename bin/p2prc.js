@@ -3,10 +3,11 @@ import { earlyControlTarget } from '../dist/cli/early.js';
 
 // A host's control port is bound before the rest of the program loads, so clients that dial during
 // startup wait in the backlog instead of being refused (frpc gives up after one failed login); the host
-// adopts the listener (dist/transport/held-listener.js). Other commands load nothing more here.
+// adopts the listener (src/transport/held-listener.ts). Other commands load nothing more here.
 const early = earlyControlTarget(process.argv.slice(2));
-if (early) (await import('../dist/transport/held-listener.js')).holdListener(early.port, early.host);
-const { main } = await import('../dist/cli/main.js');
+if (early) (await import('../dist/bundle/held-listener.js')).holdListener(early.port, early.host);
+// dist/bundle/ is the CLI bundled by scripts/bundle.js: a few files to load instead of hundreds.
+const { main } = await import('../dist/bundle/main.js');
 
 // Exit explicitly: a failed command must not linger on a half-open socket or timer. stdout and stderr
 // are synchronous for files and pipes on POSIX, so nothing printed is lost.

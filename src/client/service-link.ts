@@ -4,7 +4,13 @@ import { pipeline, type Duplex, type Readable } from 'node:stream';
 import { P2prcError, toP2prcError } from '../errors.js';
 import { readExact as readBytes } from '../transport/read.js';
 import { OpenStream, SealStream } from '../protocol/e2e.js';
-import { CONFIRM_BYTES, ELEMENT_BYTES, SID_BYTES, confirmation, confirmationMatches, cpaceStart, sessionKeys } from '../protocol/pake.js';
+
+/**
+ * CPace needs @noble/curves, whose curve set-up runs as the module loads (about 15 ms, a tenth of a bare
+ * Node start): it is loaded with the first private-service handshake, not by every command that loads
+ * the library.
+ */
+const loadPake = (): Promise<typeof import('../protocol/pake.js')> => import('../protocol/pake.js');
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -24,6 +30,7 @@ export interface LinkKeys {
  * (LinkKeys), so whatever runs over these keys (the sealed relay, direct channels) is unchanged.
  */
 export async function visitorHandshake(socket: net.Socket, secret: string, serviceId: string): Promise<LinkKeys> {
+  const { CONFIRM_BYTES, ELEMENT_BYTES, SID_BYTES, confirmation, confirmationMatches, cpaceStart, sessionKeys } = await loadPake();
   const sid = randomBytes(SID_BYTES);
   const me = cpaceStart(secret, serviceId, sid);
   socket.write(Buffer.concat([sid, me.element]));
@@ -38,6 +45,7 @@ export async function visitorHandshake(socket: net.Socket, secret: string, servi
 
 /** Owner side: a visitor that cannot confirm resolves undefined and nothing reaches the service. */
 export async function ownerHandshake(socket: Duplex, secret: string, serviceId: string): Promise<LinkKeys | undefined> {
+  const { CONFIRM_BYTES, ELEMENT_BYTES, SID_BYTES, confirmation, confirmationMatches, cpaceStart, sessionKeys } = await loadPake();
   const hello = await readExact(socket, SID_BYTES + ELEMENT_BYTES, 'visitor handshake');
   const sid = hello.subarray(0, SID_BYTES);
   const theirs = hello.subarray(SID_BYTES);

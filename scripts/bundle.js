@@ -1,0 +1,67 @@
+// Bundles the built CLI (dist/cli/main.js and the early control listener) into dist/bundle/: one file a
+// chunk instead of ~230 modules, so a command pays Node's per-module load cost a few times, not hundreds
+// (measured in docs/benchmarks.md, "Startup"). The library stays behind a dynamic import: `--help` loads
+// only the CLI's chunk and yargs. dist/ keeps the compiled modules for the library's users and the tests.
+import { build } from 'esbuild';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const OUT = path.join(ROOT, 'dist', 'bundle');
+
+/**
+ * Code that finds files next to itself (the admin pages, vendor/, package.json, yargs' locales) reads
+ * `import.meta.url`; in a chunk that would be the chunk's address. Each such module gets its original
+ * address back, relative to the chunk, so it still resolves wherever the package is installed.
+ */
+/**
+ * yargs finds its locales (translated help) from its own address; where npm puts yargs depends on the
+ * install, so its locales are copied into the bundle and yargs is told it lives there.
+ */
+const YARGS = path.join(ROOT, 'node_modules', 'yargs');
+function yargsHome(file) {
+  return file.startsWith(`${YARGS}${path.sep}`) ? `./yargs/${path.relative(YARGS, file).split(path.sep).join('/')}` : undefined;
+}
+
+const originalUrl = {
+  name: 'original-import-meta-url',
+  setup(b) {
+    b.onLoad({ filter: /\.(m?js)$/ }, async (args) => {
+      const { readFile } = await import('node:fs/promises');
+      const text = await readFile(args.path, 'utf8');
+      if (!text.includes('import.meta.url')) return undefined;
+      const rel = yargsHome(args.path) ?? path.relative(OUT, args.path).split(path.sep).join('/');
+      return { contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel)}, import.meta.url).href`), loader: 'js' };
+    });
+  },
+};
+
+rmSync(OUT, { recursive: true, force: true });
+const result = await build({
+  absWorkingDir: ROOT,
+  entryPoints: { main: 'dist/cli/main.js', 'held-listener': 'dist/transport/held-listener.js' },
+  outdir: OUT,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  chunkNames: 'chunk-[hash]',
+  // Less text to parse at every start; identifiers keep their names, so stack traces stay readable.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  // A native addon stays a package; it is loaded only by the direct-path code.
+  external: ['node-datachannel'],
+  // string-width builds Unicode-property regexes and an Intl.Segmenter when it is loaded (about a third
+  // of a bare Node start); yargs and cliui only measure help text with it.
+  alias: { 'string-width': './scripts/bundle/string-width.js' },
+  // Packages written as CommonJS (prom-client, parts of execa) require() Node's modules: an ES module
+  // chunk has no require of its own. (esbuild renames the bundled modules' own `require` bindings.)
+  banner: { js: "import { createRequire as __p2prcCreateRequire } from 'node:module'; const require = __p2prcCreateRequire(import.meta.url);" },
+  plugins: [originalUrl],
+  metafile: true,
+  logLevel: 'warning',
+});
+cpSync(path.join(YARGS, 'locales'), path.join(OUT, 'yargs', 'locales'), { recursive: true });
+// test/cli/boundary.test.ts maps the chunks a command loads back to their modules with this.
+writeFileSync(path.join(OUT, 'meta.json'), JSON.stringify(result.metafile));
