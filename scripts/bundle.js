@@ -1,7 +1,7 @@
-// Bundles the built CLI (dist/cli/main.js and the early control listener) into dist/bundle/: one file a
+// Bundles the built CLI (dist/cli/main.js and the early control listener) and the library into dist/bundle/: one file a
 // chunk instead of ~230 modules, so a command pays Node's per-module load cost a few times, not hundreds
 // (measured in docs/benchmarks.md, "Startup"). The library stays behind a dynamic import: `--help` loads
-// only the CLI's chunk and yargs. dist/ keeps the compiled modules for the library's users and the tests.
+// only the CLI's chunk and yargs. dist/ keeps the compiled modules (and the .d.ts the package's types point to).
 import { build } from 'esbuild';
 import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -39,7 +39,9 @@ const originalUrl = {
 rmSync(OUT, { recursive: true, force: true });
 const result = await build({
   absWorkingDir: ROOT,
-  entryPoints: { main: 'dist/cli/main.js', 'held-listener': 'dist/transport/held-listener.js' },
+  // The library is an entry too (the package's export): its users and the CLI share its chunk, and a
+  // process holds half the memory of the same code loaded as ~130 modules (docs/benchmarks.md).
+  entryPoints: { main: 'dist/cli/main.js', index: 'dist/index.js', 'held-listener': 'dist/transport/held-listener.js' },
   outdir: OUT,
   bundle: true,
   splitting: true,

@@ -1,5 +1,5 @@
 // p2prc client(s) for the bench: `count` clients each publishing the target; reports the first public port.
-import { connect } from '../../dist/index.js';
+import { connect } from 'p2prc'; // the package's export, as its users load it
 
 const [hostPort, token, fingerprint, tls, targetPort, countText, remotePort] = process.argv.slice(2);
 const count = Number(countText ?? 1);

@@ -1,5 +1,5 @@
 // p2prc host for the bench: reports its port, token and fingerprint over IPC.
-import { startHost } from '../../dist/index.js';
+import { startHost } from 'p2prc'; // the package's export, as its users load it
 
 const tls = process.argv[2] === 'tls';
 const h = await startHost({ controlPort: 0, bind: '127.0.0.1', tls, maxClients: 100_000, maxTunnelsPerClient: 64 });

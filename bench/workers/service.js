@@ -1,5 +1,5 @@
 // A private service (owner) and a visitor for it, in one process per role: `owner` or `visitor`.
-import { connect, ServiceVisitor } from '../../dist/index.js';
+import { connect, ServiceVisitor } from 'p2prc'; // the package's export, as its users load it
 
 const [role, hostPort, token, targetPort] = process.argv.slice(2);
 const secret = 'bench-secret';

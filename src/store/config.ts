@@ -50,7 +50,13 @@ function loadConf(): ConfClass {
 export function openConfig(dir: string): Conf<P2prcConfig> {
   try {
     const Conf = loadConf();
-    return new Conf<P2prcConfig>({ projectName: 'p2prc', cwd: dir, configName: 'config', schema: schema as never, clearInvalidConfig: false, configFileMode: 0o600 });
+    // validateSchema off: ajv would otherwise compile the JSON Schema meta-schema to check our constant
+    // schema on every open, most of a client's time to its first Published: line (docs/benchmarks.md).
+    // config.json itself is still validated against the schema on every read and write.
+    return new Conf<P2prcConfig>({
+      projectName: 'p2prc', cwd: dir, configName: 'config', schema: schema as never, clearInvalidConfig: false, configFileMode: 0o600,
+      ajvOptions: { validateSchema: false },
+    });
   } catch (err) {
     throw new P2prcError('E_CONFIG', `invalid config ${path.join(dir, 'config.json')}: ${(err as Error).message}`, { cause: err, details: { path: path.join(dir, 'config.json') } });
   }
