@@ -1,0 +1,45 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { openConfig } from '../../src/store/config.js';
+import { P2prcError } from '../../src/errors.js';
+
+// openConfig skips ajv's check of the schema itself (the meta-schema compile was most of a client's
+// start): these hold that config.json is still checked against the schema, on read and on write.
+describe('config.json is validated against its schema', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-config-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  const codeOf = (fn: () => unknown): string | undefined => {
+    try {
+      fn();
+    } catch (err) {
+      return err instanceof P2prcError ? err.code : `not a P2prcError: ${String(err)}`;
+    }
+    return undefined;
+  };
+
+  it('opens a valid file and keeps its values', async () => {
+    await writeFile(path.join(dir, 'config.json'), JSON.stringify({ controlPort: 7000, hostTokens: { 'h:1': 't' } }));
+    const config = openConfig(dir);
+    expect(config.get('controlPort')).toBe(7000);
+    expect(config.get('hostTokens')).toEqual({ 'h:1': 't' });
+  });
+
+  it('refuses a file whose values break the schema with E_CONFIG', async () => {
+    for (const bad of [{ controlPort: 'seven' }, { controlPort: 70000 }, { token: '' }, { hostTokens: { 'h:1': 5 } }, { preferredHosts: 'h:1' }]) {
+      await writeFile(path.join(dir, 'config.json'), JSON.stringify(bad));
+      expect(codeOf(() => openConfig(dir)), JSON.stringify(bad)).toBe('E_CONFIG');
+    }
+  });
+
+  it('refuses to write a value that breaks the schema', () => {
+    const config = openConfig(dir);
+    expect(() => config.set('controlPort', 0)).toThrow();
+    expect(config.get('controlPort')).toBeUndefined();
+  });
+});
