@@ -118,12 +118,16 @@ async function perClient(results, echoPort, quick, log, cap) {
   log(`== footprint: ${n} registered clients on one host`);
   const h = await worker('host', ['plain']);
   try {
+    // Warm-up first: a fresh host's first clients fill heap its start-up left free, which would hide
+    // their cost (the bundled host starts with less of it, and so read worse on the same code).
+    const warm = await capped(worker('client', [h.port, h.token, '-', 'plain', echoPort, 20]), cap, 'warm-up clients');
     await collect(h.child);
     const before = rssKB(h.pid);
     const c = await capped(worker('client', [h.port, h.token, '-', 'plain', echoPort, n]), cap, 'clients');
     await collect(h.child);
     results.push({ scenario: 'KB per idle client (host)', path: 'p2prc plain', value: (rssKB(h.pid) - before) / n, unit: 'KB', p2prc: true });
     await stop(c.child);
+    await stop(warm.child);
   } finally {
     await stop(h.child);
   }
