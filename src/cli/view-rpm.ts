@@ -3,6 +3,8 @@ import type { MappingView } from '../index.js';
 import { configDirArg, loadLibrary, type Library } from './lib.js';
 import { ago, formatTable, stdio } from './output.js';
 import { tunnelTable } from './view-clients.js';
+import { emptyReason } from './view-rps.js';
+import path from 'node:path';
 
 export const usage = 'p2prc --view-rpm [--json] [--prune]';
 export const describe = 'List the tunnels in reverse_proxy_mapping.json: active, stale (owner process gone) or closed; with a client\'s admin API up (--admin-port), its tunnels live.';
@@ -50,6 +52,6 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     out.out('');
   }
   if (pruned !== undefined) out.err(`pruned ${pruned} closed or stale entr${pruned === 1 ? 'y' : 'ies'}`);
-  out.out(rows.length === 0 ? `No tunnels recorded (${configDir}/reverse_proxy_mapping.json is empty).` : mappingTable(lib, rows));
+  out.out(rows.length > 0 ? mappingTable(lib, rows) : `No tunnels recorded yet (${emptyReason(path.join(configDir, 'reverse_proxy_mapping.json'))}).`);
   return 0;
 }
