@@ -125,7 +125,7 @@ export async function recordTunnels(
   const record = (t: PublishedTunnel): MappingRecord => ({
     id: ids.get(t.name)!, name: t.name, kind: 'tunnel', protocol: t.protocol, engine, localHost: t.localHost, localPort: t.localPort,
     publicHost: t.publicHost, publicPort: t.remotePort, proxyHost: proxy().host, proxyControlPort: proxy().port, pid: process.pid,
-    createdAt, updatedAt: new Date().toISOString(), status: 'active',
+    createdAt, updatedAt: new Date().toISOString(), status: 'active', reconnectingSince: undefined,
   });
   for (const t of published) await store.upsertMapping(record(t));
   const now = new Date().toISOString();
@@ -133,14 +133,23 @@ export async function recordTunnels(
     id: key, address: o.proxy.host, controlPort: o.proxy.port, fingerprint: pub.fingerprint ?? null, tls: engine === 'native' ? tls : false,
     version: null, engine: engine === 'native' ? 'native' : 'frp', source: 'local', firstSeen: now, lastSeen: now,
   });
-  // Republished after a reconnect or failover: the tunnels keep working, so a failed write is a warning line.
+  // Lost and republished (reconnect or failover) as the link changes: the tunnels keep working, so a
+  // failed write is a warning line. One queue, so "reconnecting" never lands after the "active" that followed it.
+  let writes = Promise.resolve();
+  const later = (name: string, write: () => Promise<unknown>) => {
+    writes = writes.then(write).then(() => undefined, (err: unknown) => o.onStatus?.(`warning: ${recordWriteWarning(`tunnel ${name}`, store.mappingsPath, err)}`));
+  };
+  pub.on('reconnecting', (since) => {
+    for (const [name, id] of ids) later(name, () => store.updateMapping(id, { reconnectingSince: since.toISOString(), updatedAt: since.toISOString() }));
+  });
   pub.on('published', (list) => {
-    for (const t of list) void store.upsertMapping(record(t)).catch((err: unknown) => o.onStatus?.(`warning: ${recordWriteWarning(`tunnel ${t.name}`, store.mappingsPath, err)}`));
+    for (const t of list) later(t.name, () => store.upsertMapping(record(t)));
   });
   return {
     async closeAll() {
+      await writes;
       const closedAt = new Date().toISOString();
-      for (const id of ids.values()) await store.updateMapping(id, { status: 'closed', closedAt, updatedAt: closedAt });
+      for (const id of ids.values()) await store.updateMapping(id, { status: 'closed', closedAt, updatedAt: closedAt, reconnectingSince: undefined });
     },
   };
 }

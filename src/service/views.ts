@@ -4,7 +4,7 @@ import { dial } from '../transport/net.js';
 import { debugFailure } from '../log.js';
 
 export type ServerState = ProbeState | 'unknown';
-export type MappingState = 'active' | 'stale' | 'closed';
+export type MappingState = 'active' | 'reconnecting' | 'stale' | 'closed';
 
 export interface ServerView extends ServerRecord {
   state: ServerState;
@@ -56,10 +56,14 @@ async function probeServer(s: ServerRecord, timeoutMs: number): Promise<ServerVi
   return { ...s, lastSeen: seenAt(), version: r.version ?? s.version, state: r.state, latencyMs: r.latencyMs ?? null };
 }
 
-/** A mapping's state: closed as recorded, else active while its owner process lives, else stale. */
+/**
+ * A mapping's state: closed as recorded; stale when its owner process is gone; reconnecting while
+ * the live owner has recorded that it lost its host; else active.
+ */
 export function mappingState(m: MappingRecord): MappingState {
   if (m.status === 'closed') return 'closed';
-  return isProcessAlive(m.pid) ? 'active' : 'stale';
+  if (!isProcessAlive(m.pid)) return 'stale';
+  return m.reconnectingSince ? 'reconnecting' : 'active';
 }
 
 /** `p2prc --view-rpm`: reverse_proxy_mapping.json, each entry with its state. */
@@ -70,7 +74,7 @@ export async function viewMappings(configDir: string): Promise<MappingView[]> {
 
 /** `--view-rpm --prune`: removes closed and stale entries (under the lock); returns how many went. */
 export async function pruneMappings(configDir: string): Promise<number> {
-  return new RecordStore(configDir).removeMappings((m) => mappingState(m) !== 'active');
+  return new RecordStore(configDir).removeMappings((m) => ['closed', 'stale'].includes(mappingState(m)));
 }
 
 /** `--repair`: moves a corrupt record file aside (never deletes it); returns where it went, or undefined when it was fine. */
