@@ -56,10 +56,11 @@ function checkPortAndHeartbeat(args: Record<string, unknown>): { port: number | 
   return { port, heartbeatMs: Math.round(heartbeat * 1000) };
 }
 
-/** Status lines keep their text; a logger adds the time and the level (warn for warnings and retries). */
+/** Status lines keep their text; a logger adds the time and the level (warn for warnings and retries, debug for causes). */
 function statusSink(out: Output, log: Logger | undefined): (line: string) => void {
-  if (!log) return (line) => out.err(line);
-  return (line) => log.log(line.startsWith('warning:') || line.startsWith('status:') ? 'warn' : 'info', 'status', line);
+  if (!log) return (line) => (line.startsWith('  caused by:') ? out.verbose && out.err(line) : out.err(line));
+  // A failure's cause chain comes as indented "caused by:" lines after it: debug level, shown with --verbose.
+  return (line) => log.log(line.startsWith('  caused by:') ? 'debug' : line.startsWith('warning:') || line.startsWith('status:') ? 'warn' : 'info', 'status', line);
 }
 
 /** The flags of `-s --connect-reverse-proxy` as runNodeService options (validated here, at the edge). */

@@ -6,6 +6,7 @@ import { probeHost } from '../client/probe.js';
 import { identifiesAsFrps } from '../frp-wire/client/identify.js';
 import { dial } from '../transport/net.js';
 import { debugFailure } from '../log.js';
+import { causeLines } from '../errors.js';
 
 /**
  * An engine's events: status lines, the tunnels (again after a reconnect), and `reconnecting` with
@@ -36,7 +37,11 @@ export class NativePublisher extends EventEmitter<PublisherEvents> implements Pu
     this.client.on('status', (s) => {
       if (s.state === 'reconnecting' && this.up) this.emit('reconnecting', new Date());
       if (s.state === 'connected' || s.state === 'reconnecting' || s.state === 'closed') this.up = s.state === 'connected';
-      if (s.state === 'reconnecting') this.emit('status', `status: ${s.error.code}: ${s.error.message}; retrying in ${(s.delayMs / 1000).toFixed(1)}s (attempt ${s.attempt})`);
+      if (s.state === 'reconnecting') {
+        this.emit('status', `status: ${s.error.code}: ${s.error.message}; retrying in ${(s.delayMs / 1000).toFixed(1)}s (attempt ${s.attempt})`);
+        // What the OS said, as indented "caused by:" lines: the CLI logs them at debug level (--verbose).
+        for (const line of causeLines(s.error)) this.emit('status', line);
+      }
       else if (s.state === 'connected' && s.restored) this.emit('status', 'status: reconnected; tunnels restored');
     });
     this.client.on('warning', (w) => this.emit('status', `warning: ${w}`));
