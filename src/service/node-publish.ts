@@ -34,6 +34,8 @@ export interface NodeServiceOptions {
   expose?: ExposeSpec[];
   /** Start the node's UDP server on this port (0 = any) and publish it too. */
   udpPort?: number | undefined;
+  /** Address the node server (and its UDP server) listen on. Default 127.0.0.1: visitors arrive through the tunnel. */
+  bind?: string | undefined;
   name?: string;
   exitOnLoginFailure?: boolean;
   /** Host certificates the operator confirms (--trust), kept in config.json: configured tokens may go to them when peers told us of them. */
@@ -100,6 +102,15 @@ export async function stopOnFailure<T>(work: Promise<T>, stop: () => Promise<unk
     await stop();
     throw err;
   }
+}
+
+/**
+ * Where the node server listens (`bind`, loopback by default: published through a proxy, it needs no
+ * other address) and where the tunnel reaches it: the bound address, or loopback for a wildcard.
+ */
+export function nodeAddress(o: Pick<NodeServiceOptions, 'bind'>): { bind: string; localHost: string } {
+  const bind = o.bind ?? '127.0.0.1';
+  return { bind, localHost: bind === '0.0.0.0' || bind === '' ? '127.0.0.1' : bind === '::' ? '::1' : bind };
 }
 
 /** The --expose services as tunnels, named so that the mapping file tells them apart. */
