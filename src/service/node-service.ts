@@ -128,7 +128,7 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
       ? new FrpWirePublisher({ host: o.proxy.host, port: o.proxy.port, token, tcpMux: o.tcpMux ?? true, hostIsLocal, tunnels: frpTunnels() })
       : engine === 'frp'
       ? new FrpPublisher({
-        binary: await findFrp('frpc', { binDir: o.frpBinDir }), serverAddr: o.proxy.host, serverPort: o.proxy.port, token, tls, hostIsLocal,
+        binary: await findFrp('frpc', { binDir: o.frpBinDir, configDir: o.configDir }), serverAddr: o.proxy.host, serverPort: o.proxy.port, token, tls, hostIsLocal,
         tunnels: frpTunnels(),
         logFile: path.join(o.configDir, 'frpc.log'), onLog: o.onLog, waitForServer: !o.exitOnLoginFailure,
       })
