@@ -10,7 +10,8 @@ import { causeLines } from '../errors.js';
 
 /**
  * An engine's events: status lines, the tunnels (again after a reconnect), and `reconnecting` with
- * the time the link was lost, once per outage (engines that reconnect on their own never emit it).
+ * the time the link was lost, once per outage (native and frp-wire; a supervised frpc reconnects on
+ * its own and never emits it).
  */
 export type PublisherEvents = { status: [string]; published: [PublishedTunnel[]]; reconnecting: [Date] };
 

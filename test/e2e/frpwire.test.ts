@@ -52,8 +52,12 @@ describe.skipIf(!!FRP_SKIP)(`native frp-wire client against a stock frps 0.31.2$
     frps.kill('SIGKILL');
     await once(frps, 'exit');
     frpsProcs.delete(frps);
+    await client.waitFor((l) => l.includes('connection to frps lost'), 20_000, 'stderr');
+    const states = async () => (JSON.parse((await runCli(['--view-rpm', '--json', '--config-dir', dir])).stdout) as { mappings: Array<{ state: string }> }).mappings.map((m) => m.state);
+    await until(async () => (await states()).every((s) => s === 'reconnecting'), 20_000, '--view-rpm showing reconnecting');
     frps = await stockFrps(dir, port, tcpMux);
     await until(async () => (await echoExact(pub.port, Buffer.from('back'), 2_000).catch(() => '')) === sha256(Buffer.from('back')), 60_000, 'reconnect to the restarted frps');
+    await until(async () => (await states()).every((s) => s === 'active'), 20_000, '--view-rpm showing active again');
   }, 120_000);
 
   it('a udp service published through a stock frps echoes 1,000 datagrams from 10 visitors', async () => {

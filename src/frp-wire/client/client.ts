@@ -56,7 +56,7 @@ function proxyError(name: string, text: string): P2prcError {
  * control stream, NewProxy, work connections on request, heartbeats, and reconnects with the same
  * run id and ports. tcp_mux on (yamux) or off, to match the server.
  */
-export class FrpWireClient extends EventEmitter<{ status: [string]; published: [PublishedTunnel[]] }> {
+export class FrpWireClient extends EventEmitter<{ status: [string]; published: [PublishedTunnel[]]; reconnecting: [Date] }> {
   private runId = '';
   private dialer: FrpDialer | undefined;
   private stopped = false;
@@ -80,6 +80,8 @@ export class FrpWireClient extends EventEmitter<{ status: [string]; published: [
 
   private async keepUp(lost: Promise<void>): Promise<void> {
     await lost;
+    // Once per outage, for the mapping records (`reconnecting since`); `published` follows the reconnect.
+    if (!this.stopped) this.emit('reconnecting', new Date());
     for (let attempt = 1; !this.stopped; attempt++) {
       const wait = backoffDelay(attempt);
       this.emit('status', `status: connection to frps lost; retrying in ${(wait / 1000).toFixed(1)}s (attempt ${attempt})`);

@@ -17,7 +17,7 @@ export interface FrpWirePublisherOptions {
  * Publishes through a stock frps with the native frp-wire client (no frp binary). Ports follow the
  * two-sided rule: a candidate free here; frps refusing it ("port unavailable") gets another.
  */
-export class FrpWirePublisher extends EventEmitter<{ status: [string]; published: [PublishedTunnel[]] }> {
+export class FrpWirePublisher extends EventEmitter<{ status: [string]; published: [PublishedTunnel[]]; reconnecting: [Date] }> {
   private client: FrpWireClient | undefined;
 
   constructor(private readonly o: FrpWirePublisherOptions) {
@@ -32,6 +32,7 @@ export class FrpWirePublisher extends EventEmitter<{ status: [string]; published
     }, (ports) => this.login(ports));
     client.on('status', (s) => this.emit('status', s));
     client.on('published', (l) => this.emit('published', l));
+    client.on('reconnecting', (since) => this.emit('reconnecting', since));
     this.client = client;
     return client.published();
   }
