@@ -21,7 +21,7 @@ export function configure(y: Argv): Argv {
     .option('service', { type: 'string', describe: 'offer the node server (or the first --expose) as a private service with this ID; no public port' })
     .option('secret', { type: 'string', describe: 'the service\'s secret (env P2PRC_SECRET; generated and printed when absent)' })
     .option('description', { type: 'string', default: '', describe: 'service description shown by --list-services' })
-    .option('bind', { type: 'string', default: '127.0.0.1', describe: 'address the node server (and --udp-port server) listens on; loopback by default, as visitors come through the host (native engine: any address; frp engines reach it at 127.0.0.1)' })
+    .option('bind', { type: 'string', default: '127.0.0.1', describe: 'address the node server (and --udp-port server) listens on; loopback by default, as visitors come through the host' })
     .option('udp-port', { type: 'number', describe: 'also start the node\'s UDP server on this port (0 = any) and publish it' })
     .option('token', { type: 'string', describe: 'the host\'s token (env P2PRC_TOKEN)' })
     .option('fingerprint', { type: 'string', describe: 'pin the host\'s TLS certificate (default: trust on first use)' })

@@ -122,7 +122,7 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
     tunnels.push(...exposeTunnels(o.expose));
     const frpTunnels = () => tunnels.map((t) => {
       if (t.protocol === 'http') throw new P2prcError('E_NOT_AVAILABLE', '--expose http:... needs the native engine and protocol (a p2prc host with --vhost-http-port)');
-      return { name: t.name, protocol: t.protocol ?? 'tcp', remotePort: t.remotePort ?? 'any', ...(t.listen ? { listen: t.listen } : { localPort: t.localPort! }) };
+      return { name: t.name, protocol: t.protocol ?? 'tcp', remotePort: t.remotePort ?? 'any', ...(t.localHost ? { localHost: t.localHost } : {}), ...(t.listen ? { listen: t.listen } : { localPort: t.localPort! }) };
     });
     publisher = protocol === 'frp'
       ? new FrpWirePublisher({ host: o.proxy.host, port: o.proxy.port, token, tcpMux: o.tcpMux ?? true, hostIsLocal, tunnels: frpTunnels() })

@@ -60,6 +60,18 @@ describe.skipIf(!!FRP_SKIP)(`native frp-wire client against a stock frps 0.31.2$
     await until(async () => (await states()).every((s) => s === 'active'), 20_000, '--view-rpm showing active again');
   }, 120_000);
 
+  it('--bind ::1: the node server listens there and frps visitors reach it through the tunnel', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-wire-'));
+    dirs.push(dir);
+    const port = await freePort();
+    await stockFrps(dir, port, true);
+    const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--protocol', 'frp', '--token', 'wire-token', '--bind', '::1', '--config-dir', dir]);
+    const line = await client.waitFor((l) => l.startsWith('Published:') && l.endsWith('(node)'));
+    const m = /^Published: 127\.0\.0\.1:(\d+) -> \[::1\]:\d+ \(node\)$/.exec(line);
+    expect(m, line).not.toBeNull();
+    expect((await fetch(`http://127.0.0.1:${m![1]}/server_info`)).status).toBe(200);
+  });
+
   it('a udp service published through a stock frps echoes 1,000 datagrams from 10 visitors', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-wire-'));
     dirs.push(dir);

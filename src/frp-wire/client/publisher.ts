@@ -41,7 +41,7 @@ export class FrpWirePublisher extends EventEmitter<{ status: [string]; published
   private async login(ports: ReadonlyMap<string, PortPair>): Promise<FrpWireClient> {
     const client = new FrpWireClient({
       host: this.o.host, port: this.o.port, token: this.o.token, tcpMux: this.o.tcpMux,
-      tunnels: this.o.tunnels.map((t) => ({ name: t.name, protocol: t.protocol, localHost: '127.0.0.1', localPort: ports.get(t.name)!.local, remotePort: ports.get(t.name)!.remote })),
+      tunnels: this.o.tunnels.map((t) => ({ name: t.name, protocol: t.protocol, localHost: t.localHost ?? '127.0.0.1', localPort: ports.get(t.name)!.local, remotePort: ports.get(t.name)!.remote })),
     });
     try {
       await client.start();
