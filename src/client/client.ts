@@ -8,7 +8,7 @@ import { openControlSession, type ControlSession } from './control.js';
 import { resolveConnectOptions, type ConnectOptions, type ResolvedConnectOptions, type TunnelSpec } from './options.js';
 import type { LocalTarget } from './pool.js';
 import { UdpRelay } from './udp.js';
-import { LocalFailureWarnings } from './local-warnings.js';
+import { LocalFailureWarnings } from '../protocol/local-warnings.js';
 import { TrafficCounter } from '../transport/traffic.js';
 import { DirectOwner } from './direct-owner.js';
 

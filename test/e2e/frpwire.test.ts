@@ -72,6 +72,18 @@ describe.skipIf(!!FRP_SKIP)(`native frp-wire client against a stock frps 0.31.2$
     expect((await fetch(`http://127.0.0.1:${m![1]}/server_info`)).status).toBe(200);
   });
 
+  it('--expose of a port nothing listens on: a visitor through frps gets an empty reply and the client warns, naming the port', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-wire-'));
+    dirs.push(dir);
+    const port = await freePort();
+    await stockFrps(dir, port, true);
+    const empty = await freePort();
+    const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--protocol', 'frp', '--token', 'wire-token', '--expose', String(empty), '--config-dir', dir]);
+    const pub = parsePublished(await client.waitFor((l) => l.endsWith(`(expose-${empty})`)));
+    expect(await echoExact(pub.port, Buffer.from('anyone?'), 5_000).catch(() => 'no reply')).toBe('no reply');
+    await client.waitFor((l) => l.includes(`warning: local service 127.0.0.1:${empty} unreachable: connect ECONNREFUSED`) && l.includes(`(expose-${empty}:`), 10_000, 'stderr');
+  });
+
   it('a udp service published through a stock frps echoes 1,000 datagrams from 10 visitors', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-wire-'));
     dirs.push(dir);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LocalFailureWarnings } from '../../src/client/local-warnings.js';
+import { LocalFailureWarnings } from '../../src/protocol/local-warnings.js';
 
 describe('LocalFailureWarnings', () => {
   it('says the first failure at once, then one line per tunnel per interval with the count it held back', () => {
