@@ -84,3 +84,24 @@ export function toP2prcError(err: unknown, fallback: ErrorCode = 'E_INTERNAL'): 
   const message = err instanceof Error ? err.message : String(err);
   return new P2prcError(fallback, message, { cause: err });
 }
+
+/**
+ * The cause chain under `err`, one line each, outermost first, with what the OS said (errno code and
+ * number, syscall, address): what --verbose prints under an error. An AggregateError (a dial that
+ * tried several addresses) lists each attempt. Bounded, in case a chain loops.
+ */
+export function causeLines(err: unknown, max = 10): string[] {
+  const lines: string[] = [];
+  const visit = (cause: unknown, depth: number): void => {
+    if (cause === undefined || cause === null || lines.length >= max) return;
+    if (!(cause instanceof Error)) return void lines.push(`${'  '.repeat(depth)}caused by: ${String(cause)}`);
+    const e = cause as NodeJS.ErrnoException & { address?: string; port?: number };
+    const os = [e.code, e.errno !== undefined ? `errno ${e.errno}` : undefined, e.syscall ? `syscall ${e.syscall}` : undefined, e.address ? `address ${e.address}${e.port !== undefined ? `:${e.port}` : ''}` : undefined]
+      .filter((x) => x !== undefined && !(cause instanceof P2prcError && x === e.code));
+    lines.push(`${'  '.repeat(depth)}caused by: ${cause.name}: ${cause.message}${os.length ? ` [${os.join(', ')}]` : ''}`);
+    if (cause instanceof AggregateError) for (const inner of cause.errors) visit(inner, depth + 1);
+    visit(cause.cause, depth);
+  };
+  visit(err instanceof Error ? err.cause : undefined, 1);
+  return lines;
+}

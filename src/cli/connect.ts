@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { Argv } from 'yargs';
 import { P2prcError } from '../errors.js';
 import type { Logger, NodeService, NodeServiceOptions, PublishedTunnel, ServiceOwner, ServiceOwnerOptions } from '../index.js';
@@ -20,6 +21,7 @@ export function configure(y: Argv): Argv {
     .option('service', { type: 'string', describe: 'offer the node server (or the first --expose) as a private service with this ID; no public port' })
     .option('secret', { type: 'string', describe: 'the service\'s secret (env P2PRC_SECRET; generated and printed when absent)' })
     .option('description', { type: 'string', default: '', describe: 'service description shown by --list-services' })
+    .option('bind', { type: 'string', default: '127.0.0.1', describe: 'address the node server (and --udp-port server) listens on; loopback by default, as visitors come through the host' })
     .option('udp-port', { type: 'number', describe: 'also start the node\'s UDP server on this port (0 = any) and publish it' })
     .option('token', { type: 'string', describe: 'the host\'s token (env P2PRC_TOKEN)' })
     .option('fingerprint', { type: 'string', describe: 'pin the host\'s TLS certificate (default: trust on first use)' })
@@ -47,6 +49,13 @@ function parseRemotePort(value: unknown): number | 'any' {
   return n;
 }
 
+/** --bind: an IP address to listen on (a name would resolve to who knows which interface). */
+function checkBind(value: unknown): string {
+  const bind = String(value);
+  if (!isIP(bind)) throw new P2prcError('E_USAGE', `invalid --bind "${bind}" (an IP address: 127.0.0.1, ::1, 0.0.0.0 or one of this machine's)`);
+  return bind;
+}
+
 /** --port and --heartbeat, checked before either mode starts anything. */
 function checkPortAndHeartbeat(args: Record<string, unknown>): { port: number | undefined; heartbeatMs: number } {
   const port = args.port as number | undefined;
@@ -56,10 +65,11 @@ function checkPortAndHeartbeat(args: Record<string, unknown>): { port: number | 
   return { port, heartbeatMs: Math.round(heartbeat * 1000) };
 }
 
-/** Status lines keep their text; a logger adds the time and the level (warn for warnings and retries). */
+/** Status lines keep their text; a logger adds the time and the level (warn for warnings and retries, debug for causes). */
 function statusSink(out: Output, log: Logger | undefined): (line: string) => void {
-  if (!log) return (line) => out.err(line);
-  return (line) => log.log(line.startsWith('warning:') || line.startsWith('status:') ? 'warn' : 'info', 'status', line);
+  if (!log) return (line) => (line.startsWith('  caused by:') ? out.verbose && out.err(line) : out.err(line));
+  // A failure's cause chain comes as indented "caused by:" lines after it: debug level, shown with --verbose.
+  return (line) => log.log(line.startsWith('  caused by:') ? 'debug' : line.startsWith('warning:') || line.startsWith('status:') ? 'warn' : 'info', 'status', line);
 }
 
 /** The flags of `-s --connect-reverse-proxy` as runNodeService options (validated here, at the edge). */
@@ -80,6 +90,7 @@ export function nodeServiceOptions(lib: Library, args: Record<string, unknown>, 
     remotePort: parseRemotePort(args['remote-port']),
     expose: (args.expose as string[]).map((e) => lib.parseExpose(e)),
     udpPort: args['udp-port'] as number | undefined,
+    bind: checkBind(args.bind),
     name: args.name as string | undefined,
     exitOnLoginFailure: args['exit-on-login-failure'] as boolean,
     heartbeatMs,
@@ -96,7 +107,8 @@ export function nodeServiceOptions(lib: Library, args: Record<string, unknown>, 
 /** "Published: <public> -> <local> (<tunnel>)", or the JSON event, for one confirmed tunnel; scripts parse the two addresses. */
 export function publishedLine(t: PublishedTunnel, json: boolean, event: 'published' | 'republished' = 'published'): string {
   if (json) return JSON.stringify({ event, ...t });
-  return `Published: ${t.publicAddress} -> ${t.localHost}:${t.localPort} (${t.name}${t.protocol === 'udp' ? ', udp' : ''})`;
+  const local = t.localHost.includes(':') ? `[${t.localHost}]` : t.localHost;
+  return `Published: ${t.publicAddress} -> ${local}:${t.localPort} (${t.name}${t.protocol === 'udp' ? ', udp' : ''})`;
 }
 
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {

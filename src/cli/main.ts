@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import { P2prcError } from '../errors.js';
+import { collectExamples, renderExamples } from './help.js';
 import { VERSION } from '../version.js';
 import { reportError, stdio } from './output.js';
 import { unknownFlags, unknownFlagsMessage } from './suggest.js';
@@ -18,6 +19,8 @@ import { addServerCommand, listServersCommand } from './servers.js';
 export interface Command {
   describe: string;
   usage: string;
+  /** Words before the flags that name the command (`frp install`). */
+  words?: string[];
   configure(y: Argv): Argv;
   run(args: Record<string, unknown>, verbose: boolean): Promise<number>;
 }
@@ -44,7 +47,7 @@ export function selectCommand(argv: string[]): Command | undefined {
   const found = MODES.filter((m) => m.flags.some((f) => hasFlag(argv, f)));
   if (found.length > 1) throw new P2prcError('E_USAGE', `choose one of ${found.map((m) => m.flags[0]).join(', ')}`);
   if (found[0]) return found[0].command;
-  if (argv[0] === 'frp') return frpCmd;
+  if (argv[0] === 'frp') return argv[1] === 'install' ? frpCmd.install : argv[1] === 'which' ? frpCmd.which : frpCmd;
   if (argv.includes('-s') || hasFlag(argv, '--server')) return nodeCmd;
   return undefined;
 }
@@ -70,7 +73,7 @@ Usage:
   p2prc --ls [--json]                                 list known nodes (ip_table.json, offline)
   p2prc --as <ip[:port]> [--p <port>]                 add a node to ip_table.json
   p2prc --add-user <name> --users <file>              add an account to a host's users file
-  p2prc frp install [--version X]                     install frp for the fallback engine
+  p2prc frp install [--version X]                     install frp (newest by default) for the fallback engine
 
 Add --help to any of them for its options and examples. Exit codes: docs/cli.md.`;
 
@@ -97,7 +100,7 @@ function declaredFlags(parser: Argv): string[] {
 /** The flags of every mode: for "did you mean" when no mode was chosen. */
 async function allFlags(): Promise<string[]> {
   const { default: yargs } = await import('yargs');
-  const commands = [...MODES.map((m) => m.command), frpCmd, nodeCmd];
+  const commands = [...MODES.map((m) => m.command), frpCmd, frpCmd.install, frpCmd.which, nodeCmd];
   return [...MODES.flatMap((m) => m.flags.map((f) => f.slice(2))), ...commands.flatMap((c) => declaredFlags(c.configure(commonOptions(yargs([])))))];
 }
 
@@ -118,11 +121,16 @@ function envDefaults(parser: Argv, env: NodeJS.ProcessEnv): Argv {
  */
 export async function parseArgs(command: Command, argv: string[]): Promise<Record<string, unknown>> {
   const { default: yargs } = await import('yargs');
-  const parser = envDefaults(command.configure(commonOptions(yargs(argv).scriptName('p2prc').version(VERSION).usage(`${command.usage}\n\n${command.describe}`))), process.env)
+  // A command named by words (`frp install`) parses what follows them: the words are not flags.
+  const words = command.words ?? [];
+  const base = yargs(words.every((w, i) => argv[i] === w) ? argv.slice(words.length) : argv);
+  const examples = collectExamples(base);
+  const width = Math.min(110, process.stdout.columns || 100);
+  const parser = envDefaults(command.configure(commonOptions(base.scriptName('p2prc').version(VERSION).usage(`${command.usage}\n\n${command.describe}`))), process.env)
     .strict()
     .help()
     .alias('h', 'help')
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    .wrap(width)
     .exitProcess(false)
     .fail((msg, err) => {
       if (err instanceof P2prcError) throw err;
@@ -130,7 +138,9 @@ export async function parseArgs(command: Command, argv: string[]): Promise<Recor
       throw new P2prcError('E_USAGE', unknown.length > 0 ? unknownFlagsMessage(unknown, declaredFlags(parser)) : msg ?? err?.message ?? 'bad usage');
     });
   parser.showHelpOnFail(false);
-  return (await parser.parseAsync()) as Record<string, unknown>;
+  const args = (await parser.parseAsync()) as Record<string, unknown>;
+  if (args.help) process.stdout.write(`\n${renderExamples(examples, width)}`);
+  return args;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -148,7 +158,7 @@ export async function main(argv: string[]): Promise<number> {
       throw new P2prcError('E_USAGE', unknown.length > 0 ? unknownFlagsMessage(unknown, known) : `no command chosen in: ${argv.join(' ')} (one of the modes above, e.g. --view-rps)`);
     }
     const args = await parseArgs(command, argv);
-    if (argv.includes('--help') || argv.includes('-h') || (argv.includes('--version') && command !== frpCmd)) return 0;
+    if (argv.includes('--help') || argv.includes('-h') || (argv.includes('--version') && command !== frpCmd.install)) return 0;
     return await command.run(args, verbose);
   } catch (err) {
     return reportError(err, output, argv.includes('--json'));

@@ -1,4 +1,4 @@
-import { EXIT_CODES, P2prcError, toP2prcError } from '../errors.js';
+import { EXIT_CODES, P2prcError, causeLines, toP2prcError } from '../errors.js';
 
 export interface Output {
   out(line: string): void;
@@ -18,11 +18,7 @@ export function reportError(err: unknown, output: Output, json = false): number 
   output.err(`p2prc: error ${e.code}: ${e.message}`);
   if (json) output.out(JSON.stringify({ error: { code: e.code, message: e.message } }));
   if (output.verbose) {
-    let cause: unknown = e.cause;
-    while (cause) {
-      output.err(`  caused by: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`);
-      cause = cause instanceof Error ? cause.cause : undefined;
-    }
+    for (const line of causeLines(e)) output.err(line);
     if (!(err instanceof P2prcError) && err instanceof Error && err.stack) output.err(err.stack);
   }
   return EXIT_CODES[e.code];

@@ -3,9 +3,11 @@ import type { MappingView } from '../index.js';
 import { configDirArg, loadLibrary, type Library } from './lib.js';
 import { ago, formatTable, stdio } from './output.js';
 import { tunnelTable } from './view-clients.js';
+import { emptyReason } from './view-rps.js';
+import path from 'node:path';
 
 export const usage = 'p2prc --view-rpm [--json] [--prune]';
-export const describe = 'List the tunnels in reverse_proxy_mapping.json: active, stale (owner process gone) or closed; with a client\'s admin API up (--admin-port), its tunnels live.';
+export const describe = 'List the tunnels in reverse_proxy_mapping.json: active, reconnecting (host lost, client retrying), stale (owner process gone) or closed; with a client\'s admin API up (--admin-port), its tunnels live.';
 
 export function configure(y: Argv): Argv {
   return y
@@ -16,6 +18,12 @@ export function configure(y: Argv): Argv {
     .example('p2prc --view-rpm --prune --json', 'drop dead entries, print the rest as JSON');
 }
 
+/** The state column; a reconnecting tunnel says since when its host has been lost (UTC, and how long ago). */
+export function stateText(m: MappingView, now = Date.now()): string {
+  if (m.state !== 'reconnecting' || !m.reconnectingSince) return m.state;
+  return `reconnecting since ${m.reconnectingSince.slice(11, 19)}Z (${ago(m.reconnectingSince, now)})`;
+}
+
 /** The mappings as an aligned table, one row per tunnel, service or visitor. */
 export function mappingTable(lib: Pick<Library, 'formatAddress'>, rows: MappingView[], now = Date.now()): string {
   const at = lib.formatAddress;
@@ -23,7 +31,7 @@ export function mappingTable(lib: Pick<Library, 'formatAddress'>, rows: MappingV
     ['name', 'kind', 'proto', 'local', 'public', 'proxy host', 'engine', 'path', 'pid', 'created', 'state'],
     rows.map((m) => [
       m.name, m.kind, m.protocol, at(m.localHost, m.localPort), m.publicPort ? at(m.publicHost, m.publicPort) : '-',
-      at(m.proxyHost, m.proxyControlPort), m.engine, typeof m.path === 'string' ? m.path : '-', String(m.pid), ago(m.createdAt, now), m.state,
+      at(m.proxyHost, m.proxyControlPort), m.engine, typeof m.path === 'string' ? m.path : '-', String(m.pid), ago(m.createdAt, now), stateText(m, now),
     ]),
   );
 }
@@ -50,6 +58,6 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     out.out('');
   }
   if (pruned !== undefined) out.err(`pruned ${pruned} closed or stale entr${pruned === 1 ? 'y' : 'ies'}`);
-  out.out(rows.length === 0 ? `No tunnels recorded (${configDir}/reverse_proxy_mapping.json is empty).` : mappingTable(lib, rows));
+  out.out(rows.length > 0 ? mappingTable(lib, rows) : `No tunnels recorded yet (${emptyReason(path.join(configDir, 'reverse_proxy_mapping.json'))}).`);
   return 0;
 }

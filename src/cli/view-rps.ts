@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Argv } from 'yargs';
 import type { ServerView } from '../index.js';
 import { configDirArg, loadLibrary } from './lib.js';
@@ -14,6 +16,11 @@ export function configure(y: Argv): Argv {
     .option('repair', { type: 'boolean', default: false, describe: 'move a corrupt record file aside (kept as .corrupt-<time>) first' })
     .example('p2prc --view-rps', 'table of hosts with their live state')
     .example('p2prc --view-rps --json --offline', 'records as JSON, without probing');
+}
+
+/** Why a record file lists nothing: not written yet (no run has recorded anything) or emptied. */
+export function emptyReason(file: string): string {
+  return existsSync(file) ? `${file} is empty` : `${file} does not exist yet`;
 }
 
 export function shortFingerprint(fp: string | null | undefined): string {
@@ -36,11 +43,11 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     const aside = await lib.repairRecords(configDir, 'servers');
     out.err(aside ? `moved the corrupt file aside to ${aside}` : 'record file is valid; nothing to repair');
   }
-  const rows = await lib.viewServers(configDir, { offline: args.offline as boolean, timeoutMs: Math.round((args.timeout as number) * 1000) });
+  const rows = await lib.viewServers(configDir, { offline: args.offline as boolean, timeoutMs: Math.round((args.timeout as number) * 1000), onWarning: (l) => out.err(l) });
   if (args.json) {
     out.out(JSON.stringify({ configDir, servers: rows }, null, 2));
     return 0;
   }
-  out.out(rows.length === 0 ? `No reverse-proxy hosts known yet (${configDir}/reverse_proxy_server.json is empty).` : serverTable(rows));
+  out.out(rows.length > 0 ? serverTable(rows) : `No reverse-proxy hosts known yet (${emptyReason(path.join(configDir, 'reverse_proxy_server.json'))}).`);
   return 0;
 }

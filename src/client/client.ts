@@ -8,6 +8,7 @@ import { openControlSession, type ControlSession } from './control.js';
 import { resolveConnectOptions, type ConnectOptions, type ResolvedConnectOptions, type TunnelSpec } from './options.js';
 import type { LocalTarget } from './pool.js';
 import { UdpRelay } from './udp.js';
+import { LocalFailureWarnings } from '../protocol/local-warnings.js';
 import { TrafficCounter } from '../transport/traffic.js';
 import { DirectOwner } from './direct-owner.js';
 
@@ -63,6 +64,7 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
   private readonly stop = new AbortController();
   private loop: Promise<void> | undefined;
   private readonly udp = new UdpRelay((id) => this.target(id));
+  private readonly localWarnings = new LocalFailureWarnings((m) => this.emit('warning', m));
   private connectedAt: Date | undefined;
   private readonly direct: DirectOwner;
 
@@ -205,7 +207,13 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
       return s ? { host: s.localHost ?? '127.0.0.1', port: s.localPort, service: { id: s.id, secret: s.secret } } : undefined;
     }
     const t = this.tunnels.find((x) => x.tunnelId === tunnelId);
-    return t && t.localPort !== undefined ? { host: t.localHost, port: t.localPort, traffic: t.traffic } : undefined;
+    if (!t || t.localPort === undefined) return undefined;
+    const name = t.spec.name;
+    const address = formatAddress(t.localHost, t.localPort);
+    return {
+      host: t.localHost, port: t.localPort, traffic: t.traffic,
+      local: { failed: (err) => this.localWarnings.failed(name, address, err), reached: () => this.localWarnings.recovered(name) },
+    };
   }
 
   private fail(error: P2prcError): void {

@@ -20,6 +20,8 @@ export interface LocalTarget {
   service?: { id: string; secret: string };
   /** Counts this tunnel's visitors and bytes (from the data socket's own counters). */
   traffic?: TrafficCounter;
+  /** Told when a visitor could not reach the local service, and when one could again (rate-limited warnings). */
+  local?: { failed(err: Error): void; reached(): void };
 }
 
 export interface PoolSession {
@@ -152,7 +154,8 @@ export class DataPool {
       await once(local, 'connect');
     } catch (err) {
       // The local service refused: close the visitor's side now instead of leaving it hanging.
-      this.session.onError(`local service ${target.host}:${target.port} unreachable: ${(err as Error).message}`);
+      if (target.local) target.local.failed(err as Error);
+      else this.session.onError(`local service ${target.host}:${target.port} unreachable: ${(err as Error).message}`);
       local.destroy();
       data.destroy();
       return;
@@ -160,6 +163,7 @@ export class DataPool {
       clearTimeout(timer);
     }
     tuneSocket(local);
+    target.local?.reached();
     visit?.local(local);
     if (service) {
       const svc = target.service!.id;

@@ -9,6 +9,8 @@ export interface ProbeResult {
   state: ProbeState;
   latencyMs: number | undefined;
   fingerprint: string | undefined;
+  /** The host's package version, from its Challenge (hosts before 0.1 do not send it). */
+  version?: string | undefined;
   error: string | undefined;
 }
 
@@ -27,7 +29,7 @@ export async function probeHost(host: string, port: number, opts: { tls: boolean
     const reply = await channel.next(opts.timeoutMs);
     const latencyMs = Math.round(performance.now() - started);
     if (reply.type !== 'Challenge') return { state: 'not-p2prc', latencyMs, fingerprint: dialed.fingerprint, error: `answered ${reply.type}` };
-    return { state: 'alive', latencyMs, fingerprint: dialed.fingerprint, error: undefined };
+    return { state: 'alive', latencyMs, fingerprint: dialed.fingerprint, version: reply.body.version, error: undefined };
   } catch (err) {
     const e = toP2prcError(err, 'E_UNREACHABLE');
     const state: ProbeState = e.code === 'E_TLS' ? 'cert-mismatch' : e.code === 'E_PROTOCOL' ? 'not-p2prc' : 'down';

@@ -11,15 +11,28 @@ export type FrpProgram = 'frps' | 'frpc';
 export interface FrpBinary {
   path: string;
   version: string;
-  /** Where it was found: flag, env, vendor, or PATH. */
-  source: 'flag' | 'env' | 'vendor' | 'path';
+  /** Where it was found: flag, env, installed (the config dir), vendor (the package), or PATH. */
+  source: 'flag' | 'env' | 'installed' | 'vendor' | 'path';
 }
 
 export interface FrpManifest {
-  defaultVersion: string;
+  /** Unused since `frp install` takes the newest version listed; kept so older manifests still parse. */
+  defaultVersion?: string;
   minimumVersion: string;
   baseUrl: string;
   versions: Record<string, { checksums: string; platforms: Record<string, string> }>;
+}
+
+/** Where `p2prc frp install` puts frp: <configDir>/frp/<version>/<platform>/. */
+export function installedFrpDir(configDir: string): string {
+  return path.join(configDir, 'frp');
+}
+
+/** The newest version the manifest lists (what `p2prc frp install` installs without --version). */
+export function newestVersion(manifest: FrpManifest): string {
+  const versions = Object.keys(manifest.versions).sort(compareVersions);
+  if (versions.length === 0) throw new P2prcError('E_CONFIG', 'the frp manifest lists no versions');
+  return versions[versions.length - 1]!;
 }
 
 /** The package's vendor/ directory (dist/frp/binary.js → ../../vendor). */
@@ -60,10 +73,11 @@ export async function frpVersion(file: string): Promise<string> {
 }
 
 /**
- * Finds frps or frpc: --frp-bin-dir, $P2PRC_FRP_BIN_DIR, vendor/frp/<version>/<platform>/, then PATH.
+ * Finds frps or frpc: --frp-bin-dir, $P2PRC_FRP_BIN_DIR, <configDir>/frp/<version>/<platform>/ (where
+ * `p2prc frp install` puts it), vendor/frp/<version>/<platform>/ (older installs), then PATH.
  * A binary older than the manifest's minimum, or none at all, is a coded error saying how to install.
  */
-export async function findFrp(program: FrpProgram, opts: { binDir?: string | undefined; env?: NodeJS.ProcessEnv; vendorDir?: string } = {}): Promise<FrpBinary> {
+export async function findFrp(program: FrpProgram, opts: { binDir?: string | undefined; env?: NodeJS.ProcessEnv; vendorDir?: string; configDir?: string | undefined } = {}): Promise<FrpBinary> {
   const env = opts.env ?? process.env;
   const vendorDir = opts.vendorDir ?? VENDOR_DIR;
   // No readable manifest only means no vendored versions to look in; the other places still count.
@@ -71,9 +85,9 @@ export async function findFrp(program: FrpProgram, opts: { binDir?: string | und
   const candidates: Array<{ dir: string; source: FrpBinary['source'] }> = [];
   if (opts.binDir) candidates.push({ dir: opts.binDir, source: 'flag' });
   if (env.P2PRC_FRP_BIN_DIR) candidates.push({ dir: env.P2PRC_FRP_BIN_DIR, source: 'env' });
-  for (const version of Object.keys(manifest?.versions ?? {}).sort(compareVersions).reverse()) {
-    candidates.push({ dir: path.join(vendorDir, 'frp', version, platformKey()), source: 'vendor' });
-  }
+  const versions = Object.keys(manifest?.versions ?? {}).sort(compareVersions).reverse();
+  if (opts.configDir) for (const v of versions) candidates.push({ dir: path.join(installedFrpDir(opts.configDir), v, platformKey()), source: 'installed' });
+  for (const v of versions) candidates.push({ dir: path.join(vendorDir, 'frp', v, platformKey()), source: 'vendor' });
   for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) candidates.push({ dir, source: 'path' });
   for (const { dir, source } of candidates) {
     const file = path.join(dir, program);
@@ -89,5 +103,6 @@ export async function findFrp(program: FrpProgram, opts: { binDir?: string | und
     }
     return { path: file, version, source };
   }
-  throw new P2prcError('E_FRP_MISSING', `${program} not found (looked in --frp-bin-dir, $P2PRC_FRP_BIN_DIR, ${path.join(vendorDir, 'frp')}, PATH); install it with: p2prc frp install`);
+  const installed = opts.configDir ? `${installedFrpDir(opts.configDir)}, ` : '';
+  throw new P2prcError('E_FRP_MISSING', `${program} not found (looked in --frp-bin-dir, $P2PRC_FRP_BIN_DIR, ${installed}${path.join(vendorDir, 'frp')}, PATH); install it with: p2prc frp install`);
 }

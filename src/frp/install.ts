@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { P2prcError } from '../errors.js';
-import { VENDOR_DIR, platformKey, readManifest } from './binary.js';
+import { VENDOR_DIR, installedFrpDir, newestVersion, platformKey, readManifest } from './binary.js';
 import { readTarGz } from './tar.js';
 
 export interface InstallOptions {
@@ -10,7 +10,10 @@ export interface InstallOptions {
   platform?: string;
   /** Release base URL; default from vendor/frp.json, or $P2PRC_FRP_MIRROR. "{version}" is substituted. */
   baseUrl?: string;
+  /** Where vendor/frp.json (the manifest) is read from; the package's vendor/ by default. */
   vendorDir?: string;
+  /** The config dir: binaries go into <configDir>/frp/<version>/<platform>/ (a package dir may be read-only). */
+  configDir: string;
   signal?: AbortSignal;
   onProgress?: (message: string) => void;
 }
@@ -54,12 +57,13 @@ export function checksumFor(checksums: string, file: string): string | undefined
 
 /**
  * Downloads an frp release and its checksum file, verifies SHA-256, and unpacks only frps and frpc
- * into vendor/frp/<version>/<platform>/ (atomically: a temp dir renamed into place).
+ * into <configDir>/frp/<version>/<platform>/ (atomically: a temp dir renamed into place). The
+ * version is `version`, else the newest the manifest lists.
  */
-export async function installFrp(o: InstallOptions = {}): Promise<Installed> {
+export async function installFrp(o: InstallOptions): Promise<Installed> {
   const vendorDir = o.vendorDir ?? VENDOR_DIR;
   const manifest = await readManifest(vendorDir);
-  const version = o.version ?? manifest.defaultVersion;
+  const version = o.version ?? newestVersion(manifest);
   const platform = o.platform ?? platformKey();
   const release = manifest.versions[version];
   if (!release) throw new P2prcError('E_USAGE', `frp ${version} is not in ${path.join(vendorDir, 'frp.json')} (known: ${Object.keys(manifest.versions).join(', ')})`);
@@ -78,7 +82,7 @@ export async function installFrp(o: InstallOptions = {}): Promise<Installed> {
   for (const name of ['frps', 'frpc']) {
     if (!wanted.some((e) => path.basename(e.name) === name)) throw new P2prcError('E_DOWNLOAD', `${file} does not contain ${name}`);
   }
-  const target = path.join(vendorDir, 'frp', version, platform);
+  const target = path.join(installedFrpDir(o.configDir), version, platform);
   await mkdir(path.dirname(target), { recursive: true });
   const tmp = await mkdtemp(`${target}.tmp-`);
   try {

@@ -49,7 +49,7 @@ export class FrpPublisher extends EventEmitter<{ status: [string]; published: [P
   /** One frpc with these ports; rejects (frpc stopped) when it is not ready, e.g. frps refused a port. */
   private async launch(assigned: ReadonlyMap<string, PortPair>): Promise<FrpProcess> {
     const format = configFormatFor(this.o.binary.version);
-    const proxies: FrpProxy[] = this.o.tunnels.map((t) => ({ name: t.name, type: t.protocol, localIP: '127.0.0.1', localPort: assigned.get(t.name)!.local, remotePort: assigned.get(t.name)!.remote }));
+    const proxies: FrpProxy[] = this.o.tunnels.map((t) => ({ name: t.name, type: t.protocol, localIP: t.localHost ?? '127.0.0.1', localPort: assigned.get(t.name)!.local, remotePort: assigned.get(t.name)!.remote }));
     const proc = new FrpProcess({
       binary: this.o.binary,
       format,
@@ -67,7 +67,7 @@ export class FrpPublisher extends EventEmitter<{ status: [string]; published: [P
   published(): PublishedTunnel[] {
     return this.o.tunnels.map((t) => {
       const a = this.assigned.get(t.name)!;
-      return { name: t.name, protocol: t.protocol, localHost: '127.0.0.1', localPort: a.local, remotePort: a.remote, publicHost: this.o.serverAddr, publicAddress: formatAddress(this.o.serverAddr, a.remote) };
+      return { name: t.name, protocol: t.protocol, localHost: t.localHost ?? '127.0.0.1', localPort: a.local, remotePort: a.remote, publicHost: this.o.serverAddr, publicAddress: formatAddress(this.o.serverAddr, a.remote) };
     });
   }
 

@@ -5,6 +5,7 @@ import type { Messages } from '../protocol/messages.js';
 import { fakeSalt, verifyUserProof, type UserRecord } from '../protocol/users.js';
 import { FrameChannel } from '../transport/channel.js';
 import { channelBinding } from '../transport/net.js';
+import { VERSION } from '../version.js';
 
 /** frpc's first bytes: a plain Login, NewWorkConn or NewVisitorConn, a yamux header (tcp_mux), frp's TLS head, or a WebSocket GET. */
 export function isFrpFirstByte(byte: number): boolean {
@@ -61,7 +62,8 @@ export async function authenticateControl(
   const hostNonce = newNonce();
   const claimed = hello.user !== undefined && users ? users.list.find((u) => u.name === hello.user) : undefined;
   const userSalt = hello.user !== undefined && users ? (claimed?.salt ?? fakeSalt(users.secret, hello.user)) : undefined;
-  channel.send('Challenge', { nonce: hostNonce, hostId, agent: 'p2prc', ...(userSalt ? { userSalt } : {}) });
+  // The version lets `--view-rps` fill its VERSION column from a probe (older clients drop the field).
+  channel.send('Challenge', { nonce: hostNonce, hostId, agent: 'p2prc', version: VERSION, ...(userSalt ? { userSalt } : {}) });
   const reply = await channel.next(timeoutMs);
   if (reply.type !== 'Auth') throw new P2prcError('E_PROTOCOL', `expected Auth, got ${reply.type}`);
   const binding = channelBinding(channel.socket);

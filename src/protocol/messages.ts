@@ -41,7 +41,7 @@ export interface Messages {
     | { role: 'data'; sessionId: string; seq: number; mac: string; mux?: boolean }
     | { role: 'visit'; sessionId: string; seq: number; mac: string; serviceId: string };
   /** userSalt: present when the Hello named a user (the host's users file); fake but stable for unknown names. */
-  Challenge: { nonce: string; hostId: string; agent: string; userSalt?: string };
+  Challenge: { nonce: string; hostId: string; agent: string; userSalt?: string; version?: string };
   Auth: { nonce: string; mac: string; userMac?: string };
   /** stunPort: the host's STUN binding responder (UDP), absent when it runs none. */
   AuthOk: { sessionId: string; mac: string; heartbeatMs: number; publicHost: string; graceMs: number; stunPort?: number; userSig?: string };
@@ -116,7 +116,7 @@ const directSignal = { serviceId, signalId, nonce: hex64, sdp, mac: hex64 };
 
 const SCHEMAS: { [K in Exclude<MsgTypeName, 'UdpData'>]: Record<string, FieldCheck> | Array<Record<string, FieldCheck>> } = {
   Hello: [helloControl, helloData, helloVisit],
-  Challenge: { nonce: hex64, hostId: str, agent: str, userSalt: optional(hex64) },
+  Challenge: { nonce: hex64, hostId: str, agent: str, userSalt: optional(hex64), version: optional(str) },
   Auth: { nonce: hex64, mac: hex64, userMac: optional(hex64) },
   AuthOk: { sessionId: str, mac: hex64, heartbeatMs: uint, publicHost: str, graceMs: uint, stunPort: optional(port), userSig: optional(hex64) },
   Register: { tunnelId: str, protocol: oneOf('tcp', 'udp', 'http'), remotePort: port, name: str, matchLocal: bool, domain: optional(str) },

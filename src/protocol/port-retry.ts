@@ -14,6 +14,8 @@ export interface PortSpec {
   localPort?: number;
   listen?: (port: number) => Promise<void>;
   remotePort: number | 'any';
+  /** Where the local service listens (the node server's --bind); default 127.0.0.1. */
+  localHost?: string;
 }
 
 export interface PortPair {

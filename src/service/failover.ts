@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { P2prcError, isP2prcError, toP2prcError } from '../errors.js';
 import { formatAddress, type PublishedTunnel } from '../protocol/address.js';
 import type { TunnelTraffic } from '../client/client.js';
-import { NativePublisher, type Publisher } from './publishers.js';
+import { NativePublisher, type Publisher, type PublisherEvents } from './publishers.js';
 import { rememberRefusal, type Candidate } from './choose.js';
 import { backoffDelay } from '../protocol/backoff.js';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -24,7 +24,7 @@ const REFUSALS = new Set(['E_AUTH', 'E_QUOTA', 'E_PORT_DENIED', 'E_PORT_TAKEN', 
  * `--connect-reverse-proxy auto`: publishes through the best host and, when it is lost for longer
  * than the grace period, republishes through the next best one and reports the new addresses.
  */
-export class FailoverPublisher extends EventEmitter<{ status: [string]; published: [PublishedTunnel[]] }> implements Publisher {
+export class FailoverPublisher extends EventEmitter<PublisherEvents> implements Publisher {
   private current: { pub: NativePublisher; candidate: Candidate } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -97,6 +97,7 @@ export class FailoverPublisher extends EventEmitter<{ status: [string]; publishe
   private watch(pub: NativePublisher, name: string): void {
     pub.on('status', (line) => this.emit('status', line));
     pub.on('published', (list) => this.emit('published', list));
+    pub.on('reconnecting', (since) => this.emit('reconnecting', since));
     pub.client.on('status', (s) => {
       if (s.state === 'reconnecting' && !this.timer) {
         this.timer = setTimeout(() => void this.failover(name), this.o.failoverMs);

@@ -28,13 +28,13 @@ export async function startNativeHost(options: HostOptions, stateDir: string): P
 }
 
 /** A stock frps under p2prc's supervision, configured from the same options. */
-export async function startFrpHost(options: HostOptions & { frpBinDir?: string | undefined }, stateDir: string, logFile: string): Promise<RunningHost> {
+export async function startFrpHost(options: HostOptions & { frpBinDir?: string | undefined; configDir?: string }, stateDir: string, logFile: string): Promise<RunningHost> {
   const identity = await loadHostIdentity(stateDir, options.token);
   // Loaded only for this engine: the native host's startup does not pay for execa and frp's tooling.
   const [{ findFrp }, { configFormatFor, renderServerConfig }, { FrpProcess }, { default: getPort }] = await Promise.all([
     import('../frp/binary.js'), import('../frp/config.js'), import('../frp/process.js'), import('get-port'),
   ]);
-  const binary = await findFrp('frps', { binDir: options.frpBinDir });
+  const binary = await findFrp('frps', { binDir: options.frpBinDir, configDir: options.configDir });
   const bind = options.bind ?? '0.0.0.0';
   const port = options.controlPort === 0 ? await getPort({ host: bind === '0.0.0.0' ? undefined : bind }) : (options.controlPort ?? 7000);
   const format = configFormatFor(binary.version);

@@ -11,7 +11,7 @@ import { FailoverPublisher } from './failover.js';
 import { rankHosts } from './choose.js';
 import { startDiscovery } from './discovery.js';
 import { startClientAdmin } from './admin.js';
-import { exposeTunnels, recordTunnels, running, startPublisher, stopOnFailure, type NodeService, type NodeServiceOptions } from './node-publish.js';
+import { exposeTunnels, nodeAddress, recordTunnels, running, startPublisher, stopOnFailure, type NodeService, type NodeServiceOptions } from './node-publish.js';
 
 /** --connect-reverse-proxy auto: the node server on a local port, published through the best known host, with failover. */
 export async function runAuto(o: NodeServiceOptions): Promise<NodeService> {
@@ -28,8 +28,9 @@ export async function runAuto(o: NodeServiceOptions): Promise<NodeService> {
     () => exchange?.peers() ?? [],
     { learn: (entries, source) => exchange?.ingest({ ip_address: entries }, source), shareIdentity: !!o.shareIdentity },
   );
-  await node.listen(o.port ?? 0);
-  const tunnels: TunnelSpec[] = [{ name: 'node', localPort: node.port, remotePort: o.remotePort ?? 'any' }, ...exposeTunnels(o.expose)];
+  const { bind, localHost } = nodeAddress(o);
+  await node.listen(o.port ?? 0, bind);
+  const tunnels: TunnelSpec[] = [{ name: 'node', localHost, localPort: node.port, remotePort: o.remotePort ?? 'any' }, ...exposeTunnels(o.expose)];
   const ex = startDiscovery({ configDir: o.configDir, self: () => node.table().ip_address[0]!, bootstrap: o.bootstrap ?? [], intervalMs: o.exchangeIntervalMs, staleMs: o.staleMs, log: o.onLog });
   exchange = ex;
   const clientId = await claimClientId(o.configDir, o.name ?? os.hostname());

@@ -34,6 +34,8 @@ export interface NodeServiceOptions {
   expose?: ExposeSpec[];
   /** Start the node's UDP server on this port (0 = any) and publish it too. */
   udpPort?: number | undefined;
+  /** Address the node server (and its UDP server) listen on. Default 127.0.0.1: visitors arrive through the tunnel. */
+  bind?: string | undefined;
   name?: string;
   exitOnLoginFailure?: boolean;
   /** Host certificates the operator confirms (--trust), kept in config.json: configured tokens may go to them when peers told us of them. */
@@ -102,6 +104,15 @@ export async function stopOnFailure<T>(work: Promise<T>, stop: () => Promise<unk
   }
 }
 
+/**
+ * Where the node server listens (`bind`, loopback by default: published through a proxy, it needs no
+ * other address) and where the tunnel reaches it: the bound address, or loopback for a wildcard.
+ */
+export function nodeAddress(o: Pick<NodeServiceOptions, 'bind'>): { bind: string; localHost: string } {
+  const bind = o.bind ?? '127.0.0.1';
+  return { bind, localHost: bind === '0.0.0.0' || bind === '' ? '127.0.0.1' : bind === '::' ? '::1' : bind };
+}
+
 /** The --expose services as tunnels, named so that the mapping file tells them apart. */
 export function exposeTunnels(expose: ExposeSpec[] = []): TunnelSpec[] {
   return expose.map((e) => ({
@@ -125,7 +136,7 @@ export async function recordTunnels(
   const record = (t: PublishedTunnel): MappingRecord => ({
     id: ids.get(t.name)!, name: t.name, kind: 'tunnel', protocol: t.protocol, engine, localHost: t.localHost, localPort: t.localPort,
     publicHost: t.publicHost, publicPort: t.remotePort, proxyHost: proxy().host, proxyControlPort: proxy().port, pid: process.pid,
-    createdAt, updatedAt: new Date().toISOString(), status: 'active',
+    createdAt, updatedAt: new Date().toISOString(), status: 'active', reconnectingSince: undefined,
   });
   for (const t of published) await store.upsertMapping(record(t));
   const now = new Date().toISOString();
@@ -133,14 +144,23 @@ export async function recordTunnels(
     id: key, address: o.proxy.host, controlPort: o.proxy.port, fingerprint: pub.fingerprint ?? null, tls: engine === 'native' ? tls : false,
     version: null, engine: engine === 'native' ? 'native' : 'frp', source: 'local', firstSeen: now, lastSeen: now,
   });
-  // Republished after a reconnect or failover: the tunnels keep working, so a failed write is a warning line.
+  // Lost and republished (reconnect or failover) as the link changes: the tunnels keep working, so a
+  // failed write is a warning line. One queue, so "reconnecting" never lands after the "active" that followed it.
+  let writes = Promise.resolve();
+  const later = (name: string, write: () => Promise<unknown>) => {
+    writes = writes.then(write).then(() => undefined, (err: unknown) => o.onStatus?.(`warning: ${recordWriteWarning(`tunnel ${name}`, store.mappingsPath, err)}`));
+  };
+  pub.on('reconnecting', (since) => {
+    for (const [name, id] of ids) later(name, () => store.updateMapping(id, { reconnectingSince: since.toISOString(), updatedAt: since.toISOString() }));
+  });
   pub.on('published', (list) => {
-    for (const t of list) void store.upsertMapping(record(t)).catch((err: unknown) => o.onStatus?.(`warning: ${recordWriteWarning(`tunnel ${t.name}`, store.mappingsPath, err)}`));
+    for (const t of list) later(t.name, () => store.upsertMapping(record(t)));
   });
   return {
     async closeAll() {
+      await writes;
       const closedAt = new Date().toISOString();
-      for (const id of ids.values()) await store.updateMapping(id, { status: 'closed', closedAt, updatedAt: closedAt });
+      for (const id of ids.values()) await store.updateMapping(id, { status: 'closed', closedAt, updatedAt: closedAt, reconnectingSince: undefined });
     },
   };
 }

@@ -18,7 +18,7 @@ import { NativePublisher, detectEngine, type Publisher } from './publishers.js';
 import { runAuto } from './node-auto.js';
 import { startClientAdmin } from './admin.js';
 import { checkLocalPorts, explainPinMismatch, rememberHost } from './trust.js';
-import { exposeTunnels, recordTunnels, running, startPublisher, stopOnFailure, type NodeService, type NodeServiceOptions } from './node-publish.js';
+import { exposeTunnels, nodeAddress, recordTunnels, running, startPublisher, stopOnFailure, type NodeService, type NodeServiceOptions } from './node-publish.js';
 import { rememberTrust } from './choose.js';
 import { startDiscovery } from './discovery.js';
 import { hostTokenPath } from './host-engines.js';
@@ -104,7 +104,8 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
   let exchange: IpTableExchange | undefined;
   let udp: NodeUdpServer | undefined;
   const stopLocal = () => Promise.all([node.close(), udp?.close()]);
-  const listen = async (port: number) => void (await node.listen(port));
+  const { bind, localHost } = nodeAddress(o);
+  const listen = async (port: number) => void (await node.listen(port, bind));
   const hostIsLocal = isLocalAddress(o.proxy.host);
   const tunnels: TunnelSpec[] = [];
   try {
@@ -112,22 +113,22 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
     // on both sides: then the node takes any free local port and the public one is the host's pick.
     const localPort = o.port ?? (hostIsLocal && engine === 'native' && protocol !== 'frp' ? 0 : undefined);
     if (localPort !== undefined) await listen(localPort);
-    tunnels.push(localPort !== undefined ? { name: 'node', localPort: node.port, remotePort: o.remotePort ?? 'any' } : { name: 'node', listen, remotePort: o.remotePort ?? 'any' });
+    tunnels.push(localPort !== undefined ? { name: 'node', localHost, localPort: node.port, remotePort: o.remotePort ?? 'any' } : { name: 'node', localHost, listen, remotePort: o.remotePort ?? 'any' });
     if (o.udpPort !== undefined) {
       udp = new NodeUdpServer();
-      await udp.listen(o.udpPort);
-      tunnels.push({ name: 'node-udp', protocol: 'udp', localPort: udp.port, remotePort: 'any' });
+      await udp.listen(o.udpPort, bind);
+      tunnels.push({ name: 'node-udp', protocol: 'udp', localHost, localPort: udp.port, remotePort: 'any' });
     }
     tunnels.push(...exposeTunnels(o.expose));
     const frpTunnels = () => tunnels.map((t) => {
       if (t.protocol === 'http') throw new P2prcError('E_NOT_AVAILABLE', '--expose http:... needs the native engine and protocol (a p2prc host with --vhost-http-port)');
-      return { name: t.name, protocol: t.protocol ?? 'tcp', remotePort: t.remotePort ?? 'any', ...(t.listen ? { listen: t.listen } : { localPort: t.localPort! }) };
+      return { name: t.name, protocol: t.protocol ?? 'tcp', remotePort: t.remotePort ?? 'any', ...(t.localHost ? { localHost: t.localHost } : {}), ...(t.listen ? { listen: t.listen } : { localPort: t.localPort! }) };
     });
     publisher = protocol === 'frp'
       ? new FrpWirePublisher({ host: o.proxy.host, port: o.proxy.port, token, tcpMux: o.tcpMux ?? true, hostIsLocal, tunnels: frpTunnels() })
       : engine === 'frp'
       ? new FrpPublisher({
-        binary: await findFrp('frpc', { binDir: o.frpBinDir }), serverAddr: o.proxy.host, serverPort: o.proxy.port, token, tls, hostIsLocal,
+        binary: await findFrp('frpc', { binDir: o.frpBinDir, configDir: o.configDir }), serverAddr: o.proxy.host, serverPort: o.proxy.port, token, tls, hostIsLocal,
         tunnels: frpTunnels(),
         logFile: path.join(o.configDir, 'frpc.log'), onLog: o.onLog, waitForServer: !o.exitOnLoginFailure,
       })

@@ -6,9 +6,17 @@ import { probeHost } from '../client/probe.js';
 import { identifiesAsFrps } from '../frp-wire/client/identify.js';
 import { dial } from '../transport/net.js';
 import { debugFailure } from '../log.js';
+import { causeLines } from '../errors.js';
+
+/**
+ * An engine's events: status lines, the tunnels (again after a reconnect), and `reconnecting` with
+ * the time the link was lost, once per outage (native and frp-wire; a supervised frpc reconnects on
+ * its own and never emits it).
+ */
+export type PublisherEvents = { status: [string]; published: [PublishedTunnel[]]; reconnecting: [Date] };
 
 /** What the node service needs from an engine: publish, report, stop. */
-export interface Publisher extends EventEmitter<{ status: [string]; published: [PublishedTunnel[]] }> {
+export interface Publisher extends EventEmitter<PublisherEvents> {
   start(): Promise<PublishedTunnel[]>;
   published(): PublishedTunnel[];
   close(): Promise<void>;
@@ -19,14 +27,22 @@ export interface Publisher extends EventEmitter<{ status: [string]; published: [
 }
 
 /** The native engine behind the Publisher interface, with its reconnects turned into status lines. */
-export class NativePublisher extends EventEmitter<{ status: [string]; published: [PublishedTunnel[]] }> implements Publisher {
+export class NativePublisher extends EventEmitter<PublisherEvents> implements Publisher {
   readonly client: ReverseProxyClient;
+  /** Whether the link is up: `reconnecting` is told once when it goes down, not per retry. */
+  private up = false;
 
   constructor(options: ConnectOptions & { tunnels: TunnelSpec[] }) {
     super();
     this.client = new ReverseProxyClient(options);
     this.client.on('status', (s) => {
-      if (s.state === 'reconnecting') this.emit('status', `status: ${s.error.code}: ${s.error.message}; retrying in ${(s.delayMs / 1000).toFixed(1)}s (attempt ${s.attempt})`);
+      if (s.state === 'reconnecting' && this.up) this.emit('reconnecting', new Date());
+      if (s.state === 'connected' || s.state === 'reconnecting' || s.state === 'closed') this.up = s.state === 'connected';
+      if (s.state === 'reconnecting') {
+        this.emit('status', `status: ${s.error.code}: ${s.error.message}; retrying in ${(s.delayMs / 1000).toFixed(1)}s (attempt ${s.attempt})`);
+        // What the OS said, as indented "caused by:" lines: the CLI logs them at debug level (--verbose).
+        for (const line of causeLines(s.error)) this.emit('status', line);
+      }
       else if (s.state === 'connected' && s.restored) this.emit('status', 'status: reconnected; tunnels restored');
     });
     this.client.on('warning', (w) => this.emit('status', `warning: ${w}`));

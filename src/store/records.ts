@@ -42,6 +42,17 @@ async function load<T extends ServersFile | MappingsFile>(file: string, which: W
   return parsed as T;
 }
 
+/** True when the file is missing or valid; false when it is corrupt (E_CONFIG); other errors are thrown. */
+async function isValid(file: string, which: Which): Promise<boolean> {
+  try {
+    await load(file, which);
+    return true;
+  } catch (err) {
+    if (!(err instanceof P2prcError) || err.code !== 'E_CONFIG') throw err;
+    return false;
+  }
+}
+
 /** The warning line for a record write that failed while the process carries on: what, file, code, reason. */
 export function recordWriteWarning(what: string, file: string, err: unknown): string {
   const e = toP2prcError(err, 'E_CONFIG');
@@ -98,6 +109,22 @@ export class RecordStore {
       mergePeerServer(data.servers, record, pinned(record.address, record.controlPort)));
   }
 
+  /**
+   * A probe saw these hosts answer: moves their lastSeen on and fills a version they reported.
+   * Only the probed fields change, under the lock, so a concurrent writer's other edits survive.
+   */
+  async markServersSeen(seen: Array<{ id: string; lastSeen: string; version?: string | undefined }>): Promise<void> {
+    if (seen.length === 0) return;
+    await this.modify<ServersFile, void>(this.serversPath, 'servers', (data) => {
+      for (const s of seen) {
+        const r = data.servers.find((x) => x.id === s.id);
+        if (!r) continue;
+        r.lastSeen = s.lastSeen;
+        if (s.version) r.version = s.version;
+      }
+    });
+  }
+
   async upsertMapping(record: MappingRecord): Promise<void> {
     const problem = validateMapping(record);
     if (problem) throw new P2prcError('E_CONFIG', `refusing to record an invalid ${problem}`);
@@ -141,13 +168,10 @@ export class RecordStore {
   /** Moves a corrupt file aside (never deletes it) so a fresh one can start; returns the new path. */
   async repair(which: Which): Promise<string | undefined> {
     const file = which === 'servers' ? this.serversPath : this.mappingsPath;
+    // A valid file needs no lock and no write: checking it works in a read-only directory too.
+    if (await isValid(file, which)) return undefined;
     return withFileLock(file, async () => {
-      try {
-        await load(file, which);
-        return undefined;
-      } catch (err) {
-        if (!(err instanceof P2prcError) || err.code !== 'E_CONFIG') throw err;
-      }
+      if (await isValid(file, which)) return undefined;
       const aside = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
       await rename(file, aside);
       return aside;

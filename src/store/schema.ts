@@ -36,6 +36,8 @@ export interface MappingRecord {
   createdAt: string;
   updatedAt: string;
   closedAt?: string;
+  /** Set while the owner has lost its host and is retrying; removed when the tunnel is back. */
+  reconnectingSince?: string;
   status: 'active' | 'closed';
   [extra: string]: unknown;
 }
@@ -71,7 +73,7 @@ const SERVER: Record<string, Check> = {
 const MAPPING: Record<string, Check> = {
   id: str, name: str, kind: oneOf('tunnel', 'service', 'visitor'), protocol: oneOf('tcp', 'udp', 'http'), engine: oneOf('native', 'frp', 'frp-wire'),
   localHost: str, localPort: port, publicHost: anyStr, publicPort: nullable(port), proxyHost: str, proxyControlPort: port, pid,
-  createdAt: date, updatedAt: date, closedAt: optional(date), status: oneOf('active', 'closed'),
+  createdAt: date, updatedAt: date, closedAt: optional(date), reconnectingSince: optional(date), status: oneOf('active', 'closed'),
 };
 
 function checkEntry(entry: unknown, schema: Record<string, Check>, where: string): string | undefined {

@@ -51,7 +51,9 @@ describe('mode flags pick the command', () => {
     expect(selectCommand(['-s', '--reverse-proxy'])?.run).toBe(host.run);
     expect(selectCommand(['--connect-reverse-proxy=1.2.3.4'])?.run).toBe(connect.run);
     expect(selectCommand(['-s'])?.run).toBe(node.run);
-    expect(selectCommand(['frp', 'which'])?.run).toBe(frp.run);
+    expect(selectCommand(['frp', 'which'])).toBe(frp.which);
+    expect(selectCommand(['frp', 'install', '--version', '0.31.2'])).toBe(frp.install);
+    expect(selectCommand(['frp'])?.run).toBe(frp.run);
     expect(selectCommand(['--json'])).toBeUndefined();
     expect(await code(() => selectCommand(['--view-rps', '--view-rpm']))).toBe('E_USAGE');
   });

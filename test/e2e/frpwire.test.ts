@@ -52,9 +52,37 @@ describe.skipIf(!!FRP_SKIP)(`native frp-wire client against a stock frps 0.31.2$
     frps.kill('SIGKILL');
     await once(frps, 'exit');
     frpsProcs.delete(frps);
+    await client.waitFor((l) => l.includes('connection to frps lost'), 20_000, 'stderr');
+    const states = async () => (JSON.parse((await runCli(['--view-rpm', '--json', '--config-dir', dir])).stdout) as { mappings: Array<{ state: string }> }).mappings.map((m) => m.state);
+    await until(async () => (await states()).every((s) => s === 'reconnecting'), 20_000, '--view-rpm showing reconnecting');
     frps = await stockFrps(dir, port, tcpMux);
     await until(async () => (await echoExact(pub.port, Buffer.from('back'), 2_000).catch(() => '')) === sha256(Buffer.from('back')), 60_000, 'reconnect to the restarted frps');
+    await until(async () => (await states()).every((s) => s === 'active'), 20_000, '--view-rpm showing active again');
   }, 120_000);
+
+  it('--bind ::1: the node server listens there and frps visitors reach it through the tunnel', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-wire-'));
+    dirs.push(dir);
+    const port = await freePort();
+    await stockFrps(dir, port, true);
+    const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--protocol', 'frp', '--token', 'wire-token', '--bind', '::1', '--config-dir', dir]);
+    const line = await client.waitFor((l) => l.startsWith('Published:') && l.endsWith('(node)'));
+    const m = /^Published: 127\.0\.0\.1:(\d+) -> \[::1\]:\d+ \(node\)$/.exec(line);
+    expect(m, line).not.toBeNull();
+    expect((await fetch(`http://127.0.0.1:${m![1]}/server_info`)).status).toBe(200);
+  });
+
+  it('--expose of a port nothing listens on: a visitor through frps gets an empty reply and the client warns, naming the port', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-wire-'));
+    dirs.push(dir);
+    const port = await freePort();
+    await stockFrps(dir, port, true);
+    const empty = await freePort();
+    const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--protocol', 'frp', '--token', 'wire-token', '--expose', String(empty), '--config-dir', dir]);
+    const pub = parsePublished(await client.waitFor((l) => l.endsWith(`(expose-${empty})`)));
+    expect(await echoExact(pub.port, Buffer.from('anyone?'), 5_000).catch(() => 'no reply')).toBe('no reply');
+    await client.waitFor((l) => l.includes(`warning: local service 127.0.0.1:${empty} unreachable: connect ECONNREFUSED`) && l.includes(`(expose-${empty}:`), 10_000, 'stderr');
+  });
 
   it('a udp service published through a stock frps echoes 1,000 datagrams from 10 visitors', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-wire-'));

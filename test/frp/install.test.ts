@@ -7,7 +7,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile, readdir } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { installFrp, checksumFor } from '../../src/frp/install.js';
-import { findFrp } from '../../src/frp/binary.js';
+import { findFrp, newestVersion } from '../../src/frp/binary.js';
 import { readTarGz, writeTar } from '../../src/frp/tar.js';
 import { P2prcError } from '../../src/errors.js';
 
@@ -47,27 +47,31 @@ afterEach(async () => {
   await rm(vendor, { recursive: true, force: true });
 });
 
-const install = () => installFrp({ version: '0.31.2', platform: 'linux-amd64', baseUrl: base, vendorDir: vendor });
+// The manifest is read from `vendor`; binaries go into the config dir (`vendor`/cfg here), never the package.
+const configDir = () => path.join(vendor, 'cfg');
+const install = () => installFrp({ version: '0.31.2', platform: 'linux-amd64', baseUrl: base, vendorDir: vendor, configDir: configDir() });
 const codeOf = async (p: Promise<unknown>) => ((await p.then(() => undefined, (e: unknown) => e)) as P2prcError | undefined)?.code;
 
 describe('p2prc frp install', () => {
   it('downloads, verifies and unpacks only frps and frpc, executable, where discovery finds them', async () => {
     const result = await install();
     expect(result.sha256).toBe(sha);
-    const dir = path.join(vendor, 'frp', '0.31.2', 'linux-amd64');
+    const dir = path.join(configDir(), 'frp', '0.31.2', 'linux-amd64');
+    expect(result.dir).toBe(dir);
     expect((await readdir(dir)).sort()).toEqual(['frpc', 'frps']);
+    await expect(stat(path.join(vendor, 'frp'))).rejects.toThrow();
     expect((await stat(path.join(dir, 'frpc'))).mode & 0o111).toBeTruthy();
     expect(await readFile(path.join(dir, 'frps'))).toEqual(fakeFrp('frps'));
     if (process.platform === 'linux' && process.arch === 'x64') {
-      const found = await findFrp('frps', { vendorDir: vendor, env: { PATH: '' } });
-      expect(found).toMatchObject({ source: 'vendor', version: '0.31.2' });
+      const found = await findFrp('frps', { vendorDir: vendor, configDir: configDir(), env: { PATH: '' } });
+      expect(found).toMatchObject({ source: 'installed', version: '0.31.2' });
     }
   });
 
   it('refuses a checksum mismatch and installs nothing', async () => {
     routes['/v0.31.2/frp_sha256_checksums.txt'] = (res) => res.end(`${'a'.repeat(64)}  ${file}\n`);
     expect(await codeOf(install())).toBe('E_CHECKSUM');
-    await expect(stat(path.join(vendor, 'frp'))).rejects.toThrow();
+    await expect(stat(path.join(configDir(), 'frp'))).rejects.toThrow();
   });
 
   it('refuses a truncated download', async () => {
@@ -84,6 +88,18 @@ describe('p2prc frp install', () => {
     const err = (await install().catch((e: unknown) => e)) as P2prcError;
     expect(err.code).toBe('E_DOWNLOAD');
     expect(err.details.status).toBe(404);
+  });
+
+  it('without a version installs the newest the manifest lists (compared as numbers, not text)', async () => {
+    const manifest = JSON.parse(await readFile(path.join(vendor, 'frp.json'), 'utf8')) as { versions: Record<string, unknown> };
+    const release = manifest.versions['0.31.2'];
+    manifest.versions = { '0.9.0': release, '0.31.2': release, '0.100.0': release };
+    await writeFile(path.join(vendor, 'frp.json'), JSON.stringify(manifest));
+    expect(newestVersion(manifest as never)).toBe('0.100.0');
+    routes['/v0.100.0/frp_sha256_checksums.txt'] = routes['/v0.31.2/frp_sha256_checksums.txt']!;
+    routes[`/v0.100.0/${file}`] = routes[`/v0.31.2/${file}`]!;
+    const result = await installFrp({ platform: 'linux-amd64', baseUrl: base, vendorDir: vendor, configDir: configDir() });
+    expect(result).toMatchObject({ version: '0.100.0', dir: path.join(configDir(), 'frp', '0.100.0', 'linux-amd64') });
   });
 
   it('reads checksum files and refuses corrupt archives', () => {

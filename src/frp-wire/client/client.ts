@@ -12,6 +12,7 @@ import { debug, debugFailure } from '../../log.js';
 import { CfbDecrypt, CfbEncrypt, frpKey } from '../codec/crypto.js';
 import { FrpMessageDecoder, FrpMsg, encodeFrpMessage, privilegeKey, type FrpMessage } from '../codec/messages.js';
 import { readMessages } from '../codec/read.js';
+import { LocalFailureWarnings } from '../../protocol/local-warnings.js';
 import { runUdpChannel } from './udp-channel.js';
 import { frpDialer, type FrpDialer } from '../codec/conn.js';
 
@@ -56,11 +57,13 @@ function proxyError(name: string, text: string): P2prcError {
  * control stream, NewProxy, work connections on request, heartbeats, and reconnects with the same
  * run id and ports. tcp_mux on (yamux) or off, to match the server.
  */
-export class FrpWireClient extends EventEmitter<{ status: [string]; published: [PublishedTunnel[]] }> {
+export class FrpWireClient extends EventEmitter<{ status: [string]; published: [PublishedTunnel[]]; reconnecting: [Date] }> {
   private runId = '';
   private dialer: FrpDialer | undefined;
   private stopped = false;
   private readonly key: Buffer;
+  /** Visitors that found no local service: warned at once, then rate-limited per proxy. */
+  private readonly localWarnings = new LocalFailureWarnings((m) => this.emit('status', `warning: ${m}`));
 
   constructor(private readonly o: FrpWireOptions) {
     super();
@@ -80,6 +83,8 @@ export class FrpWireClient extends EventEmitter<{ status: [string]; published: [
 
   private async keepUp(lost: Promise<void>): Promise<void> {
     await lost;
+    // Once per outage, for the mapping records (`reconnecting since`); `published` follows the reconnect.
+    if (!this.stopped) this.emit('reconnecting', new Date());
     for (let attempt = 1; !this.stopped; attempt++) {
       const wait = backoffDelay(attempt);
       this.emit('status', `status: connection to frps lost; retrying in ${(wait / 1000).toFixed(1)}s (attempt ${attempt})`);
@@ -184,7 +189,13 @@ export class FrpWireClient extends EventEmitter<{ status: [string]; published: [
         if (rest.length) work.unshift(rest);
         return runUdpChannel(work, t.localHost, t.localPort);
       }
-      const local = await dialLocal(t.localHost, t.localPort);
+      const local = await dialLocal(t.localHost, t.localPort).catch((err: unknown) => {
+        // The socket's own error ("connect ECONNREFUSED ...") reads best after "unreachable:".
+        const cause = (err as Error).cause;
+        this.localWarnings.failed(t.name, formatAddress(t.localHost, t.localPort), cause instanceof Error ? cause : (err as Error));
+        throw err;
+      });
+      this.localWarnings.recovered(t.name);
       if (rest.length) local.write(rest);
       relay(work, local);
     } catch (err) {

@@ -17,7 +17,7 @@ export interface FrpWirePublisherOptions {
  * Publishes through a stock frps with the native frp-wire client (no frp binary). Ports follow the
  * two-sided rule: a candidate free here; frps refusing it ("port unavailable") gets another.
  */
-export class FrpWirePublisher extends EventEmitter<{ status: [string]; published: [PublishedTunnel[]] }> {
+export class FrpWirePublisher extends EventEmitter<{ status: [string]; published: [PublishedTunnel[]]; reconnecting: [Date] }> {
   private client: FrpWireClient | undefined;
 
   constructor(private readonly o: FrpWirePublisherOptions) {
@@ -32,6 +32,7 @@ export class FrpWirePublisher extends EventEmitter<{ status: [string]; published
     }, (ports) => this.login(ports));
     client.on('status', (s) => this.emit('status', s));
     client.on('published', (l) => this.emit('published', l));
+    client.on('reconnecting', (since) => this.emit('reconnecting', since));
     this.client = client;
     return client.published();
   }
@@ -40,7 +41,7 @@ export class FrpWirePublisher extends EventEmitter<{ status: [string]; published
   private async login(ports: ReadonlyMap<string, PortPair>): Promise<FrpWireClient> {
     const client = new FrpWireClient({
       host: this.o.host, port: this.o.port, token: this.o.token, tcpMux: this.o.tcpMux,
-      tunnels: this.o.tunnels.map((t) => ({ name: t.name, protocol: t.protocol, localHost: '127.0.0.1', localPort: ports.get(t.name)!.local, remotePort: ports.get(t.name)!.remote })),
+      tunnels: this.o.tunnels.map((t) => ({ name: t.name, protocol: t.protocol, localHost: t.localHost ?? '127.0.0.1', localPort: ports.get(t.name)!.local, remotePort: ports.get(t.name)!.remote })),
     });
     try {
       await client.start();
