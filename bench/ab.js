@@ -1,4 +1,4 @@
-// node bench/ab.js <checkout A> <checkout B> [--rounds N] [--seconds S]
+// node bench/ab.js <checkout A> <checkout B> [--rounds N] [--seconds S] [--only plain|tls] [--kind bulk|http]
 // Before/after comparison of two built checkouts of p2prc (each with its own node_modules and dist),
 // pair by pair: every round opens the same p2prc path (plaintext, TLS) from A and from B, in
 // alternating order, and measures each with iperf3 (bulk) and wrk (keep-alive and Connection: close).
@@ -27,26 +27,30 @@ if (missing) {
   process.exit(1);
 }
 const rounds = opt('--rounds', 3);
+const word = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+const only = word('--only');
+const kind = word('--kind');
 const seconds = opt('--seconds', 3);
 const TICK_S = 0.01; // USER_HZ is 100 on Linux
 
-/** utime + stime of a process, in seconds. */
-function cpuS(pid) {
+/** utime + stime of a process, in seconds, and its minor page faults. */
+function usage(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_S;
+  return { cpu: (Number(fields[11]) + Number(fields[12])) * TICK_S, faults: Number(fields[7]) };
 }
 
 async function measured(route, fn) {
   const pids = Object.values(route.pids);
-  const before = pids.map(cpuS);
+  const before = pids.map(usage);
   const value = await fn();
-  const cpu = pids.reduce((n, pid, i) => n + cpuS(pid) - before[i], 0);
-  return { value, cpu };
+  const after = pids.map(usage);
+  const sum = (k) => after.reduce((n, a, i) => n + a[k] - before[i][k], 0);
+  return { value, cpu: sum('cpu'), faults: sum('faults') };
 }
 
 async function pathsOf(dir) {
   const { paths } = await import(pathToFileURL(path.join(path.resolve(dir), 'bench/lib/paths.js')).href);
-  return paths({ withFrp: false }).list.filter((p) => p.name === 'p2prc plain' || p.name === 'p2prc tls');
+  return paths({ withFrp: false }).list.filter((p) => (p.name === 'p2prc plain' || p.name === 'p2prc tls') && (!only || p.name.endsWith(only)));
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -62,13 +66,14 @@ for (let round = 0; round < rounds; round++) {
     const order = round % 2 ? ['B', 'A'] : ['A', 'B'];
     for (const side of order) {
       const p = sides[side][i];
-      for (const [kind, target] of [['bulk', bulkTarget.port], ['http', http.port]]) {
+      for (const [k, target] of [['bulk', bulkTarget.port], ['http', http.port]].filter(([k]) => !kind || k === kind)) {
         const route = await p.open(target);
         try {
-          if (kind === 'bulk') {
+          if (k === 'bulk') {
             const r = await measured(route, () => iperf(route.port, seconds));
             add(`${p.name} iperf3 Gbit/s`, side, r.value);
             add(`${p.name} iperf3 CPU s/GB`, side, r.cpu / ((r.value * seconds) / 8));
+            add(`${p.name} iperf3 page faults/MB`, side, r.faults / ((r.value * seconds * 1000) / 8));
           } else {
             for (const close of [false, true]) {
               const r = await measured(route, () => wrk(route.port, { seconds, close }));
