@@ -9,9 +9,24 @@ import { toP2prcError, type ErrorCode } from './errors.js';
  */
 const log = debuglog('p2prc');
 
+/**
+ * Control characters (C0, DEL, C1) and the Unicode line and paragraph separators as `\xNN`/`\uNNNN`.
+ * Peers choose names, ids, Host headers and error texts: escaped, a newline in one of them cannot
+ * start a forged log line or move a terminal's cursor. Applied where lines are made (the host's log
+ * event, the CLI's formatter, the debug log), so no call site can forget it; costs nothing on the data path.
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+export function escapeControl(text: string): string {
+  return text.replace(CONTROL, (c) => {
+    const n = c.charCodeAt(0);
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16)}`;
+  });
+}
+
 export function debug(code: ErrorCode, message: string, fields?: Record<string, unknown>): void {
   if (!log.enabled) return;
-  log('%s %s%s', code, message, fields && Object.keys(fields).length > 0 ? ` ${safeJson(fields)}` : '');
+  log('%s %s%s', code, escapeControl(message), fields && Object.keys(fields).length > 0 ? ` ${safeJson(fields)}` : '');
 }
 
 /** A caught failure, logged with its own code (or `fallback` for an uncoded one) and what was going on. */

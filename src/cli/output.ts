@@ -1,4 +1,5 @@
 import { EXIT_CODES, P2prcError, causeLines, toP2prcError } from '../errors.js';
+import { escapeControl } from '../log.js';
 
 export interface Output {
   out(line: string): void;
@@ -15,7 +16,8 @@ export const stdio = (verbose: boolean): Output => ({
 /** One line for the user (and with --json the same as JSON on stdout); --verbose adds the cause chain. Returns the exit status. */
 export function reportError(err: unknown, output: Output, json = false): number {
   const e = toP2prcError(err);
-  output.err(`p2prc: error ${e.code}: ${e.message}`);
+  // A host's Error frame or a peer's name may be in the message: one line, whatever it holds.
+  output.err(`p2prc: error ${e.code}: ${escapeControl(e.message)}`);
   if (json) output.out(JSON.stringify({ error: { code: e.code, message: e.message } }));
   if (output.verbose) {
     for (const line of causeLines(e)) output.err(line);

@@ -1,4 +1,5 @@
 import { formatAddress } from '../protocol/address.js';
+import { escapeControl } from '../log.js';
 import net from 'node:net';
 import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
@@ -155,7 +156,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
   }
 
   private log(level: 'info' | 'warn' | 'debug', message: string, event?: string, fields?: LogFields): void {
-    this.emit('log', { level, message, ...(event ? { event, fields } : {}) });
+    this.emit('log', { level, message: escapeControl(message), ...(event ? { event, fields } : {}) }); // wire strings stay on one line
   }
 
   /** Every refusal is logged with its code and the peer, and emitted for the admin views. */

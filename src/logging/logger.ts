@@ -1,5 +1,6 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { P2prcError } from '../errors.js';
+import { escapeControl } from '../log.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogFormat = 'text' | 'json';
@@ -19,14 +20,14 @@ export interface LoggerOptions {
 
 const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
-/** One line per record: `[time] level: message` for people, one JSON object for machines. Pure. */
+/** One line per record (control characters escaped): `[time] level: message` for people, one JSON object for machines. Pure. */
 export function formatLine(format: LogFormat, time: Date, level: LogLevel, event: string, message: string, fields: LogFields = {}): string {
   if (format === 'json') {
     const clean: LogFields = {};
     for (const [k, v] of Object.entries(fields)) if (v !== undefined) clean[k] = v;
     return JSON.stringify({ time: time.toISOString(), level, event, message, ...clean });
   }
-  return `[${time.toISOString()}] ${level}: ${message}`;
+  return `[${time.toISOString()}] ${level}: ${escapeControl(message)}`;
 }
 
 export function parseLogLevel(value: unknown, option = '--log-level'): LogLevel {
