@@ -13,15 +13,23 @@ interface Session {
 
 /**
  * The client's half of UDP tunnels: one local UDP socket per remote visitor, so the local service
- * sees distinct peers and its replies go back to the right visitor. Idle sessions are closed.
+ * sees distinct peers and its replies go back to the right visitor. Idle sessions are closed, and
+ * at most `maxSessions` are open (each is a descriptor): the host names a new visitor for every
+ * source, spoofed ones included, so past the cap the least recently used session is closed.
  */
 export class UdpRelay {
   private readonly sessions = new Map<string, Session>();
   private sender: Sender | undefined;
   private readonly sweeper: NodeJS.Timeout;
   dropped = 0;
+  /** Sessions closed to make room for a new visitor. */
+  evicted = 0;
 
-  constructor(private readonly target: (tunnelId: string) => LocalTarget | undefined, private readonly idleMs = 60_000) {
+  constructor(
+    private readonly target: (tunnelId: string) => LocalTarget | undefined,
+    private readonly idleMs = 60_000,
+    private readonly maxSessions = 4096,
+  ) {
     this.sweeper = setInterval(() => this.sweep(), Math.max(1_000, Math.min(idleMs, 30_000)));
     this.sweeper.unref();
   }
@@ -34,12 +42,14 @@ export class UdpRelay {
   fromHost(tunnelId: string, visitorId: number, data: Buffer): void {
     const key = `${tunnelId}|${visitorId}`;
     let s = this.sessions.get(key);
-    if (!s) {
+    if (s) this.sessions.delete(key); // re-inserted below: the map stays in least-recently-used order
+    else {
       const t = this.target(tunnelId);
       if (!t) {
         this.dropped++;
         return;
       }
+      if (this.sessions.size >= this.maxSessions) this.evictOldest();
       const socket = dgram.createSocket(t.host.includes(':') ? 'udp6' : 'udp4');
       // Local service down: ICMP errors just drop datagrams, as UDP would without the tunnel.
       socket.on('error', (err) => debugFailure(`udp tunnel ${tunnelId}: local ${t.host}:${t.port}`, err, 'E_UNREACHABLE'));
@@ -55,12 +65,19 @@ export class UdpRelay {
         session.pending = undefined;
       });
       s = session;
-      this.sessions.set(key, s);
     }
+    this.sessions.set(key, s);
     s.lastSeen = Date.now();
     if (!s.pending) s.socket.send(data);
     else if (s.pending.length < 256) s.pending.push(data);
     else this.dropped++;
+  }
+
+  private evictOldest(): void {
+    const [key, oldest] = this.sessions.entries().next().value!;
+    oldest.socket.close();
+    this.sessions.delete(key);
+    this.evicted++;
   }
 
   private sweep(): void {

@@ -13,7 +13,7 @@ export function isFrpOwnerId(id: string): boolean {
 }
 
 export interface FrpPortsDeps {
-  registry: Pick<RegistryOptions, 'policy' | 'bind' | 'udpIdleMs' | 'maxTunnelsPerClient'>;
+  registry: Pick<RegistryOptions, 'policy' | 'bind' | 'udpIdleMs' | 'udpMaxVisitors' | 'maxTunnelsPerClient'>;
   reservations: Reservations;
   /** A proxy's port is open (new or taken back from grace). */
   opened(tunnel: HostedTunnel): void;

@@ -89,7 +89,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     this.policy = new PortPolicy(o.allowPorts);
     this.admission = new Admission(defaultAdmissionLimits(o.maxPendingHandshakes, o.maxPendingPerSource));
     const context = o.tls ? tls.createSecureContext({ key: options.keyPem, cert: options.certPem }) : undefined;
-    const registry: RegistryOptions = { policy: this.policy, bind: o.bind, maxTunnelsPerClient: o.maxTunnelsPerClient, offerTimeoutMs: 10_000, maxOffers: 20, udpIdleMs: o.udpIdleMs };
+    const registry: RegistryOptions = { policy: this.policy, bind: o.bind, maxTunnelsPerClient: o.maxTunnelsPerClient, offerTimeoutMs: 10_000, maxOffers: 20, udpIdleMs: o.udpIdleMs, udpMaxVisitors: o.udpMaxVisitors };
     const log = (level: 'info' | 'warn' | 'debug', message: string, event?: string, fields?: LogFields) => this.log(level, message, event, fields);
     this.reservations = new Reservations({
       policy: this.policy, graceMs: o.graceMs, log,

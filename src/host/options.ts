@@ -30,6 +30,8 @@ export interface HostOptions {
   maxPendingPerSource?: number;
   /** UDP visitors silent this long are forgotten. Default 60 s. */
   udpIdleMs?: number;
+  /** UDP visitors (source address and port) one tunnel remembers; the least recently seen makes room. Default 4096. */
+  udpMaxVisitors?: number;
   /** Accounts required (in addition to the token) for listing and visiting services. */
   users?: UserRecord[];
   /** Also serve stock frpc clients on the control port. Default true. */
@@ -63,6 +65,7 @@ export interface ResolvedHostOptions {
   maxPendingHandshakes: number;
   maxPendingPerSource: number | undefined;
   udpIdleMs: number;
+  udpMaxVisitors: number;
   users: UserRecord[] | undefined;
   frpCompat: boolean;
   openFrpPort: number | undefined;
@@ -98,6 +101,7 @@ export function resolveHostOptions(o: HostOptions & { token: string }): Resolved
     maxPendingHandshakes: int('maxPendingHandshakes', o.maxPendingHandshakes, 256, 1, 100_000),
     maxPendingPerSource: o.maxPendingPerSource === undefined ? undefined : int('maxPendingPerSource', o.maxPendingPerSource, 0, 1, 100_000),
     udpIdleMs: int('udpIdleMs', o.udpIdleMs, 60_000, 100, 86_400_000),
+    udpMaxVisitors: int('udpMaxVisitors', o.udpMaxVisitors, 4096, 1, 1_000_000),
     users: o.users,
     frpCompat: o.frpCompat ?? true,
     openFrpPort: o.openFrpPort === undefined ? undefined : int('openFrpPort', o.openFrpPort, 0, 0, 65535),

@@ -16,6 +16,8 @@ export interface RegistryOptions {
   /** Offers tried for "any" before giving up. */
   maxOffers: number;
   udpIdleMs: number;
+  /** Visitors one UDP tunnel remembers (least recently seen evicted). */
+  udpMaxVisitors?: number;
 }
 
 /**
@@ -99,14 +101,14 @@ function bindTunnel(opts: RegistryOptions, session: ClientSession, req: PortRegi
  * again on any failure; shared by native registrations and frp proxies.
  */
 export async function bindPublicPort(
-  opts: Pick<RegistryOptions, 'policy' | 'bind' | 'udpIdleMs'>,
+  opts: Pick<RegistryOptions, 'policy' | 'bind' | 'udpIdleMs' | 'udpMaxVisitors'>,
   t: { owner: string; tunnelId: string; name: string; protocol: TunnelProtocol },
   port: number,
 ): Promise<HostedTunnel> {
   opts.policy.take(port, t.owner, t.protocol);
   if (t.protocol === 'udp') {
     try {
-      return new UdpTunnel(t.tunnelId, port, await bindUdp(port, opts.bind), t.owner, t.name, opts.udpIdleMs);
+      return new UdpTunnel(t.tunnelId, port, await bindUdp(port, opts.bind), t.owner, t.name, opts.udpIdleMs, opts.udpMaxVisitors);
     } catch (err) {
       opts.policy.release(port, t.owner, 'udp');
       throw err;

@@ -4,6 +4,8 @@ import { P2prcError } from '../errors.js';
 import type { VisitorSink } from '../transport/pairing-pool.js';
 
 export const DEFAULT_UDP_IDLE_MS = 60_000;
+/** Visitors one UDP tunnel remembers; past it the least recently seen is forgotten (sources are spoofable). */
+export const DEFAULT_UDP_MAX_VISITORS = 4096;
 
 interface Visitor {
   address: string;
@@ -14,7 +16,9 @@ interface Visitor {
 /**
  * A public UDP port. Each visitor (address:port) gets a numeric id; datagrams travel to the client
  * over its control connection tagged with that id, boundaries intact, and replies come back the
- * same way. Idle visitors are forgotten after `idleMs`.
+ * same way. Idle visitors are forgotten after `idleMs`, and at most `maxVisitors` are remembered:
+ * a UDP source address costs an attacker nothing to forge, so a new one past the cap evicts the least
+ * recently seen visitor (`byId` is kept in that order) instead of growing the maps.
  */
 export class UdpTunnel {
   readonly protocol = 'udp' as const;
@@ -25,6 +29,8 @@ export class UdpTunnel {
   bytesOut = 0;
   connections = 0;
   dropped = 0;
+  /** Visitors forgotten to make room for a new one. */
+  evicted = 0;
   private readonly byKey = new Map<string, number>();
   private readonly byId = new Map<number, Visitor>();
   private nextId = 0;
@@ -37,6 +43,7 @@ export class UdpTunnel {
     readonly clientId: string,
     public name: string,
     private readonly idleMs = DEFAULT_UDP_IDLE_MS,
+    private readonly maxVisitors = DEFAULT_UDP_MAX_VISITORS,
   ) {
     socket.on('message', (msg, rinfo) => this.fromVisitor(msg, rinfo));
     socket.on('error', () => undefined); // ICMP unreachable and the like: UDP carries on
@@ -55,14 +62,35 @@ export class UdpTunnel {
     }
     const key = `${rinfo.address}|${rinfo.port}`;
     let id = this.byKey.get(key);
-    if (id === undefined) {
-      id = this.nextId = (this.nextId + 1) >>> 0;
-      this.byKey.set(key, id);
-      this.connections++;
-    }
-    this.byId.set(id, { address: rinfo.address, port: rinfo.port, lastSeen: Date.now() });
+    if (id === undefined) id = this.add(key, rinfo);
+    else this.touch(id, this.byId.get(id)!);
     this.bytesIn += msg.length;
     if (!this.sink.sendDatagram(this, id, msg, rinfo)) this.dropped++;
+  }
+
+  private add(key: string, rinfo: dgram.RemoteInfo): number {
+    if (this.byId.size >= this.maxVisitors) {
+      const [oldest, v] = this.byId.entries().next().value!;
+      this.forget(oldest, v);
+      this.evicted++;
+    }
+    const id = (this.nextId = (this.nextId + 1) >>> 0);
+    this.byKey.set(key, id);
+    this.byId.set(id, { address: rinfo.address, port: rinfo.port, lastSeen: Date.now() });
+    this.connections++;
+    return id;
+  }
+
+  /** Moves a visitor to the most recently seen end: two map operations, as the old per-datagram set was. */
+  private touch(id: number, v: Visitor): void {
+    v.lastSeen = Date.now();
+    this.byId.delete(id);
+    this.byId.set(id, v);
+  }
+
+  private forget(id: number, v: Visitor): void {
+    this.byId.delete(id);
+    this.byKey.delete(`${v.address}|${v.port}`);
   }
 
   /** The id a visitor address was given, for peers (frp) that name visitors by address. */
@@ -77,17 +105,17 @@ export class UdpTunnel {
       this.dropped++;
       return;
     }
-    v.lastSeen = Date.now();
+    this.touch(visitorId, v);
     this.bytesOut += data.length;
     this.socket.send(data, v.port, v.address);
   }
 
   private sweep(): void {
     const cutoff = Date.now() - this.idleMs;
+    // Least recently seen first: the first visitor seen since the cutoff ends the walk.
     for (const [id, v] of this.byId) {
-      if (v.lastSeen >= cutoff) continue;
-      this.byId.delete(id);
-      this.byKey.delete(`${v.address}|${v.port}`);
+      if (v.lastSeen >= cutoff) break;
+      this.forget(id, v);
     }
   }
 
