@@ -175,8 +175,9 @@ export class DataPool {
 
   /** Owner side of a service visit: secret check, then the visitor's start marker, before any local connect. */
   private async checkVisitor(data: Duplex, svc: { id: string; secret: string }, visitorId: number): Promise<{ keys: LinkKeys; open: OpenStream } | undefined> {
+    let keys: LinkKeys | undefined;
     try {
-      const keys = await ownerHandshake(data, svc.secret, svc.id);
+      keys = await ownerHandshake(data, svc.secret, svc.id);
       if (!keys) {
         this.session.onServiceAuthFailed?.(svc.id, visitorId);
         data.destroy();
@@ -189,6 +190,8 @@ export class DataPool {
       return { keys, open };
     } catch (err) {
       // One visitor failed its handshake (timeout, closed, bad marker): drop it, keep serving others.
+      // Before the keys it may have learned its guess was wrong and then stalled: that counts too.
+      if (!keys) this.session.onServiceAuthFailed?.(svc.id, visitorId);
       debugFailure(`service ${svc.id}: visitor ${visitorId} handshake failed`, err, 'E_PROTOCOL');
       data.destroy();
       return undefined;

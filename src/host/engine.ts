@@ -66,6 +66,7 @@ export class NativeEngine {
       closeTunnel: (s, id) => this.closeTunnel(s, id),
       sessionClosed: (s, reason) => this.sessionClosed(s, reason),
       registerService: (s, id, description, ownerKey) => services.register(s, id, description, ownerKey),
+      serviceGuessFailed: (id, remote) => services.guessFailed(id, remote),
       signal: (s, m) => services.signal(s, m, !options.users || !!s.user),
       listServices: (s) => {
         if (options.users && !s.user) throw new P2prcError('E_AUTH', 'this host requires a user account (--user) to list services');
@@ -114,7 +115,7 @@ export class NativeEngine {
     channel.detach();
     try {
       if (this.d.options.users && !session.user) throw new P2prcError('E_AUTH', 'this host requires a user account (--user) to visit services');
-      this.d.services.visit(hello.serviceId, socket, ++this.visitIds);
+      this.d.services.visit(hello.serviceId, socket, ++this.visitIds, remote);
       this.d.log('info', `visitor ${remote} connected to service ${hello.serviceId}`);
     } catch (err) {
       const e = toP2prcError(err);

@@ -65,7 +65,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
   readonly options: ResolvedHostOptions;
   readonly policy: PortPolicy;
   readonly hostId = randomBytes(8).toString('hex');
-  readonly services = new ServiceRegistry({}, () => Date.now(), (level, message) => this.log(level, message));
+  readonly services: ServiceRegistry;
   port = 0;
   /** The STUN responder's UDP port (direct paths); 0 when there is none. */
   stunPort = 0;
@@ -95,8 +95,8 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
       policy: this.policy, graceMs: o.graceMs, log,
       released: (t) => this.emit('tunnel-closed', { clientId: t.clientId, name: t.name, port: t.port }),
     });
-    this.vhost = o.vhostHttpPort !== undefined ? new VhostServer(log) : undefined;
-    const vhost = this.vhost;
+    const vhost = (this.vhost = o.vhostHttpPort !== undefined ? new VhostServer(log) : undefined);
+    this.services = new ServiceRegistry({ guesses: o.serviceGuesses }, () => Date.now(), (level, message) => this.log(level, message));
     this.native = new NativeEngine({
       options: o, hostId: this.hostId, tls: context, registry, reservations: this.reservations, services: this.services, log, vhost, stunPort: () => this.stunPort,
       events: {

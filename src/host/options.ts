@@ -2,6 +2,7 @@ import { P2prcError } from '../errors.js';
 import { parsePortRanges, type PortRange } from '../protocol/address.js';
 import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame.js';
 import type { UserRecord } from '../protocol/users.js';
+import type { GuessLimits } from './guess-throttle.js';
 
 export interface HostOptions {
   /** Control port; 0 picks a free one (read it back from the handle). Default 7000. */
@@ -32,6 +33,8 @@ export interface HostOptions {
   udpIdleMs?: number;
   /** UDP visitors (source address and port) one tunnel remembers; the least recently seen makes room. Default 4096. */
   udpMaxVisitors?: number;
+  /** Backoff after wrong service secrets, per source and per service ID (defaults in guess-throttle.ts). */
+  serviceGuesses?: Partial<GuessLimits>;
   /** Accounts required (in addition to the token) for listing and visiting services. */
   users?: UserRecord[];
   /** Also serve stock frpc clients on the control port. Default true. */
@@ -66,6 +69,7 @@ export interface ResolvedHostOptions {
   maxPendingPerSource: number | undefined;
   udpIdleMs: number;
   udpMaxVisitors: number;
+  serviceGuesses: Partial<GuessLimits>;
   users: UserRecord[] | undefined;
   frpCompat: boolean;
   openFrpPort: number | undefined;
@@ -102,6 +106,7 @@ export function resolveHostOptions(o: HostOptions & { token: string }): Resolved
     maxPendingPerSource: o.maxPendingPerSource === undefined ? undefined : int('maxPendingPerSource', o.maxPendingPerSource, 0, 1, 100_000),
     udpIdleMs: int('udpIdleMs', o.udpIdleMs, 60_000, 100, 86_400_000),
     udpMaxVisitors: int('udpMaxVisitors', o.udpMaxVisitors, 4096, 1, 1_000_000),
+    serviceGuesses: o.serviceGuesses ?? {},
     users: o.users,
     frpCompat: o.frpCompat ?? true,
     openFrpPort: o.openFrpPort === undefined ? undefined : int('openFrpPort', o.openFrpPort, 0, 0, 65535),

@@ -2,6 +2,7 @@ import type net from 'node:net';
 import { createHash } from 'node:crypto';
 import { P2prcError } from '../errors.js';
 import { encodeMessage, type Message, type ServiceInfo } from '../protocol/messages.js';
+import { GuessThrottle, type GuessLimits } from './guess-throttle.js';
 import type { ClientSession } from './session.js';
 
 interface Service {
@@ -22,6 +23,7 @@ type Signal = Extract<Message, { type: 'DirectOffer' | 'DirectAnswer' | 'DirectR
 
 /** An offer on its way to an owner: where its answer must go back to. */
 interface PendingSignal {
+  serviceId: string;
   visitor: ClientSession;
   visitorSignalId: string;
   owner: ClientSession;
@@ -43,9 +45,11 @@ export interface ServiceLimits {
   perOwner: number;
   /** An offline service's ID is released after this long (the operator's policy; owners can come back before). */
   offlineTtlMs: number;
+  /** Backoff after wrong secrets, per source and per ID (guess-throttle.ts). */
+  guesses: Partial<GuessLimits>;
 }
 
-export const DEFAULT_SERVICE_LIMITS: ServiceLimits = { maxServices: 10_000, perOwner: 32, offlineTtlMs: 24 * 3_600_000 };
+export const DEFAULT_SERVICE_LIMITS: ServiceLimits = { maxServices: 10_000, perOwner: 32, offlineTtlMs: 24 * 3_600_000, guesses: {} };
 
 /** The principal an ID is bound to: the account, else the owner key's hash (the host never keeps the key). */
 export function servicePrincipal(owner: Pick<ClientSession, 'clientId' | 'user'>, ownerKey: string | undefined): string {
@@ -59,6 +63,7 @@ export class ServiceRegistry {
   private readonly signals = new Map<string, PendingSignal>();
   private signalIds = 0;
   private readonly limits: ServiceLimits;
+  private readonly guesses: GuessThrottle;
 
   constructor(
     limits: Partial<ServiceLimits> | number = {},
@@ -66,6 +71,7 @@ export class ServiceRegistry {
     private readonly log: (level: 'info' | 'warn', message: string) => void = () => undefined,
   ) {
     this.limits = { ...DEFAULT_SERVICE_LIMITS, ...(typeof limits === 'number' ? { maxServices: limits } : limits) };
+    this.guesses = new GuessThrottle(this.limits.guesses, now);
   }
 
   /**
@@ -100,8 +106,9 @@ export class ServiceRegistry {
     return [...this.services.values()].map((s) => ({ id: s.id, description: s.description, owner: s.ownerName, online: !!s.owner, since: s.since.toISOString() }));
   }
 
-  /** Hands a visitor's connection to the owner; answers unknown or offline services with a coded error. */
-  visit(id: string, visitor: net.Socket, visitorId: number): void {
+  /** Hands a visitor's connection to the owner; answers unknown or offline services, and throttled guessers, with a coded error. */
+  visit(id: string, visitor: net.Socket, visitorId: number, remote: string): void {
+    this.checkGuesses(id, remote);
     const s = this.services.get(id);
     if (!s) throw new P2prcError('E_NOT_FOUND', `no service with id ${id}`);
     if (!s.owner) throw new P2prcError('E_UNREACHABLE', `service ${id} is offline`);
@@ -118,6 +125,21 @@ export class ServiceRegistry {
   }
 
   /**
+   * E_QUOTA (not a code of its own: codes cross the wire in Error frames, and older peers take an
+   * unknown one for a protocol violation) while `remote` is backing off from guessing at `id`.
+   */
+  private checkGuesses(id: string, remote: string): void {
+    const wait = this.guesses.waitMs(addressOf(remote), id);
+    if (wait > 0) throw new P2prcError('E_QUOTA', `too many wrong secrets for service ${id}; try again in ${Math.ceil(wait / 1000)} s`, { details: { retryAfterMs: wait } });
+  }
+
+  /** The owner says a visit (or a direct offer) to `id` from `remote` had the wrong secret. */
+  guessFailed(id: string, remote: string): void {
+    const n = this.guesses.failed(addressOf(remote), id);
+    this.log('warn', `wrong secret for service ${id} from visitor ${remote} (${n.source} from this source, ${n.id} for this id)`);
+  }
+
+  /**
    * Routes direct-path signalling: a visitor's offer to the service's owner under a host-chosen id,
    * the owner's answer (or refusal) back to that visitor only. The host cannot forge or alter either:
    * both are MAC'd with the service secret (docs/direct.md); it only decides where they go.
@@ -130,12 +152,17 @@ export class ServiceRegistry {
     if (!mayVisit) return refuse(new P2prcError('E_AUTH', 'this host requires a user account (--user) to visit services'));
     if (!s) return refuse(new P2prcError('E_NOT_FOUND', `no service with id ${serviceId}`));
     if (!s.owner) return refuse(new P2prcError('E_UNREACHABLE', `service ${serviceId} is offline`));
+    try {
+      this.checkGuesses(serviceId, from.remote);
+    } catch (err) {
+      return refuse(err as P2prcError);
+    }
     if (this.signals.size >= MAX_PENDING_SIGNALS) return refuse(new P2prcError('E_QUOTA', 'too many direct-path offers in flight'));
     const hostSignalId = `h${++this.signalIds}`;
     const owner = s.owner;
     const timer = setTimeout(() => this.signals.delete(hostSignalId), SIGNAL_TTL_MS);
     timer.unref();
-    this.signals.set(hostSignalId, { visitor: from, visitorSignalId: signalId, owner, timer });
+    this.signals.set(hostSignalId, { serviceId, visitor: from, visitorSignalId: signalId, owner, timer });
     owner.send('DirectOffer', { ...m.body, signalId: hostSignalId });
   }
 
@@ -145,6 +172,8 @@ export class ServiceRegistry {
     if (!pending || pending.owner !== from) return;
     clearTimeout(pending.timer);
     this.signals.delete(m.body.signalId);
+    // A wrong MAC on the offer is a wrong guess at the secret, counted like a relayed one.
+    if (m.type === 'DirectRefused' && m.body.code === 'E_AUTH') this.guessFailed(pending.serviceId, pending.visitor.remote);
     const body = { ...m.body, signalId: pending.visitorSignalId };
     if (m.type === 'DirectAnswer') pending.visitor.send('DirectAnswer', body as typeof m.body);
     else pending.visitor.send('DirectRefused', body as typeof m.body);
@@ -165,4 +194,9 @@ export class ServiceRegistry {
       s.visitors.clear();
     }
   }
+}
+
+/** "host:port" or "[v6]:port" to the address alone. */
+function addressOf(remote: string): string {
+  return remote.slice(0, remote.lastIndexOf(':'));
 }

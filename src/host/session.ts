@@ -18,6 +18,8 @@ export interface SessionContext {
   sessionClosed(session: ClientSession, reason: P2prcError | undefined): void;
   registerService(session: ClientSession, serviceId: string, description: string, ownerKey?: string): void;
   listServices(session: ClientSession): ServiceInfo[];
+  /** The owner reported a wrong secret from the visitor at `remote` (counted for the guessing backoff). */
+  serviceGuessFailed(serviceId: string, remote: string): void;
   /** Direct-path signalling between a service's visitor and its owner (routed, never read). */
   signal(session: ClientSession, m: Extract<Message, { type: 'DirectOffer' | 'DirectAnswer' | 'DirectRefused' }>): void;
   log(level: 'info' | 'warn' | 'debug', message: string): void;
@@ -33,6 +35,8 @@ export interface VisitTarget {
 type PortReply = (accepted: boolean) => void;
 
 const MAX_UDP_BACKLOG = 4 * 1024 * 1024;
+/** Hidden visitors remembered for their owner's failure report, which comes after the visitor hung up. */
+const MAX_HIDDEN_REMOTES = 1024;
 
 /**
  * One authenticated client on the host: its control channel, heartbeats, public tunnels, the
@@ -53,7 +57,7 @@ export class ClientSession implements VisitorSink {
   private readonly usedSeqs = new Set<number>();
   private seqFloor = 0;
   private visitorIds = 0;
-  private readonly hiddenRemotes = new Map<number, string>();
+  private readonly hiddenRemotes = new Map<number, { remote: string; tunnelId: string }>();
   private lastSeen = Date.now();
   private heartbeat: NodeJS.Timeout | undefined;
   private closed = false;
@@ -181,9 +185,10 @@ export class ClientSession implements VisitorSink {
     const visitorId = ++this.visitorIds;
     const remote = `${visitor.remoteAddress ?? ''}:${visitor.remotePort ?? 0}`;
     if (tunnel.hideRemote) {
-      // Kept here only so a failed secret check can be logged on the host with the visitor's address.
-      this.hiddenRemotes.set(visitorId, remote);
-      visitor.once('close', () => this.hiddenRemotes.delete(visitorId));
+      // Kept (not past the visitor's close: a wrong guess hangs up before the owner reports it) so a
+      // failed secret check is counted against the visitor's address; the oldest make room.
+      this.hiddenRemotes.set(visitorId, { remote, tunnelId: tunnel.tunnelId });
+      if (this.hiddenRemotes.size > MAX_HIDDEN_REMOTES) this.hiddenRemotes.delete(this.hiddenRemotes.keys().next().value!);
     }
     data.write(encodeMessage('Bind', { tunnelId: tunnel.tunnelId, visitorId, remote: tunnel.hideRemote ? '' : remote }));
     relay(visitor, data);
@@ -228,9 +233,14 @@ export class ClientSession implements VisitorSink {
           this.channel.socket.end(); // let the Error frame reach the client; its close ends the session
         }
         return;
-      case 'ServiceAuthFailed':
-        this.ctx.log('warn', `wrong secret for service ${m.body.serviceId} from visitor ${this.hiddenRemotes.get(m.body.visitorId) ?? 'unknown (gone)'}`);
+      case 'ServiceAuthFailed': {
+        // One report per visit, and only for a visit to that service of this owner.
+        const hidden = this.hiddenRemotes.get(m.body.visitorId);
+        if (hidden?.tunnelId !== `svc:${m.body.serviceId}`) return this.ctx.log('warn', `wrong secret for service ${m.body.serviceId} from an unknown visitor`);
+        this.hiddenRemotes.delete(m.body.visitorId);
+        this.ctx.serviceGuessFailed(m.body.serviceId, hidden.remote);
         return;
+      }
       case 'CloseTunnel':
         if (this.registering.has(m.body.tunnelId)) this.registering.set(m.body.tunnelId, true);
         this.ctx.closeTunnel(this, m.body.tunnelId);

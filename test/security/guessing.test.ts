@@ -1,0 +1,64 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { ServiceVisitor, type P2prcError } from '../../src/index.js';
+import { GuessThrottle, sourceKey } from '../../src/host/guess-throttle.js';
+import { cleanup, client, defer, echoServer, host, roundTrip, sha256, until } from '../helpers/engine.js';
+
+afterEach(cleanup);
+
+const codeOf = async (p: Promise<unknown>) => ((await p.then(() => undefined, (e: unknown) => e)) as P2prcError | undefined)?.code;
+
+// issue 14, Low: 108 wrong guesses per second, then the right one accepted.
+describe('guessing service secrets is throttled', () => {
+  it('backs off per source and per ID, doubling, and forgets after a quiet hour (pure)', () => {
+    let now = 0;
+    const g = new GuessThrottle({ freePerSource: 3, freePerId: 5, baseMs: 1_000, maxMs: 8_000, forgetMs: 60_000 }, () => now);
+    for (let i = 0; i < 2; i++) g.failed('10.0.0.1', 'db');
+    expect(g.waitMs('10.0.0.1', 'db')).toBe(0);
+    expect(g.failed('10.0.0.1', 'db')).toEqual({ source: 3, id: 3 });
+    expect(g.waitMs('10.0.0.1', 'db')).toBe(1_000);
+    expect(g.waitMs('10.0.0.1', 'other')).toBe(1_000); // the source backs off for every ID
+    expect(g.waitMs('10.0.0.2', 'db')).toBe(0); // the ID is not locked yet for others
+    now = 1_000;
+    g.failed('10.0.0.1', 'db');
+    expect(g.waitMs('10.0.0.1', 'x')).toBe(2_000);
+    g.failed('10.0.0.3', 'db'); // five for the ID, spread over two sources: the ID backs off too
+    expect(g.waitMs('10.0.0.9', 'db')).toBe(1_000);
+    for (let i = 0; i < 10; i++) g.failed('10.0.0.1', 'y');
+    expect(g.waitMs('10.0.0.1', 'z')).toBe(8_000); // capped
+    now += 60_001;
+    expect(g.failed('10.0.0.1', 'z').source).toBe(1); // forgotten after a quiet forgetMs
+    // An IPv6 host gets a /64: its 2^64 addresses are one source; v4-mapped is the v4 address.
+    expect(sourceKey('2001:db8:1:2::5')).toBe(sourceKey('[2001:db8:1:2:ffff::9]'));
+    expect(sourceKey('::ffff:127.0.0.1')).toBe('127.0.0.1');
+    expect(sourceKey('::1')).toBe('0:0:0:0::/64');
+  });
+
+  it('a real host refuses a source after five wrong secrets (E_QUOTA) while the right secret from another source gets through', async () => {
+    // Bound to :: so visitors can come from two loopback sources, 127.0.0.1 and ::1.
+    const h = await host({ bind: '::', tls: false, serviceGuesses: { baseMs: 600_000 } });
+    const failures: string[] = [];
+    h.host.on('log', (l) => l.message.startsWith('wrong secret for service db') && failures.push(l.message));
+    const echo = await echoServer();
+    const secret = 'generated-secret-0123456789';
+    await client(h, { tls: false, tunnels: [], services: [{ id: 'db', secret, localPort: echo }] }).ready;
+    const visit = (from: string, guess: string) => {
+      const v = new ServiceVisitor({ host: from, port: h.port, token: h.token, tls: false, serviceId: 'db', secret: guess, localPort: 0, direct: 'off' });
+      defer(() => v.close());
+      return v;
+    };
+    for (let i = 1; i <= 5; i++) {
+      expect(await codeOf(visit('127.0.0.1', `guess-${i}`).start())).toBe('E_AUTH');
+      // The owner reports each failure after the visitor hung up: wait for the host to count it.
+      await until(() => failures.length === i, 10_000, `failure ${i} counted`);
+    }
+    expect(failures[4]).toContain('5 from this source');
+    expect(await codeOf(visit('127.0.0.1', 'guess-6').start())).toBe('E_QUOTA');
+    expect(await codeOf(visit('127.0.0.1', secret).start())).toBe('E_QUOTA'); // even the right one, until the backoff ends
+    const other = visit('::1', secret);
+    await other.start();
+    const payload = randomBytes(2048);
+    expect((await roundTrip(other.port, payload)).sha).toBe(sha256(payload));
+    expect(failures).toHaveLength(5); // the refused attempts never reached the owner
+  }, 60_000);
+});
