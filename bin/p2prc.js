@@ -9,6 +9,9 @@ if (early) (await import('../dist/bundle/held-listener.js')).holdListener(early.
 // dist/bundle/ is the CLI bundled by scripts/bundle.js: a few files to load instead of hundreds.
 const { main } = await import('../dist/bundle/main.js');
 
-// Exit explicitly: a failed command must not linger on a half-open socket or timer. stdout and stderr
-// are synchronous for files and pipes on POSIX, so nothing printed is lost.
-process.exit(await main(process.argv.slice(2)));
+// Exit explicitly: a failed command must not linger on a half-open socket or timer. But first let
+// stdout and stderr drain: a pipe whose reader is slower than us takes 64 KB synchronously and queues
+// the rest, which process.exit would drop (a long --list-services --json was cut off mid-object).
+const code = await main(process.argv.slice(2));
+await Promise.all([process.stdout, process.stderr].map((s) => new Promise((resolve) => s.write('', resolve))));
+process.exit(code);

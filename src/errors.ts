@@ -105,3 +105,19 @@ export function causeLines(err: unknown, max = 10): string[] {
   visit(err instanceof Error ? err.cause : undefined, 1);
   return lines;
 }
+
+/**
+ * Control characters (C0, DEL, C1) and the Unicode line and paragraph separators as `\xNN`/`\uNNNN`.
+ * Peers choose names, ids, Host headers and error texts: escaped, a newline in one of them cannot
+ * start a forged log line or move a terminal's cursor. Applied where lines are made (the host's log
+ * event, the CLI's formatter and error line, the debug log), so no call site can forget it; here, at the
+ * bottom layer, because every layer prints messages that carry such text. Costs nothing on the data path.
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+export function escapeControl(text: string): string {
+  return text.replace(CONTROL, (c) => {
+    const n = c.charCodeAt(0);
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16)}`;
+  });
+}

@@ -1,5 +1,5 @@
 import { debuglog } from 'node:util';
-import { toP2prcError, type ErrorCode } from './errors.js';
+import { escapeControl, toP2prcError, type ErrorCode } from './errors.js';
 
 /**
  * Debug lines for failures that are handled on purpose (a fallback taken, one connection dropped)
@@ -8,21 +8,6 @@ import { toP2prcError, type ErrorCode } from './errors.js';
  * Not a P2PRC_* variable: those are the documented option defaults (ENV_OPTIONS in src/cli/main.ts).
  */
 const log = debuglog('p2prc');
-
-/**
- * Control characters (C0, DEL, C1) and the Unicode line and paragraph separators as `\xNN`/`\uNNNN`.
- * Peers choose names, ids, Host headers and error texts: escaped, a newline in one of them cannot
- * start a forged log line or move a terminal's cursor. Applied where lines are made (the host's log
- * event, the CLI's formatter, the debug log), so no call site can forget it; costs nothing on the data path.
- */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
-
-export function escapeControl(text: string): string {
-  return text.replace(CONTROL, (c) => {
-    const n = c.charCodeAt(0);
-    return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16)}`;
-  });
-}
 
 export function debug(code: ErrorCode, message: string, fields?: Record<string, unknown>): void {
   if (!log.enabled) return;

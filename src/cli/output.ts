@@ -1,5 +1,4 @@
-import { EXIT_CODES, P2prcError, causeLines, toP2prcError } from '../errors.js';
-import { escapeControl } from '../log.js';
+import { EXIT_CODES, P2prcError, causeLines, escapeControl, toP2prcError } from '../errors.js';
 
 export interface Output {
   out(line: string): void;
@@ -20,7 +19,7 @@ export function reportError(err: unknown, output: Output, json = false): number 
   output.err(`p2prc: error ${e.code}: ${escapeControl(e.message)}`);
   if (json) output.out(JSON.stringify({ error: { code: e.code, message: e.message } }));
   if (output.verbose) {
-    for (const line of causeLines(e)) output.err(line);
+    for (const line of causeLines(e)) output.err(escapeControl(line));
     if (!(err instanceof P2prcError) && err instanceof Error && err.stack) output.err(err.stack);
   }
   return EXIT_CODES[e.code];

@@ -10,6 +10,9 @@ import { channelBinding, dial, type DialOptions } from '../transport/net.js';
 import type { ResolvedConnectOptions } from './options.js';
 import { DataPool, type LocalTarget } from './pool.js';
 
+/** Pages of a service list a client reads at most (10,000 services fill about 20). */
+const MAX_LIST_PAGES = 1_000;
+
 type Pending = {
   onOffer: (port: number) => Promise<boolean>;
   resolve: (port: number, publicHost?: string) => void;
@@ -30,7 +33,7 @@ export class ControlSession {
   private isClosed = false;
   private readonly dialOptions: Omit<DialOptions, 'signal'>;
   onDatagram: ((tunnelId: string, visitorId: number, data: Buffer) => void) | undefined;
-  private readonly listWaiters: Array<(s: ServiceInfo[]) => void> = [];
+  private readonly listWaiters: Array<(page: Messages['ServiceList']) => void> = [];
   /** The host's STUN responder (UDP), 0 when it runs none: direct paths need it. */
   stunPort = 0;
   /** Direct-path signalling through this session: offers out (visitor), offers in (owner). */
@@ -94,12 +97,27 @@ export class ControlSession {
     });
   }
 
-  listServices(timeoutMs = 10_000): Promise<ServiceInfo[]> {
+  /** Every service, page by page (a host before paging answers the first request with all of them). */
+  async listServices(timeoutMs = 10_000): Promise<ServiceInfo[]> {
+    const all: ServiceInfo[] = [];
+    let after = '';
+    // Bounded: each page holds at least one service and the host keeps at most 10,000 by default.
+    for (let pages = 0; pages < MAX_LIST_PAGES; pages++) {
+      const page = await this.listPage(after, timeoutMs);
+      all.push(...page.services);
+      if (page.next === undefined) return all;
+      if (page.next <= after) throw new P2prcError('E_PROTOCOL', `service list cursor went backwards (${page.next} after ${after})`);
+      after = page.next;
+    }
+    throw new P2prcError('E_TOO_LARGE', `service list longer than ${MAX_LIST_PAGES} pages`);
+  }
+
+  private listPage(after: string, timeoutMs: number): Promise<Messages['ServiceList']> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new P2prcError('E_TIMEOUT', 'the host did not answer the service list request')), timeoutMs);
-      this.listWaiters.push((s) => (clearTimeout(timer), resolve(s)));
+      this.listWaiters.push((page) => (clearTimeout(timer), resolve(page)));
       void this.closed.then((e) => (clearTimeout(timer), reject(e)));
-      this.channel.send('ListServices', {});
+      this.channel.send('ListServices', { after });
     });
   }
 
@@ -165,7 +183,7 @@ export class ControlSession {
         this.settle(`svc:${m.body.serviceId}`, (p) => p.resolve(0));
         return;
       case 'ServiceList':
-        this.listWaiters.splice(0).forEach((w) => w(m.body.services));
+        this.listWaiters.shift()?.(m.body); // answers come in the order of the requests
         return;
       case 'Registered':
         this.settle(m.body.tunnelId, (p) => p.resolve(m.body.port, m.body.publicHost));

@@ -3,6 +3,7 @@ import type tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { P2prcError, toP2prcError, type ErrorCode } from '../errors.js';
 import { encodeMessage, type Message, type Messages } from '../protocol/messages.js';
+import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame.js';
 import { FrameChannel } from '../transport/channel.js';
 import { tuneSocket, wrapServerTls } from '../transport/net.js';
 import { DEFAULT_PAIRING_LIMITS } from '../transport/pairing-pool.js';
@@ -68,9 +69,10 @@ export class NativeEngine {
       registerService: (s, id, description, ownerKey) => services.register(s, id, description, ownerKey),
       serviceGuessFailed: (id, remote) => services.guessFailed(id, remote),
       signal: (s, m) => services.signal(s, m, !options.users || !!s.user),
-      listServices: (s) => {
+      listServices: (s, after) => {
         if (options.users && !s.user) throw new P2prcError('E_AUTH', 'this host requires a user account (--user) to list services');
-        return services.list();
+        // Half a frame of the smaller of our limit and the clients' default, for the JSON around the entries.
+        return after === undefined ? { services: services.list() } : services.listPage(after, Math.min(options.maxFrameSize, DEFAULT_MAX_FRAME_SIZE) / 2);
       },
       log: d.log,
     };

@@ -1,10 +1,9 @@
 import { formatAddress } from '../protocol/address.js';
-import { escapeControl } from '../log.js';
 import net from 'node:net';
 import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { P2prcError, toP2prcError, type ErrorCode } from '../errors.js';
+import { P2prcError, escapeControl, toP2prcError, type ErrorCode } from '../errors.js';
 import { FrpWireServer } from '../frp-wire/server/server.js';
 import { listenTcp } from '../transport/net.js';
 import { adoptHeldListener } from '../transport/held-listener.js';

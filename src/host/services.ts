@@ -103,7 +103,25 @@ export class ServiceRegistry {
 
   list(): ServiceInfo[] {
     this.expire();
-    return [...this.services.values()].map((s) => ({ id: s.id, description: s.description, owner: s.ownerName, online: !!s.owner, since: s.since.toISOString() }));
+    return [...this.services.values()].map(info);
+  }
+
+  /**
+   * The services after `after` in id order, as many as fit in `maxBytes` of JSON (at least one), and
+   * the cursor of the next page: a list of 10,000 IDs no longer exceeds a frame (E_TOO_LARGE).
+   */
+  listPage(after: string, maxBytes: number): { services: ServiceInfo[]; next?: string } {
+    this.expire();
+    const ids = [...this.services.keys()].filter((id) => id > after).sort();
+    const services: ServiceInfo[] = [];
+    let bytes = 0;
+    for (const id of ids) {
+      const s = info(this.services.get(id)!);
+      bytes += Buffer.byteLength(JSON.stringify(s)) + 1;
+      if (services.length > 0 && bytes > maxBytes) return { services, next: services[services.length - 1]!.id };
+      services.push(s);
+    }
+    return { services };
   }
 
   /** Hands a visitor's connection to the owner; answers unknown or offline services, and throttled guessers, with a coded error. */
@@ -199,4 +217,8 @@ export class ServiceRegistry {
 /** "host:port" or "[v6]:port" to the address alone. */
 function addressOf(remote: string): string {
   return remote.slice(0, remote.lastIndexOf(':'));
+}
+
+function info(s: Service): ServiceInfo {
+  return { id: s.id, description: s.description, owner: s.ownerName, online: !!s.owner, since: s.since.toISOString() };
 }

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { YamuxSession } from '../mux/session.js';
 import { relay } from '../transport/relay.js';
 import { P2prcError, toP2prcError } from '../errors.js';
-import { MUX_MAX_STREAMS, MUX_WINDOW, encodeMessage, type Message, type Messages, type ServiceInfo } from '../protocol/messages.js';
+import { MUX_MAX_STREAMS, MUX_WINDOW, encodeMessage, type Message, type Messages } from '../protocol/messages.js';
 import type { FrameChannel } from '../transport/channel.js';
 import { PairingPool, type PairingLimits, type VisitorSink } from '../transport/pairing-pool.js';
 import type { HostedTunnel } from './tunnel.js';
@@ -17,7 +17,8 @@ export interface SessionContext {
   closeTunnel(session: ClientSession, tunnelId: string): void;
   sessionClosed(session: ClientSession, reason: P2prcError | undefined): void;
   registerService(session: ClientSession, serviceId: string, description: string, ownerKey?: string): void;
-  listServices(session: ClientSession): ServiceInfo[];
+  /** One page after `after`, or (for clients that do not page) the whole list. */
+  listServices(session: ClientSession, after: string | undefined): Messages['ServiceList'];
   /** The owner reported a wrong secret from the visitor at `remote` (counted for the guessing backoff). */
   serviceGuessFailed(serviceId: string, remote: string): void;
   /** Direct-path signalling between a service's visitor and its owner (routed, never read). */
@@ -226,7 +227,7 @@ export class ClientSession implements VisitorSink {
         return;
       case 'ListServices':
         try {
-          this.send('ServiceList', { services: this.ctx.listServices(this) });
+          this.send('ServiceList', this.ctx.listServices(this, m.body.after));
         } catch (err) {
           const e = toP2prcError(err);
           this.send('Error', { code: e.code, message: e.message });

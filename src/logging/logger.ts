@@ -1,6 +1,5 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { P2prcError } from '../errors.js';
-import { escapeControl } from '../log.js';
+import { P2prcError, escapeControl } from '../errors.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogFormat = 'text' | 'json';

@@ -60,8 +60,10 @@ export interface Messages {
   Error: { code: ErrorCode; message: string };
   RegisterService: { serviceId: string; description: string; ownerKey?: string | undefined };
   ServiceRegistered: { serviceId: string };
-  ListServices: Record<string, never>;
-  ServiceList: { services: ServiceInfo[] };
+  /** after: the page after this id ('' for the first). Without it (clients before paging) the whole list. */
+  ListServices: { after?: string };
+  /** next: the cursor for the following page, absent on the last one. */
+  ServiceList: { services: ServiceInfo[]; next?: string };
   ServiceAuthFailed: { serviceId: string; visitorId: number };
   /** Direct-path signalling (docs/direct.md): the host routes these by signalId and cannot forge them (MAC). */
   DirectOffer: DirectSignal;
@@ -133,8 +135,8 @@ const SCHEMAS: { [K in Exclude<MsgTypeName, 'UdpData'>]: Record<string, FieldChe
   Error: { code, message: text },
   RegisterService: { serviceId, description: str, ownerKey: optional(hex64) },
   ServiceRegistered: { serviceId },
-  ListServices: {},
-  ServiceList: { services: serviceList },
+  ListServices: { after: optional((v) => v === '' || serviceId(v)) },
+  ServiceList: { services: serviceList, next: optional(serviceId) },
   ServiceAuthFailed: { serviceId, visitorId: uint },
   DirectOffer: directSignal,
   DirectAnswer: directSignal,

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { escapeControl } from '../../src/log.js';
+import { escapeControl } from '../../src/errors.js';
 import { formatLine } from '../../src/logging/logger.js';
 import { newNonce } from '../../src/protocol/auth.js';
 import { FrameChannel } from '../../src/transport/channel.js';
