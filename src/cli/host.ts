@@ -23,6 +23,7 @@ export function configure(y: Argv): Argv {
     .option('vhost-http-port', { type: 'number', describe: 'HTTP virtual-host port: http services (frp http proxies, --expose http:PORT@DOMAIN) are routed by Host header (default: off)' })
     .option('subdomain-host', { type: 'string', describe: 'domain under which http services may claim <name>.<domain> (frp subdomain)' })
     .option('max-tunnels-per-client', { type: 'number', default: 16, describe: 'tunnels one client may hold' })
+    .option('max-tunnels-per-principal', { type: 'number', default: 256, describe: 'tunnels one account (--users), else one client address, may hold across its clients' })
     .option('max-clients', { type: 'number', default: 1024, describe: 'clients connected at once' })
     .option('tls', { type: 'boolean', default: true, describe: 'TLS on the control and data connections (--no-tls for plaintext)' })
     .option('insecure', { type: 'boolean', default: false, describe: 'same as --no-tls' })
@@ -52,6 +53,7 @@ export async function hostServiceOptions(lib: Library, args: Record<string, unkn
     token: args.token as string | undefined,
     allowPorts: args['allow-ports'] ? lib.parsePortRanges(String(args['allow-ports'])) : undefined,
     maxTunnelsPerClient: args['max-tunnels-per-client'] as number,
+    maxTunnelsPerPrincipal: args['max-tunnels-per-principal'] as number,
     maxClients: args['max-clients'] as number,
     tls: (args.tls as boolean) && !(args.insecure as boolean),
     graceMs: Math.round((args.grace as number) * 1000),

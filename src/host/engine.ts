@@ -14,6 +14,7 @@ import { negotiateTunnel, type PortRegister, type RegistryOptions } from './regi
 import type { Reservations } from './reservations.js';
 import type { ServiceRegistry } from './services.js';
 import { ClientSession, type SessionContext } from './session.js';
+import { PrincipalQuota, principalOf } from './principals.js';
 import type { HostedTunnel } from './tunnel.js';
 import { VhostTunnel } from './vhost-tunnel.js';
 import { claimedDomains } from '../vhost/router.js';
@@ -53,6 +54,7 @@ export class NativeEngine {
   readonly sessions = new Map<string, ClientSession>();
   private readonly byClient = new Map<string, ClientSession>();
   private readonly sessionCtx: SessionContext;
+  private readonly quota: PrincipalQuota;
   private readonly userSaltSecret = randomBytes(32);
   private visitIds = 0;
   private shuttingDown = false;
@@ -60,6 +62,7 @@ export class NativeEngine {
 
   constructor(private readonly d: EngineDeps) {
     const { options, services } = d;
+    this.quota = new PrincipalQuota(options.maxTunnelsPerPrincipal, () => d.reservations.tunnels());
     this.sessionCtx = {
       heartbeatMs: options.heartbeatMs,
       pairing: DEFAULT_PAIRING_LIMITS,
@@ -141,6 +144,8 @@ export class NativeEngine {
     const sessionId = randomBytes(16).toString('hex');
     const session = new ClientSession(sessionId, auth.clientId, auth.name, remote, auth.key, channel, this.sessionCtx);
     session.user = auth.user;
+    session.principal = principalOf(auth.user, remote);
+    this.quota.added(session);
     this.sessions.set(sessionId, session);
     this.byClient.set(auth.clientId, session);
     channel.send('AuthOk', { sessionId, mac: hostAuthProof(options.token, auth), heartbeatMs: options.heartbeatMs, publicHost: options.publicHost ?? '', graceMs: options.graceMs, ...(this.d.stunPort() ? { stunPort: this.d.stunPort() } : {}), ...(auth.userSignature ? { userSig: auth.userSignature } : {}) });
@@ -151,23 +156,30 @@ export class NativeEngine {
   private async register(session: ClientSession, req: Messages['Register']): Promise<HostedTunnel> {
     const { registry, reservations } = this.d;
     let tunnel: HostedTunnel;
+    const protocol = req.protocol === 'udp' ? 'udp' : 'tcp';
+    // Taking back one's own port held in grace is not a new tunnel: no quota refuses it.
+    const reclaim = req.protocol !== 'http' && req.remotePort > 0 && reservations.isHeldFor(session.clientId, req.remotePort, protocol);
+    let unreserve: () => void = () => {};
     try {
+      if (!reclaim) unreserve = this.quota.reserve(session.principal);
       tunnel = req.protocol === 'http'
         ? this.claimHttp(session, req)
         : await negotiateTunnel(registry, session, req as PortRegister, (port, protocol) => reservations.take(session.clientId, port, protocol));
     } catch (err) {
-      const protocol = req.protocol === 'udp' ? 'udp' : 'tcp';
+      unreserve();
       const e = explainTaken(toP2prcError(err), req.remotePort, (port) => reservations.secondsHeldFor(port, protocol, session.clientId));
       // The client is told why; the operator should be too (a refused port, a quota, no permission).
       if (e.code !== 'E_CLOSED') this.d.events.refused({ stage: 'tunnel', code: e.code, remote: session.remote, client: session.name, message: `tunnel ${req.name}: ${e.message}` });
       throw e;
     }
+    unreserve(); // from here the tunnel counts in the session (or is gone)
     if (!this.sessions.has(session.sessionId)) {
       tunnel.close();
       registry.policy.release(tunnel.port, session.clientId, tunnel.protocol);
       throw new P2prcError('E_CLOSED', 'session closed during registration');
     }
     tunnel.sink = session;
+    tunnel.principal = session.principal;
     session.tunnels.set(req.tunnelId, tunnel);
     this.d.log('info', `tunnel ${req.name} of ${session.name} published on port ${tunnel.port}`, 'tunnel-opened', { client: session.name, tunnel: req.name, port: tunnel.port });
     this.d.events.tunnel({ clientId: session.clientId, name: req.name, port: tunnel.port });
@@ -202,6 +214,7 @@ export class NativeEngine {
 
   private sessionClosed(session: ClientSession, reason: P2prcError | undefined): void {
     this.sessions.delete(session.sessionId);
+    this.quota.removed(session);
     this.closedPoolMisses += session.poolMisses;
     this.d.services.ownerClosed(session);
     if (this.byClient.get(session.clientId) === session) this.byClient.delete(session.clientId);

@@ -20,6 +20,11 @@ export interface HostOptions {
   /** Allowed public ports: "6000-6100,7000" or ranges. Default: any port; "any" picks from 10000-29999. */
   allowPorts?: string | PortRange[];
   maxTunnelsPerClient?: number;
+  /**
+   * Tunnels one principal may hold across all its sessions and client ids: an account (--users), else
+   * (the token is shared) the address a client comes from, an IPv6 /64 counting as one. Default 256.
+   */
+  maxTunnelsPerPrincipal?: number;
   maxClients?: number;
   /** How long a disconnected client's ports stay reserved for it. Default 30 s. */
   graceMs?: number;
@@ -60,6 +65,7 @@ export interface ResolvedHostOptions {
   tls: boolean;
   allowPorts: PortRange[] | undefined;
   maxTunnelsPerClient: number;
+  maxTunnelsPerPrincipal: number;
   maxClients: number;
   graceMs: number;
   heartbeatMs: number;
@@ -97,6 +103,7 @@ export function resolveHostOptions(o: HostOptions & { token: string }): Resolved
     tls: o.tls ?? true,
     allowPorts: typeof o.allowPorts === 'string' ? parsePortRanges(o.allowPorts) : o.allowPorts,
     maxTunnelsPerClient: int('maxTunnelsPerClient', o.maxTunnelsPerClient, 16, 1, 65535),
+    maxTunnelsPerPrincipal: int('maxTunnelsPerPrincipal', o.maxTunnelsPerPrincipal, 256, 1, 1_000_000),
     maxClients: int('maxClients', o.maxClients, 1024, 1, 1_000_000),
     graceMs: int('graceMs', o.graceMs, 30_000, 0, 86_400_000),
     heartbeatMs: int('heartbeatMs', o.heartbeatMs, 10_000, 50, 3_600_000),

@@ -54,6 +54,11 @@ export class Reservations {
     return tunnel;
   }
 
+  /** Whether `port` is held for `owner` (a reclaim, which no quota refuses). */
+  isHeldFor(owner: string, port: number, protocol: 'tcp' | 'udp'): boolean {
+    return this.reserved.get(owner)?.has(`${protocol}/${port}`) ?? false;
+  }
+
   /** Seconds left before `port`, held for a client other than `owner`, is released; undefined when it is not. */
   secondsHeldFor(port: number, protocol: 'tcp' | 'udp', owner: string): number | undefined {
     const slot = `${protocol}/${port}`;

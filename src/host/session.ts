@@ -65,6 +65,8 @@ export class ClientSession implements VisitorSink {
   readonly connectedAt = new Date();
   /** The account this client proved, when the host has a users file. */
   user: string | undefined;
+  /** What its tunnels count against across sessions and client ids (engine.ts: principalOf). */
+  principal = '';
 
   constructor(
     readonly sessionId: string,

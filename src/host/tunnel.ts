@@ -8,6 +8,8 @@ export interface HostedTunnel {
   tunnelId: string;
   readonly port: number;
   readonly clientId: string;
+  /** Who the tunnel counts against (an account, or the address of a token-only client): set by the engine. */
+  principal?: string;
   name: string;
   readonly protocol: TunnelProtocol;
   sink: VisitorSink | undefined;

@@ -1,0 +1,68 @@
+import { P2prcError } from '../errors.js';
+import { sourceKey } from './guess-throttle.js';
+import type { HostedTunnel } from './tunnel.js';
+
+/** The part of a session the quota looks at. */
+export interface PrincipalSession {
+  principal: string;
+  readonly tunnels: { readonly size: number };
+}
+
+/**
+ * What a native client's tunnels count against. Client ids are chosen by the client, so a quota per
+ * client id lets one token holder open any number of sessions with 16 tunnels each. An account
+ * (`--users`) is a principal the host authenticates; without accounts every client holds the same
+ * token, and the address it comes from (an IPv4 address, an IPv6 /64) is the nearest thing to a
+ * holder the host can tell apart.
+ */
+export function principalOf(user: string | undefined, remote: string): string {
+  return user !== undefined ? `user:${user}` : `addr:${sourceKey(remote.slice(0, remote.lastIndexOf(':')))}`;
+}
+
+/**
+ * Tunnels per principal: its live sessions' tunnels, its registrations in flight (taken before the
+ * first await, so parallel Registers from many sessions cannot all pass the check), and its ports held
+ * in a grace period (else disconnecting and coming back as a new client id would reset the count).
+ * Walked only on Register, never on the data path.
+ */
+export class PrincipalQuota {
+  private readonly sessions = new Map<string, Set<PrincipalSession>>();
+  private readonly inFlight = new Map<string, number>();
+
+  constructor(private readonly limit: number, private readonly held: () => Iterable<HostedTunnel>) {}
+
+  added(s: PrincipalSession): void {
+    let set = this.sessions.get(s.principal);
+    if (!set) this.sessions.set(s.principal, (set = new Set()));
+    set.add(s);
+  }
+
+  removed(s: PrincipalSession): void {
+    const set = this.sessions.get(s.principal);
+    set?.delete(s);
+    if (set?.size === 0) this.sessions.delete(s.principal);
+  }
+
+  count(principal: string): number {
+    let n = this.inFlight.get(principal) ?? 0;
+    for (const s of this.sessions.get(principal) ?? []) n += s.tunnels.size;
+    for (const t of this.held()) if (t.principal === principal) n++;
+    return n;
+  }
+
+  /** Takes a slot for one registration (E_QUOTA past the limit); the returned function gives it back. */
+  reserve(principal: string): () => void {
+    if (this.count(principal) >= this.limit) {
+      throw new P2prcError('E_QUOTA', `${principal.replace(/^(user|addr):/, (_, k: string) => (k === 'user' ? 'account ' : 'address '))} already holds ${this.limit} tunnels (the host's per-principal limit)`);
+    }
+    this.inFlight.set(principal, (this.inFlight.get(principal) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const n = (this.inFlight.get(principal) ?? 1) - 1;
+      if (n > 0) this.inFlight.set(principal, n);
+      else this.inFlight.delete(principal);
+    };
+  }
+}
