@@ -162,9 +162,8 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
   private refuse(r: HostRefusal): void {
     const who = r.client ? `${r.client} (${r.remote})` : r.remote;
     const quiet = r.code === 'E_PROTOCOL' || r.code === 'E_TIMEOUT';
-    this.log(quiet ? 'info' : 'warn', `${r.stage} from ${who} refused: ${r.code} ${r.message}`, 'refused', {
-      stage: r.stage, code: r.code, peer: r.remote, client: r.client,
-    });
+    const fields = { stage: r.stage, code: r.code, peer: r.remote, client: r.client };
+    this.log(quiet ? 'info' : 'warn', `${r.stage} from ${who} refused: ${r.code} ${r.message}`, 'refused', fields);
     this.emit('refused', r);
   }
 
