@@ -14,7 +14,7 @@ import { negotiateTunnel, type PortRegister, type RegistryOptions } from './regi
 import type { Reservations } from './reservations.js';
 import type { ServiceRegistry } from './services.js';
 import { ClientSession, type SessionContext } from './session.js';
-import { PrincipalQuota, principalOf } from './principals.js';
+import { principalOf } from './principals.js';
 import type { HostedTunnel } from './tunnel.js';
 import { VhostTunnel } from './vhost-tunnel.js';
 import { claimedDomains } from '../vhost/router.js';
@@ -54,7 +54,6 @@ export class NativeEngine {
   readonly sessions = new Map<string, ClientSession>();
   private readonly byClient = new Map<string, ClientSession>();
   private readonly sessionCtx: SessionContext;
-  private readonly quota: PrincipalQuota;
   private readonly userSaltSecret = randomBytes(32);
   private visitIds = 0;
   private shuttingDown = false;
@@ -62,7 +61,6 @@ export class NativeEngine {
 
   constructor(private readonly d: EngineDeps) {
     const { options, services } = d;
-    this.quota = new PrincipalQuota(options.maxTunnelsPerPrincipal, () => d.reservations.tunnels());
     this.sessionCtx = {
       heartbeatMs: options.heartbeatMs,
       pairing: DEFAULT_PAIRING_LIMITS,
@@ -145,7 +143,7 @@ export class NativeEngine {
     const session = new ClientSession(sessionId, auth.clientId, auth.name, remote, auth.key, channel, this.sessionCtx);
     session.user = auth.user;
     session.principal = principalOf(auth.user, remote);
-    this.quota.added(session);
+    this.d.registry.quota.added(session);
     this.sessions.set(sessionId, session);
     this.byClient.set(auth.clientId, session);
     channel.send('AuthOk', { sessionId, mac: hostAuthProof(options.token, auth), heartbeatMs: options.heartbeatMs, publicHost: options.publicHost ?? '', graceMs: options.graceMs, ...(this.d.stunPort() ? { stunPort: this.d.stunPort() } : {}), ...(auth.userSignature ? { userSig: auth.userSignature } : {}) });
@@ -161,7 +159,7 @@ export class NativeEngine {
     const reclaim = req.protocol !== 'http' && req.remotePort > 0 && reservations.isHeldFor(session.clientId, req.remotePort, protocol);
     let unreserve: () => void = () => {};
     try {
-      if (!reclaim) unreserve = this.quota.reserve(session.principal);
+      if (!reclaim) unreserve = this.d.registry.quota.reserve(session.principal);
       tunnel = req.protocol === 'http'
         ? this.claimHttp(session, req)
         : await negotiateTunnel(registry, session, req as PortRegister, (port, protocol) => reservations.take(session.clientId, port, protocol));
@@ -214,7 +212,7 @@ export class NativeEngine {
 
   private sessionClosed(session: ClientSession, reason: P2prcError | undefined): void {
     this.sessions.delete(session.sessionId);
-    this.quota.removed(session);
+    this.d.registry.quota.removed(session);
     this.closedPoolMisses += session.poolMisses;
     this.d.services.ownerClosed(session);
     if (this.byClient.get(session.clientId) === session) this.byClient.delete(session.clientId);

@@ -1,6 +1,7 @@
 import { P2prcError, isP2prcError } from '../errors.js';
 import type { FrpOpenRequest, FrpPorts } from '../frp-wire/server/ports.js';
 import { bindPublicPort, type RegistryOptions } from './register.js';
+import { principalOf } from './principals.js';
 import type { Reservations } from './reservations.js';
 import type { HostedTunnel } from './tunnel.js';
 
@@ -13,7 +14,7 @@ export function isFrpOwnerId(id: string): boolean {
 }
 
 export interface FrpPortsDeps {
-  registry: Pick<RegistryOptions, 'policy' | 'bind' | 'udpIdleMs' | 'udpMaxVisitors' | 'maxTunnelsPerClient'>;
+  registry: Pick<RegistryOptions, 'policy' | 'bind' | 'udpIdleMs' | 'udpMaxVisitors' | 'maxTunnelsPerClient' | 'quota'>;
   reservations: Reservations;
   /** A proxy's port is open (new or taken back from grace). */
   opened(tunnel: HostedTunnel): void;
@@ -27,33 +28,53 @@ export interface FrpPortsDeps {
 export function hostFrpPorts(d: FrpPortsDeps): FrpPorts<HostedTunnel> {
   const { registry, reservations } = d;
   return {
-    async open({ runId, name, remotePort, sink, held, udp, tokenless }: FrpOpenRequest): Promise<HostedTunnel> {
+    async open({ runId, name, remotePort, sink, held, udp, tokenless, remote }: FrpOpenRequest): Promise<HostedTunnel> {
       // Token-less clients share no secret, and P2PRC's all send an empty proxy name: their ports are
       // owned per run id (which frpc presents again when it reconnects), never by name alone, so they
       // can never take a token client's port or one another's.
       const owner = tokenless ? `${FRP_OPEN_OWNER}${runId}:${name}` : `${FRP_OWNER}${name}`;
       const protocol = udp ? 'udp' : 'tcp';
       const reserved = remotePort > 0 ? reservations.take(owner, remotePort, protocol) : undefined;
+      // frp's `user` is not authenticated: like a token-only native client, an frpc counts against its address.
+      const principal = remote === undefined ? undefined : principalOf(undefined, remote);
       if (reserved) {
         reserved.name = name;
         reserved.sink = sink;
+        reserved.principal = principal;
+        registry.quota.opened(reserved);
         d.opened(reserved);
         return reserved;
       }
       if (held >= registry.maxTunnelsPerClient) throw new P2prcError('E_QUOTA', `more than ${registry.maxTunnelsPerClient} proxies`);
-      const candidates = remotePort > 0 ? [remotePort] : registry.policy.pickCandidates(20, new Set(), Math.random, protocol);
-      for (const port of candidates) {
-        try {
-          const tunnel = await bindPublicPort(registry, { owner, tunnelId: owner, name, protocol }, port);
-          tunnel.sink = sink;
-          d.opened(tunnel);
-          return tunnel;
-        } catch (err) {
-          if (remotePort > 0 || !isP2prcError(err, 'E_PORT_TAKEN')) throw err;
-        }
+      const unreserve = principal === undefined ? () => undefined : registry.quota.reserve(principal);
+      try {
+        const tunnel = await bindAny(registry, owner, name, protocol, remotePort);
+        tunnel.sink = sink;
+        tunnel.principal = principal;
+        registry.quota.opened(tunnel);
+        d.opened(tunnel);
+        return tunnel;
+      } finally {
+        unreserve();
       }
-      throw new P2prcError('E_PORT_TAKEN', 'no free port in the host policy');
     },
-    close: (runId, tunnel, keep) => (keep ? reservations.hold(tunnel.clientId, tunnel, `frp client ${runId}`) : reservations.release(tunnel)),
+    close: (runId, tunnel, keep) => {
+      registry.quota.closed(tunnel);
+      if (keep) reservations.hold(tunnel.clientId, tunnel, `frp client ${runId}`);
+      else reservations.release(tunnel);
+    },
   };
+}
+
+/** A port from the policy: the one asked for, or the first free of 20 random candidates. */
+async function bindAny(registry: FrpPortsDeps['registry'], owner: string, name: string, protocol: 'tcp' | 'udp', remotePort: number): Promise<HostedTunnel> {
+  const candidates = remotePort > 0 ? [remotePort] : registry.policy.pickCandidates(20, new Set(), Math.random, protocol);
+  for (const port of candidates) {
+    try {
+      return await bindPublicPort(registry, { owner, tunnelId: owner, name, protocol }, port);
+    } catch (err) {
+      if (remotePort > 0 || !isP2prcError(err, 'E_PORT_TAKEN')) throw err;
+    }
+  }
+  throw new P2prcError('E_PORT_TAKEN', 'no free port in the host policy');
 }

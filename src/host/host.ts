@@ -15,7 +15,7 @@ import { hostFrpPorts } from './frp-ports.js';
 import { isFrpFirstByte } from './handshake.js';
 import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
 import { PortPolicy } from './ports.js';
-import type { RegistryOptions } from './register.js';
+import { PrincipalQuota, type RegistryOptions } from './register.js';
 import { Reservations } from './reservations.js';
 import { ServiceRegistry } from './services.js';
 import { startStun, type StunResponder } from '../direct/stun-responder.js';
@@ -88,7 +88,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     this.policy = new PortPolicy(o.allowPorts);
     this.admission = new Admission(defaultAdmissionLimits(o.maxPendingHandshakes, o.maxPendingPerSource));
     const context = o.tls ? tls.createSecureContext({ key: options.keyPem, cert: options.certPem }) : undefined;
-    const registry: RegistryOptions = { policy: this.policy, bind: o.bind, maxTunnelsPerClient: o.maxTunnelsPerClient, offerTimeoutMs: 10_000, maxOffers: 20, udpIdleMs: o.udpIdleMs, udpMaxVisitors: o.udpMaxVisitors };
+    const registry: RegistryOptions = { policy: this.policy, bind: o.bind, maxTunnelsPerClient: o.maxTunnelsPerClient, quota: new PrincipalQuota(o.maxTunnelsPerPrincipal, () => this.reservations.tunnels()), offerTimeoutMs: 10_000, maxOffers: 20, udpIdleMs: o.udpIdleMs, udpMaxVisitors: o.udpMaxVisitors };
     const log = (level: 'info' | 'warn' | 'debug', message: string, event?: string, fields?: LogFields) => this.log(level, message, event, fields);
     this.reservations = new Reservations({
       policy: this.policy, graceMs: o.graceMs, log,

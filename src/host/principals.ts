@@ -28,6 +28,8 @@ export function principalOf(user: string | undefined, remote: string): string {
 export class PrincipalQuota {
   private readonly sessions = new Map<string, Set<PrincipalSession>>();
   private readonly inFlight = new Map<string, number>();
+  /** Tunnels of clients that are not native sessions (frp proxies), by principal. */
+  private readonly live = new Map<string, Set<HostedTunnel>>();
 
   constructor(private readonly limit: number, private readonly held: () => Iterable<HostedTunnel>) {}
 
@@ -43,8 +45,24 @@ export class PrincipalQuota {
     if (set?.size === 0) this.sessions.delete(s.principal);
   }
 
+  /** An frp proxy's port opened (or taken back from grace) under its principal. */
+  opened(t: HostedTunnel): void {
+    if (t.principal === undefined) return;
+    let set = this.live.get(t.principal);
+    if (!set) this.live.set(t.principal, (set = new Set()));
+    set.add(t);
+  }
+
+  /** It closed, or went into grace (where `held` counts it). */
+  closed(t: HostedTunnel): void {
+    if (t.principal === undefined) return;
+    const set = this.live.get(t.principal);
+    set?.delete(t);
+    if (set?.size === 0) this.live.delete(t.principal);
+  }
+
   count(principal: string): number {
-    let n = this.inFlight.get(principal) ?? 0;
+    let n = (this.inFlight.get(principal) ?? 0) + (this.live.get(principal)?.size ?? 0);
     for (const s of this.sessions.get(principal) ?? []) n += s.tunnels.size;
     for (const t of this.held()) if (t.principal === principal) n++;
     return n;

@@ -3,6 +3,9 @@ import { P2prcError, isP2prcError } from '../errors.js';
 import type { Messages, TunnelProtocol } from '../protocol/messages.js';
 import { listenTcp } from '../transport/net.js';
 import type { PortPolicy } from './ports.js';
+import type { PrincipalQuota } from './principals.js';
+
+export { PrincipalQuota } from './principals.js';
 import type { ClientSession } from './session.js';
 import { PublicTunnel, type HostedTunnel } from './tunnel.js';
 import { UdpTunnel, bindUdp } from './udp-tunnel.js';
@@ -11,6 +14,8 @@ export interface RegistryOptions {
   policy: PortPolicy;
   bind: string;
   maxTunnelsPerClient: number;
+  /** Tunnels per principal, shared by native clients and frp proxies (principals.ts). */
+  quota: PrincipalQuota;
   /** How long the host holds an offered port while the client checks its own side. */
   offerTimeoutMs: number;
   /** Offers tried for "any" before giving up. */

@@ -3,7 +3,9 @@ import { once } from 'node:events';
 import type { FrameChannel } from '../../src/transport/channel.js';
 import type { Message } from '../../src/protocol/messages.js';
 import { principalOf } from '../../src/host/principals.js';
-import { cleanup, client, echoServer, host } from '../helpers/engine.js';
+import { FrpWireClient } from '../../src/frp-wire/client/client.js';
+import type { HostRefusal } from '../../src/host/host.js';
+import { cleanup, client, defer, echoServer, freePort, host, until } from '../helpers/engine.js';
 import { authenticatedControl } from '../helpers/native.js';
 
 afterEach(cleanup);
@@ -44,5 +46,20 @@ describe('tunnel quota per principal', () => {
     const echo = await echoServer();
     const other = client(h, { host: '::1', tls: false, tunnels: [{ name: 'x', localPort: echo }, { name: 'y', localPort: echo }] });
     expect(await other.ready).toHaveLength(2);
+  }, 30_000);
+
+  it('an frp client shares the quota of its address with native clients (frp\'s user is not authenticated)', async () => {
+    const h = await host({ tls: false, maxTunnelsPerClient: 2, maxTunnelsPerPrincipal: 3 });
+    const refused: HostRefusal[] = [];
+    h.host.on('refused', (r) => refused.push(r));
+    const a = await authenticatedControl(h.port, h.token, 'native');
+    expect([await register(a.channel, 'a1'), await register(a.channel, 'a2')]).toEqual(['ok', 'ok']);
+    const echo = await echoServer();
+    const tunnels = await Promise.all(['p1', 'p2'].map(async (name) => ({ name, localHost: '127.0.0.1', localPort: echo, remotePort: await freePort() })));
+    const frp = new FrpWireClient({ host: '127.0.0.1', port: h.port, token: h.token, tcpMux: true, tunnels, heartbeatMs: 1_000 });
+    defer(() => frp.close());
+    void frp.start().catch(() => undefined);
+    await until(() => refused.some((r) => r.code === 'E_QUOTA'), 10_000, 'the host to refuse the fourth tunnel of the address');
+    expect(h.host.tunnels().filter((t) => t.engine === 'frp-wire')).toHaveLength(1);
   }, 30_000);
 });

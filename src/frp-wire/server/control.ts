@@ -79,7 +79,7 @@ export class FrpControl<T extends FrpTunnel> implements VisitorSink {
     try {
       if (this.proxies.has(name)) throw new P2prcError('E_CONFLICT', `proxy [${name}] is already registered`);
       const held = [...this.proxies.values()].filter((p) => p.holdsPort).length;
-      const proxy = await openFrpProxy(this.ctx, this.runId, body, this, held);
+      const proxy = await openFrpProxy(this.ctx, this.runId, body, this, held, this.remote);
       if (this.closed) return proxy.release(true);
       this.proxies.set(name, proxy);
       this.send(FrpMsg.NewProxyResp, { proxy_name: name, remote_addr: proxy.remoteAddr, error: '' });

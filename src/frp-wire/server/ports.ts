@@ -31,6 +31,8 @@ export interface FrpOpenRequest {
   /** Proxies this frpc already holds, for the per-client quota. */
   held: number;
   udp: boolean;
+  /** The frpc's address ("host:port"), for quotas that follow a principal rather than a run id. */
+  remote?: string;
   /** Logged in on the open port with no token (P2PRC's /FRPPort): owns ports per run id, not per name. */
   tokenless?: boolean;
 }

@@ -43,7 +43,7 @@ const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is
  * Turns a NewProxy into what the server holds for it, by type: tcp (alone or in a `group`), udp, http
  * (routes on the vhost port), stcp (a secret visitors present). Refusals are coded errors.
  */
-export async function openFrpProxy<T extends FrpTunnel>(s: FrpProxyServices<T>, runId: string, body: Record<string, unknown>, sink: VisitorSink, held: number): Promise<FrpProxy> {
+export async function openFrpProxy<T extends FrpTunnel>(s: FrpProxyServices<T>, runId: string, body: Record<string, unknown>, sink: VisitorSink, held: number, remote?: string): Promise<FrpProxy> {
   const name = str(body.proxy_name);
   const type = str(body.proxy_type) || 'tcp';
   const remotePort = Number(body.remote_port ?? 0);
@@ -58,7 +58,7 @@ export async function openFrpProxy<T extends FrpTunnel>(s: FrpProxyServices<T>, 
     return { ...base, port: joined.port, remoteAddr: `:${joined.port}`, holdsPort: true, release: () => joined.leave() };
   }
   if (type === 'tcp' || type === 'udp') {
-    const tunnel = await s.ports.open({ runId, name, remotePort, sink, held, udp: type === 'udp' });
+    const tunnel = await s.ports.open({ runId, name, remotePort, sink, held, udp: type === 'udp', remote });
     return {
       ...base, tunnelId: tunnel.tunnelId, port: tunnel.port, remoteAddr: `:${tunnel.port}`, holdsPort: true, udp: isUdpTunnel(tunnel) ? tunnel : undefined, tunnel,
       release: (keep) => s.ports.close(runId, tunnel, keep),
