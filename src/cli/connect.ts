@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { Argv } from 'yargs';
-import { P2prcError } from '../errors.js';
+import { P2prcError, escapeControl } from '../errors.js';
 import type { Logger, NodeService, NodeServiceOptions, PublishedTunnel, ServiceOwner, ServiceOwnerOptions } from '../index.js';
 import { configDirArg, loadLibrary, type Library } from './lib.js';
 import { stdio, untilSignal, type Output } from './output.js';
@@ -67,7 +67,8 @@ function checkPortAndHeartbeat(args: Record<string, unknown>): { port: number | 
 
 /** Status lines keep their text; a logger adds the time and the level (warn for warnings and retries, debug for causes). */
 function statusSink(out: Output, log: Logger | undefined): (line: string) => void {
-  if (!log) return (line) => (line.startsWith('  caused by:') ? out.verbose && out.err(line) : out.err(line));
+  // Status lines carry hosts' and peers' texts: escaped, each stays one line.
+  if (!log) return (line) => (line.startsWith('  caused by:') ? out.verbose && out.err(escapeControl(line)) : out.err(escapeControl(line)));
   // A failure's cause chain comes as indented "caused by:" lines after it: debug level, shown with --verbose.
   return (line) => log.log(line.startsWith('  caused by:') ? 'debug' : line.startsWith('warning:') || line.startsWith('status:') ? 'warn' : 'info', 'status', line);
 }

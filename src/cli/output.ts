@@ -25,8 +25,9 @@ export function reportError(err: unknown, output: Output, json = false): number 
   return EXIT_CODES[e.code];
 }
 
-/** Aligned plain-text table; the header row is upper case. */
+/** Aligned plain-text table; the header row is upper case. Cells come from peers (service descriptions, names): escaped. */
 export function formatTable(headers: string[], rows: string[][]): string {
+  rows = rows.map((r) => r.map(escapeControl));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(headers.map((h) => h.toUpperCase())), ...rows.map(line)].join('\n');

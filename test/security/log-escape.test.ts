@@ -8,7 +8,9 @@ import { newNonce } from '../../src/protocol/auth.js';
 import { FrameChannel } from '../../src/transport/channel.js';
 import { dial } from '../../src/transport/net.js';
 import { killAll, startCli } from '../helpers/cli.js';
-import { cleanup, defer } from '../helpers/engine.js';
+import { listServices } from '../../src/index.js';
+import { servicesText } from '../../src/cli/services.js';
+import { cleanup, client, defer, echoServer, host } from '../helpers/engine.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -44,4 +46,16 @@ describe('wire strings in logs', () => {
     expect(line).toContain(`evil\\x0a${FORGED}`);
     expect(host.stderr.filter((l) => l.startsWith(FORGED))).toEqual([]);
   }, 30_000);
+
+  it('a service description with a newline and an escape sequence stays in its row of --list-services', async () => {
+    const h = await host({ tls: false });
+    const echo = await echoServer();
+    const description = 'db\nforged  row  online\x1b[2J';
+    await client(h, { tls: false, tunnels: [], services: [{ id: 'db', secret: 'generated-secret-0123456789', localPort: echo, description }] }).ready;
+    const listed = await listServices({ host: '127.0.0.1', port: h.port, token: h.token, tls: false });
+    expect(listed[0]!.description).toBe(description); // the data is kept; only what is printed is escaped
+    const table = servicesText(listed, false).split('\n');
+    expect(table).toHaveLength(2);
+    expect(table[1]).toContain('db\\x0aforged  row  online\\x1b[2J');
+  });
 });
