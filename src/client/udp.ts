@@ -1,12 +1,15 @@
 import dgram from 'node:dgram';
 import type { LocalTarget } from './pool.js';
 import { debugFailure } from '../log.js';
+import { evictOne } from '../protocol/evict.js';
 
 type Sender = (tunnelId: string, visitorId: number, data: Buffer) => void;
 
 interface Session {
   socket: dgram.Socket;
   lastSeen: number;
+  /** Used since eviction last passed it over (protocol/evict.ts). */
+  used: boolean;
   /** Datagrams that arrived before the local socket finished connecting. */
   pending: Buffer[] | undefined;
 }
@@ -15,7 +18,7 @@ interface Session {
  * The client's half of UDP tunnels: one local UDP socket per remote visitor, so the local service
  * sees distinct peers and its replies go back to the right visitor. Idle sessions are closed, and
  * at most `maxSessions` are open (each is a descriptor): the host names a new visitor for every
- * source, spoofed ones included, so past the cap the least recently used session is closed.
+ * source, spoofed ones included, so past the cap a session not used lately is closed (second chance).
  */
 export class UdpRelay {
   private readonly sessions = new Map<string, Session>();
@@ -42,8 +45,7 @@ export class UdpRelay {
   fromHost(tunnelId: string, visitorId: number, data: Buffer): void {
     const key = `${tunnelId}|${visitorId}`;
     let s = this.sessions.get(key);
-    if (s) this.sessions.delete(key); // re-inserted below: the map stays in least-recently-used order
-    else {
+    if (!s) {
       const t = this.target(tunnelId);
       if (!t) {
         this.dropped++;
@@ -59,14 +61,15 @@ export class UdpRelay {
         if (this.sender) this.sender(tunnelId, visitorId, reply);
         else this.dropped++;
       });
-      const session: Session = { socket, lastSeen: Date.now(), pending: [] };
+      const session: Session = { socket, lastSeen: Date.now(), used: false, pending: [] };
       socket.connect(t.port, t.host, () => {
+        if (this.sessions.get(key) !== session) return; // evicted (closed) while connecting
         for (const d of session.pending ?? []) socket.send(d);
         session.pending = undefined;
       });
       s = session;
-    }
-    this.sessions.set(key, s);
+      this.sessions.set(key, s);
+    } else s.used = true;
     s.lastSeen = Date.now();
     if (!s.pending) s.socket.send(data);
     else if (s.pending.length < 256) s.pending.push(data);
@@ -74,9 +77,9 @@ export class UdpRelay {
   }
 
   private evictOldest(): void {
-    const [key, oldest] = this.sessions.entries().next().value!;
-    oldest.socket.close();
-    this.sessions.delete(key);
+    const victim = evictOne(this.sessions);
+    if (!victim) return;
+    victim[1].socket.close();
     this.evicted++;
   }
 

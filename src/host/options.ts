@@ -36,7 +36,7 @@ export interface HostOptions {
   maxPendingPerSource?: number;
   /** UDP visitors silent this long are forgotten. Default 60 s. */
   udpIdleMs?: number;
-  /** UDP visitors (source address and port) one tunnel remembers; the least recently seen makes room. Default 4096. */
+  /** UDP visitors (source address and port) one tunnel remembers; one not seen lately makes room. Default 4096. */
   udpMaxVisitors?: number;
   /** Backoff after wrong service secrets, per source and per service ID (defaults in guess-throttle.ts). */
   serviceGuesses?: Partial<GuessLimits>;

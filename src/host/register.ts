@@ -21,7 +21,7 @@ export interface RegistryOptions {
   /** Offers tried for "any" before giving up. */
   maxOffers: number;
   udpIdleMs: number;
-  /** Visitors one UDP tunnel remembers (least recently seen evicted). */
+  /** Visitors one UDP tunnel remembers (one not seen lately makes room). */
   udpMaxVisitors?: number;
 }
 

@@ -1,24 +1,28 @@
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { P2prcError } from '../errors.js';
+import { evictOne } from '../protocol/evict.js';
 import type { VisitorSink } from '../transport/pairing-pool.js';
 
 export const DEFAULT_UDP_IDLE_MS = 60_000;
-/** Visitors one UDP tunnel remembers; past it the least recently seen is forgotten (sources are spoofable). */
+/** Visitors one UDP tunnel remembers; past it one not seen lately is forgotten (sources are spoofable). */
 export const DEFAULT_UDP_MAX_VISITORS = 4096;
 
 interface Visitor {
   address: string;
   port: number;
   lastSeen: number;
+  /** Seen since eviction last passed it over (protocol/evict.ts). */
+  used: boolean;
 }
 
 /**
  * A public UDP port. Each visitor (address:port) gets a numeric id; datagrams travel to the client
  * over its control connection tagged with that id, boundaries intact, and replies come back the
  * same way. Idle visitors are forgotten after `idleMs`, and at most `maxVisitors` are remembered:
- * a UDP source address costs an attacker nothing to forge, so a new one past the cap evicts the least
- * recently seen visitor (`byId` is kept in that order) instead of growing the maps.
+ * a UDP source address costs an attacker nothing to forge, so a new one past the cap evicts a visitor
+ * not seen lately (second chance: a forged source that sent once goes before a live visitor) instead
+ * of growing the maps.
  */
 export class UdpTunnel {
   readonly protocol = 'udp' as const;
@@ -63,29 +67,28 @@ export class UdpTunnel {
     const key = `${rinfo.address}|${rinfo.port}`;
     let id = this.byKey.get(key);
     if (id === undefined) id = this.add(key, rinfo);
-    else this.touch(id, this.byId.get(id)!);
+    else this.touch(this.byId.get(id)!);
     this.bytesIn += msg.length;
     if (!this.sink.sendDatagram(this, id, msg, rinfo)) this.dropped++;
   }
 
   private add(key: string, rinfo: dgram.RemoteInfo): number {
-    if (this.byId.size >= this.maxVisitors) {
-      const [oldest, v] = this.byId.entries().next().value!;
-      this.forget(oldest, v);
+    const victim = this.byId.size >= this.maxVisitors ? evictOne(this.byId) : undefined;
+    if (victim) {
+      this.byKey.delete(`${victim[1].address}|${victim[1].port}`);
       this.evicted++;
     }
     const id = (this.nextId = (this.nextId + 1) >>> 0);
     this.byKey.set(key, id);
-    this.byId.set(id, { address: rinfo.address, port: rinfo.port, lastSeen: Date.now() });
+    this.byId.set(id, { address: rinfo.address, port: rinfo.port, lastSeen: Date.now(), used: false });
     this.connections++;
     return id;
   }
 
-  /** Moves a visitor to the most recently seen end: two map operations, as the old per-datagram set was. */
-  private touch(id: number, v: Visitor): void {
+  /** Per datagram: two field writes, no map operation (the old code allocated a record per datagram). */
+  private touch(v: Visitor): void {
     v.lastSeen = Date.now();
-    this.byId.delete(id);
-    this.byId.set(id, v);
+    v.used = true;
   }
 
   private forget(id: number, v: Visitor): void {
@@ -105,18 +108,14 @@ export class UdpTunnel {
       this.dropped++;
       return;
     }
-    this.touch(visitorId, v);
+    this.touch(v);
     this.bytesOut += data.length;
     this.socket.send(data, v.port, v.address);
   }
 
   private sweep(): void {
     const cutoff = Date.now() - this.idleMs;
-    // Least recently seen first: the first visitor seen since the cutoff ends the walk.
-    for (const [id, v] of this.byId) {
-      if (v.lastSeen >= cutoff) break;
-      this.forget(id, v);
-    }
+    for (const [id, v] of this.byId) if (v.lastSeen < cutoff) this.forget(id, v);
   }
 
   close(): void {

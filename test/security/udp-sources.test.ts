@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { UdpRelay } from '../../src/client/udp.js';
+import { evictOne } from '../../src/protocol/evict.js';
 import { cleanup, client, defer, host, until } from '../helpers/engine.js';
 
 afterEach(cleanup);
@@ -33,7 +34,18 @@ async function echoed(v: dgram.Socket, port: number, msg: Buffer): Promise<boole
 
 // issue 14, Low (code-read): the UDP per-source map was unbounded for spoofed sources.
 describe('UDP tunnels under many sources', () => {
-  it('the host remembers at most udpMaxVisitors sources, evicting the least recently seen; evicted and new visitors still get through', async () => {
+  it('second-chance eviction: a source used since it was last passed over stays, a one-shot source goes', () => {
+    const m = new Map([['live', { used: true }], ['once', { used: false }], ['other', { used: false }]]);
+    expect(evictOne(m)?.[0]).toBe('once');
+    expect([...m.keys()]).toEqual(['other', 'live']);
+    expect(m.get('live')!.used).toBe(false);
+    const busy = new Map(Array.from({ length: 40 }, (_, i) => [i, { used: true }] as const));
+    expect(evictOne(busy)?.[0]).toBe(15); // all busy: bounded work, then the next in line goes anyway
+    expect(busy.size).toBe(39);
+    expect(evictOne(new Map())).toBeUndefined();
+  });
+
+  it('the host remembers at most udpMaxVisitors sources; evicted and new visitors still get through', async () => {
     const h = await host({ tls: false, udpMaxVisitors: 16 });
     const echo = await udpSocket((m, r, s) => s.send(m, r.port, r.address));
     const [t] = await client(h, { tls: false, tunnels: [{ name: 'u', protocol: 'udp', localPort: echo.address().port }] }).ready;
@@ -51,7 +63,7 @@ describe('UDP tunnels under many sources', () => {
     expect(udp().activeVisitors).toBe(16);
   }, 60_000);
 
-  it('the client closes the least recently used local socket past its cap', async () => {
+  it('the client closes a local socket not used lately past its cap', async () => {
     const echo = await udpSocket((m, r, s) => s.send(m, r.port, r.address));
     const relay = new UdpRelay(() => ({ host: '127.0.0.1', port: echo.address().port }), 60_000, 8);
     defer(() => relay.close());
