@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import { duplexPair } from '../transport/pair.js';
-import { PairTraffic } from '../transport/pair-traffic.js';
+import { PairCounted } from '../transport/pair-traffic.js';
 import type { VhostRoute } from '../vhost/server.js';
 import type { VisitorSink } from '../transport/pairing-pool.js';
 import type { HostedTunnel } from './tunnel.js';
@@ -10,12 +10,11 @@ import type { HostedTunnel } from './tunnel.js';
  * host's vhost port instead. Each request reaches the client as a visitor would, through its sink,
  * over an in-memory connection the vhost server speaks HTTP on.
  */
-export class VhostTunnel implements HostedTunnel {
+export class VhostTunnel extends PairCounted implements HostedTunnel {
   readonly protocol = 'tcp' as const;
   sink: VisitorSink | undefined;
   graceTimer: NodeJS.Timeout | undefined;
   readonly createdAt = new Date();
-  private readonly traffic = new PairTraffic();
   private unregister: (() => void) | undefined;
 
   constructor(
@@ -25,7 +24,9 @@ export class VhostTunnel implements HostedTunnel {
     public name: string,
     /** The claimed domain, told to the client as its public name. */
     readonly publicName: string,
-  ) {}
+  ) {
+    super();
+  }
 
   /** The route to register on the vhost server for this tunnel. */
   route(): VhostRoute {
@@ -43,22 +44,6 @@ export class VhostTunnel implements HostedTunnel {
         return mine;
       },
     };
-  }
-
-  get connections(): number {
-    return this.traffic.connections;
-  }
-
-  get activeVisitors(): number {
-    return this.traffic.activeVisitors;
-  }
-
-  get bytesIn(): number {
-    return this.traffic.bytesIn;
-  }
-
-  get bytesOut(): number {
-    return this.traffic.bytesOut;
   }
 
   claimed(unregister: () => void): void {

@@ -38,3 +38,24 @@ export class PairTraffic {
     return n;
   }
 }
+
+/** A tunnel whose visitors arrive as in-memory connections: its counts, as the host's views read them. */
+export abstract class PairCounted {
+  protected readonly traffic = new PairTraffic();
+
+  get connections(): number {
+    return this.traffic.connections;
+  }
+
+  get activeVisitors(): number {
+    return this.traffic.activeVisitors;
+  }
+
+  get bytesIn(): number {
+    return this.traffic.bytesIn;
+  }
+
+  get bytesOut(): number {
+    return this.traffic.bytesOut;
+  }
+}
