@@ -1,3 +1,4 @@
+import { raiseHeapTrimThreshold } from '../transport/heap-trim.js';
 import { generateSelfSignedCert } from '../transport/cert.js';
 import { ReverseProxyHost } from './host.js';
 import { loadHostIdentity } from './identity.js';
@@ -23,6 +24,7 @@ export interface HostHandle extends HostEndpoint {
 
 /** Loads or creates the host's identity, then listens. Resolves once the control port is bound. */
 export async function startHost(options: HostOptions = {}): Promise<HostHandle> {
+  raiseHeapTrimThreshold();
   let token = options.token;
   let tokenGenerated = false;
   let tokenPath: string | undefined;

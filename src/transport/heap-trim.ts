@@ -1,0 +1,17 @@
+/**
+ * glibc returns the freed top of the heap to the kernel once it exceeds M_TRIM_THRESHOLD (128 KB by
+ * default), so a relay whose 64 KB read buffers live until the next GC keeps faulting fresh pages in
+ * (docs/benchmarks.md). glibc raises that threshold itself when a block it had to mmap is freed:
+ * mmap_threshold becomes the block's size and trim_threshold twice that (malloc.c, free of an mmapped
+ * chunk, up to 32 MB). One large allocation dropped at start has the effect of
+ * GLIBC_TUNABLES=glibc.malloc.trim_threshold=64M without re-executing the process. The block is never
+ * written, so it costs no resident memory.
+ */
+let done = false;
+
+export function raiseHeapTrimThreshold(): void {
+  if (done || process.platform !== 'linux') return;
+  done = true;
+  // Just under glibc's DEFAULT_MMAP_THRESHOLD_MAX (32 MB on 64-bit), so the threshold follows it.
+  Buffer.allocUnsafeSlow(32 * 1024 * 1024 - 64 * 1024);
+}
