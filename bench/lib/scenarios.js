@@ -5,7 +5,7 @@ import { bulk, openMany, ttfb } from './load.js';
 import { iperf, iperfServer, missingTools, wrk } from './native.js';
 import { startupRatios } from './startup.js';
 import { paths } from './paths.js';
-import { collect, rssKB, stop, waitPort, worker } from './proc.js';
+import { collect, freePort, rssKB, stop, waitPort, worker } from './proc.js';
 
 /** Caps every scenario so a hung path cannot stall the run. */
 function capped(promise, ms, what) {
@@ -139,7 +139,9 @@ async function startup(results, httpPort, quick, log) {
   const times = [];
   try {
     for (let i = 0; i < (quick ? 2 : 5); i++) {
-      const port = 31000 + Math.floor(Math.random() * 2000);
+      // A port the kernel just handed out and took back: a random one in 31000-33000 fell in Linux's
+      // ephemeral range and was sometimes in use, which made the client fail and the run time out.
+      const port = await freePort();
       const started = performance.now();
       const child = spawn(process.execPath, [path.join(import.meta.dirname, '..', 'workers', 'client.js'), h.port, h.token, '-', 'plain', httpPort, 1, port], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
       await waitPort(port, 10_000);
