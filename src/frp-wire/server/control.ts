@@ -32,6 +32,9 @@ export class FrpControl<T extends FrpTunnel> implements VisitorSink {
   private readonly watchdog: NodeJS.Timeout;
   private closed = false;
   readonly since = new Date();
+  /** ReqWorkConn sent and NewWorkConn received so far (see addWorkConn). */
+  private requested = 0;
+  private arrived = 0;
 
   constructor(readonly runId: string, readonly remote: string, private readonly conn: Duplex, rest: Buffer, private readonly ctx: FrpControlContext<T>, poolCount: number, private readonly onClose: () => void) {
     this.pool = new PairingPool(ctx.pairing, { pair: (tunnel, visitor, work) => this.bind(tunnel, visitor, work) });
@@ -57,7 +60,9 @@ export class FrpControl<T extends FrpTunnel> implements VisitorSink {
   }
 
   private send(type: number, body: object): void {
-    if (!this.closed) this.enc.write(encodeFrpMessage(type, body));
+    if (this.closed) return;
+    if (type === FrpMsg.ReqWorkConn) this.requested++;
+    this.enc.write(encodeFrpMessage(type, body));
   }
 
   private onMessage(m: FrpMessage): void {
@@ -86,7 +91,7 @@ export class FrpControl<T extends FrpTunnel> implements VisitorSink {
       // frp 0.31.2 carries a udp proxy's UDPPacket messages in clear even with use_encryption or
       // use_compression (frpc does not wrap that work connection), so neither does this server.
       if (proxy.udp) {
-        this.udp.set(name, new FrpUdpProxy(name, proxy.udp, () => !this.closed && this.send(FrpMsg.ReqWorkConn, {})));
+        this.udp.set(name, new FrpUdpProxy(name, proxy.udp, () => !this.closed && this.send(FrpMsg.ReqWorkConn, {}), this.requested));
         this.send(FrpMsg.ReqWorkConn, {});
       }
       this.ctx.log('info', `frp client ${this.runId}: ${String(body.proxy_type || 'tcp')} proxy [${name}]${proxy.remoteAddr ? ` on ${proxy.remoteAddr}` : ''}`);
@@ -101,8 +106,14 @@ export class FrpControl<T extends FrpTunnel> implements VisitorSink {
 
   addWorkConn(work: Duplex): void {
     if (this.closed) return void work.destroy();
-    // A UDP proxy without its dedicated work connection takes this one first, as frps does.
-    const udp = [...this.udp.values()].find((u) => !u.hasWork);
+    this.arrived++;
+    // A UDP proxy without its dedicated work connection takes this one first, as frps does, but only
+    // once frpc has surely started the proxy: frpc 0.31.2 learns the proxy's local address when it
+    // handles NewProxyResp, and a StartWorkConn read before that (on another stream, by another
+    // goroutine) leaves its UDP forwarder without an address for good. frpc handles control messages
+    // in order, so once more work connections have arrived than were requested before NewProxyResp,
+    // it has answered a ReqWorkConn sent after it, and so has handled NewProxyResp.
+    const udp = [...this.udp.values()].find((u) => !u.hasWork && this.arrived > u.requestedBefore);
     if (udp) return udp.start(work);
     this.pool.addWork(work);
   }

@@ -19,7 +19,13 @@ export class FrpUdpProxy {
   private work: Duplex | undefined;
   private closed = false;
 
-  constructor(private readonly name: string, private readonly tunnel: FrpUdpTunnel, private readonly askForWork: () => void) {}
+  constructor(
+    private readonly name: string,
+    private readonly tunnel: FrpUdpTunnel,
+    private readonly askForWork: () => void,
+    /** Work connections requested before this proxy's NewProxyResp: none of those is safe to take. */
+    readonly requestedBefore = 0,
+  ) {}
 
   get hasWork(): boolean {
     return this.work !== undefined;
