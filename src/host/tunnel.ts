@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { TrafficCounter } from '../transport/traffic.js';
+import { CountedTunnel } from '../transport/traffic.js';
 import type { TunnelProtocol } from '../protocol/messages.js';
 import type { VisitorSink } from '../transport/pairing-pool.js';
 
@@ -28,8 +28,7 @@ export interface HostedTunnel {
  * One public port on the host. The listener is bound before the port is confirmed, so a confirmed
  * port is really held; it stays bound through a client's grace period so nobody else can take it.
  */
-export class PublicTunnel implements HostedTunnel {
-  readonly traffic = new TrafficCounter();
+export class PublicTunnel extends CountedTunnel implements HostedTunnel {
   sink: VisitorSink | undefined;
   graceTimer: NodeJS.Timeout | undefined;
   readonly createdAt = new Date();
@@ -42,24 +41,8 @@ export class PublicTunnel implements HostedTunnel {
     public name: string,
     readonly protocol: TunnelProtocol,
   ) {
+    super();
     server.on('connection', (visitor) => this.onVisitor(visitor));
-  }
-
-  get activeVisitors(): number {
-    return this.traffic.now;
-  }
-
-  get connections(): number {
-    return this.traffic.total;
-  }
-
-  /** Live: includes the bytes of visitors still connected (read from their sockets on demand). */
-  get bytesIn(): number {
-    return this.traffic.bytesIn;
-  }
-
-  get bytesOut(): number {
-    return this.traffic.bytesOut;
   }
 
   private onVisitor(visitor: net.Socket): void {

@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import { duplexPair } from '../transport/pair.js';
-import { PairCounted } from '../transport/pair-traffic.js';
+import { CountedTunnel } from '../transport/traffic.js';
 import type { VhostRoute } from '../vhost/server.js';
 import type { VisitorSink } from '../transport/pairing-pool.js';
 import type { HostedTunnel } from './tunnel.js';
@@ -10,7 +10,7 @@ import type { HostedTunnel } from './tunnel.js';
  * host's vhost port instead. Each request reaches the client as a visitor would, through its sink,
  * over an in-memory connection the vhost server speaks HTTP on.
  */
-export class VhostTunnel extends PairCounted implements HostedTunnel {
+export class VhostTunnel extends CountedTunnel implements HostedTunnel {
   readonly protocol = 'tcp' as const;
   sink: VisitorSink | undefined;
   graceTimer: NodeJS.Timeout | undefined;

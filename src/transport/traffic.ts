@@ -1,6 +1,9 @@
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 
+/** A connection whose own counters give its bytes: a socket, or an in-memory pair end (transport/pair.ts). */
+export type CountedConnection = Duplex & { readonly bytesRead: number; readonly bytesWritten: number };
+
 /** One visitor counted by `TrafficCounter.visitor`; its bytes are read from the local socket once it is up. */
 export interface CountedVisit {
   local(socket: net.Socket): void;
@@ -14,8 +17,8 @@ export interface CountedVisit {
 export class TrafficCounter {
   /** Connections ever tracked. */
   total = 0;
-  /** Visitor-facing sockets (the host's public side), so their owner can also close them. */
-  readonly live = new Set<net.Socket>();
+  /** Visitor-facing connections (the host's public side), so their owner can also close them. */
+  readonly live = new Set<CountedConnection>();
   /** Visitors arriving as streams (a client's multiplexed data connection), live until they close. */
   private readonly streams = new Set<Duplex>();
   /** Sockets to the local service: what they write came in from a visitor, what they read went out. */
@@ -24,7 +27,7 @@ export class TrafficCounter {
   private closedOut = 0;
 
   /** `socket` faces the visitor's side: what it reads came in, what it writes went out. */
-  track(socket: net.Socket): void {
+  track(socket: CountedConnection): void {
     this.total++;
     this.live.add(socket);
     socket.once('close', () => {
@@ -71,5 +74,27 @@ export class TrafficCounter {
     for (const s of this.live) n += s.bytesWritten;
     for (const s of this.locals) n += s.bytesRead;
     return n;
+  }
+}
+
+/** A tunnel's visitors and bytes as the host's views read them, from its TrafficCounter. */
+export abstract class CountedTunnel {
+  readonly traffic = new TrafficCounter();
+
+  get activeVisitors(): number {
+    return this.traffic.now;
+  }
+
+  get connections(): number {
+    return this.traffic.total;
+  }
+
+  /** Live: includes the bytes of visitors still connected (read from their connections on demand). */
+  get bytesIn(): number {
+    return this.traffic.bytesIn;
+  }
+
+  get bytesOut(): number {
+    return this.traffic.bytesOut;
   }
 }

@@ -1,4 +1,4 @@
-import { PairCounted } from '../../transport/pair-traffic.js';
+import { CountedTunnel } from '../../transport/traffic.js';
 import type { PairEnd } from '../../transport/pair.js';
 import type { FrpTunnel } from './ports.js';
 
@@ -7,7 +7,7 @@ import type { FrpTunnel } from './ports.js';
  * its public name, and the visitors and bytes of its requests. Shaped like the host's own tunnels, so
  * the admin API, the metrics and `--view-clients` show it beside them.
  */
-export class FrpHttpTunnel extends PairCounted implements FrpTunnel {
+export class FrpHttpTunnel extends CountedTunnel implements FrpTunnel {
   readonly protocol = 'tcp' as const;
   readonly createdAt = new Date();
   readonly sink = undefined;
