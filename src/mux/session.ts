@@ -4,6 +4,9 @@ import { P2prcError, toP2prcError } from '../errors.js';
 import { Flag, FrameType, GoAwayCode, INITIAL_WINDOW, YamuxDecoder, encodeHeader, type YamuxFrame } from './frame.js';
 import { YamuxStream } from './stream.js';
 
+/** A data frame body this large is written at once instead of waiting for the poll phase's batch. */
+const BATCH_LIMIT = 16 * 1024;
+
 export interface YamuxOptions {
   /** Client sessions open odd stream ids, servers even ones. */
   client: boolean;
@@ -29,6 +32,7 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; close: [
   private pingId = 0;
   private pingTimer: NodeJS.Timeout | undefined;
   private readonly o: YamuxOptions;
+  private pending: Buffer[] = [];
 
   constructor(private readonly conn: Duplex, o: YamuxOptions) {
     super();
@@ -78,10 +82,10 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; close: [
     send: (f: Buffer) => this.send(f),
     sendData: (h: Buffer, body: Buffer) => {
       if (this.closed || this.conn.destroyed) return;
-      this.conn.cork();
-      this.conn.write(h);
-      this.conn.write(body);
-      this.conn.uncork();
+      this.queue(h);
+      this.queue(body);
+      // Bulk fills a syscall on its own: holding it for the batch only keeps more bytes in memory.
+      if (body.length >= BATCH_LIMIT) this.flush();
     },
     header: encodeHeader,
     forget: (sid: number) => this.streams.delete(sid),
@@ -92,8 +96,28 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; close: [
   }
 
   private send(frame: Buffer): void {
-    if (!this.closed && !this.conn.destroyed) this.conn.write(frame);
+    if (!this.closed && !this.conn.destroyed) this.queue(frame);
   }
+
+  /**
+   * Frames wait for the end of the event loop's poll phase and leave in one writev: with many streams
+   * busy, the frames of every socket read in that phase share one syscall (and one TLS record).
+   */
+  private queue(b: Buffer): void {
+    this.pending.push(b);
+    if (this.pending.length === 1) setImmediate(this.flush);
+  }
+
+  private readonly flush = (): void => {
+    const out = this.pending;
+    if (out.length === 0) return;
+    this.pending = [];
+    if (this.conn.destroyed) return;
+    if (out.length === 1) return void this.conn.write(out[0]);
+    this.conn.cork();
+    for (const b of out) this.conn.write(b);
+    this.conn.uncork();
+  };
 
   private receive(chunk: Buffer): void {
     let frames: YamuxFrame[];
@@ -162,6 +186,7 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; close: [
     clearTimeout(this.pingTimer);
     for (const s of this.streams.values()) s.destroy();
     this.streams.clear();
+    this.flush(); // a GoAway or the streams' resets still leave, as they did before the batching
     this.conn.destroy();
     this.emit('close', reason);
   }
