@@ -1,19 +1,18 @@
-import type { Duplex } from 'node:stream';
-import { P2prcError, toP2prcError } from '../errors.js';
+import { toP2prcError } from '../errors.js';
 import { YamuxSession } from '../mux/session.js';
-import type { YamuxStream } from '../mux/stream.js';
+import type { SocketStream } from '../mux/socket-stream.js';
 import { MUX_CONNECTIONS, MUX_MAX_STREAMS, MUX_WINDOW, type Messages } from '../protocol/messages.js';
 import { FrameChannel } from '../transport/channel.js';
 import { dial, type DialOptions } from '../transport/net.js';
-import { readMessage } from '../transport/read.js';
+import { BindReader } from './bind-reader.js';
 
 export interface MuxLinkDeps {
   sessionId: string;
   dial: Omit<DialOptions, 'signal'>;
   /** A fresh proof for one more data connection of this session (shared seq with raw ones). */
   proof(): { seq: number; mac: string };
-  /** A stream the host opened for a visitor, with its Bind read off the front. */
-  bound(stream: Duplex, bind: Messages['Bind']): void;
+  /** A stream the host opened for a visitor, with its Bind read off the front (`rest`: bytes after it). */
+  bound(stream: SocketStream, bind: Messages['Bind'], rest: Buffer): void;
   onError(message: string): void;
 }
 
@@ -28,8 +27,11 @@ export class MuxLinks {
   private readonly live = new Set<YamuxSession>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
+  private readonly binds: BindReader;
 
-  constructor(private readonly d: MuxLinkDeps) {}
+  constructor(private readonly d: MuxLinkDeps) {
+    this.binds = new BindReader(d.dial.timeoutMs, d.bound);
+  }
 
   start(): void {
     for (let i = 0; i < MUX_CONNECTIONS; i++) void this.open();
@@ -49,10 +51,10 @@ export class MuxLinks {
       channel.send('Hello', { role: 'data', sessionId: this.d.sessionId, seq, mac, mux: true });
       const head = channel.detach();
       if (head.length > 0) socket.unshift(head);
-      const mux = new YamuxSession(socket, { client: false, accept: true, window: MUX_WINDOW, maxStreams: MUX_MAX_STREAMS });
+      const mux = new YamuxSession(socket, { client: false, accept: true, acceptSocketStreams: true, window: MUX_WINDOW, maxStreams: MUX_MAX_STREAMS });
       socket.resume();
       this.live.add(mux);
-      mux.on('stream', (s) => void this.onStream(s));
+      mux.on('socketStream', (s) => this.binds.add(s));
       mux.once('close', (err) => {
         this.live.delete(mux);
         if (!this.closed) this.reopen(err?.message ?? 'closed by the host');
@@ -69,21 +71,11 @@ export class MuxLinks {
     this.timers.add(t);
   }
 
-  private async onStream(stream: YamuxStream): Promise<void> {
-    stream.on('error', () => stream.destroy());
-    try {
-      const m = await readMessage(stream, this.d.dial.timeoutMs);
-      if (m.type !== 'Bind') throw new P2prcError('E_PROTOCOL', `expected Bind on a stream, got ${m.type}`);
-      this.d.bound(stream, m.body);
-    } catch {
-      stream.destroy();
-    }
-  }
-
   close(): void {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.binds.close();
     // Streams already relaying die with their connection: the visitors they carry are gone too.
     for (const m of this.live) m.close();
     this.live.clear();

@@ -1,5 +1,4 @@
 import net from 'node:net';
-import { once } from 'node:events';
 import { pipeline, type Duplex } from 'node:stream';
 import { relay } from '../transport/relay.js';
 import { OpenStream } from '../protocol/e2e.js';
@@ -11,7 +10,9 @@ import { dial, tuneSocket, type DialOptions } from '../transport/net.js';
 import { MuxLinks } from './mux-link.js';
 import { P2prcError } from '../errors.js';
 import { debug, debugFailure } from '../log.js';
-import type { TrafficCounter } from '../transport/traffic.js';
+import type { CountedVisit, TrafficCounter } from '../transport/traffic.js';
+import { SocketStream } from '../mux/socket-stream.js';
+import { duplexPair } from '../transport/pair.js';
 
 export interface LocalTarget {
   host: string;
@@ -56,7 +57,7 @@ export class DataPool {
     this.mux = new MuxLinks({
       sessionId: session.sessionId, dial: session.dial, onError: session.onError,
       proof: () => this.nextProof(true),
-      bound: (stream, bind) => void this.relay(stream, Buffer.alloc(0), bind.tunnelId, bind.visitorId),
+      bound: (stream, bind, rest) => this.relay(stream, rest, bind.tunnelId, bind.visitorId),
     });
   }
 
@@ -129,11 +130,11 @@ export class DataPool {
       return;
     }
     const head = channel.detach();
-    await this.relay(channel.socket, head, bind.body.tunnelId, bind.body.visitorId);
+    this.relay(channel.socket, head, bind.body.tunnelId, bind.body.visitorId);
   }
 
   /** A visitor's bytes (`head` first, then `data`) to its local target, raw or through the service check. */
-  private async relay(data: Duplex, head: Buffer, tunnelId: string, visitorId: number): Promise<void> {
+  private relay(data: Duplex | SocketStream, head: Buffer, tunnelId: string, visitorId: number): void {
     const target = this.session.target(tunnelId);
     if (!target) {
       debug('E_NOT_FOUND', 'bind for a tunnel this side no longer has', { tunnelId, visitorId });
@@ -142,35 +143,57 @@ export class DataPool {
     }
     // Counted when the stream (or raw connection) is accepted; bytes come from the local socket below.
     const visit = target.traffic?.visitor(data);
-    let service: { keys: LinkKeys; open: OpenStream } | undefined;
     if (target.service) {
-      if (head.length > 0) data.unshift(head);
-      service = await this.checkVisitor(data, target.service, visitorId);
-      if (!service) return;
+      let duplex: Duplex;
+      if (data instanceof SocketStream) {
+        // The service check reads and writes a Duplex: an in-memory pair gives it one.
+        const [near, far] = duplexPair();
+        data.attach(near, head);
+        duplex = far;
+      } else {
+        if (head.length > 0) data.unshift(head);
+        duplex = data;
+      }
+      return void this.relayService(duplex, target, target.service, visitorId, visit);
     }
+    this.connectLocal(target, data, (local) => {
+      visit?.local(local);
+      if (data instanceof SocketStream) return data.attach(local, head);
+      if (head.length > 0) local.write(head);
+      relay(data, local);
+    });
+  }
+
+  private async relayService(data: Duplex, target: LocalTarget, svc: { id: string; secret: string }, visitorId: number, visit: CountedVisit | undefined): Promise<void> {
+    const service = await this.checkVisitor(data, svc, visitorId);
+    if (!service) return;
+    this.connectLocal(target, data, (local) => {
+      visit?.local(local);
+      secureRelay(data, local, service.keys, service.open, undefined, (e) => debug(e.code, `service ${svc.id}: relay of visitor ${visitorId} ended: ${e.message}`));
+    });
+  }
+
+  /** Connects to the local service, bounded in time; on failure the visitor's side is closed at once. */
+  private connectLocal(target: LocalTarget, data: { destroy(): void }, connected: (local: net.Socket) => void): void {
     const local = net.connect({ host: target.host, port: target.port, allowHalfOpen: true });
     const timer = setTimeout(() => local.destroy(new P2prcError('E_TIMEOUT', 'local connect timeout')), LOCAL_CONNECT_TIMEOUT_MS);
-    try {
-      await once(local, 'connect');
-    } catch (err) {
-      // The local service refused: close the visitor's side now instead of leaving it hanging.
-      if (target.local) target.local.failed(err as Error);
-      else this.session.onError(`local service ${target.host}:${target.port} unreachable: ${(err as Error).message}`);
+    const failed = (err: Error): void => {
+      clearTimeout(timer);
+      local.off('connect', onConnect);
+      if (target.local) target.local.failed(err);
+      else this.session.onError(`local service ${target.host}:${target.port} unreachable: ${err.message}`);
       local.destroy();
       data.destroy();
-      return;
-    } finally {
+    };
+    const onConnect = (): void => {
       clearTimeout(timer);
-    }
-    tuneSocket(local);
-    target.local?.reached();
-    visit?.local(local);
-    if (service) {
-      const svc = target.service!.id;
-      return secureRelay(data, local, service.keys, service.open, undefined, (e) => debug(e.code, `service ${svc}: relay of visitor ${visitorId} ended: ${e.message}`));
-    }
-    if (head.length > 0) local.write(head);
-    relay(data, local);
+      local.off('error', failed);
+      tuneSocket(local);
+      target.local?.reached();
+      connected(local);
+    };
+    local.once('connect', onConnect);
+    local.once('error', failed);
   }
 
   /** Owner side of a service visit: secret check, then the visitor's start marker, before any local connect. */

@@ -1,6 +1,7 @@
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { YamuxSession } from '../mux/session.js';
+import { SocketStream } from '../mux/socket-stream.js';
 import { relay } from '../transport/relay.js';
 import { P2prcError, toP2prcError } from '../errors.js';
 import { MUX_MAX_STREAMS, MUX_WINDOW, encodeMessage, type Message, type Messages } from '../protocol/messages.js';
@@ -132,7 +133,7 @@ export class ClientSession implements VisitorSink {
     mux.once('close', () => this.muxes.delete(mux));
     socket.resume(); // detached channels leave the socket paused
     // Visitors that queued while no connection was up go first.
-    while (this.pool.takeWaiting((t, v) => this.bind(t, v, mux.openStream())));
+    while (this.pool.takeWaiting((t, v) => this.bind(t, v, mux.openSocketStream())));
   }
 
   /** The multiplexed connection with the fewest streams that has room for one more. */
@@ -150,7 +151,7 @@ export class ClientSession implements VisitorSink {
   acceptVisitor(tunnel: VisitTarget, visitor: net.Socket): void {
     visitor.setNoDelay(true);
     const mux = this.pickMux();
-    if (mux) return this.bind(tunnel, visitor, mux.openStream());
+    if (mux) return this.bind(tunnel, visitor, mux.openSocketStream());
     const outcome = this.pool.addVisitor(tunnel, visitor);
     if (outcome === 'paired') return;
     this.poolMisses++;
@@ -184,7 +185,7 @@ export class ClientSession implements VisitorSink {
     return true;
   }
 
-  private bind(tunnel: VisitTarget, visitor: net.Socket, data: Duplex): void {
+  private bind(tunnel: VisitTarget, visitor: net.Socket, data: Duplex | SocketStream): void {
     const visitorId = ++this.visitorIds;
     const remote = `${visitor.remoteAddress ?? ''}:${visitor.remotePort ?? 0}`;
     if (tunnel.hideRemote) {
@@ -194,7 +195,8 @@ export class ClientSession implements VisitorSink {
       if (this.hiddenRemotes.size > MAX_HIDDEN_REMOTES) this.hiddenRemotes.delete(this.hiddenRemotes.keys().next().value!);
     }
     data.write(encodeMessage('Bind', { tunnelId: tunnel.tunnelId, visitorId, remote: tunnel.hideRemote ? '' : remote }));
-    relay(visitor, data);
+    if (data instanceof SocketStream) data.attach(visitor);
+    else relay(visitor, data);
   }
 
   private onMessage(m: Message): void {

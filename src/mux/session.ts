@@ -3,6 +3,10 @@ import type { Duplex } from 'node:stream';
 import { P2prcError, toP2prcError } from '../errors.js';
 import { Flag, FrameType, GoAwayCode, INITIAL_WINDOW, YamuxDecoder, encodeHeader, type YamuxFrame } from './frame.js';
 import { YamuxStream } from './stream.js';
+import { SocketStream } from './socket-stream.js';
+
+/** What the session routes frames to: a Duplex stream, or one wired straight to a socket. */
+type StreamEnd = YamuxStream | SocketStream;
 
 /** A data frame body this large is written at once instead of waiting for the poll phase's batch. */
 const BATCH_LIMIT = 16 * 1024;
@@ -17,14 +21,16 @@ export interface YamuxOptions {
   accept?: boolean;
   /** Receive window per stream (default and minimum: yamux's 256 KB); larger ones are announced on open. */
   window?: number;
+  /** Streams the peer opens arrive as SocketStreams ('socketStream') instead of Duplexes ('stream'). */
+  acceptSocketStreams?: boolean;
 }
 
 /**
  * A yamux session over one connection (hashicorp's wire format, as frp's tcp_mux uses it). Owns the
  * connection: any protocol error sends GoAway and destroys it together with every stream.
  */
-export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; close: [P2prcError | undefined] }> {
-  private readonly streams = new Map<number, YamuxStream>();
+export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; socketStream: [SocketStream]; close: [P2prcError | undefined] }> {
+  private readonly streams = new Map<number, StreamEnd>();
   private nextId: number;
   private readonly decoder: YamuxDecoder;
   private closed = false;
@@ -63,19 +69,27 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; close: [
   }
 
   openStream(): YamuxStream {
+    return this.open((id) => new YamuxStream(id, this.streamHost, true, this.window));
+  }
+
+  /** A stream to be wired to a socket with `attach` (bytes written before it go out first). */
+  openSocketStream(): SocketStream {
+    return this.open((id) => new SocketStream(id, this.streamHost, true, this.window));
+  }
+
+  private open<S extends StreamEnd>(make: (id: number) => S): S {
     if (this.closed) throw new P2prcError('E_CLOSED', 'yamux session is closed');
     if (this.streams.size >= this.maxStreams) throw new P2prcError('E_QUOTA', 'too many yamux streams');
     const id = this.nextId;
     this.nextId += 2;
-    const s = this.makeStream(id, true);
+    const s = make(id);
+    this.streams.set(id, s);
     s.open();
     return s;
   }
 
-  private makeStream(id: number, opening: boolean): YamuxStream {
-    const s = new YamuxStream(id, this.streamHost, opening, Math.max(INITIAL_WINDOW, this.o.window ?? INITIAL_WINDOW));
-    this.streams.set(id, s);
-    return s;
+  private get window(): number {
+    return Math.max(INITIAL_WINDOW, this.o.window ?? INITIAL_WINDOW);
   }
 
   private readonly streamHost = {
@@ -154,9 +168,7 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; close: [
         this.send(encodeHeader(FrameType.WindowUpdate, Flag.RST, f.streamId, 0));
         return;
       }
-      s = this.makeStream(f.streamId, false);
-      s.open(); // sends the ACK
-      this.emit('stream', s);
+      s = this.accepted(f.streamId);
     }
     if (!s) return; // late frames for a stream we already forgot
     if (f.type === FrameType.Data) {
@@ -165,6 +177,21 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; close: [
     } else {
       s.onWindowUpdate(f.flags, f.length);
     }
+  }
+
+  private accepted(id: number): StreamEnd {
+    if (this.o.acceptSocketStreams) {
+      const s = new SocketStream(id, this.streamHost, false, this.window);
+      this.streams.set(id, s);
+      s.open(); // sends the ACK
+      this.emit('socketStream', s);
+      return s;
+    }
+    const s = new YamuxStream(id, this.streamHost, false, this.window);
+    this.streams.set(id, s);
+    s.open();
+    this.emit('stream', s);
+    return s;
   }
 
   private ping(): void {

@@ -4,6 +4,11 @@ import type { Duplex } from 'node:stream';
 /** A connection whose own counters give its bytes: a socket, or an in-memory pair end (transport/pair.ts). */
 export type CountedConnection = Duplex & { readonly bytesRead: number; readonly bytesWritten: number };
 
+/** Anything that says once when it is over: a Duplex, or a yamux stream wired to a socket. */
+export interface Closable {
+  once(event: 'close', listener: () => void): unknown;
+}
+
 /** One visitor counted by `TrafficCounter.visitor`; its bytes are read from the local socket once it is up. */
 export interface CountedVisit {
   local(socket: net.Socket): void;
@@ -20,7 +25,7 @@ export class TrafficCounter {
   /** Visitor-facing connections (the host's public side), so their owner can also close them. */
   readonly live = new Set<CountedConnection>();
   /** Visitors arriving as streams (a client's multiplexed data connection), live until they close. */
-  private readonly streams = new Set<Duplex>();
+  private readonly streams = new Set<Closable>();
   /** Sockets to the local service: what they write came in from a visitor, what they read went out. */
   private readonly locals = new Set<net.Socket>();
   private closedIn = 0;
@@ -42,7 +47,7 @@ export class TrafficCounter {
    * include framing or do not exist): counted now, live until `data` closes; its bytes come from the
    * local service's socket once `local` is given.
    */
-  visitor(data: Duplex): CountedVisit {
+  visitor(data: Closable): CountedVisit {
     this.total++;
     this.streams.add(data);
     data.once('close', () => this.streams.delete(data));

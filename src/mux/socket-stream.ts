@@ -1,0 +1,231 @@
+import type { Duplex } from 'node:stream';
+import { Flag, FrameType, INITIAL_WINDOW } from './frame.js';
+import type { StreamHost } from './stream.js';
+
+/** Largest Data frame body sent: a socket read is at most 64 KB, so one chunk is one frame. */
+const MAX_FRAME_BODY = 64 * 1024;
+/** A socket both of whose directions have ended, still holding bytes its peer does not read. */
+const LINGER_MS = 30_000;
+
+/**
+ * A yamux stream wired straight to a socket, without a Duplex in between: the socket's chunks go out
+ * as Data frames, and Data frames are written to the socket. Per visitor, Node's stream machinery
+ * (a Duplex, two pipes, their end, finish and close ticks) was most of what a short connection cost a
+ * hop. Flow control is yamux's: the socket is paused while the peer's window is shut, and window is
+ * granted only once the socket has taken what was written (its 'drain'), in batches of half a window.
+ *
+ * Bytes that arrive before `attach` are kept for `takeEarly` (the peer's window bounds them); the
+ * owner reads its header from them, then attaches the socket that carries the rest.
+ */
+export class SocketStream {
+  sendWindow = INITIAL_WINDOW;
+  recvWindow: number;
+  /** Called when bytes arrive before a socket is attached. */
+  onEarly: (() => void) | undefined;
+  private credit = 0;
+  private flags: number;
+  private socket: Duplex | undefined;
+  private early: Buffer[] = [];
+  private earlySize = 0;
+  /** What the peer's window did not let go yet; the socket stays paused until it has gone. */
+  private held: Buffer | undefined;
+  private localEnded = false;
+  private finSent = false;
+  private finReceived = false;
+  private resetReceived = false;
+  private blocked = false;
+  private closed = false;
+  private linger: NodeJS.Timeout | undefined;
+  private readonly closeListeners: (() => void)[] = [];
+
+  constructor(readonly id: number, private readonly host: StreamHost, opening: boolean, private readonly window = INITIAL_WINDOW) {
+    this.flags = opening ? Flag.SYN : Flag.ACK;
+    this.recvWindow = window;
+  }
+
+  private nextFlags(extra = 0): number {
+    const f = this.flags | extra;
+    this.flags = 0;
+    return f;
+  }
+
+  open(): void {
+    this.host.send(this.host.header(FrameType.WindowUpdate, this.nextFlags(), this.id, this.window - INITIAL_WINDOW));
+  }
+
+  get destroyed(): boolean {
+    return this.closed;
+  }
+
+  /** Called once, when the stream is over (both ends done, reset, or its session gone). */
+  once(_event: 'close', listener: () => void): this {
+    if (this.closed) queueMicrotask(listener);
+    else this.closeListeners.push(listener);
+    return this;
+  }
+
+  /** Sends bytes ahead of the socket's own (a header the other side reads before attaching). */
+  write(b: Buffer): void {
+    if (!this.closed) this.sendChunk(b);
+  }
+
+  /** The bytes received before `attach`, as one buffer, left in place. */
+  peekEarly(): Buffer {
+    if (this.early.length !== 1) this.early = [Buffer.concat(this.early, this.earlySize)];
+    return this.early[0]!;
+  }
+
+  /** The bytes received before `attach`, taken: the owner hands back what it does not use to `attach`. */
+  takeEarly(): Buffer {
+    const all = this.peekEarly();
+    this.early = [];
+    this.earlySize = 0;
+    return all;
+  }
+
+  get earlyLength(): number {
+    return this.earlySize;
+  }
+
+  /** From now on this stream carries `socket`: the stream owns it and destroys it on every path. */
+  attach(socket: Duplex, rest?: Buffer): void {
+    this.socket = socket;
+    this.onEarly = undefined;
+    if (this.closed) return void socket.destroy();
+    socket.on('data', this.onSocketData);
+    socket.on('end', this.onSocketEnd);
+    socket.on('drain', this.onDrain);
+    socket.on('error', this.onSocketError);
+    socket.once('close', this.onSocketClose);
+    const early = rest && rest.length > 0 ? [rest, ...this.early] : this.early;
+    this.early = [];
+    this.earlySize = 0;
+    for (const b of early) if (!socket.write(b)) this.blocked = true;
+    if (this.finReceived) socket.end();
+    // A socket handed over paused (a detached frame channel) flows from here, as pipe() would make it.
+    if (!this.held) socket.resume();
+    this.grant();
+  }
+
+  onData(body: Buffer): void {
+    this.recvWindow -= body.length;
+    this.credit += body.length;
+    // Data after the peer's FIN breaks the protocol; it is dropped rather than written after end.
+    if (body.length === 0 || this.finReceived || this.closed) return;
+    if (!this.socket) {
+      this.early.push(body);
+      this.earlySize += body.length;
+      this.onEarly?.();
+      return;
+    }
+    if (!this.socket.write(body)) this.blocked = true;
+    else this.grant();
+  }
+
+  onWindowUpdate(flags: number, delta: number): void {
+    this.sendWindow += delta;
+    if (delta > 0 && this.held && !this.closed) {
+      const b = this.held;
+      this.held = undefined;
+      this.sendChunk(b);
+      if (!this.held) {
+        this.socket?.resume();
+        if (this.localEnded) this.sendFin();
+      }
+    }
+    this.onFlags(flags);
+  }
+
+  onFlags(flags: number): void {
+    if (flags & Flag.RST) {
+      this.resetReceived = true;
+      return this.destroy();
+    }
+    if (flags & Flag.FIN && !this.finReceived) {
+      this.finReceived = true;
+      this.socket?.end();
+      this.maybeDone();
+    }
+  }
+
+  /** Ends the stream and its socket now (a reset from the peer, its session gone, or its owner giving up). */
+  destroy(): void {
+    if (this.socket) return void this.socket.destroy(); // its 'close' finishes the job
+    this.finish();
+  }
+
+  private sendChunk(chunk: Buffer): void {
+    if (this.held) {
+      this.held = Buffer.concat([this.held, chunk]);
+      return;
+    }
+    for (let off = 0; off < chunk.length; ) {
+      if (this.sendWindow <= 0) {
+        this.held = chunk.subarray(off);
+        this.socket?.pause();
+        return;
+      }
+      const n = Math.min(this.sendWindow, chunk.length - off, MAX_FRAME_BODY);
+      this.sendWindow -= n;
+      this.host.sendData(this.host.header(FrameType.Data, this.nextFlags(), this.id, n), chunk.subarray(off, off + n));
+      off += n;
+    }
+  }
+
+  private readonly onSocketData = (chunk: Buffer): void => {
+    if (!this.closed) this.sendChunk(chunk);
+  };
+
+  private readonly onSocketEnd = (): void => {
+    this.localEnded = true;
+    if (!this.held) this.sendFin();
+  };
+
+  private readonly onDrain = (): void => {
+    if (!this.blocked) return;
+    this.blocked = false;
+    this.grant();
+  };
+
+  private readonly onSocketError = (): void => {
+    this.socket?.destroy();
+  };
+
+  private readonly onSocketClose = (): void => this.finish();
+
+  private sendFin(): void {
+    if (this.finSent || this.closed) return;
+    this.finSent = true;
+    this.host.send(this.host.header(FrameType.WindowUpdate, this.nextFlags(Flag.FIN), this.id, 0));
+    this.maybeDone();
+  }
+
+  private grant(): void {
+    if (this.blocked || this.credit < this.window / 2 || this.closed || this.finReceived) return;
+    this.host.send(this.host.header(FrameType.WindowUpdate, this.nextFlags(), this.id, this.credit));
+    this.recvWindow += this.credit;
+    this.credit = 0;
+  }
+
+  private maybeDone(): void {
+    if (!(this.finSent && this.finReceived)) return;
+    this.host.forget(this.id);
+    // Both directions are over; the socket closes once it has flushed, unless its peer stops reading.
+    const s = this.socket;
+    if (s && !s.destroyed && s.writableLength > 0 && !this.linger) {
+      this.linger = setTimeout(() => s.destroy(), LINGER_MS);
+      this.linger.unref();
+    }
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.linger);
+    if (!(this.finSent && this.finReceived) && !this.resetReceived) this.host.send(this.host.header(FrameType.WindowUpdate, this.nextFlags(Flag.RST), this.id, 0));
+    this.host.forget(this.id);
+    this.early = [];
+    this.held = undefined;
+    for (const l of this.closeListeners.splice(0)) l();
+  }
+}

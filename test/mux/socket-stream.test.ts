@@ -1,0 +1,121 @@
+import { once } from 'node:events';
+import { createHash, randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { YamuxSession } from '../../src/mux/session.js';
+import type { SocketStream } from '../../src/mux/socket-stream.js';
+import { INITIAL_WINDOW } from '../../src/mux/frame.js';
+import { duplexPair, type PairEnd } from '../../src/transport/pair.js';
+import { until } from '../helpers/engine.js';
+
+/**
+ * Two sessions over an in-memory connection (no kernel buffers, so flow control is what bounds the
+ * bytes in flight), the opener's streams and the acceptor's both wired to sockets with `attach`.
+ * Each "socket" is one end of an in-memory pair; the test holds the other end, as a visitor would.
+ */
+function setup(window = INITIAL_WINDOW) {
+  const [c, s] = duplexPair();
+  const opener = new YamuxSession(c, { client: true, accept: false, window });
+  const acceptor = new YamuxSession(s, { client: false, accept: true, acceptSocketStreams: true, window });
+  const accepted: SocketStream[] = [];
+  acceptor.on('socketStream', (st) => accepted.push(st));
+  return { opener, acceptor, accepted };
+}
+
+/** A stream opened and attached on both sides; returns the two far ends (visitor, service). */
+async function connected(window?: number): Promise<{ visitor: PairEnd; service: PairEnd; opened: SocketStream; accepted: SocketStream; opener: YamuxSession; acceptor: YamuxSession }> {
+  const { opener, acceptor, accepted } = setup(window);
+  const [visitorNear, visitor] = duplexPair();
+  const [serviceNear, service] = duplexPair();
+  const opened = opener.openSocketStream();
+  opened.write(Buffer.from('HEAD'));
+  opened.attach(visitorNear);
+  await until(() => accepted.length === 1 && accepted[0]!.earlyLength >= 4);
+  const head = accepted[0]!.takeEarly();
+  expect(head.subarray(0, 4).toString()).toBe('HEAD');
+  accepted[0]!.attach(serviceNear, head.subarray(4));
+  return { visitor, service, opened, accepted: accepted[0]!, opener, acceptor };
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+async function readAll(s: PairEnd): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  s.on('data', (c: Buffer) => parts.push(c));
+  await once(s, 'end');
+  return Buffer.concat(parts);
+}
+
+describe('SocketStream: a yamux stream wired straight to a socket', () => {
+  it('carries bytes both ways in order, and a half-close one way leaves the other open', async () => {
+    const { visitor, service } = await connected();
+    const up = randomBytes(300_000);
+    const down = randomBytes(200_000);
+    const gotUp = readAll(service);
+    visitor.end(up); // the visitor is done sending; it still reads the answer
+    expect(sha(await gotUp)).toBe(sha(up));
+    const gotDown = readAll(visitor);
+    service.end(down);
+    expect(sha(await gotDown)).toBe(sha(down));
+  });
+
+  it('bytes that arrive before attach are delivered first, then the rest, in order', async () => {
+    const { opener, acceptor, accepted } = setup();
+    const [visitorNear, visitor] = duplexPair();
+    const opened = opener.openSocketStream();
+    opened.attach(visitorNear);
+    visitor.write(Buffer.from('early-1 '));
+    visitor.write(Buffer.from('early-2 '));
+    await until(() => accepted.length === 1 && accepted[0]!.earlyLength === 16);
+    const [serviceNear, service] = duplexPair();
+    accepted[0]!.attach(serviceNear, accepted[0]!.takeEarly().subarray(5)); // the owner used 5 bytes ('early')
+    visitor.end(Buffer.from('late'));
+    expect((await readAll(service)).toString()).toBe('-1 early-2 late');
+    acceptor.close();
+  });
+
+  it('a receiver that does not read holds the sender to the window, and loses nothing once it reads', async () => {
+    const { visitor, service, opener } = await connected();
+    const data = randomBytes(4 * 1024 * 1024);
+    service.pause();
+    visitor.write(data);
+    const conn = (opener as unknown as { conn: PairEnd }).conn;
+    // Let every frame the window allows cross; nothing reads at the far end.
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    const sentBytes = conn.bytesWritten;
+    expect(sentBytes).toBeGreaterThan(INITIAL_WINDOW / 2);
+    // One window (plus frame headers) past what the receiver's socket took: not the 4 MB.
+    expect(sentBytes).toBeLessThan(INITIAL_WINDOW + 64 * 1024 + 16 * 1024 + 4096);
+    const got = readAll(service);
+    service.resume();
+    visitor.end();
+    expect(sha(await got)).toBe(sha(data));
+  });
+
+  it('a socket destroyed on one side resets the stream, and the other side socket is destroyed', async () => {
+    const { visitor, service, opened, accepted } = await connected();
+    const closed = once(service, 'close');
+    visitor.destroy();
+    await closed;
+    expect(opened.destroyed).toBe(true);
+    await until(() => accepted.destroyed);
+  });
+
+  it('the session going away destroys every attached socket', async () => {
+    const { visitor, service, opener } = await connected();
+    const closed = Promise.all([once(visitor, 'close'), once(service, 'close')]);
+    opener.close();
+    await closed;
+  });
+
+  it('a stream reset before its socket is attached destroys the socket on attach', async () => {
+    const { opener, accepted } = setup();
+    const opened = opener.openSocketStream();
+    opened.write(Buffer.from('x'));
+    await until(() => accepted.length === 1 && accepted[0]!.earlyLength === 1);
+    opened.destroy();
+    await until(() => accepted[0]!.destroyed);
+    const [near] = duplexPair();
+    accepted[0]!.attach(near);
+    expect(near.destroyed).toBe(true);
+  });
+});
