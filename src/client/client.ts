@@ -1,4 +1,3 @@
-import { raiseHeapTrimThreshold } from '../transport/heap-trim.js';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -71,7 +70,6 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
 
   constructor(options: ConnectOptions) {
     super();
-    raiseHeapTrimThreshold();
     this.options = resolveConnectOptions(options);
     this.fingerprint = this.options.fingerprint;
     this.publicHost = this.options.host;

@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import { raiseHeapTrimThreshold } from '../transport/heap-trim.js';
 import { randomBytes } from 'node:crypto';
 import { pipeline, type Duplex, type Readable } from 'node:stream';
 import { P2prcError, toP2prcError } from '../errors.js';
@@ -77,6 +78,7 @@ export const START_MARKER = Buffer.from([1]);
  * E_CLOSED for a socket that reset or closed early, which is how connections normally end.
  */
 export function secureRelay(link: Duplex, local: net.Socket, keys: LinkKeys, open?: OpenStream, first?: Buffer, onFailure?: (err: P2prcError) => void): void {
+  raiseHeapTrimThreshold();
   let failed = false;
   const done = (err?: Error | null) => {
     if (!err) return;

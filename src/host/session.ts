@@ -2,6 +2,7 @@ import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { YamuxSession } from '../mux/session.js';
 import { SocketStream } from '../mux/socket-stream.js';
+import { raiseHeapTrimThreshold } from '../transport/heap-trim.js';
 import { relay } from '../transport/relay.js';
 import { P2prcError, toP2prcError } from '../errors.js';
 import { MUX_MAX_STREAMS, MUX_WINDOW, encodeMessage, type Message, type Messages } from '../protocol/messages.js';
@@ -195,7 +196,7 @@ export class ClientSession implements VisitorSink {
       if (this.hiddenRemotes.size > MAX_HIDDEN_REMOTES) this.hiddenRemotes.delete(this.hiddenRemotes.keys().next().value!);
     }
     data.write(encodeMessage('Bind', { tunnelId: tunnel.tunnelId, visitorId, remote: tunnel.hideRemote ? '' : remote }));
-    if (data instanceof SocketStream) data.attach(visitor);
+    if (data instanceof SocketStream) (raiseHeapTrimThreshold(), data.attach(visitor));
     else relay(visitor, data);
   }
 

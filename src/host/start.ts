@@ -1,4 +1,3 @@
-import { raiseHeapTrimThreshold } from '../transport/heap-trim.js';
 import { generateSelfSignedCert } from '../transport/cert.js';
 import { ReverseProxyHost } from './host.js';
 import { loadHostIdentity } from './identity.js';
@@ -24,7 +23,6 @@ export interface HostHandle extends HostEndpoint {
 
 /** Loads or creates the host's identity, then listens. Resolves once the control port is bound. */
 export async function startHost(options: HostOptions = {}): Promise<HostHandle> {
-  raiseHeapTrimThreshold();
   let token = options.token;
   let tokenGenerated = false;
   let tokenPath: string | undefined;

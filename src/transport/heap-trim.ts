@@ -6,6 +6,9 @@
  * chunk, up to 32 MB). One large allocation dropped at start has the effect of
  * GLIBC_TUNABLES=glibc.malloc.trim_threshold=64M without re-executing the process. The block is never
  * written, so it costs no resident memory.
+ *
+ * Called with the first relayed connection, not at start: freed heap glibc then keeps would count
+ * against a host that only holds idle clients, and against an idle client (docs/benchmarks.md).
  */
 let done = false;
 

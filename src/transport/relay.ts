@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { raiseHeapTrimThreshold } from './heap-trim.js';
 
 /**
  * Pipes two sockets into each other, raw, with half-close carried across (one side's FIN ends the
@@ -7,6 +8,7 @@ import type { Duplex } from 'node:stream';
  * after letting what it was already sent drain.
  */
 export function relay(a: Duplex, b: Duplex, onDone?: () => void): void {
+  raiseHeapTrimThreshold();
   let done = false;
   const finish = (err?: Error) => {
     if (done) return;
