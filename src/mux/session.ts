@@ -10,6 +10,7 @@ type StreamEnd = YamuxStream | SocketStream;
 
 /** A data frame body this large is written at once instead of waiting for the poll phase's batch. */
 const BATCH_LIMIT = 16 * 1024;
+const DEFAULT_MAX_BUFFERED = 4 * 1024 * 1024;
 
 export interface YamuxOptions {
   /** Client sessions open odd stream ids, servers even ones. */
@@ -17,6 +18,12 @@ export interface YamuxOptions {
   /** Keepalive ping interval; 0 turns it off. A ping unanswered for 10 s closes the session. */
   keepaliveMs?: number;
   maxStreams?: number;
+  /**
+   * Bytes the connection may hold unsent before SocketStreams pause their sockets (default 4 MB). Windows
+   * bound each stream, not their sum: a peer that grants window without reading would otherwise make
+   * this side buffer every visitor's upload.
+   */
+  maxBuffered?: number;
   /** Accept streams the peer opens (frps never opens any, so the frp client refuses them). */
   accept?: boolean;
   /** Receive window per stream (default and minimum: yamux's 256 KB); larger ones are announced on open. */
@@ -39,6 +46,7 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; socketSt
   private pingTimer: NodeJS.Timeout | undefined;
   private readonly o: YamuxOptions;
   private pending: Buffer[] = [];
+  private waitingDrain: (() => void)[] = [];
 
   constructor(private readonly conn: Duplex, o: YamuxOptions) {
     super();
@@ -49,6 +57,7 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; socketSt
     conn.on('error', (err) => this.close(toP2prcError(err, 'E_CLOSED')));
     conn.on('close', () => this.close());
     conn.on('end', () => this.close()); // half-open sockets: the peer's FIN ends the whole session
+    conn.on('drain', () => this.drained());
     if (o.keepaliveMs) {
       this.keepalive = setInterval(() => this.ping(), o.keepaliveMs);
       this.keepalive.unref();
@@ -103,7 +112,15 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; socketSt
     },
     header: encodeHeader,
     forget: (sid: number) => this.streams.delete(sid),
+    congested: () => this.conn.writableLength > (this.o.maxBuffered ?? DEFAULT_MAX_BUFFERED),
+    whenDrained: (resume: () => void) => void this.waitingDrain.push(resume),
   };
+
+  private drained(): void {
+    const waiting = this.waitingDrain;
+    this.waitingDrain = [];
+    for (const resume of waiting) resume();
+  }
 
   get streamCount(): number {
     return this.streams.size;

@@ -34,6 +34,8 @@ export class SocketStream {
   private finReceived = false;
   private resetReceived = false;
   private blocked = false;
+  /** Paused because the shared connection is congested (not for the window: that is `held`). */
+  private paused = false;
   private closed = false;
   private linger: NodeJS.Timeout | undefined;
   private readonly closeListeners: (() => void)[] = [];
@@ -129,7 +131,7 @@ export class SocketStream {
       this.held = undefined;
       this.sendChunk(b);
       if (!this.held) {
-        this.socket?.resume();
+        if (!this.paused) this.socket?.resume();
         if (this.localEnded) this.sendFin();
       }
     }
@@ -173,7 +175,18 @@ export class SocketStream {
   }
 
   private readonly onSocketData = (chunk: Buffer): void => {
-    if (!this.closed) this.sendChunk(chunk);
+    if (this.closed) return;
+    this.sendChunk(chunk);
+    if (!this.paused && this.host.congested?.()) {
+      this.paused = true;
+      this.socket!.pause();
+      this.host.whenDrained!(this.onConnectionDrained);
+    }
+  };
+
+  private readonly onConnectionDrained = (): void => {
+    this.paused = false;
+    if (!this.held && !this.closed) this.socket?.resume();
   };
 
   private readonly onSocketEnd = (): void => {

@@ -8,6 +8,9 @@ export interface StreamHost {
   sendData(header: Buffer, body: Buffer): void;
   header(type: number, flags: number, streamId: number, length: number): Buffer;
   forget(streamId: number): void;
+  /** The connection holds more unsent bytes than it should: sources pause until `whenDrained`. */
+  congested?(): boolean;
+  whenDrained?(resume: () => void): void;
 }
 
 /**

@@ -12,9 +12,9 @@ import { until } from '../helpers/engine.js';
  * bytes in flight), the opener's streams and the acceptor's both wired to sockets with `attach`.
  * Each "socket" is one end of an in-memory pair; the test holds the other end, as a visitor would.
  */
-function setup(window = INITIAL_WINDOW) {
+function setup(window = INITIAL_WINDOW, maxBuffered?: number) {
   const [c, s] = duplexPair();
-  const opener = new YamuxSession(c, { client: true, accept: false, window });
+  const opener = new YamuxSession(c, { client: true, accept: false, window, maxBuffered });
   const acceptor = new YamuxSession(s, { client: false, accept: true, acceptSocketStreams: true, window });
   const accepted: SocketStream[] = [];
   acceptor.on('socketStream', (st) => accepted.push(st));
@@ -117,5 +117,42 @@ describe('SocketStream: a yamux stream wired straight to a socket', () => {
     const [near] = duplexPair();
     accepted[0]!.attach(near);
     expect(near.destroyed).toBe(true);
+  });
+
+  it('a peer that stops reading its connection holds this side to maxBuffered, not to the sum of the windows', async () => {
+    const maxBuffered = 128 * 1024;
+    const { opener, acceptor, accepted } = setup(INITIAL_WINDOW, maxBuffered);
+    const conn = (opener as unknown as { conn: PairEnd }).conn;
+    const acceptorConn = (acceptor as unknown as { conn: PairEnd }).conn;
+    const visitors: PairEnd[] = [];
+    const sent: Buffer[] = [];
+    for (let i = 0; i < 4; i++) {
+      const [near, far] = duplexPair();
+      opener.openSocketStream().attach(near);
+      visitors.push(far);
+    }
+    await until(() => accepted.length === 4);
+    const services = accepted.map((st) => {
+      const [near, far] = duplexPair();
+      st.attach(near);
+      return far;
+    });
+    const got = services.map((svc) => readAll(svc));
+    acceptorConn.pause(); // the peer stops reading its connection
+    for (const v of visitors) {
+      const data = randomBytes(1024 * 1024);
+      sent.push(data);
+      // In 64 KB pieces, as a socket reads them.
+      for (let off = 0; off < data.length; off += 64 * 1024) v.write(data.subarray(off, off + 64 * 1024));
+      v.end();
+    }
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    // Four streams of 256 KB windows would let 1 MB pile up; the cap holds it near 128 KB plus what
+    // one read of each socket adds before its pause.
+    expect(conn.writableLength).toBeGreaterThan(0);
+    expect(conn.writableLength).toBeLessThan(maxBuffered + 4 * 64 * 1024 + 4096);
+    acceptorConn.resume();
+    const received = await Promise.all(got);
+    received.forEach((b, i) => expect(sha(b)).toBe(sha(sent[i]!)));
   });
 });
