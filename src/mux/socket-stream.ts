@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
-import { Flag, FrameType, INITIAL_WINDOW } from './frame.js';
-import type { StreamHost } from './stream.js';
+import { Flag, INITIAL_WINDOW } from './frame.js';
+import { StreamFrames, type StreamHost } from './stream-frames.js';
 
 /** Largest Data frame body sent: a socket read is at most 64 KB, so one chunk is one frame. */
 const MAX_FRAME_BODY = 64 * 1024;
@@ -23,7 +23,7 @@ export class SocketStream {
   /** Called when bytes arrive before a socket is attached. */
   onEarly: (() => void) | undefined;
   private credit = 0;
-  private flags: number;
+  private readonly frames: StreamFrames;
   private socket: Duplex | undefined;
   private early: Buffer[] = [];
   private earlySize = 0;
@@ -41,18 +41,12 @@ export class SocketStream {
   private readonly closeListeners: (() => void)[] = [];
 
   constructor(readonly id: number, private readonly host: StreamHost, opening: boolean, private readonly window = INITIAL_WINDOW) {
-    this.flags = opening ? Flag.SYN : Flag.ACK;
+    this.frames = new StreamFrames(id, host, opening, window);
     this.recvWindow = window;
   }
 
-  private nextFlags(extra = 0): number {
-    const f = this.flags | extra;
-    this.flags = 0;
-    return f;
-  }
-
   open(): void {
-    this.host.send(this.host.header(FrameType.WindowUpdate, this.nextFlags(), this.id, this.window - INITIAL_WINDOW));
+    this.frames.open();
   }
 
   get destroyed(): boolean {
@@ -169,7 +163,7 @@ export class SocketStream {
       }
       const n = Math.min(this.sendWindow, chunk.length - off, MAX_FRAME_BODY);
       this.sendWindow -= n;
-      this.host.sendData(this.host.header(FrameType.Data, this.nextFlags(), this.id, n), chunk.subarray(off, off + n));
+      this.frames.data(chunk.subarray(off, off + n));
       off += n;
     }
   }
@@ -209,13 +203,13 @@ export class SocketStream {
   private sendFin(): void {
     if (this.finSent || this.closed) return;
     this.finSent = true;
-    this.host.send(this.host.header(FrameType.WindowUpdate, this.nextFlags(Flag.FIN), this.id, 0));
+    this.frames.fin();
     this.maybeDone();
   }
 
   private grant(): void {
     if (this.blocked || this.credit < this.window / 2 || this.closed || this.finReceived) return;
-    this.host.send(this.host.header(FrameType.WindowUpdate, this.nextFlags(), this.id, this.credit));
+    this.frames.update(this.credit);
     this.recvWindow += this.credit;
     this.credit = 0;
   }
@@ -235,7 +229,7 @@ export class SocketStream {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.linger);
-    if (!(this.finSent && this.finReceived) && !this.resetReceived) this.host.send(this.host.header(FrameType.WindowUpdate, this.nextFlags(Flag.RST), this.id, 0));
+    if (!(this.finSent && this.finReceived) && !this.resetReceived) this.frames.reset();
     this.host.forget(this.id);
     this.early = [];
     this.held = undefined;

@@ -1,17 +1,9 @@
 import { Duplex } from 'node:stream';
 import { P2prcError } from '../errors.js';
-import { Flag, FrameType, INITIAL_WINDOW } from './frame.js';
+import { Flag, INITIAL_WINDOW } from './frame.js';
+import { StreamFrames, type StreamHost } from './stream-frames.js';
 
-export interface StreamHost {
-  send(frame: Buffer): void;
-  /** A header and its body in one writev, without joining them into a new buffer. */
-  sendData(header: Buffer, body: Buffer): void;
-  header(type: number, flags: number, streamId: number, length: number): Buffer;
-  forget(streamId: number): void;
-  /** The connection holds more unsent bytes than it should: sources pause until `whenDrained`. */
-  congested?(): boolean;
-  whenDrained?(resume: () => void): void;
-}
+export type { StreamHost } from './stream-frames.js';
 
 /**
  * One yamux stream as a Node Duplex. Sending respects the peer's window (writes wait for a window
@@ -26,7 +18,7 @@ export class YamuxStream extends Duplex {
   private waiting: (() => void) | undefined;
   private finSent = false;
   private finReceived = false;
-  private flags: number;
+  private readonly frames: StreamFrames;
 
   /**
    * `window` above yamux's 256 KB is announced in the first frame (a window update on SYN or ACK), as
@@ -36,19 +28,12 @@ export class YamuxStream extends Duplex {
     // A write is sent at once while the window allows: a 16 KB mark would pause the source after
     // every 64 KB chunk and resume it a tick later, for nothing.
     super({ allowHalfOpen: true, writableHighWaterMark: 256 * 1024 });
-    this.flags = opening ? Flag.SYN : Flag.ACK;
+    this.frames = new StreamFrames(id, host, opening, window);
     this.recvWindow = window;
   }
 
-  /** The flags for the next frame: SYN (or ACK) rides on the first frame this side sends. */
-  private nextFlags(extra = 0): number {
-    const f = this.flags | extra;
-    this.flags = 0;
-    return f;
-  }
-
   open(): void {
-    this.host.send(this.host.header(FrameType.WindowUpdate, this.nextFlags(), this.id, this.window - INITIAL_WINDOW));
+    this.frames.open();
   }
 
   onData(body: Buffer): void {
@@ -82,7 +67,7 @@ export class YamuxStream extends Duplex {
 
   private grant(): void {
     if (this.credit < this.window / 2 || this.destroyed) return;
-    this.host.send(this.host.header(FrameType.WindowUpdate, this.nextFlags(), this.id, this.credit));
+    this.frames.update(this.credit);
     this.recvWindow += this.credit;
     this.credit = 0;
   }
@@ -103,7 +88,7 @@ export class YamuxStream extends Duplex {
       }
       const n = Math.min(this.sendWindow, chunk.length - offset, 64 * 1024);
       this.sendWindow -= n;
-      this.host.sendData(this.host.header(FrameType.Data, this.nextFlags(), this.id, n), chunk.subarray(offset, offset + n));
+      this.frames.data(chunk.subarray(offset, offset + n));
       sendSome(offset + n);
     };
     sendSome(0);
@@ -111,7 +96,7 @@ export class YamuxStream extends Duplex {
 
   override _final(done: (err?: Error | null) => void): void {
     this.finSent = true;
-    this.host.send(this.host.header(FrameType.WindowUpdate, this.nextFlags(Flag.FIN), this.id, 0));
+    this.frames.fin();
     this.maybeDone();
     done();
   }
@@ -121,7 +106,7 @@ export class YamuxStream extends Duplex {
   }
 
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
-    if (!(this.finSent && this.finReceived)) this.host.send(this.host.header(FrameType.WindowUpdate, this.nextFlags(Flag.RST), this.id, 0));
+    if (!(this.finSent && this.finReceived)) this.frames.reset();
     this.host.forget(this.id);
     this.waiting = undefined;
     done(err);
