@@ -25,9 +25,10 @@ export async function iperfServer() {
   return { port, close: () => child.kill('SIGKILL') };
 }
 
-/** iperf3, one stream for `seconds`, through `port`: received Gbit/s. */
-export async function iperf(port, seconds) {
-  const { stdout } = await run('iperf3', ['-c', '127.0.0.1', '-p', String(port), '-t', String(seconds), '-J'], { maxBuffer: 16 << 20, timeout: (seconds + 30) * 1000 });
+/** iperf3, one stream for `seconds`, through `port`: received Gbit/s; `omit`: seconds of warm-up left out (iperf3 -O). */
+export async function iperf(port, seconds, { omit = 0 } = {}) {
+  const args = ['-c', '127.0.0.1', '-p', String(port), '-t', String(seconds), '-J', ...(omit ? ['-O', String(omit)] : [])];
+  const { stdout } = await run('iperf3', args, { maxBuffer: 16 << 20, timeout: (seconds + omit + 30) * 1000 });
   const j = JSON.parse(stdout);
   if (j.error) throw new Error(`iperf3: ${j.error}`);
   return j.end.sum_received.bits_per_second / 1e9;

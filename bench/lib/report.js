@@ -59,7 +59,7 @@ export function report({ machine, results, json, write }) {
     process.stdout.write(`${JSON.stringify({ machine, results, targets: goals }, null, 2)}\n`);
   }
   const baseline = (r) => get(results, r.scenario, 'direct');
-  const rows = results.filter((r) => !r.error).map((r) => [r.scenario, r.path, `${fmt(r.value)} ${r.unit}`, baseline(r) && r.unit !== 'KB' && r.unit !== 'MB' ? `${fmt(r.value / baseline(r))}x direct` : '']);
+  const rows = results.filter((r) => !r.error).map((r) => [r.scenario, r.path, `${fmt(r.value)} ${r.unit}${r.rounds > 1 ? ` (median of ${r.rounds})` : ''}`, baseline(r) && r.unit !== 'KB' && r.unit !== 'MB' ? `${fmt(r.value / baseline(r))}x direct` : '']);
   const errors = results.filter((r) => r.error).map((r) => `- ${r.path}: ${r.error}`);
   const text = [
     `Machine: ${machine.cpus} cores (${machine.cpu}), Node ${machine.node}, fd limit ${machine.fdLimit}, load average ${machine.load}, ${machine.mode} run, ${machine.date}`,

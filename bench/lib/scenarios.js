@@ -2,7 +2,8 @@ import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { bulk, openMany, ttfb } from './load.js';
-import { iperf, iperfServer, missingTools, wrk } from './native.js';
+import { missingTools } from './native.js';
+import { nativeRounds } from './native-rounds.js';
 import { startupRatios } from './startup.js';
 import { paths } from './paths.js';
 import { collect, freePort, rssKB, stop, waitPort, worker } from './proc.js';
@@ -34,27 +35,16 @@ export async function scenarios({ quick, log }) {
   const seconds = quick ? 2 : 8;
   const cap = quick ? 60_000 : 300_000;
   const record = (scenario, p, value, unit, extra = {}) => results.push({ scenario, path: p.name, value, unit, p2prc: !!p.p2prc, frp: !!p.frp, ...extra });
+  if (!missing) {
+    // The reference figures: native load generators, the same for every path (median of interleaved rounds).
+    const rounds = quick ? 1 : 3;
+    results.push(...(await nativeRounds({ list, httpPort: http.port, rounds, seconds: quick ? 1 : 5, warmup: quick ? 0 : 1, capped, cap, log })));
+  }
   for (const p of list) {
     log(`== ${p.name}`);
     try {
       await capped((async () => {
         let route;
-        if (!missing) {
-          // The reference figures: native load generators, the same for every path. A fresh iperf3
-          // server per path: one still busy with an earlier path's test would refuse the next.
-          const iperfd = await iperfServer();
-          route = await p.open(iperfd.port);
-          try {
-            record('iperf3 bulk', p, await iperf(route.port, quick ? 1 : 5), 'Gbit/s');
-          } finally {
-            iperfd.close();
-          }
-          await route.close();
-          route = await p.open(http.port);
-          record('wrk keep-alive', p, await wrk(route.port, { seconds: quick ? 1 : 5 }), 'req/s');
-          record('wrk Connection: close', p, await wrk(route.port, { seconds: quick ? 1 : 5, close: true }), 'req/s');
-          await route.close();
-        }
         // The Node loaders (kept for continuity; in a quick run only when the native tools are missing).
         if (!quick || missing) {
           route = await p.open(sink.port);

@@ -1,0 +1,61 @@
+// The issue's reference figures (iperf3 bulk, wrk keep-alive and Connection: close) for every path,
+// in interleaved rounds: round 1 measures each path once, then round 2, and so on; each figure is the
+// median of its rounds. On two shared cores a path measured once, minutes apart from the next, drifts
+// with whatever else the machine did meanwhile; interleaving spreads that drift over every path alike.
+// `warmup` seconds before each measurement (iperf3 -O, an unrecorded wrk run) are the same for every
+// path: a Node process compiles its hot paths in its first second, a Go one has nothing to compile.
+import { iperf, iperfServer, wrk } from './native.js';
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Records `{ scenario, path, value, unit, rounds }` per path and figure; a failed path records its error. */
+export async function nativeRounds({ list, httpPort, rounds, seconds, warmup, capped, cap, log }) {
+  const samples = new Map(); // path name -> figure -> values
+  const failed = new Map();
+  for (let round = 0; round < rounds; round++) {
+    for (const p of list) {
+      if (failed.has(p.name)) continue;
+      log(`== ${p.name}: iperf3 and wrk, round ${round + 1} of ${rounds}`);
+      const add = (figure, v) => {
+        const byFigure = samples.get(p.name) ?? samples.set(p.name, new Map()).get(p.name);
+        (byFigure.get(figure) ?? byFigure.set(figure, []).get(figure)).push(v);
+      };
+      try {
+        await capped((async () => {
+          // A fresh iperf3 server per path: one still busy with an earlier path's test would refuse the next.
+          const iperfd = await iperfServer();
+          let route = await p.open(iperfd.port);
+          try {
+            add('iperf3 bulk', await iperf(route.port, seconds, { omit: warmup }));
+          } finally {
+            iperfd.close();
+            await route.close();
+          }
+          route = await p.open(httpPort);
+          try {
+            if (warmup) await wrk(route.port, { seconds: warmup }); // not recorded: JIT and connections settle
+            add('wrk keep-alive', await wrk(route.port, { seconds }));
+            add('wrk Connection: close', await wrk(route.port, { seconds, close: true }));
+          } finally {
+            await route.close();
+          }
+        })(), cap, p.name);
+      } catch (err) {
+        log(`   ${p.name} failed: ${err.message}`);
+        failed.set(p.name, err.message);
+      }
+    }
+  }
+  const units = { 'iperf3 bulk': 'Gbit/s', 'wrk keep-alive': 'req/s', 'wrk Connection: close': 'req/s' };
+  const out = [];
+  for (const p of list) {
+    if (failed.has(p.name)) {
+      out.push({ scenario: 'run', path: p.name, error: failed.get(p.name), p2prc: !!p.p2prc });
+      continue;
+    }
+    for (const [figure, values] of samples.get(p.name) ?? []) {
+      out.push({ scenario: figure, path: p.name, value: median(values), unit: units[figure], p2prc: !!p.p2prc, frp: !!p.frp, rounds: values.length });
+    }
+  }
+  return out;
+}
