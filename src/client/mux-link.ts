@@ -5,6 +5,7 @@ import { MUX_CONNECTIONS, MUX_MAX_STREAMS, MUX_WINDOW, type Messages } from '../
 import { FrameChannel } from '../transport/channel.js';
 import { dial, type DialOptions } from '../transport/net.js';
 import { BindReader } from './bind-reader.js';
+import { raiseHeapTrimThreshold } from '../transport/heap-trim.js';
 
 export interface MuxLinkDeps {
   sessionId: string;
@@ -51,7 +52,7 @@ export class MuxLinks {
       channel.send('Hello', { role: 'data', sessionId: this.d.sessionId, seq, mac, mux: true });
       const head = channel.detach();
       if (head.length > 0) socket.unshift(head);
-      const mux = new YamuxSession(socket, { client: false, accept: true, acceptSocketStreams: true, window: MUX_WINDOW, maxStreams: MUX_MAX_STREAMS });
+      const mux = new YamuxSession(socket, { client: false, accept: true, acceptSocketStreams: true, window: MUX_WINDOW, maxStreams: MUX_MAX_STREAMS, onBulk: raiseHeapTrimThreshold });
       socket.resume();
       this.live.add(mux);
       mux.on('socketStream', (s) => this.binds.add(s));

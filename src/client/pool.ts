@@ -13,7 +13,6 @@ import { debug, debugFailure } from '../log.js';
 import type { CountedVisit, TrafficCounter } from '../transport/traffic.js';
 import { SocketStream } from '../mux/socket-stream.js';
 import { duplexPair } from '../transport/pair.js';
-import { raiseHeapTrimThreshold } from '../transport/heap-trim.js';
 
 export interface LocalTarget {
   host: string;
@@ -142,7 +141,6 @@ export class DataPool {
       data.destroy();
       return;
     }
-    raiseHeapTrimThreshold();
     // Counted when the stream (or raw connection) is accepted; bytes come from the local socket below.
     const visit = target.traffic?.visitor(data);
     if (target.service) {

@@ -129,7 +129,7 @@ export class ClientSession implements VisitorSink {
   addMuxConnection(socket: net.Socket, head: Buffer): void {
     if (this.closed) return void socket.destroy();
     if (head.length > 0) socket.unshift(head);
-    const mux = new YamuxSession(socket, { client: true, accept: false, window: MUX_WINDOW, maxStreams: MUX_MAX_STREAMS });
+    const mux = new YamuxSession(socket, { client: true, accept: false, window: MUX_WINDOW, maxStreams: MUX_MAX_STREAMS, onBulk: raiseHeapTrimThreshold });
     this.muxes.add(mux);
     mux.once('close', () => this.muxes.delete(mux));
     socket.resume(); // detached channels leave the socket paused
@@ -196,7 +196,7 @@ export class ClientSession implements VisitorSink {
       if (this.hiddenRemotes.size > MAX_HIDDEN_REMOTES) this.hiddenRemotes.delete(this.hiddenRemotes.keys().next().value!);
     }
     data.write(encodeMessage('Bind', { tunnelId: tunnel.tunnelId, visitorId, remote: tunnel.hideRemote ? '' : remote }));
-    if (data instanceof SocketStream) (raiseHeapTrimThreshold(), data.attach(visitor));
+    if (data instanceof SocketStream) data.attach(visitor);
     else relay(visitor, data);
   }
 

@@ -24,6 +24,8 @@ export interface YamuxOptions {
    * this side buffer every visitor's upload.
    */
   maxBuffered?: number;
+  /** Called for a data frame of 16 KB or more, sent or received: the connection is carrying bulk. */
+  onBulk?: () => void;
   /** Accept streams the peer opens (frps never opens any, so the frp client refuses them). */
   accept?: boolean;
   /** Receive window per stream (default and minimum: yamux's 256 KB); larger ones are announced on open. */
@@ -108,7 +110,7 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; socketSt
       this.queue(h);
       this.queue(body);
       // Bulk fills a syscall on its own: holding it for the batch only keeps more bytes in memory.
-      if (body.length >= BATCH_LIMIT) this.flush();
+      if (body.length >= BATCH_LIMIT) (this.flush(), this.o.onBulk?.());
     },
     header: encodeHeader,
     forget: (sid: number) => this.streams.delete(sid),
@@ -189,6 +191,7 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; socketSt
     }
     if (!s) return; // late frames for a stream we already forgot
     if (f.type === FrameType.Data) {
+      if (f.length >= BATCH_LIMIT) this.o.onBulk?.();
       s.onData(f.body ?? Buffer.alloc(0));
       s.onFlags(f.flags);
     } else {

@@ -88,6 +88,8 @@ export class SocketStream {
     this.socket = socket;
     this.onEarly = undefined;
     if (this.closed) return void socket.destroy();
+    // A socket already gone never says 'close' again: the stream ends here instead of waiting for it.
+    if (socket.destroyed) return this.finish();
     socket.on('data', this.onSocketData);
     socket.on('end', this.onSocketEnd);
     socket.on('drain', this.onDrain);

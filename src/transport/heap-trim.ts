@@ -7,10 +7,18 @@
  * GLIBC_TUNABLES=glibc.malloc.trim_threshold=64M without re-executing the process. The block is never
  * written, so it costs no resident memory.
  *
- * Called with the first relayed connection, not at start: freed heap glibc then keeps would count
- * against a host that only holds idle clients, and against an idle client (docs/benchmarks.md).
+ * Called once a connection carries bulk (the first 16 KB frame on a multiplexed connection; a raw relay
+ * or a service visit at its start), not at start: freed heap glibc then keeps would count against a
+ * host that only holds idle clients, and against a client that served short requests (docs/benchmarks.md).
  */
 let done = false;
+
+/** A read this large means the connection is streaming, not trading short messages. */
+export const BULK_CHUNK = 16 * 1024;
+
+export function heapTrimRaised(): boolean {
+  return done;
+}
 
 export function raiseHeapTrimThreshold(): void {
   if (done || process.platform !== 'linux') return;

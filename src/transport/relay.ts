@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { raiseHeapTrimThreshold } from './heap-trim.js';
+import { BULK_CHUNK, heapTrimRaised, raiseHeapTrimThreshold } from './heap-trim.js';
 
 /**
  * Pipes two sockets into each other, raw, with half-close carried across (one side's FIN ends the
@@ -8,7 +8,7 @@ import { raiseHeapTrimThreshold } from './heap-trim.js';
  * after letting what it was already sent drain.
  */
 export function relay(a: Duplex, b: Duplex, onDone?: () => void): void {
-  raiseHeapTrimThreshold();
+  if (!heapTrimRaised()) watchForBulk(a, b);
   let done = false;
   const finish = (err?: Error) => {
     if (done) return;
@@ -28,6 +28,18 @@ export function relay(a: Duplex, b: Duplex, onDone?: () => void): void {
   b.once('close', () => finish());
   a.pipe(b);
   b.pipe(a);
+}
+
+/** Raises glibc's trim threshold at the first large read: short exchanges leave the process as it was. */
+function watchForBulk(a: Duplex, b: Duplex): void {
+  const watch = (chunk: Buffer): void => {
+    if (chunk.length < BULK_CHUNK) return;
+    raiseHeapTrimThreshold();
+    a.off('data', watch);
+    b.off('data', watch);
+  };
+  a.on('data', watch);
+  b.on('data', watch);
 }
 
 function endSoon(s: Duplex): void {

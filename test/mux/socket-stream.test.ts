@@ -155,4 +155,20 @@ describe('SocketStream: a yamux stream wired straight to a socket', () => {
     const received = await Promise.all(got);
     received.forEach((b, i) => expect(sha(b)).toBe(sha(sent[i]!)));
   });
+
+  it('a socket that is already gone when attached ends the stream at once, and the peer hears of it', async () => {
+    const { opener, accepted } = setup();
+    const [peerNear, peer] = duplexPair();
+    const opened = opener.openSocketStream();
+    opened.write(Buffer.from('x'));
+    opened.attach(peerNear);
+    await until(() => accepted.length === 1 && accepted[0]!.earlyLength === 1);
+    const [gone] = duplexPair();
+    gone.destroy();
+    await once(gone, 'close');
+    const closed = once(peer, 'close');
+    accepted[0]!.attach(gone);
+    expect(accepted[0]!.destroyed).toBe(true);
+    await closed; // the reset reached the opener, which destroyed its socket
+  });
 });
