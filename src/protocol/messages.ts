@@ -152,15 +152,21 @@ function matches(body: Record<string, unknown>, schema: Record<string, FieldChec
   return keys.every((k) => schema[k]!(body[k]));
 }
 
-/** Validates and returns the body, keeping only the schema's fields (unknown fields from newer peers are dropped). */
-function validate(name: Exclude<MsgTypeName, 'UdpData'>, value: unknown): Record<string, unknown> {
+/** The schema `value` matches; E_PROTOCOL when it matches none. */
+function schemaOf(name: Exclude<MsgTypeName, 'UdpData'>, value: unknown): Record<string, FieldCheck> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new P2prcError('E_PROTOCOL', `${name} body is not an object`);
   }
-  const body = value as Record<string, unknown>;
   const spec = SCHEMAS[name];
-  const schema = (Array.isArray(spec) ? spec : [spec]).find((s) => matches(body, s));
+  const schema = (Array.isArray(spec) ? spec : [spec]).find((s) => matches(value as Record<string, unknown>, s));
   if (!schema) throw new P2prcError('E_PROTOCOL', `${name} message has missing or invalid fields`);
+  return schema;
+}
+
+/** Validates and returns the body, keeping only the schema's fields (unknown fields from newer peers are dropped). */
+function validate(name: Exclude<MsgTypeName, 'UdpData'>, value: unknown): Record<string, unknown> {
+  const schema = schemaOf(name, value);
+  const body = value as Record<string, unknown>;
   return Object.fromEntries(Object.keys(schema).filter((k) => body[k] !== undefined).map((k) => [k, body[k]]));
 }
 
@@ -186,7 +192,7 @@ function decodeUdp(payload: Buffer): Messages['UdpData'] {
 
 export function encodeMessage<K extends MsgTypeName>(type: K, body: Messages[K], maxFrameSize?: number): Buffer {
   if (type === 'UdpData') return encodeUdp(body as Messages['UdpData'], maxFrameSize);
-  validate(type as Exclude<MsgTypeName, 'UdpData'>, body);
+  schemaOf(type as Exclude<MsgTypeName, 'UdpData'>, body); // checked, not copied: the copy is for what peers send
   return encodeFrame(MsgType[type], Buffer.from(JSON.stringify(body), 'utf8'), maxFrameSize);
 }
 
