@@ -48,6 +48,7 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; socketSt
   private pingTimer: NodeJS.Timeout | undefined;
   private readonly o: YamuxOptions;
   private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private waitingDrain: (() => void)[] = [];
 
   constructor(private readonly conn: Duplex, o: YamuxOptions) {
@@ -114,7 +115,7 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; socketSt
     },
     header: encodeHeader,
     forget: (sid: number) => this.streams.delete(sid),
-    congested: () => this.conn.writableLength > (this.o.maxBuffered ?? DEFAULT_MAX_BUFFERED),
+    congested: () => this.conn.writableLength + this.pendingBytes > (this.o.maxBuffered ?? DEFAULT_MAX_BUFFERED),
     whenDrained: (resume: () => void) => void this.waitingDrain.push(resume),
   };
 
@@ -138,6 +139,7 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; socketSt
    */
   private queue(b: Buffer): void {
     this.pending.push(b);
+    this.pendingBytes += b.length;
     if (this.pending.length === 1) setImmediate(this.flush);
   }
 
@@ -145,6 +147,7 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; socketSt
     const out = this.pending;
     if (out.length === 0) return;
     this.pending = [];
+    this.pendingBytes = 0;
     if (this.conn.destroyed) return;
     if (out.length === 1) return void this.conn.write(out[0]);
     this.conn.cork();
@@ -233,7 +236,8 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; socketSt
     clearTimeout(this.pingTimer);
     for (const s of this.streams.values()) s.destroy();
     this.streams.clear();
-    this.flush(); // a GoAway or the streams' resets still leave, as they did before the batching
+    this.flush(); // frames queued before the close (a GoAway) still leave, as they did before the batching
+    this.waitingDrain = [];
     this.conn.destroy();
     this.emit('close', reason);
   }

@@ -37,6 +37,10 @@ export class SocketStream {
   /** Paused because the shared connection is congested (not for the window: that is `held`). */
   private paused = false;
   private closed = false;
+  /** The socket failed or was destroyed on purpose: what it left unsent is dropped with a reset. */
+  private broken = false;
+  /** The socket closed after ending its side; its last bytes still wait in `held` for the peer's window. */
+  private socketGone = false;
   private linger: NodeJS.Timeout | undefined;
   private readonly closeListeners: (() => void)[] = [];
 
@@ -95,6 +99,8 @@ export class SocketStream {
     socket.on('drain', this.onDrain);
     socket.on('error', this.onSocketError);
     socket.once('close', this.onSocketClose);
+    // Listening for 'data' lets a fresh socket flow: one whose window is already shut waits for it.
+    if (this.held) socket.pause();
     const early = rest && rest.length > 0 ? [rest, ...this.early] : this.early;
     this.early = [];
     this.earlySize = 0;
@@ -129,6 +135,7 @@ export class SocketStream {
       if (!this.held) {
         if (!this.paused) this.socket?.resume();
         if (this.localEnded) this.sendFin();
+        if (this.socketGone) this.finish();
       }
     }
     this.onFlags(flags);
@@ -148,7 +155,8 @@ export class SocketStream {
 
   /** Ends the stream and its socket now (a reset from the peer, its session gone, or its owner giving up). */
   destroy(): void {
-    if (this.socket) return void this.socket.destroy(); // its 'close' finishes the job
+    this.broken = true;
+    if (this.socket && !this.socketGone) return void this.socket.destroy(); // its 'close' finishes the job
     this.finish();
   }
 
@@ -197,10 +205,21 @@ export class SocketStream {
   };
 
   private readonly onSocketError = (): void => {
+    this.broken = true;
     this.socket?.destroy();
   };
 
-  private readonly onSocketClose = (): void => this.finish();
+  private readonly onSocketClose = (): void => {
+    if (this.held && this.localEnded && !this.broken) {
+      // Both of the socket's directions ended (the peer's FIN ended ours) while its last bytes waited
+      // for the peer's window: they still go, then the FIN, bounded in time like a lingering socket.
+      this.socketGone = true;
+      this.linger = setTimeout(() => ((this.broken = true), this.finish()), LINGER_MS);
+      this.linger.unref();
+      return;
+    }
+    this.finish();
+  };
 
   private sendFin(): void {
     if (this.finSent || this.closed) return;
@@ -232,6 +251,7 @@ export class SocketStream {
     this.closed = true;
     clearTimeout(this.linger);
     if (!(this.finSent && this.finReceived) && !this.resetReceived) this.frames.reset();
+    this.socket?.destroy(); // already closed on every path but a reset while its last bytes waited
     this.host.forget(this.id);
     this.early = [];
     this.held = undefined;

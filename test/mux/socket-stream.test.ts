@@ -171,4 +171,31 @@ describe('SocketStream: a yamux stream wired straight to a socket', () => {
     expect(accepted[0]!.destroyed).toBe(true);
     await closed; // the reset reached the opener, which destroyed its socket
   });
+
+  it('bytes held back by the window still go, then the FIN, when the socket closes after both its ends', async () => {
+    const { opener, accepted } = setup();
+    const [visitorNear] = duplexPair();
+    const [serviceNear, service] = duplexPair();
+    const up = randomBytes(400_000);
+    // The visitor's whole upload and its FIN already wait in its socket: more than one window.
+    visitorNear.push(up);
+    visitorNear.push(null);
+    opener.openSocketStream().attach(visitorNear);
+    await until(() => accepted.length === 1);
+    service.pause(); // the service does not read yet: the window shuts with bytes still held
+    accepted[0]!.attach(serviceNear);
+    await until(() => (service as unknown as { readableLength: number }).readableLength > 0);
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    // The service ends its side before reading: its FIN reaches the visitor's socket, which then has
+    // both ends done and closes, while 144 KB of its upload still wait for window.
+    service.end(Buffer.from('bye'));
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(service.destroyed).toBe(false); // no reset reached it
+    const parts: Buffer[] = [];
+    service.on('data', (c: Buffer) => parts.push(c));
+    service.resume();
+    const ended = await Promise.race([once(service, 'end').then(() => 'end'), once(service, 'close').then(() => 'close')]);
+    expect(ended).toBe('end'); // not a reset
+    expect(sha(Buffer.concat(parts))).toBe(sha(up));
+  });
 });
