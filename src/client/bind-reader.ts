@@ -1,6 +1,7 @@
 import { P2prcError, toP2prcError } from '../errors.js';
 import { debug } from '../log.js';
 import type { SocketStream } from '../mux/socket-stream.js';
+import { FrameDecoder } from '../protocol/frame.js';
 import { decodeMessage, type Messages } from '../protocol/messages.js';
 
 /** A Bind is a few hundred bytes; a stream whose first frame claims more is not the host's. */
@@ -32,19 +33,21 @@ export class BindReader {
 
   private check(stream: SocketStream): void {
     if (stream.earlyLength < 4) return;
-    const all = stream.peekEarly();
-    const length = all.readUInt32BE(0);
     try {
-      if (length < 1 || length > MAX_BIND_SIZE) throw new P2prcError('E_PROTOCOL', `Bind frame of ${length} bytes outside 1..${MAX_BIND_SIZE}`);
-      if (all.length < 4 + length) return;
+      // The control channel's decoder, capped at a Bind's size: it refuses a bad length from the header alone.
+      const frames = new FrameDecoder(MAX_BIND_SIZE);
+      frames.write(stream.peekEarly());
+      const frame = frames.read();
+      if (!frame) return;
       stream.takeEarly();
-      const m = decodeMessage({ type: all[4]!, payload: all.subarray(5, 4 + length) });
+      const m = decodeMessage(frame);
       if (m.type !== 'Bind') throw new P2prcError('E_PROTOCOL', `expected Bind on a stream, got ${m.type}`);
       this.waiting.delete(stream);
       stream.onEarly = undefined;
-      this.bound(stream, m.body, all.subarray(4 + length));
+      this.bound(stream, m.body, frames.takeRest());
     } catch (err) {
-      debug(toP2prcError(err).code, `stream ${stream.id} dropped: ${toP2prcError(err).message}`);
+      const e = toP2prcError(err);
+      debug(e.code, `stream ${stream.id} dropped: ${e.message}`);
       this.waiting.delete(stream);
       stream.destroy();
     }
