@@ -203,17 +203,11 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; socketSt
   }
 
   private accepted(id: number): StreamEnd {
-    if (this.o.acceptSocketStreams) {
-      const s = new SocketStream(id, this.streamHost, false, this.window);
-      this.streams.set(id, s);
-      s.open(); // sends the ACK
-      this.emit('socketStream', s);
-      return s;
-    }
-    const s = new YamuxStream(id, this.streamHost, false, this.window);
+    const s = this.o.acceptSocketStreams ? new SocketStream(id, this.streamHost, false, this.window) : new YamuxStream(id, this.streamHost, false, this.window);
     this.streams.set(id, s);
-    s.open();
-    this.emit('stream', s);
+    s.open(); // sends the ACK
+    if (s instanceof SocketStream) this.emit('socketStream', s);
+    else this.emit('stream', s);
     return s;
   }
 
