@@ -8,6 +8,9 @@ export const DEFAULT_UDP_IDLE_MS = 60_000;
 /** Visitors one UDP tunnel remembers; past it one not seen lately is forgotten (sources are spoofable). */
 export const DEFAULT_UDP_MAX_VISITORS = 4096;
 
+/** The key a visitor's address is known by in `byKey`. */
+const keyOf = (address: string, port: number): string => `${address}|${port}`;
+
 interface Visitor {
   address: string;
   port: number;
@@ -64,7 +67,7 @@ export class UdpTunnel {
       this.dropped++;
       return;
     }
-    const key = `${rinfo.address}|${rinfo.port}`;
+    const key = keyOf(rinfo.address, rinfo.port);
     let id = this.byKey.get(key);
     if (id === undefined) id = this.add(key, rinfo);
     else this.touch(this.byId.get(id)!);
@@ -75,7 +78,7 @@ export class UdpTunnel {
   private add(key: string, rinfo: dgram.RemoteInfo): number {
     const victim = this.byId.size >= this.maxVisitors ? evictOne(this.byId) : undefined;
     if (victim) {
-      this.byKey.delete(`${victim[1].address}|${victim[1].port}`);
+      this.byKey.delete(keyOf(victim[1].address, victim[1].port)); // evictOne took it out of byId
       this.evicted++;
     }
     const id = (this.nextId = (this.nextId + 1) >>> 0);
@@ -93,12 +96,12 @@ export class UdpTunnel {
 
   private forget(id: number, v: Visitor): void {
     this.byId.delete(id);
-    this.byKey.delete(`${v.address}|${v.port}`);
+    this.byKey.delete(keyOf(v.address, v.port));
   }
 
   /** The id a visitor address was given, for peers (frp) that name visitors by address. */
   idOf(address: string, port: number): number | undefined {
-    return this.byKey.get(`${address}|${port}`);
+    return this.byKey.get(keyOf(address, port));
   }
 
   /** A reply from the client's side; unknown (expired) visitors are dropped and counted. */
