@@ -34,31 +34,21 @@ export class PrincipalQuota {
   constructor(private readonly limit: number, private readonly held: () => Iterable<HostedTunnel>) {}
 
   added(s: PrincipalSession): void {
-    let set = this.sessions.get(s.principal);
-    if (!set) this.sessions.set(s.principal, (set = new Set()));
-    set.add(s);
+    addTo(this.sessions, s.principal, s);
   }
 
   removed(s: PrincipalSession): void {
-    const set = this.sessions.get(s.principal);
-    set?.delete(s);
-    if (set?.size === 0) this.sessions.delete(s.principal);
+    removeFrom(this.sessions, s.principal, s);
   }
 
   /** An frp proxy's port opened (or taken back from grace) under its principal. */
   opened(t: HostedTunnel): void {
-    if (t.principal === undefined) return;
-    let set = this.live.get(t.principal);
-    if (!set) this.live.set(t.principal, (set = new Set()));
-    set.add(t);
+    if (t.principal !== undefined) addTo(this.live, t.principal, t);
   }
 
   /** It closed, or went into grace (where `held` counts it). */
   closed(t: HostedTunnel): void {
-    if (t.principal === undefined) return;
-    const set = this.live.get(t.principal);
-    set?.delete(t);
-    if (set?.size === 0) this.live.delete(t.principal);
+    if (t.principal !== undefined) removeFrom(this.live, t.principal, t);
   }
 
   count(principal: string): number {
@@ -83,4 +73,18 @@ export class PrincipalQuota {
       else this.inFlight.delete(principal);
     };
   }
+}
+
+/** `value` into the set kept under `key`, created on first use. */
+function addTo<V>(map: Map<string, Set<V>>, key: string, value: V): void {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(value);
+}
+
+/** `value` out of the set under `key`; an emptied set goes, so idle principals leave nothing behind. */
+function removeFrom<V>(map: Map<string, Set<V>>, key: string, value: V): void {
+  const set = map.get(key);
+  set?.delete(value);
+  if (set?.size === 0) map.delete(key);
 }
