@@ -7,8 +7,8 @@
  * GLIBC_TUNABLES=glibc.malloc.trim_threshold=64M without re-executing the process. The block is never
  * written, so it costs no resident memory.
  *
- * Called once a connection carries bulk (the first 16 KB frame on a multiplexed connection; a raw relay
- * or a service visit at its start), not at start: freed heap glibc then keeps would count against a
+ * Called once a connection carries bulk (the first 16 KB frame on a multiplexed connection or read in a
+ * raw relay; a service visit at its start), not at start: freed heap glibc then keeps would count against a
  * host that only holds idle clients, and against a client that served short requests (docs/benchmarks.md).
  */
 let done = false;
