@@ -4,12 +4,11 @@
 // alternating order, and measures each with iperf3 (bulk) and wrk (keep-alive and Connection: close).
 // Reports the median of B/A per figure, and the CPU time host and client spent per GB and per 1,000
 // requests, which a busy machine disturbs far less than rates. Bounded: rounds x paths x 3 runs.
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { iperf, iperfServer, missingTools, wrk } from './lib/native.js';
-import { stopAll, worker } from './lib/proc.js';
+import { measured, stopAll, worker } from './lib/proc.js';
 
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -31,22 +30,6 @@ const word = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : und
 const only = word('--only');
 const kind = word('--kind');
 const seconds = opt('--seconds', 3);
-const TICK_S = 0.01; // USER_HZ is 100 on Linux
-
-/** utime + stime of a process, in seconds, and its minor page faults. */
-function usage(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return { cpu: (Number(fields[11]) + Number(fields[12])) * TICK_S, faults: Number(fields[7]) };
-}
-
-async function measured(route, fn) {
-  const pids = Object.values(route.pids);
-  const before = pids.map(usage);
-  const value = await fn();
-  const after = pids.map(usage);
-  const sum = (k) => after.reduce((n, a, i) => n + a[k] - before[i][k], 0);
-  return { value, cpu: sum('cpu'), faults: sum('faults') };
-}
 
 async function pathsOf(dir) {
   const { paths } = await import(pathToFileURL(path.join(path.resolve(dir), 'bench/lib/paths.js')).href);

@@ -2,11 +2,10 @@
 // CPU time per unit of work for every path of the bench (2-hop Node relay, p2prc, frp): the two hops'
 // utime+stime per GB under iperf3 and per 1,000 requests under wrk. A busy machine disturbs these far
 // less than rates, so this is how a change is judged when the cores are shared. Median of N rounds.
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { iperf, iperfServer, missingTools, wrk } from './lib/native.js';
 import { paths } from './lib/paths.js';
-import { stopAll, worker } from './lib/proc.js';
+import { measured, stopAll, worker } from './lib/proc.js';
 
 const argv = process.argv.slice(2);
 const word = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
@@ -18,17 +17,6 @@ const missing = missingTools();
 if (missing) {
   console.error(`bench/cpu.js needs ${missing}`);
   process.exit(1);
-}
-const TICK_S = 0.01; // USER_HZ is 100 on Linux
-const usage = (pid) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) * TICK_S;
-};
-async function measured(route, fn) {
-  const pids = Object.values(route.pids);
-  const before = pids.map(usage);
-  const value = await fn();
-  return { value, cpu: pids.reduce((n, p, i) => n + usage(p) - before[i], 0) };
 }
 
 const list = paths().list.filter((p) => p.name !== 'direct' && !p.name.includes('service') && (!only || only.some((o) => p.name.includes(o))));

@@ -16,6 +16,24 @@ export async function worker(name, args = []) {
   return { child, ...msg, pid: child.pid };
 }
 
+const TICK_S = 0.01; // USER_HZ is 100 on Linux
+
+/** utime + stime of a process, in seconds, and its minor page faults. */
+export function usage(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return { cpu: (Number(fields[11]) + Number(fields[12])) * TICK_S, faults: Number(fields[7]) };
+}
+
+/** `fn`'s result, and the CPU seconds and minor page faults the route's processes spent during it. */
+export async function measured(route, fn) {
+  const pids = Object.values(route.pids);
+  const before = pids.map(usage);
+  const value = await fn();
+  const after = pids.map(usage);
+  const sum = (k) => after.reduce((n, a, i) => n + a[k] - before[i][k], 0);
+  return { value, cpu: sum('cpu'), faults: sum('faults') };
+}
+
 export function rssKB(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;
