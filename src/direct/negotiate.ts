@@ -4,7 +4,8 @@ import { answerAuthentic, newDirectNonce, offerAuthentic, signAnswer, signOffer,
 import { bridge } from './bridge.js';
 import { PeerLink, type PeerAddress, type PeerOptions } from './peer.js';
 
-const MAX_ATTEMPTS = 2;
+/** Attempts per connectDirect: the first, and fresh ones after libdatachannel's race (PeerLink.failure). */
+const MAX_ATTEMPTS = 3;
 
 export interface DirectService {
   serviceId: string;
@@ -31,8 +32,8 @@ export async function connectDirect(svc: DirectService, peer: PeerOptions, signa
     try {
       return await attemptDirect(svc, peer, signal, deadline);
     } catch (err) {
-      // One more try, with a fresh connection, for the native library's spurious refusal only.
-      const again = attempt < MAX_ATTEMPTS && isP2prcError(err, 'E_PROTOCOL') && err.details.nativeRefusal === true && deadline - Date.now() > 1_000;
+      // Another try, with a fresh connection, for the native library's race only.
+      const again = attempt < MAX_ATTEMPTS && isP2prcError(err) && err.details.retryable === true && deadline - Date.now() > 1_000;
       if (!again) throw err;
     }
   }

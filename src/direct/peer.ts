@@ -60,6 +60,8 @@ export class PeerLink extends EventEmitter<{ channel: [DataChannel]; dead: [P2pr
   private lastHeard = Date.now();
   private keepalive: NodeJS.Timeout | undefined;
   private isClosed = false;
+  private iceUp = false;
+  private isOpen = false;
   readonly keepaliveMs: number;
 
   /** A new peer connection; the offerer opens the control channel. */
@@ -77,8 +79,11 @@ export class PeerLink extends EventEmitter<{ channel: [DataChannel]; dead: [P2pr
     // Registered before anything can trigger them: a busy machine takes a while to make the DTLS certificate.
     this.described = new Promise((resolve) => this.pc.onLocalDescription(() => resolve()));
     this.gathered = new Promise((resolve) => this.pc.onGatheringStateChange((s) => s === 'complete' && resolve()));
+    this.pc.onIceStateChange((state) => {
+      if (state === 'connected' || state === 'completed') this.iceUp = true;
+    });
     this.pc.onStateChange((state) => {
-      if (state === 'failed' || state === 'closed') this.fail(new P2prcError('E_UNREACHABLE', `direct path ${state}`));
+      if (state === 'failed' || state === 'closed') this.fail(this.failure(state));
     });
     this.pc.onDataChannel((dc) => {
       if (dc.getLabel() === CONTROL_LABEL && !this.control) this.adoptControl(dc);
@@ -108,9 +113,9 @@ export class PeerLink extends EventEmitter<{ channel: [DataChannel]; dead: [P2pr
     try {
       this.pc.setRemoteDescription(sdp, type);
     } catch (err) {
-      // libdatachannel under CPU contention sometimes refuses a well-formed description ("remote candidate
-      // without ICE transport"); marked so a caller can try once more with a fresh connection.
-      throw new P2prcError('E_PROTOCOL', `the peer's description was refused: ${(err as Error).message}`, { cause: err, details: { nativeRefusal: true } });
+      // The race described at failure(), caught while the answer's candidates were still being added:
+      // DTLS failed and the connection closed under them ("remote candidate without ICE transport").
+      throw new P2prcError('E_PROTOCOL', `the peer's description was refused: ${(err as Error).message}`, { cause: err, details: { retryable: true } });
     }
   }
 
@@ -159,6 +164,7 @@ export class PeerLink extends EventEmitter<{ channel: [DataChannel]; dead: [P2pr
     this.lastHeard = Date.now();
     this.keepalive = setInterval(() => this.beat(), this.keepaliveMs);
     this.keepalive.unref();
+    this.isOpen = true;
     this.markOpen();
   }
 
@@ -168,6 +174,20 @@ export class PeerLink extends EventEmitter<{ channel: [DataChannel]; dead: [P2pr
       return;
     }
     if (this.control?.isOpen()) this.control.sendMessage('ping');
+  }
+
+  /**
+   * Why the connection ended. One ending is libdatachannel's own race (v0.24.5): on the offerer,
+   * setRemoteDescription gives the answer to ICE before it records it. When the answerer's checks came
+   * in earlier (it starts as soon as it has the offer), ICE connects at once and DTLS may check the
+   * answerer's certificate in that gap, against no remote description: the handshake fails, 1 in
+   * 20-50 tries on a loaded machine. The fingerprint came in an authenticated answer, so a DTLS
+   * failure after ICE connected is marked `retryable`: a fresh connection gets past it.
+   */
+  private failure(state: string): P2prcError {
+    const raced = state === 'failed' && this.iceUp && !this.isOpen;
+    const message = `direct path ${state}${raced ? ' (DTLS failed after ICE connected)' : ''}`;
+    return new P2prcError('E_UNREACHABLE', message, raced ? { details: { retryable: true } } : {});
   }
 
   private fail(err: P2prcError): void {

@@ -5,8 +5,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { answerDirect, connectDirect, serveChannels, type DirectPath } from '../../src/direct/negotiate.js';
 import { bridge } from '../../src/direct/bridge.js';
 import { StunResponder } from '../../src/direct/stun-responder.js';
-import type { DirectOffer } from '../../src/protocol/direct.js';
-import type { PeerLink } from '../../src/direct/peer.js';
+import { newDirectNonce, signAnswer, type DirectOffer } from '../../src/protocol/direct.js';
+import { PeerLink } from '../../src/direct/peer.js';
 
 const svc = { serviceId: 'db', secret: 'direct-secret' };
 const cleanup: Array<() => unknown> = [];
@@ -101,6 +101,29 @@ describe('direct peer path (loopback)', () => {
       expect(changed).toBe(true);
     }
   });
+
+  it('tries again with a fresh connection when DTLS fails after ICE connected (libdatachannel\'s race)', async () => {
+    // The first answer is authentic (signed with the secret) but carries another connection's
+    // fingerprint: ICE connects, DTLS fails, as in the native race. The second answer is honest.
+    const target = await blobServer(1000);
+    const peer = { stunServers: await stun(), bindAddress: '127.0.0.1' };
+    const other = await PeerLink.create(peer, true);
+    cleanup.push(() => other.close());
+    const foreign = /a=fingerprint:\S+ \S+/.exec(await other.localDescription())![0];
+    const answers: string[] = [];
+    const path = await connectDirect(svc, peer, async (offer) => {
+      const { link, answer } = await answerDirect(svc, peer, offer);
+      cleanup.push(() => link.close());
+      serveChannels(link, { host: '127.0.0.1', port: target.port }, () => undefined);
+      if (answers.push(answer.sdp) > 1) return answer;
+      const sdp = answer.sdp.replace(/a=fingerprint:\S+ \S+/, foreign);
+      expect(sdp).not.toBe(answer.sdp);
+      return signAnswer(svc.secret, svc.serviceId, offer, newDirectNonce(), sdp);
+    }, 10_000);
+    cleanup.push(() => path.link.close());
+    expect(answers).toHaveLength(2);
+    expect(await fetchThrough(path.link)).toEqual({ bytes: 1000, sha: target.sha });
+  }, 20_000);
 
   it('declares the path dead when the peer goes away', async () => {
     const target = await blobServer(10);
