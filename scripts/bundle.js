@@ -41,7 +41,7 @@ const result = await build({
   absWorkingDir: ROOT,
   // The library is an entry too (the package's export): its users and the CLI share its chunk, and a
   // process holds half the memory of the same code loaded as ~130 modules (docs/benchmarks.md).
-  entryPoints: { main: 'dist/cli/main.js', index: 'dist/index.js', 'held-listener': 'dist/transport/held-listener.js' },
+  entryPoints: { main: 'dist/cli/main.js', index: 'dist/index.js', views: 'dist/views.js', 'held-listener': 'dist/transport/held-listener.js' },
   outdir: OUT,
   bundle: true,
   splitting: true,

@@ -53,7 +53,7 @@ export { listNodes, addNode, parseNodeAddress, P2PRC_DEFAULT_PORT, type NodeAddr
 export { parseHostPort, parseExpose, type HostPort, type ExposeSpec } from './service/address.js';
 
 // Records and config: the two views, pruning and repair, the config directory.
-export { viewServers, viewMappings, pruneMappings, repairRecords, mappingState, type ServerView, type MappingView, type ServerState, type MappingState } from './service/views.js';
+export { viewServers, viewMappings, pruneMappings, repairRecords, mappingState, type ServerView, type MappingView, type ServerState, type MappingState } from './views.js';
 export { resolveConfigDir, openConfig, type P2prcConfig, RecordStore, type ServerRecord, type MappingRecord } from './store/index.js';
 
 // frp fallback: install and locate the binaries `--engine frp` drives.
@@ -65,4 +65,4 @@ export { Logger, parseLogLevel, LOG_LEVELS, type LogLevel, type LogFormat, type 
 export type { AdminServer, AdminServerOptions } from './admin/server.js';
 export type { AdminSource, ClientView, TunnelView, AdminEvent, RefusalReason } from './admin/model.js';
 export { hostAdminSource, clientAdminSource, recordHostEvents, startAdmin, type AdminFlags, type RunningAdmin } from './service/admin.js';
-export { viewClients, viewLiveTunnels, type ClientsView, type LiveTunnels } from './service/admin-views.js';
+export { viewClients, viewLiveTunnels, type ClientsView, type LiveTunnels } from './views.js';

@@ -31,8 +31,9 @@ const LAYERS: Record<string, number> = {
   store: 6,
   frp: 6,
   service: 7,
-  index: 8,
-  cli: 9,
+  views: 8,
+  index: 9,
+  cli: 10,
 };
 const MAX_FILE_LINES = 300;
 const MAX_FUNCTION_LINES = 80;

@@ -16,6 +16,15 @@ export function paths({ withFrp = true } = {}) {
         return { port: a.port, pids: { host: a.pid, client: b.pid }, close: async () => (await stop(a.child), await stop(b.child)) };
       },
     },
+    {
+      name: 'node relay (2 hops, TLS between)',
+      tlsCeiling: true,
+      open: async (target) => {
+        const b = await worker('relay', [target, 'tls-in']);
+        const a = await worker('relay', [b.port, 'tls-out']);
+        return { port: a.port, pids: { host: a.pid, client: b.pid }, close: async () => (await stop(a.child), await stop(b.child)) };
+      },
+    },
     ...['plain', 'tls'].map((mode) => ({
       name: `p2prc ${mode}`,
       p2prc: true,

@@ -10,7 +10,7 @@ const live = new Set();
 
 /** Forks a bench worker and resolves with its first IPC message (its ports). */
 export async function worker(name, args = []) {
-  const child = fork(path.join(WORKERS, `${name}.js`), args.map(String), { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(path.join(WORKERS, `${name}.js`), args.map(String), { execArgv: ['--expose-gc', ...(process.env.BENCH_WORKER_ARGS?.split(' ').filter(Boolean) ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   live.add(child);
   const [msg] = await Promise.race([once(child, 'message'), once(child, 'exit').then(([code]) => { throw new Error(`${name} exited with ${code}`); })]);
   return { child, ...msg, pid: child.pid };

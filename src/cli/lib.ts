@@ -9,7 +9,14 @@ export function loadLibrary(): Promise<Library> {
   return import('../index.js');
 }
 
+/** The views' part of the library (src/views.ts): what the offline listing commands need, and only that. */
+export type Views = typeof import('../views.js');
+
+export function loadViews(): Promise<Views> {
+  return import('../views.js');
+}
+
 /** `--config-dir` as given (the library resolves it: flag, then $P2PRC, then the platform directory). */
-export function configDirArg(lib: Library, args: Record<string, unknown>): string {
+export function configDirArg(lib: Pick<Library, 'resolveConfigDir'>, args: Record<string, unknown>): string {
   return lib.resolveConfigDir(args['config-dir'] as string | undefined);
 }

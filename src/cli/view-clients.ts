@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import type { TunnelView } from '../index.js';
-import { configDirArg, loadLibrary } from './lib.js';
+import { configDirArg, loadViews } from './lib.js';
 import { ago, formatTable, stdio } from './output.js';
 
 export const usage = 'p2prc --view-clients [--json]';
@@ -33,7 +33,7 @@ export function tunnelTable(tunnels: Array<TunnelView & { pid?: number }>): stri
 
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
   const out = stdio(verbose);
-  const lib = await loadLibrary();
+  const lib = await loadViews();
   const configDir = configDirArg(lib, args);
   const view = await lib.viewClients(configDir);
   if (args.json) {

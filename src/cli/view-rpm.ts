@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import type { MappingView } from '../index.js';
-import { configDirArg, loadLibrary, type Library } from './lib.js';
+import { configDirArg, loadViews, type Views } from './lib.js';
 import { ago, formatTable, stdio } from './output.js';
 import { tunnelTable } from './view-clients.js';
 import { emptyReason } from './view-rps.js';
@@ -25,7 +25,7 @@ export function stateText(m: MappingView, now = Date.now()): string {
 }
 
 /** The mappings as an aligned table, one row per tunnel, service or visitor. */
-export function mappingTable(lib: Pick<Library, 'formatAddress'>, rows: MappingView[], now = Date.now()): string {
+export function mappingTable(lib: Pick<Views, 'formatAddress'>, rows: MappingView[], now = Date.now()): string {
   const at = lib.formatAddress;
   return formatTable(
     ['name', 'kind', 'proto', 'local', 'public', 'proxy host', 'engine', 'path', 'pid', 'created', 'state'],
@@ -38,7 +38,7 @@ export function mappingTable(lib: Pick<Library, 'formatAddress'>, rows: MappingV
 
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
   const out = stdio(verbose);
-  const lib = await loadLibrary();
+  const lib = await loadViews();
   const configDir = configDirArg(lib, args);
   if (args.repair) {
     const aside = await lib.repairRecords(configDir, 'mappings');

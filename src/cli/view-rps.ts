@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Argv } from 'yargs';
 import type { ServerView } from '../index.js';
-import { configDirArg, loadLibrary } from './lib.js';
+import { configDirArg, loadViews } from './lib.js';
 import { ago, formatTable, stdio } from './output.js';
 
 export const usage = 'p2prc --view-rps [--json] [--offline]';
@@ -37,7 +37,7 @@ export function serverTable(rows: ServerView[], now = Date.now()): string {
 
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
   const out = stdio(verbose);
-  const lib = await loadLibrary();
+  const lib = await loadViews();
   const configDir = configDirArg(lib, args);
   if (args.repair) {
     const aside = await lib.repairRecords(configDir, 'servers');

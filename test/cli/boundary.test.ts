@@ -9,7 +9,7 @@ import { runCli } from '../helpers/cli.js';
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const CLI_SRC = path.join(ROOT, 'src', 'cli');
 /** What src/cli may reach in the project besides its own folder (issue 13: one way in). */
-const ALLOWED = ['src/index.ts', 'src/errors.ts', 'src/version.ts'];
+const ALLOWED = ['src/index.ts', 'src/views.ts', 'src/errors.ts', 'src/version.ts'];
 const ALLOWED_PACKAGES = ['yargs'];
 
 interface ImportRef {
@@ -93,15 +93,22 @@ describe('src/cli boundary', () => {
     expect(violations).toEqual([]);
   });
 
-  it('loads the library only on demand: src/index.ts is imported for types or dynamically, and only by lib.ts at run time', async () => {
+  it('loads the library only on demand: src/index.ts and src/views.ts are imported for types or dynamically, and only by lib.ts at run time', async () => {
     const valueImports: string[] = [];
     for (const file of await cliFiles()) {
       for (const ref of importsOf(await readFile(file, 'utf8'), file)) {
-        if (target(file, ref.specifier) !== 'src/index.ts' || ref.typeOnly) continue;
-        valueImports.push(`${path.basename(file)}:${ref.dynamic ? 'dynamic' : 'static'}`);
+        const to = target(file, ref.specifier);
+        if ((to !== 'src/index.ts' && to !== 'src/views.ts') || ref.typeOnly) continue;
+        valueImports.push(`${path.basename(file)}:${to}:${ref.dynamic ? 'dynamic' : 'static'}`);
       }
     }
-    expect(valueImports).toEqual(['lib.ts:dynamic']);
+    expect(valueImports.sort()).toEqual(['lib.ts:src/index.ts:dynamic', 'lib.ts:src/views.ts:dynamic']);
+  });
+
+  it('src/views.ts is part of the library: src/index.ts re-exports every name it has', async () => {
+    const views = await import('../../src/views.js');
+    const index = await import('../../src/index.js');
+    for (const name of Object.keys(views)) expect(index[name as keyof typeof index], name).toBe(views[name as keyof typeof views]);
   });
 });
 
@@ -141,9 +148,24 @@ describe('what the built CLI loads', () => {
 
   it('a command that runs loads the library through index.js (the trace sees dynamic imports)', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-boundary-'));
-    const { code, files } = await loadedFiles(['--view-rpm', '--json', '--config-dir', dir]).finally(() => rm(dir, { recursive: true, force: true }));
+    const { code, files } = await loadedFiles(['--ls', '--config-dir', dir]).finally(() => rm(dir, { recursive: true, force: true }));
     expect(code).toBe(0);
     expect(files).toContain('index.js');
-    expect(files).toContain('service/views.js');
+  });
+
+  it('the offline views load the views part of the library and no engine (no host, client or frp code)', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-boundary-'));
+    try {
+      for (const args of [['--view-rpm', '--json'], ['--view-rps', '--json'], ['--view-clients', '--json']]) {
+        const { code, files } = await loadedFiles([...args, '--config-dir', dir]);
+        expect(code, args.join(' ')).toBe(0);
+        expect(files).toContain('views.js');
+        expect(files).toContain('service/views.js');
+        expect(files).not.toContain('index.js');
+        expect(files.filter((f) => /^(host|frp|frp-wire|mux|vhost|node)\//.test(f))).toEqual([]);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
