@@ -18,7 +18,7 @@ export function paths({ withFrp = true } = {}) {
     },
     {
       name: 'node relay (2 hops, TLS between)',
-      tlsCeiling: true,
+      tlsCeiling: true, // measured by the native load generators only (bench/lib/scenarios.js)
       open: async (target) => {
         const b = await worker('relay', [target, 'tls-in']);
         const a = await worker('relay', [b.port, 'tls-out']);
