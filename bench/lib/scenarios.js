@@ -110,9 +110,9 @@ async function perClient(results, echoPort, quick, log, cap) {
   const h = await worker('host', ['plain']);
   const batches = [];
   try {
-    // Two batches, each read as RSS growth after a collection. The first pays once for V8 growing its
-    // young generation to the size a busy host keeps (4 to 8 MB here, about 40 KB per client of a batch
-    // of 100), which later clients do not pay again; the second is what one more idle client costs.
+    // Two batches, each read as RSS growth after a collection. The first pays for V8 growing its young
+    // generation to the size it then keeps (4 to 8 MB here, about 40 KB per client of a batch of 100);
+    // the second is closer to what one more idle client costs (docs/benchmarks.md, session 5).
     for (const scenario of ['KB per idle client (host), first batch', 'KB per idle client (host)']) {
       await collect(h.child);
       const before = rssKB(h.pid);
