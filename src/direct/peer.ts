@@ -79,6 +79,8 @@ export class PeerLink extends EventEmitter<{ channel: [DataChannel]; dead: [P2pr
     // Registered before anything can trigger them: a busy machine takes a while to make the DTLS certificate.
     this.described = new Promise((resolve) => this.pc.onLocalDescription(() => resolve()));
     this.gathered = new Promise((resolve) => this.pc.onGatheringStateChange((s) => s === 'complete' && resolve()));
+    // Registered before onStateChange: each callback has its own thread-safe function, and libuv runs
+    // pending ones in the order they were made, so ICE's "connected" is seen before a "failed" after it.
     this.pc.onIceStateChange((state) => {
       if (state === 'connected' || state === 'completed') this.iceUp = true;
     });
