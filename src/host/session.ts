@@ -5,7 +5,7 @@ import { SocketStream } from '../mux/socket-stream.js';
 import { raiseHeapTrimThreshold } from '../transport/heap-trim.js';
 import { relay } from '../transport/relay.js';
 import { P2prcError, toP2prcError } from '../errors.js';
-import { MUX_MAX_STREAMS, MUX_WINDOW, encodeMessage, type Message, type Messages } from '../protocol/messages.js';
+import { MUX_MAX_STREAMS, MUX_MAX_WINDOW, MUX_WINDOW, MUX_WINDOW_BUDGET, encodeMessage, type Message, type Messages } from '../protocol/messages.js';
 import type { FrameChannel } from '../transport/channel.js';
 import { PairingPool, type PairingLimits, type VisitorSink } from '../transport/pairing-pool.js';
 import type { HostedTunnel } from './tunnel.js';
@@ -129,7 +129,7 @@ export class ClientSession implements VisitorSink {
   addMuxConnection(socket: net.Socket, head: Buffer): void {
     if (this.closed) return void socket.destroy();
     if (head.length > 0) socket.unshift(head);
-    const mux = new YamuxSession(socket, { client: true, accept: false, window: MUX_WINDOW, maxStreams: MUX_MAX_STREAMS, onBulk: raiseHeapTrimThreshold });
+    const mux = new YamuxSession(socket, { client: true, accept: false, window: MUX_WINDOW, maxWindow: MUX_MAX_WINDOW, windowBudget: MUX_WINDOW_BUDGET, maxStreams: MUX_MAX_STREAMS, onBulk: raiseHeapTrimThreshold });
     this.muxes.add(mux);
     mux.once('close', () => this.muxes.delete(mux));
     socket.resume(); // detached channels leave the socket paused

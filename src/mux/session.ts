@@ -30,6 +30,12 @@ export interface YamuxOptions {
   accept?: boolean;
   /** Receive window per stream (default and minimum: yamux's 256 KB); larger ones are announced on open. */
   window?: number;
+  /**
+   * How far a SocketStream's receive window may grow while it drains fast (bulk), and what all of this
+   * session's streams may grow by together. Unset: windows stay at `window`.
+   */
+  maxWindow?: number;
+  windowBudget?: number;
   /** Streams the peer opens arrive as SocketStreams ('socketStream') instead of Duplexes ('stream'). */
   acceptSocketStreams?: boolean;
 }
@@ -50,6 +56,8 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; socketSt
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private waitingDrain: (() => void)[] = [];
+  /** Receive window the session's streams were granted beyond `window` (bounded by `windowBudget`). */
+  private grown = 0;
 
   constructor(private readonly conn: Duplex, o: YamuxOptions) {
     super();
@@ -117,6 +125,12 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; socketSt
     forget: (sid: number) => this.streams.delete(sid),
     congested: () => this.conn.writableLength + this.pendingBytes > (this.o.maxBuffered ?? DEFAULT_MAX_BUFFERED),
     whenDrained: (resume: () => void) => void this.waitingDrain.push(resume),
+    growWindow: (from: number, by: number): boolean => {
+      if (from + by > (this.o.maxWindow ?? 0) || this.grown + by > (this.o.windowBudget ?? 0)) return false;
+      this.grown += by;
+      return true;
+    },
+    releaseWindow: (by: number) => void (this.grown -= by),
   };
 
   private drained(): void {

@@ -10,6 +10,10 @@ export interface StreamHost {
   /** The connection holds more unsent bytes than it should: sources pause until `whenDrained`. */
   congested?(): boolean;
   whenDrained?(resume: () => void): void;
+  /** May a stream's receive window grow from `from` by `by` bytes? Reserves them in the session's budget. */
+  growWindow?(from: number, by: number): boolean;
+  /** A closed stream's growth goes back to the session's budget. */
+  releaseWindow?(by: number): void;
 }
 
 /**

@@ -214,6 +214,10 @@ export function decodeMessage(frame: Frame): Message {
 /** Receive window per stream: 256 KB (yamux's default) caps one stream at 256 KB per event-loop turn
  * of the peer; 2 MB keeps a bulk transfer going while costing nothing on idle streams. */
 export const MUX_WINDOW = 2 * 1024 * 1024;
+/** What a visitor's stream may grow its window to while it drains fast (bulk; mux/socket-stream.ts). */
+export const MUX_MAX_WINDOW = 8 * 1024 * 1024;
+/** What all streams of one multiplexed connection may grow by together: memory a peer can make us hold. */
+export const MUX_WINDOW_BUDGET = 64 * 1024 * 1024;
 
 /** Streams one multiplexed connection may carry: above the 10,000 visitors one tunnel must hold. */
 export const MUX_MAX_STREAMS = 65_536;

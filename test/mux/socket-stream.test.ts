@@ -1,49 +1,10 @@
 import { once } from 'node:events';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { YamuxSession } from '../../src/mux/session.js';
-import type { SocketStream } from '../../src/mux/socket-stream.js';
 import { INITIAL_WINDOW } from '../../src/mux/frame.js';
 import { duplexPair, type PairEnd } from '../../src/transport/pair.js';
 import { until } from '../helpers/engine.js';
-
-/**
- * Two sessions over an in-memory connection (no kernel buffers, so flow control is what bounds the
- * bytes in flight), the opener's streams and the acceptor's both wired to sockets with `attach`.
- * Each "socket" is one end of an in-memory pair; the test holds the other end, as a visitor would.
- */
-function setup(window = INITIAL_WINDOW, maxBuffered?: number) {
-  const [c, s] = duplexPair();
-  const opener = new YamuxSession(c, { client: true, accept: false, window, maxBuffered });
-  const acceptor = new YamuxSession(s, { client: false, accept: true, acceptSocketStreams: true, window });
-  const accepted: SocketStream[] = [];
-  acceptor.on('socketStream', (st) => accepted.push(st));
-  return { opener, acceptor, accepted };
-}
-
-/** A stream opened and attached on both sides; returns the two far ends (visitor, service). */
-async function connected(window?: number): Promise<{ visitor: PairEnd; service: PairEnd; opened: SocketStream; accepted: SocketStream; opener: YamuxSession; acceptor: YamuxSession }> {
-  const { opener, acceptor, accepted } = setup(window);
-  const [visitorNear, visitor] = duplexPair();
-  const [serviceNear, service] = duplexPair();
-  const opened = opener.openSocketStream();
-  opened.write(Buffer.from('HEAD'));
-  opened.attach(visitorNear);
-  await until(() => accepted.length === 1 && accepted[0]!.earlyLength >= 4);
-  const head = accepted[0]!.takeEarly();
-  expect(head.subarray(0, 4).toString()).toBe('HEAD');
-  accepted[0]!.attach(serviceNear, head.subarray(4));
-  return { visitor, service, opened, accepted: accepted[0]!, opener, acceptor };
-}
-
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-async function readAll(s: PairEnd): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  s.on('data', (c: Buffer) => parts.push(c));
-  await once(s, 'end');
-  return Buffer.concat(parts);
-}
+import { connected, readAll, setup, sha } from '../helpers/socket-streams.js';
 
 describe('SocketStream: a yamux stream wired straight to a socket', () => {
   it('carries bytes both ways in order, and a half-close one way leaves the other open', async () => {
@@ -121,7 +82,7 @@ describe('SocketStream: a yamux stream wired straight to a socket', () => {
 
   it('a peer that stops reading its connection holds this side to maxBuffered, not to the sum of the windows', async () => {
     const maxBuffered = 128 * 1024;
-    const { opener, acceptor, accepted } = setup(INITIAL_WINDOW, maxBuffered);
+    const { opener, acceptor, accepted } = setup({ maxBuffered });
     const conn = (opener as unknown as { conn: PairEnd }).conn;
     const acceptorConn = (acceptor as unknown as { conn: PairEnd }).conn;
     const visitors: PairEnd[] = [];
