@@ -241,7 +241,7 @@ export class SocketStream {
   private grant(): void {
     if (this.blocked || this.credit < this.window / 2 || this.closed || this.finReceived) return;
     let delta = this.credit;
-    const now = Date.now();
+    const now = performance.now(); // monotonic: a clock stepped back must not make every grant look fast
     if (now - this.lastGrant < GROW_WITHIN_MS && this.host.growWindow?.(this.window, this.window)) {
       delta += this.window;
       this.window *= 2;
