@@ -31,8 +31,8 @@ export interface YamuxOptions {
   /** Receive window per stream (default and minimum: yamux's 256 KB); larger ones are announced on open. */
   window?: number;
   /**
-   * How far a SocketStream's receive window may grow while it drains fast (bulk), and what all of this
-   * session's streams may grow by together. Unset: windows stay at `window`.
+   * How far a stream's receive window may grow while it drains fast (bulk; StreamFrames.grant), and what
+   * all of this session's streams may grow by together. Unset: windows stay at `window`.
    */
   maxWindow?: number;
   windowBudget?: number;

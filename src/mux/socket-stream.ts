@@ -6,33 +6,22 @@ import { StreamFrames, type StreamHost } from './stream-frames.js';
 const MAX_FRAME_BODY = 64 * 1024;
 /** A socket both of whose directions have ended, still holding bytes its peer does not read. */
 const LINGER_MS = 30_000;
-/** Half a window drained within this long after the last grant: the stream is bulk, its window doubles. */
-const GROW_WITHIN_MS = 50;
 
 /**
  * A yamux stream wired straight to a socket, without a Duplex in between: the socket's chunks go out
  * as Data frames, and Data frames are written to the socket. Per visitor, Node's stream machinery
  * (a Duplex, two pipes, their end, finish and close ticks) was most of what a short connection cost a
  * hop. Flow control is yamux's: the socket is paused while the peer's window is shut, and window is
- * granted only once the socket has taken what was written (its 'drain'), in batches of half a window.
- * A stream that drains half its window within GROW_WITHIN_MS of the last grant doubles its window, up
- * to the session's limits: with two cores shared by four busy processes, one descheduled for a few ms
- * left a 2 MB window empty and the sender idle (bulk read 0.57x the plain relay in one run). A reader
- * that stalls never drains, so its window never grows.
+ * granted only once the socket has taken what was written (its 'drain'), in batches of half a window
+ * that grow while the stream drains fast (StreamFrames.grant).
  *
  * Bytes that arrive before `attach` are kept for `takeEarly` (the peer's window bounds them); the
  * owner reads its header from them, then attaches the socket that carries the rest.
  */
 export class SocketStream {
   sendWindow = INITIAL_WINDOW;
-  recvWindow: number;
   /** Called when bytes arrive before a socket is attached. */
   onEarly: (() => void) | undefined;
-  private credit = 0;
-  /** Receive window now: starts at the session's, grows while the stream drains fast (grant()). */
-  private window: number;
-  private readonly initialWindow: number;
-  private lastGrant = 0;
   private readonly frames: StreamFrames;
   private socket: Duplex | undefined;
   private early: Buffer[] = [];
@@ -56,7 +45,10 @@ export class SocketStream {
 
   constructor(readonly id: number, private readonly host: StreamHost, opening: boolean, window = INITIAL_WINDOW) {
     this.frames = new StreamFrames(id, host, opening, window);
-    this.window = this.initialWindow = this.recvWindow = window;
+  }
+
+  get recvWindow(): number {
+    return this.frames.recvWindow;
   }
 
   open(): void {
@@ -122,8 +114,7 @@ export class SocketStream {
   }
 
   onData(body: Buffer): void {
-    this.recvWindow -= body.length;
-    this.credit += body.length;
+    this.frames.received(body.length);
     // Data after the peer's FIN breaks the protocol; it is dropped rather than written after end.
     if (body.length === 0 || this.finReceived || this.closed) return;
     if (!this.socket) {
@@ -239,17 +230,7 @@ export class SocketStream {
   }
 
   private grant(): void {
-    if (this.blocked || this.credit < this.window / 2 || this.closed || this.finReceived) return;
-    let delta = this.credit;
-    const now = performance.now(); // monotonic: a clock stepped back must not make every grant look fast
-    if (now - this.lastGrant < GROW_WITHIN_MS && this.host.growWindow?.(this.window, this.window)) {
-      delta += this.window;
-      this.window *= 2;
-    }
-    this.lastGrant = now;
-    this.frames.update(delta);
-    this.recvWindow += delta;
-    this.credit = 0;
+    if (!this.blocked && !this.closed && !this.finReceived) this.frames.grant();
   }
 
   private maybeDone(): void {
@@ -270,7 +251,7 @@ export class SocketStream {
     if (!(this.finSent && this.finReceived) && !this.resetReceived) this.frames.reset();
     this.socket?.destroy(); // already closed on every path but a reset while its last bytes waited
     this.host.forget(this.id);
-    if (this.window > this.initialWindow) this.host.releaseWindow?.(this.window - this.initialWindow);
+    this.frames.release();
     this.early = [];
     this.held = undefined;
     for (const l of this.closeListeners.splice(0)) l();

@@ -12,8 +12,6 @@ export type { StreamHost } from './stream-frames.js';
  */
 export class YamuxStream extends Duplex {
   sendWindow = INITIAL_WINDOW;
-  recvWindow: number;
-  private credit = 0;
   private blocked = false;
   private waiting: (() => void) | undefined;
   private finSent = false;
@@ -24,12 +22,15 @@ export class YamuxStream extends Duplex {
    * `window` above yamux's 256 KB is announced in the first frame (a window update on SYN or ACK), as
    * the spec allows; a bulk stream then keeps more bytes in flight than one event-loop turn drains.
    */
-  constructor(readonly id: number, private readonly host: StreamHost, opening: boolean, private readonly window = INITIAL_WINDOW) {
+  constructor(readonly id: number, private readonly host: StreamHost, opening: boolean, window = INITIAL_WINDOW) {
     // A write is sent at once while the window allows: a 16 KB mark would pause the source after
     // every 64 KB chunk and resume it a tick later, for nothing.
     super({ allowHalfOpen: true, writableHighWaterMark: 256 * 1024 });
     this.frames = new StreamFrames(id, host, opening, window);
-    this.recvWindow = window;
+  }
+
+  get recvWindow(): number {
+    return this.frames.recvWindow;
   }
 
   open(): void {
@@ -37,8 +38,7 @@ export class YamuxStream extends Duplex {
   }
 
   onData(body: Buffer): void {
-    this.recvWindow -= body.length;
-    this.credit += body.length;
+    this.frames.received(body.length);
     if (body.length > 0 && !this.push(body)) this.blocked = true;
     else this.grant();
   }
@@ -66,10 +66,7 @@ export class YamuxStream extends Duplex {
   }
 
   private grant(): void {
-    if (this.credit < this.window / 2 || this.destroyed) return;
-    this.frames.update(this.credit);
-    this.recvWindow += this.credit;
-    this.credit = 0;
+    if (!this.destroyed) this.frames.grant();
   }
 
   override _read(): void {
@@ -108,6 +105,7 @@ export class YamuxStream extends Duplex {
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
     if (!(this.finSent && this.finReceived)) this.frames.reset();
     this.host.forget(this.id);
+    this.frames.release();
     this.waiting = undefined;
     done(err);
   }

@@ -1,6 +1,10 @@
+import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { INITIAL_WINDOW } from '../../src/mux/frame.js';
+import { YamuxSession } from '../../src/mux/session.js';
+import type { YamuxStream } from '../../src/mux/stream.js';
+import { duplexPair } from '../../src/transport/pair.js';
 import { bytesOnTheWire, connected, readAll, settle, setup, sha } from '../helpers/socket-streams.js';
 
 const KB = 1024;
@@ -78,5 +82,24 @@ describe('SocketStream receive windows that grow while a stream drains fast', ()
     third.visitor.end(data);
     expect(sha(await got)).toBe(sha(data));
     expect(third.accepted.recvWindow).toBeGreaterThan(INITIAL_WINDOW);
+  });
+
+  it('a Duplex stream (the frp path\'s kind) grows the same way when its session allows it', async () => {
+    const [c, s] = duplexPair();
+    const figures = { window: INITIAL_WINDOW, maxWindow: 1 * MB, windowBudget: 64 * MB };
+    const opener = new YamuxSession(c, { client: true, accept: false, ...figures });
+    const acceptor = new YamuxSession(s, { client: false, accept: true, ...figures });
+    const accepted = once(acceptor, 'stream') as Promise<[YamuxStream]>;
+    const sender = opener.openStream();
+    const data = randomBytes(16 * MB);
+    sender.end(data);
+    const [receiver] = await accepted;
+    const parts: Buffer[] = [];
+    receiver.on('data', (b: Buffer) => parts.push(b));
+    await once(receiver, 'end');
+    expect(sha(Buffer.concat(parts))).toBe(sha(data));
+    expect(receiver.recvWindow).toBeGreaterThan(INITIAL_WINDOW);
+    expect(receiver.recvWindow).toBeLessThanOrEqual(1 * MB);
+    opener.close();
   });
 });
