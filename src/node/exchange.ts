@@ -4,6 +4,7 @@ import { debug } from '../log.js';
 import { DEFAULT_LIMITS, entryIdentity, sanitizeTable, type PeerEntry, type TableLimits } from './validate.js';
 import type { IpTable, IpTableEntry } from './iptable.js';
 import { goFileUpload } from './multipart.js';
+import { requestCapped } from './http-request.js';
 import { PollPlan } from './poll-plan.js';
 
 export interface ExchangeOptions {
@@ -183,33 +184,6 @@ export function entryBase(e: IpTableEntry): string {
 export function nodeBase(node: string): string {
   const base = /^https?:\/\//.test(node) ? node : `http://${node}`;
   return base.replace(/\/+$/, '').replace(/\/ip_table$/, '');
-}
-
-/**
- * One HTTP request bounded in time and in body size (the size is checked while streaming, before
- * buffering more). Resolves with the status and the body for any status; rejects on I/O failure.
- */
-export async function requestCapped(url: string, init: RequestInit, timeoutMs: number, maxBytes: number): Promise<{ status: number; body: string }> {
-  let res: Response;
-  try {
-    res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-  } catch (err) {
-    const timedOut = (err as Error).name === 'TimeoutError';
-    throw new P2prcError(timedOut ? 'E_TIMEOUT' : 'E_UNREACHABLE', `${init.method ?? 'GET'} ${url}: ${timedOut ? `no answer within ${timeoutMs} ms` : (err as Error).message}`, { cause: err });
-  }
-  const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (declared > maxBytes) {
-    await res.body?.cancel();
-    throw new P2prcError('E_TOO_LARGE', `body of ${declared} bytes exceeds ${maxBytes}`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body ?? []) {
-    size += chunk.length;
-    if (size > maxBytes) throw new P2prcError('E_TOO_LARGE', `body exceeds ${maxBytes} bytes`);
-    chunks.push(Buffer.from(chunk));
-  }
-  return { status: res.status, body: Buffer.concat(chunks).toString('utf8') };
 }
 
 /**

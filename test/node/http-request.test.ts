@@ -1,0 +1,101 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { requestCapped } from '../../src/node/http-request.js';
+import { P2prcError } from '../../src/errors.js';
+
+const servers: Array<http.Server | net.Server> = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) {
+    (s as http.Server).closeAllConnections?.();
+    await new Promise((r) => s.close(r));
+  }
+});
+
+async function serve(handler: http.RequestListener): Promise<string> {
+  const server = http.createServer(handler);
+  servers.push(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(P2prcError);
+  return (err as P2prcError).code;
+}
+
+describe('requestCapped: one bounded HTTP exchange with a peer node', () => {
+  it('returns the status and body of any answer, and sends a POST body with its length', async () => {
+    const base = await serve((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        res.statusCode = req.url === '/missing' ? 404 : 200;
+        res.end(`${req.method} ${req.headers['content-type'] ?? '-'} ${req.headers['content-length'] ?? '-'} ${Buffer.concat(chunks).toString()}`);
+      });
+    });
+    expect(await requestCapped(`${base}/ip_table`, {}, 5_000, 1024)).toEqual({ status: 200, body: 'GET - - ' });
+    expect((await requestCapped(`${base}/missing`, {}, 5_000, 1024)).status).toBe(404);
+    const posted = await requestCapped(`${base}/IpTable`, { method: 'POST', headers: { 'content-type': 'x/y' }, body: Buffer.from('héllo') }, 5_000, 1024);
+    expect(posted).toEqual({ status: 200, body: 'POST x/y 6 héllo' });
+  });
+
+  it('refuses a body over the cap, whether declared or streamed without a length', async () => {
+    const base = await serve((req, res) => {
+      if (req.url === '/declared') {
+        res.setHeader('content-length', 4096);
+        res.end(Buffer.alloc(4096, 0x61));
+        return;
+      }
+      res.write(Buffer.alloc(600, 0x61)); // chunked: the size shows only while streaming
+      res.end(Buffer.alloc(600, 0x61));
+    });
+    expect(await codeOf(requestCapped(`${base}/declared`, {}, 5_000, 1000))).toBe('E_TOO_LARGE');
+    expect(await codeOf(requestCapped(`${base}/streamed`, {}, 5_000, 1000))).toBe('E_TOO_LARGE');
+    expect((await requestCapped(`${base}/streamed`, {}, 5_000, 1200)).body).toHaveLength(1200);
+  });
+
+  it('bounds the whole exchange in time: a peer that never answers, and one that sends its body forever', async () => {
+    const silent = await serve(() => undefined);
+    expect(await codeOf(requestCapped(`${silent}/ip_table`, {}, 200, 1024))).toBe('E_TIMEOUT');
+    const drip = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const timer = setInterval(() => res.write(' '), 20);
+      res.on('close', () => clearInterval(timer));
+    });
+    expect(await codeOf(requestCapped(`${drip}/ip_table`, {}, 300, 1 << 20))).toBe('E_TIMEOUT');
+  });
+
+  it('a closed port is E_UNREACHABLE, a peer that hangs up mid-answer too, and a non-HTTP URL is E_USAGE', async () => {
+    const probe = net.createServer();
+    probe.listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const closed = (probe.address() as net.AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    expect(await codeOf(requestCapped(`http://127.0.0.1:${closed}/ip_table`, {}, 5_000, 1024))).toBe('E_UNREACHABLE');
+    const cut = await serve((_req, res) => {
+      res.writeHead(200, { 'content-length': 100 });
+      res.write('partial');
+      setImmediate(() => res.socket?.destroy());
+    });
+    expect(await codeOf(requestCapped(`${cut}/ip_table`, {}, 5_000, 1024))).toBe('E_UNREACHABLE');
+    expect(await codeOf(requestCapped('file:///etc/passwd', {}, 5_000, 1024))).toBe('E_USAGE');
+  });
+
+  it('does not load fetch\'s undici: a node that polls its peers stays small (the built module, as the CLI runs it)', async () => {
+    const base = await serve((_req, res) => res.end('{"ip_address":[]}'));
+    const script = `
+      const { requestCapped } = await import(${JSON.stringify(pathToFileURL(path.resolve('dist/node/http-request.js')).href)});
+      const r = await requestCapped(process.argv[1] + '/ip_table', {}, 5000, 1024);
+      console.log(JSON.stringify({ body: r.body, undici: process.moduleLoadList.some((m) => m.includes('undici')) }));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, base]);
+    expect(JSON.parse(stdout)).toEqual({ body: '{"ip_address":[]}', undici: false });
+  });
+});
