@@ -54,7 +54,7 @@ export { parseHostPort, parseExpose, type HostPort, type ExposeSpec } from './se
 
 // Records and config: the two views, pruning and repair, the config directory.
 export { viewServers, viewMappings, pruneMappings, repairRecords, mappingState, type ServerView, type MappingView, type ServerState, type MappingState } from './views.js';
-export { resolveConfigDir, openConfig, type P2prcConfig, RecordStore, type ServerRecord, type MappingRecord } from './store/index.js';
+export { resolveConfigDir, openConfig, preloadConfig, type P2prcConfig, RecordStore, type ServerRecord, type MappingRecord } from './store/index.js';
 
 // frp fallback: install and locate the binaries `--engine frp` drives.
 export { installFrp, type InstallOptions, type Installed } from './frp/install.js';

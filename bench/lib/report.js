@@ -36,7 +36,10 @@ function targets(results) {
     limit(`KB per idle proxied conn, host (${p})`, 'KB per idle conn (host)', p, 20, ' KB');
     limit(`KB per idle proxied conn, client (${p})`, 'KB per idle conn (client)', p, 20, ' KB');
   }
-  limit('idle client RSS', 'idle RSS client', plain, 60, ' MB');
+  // The library's client (the bench worker) right after its TTFB visitors, and the CLI's as users run it.
+  limit('idle client RSS (library client, after visitors)', 'idle RSS client', plain, 60, ' MB');
+  limit('idle client RSS (CLI client, at Published:)', 'client RSS at Published:', 'p2prc cli (tls)', 60, ' MB');
+  limit('idle client RSS (CLI client, 20 s after visitors)', 'client RSS idle 20 s after visitors', 'p2prc cli (tls)', 60, ' MB');
   limit('KB per idle client on the host', 'KB per idle client (host)', plain, 40, ' KB');
   limit('p2prc --help vs node -e 0', 'p2prc --help', 'p2prc cli', 2, 'x', 'node -e 0');
   limit('p2prc --view-rpm --json vs node -e 0', 'p2prc --view-rpm --json', 'p2prc cli', 2, 'x', 'node -e 0');

@@ -6,6 +6,7 @@ import { missingTools } from './native.js';
 import { nativeRounds } from './native-rounds.js';
 import { startupRatios } from './startup.js';
 import { paths } from './paths.js';
+import { cliClientMemory } from './cli-memory.js';
 import { collect, freePort, rssKB, stop, waitPort, worker } from './proc.js';
 
 /** Caps every scenario so a hung path cannot stall the run. */
@@ -84,6 +85,7 @@ export async function scenarios({ quick, log }) {
   await perClient(results, echo.port, quick, log, cap);
   await startup(results, http.port, quick, log);
   await cliStartup(results, http.port, quick, log);
+  await cliMemory(results, quick, log);
   await Promise.all([stop(sink.child), stop(echo.child), stop(http.child)]);
   return results;
 }
@@ -147,6 +149,19 @@ async function startup(results, httpPort, quick, log) {
     results.push({ scenario: 'startup', path: 'p2prc plain', error: err.message, p2prc: true });
   } finally {
     await stop(h.child);
+  }
+}
+
+async function cliMemory(results, quick, log) {
+  log('== the CLI client\'s RSS: at Published:, after visitors, idle');
+  try {
+    const m = await cliClientMemory({ quick });
+    const add = (scenario, v) => v !== undefined && results.push({ scenario, path: 'p2prc cli (tls)', value: v, unit: 'MB', p2prc: true });
+    add('client RSS at Published:', m.published);
+    add('client RSS after 500 visitors', m.afterVisitors);
+    add('client RSS idle 20 s after visitors', m.idle);
+  } catch (err) {
+    results.push({ scenario: 'cli memory', path: 'p2prc cli (tls)', error: err.message, p2prc: true });
   }
 }
 

@@ -2,7 +2,7 @@ import { IpTableExchange } from '../node/exchange.js';
 import type { IpTableEntry } from '../node/iptable.js';
 import type { PeerEntry } from '../node/validate.js';
 import { formatAddress } from '../protocol/address.js';
-import { RecordStore, openConfig, ipTablePath, modifyIpTableFile, readIpTableFile, type TableEntry } from '../store/index.js';
+import { RecordStore, openConfig, preloadConfig, ipTablePath, modifyIpTableFile, readIpTableFile, type TableEntry } from '../store/index.js';
 import { entryBase, nodeBase } from '../node/exchange.js';
 
 export interface DiscoveryOptions {
@@ -96,7 +96,7 @@ export function startDiscovery(o: DiscoveryOptions): IpTableExchange & { recorde
     // A peer cannot flood the records: a bounded number of proxies is written per round.
     if (seen.has(record.id) || seen.size >= MAX_PROXIES_PER_ROUND) return;
     seen.add(record.id);
-    const write = store.upsertPeerServer(record, pinned).then(() => undefined, (err: Error) => o.log?.(`cannot record proxy ${record.id}: ${err.message}`));
+    const write = preloadConfig().then(() => store.upsertPeerServer(record, pinned)).then(() => undefined, (err: Error) => o.log?.(`cannot record proxy ${record.id}: ${err.message}`));
     writes.add(write);
     void write.finally(() => writes.delete(write));
   });

@@ -6,7 +6,7 @@ import type { HostOptions } from '../host/options.js';
 import { formatAddress } from '../protocol/address.js';
 import { NodeServer } from '../node/server.js';
 import { localAddresses, selfEntry } from '../node/iptable.js';
-import { RecordStore, ensureConfigDir, openConfig, recordWriteWarning } from '../store/index.js';
+import { RecordStore, ensureConfigDir, openConfig, recordWriteWarning, preloadConfig } from '../store/index.js';
 import { VERSION } from '../version.js';
 import type { IpTableExchange } from '../node/exchange.js';
 import type { PeerEntry, ReverseProxyInfo } from '../node/validate.js';
@@ -61,6 +61,7 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
   // config.json only fills what the flags left out; not opening it then keeps conf (and ajv) off a
   // host's startup, which frp's CI suite times at 200 ms.
   const needsConfig = given.controlPort === undefined || given.token === undefined;
+  if (needsConfig) await preloadConfig();
   const config = needsConfig ? openConfig(given.configDir) : undefined;
   const options = { ...given, controlPort: given.controlPort ?? config?.get('controlPort'), token: given.token ?? config?.get('token') };
   if (options.admin && options.engine === 'frp') throw new P2prcError('E_USAGE', '--admin-port needs the native engine (frps has its own dashboard)');

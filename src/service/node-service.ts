@@ -7,7 +7,7 @@ import type { TunnelSpec } from '../client/options.js';
 import { NodeServer } from '../node/server.js';
 import { selfEntry } from '../node/iptable.js';
 import { NodeUdpServer } from '../node/udp-server.js';
-import { RecordStore, claimClientId, openConfig } from '../store/index.js';
+import { RecordStore, claimClientId, openConfig, preloadConfig } from '../store/index.js';
 import { findFrp } from '../frp/binary.js';
 import { FrpPublisher } from '../frp/publisher.js';
 import { FrpWirePublisher } from '../frp-wire/client/publisher.js';
@@ -33,6 +33,7 @@ export function isLocalAddress(host: string): boolean {
 
 /** Token for a host: explicit, per-host config, global config, or the host's own file when it runs here. */
 export async function resolveToken(o: { token?: string | undefined; configDir: string }, key: string): Promise<string> {
+  await preloadConfig();
   if (o.token) return o.token;
   const config = openConfig(o.configDir);
   const perHost = (config.get('hostTokens') as Record<string, string> | undefined)?.[key];
@@ -56,6 +57,7 @@ export async function resolveToken(o: { token?: string | undefined; configDir: s
  * stopped. A record write that fails later (after a reconnect) is reported as a `warning:` status line.
  */
 export async function runNodeService(o: NodeServiceOptions): Promise<NodeService> {
+  await preloadConfig();
   o = { ...o, fingerprint: parseFingerprint(o.fingerprint, '--fingerprint') };
   rememberTrust(o.configDir, o.trust ?? []);
   if (o.proxy === 'auto') return runAuto(o);

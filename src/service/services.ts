@@ -9,7 +9,7 @@ import type { DirectMode, PathState } from '../client/direct-visit.js';
 import type { ServiceInfo } from '../protocol/messages.js';
 import { NodeServer } from '../node/server.js';
 import { selfEntry } from '../node/iptable.js';
-import { RecordStore, openConfig, type MappingRecord } from '../store/index.js';
+import { RecordStore, openConfig, type MappingRecord, preloadConfig } from '../store/index.js';
 import { VERSION } from '../version.js';
 import { parseFingerprint, storedPin } from '../transport/cert.js';
 import type { HostPort } from './address.js';
@@ -32,6 +32,7 @@ function checked<T extends HostAccessOptions>(o: T): T {
 }
 
 async function access(o: HostAccessOptions) {
+  await preloadConfig();
   const key = formatAddress(o.proxy.host, o.proxy.port);
   const pins = (openConfig(o.configDir).get('fingerprints') as Record<string, string> | undefined) ?? {};
   return { host: o.proxy.host, port: o.proxy.port, token: await resolveToken(o, key), tls: o.tls ?? true, fingerprint: o.fingerprint ?? storedPin(pins[key], key), ...(o.user ? { user: o.user } : {}) };

@@ -39,8 +39,21 @@ type ConfClass = typeof import('conf').default;
 let confClass: ConfClass | undefined;
 
 /**
+ * Loads conf ahead of `openConfig`, as a part of the bundle (scripts/bundle.js makes this import a
+ * chunk of its own, loaded on first use). The services that open config.json await it first.
+ *
+ * Loaded from node_modules instead, conf and ajv are some 60 CommonJS files: resolving them makes V8
+ * optimize Node's path functions, and the process keeps 13 MB more RSS for its whole life, against
+ * 5 MB bundled (issue 16's idle client, docs/benchmarks.md).
+ */
+export async function preloadConfig(): Promise<void> {
+  confClass ??= (await import('conf')).default;
+}
+
+/**
  * conf (with ajv) is half of the library's load time, and most commands never open config.json:
- * it is loaded on first use, synchronously (require of an ES module, Node >= 20.19).
+ * it is loaded on first use. Without `preloadConfig` (a library user calling `openConfig` first), it
+ * is required synchronously from node_modules (require of an ES module, Node >= 20.19).
  */
 function loadConf(): ConfClass {
   return (confClass ??= (createRequire(import.meta.url)('conf') as { default: ConfClass }).default);

@@ -4,7 +4,8 @@ import path from 'node:path';
 import ts from 'typescript';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import { runCli } from '../helpers/cli.js';
+import { killAll, runCli, startCli } from '../helpers/cli.js';
+import { freePort } from '../helpers/newuser.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const CLI_SRC = path.join(ROOT, 'src', 'cli');
@@ -165,6 +166,32 @@ describe('what the built CLI loads', () => {
         expect(files.filter((f) => /^(host|frp|frp-wire|mux|vhost|node)\//.test(f))).toEqual([]);
       }
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('what a running client keeps', () => {
+  it('conf and ajv come from the bundle: a client that opened config.json required nothing of them from node_modules', async () => {
+    // Loaded from node_modules they are some 60 CommonJS files and 13 MB of RSS for the life of the
+    // process; bundled, about 5 (docs/benchmarks.md, session 6). The fallback only serves library
+    // users who call openConfig without preloadConfig.
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-boundary-'));
+    try {
+      const control = await freePort();
+      const host = startCli(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', String(control), '--port', '0', '--no-tls', '--token', 'boundary-token', '--config-dir', path.join(dir, 'host')]);
+      await host.waitFor((l) => l.includes('Control address'));
+      const hook = path.join(ROOT, 'test', 'fixtures', 'list-cjs.cjs');
+      const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${control}`, '--no-tls', '--token', 'boundary-token', '--config-dir', path.join(dir, 'client')], { NODE_OPTIONS: `--require=${hook}` });
+      await client.waitFor((l) => l.startsWith('Published:'));
+      // The client stored the host's token in config.json: conf was used, not just loaded.
+      expect(JSON.parse(await readFile(path.join(dir, 'client', 'config.json'), 'utf8')).hostTokens).toBeDefined();
+      client.child.kill('SIGUSR2');
+      await client.waitFor((l) => l === 'CJS-END', 10_000, 'stderr');
+      const fromModules = client.stderr.filter((l) => l.startsWith('CJS ') && l.includes(`${path.sep}node_modules${path.sep}`));
+      expect(fromModules.filter((l) => /node_modules[\\/](conf|ajv|ajv-formats|fast-uri|atomically)[\\/]/.test(l))).toEqual([]);
+    } finally {
+      await killAll();
       await rm(dir, { recursive: true, force: true });
     }
   });

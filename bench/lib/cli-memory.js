@@ -1,0 +1,72 @@
+// The idle client as a user runs it: `p2prc -s --connect-reverse-proxy` (node server, discovery,
+// config.json, TLS on by default) against `p2prc -s --reverse-proxy`, both the built CLI. Its RSS is
+// read when the Published: line is out, then right after visitors, then once it has been idle long
+// enough for V8's memory reducer (it gives the young generation back about 8 s after the last full
+// collection when the process allocates little; docs/benchmarks.md, session 6).
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { freePort, rssKB } from './proc.js';
+
+const CLI = path.join(import.meta.dirname, '..', '..', 'bin', 'p2prc.js');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Spawns the CLI; resolves with the child and the first stdout line `test` accepts (rejects on exit or after `ms`). */
+async function startUntil(args, test, ms = 20_000) {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, P2PRC_TOKEN: '' } });
+  const lines = createInterface({ input: child.stdout });
+  try {
+    const line = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no expected line within ${ms} ms: ${args.join(' ')}`)), ms);
+      lines.on('line', (l) => test(l) && (clearTimeout(timer), resolve(l)));
+      child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`exited with ${code}: ${args.join(' ')}`))));
+    });
+    return { child, line };
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+}
+
+/** `n` visitors one after another, each a new connection asking the node server for its table. */
+async function visitors(port, n) {
+  for (let i = 0; i < n; i++) {
+    await new Promise((resolve, reject) => {
+      const s = net.connect(port, '127.0.0.1', () => s.end('GET /ip_table HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n'));
+      s.on('data', () => undefined);
+      s.on('close', resolve);
+      s.on('error', reject);
+    });
+  }
+}
+
+export async function cliClientMemory({ quick }) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'p2prc-bench-climem-'));
+  const children = [];
+  try {
+    const control = await freePort();
+    const token = 'bench-memory-token';
+    const host = await startUntil(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', String(control), '--port', '0', '--token', token, '--config-dir', path.join(dir, 'host')], (l) => l.includes('Control address'));
+    children.push(host.child);
+    const client = await startUntil(['-s', '--connect-reverse-proxy', `127.0.0.1:${control}`, '--token', token, '--config-dir', path.join(dir, 'client')], (l) => l.startsWith('Published:'));
+    children.push(client.child);
+    const publicPort = Number(/^Published: \S+:(\d+) /.exec(client.line)[1]);
+    const pid = client.child.pid;
+    await sleep(2_000);
+    const out = { published: rssKB(pid) / 1024 };
+    await visitors(publicPort, quick ? 50 : 500);
+    out.afterVisitors = rssKB(pid) / 1024;
+    if (!quick) {
+      await sleep(20_000);
+      out.idle = rssKB(pid) / 1024;
+    }
+    return out;
+  } finally {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) (c.kill('SIGKILL'), await once(c, 'exit'));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
