@@ -24,6 +24,7 @@ async function startUntil(args, test, ms = 20_000) {
       const timer = setTimeout(() => reject(new Error(`no expected line within ${ms} ms: ${args.join(' ')}`)), ms);
       lines.on('line', (l) => test(l) && (clearTimeout(timer), resolve(l)));
       child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`exited with ${code}: ${args.join(' ')}`))));
+      child.once('error', (err) => (clearTimeout(timer), reject(err)));
     });
     return { child, line };
   } catch (err) {
@@ -37,6 +38,7 @@ async function visitors(port, n) {
   for (let i = 0; i < n; i++) {
     await new Promise((resolve, reject) => {
       const s = net.connect(port, '127.0.0.1', () => s.end('GET /ip_table HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n'));
+      s.setTimeout(5_000, () => s.destroy(new Error('a visitor got no answer within 5 s')));
       s.on('data', () => undefined);
       s.on('close', resolve);
       s.on('error', reject);
@@ -47,6 +49,8 @@ async function visitors(port, n) {
 export async function cliClientMemory({ quick }) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'p2prc-bench-climem-'));
   const children = [];
+  // Bounded as a whole: past the deadline both CLIs are killed, which ends whatever step waits on them.
+  const deadline = setTimeout(() => children.forEach((c) => c.kill('SIGKILL')), quick ? 30_000 : 90_000);
   try {
     const control = await freePort();
     const token = 'bench-memory-token';
@@ -56,16 +60,22 @@ export async function cliClientMemory({ quick }) {
     children.push(client.child);
     const publicPort = Number(/^Published: \S+:(\d+) /.exec(client.line)[1]);
     const pid = client.child.pid;
+    const rss = () => {
+      const kb = rssKB(pid);
+      if (!(kb > 0)) throw new Error('the client is gone');
+      return kb / 1024;
+    };
     await sleep(2_000);
-    const out = { published: rssKB(pid) / 1024 };
-    await visitors(publicPort, quick ? 50 : 500);
-    out.afterVisitors = rssKB(pid) / 1024;
+    const out = { published: rss(), visitors: quick ? 50 : 500 };
+    await visitors(publicPort, out.visitors);
+    out.afterVisitors = rss();
     if (!quick) {
       await sleep(20_000);
-      out.idle = rssKB(pid) / 1024;
+      out.idle = rss();
     }
     return out;
   } finally {
+    clearTimeout(deadline);
     for (const c of children) if (c.exitCode === null && c.signalCode === null) (c.kill('SIGKILL'), await once(c, 'exit'));
     rmSync(dir, { recursive: true, force: true });
   }

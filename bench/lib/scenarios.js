@@ -158,7 +158,7 @@ async function cliMemory(results, quick, log) {
     const m = await cliClientMemory({ quick });
     const add = (scenario, v) => v !== undefined && results.push({ scenario, path: 'p2prc cli (tls)', value: v, unit: 'MB', p2prc: true });
     add('client RSS at Published:', m.published);
-    add('client RSS after 500 visitors', m.afterVisitors);
+    add(`client RSS after ${m.visitors} visitors`, m.afterVisitors);
     add('client RSS idle 20 s after visitors', m.idle);
   } catch (err) {
     results.push({ scenario: 'cli memory', path: 'p2prc cli (tls)', error: err.message, p2prc: true });

@@ -42,7 +42,17 @@ export function requestCapped(url: string, init: CappedRequest, timeoutMs: numbe
       const timedOut = signal.aborted;
       fail(new P2prcError(timedOut ? 'E_TIMEOUT' : 'E_UNREACHABLE', `${what}: ${timedOut ? `no answer within ${timeoutMs} ms` : err.message}`, { cause: err }));
     };
-    const req = (target.protocol === 'https:' ? https : http).request(target, { method, headers, signal, agent: false }, (res) => {
+    let req: http.ClientRequest;
+    try {
+      req = (target.protocol === 'https:' ? https : http).request(target, { method, headers, signal, agent: false }, onResponse);
+    } catch (err) {
+      // A header Node refuses (a control character in a value) throws before any I/O.
+      return reject(new P2prcError('E_USAGE', `${what}: ${(err as Error).message}`, { cause: err }));
+    }
+    req.on('error', ioError);
+    req.end(init.body);
+
+    function onResponse(res: http.IncomingMessage): void {
       const declared = Number(res.headers['content-length'] ?? NaN);
       if (declared > maxBytes) return fail(new P2prcError('E_TOO_LARGE', `body of ${declared} bytes exceeds ${maxBytes}`));
       const chunks: Buffer[] = [];
@@ -58,8 +68,6 @@ export function requestCapped(url: string, init: CappedRequest, timeoutMs: numbe
         settled = true;
         resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
       });
-    });
-    req.on('error', ioError);
-    req.end(init.body);
+    }
   });
 }

@@ -1,4 +1,3 @@
-import { preloadConfig } from '../store/index.js';
 import { NodeServer } from '../node/server.js';
 import { selfEntry } from '../node/iptable.js';
 import type { IpTableExchange } from '../node/exchange.js';
@@ -26,7 +25,6 @@ export interface PlainNode {
 
 /** `p2prc -s`: the node server alone, exchanging IP tables and recording the proxies it learns in reverse_proxy_server.json. */
 export async function runPlainNode(o: PlainNodeOptions): Promise<PlainNode> {
-  await preloadConfig();
   let exchange: IpTableExchange | undefined;
   // A node bound to one address advertises that address; bound to all, this machine's first public one.
   const advertise = o.bind !== '0.0.0.0' && o.bind !== '::' ? o.bind : undefined;

@@ -47,7 +47,11 @@ let confClass: ConfClass | undefined;
  * 5 MB bundled (issue 16's idle client, docs/benchmarks.md).
  */
 export async function preloadConfig(): Promise<void> {
-  confClass ??= (await import('conf')).default;
+  try {
+    confClass ??= (await import('conf')).default;
+  } catch (err) {
+    throw new P2prcError('E_CONFIG', `cannot load conf, which reads and writes config.json: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /**

@@ -188,6 +188,8 @@ describe('what a running client keeps', () => {
       expect(JSON.parse(await readFile(path.join(dir, 'client', 'config.json'), 'utf8')).hostTokens).toBeDefined();
       client.child.kill('SIGUSR2');
       await client.waitFor((l) => l === 'CJS-END', 10_000, 'stderr');
+      // The listing works (the hook lists itself), then: nothing of conf's from node_modules.
+      expect(client.stderr).toContain(`CJS ${hook}`);
       const fromModules = client.stderr.filter((l) => l.startsWith('CJS ') && l.includes(`${path.sep}node_modules${path.sep}`));
       expect(fromModules.filter((l) => /node_modules[\\/](conf|ajv|ajv-formats|fast-uri|atomically)[\\/]/.test(l))).toEqual([]);
     } finally {

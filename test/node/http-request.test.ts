@@ -47,18 +47,31 @@ describe('requestCapped: one bounded HTTP exchange with a peer node', () => {
     expect(posted).toEqual({ status: 200, body: 'POST x/y 6 héllo' });
   });
 
-  it('refuses a body over the cap, whether declared or streamed without a length', async () => {
+  it('refuses a body over the cap, whether declared or streamed without a length, and hangs up at once', async () => {
+    const closed: Array<Promise<unknown>> = [];
     const base = await serve((req, res) => {
+      closed.push(once(req.socket, 'close'));
       if (req.url === '/declared') {
-        res.setHeader('content-length', 4096);
-        res.end(Buffer.alloc(4096, 0x61));
+        // The length alone must do it: the body never comes (the timeout below is far away).
+        res.writeHead(200, { 'content-length': 4096 });
+        res.write('x');
         return;
       }
       res.write(Buffer.alloc(600, 0x61)); // chunked: the size shows only while streaming
+      res.write(Buffer.alloc(600, 0x61)); // and the answer never ends
+    });
+    const declared = await requestCapped(`${base}/declared`, {}, 30_000, 1000).then(() => undefined, (e: unknown) => e);
+    expect(declared).toMatchObject({ code: 'E_TOO_LARGE', message: expect.stringMatching(/body of 4096 bytes/) });
+    expect(await codeOf(requestCapped(`${base}/streamed`, {}, 30_000, 1000))).toBe('E_TOO_LARGE');
+    // Refused means closed: the server sees both connections end although its answers never did.
+    await Promise.all(closed);
+  });
+
+  it('reads a streamed body up to the cap', async () => {
+    const base = await serve((_req, res) => {
+      res.write(Buffer.alloc(600, 0x61));
       res.end(Buffer.alloc(600, 0x61));
     });
-    expect(await codeOf(requestCapped(`${base}/declared`, {}, 5_000, 1000))).toBe('E_TOO_LARGE');
-    expect(await codeOf(requestCapped(`${base}/streamed`, {}, 5_000, 1000))).toBe('E_TOO_LARGE');
     expect((await requestCapped(`${base}/streamed`, {}, 5_000, 1200)).body).toHaveLength(1200);
   });
 
@@ -80,19 +93,20 @@ describe('requestCapped: one bounded HTTP exchange with a peer node', () => {
     const closed = (probe.address() as net.AddressInfo).port;
     await new Promise((r) => probe.close(r));
     expect(await codeOf(requestCapped(`http://127.0.0.1:${closed}/ip_table`, {}, 5_000, 1024))).toBe('E_UNREACHABLE');
+    // Headers and part of the body are out before the hang-up: the answer is cut short mid-body.
     const cut = await serve((_req, res) => {
       res.writeHead(200, { 'content-length': 100 });
-      res.write('partial');
-      setImmediate(() => res.socket?.destroy());
+      res.write('partial', () => setTimeout(() => res.socket?.destroy(), 50));
     });
     expect(await codeOf(requestCapped(`${cut}/ip_table`, {}, 5_000, 1024))).toBe('E_UNREACHABLE');
     expect(await codeOf(requestCapped('file:///etc/passwd', {}, 5_000, 1024))).toBe('E_USAGE');
+    expect(await codeOf(requestCapped(`${cut}/ip_table`, { headers: { 'content-type': 'a\r\nx: y' } }, 5_000, 1024))).toBe('E_USAGE');
   });
 
   it('does not load fetch\'s undici: a node that polls its peers stays small (the built module, as the CLI runs it)', async () => {
     const base = await serve((_req, res) => res.end('{"ip_address":[]}'));
     const script = `
-      const { requestCapped } = await import(${JSON.stringify(pathToFileURL(path.resolve('dist/node/http-request.js')).href)});
+      const { requestCapped } = await import(${JSON.stringify(pathToFileURL(path.resolve(import.meta.dirname, '..', '..', 'dist', 'node', 'http-request.js')).href)});
       const r = await requestCapped(process.argv[1] + '/ip_table', {}, 5000, 1024);
       console.log(JSON.stringify({ body: r.body, undici: process.moduleLoadList.some((m) => m.includes('undici')) }));`;
     const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, base]);
