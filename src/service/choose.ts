@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { formatAddress } from '../protocol/address.js';
 import { probeHost } from '../client/probe.js';
 import { parseFingerprint } from '../transport/cert.js';
-import { RecordStore, isPeerRecord, openConfig, sameFingerprint, type ServerRecord, preloadConfig } from '../store/index.js';
+import { RecordStore, isPeerRecord, openConfig, sameFingerprint, type ServerRecord } from '../store/index.js';
 import { hostTokenPath } from './host-engines.js';
 import { debugFailure } from '../log.js';
 
@@ -71,7 +71,6 @@ export function tokenFor(s: ServerRecord, configured: string | undefined, truste
  * recently and restricted hosts we hold no token for. Says why for each.
  */
 export async function rankHosts(configDir: string, explicitToken: string | undefined, timeoutMs = 1_500, exclude: string[] = [], o: RankOptions = {}): Promise<{ ranked: Candidate[]; skipped: string[] }> {
-  await preloadConfig();
   const servers = await new RecordStore(configDir).readServers();
   const config = openConfig(configDir);
   const hostTokens = (config.get('hostTokens') as Record<string, string> | undefined) ?? {};

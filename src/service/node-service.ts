@@ -33,7 +33,6 @@ export function isLocalAddress(host: string): boolean {
 
 /** Token for a host: explicit, per-host config, global config, or the host's own file when it runs here. */
 export async function resolveToken(o: { token?: string | undefined; configDir: string }, key: string): Promise<string> {
-  await preloadConfig();
   if (o.token) return o.token;
   const config = openConfig(o.configDir);
   const perHost = (config.get('hostTokens') as Record<string, string> | undefined)?.[key];

@@ -40,7 +40,9 @@ let confClass: ConfClass | undefined;
 
 /**
  * Loads conf ahead of `openConfig`, as a part of the bundle (scripts/bundle.js makes this import a
- * chunk of its own, loaded on first use). The services that open config.json await it first.
+ * chunk of its own, loaded on first use). Awaited once where the library's work with config.json
+ * starts: runNodeService (its token lookup, pins and host ranking open it later), runHostService when
+ * flags leave something to the file, the service commands' host access, discovery's record writes.
  *
  * Loaded from node_modules instead, conf and ajv are some 60 CommonJS files: resolving them makes V8
  * optimize Node's path functions, and the process keeps 13 MB more RSS for its whole life, against

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { requestCapped } from '../../src/node/http-request.js';
 import { P2prcError } from '../../src/errors.js';
+import { freePort } from '../helpers/newuser.js';
 
 const servers: Array<http.Server | net.Server> = [];
 afterEach(async () => {
@@ -87,11 +88,7 @@ describe('requestCapped: one bounded HTTP exchange with a peer node', () => {
   });
 
   it('a closed port is E_UNREACHABLE, a peer that hangs up mid-answer too, and a non-HTTP URL is E_USAGE', async () => {
-    const probe = net.createServer();
-    probe.listen(0, '127.0.0.1');
-    await once(probe, 'listening');
-    const closed = (probe.address() as net.AddressInfo).port;
-    await new Promise((r) => probe.close(r));
+    const closed = await freePort();
     expect(await codeOf(requestCapped(`http://127.0.0.1:${closed}/ip_table`, {}, 5_000, 1024))).toBe('E_UNREACHABLE');
     // Headers and part of the body are out before the hang-up: the answer is cut short mid-body.
     const cut = await serve((_req, res) => {
