@@ -23,6 +23,13 @@ export interface Dialed {
   tlsSocket: tls.TLSSocket | undefined;
 }
 
+/**
+ * Node's default suites with TLS_AES_128_GCM_SHA256 moved first, the order Go's crypto/tls (so frp) uses on
+ * machines with AES instructions: 10 AES rounds instead of 14, about 1.2x the bytes per CPU second of
+ * AES-256-GCM (`openssl speed`, 16 KB records), on a path where AES-GCM is a fifth of each process's CPU.
+ */
+export const TLS_CIPHERS = ['TLS_AES_128_GCM_SHA256', ...tls.DEFAULT_CIPHERS.split(':').filter((s) => s !== 'TLS_AES_128_GCM_SHA256')].join(':');
+
 const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EADDRNOTAVAIL']);
 
 export function mapSocketError(err: NodeJS.ErrnoException, what: string): P2prcError {
@@ -96,6 +103,7 @@ export async function dial(options: DialOptions): Promise<Dialed> {
       port: options.port,
       // Self-signed host certificates are verified by fingerprint below, not by a CA chain.
       rejectUnauthorized: false,
+      ciphers: TLS_CIPHERS,
       session: options.session,
       allowHalfOpen: true,
       servername: net.isIP(options.host) ? undefined : options.host,

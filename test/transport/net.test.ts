@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
+import { once } from 'node:events';
 import { dial, listenTcp, mapSocketError } from '../../src/transport/net.js';
 import { isP2prcError } from '../../src/errors.js';
 import { generateSelfSignedCert } from '../../src/transport/cert.js';
 import tls from 'node:tls';
-import { cleanup, defer, freePort, listen } from '../helpers/engine.js';
+import { cleanup, defer, freePort, host, listen } from '../helpers/engine.js';
 
 afterEach(cleanup);
 
@@ -52,6 +53,35 @@ describe('dial', () => {
     expect(ok.fingerprint).toBe(fingerprint);
     const other = generateSelfSignedCert('127.0.0.1').fingerprint;
     expect(await codeOf(dial({ host: '127.0.0.1', port, tls: true, fingerprint: other, timeoutMs: 5_000 }))).toBe('E_TLS');
+  });
+});
+
+describe('TLS suite', () => {
+  const AES128 = 'TLS_AES_128_GCM_SHA256';
+  const cipherOf = async (socket: tls.TLSSocket) => {
+    const name = socket.getCipher().name;
+    socket.destroy();
+    return name;
+  };
+
+  it('dial offers AES-128-GCM first, so a server that follows the client\'s order picks it', async () => {
+    const { keyPem, certPem } = generateSelfSignedCert('127.0.0.1');
+    // honorCipherOrder false: Node's servers otherwise pick by their own order.
+    const server = tls.createServer({ key: keyPem, cert: certPem, honorCipherOrder: false }, (s) => s.resume());
+    const port = await listen(server as unknown as net.Server);
+    const plain = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+    await once(plain, 'secureConnect');
+    // Control: Node's default order gets AES-256-GCM from this server, so the assertion below can fail.
+    expect(await cipherOf(plain)).toBe('TLS_AES_256_GCM_SHA384');
+    const dialed = await dial({ host: '127.0.0.1', port, tls: true, timeoutMs: 5_000 });
+    expect(await cipherOf(dialed.tlsSocket!)).toBe(AES128);
+  });
+
+  it("the host picks AES-128-GCM even for a client whose own order puts AES-256-GCM first", async () => {
+    const h = await host();
+    const socket = tls.connect({ host: '127.0.0.1', port: h.port, rejectUnauthorized: false, ciphers: 'TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256' });
+    await once(socket, 'secureConnect');
+    expect(await cipherOf(socket)).toBe(AES128);
   });
 });
 
