@@ -2,22 +2,34 @@
 // config.json, TLS on by default) against `p2prc -s --reverse-proxy`, both the built CLI. Its RSS is
 // read when the Published: line is out, then right after visitors, then once it has been idle long
 // enough for V8's memory reducer (it gives the young generation back about 8 s after the last full
-// collection when the process allocates little; docs/benchmarks.md, session 6).
+// collection when the process allocates little; docs/benchmarks.md, session 6). The CLI runs from a copy
+// of the package at a path like a global install's (<prefix>/lib/node_modules/p2prc): Node's loader
+// does path work per file on the full path, and at the checkout's short path a client loading many
+// files stayed under V8's threshold for optimizing it where a real install did not (session 7).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort, rssKB } from './proc.js';
 
-const CLI = path.join(import.meta.dirname, '..', '..', 'bin', 'p2prc.js');
+const ROOT = path.join(import.meta.dirname, '..', '..');
+
+/** Copies what the package ships (bin, dist, vendor, package.json) under `prefix` as npm -g would place it; its dependencies are the checkout's. */
+function installLike(prefix) {
+  const home = path.join(prefix, 'lib', 'node_modules', 'p2prc');
+  mkdirSync(home, { recursive: true });
+  for (const part of ['bin', 'dist', 'vendor', 'package.json']) cpSync(path.join(ROOT, part), path.join(home, part), { recursive: true });
+  symlinkSync(path.join(ROOT, 'node_modules'), path.join(home, 'node_modules'), 'dir');
+  return path.join(home, 'bin', 'p2prc.js');
+}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Spawns the CLI; resolves with the child and the first stdout line `test` accepts (rejects on exit or after `ms`). */
-async function startUntil(args, test, ms = 20_000) {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, P2PRC_TOKEN: '' } });
+async function startUntil(cli, args, test, ms = 20_000) {
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, P2PRC_TOKEN: '' } });
   const lines = createInterface({ input: child.stdout });
   try {
     const line = await new Promise((resolve, reject) => {
@@ -52,11 +64,12 @@ export async function cliClientMemory({ quick }) {
   // Bounded as a whole: past the deadline both CLIs are killed, which ends whatever step waits on them.
   const deadline = setTimeout(() => children.forEach((c) => c.kill('SIGKILL')), quick ? 30_000 : 90_000);
   try {
+    const cli = installLike(path.join(dir, 'usr-local'));
     const control = await freePort();
     const token = 'bench-memory-token';
-    const host = await startUntil(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', String(control), '--port', '0', '--token', token, '--config-dir', path.join(dir, 'host')], (l) => l.includes('Control address'));
+    const host = await startUntil(cli, ['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', String(control), '--port', '0', '--token', token, '--config-dir', path.join(dir, 'host')], (l) => l.includes('Control address'));
     children.push(host.child);
-    const client = await startUntil(['-s', '--connect-reverse-proxy', `127.0.0.1:${control}`, '--token', token, '--config-dir', path.join(dir, 'client')], (l) => l.startsWith('Published:'));
+    const client = await startUntil(cli, ['-s', '--connect-reverse-proxy', `127.0.0.1:${control}`, '--token', token, '--config-dir', path.join(dir, 'client')], (l) => l.startsWith('Published:'));
     children.push(client.child);
     const publicPort = Number(/^Published: \S+:(\d+) /.exec(client.line)[1]);
     const pid = client.child.pid;
