@@ -39,9 +39,9 @@ const originalUrl = {
 const REQUIRE_BANNER = "import { createRequire as __p2prcCreateRequire } from 'node:module'; const require = __p2prcCreateRequire(import.meta.url);";
 
 /**
- * Takes the banner's `require` off the chunks that never use it: each createRequire resolves the chunk's
- * path and its node_modules lookup list, path work that (with the module-type walk below) is enough for V8
- * to optimize Node's path helpers during startup, and so to wake TurboFan in a client that is only idle.
+ * Takes the banner's `require` off the chunks that never use it (16 of 23): each createRequire resolves the
+ * chunk's path and its node_modules lookup list at load, path work Node's helpers count towards being
+ * optimized, which wakes TurboFan in a client that has only started (docs/benchmarks.md, session 7).
  */
 function dropUnusedRequire(dir) {
   for (const name of readdirSync(dir)) {
@@ -54,13 +54,19 @@ function dropUnusedRequire(dir) {
   }
 }
 
-const common = {
+rmSync(OUT, { recursive: true, force: true });
+const result = await build({
   absWorkingDir: ROOT,
+  // The library is an entry too (the package's export): its users and the CLI share its chunk, and a
+  // process holds half the memory of the same code loaded as ~130 modules (docs/benchmarks.md).
+  entryPoints: { main: 'dist/cli/main.js', index: 'dist/index.js', views: 'dist/views.js', 'held-listener': 'dist/transport/held-listener.js' },
   outdir: OUT,
   bundle: true,
+  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
+  chunkNames: 'chunk-[hash]',
   // Less text to parse at every start; identifiers keep their names, so stack traces stay readable.
   minifyWhitespace: true,
   minifySyntax: true,
@@ -72,54 +78,14 @@ const common = {
   // Packages written as CommonJS (prom-client, parts of execa) require() Node's modules: an ES module
   // chunk has no require of its own. (esbuild renames the bundled modules' own `require` bindings.)
   banner: { js: REQUIRE_BANNER },
-  logLevel: 'warning',
-};
-
-/** The serve bundle's launcher shares the held listener with bin/p2prc.js: one module, one instance. */
-const sharedHeldListener = {
-  name: 'shared-held-listener',
-  setup(b) {
-    b.onResolve({ filter: /held-listener\.js$/ }, () => ({ path: './held-listener.js', external: true }));
-  },
-};
-
-/**
- * Packages our code only reaches through `import()`, and that import none of our modules, are built once
- * each into a file of their own (vendor-<name>.js) which both bundles load: so a client loads them as one
- * file each, and neither bundle carries a copy. They hold no state of ours, so sharing them is safe.
- */
-const VENDOR = ['yargs', 'conf', 'execa'];
-const sharedVendor = {
-  name: 'shared-vendor',
-  setup(b) {
-    b.onResolve({ filter: new RegExp(`^(${VENDOR.join('|')})$`) }, (args) => ({ path: `./vendor-${args.path}.js`, external: true }));
-  },
-};
-
-rmSync(OUT, { recursive: true, force: true });
-const result = await build({
-  ...common,
-  // The library is an entry too (the package's export): its users and the CLI share its chunk, and a
-  // process holds half the memory of the same code loaded as ~130 modules (docs/benchmarks.md).
-  entryPoints: { main: 'dist/cli/main.js', index: 'dist/index.js', views: 'dist/views.js', 'held-listener': 'dist/transport/held-listener.js' },
-  splitting: true,
-  chunkNames: 'chunk-[hash]',
-  plugins: [originalUrl, sharedVendor],
+  plugins: [originalUrl],
   metafile: true,
+  logLevel: 'warning',
 });
-// The long-running modes (`-s`: a host, a client) load the CLI as one file (and the vendor files it asks
-// for): each chunk costs Node's loader path work (resolve, realpath, module type) on the install's full
-// path, and across the 19 chunks a client loaded that was enough for V8 to optimize Node's path helpers,
-// which wakes TurboFan: about 4 MB of an idle client's RSS (docs/benchmarks.md, session 7). Modules it
-// reaches through import() stay lazy inside it. Short commands keep the chunks, to load less.
-const serve = await build({ ...common, entryPoints: { serve: 'dist/cli/main.js' }, splitting: false, plugins: [originalUrl, sharedVendor, sharedHeldListener], metafile: true });
-const vendor = await build({ ...common, entryPoints: VENDOR.map((name) => ({ in: name, out: `vendor-${name}` })), splitting: false, plugins: [originalUrl], metafile: true });
 dropUnusedRequire(OUT);
 cpSync(path.join(YARGS, 'locales'), path.join(OUT, 'yargs', 'locales'), { recursive: true });
 // test/cli/boundary.test.ts maps the chunks a command loads back to their modules with this.
-writeFileSync(path.join(OUT, 'meta.json'), JSON.stringify({ outputs: { ...result.metafile.outputs, ...serve.metafile.outputs, ...vendor.metafile.outputs } }));
+writeFileSync(path.join(OUT, 'meta.json'), JSON.stringify(result.metafile));
 // Node finds a .js file's module type by walking up from it to the nearest package.json, turning a URL
-// into a path at each step, for every chunk it loads. Answering at the first step keeps that URL helper
-// below V8's threshold for optimizing it at startup, which is what first wakes TurboFan in a client that
-// has only connected: about 4 MB of RSS (docs/benchmarks.md, session 7).
+// into a path at each step, for every chunk it loads: an answer at the first step saves that work.
 writeFileSync(path.join(OUT, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);

@@ -21,12 +21,3 @@ export function earlyControlTarget(argv: string[]): { port: number; host: string
   if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
   return { port, host: flag(argv, '--bind') ?? '0.0.0.0' };
 }
-
-/**
- * Whether argv starts a long-running process (a host, a client, a node server), which loads the CLI as
- * one file rather than as chunks (scripts/bundle.js says why). Only a loading choice: both are the same CLI.
- */
-export function isServeCommand(argv: string[]): boolean {
-  if (argv.includes('--help') || argv.includes('-h')) return false;
-  return argv.some((a) => a === '-s' || a === '--server' || a === '--reverse-proxy' || a === '--connect-reverse-proxy' || a.startsWith('--connect-reverse-proxy='));
-}

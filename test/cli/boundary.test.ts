@@ -171,34 +171,6 @@ describe('what the built CLI loads', () => {
   });
 });
 
-describe('what a long-running command loads', () => {
-  it('a host and a client load the CLI as serve.js, the vendor files it asks for and the early listener, none of the other chunks', async () => {
-    // Each chunk costs Node's loader path work on the install's full path; across a client's 19 chunks
-    // that made V8 optimize Node's path helpers and wake TurboFan at startup (docs/benchmarks.md, session 7).
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-boundary-'));
-    const hook = path.join(ROOT, 'test', 'fixtures', 'trace-loads.mjs');
-    const bundled = (lines: string[]) => lines.filter((l) => l.startsWith('LOADED ') && l.includes('/dist/bundle/')).map((l) => l.slice(l.lastIndexOf('/') + 1)).sort();
-    try {
-      const control = await freePort();
-      const host = startCli(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', String(control), '--port', '0', '--no-tls', '--token', 'boundary-token', '--config-dir', path.join(dir, 'host')], { NODE_OPTIONS: `--import=${hook}` });
-      await host.waitFor((l) => l.includes('Control address'));
-      const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${control}`, '--no-tls', '--token', 'boundary-token', '--config-dir', path.join(dir, 'client')], { NODE_OPTIONS: `--import=${hook}` });
-      await client.waitFor((l) => l.startsWith('Published:'));
-      // The host's early listener is the one module both bundles share (its state is the held socket):
-      // the host loads it with the chunks it imports, and nothing else of the split bundle.
-      const meta = JSON.parse(await readFile(path.join(ROOT, 'dist', 'bundle', 'meta.json'), 'utf8')) as { outputs: Record<string, { imports: Array<{ path: string; kind: string }> }> };
-      const listenerChunks = meta.outputs['dist/bundle/held-listener.js']!.imports.filter((i) => i.kind === 'import-statement').map((i) => path.basename(i.path));
-      expect(listenerChunks.length).toBeGreaterThan(0);
-      expect(bundled(host.stderr)).toEqual(['held-listener.js', 'serve.js', 'vendor-yargs.js', ...listenerChunks].sort());
-      // serve.js imports the listener statically (esbuild hoists an external import), so the client has it too.
-      expect(bundled(client.stderr)).toEqual(['held-listener.js', 'serve.js', 'vendor-conf.js', 'vendor-yargs.js', ...listenerChunks].sort());
-    } finally {
-      await killAll();
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-});
-
 describe('what a running client keeps', () => {
   it('conf and ajv come from the bundle: a client that opened config.json required nothing of them from node_modules', async () => {
     // Loaded from node_modules they are some 60 CommonJS files and 13 MB of RSS for the life of the
