@@ -17,11 +17,12 @@ import { freePort, rssKB } from './proc.js';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
 
-/** Copies what the package ships (bin, dist, vendor, package.json) under `prefix` as npm -g would place it; its dependencies are the checkout's. */
+/** Copies what the package ships (bin, dist, vendor/frp.json, package.json) under `prefix` as npm -g would place it; its dependencies are the checkout's. */
 function installLike(prefix) {
   const home = path.join(prefix, 'lib', 'node_modules', 'p2prc');
   mkdirSync(home, { recursive: true });
-  for (const part of ['bin', 'dist', 'vendor', 'package.json']) cpSync(path.join(ROOT, part), path.join(home, part), { recursive: true });
+  // vendor/ as the package ships it: frp.json, not binaries `p2prc frp install` may have put beside it.
+  for (const part of ['bin', 'dist', 'vendor/frp.json', 'package.json']) cpSync(path.join(ROOT, part), path.join(home, part), { recursive: true });
   symlinkSync(path.join(ROOT, 'node_modules'), path.join(home, 'node_modules'), 'dir');
   return path.join(home, 'bin', 'p2prc.js');
 }

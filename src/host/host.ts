@@ -1,11 +1,10 @@
 import { formatAddress } from '../protocol/address.js';
 import net from 'node:net';
-import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { P2prcError, escapeControl, toP2prcError, type ErrorCode } from '../errors.js';
 import { FrpWireServer } from '../frp-wire/server/server.js';
-import { listenTcp, TLS_CIPHERS } from '../transport/net.js';
+import { listenTcp, serverTlsContext } from '../transport/net.js';
 import { adoptHeldListener } from '../transport/held-listener.js';
 import { peekByte } from '../transport/read.js';
 import { VhostServer } from '../vhost/server.js';
@@ -87,7 +86,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     const o = (this.options = resolveHostOptions(options));
     this.policy = new PortPolicy(o.allowPorts);
     this.admission = new Admission(defaultAdmissionLimits(o.maxPendingHandshakes, o.maxPendingPerSource));
-    const context = o.tls ? tls.createSecureContext({ key: options.keyPem, cert: options.certPem, ciphers: TLS_CIPHERS, honorCipherOrder: true }) : undefined;
+    const context = o.tls ? serverTlsContext(options.keyPem, options.certPem) : undefined;
     const registry: RegistryOptions = { policy: this.policy, bind: o.bind, maxTunnelsPerClient: o.maxTunnelsPerClient, quota: new PrincipalQuota(o.maxTunnelsPerPrincipal, () => this.reservations.tunnels()), offerTimeoutMs: 10_000, maxOffers: 20, udpIdleMs: o.udpIdleMs, udpMaxVisitors: o.udpMaxVisitors };
     const log = (level: 'info' | 'warn' | 'debug', message: string, event?: string, fields?: LogFields) => this.log(level, message, event, fields);
     this.reservations = new Reservations({

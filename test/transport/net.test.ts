@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { once } from 'node:events';
-import { dial, listenTcp, mapSocketError } from '../../src/transport/net.js';
+import { dial, listenTcp, mapSocketError, tlsCiphers } from '../../src/transport/net.js';
 import { isP2prcError } from '../../src/errors.js';
 import { generateSelfSignedCert } from '../../src/transport/cert.js';
 import tls from 'node:tls';
@@ -82,6 +82,25 @@ describe('TLS suite', () => {
     const socket = tls.connect({ host: '127.0.0.1', port: h.port, rejectUnauthorized: false, ciphers: 'TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256' });
     await once(socket, 'secureConnect');
     expect(await cipherOf(socket)).toBe(AES128);
+  });
+
+  it('the host keeps ChaCha20 for a client that lists it first (Go does so without AES instructions)', async () => {
+    const h = await host();
+    const socket = tls.connect({ host: '127.0.0.1', port: h.port, rejectUnauthorized: false, ciphers: 'TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256' });
+    await once(socket, 'secureConnect');
+    expect(await cipherOf(socket)).toBe('TLS_CHACHA20_POLY1305_SHA256');
+  });
+
+  it('follows the operator\'s list: a list without AES-128-GCM is used as it is', () => {
+    const saved = tls.DEFAULT_CIPHERS;
+    try {
+      tls.DEFAULT_CIPHERS = 'TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256';
+      expect(tlsCiphers()).toBe('TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256');
+      tls.DEFAULT_CIPHERS = 'TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256:ECDHE-RSA-AES128-GCM-SHA256';
+      expect(tlsCiphers()).toBe('TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:ECDHE-RSA-AES128-GCM-SHA256');
+    } finally {
+      tls.DEFAULT_CIPHERS = saved;
+    }
   });
 });
 
