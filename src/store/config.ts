@@ -3,29 +3,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import envPaths from 'env-paths';
 import { P2prcError } from '../errors.js';
+import { checkConfig, type P2prcConfig } from './config-schema.js';
 
-export interface P2prcConfig {
-  token?: string;
-  controlPort?: number;
-  preferredHosts?: string[];
-  hostTokens?: Record<string, string>;
-  /** TOFU pins, "host:port" -> certificate fingerprint. */
-  fingerprints?: Record<string, string>;
-  /** "host:port" -> when that host last refused us (automatic choice skips it for a while). */
-  refusals?: Record<string, string>;
-  /** Host certificates the operator confirmed (--trust): configured tokens may go to them when learned from peers. */
-  trustedFingerprints?: string[];
-}
-
-const schema = {
-  token: { type: 'string', minLength: 1 },
-  controlPort: { type: 'integer', minimum: 1, maximum: 65535 },
-  preferredHosts: { type: 'array', items: { type: 'string' } },
-  hostTokens: { type: 'object', additionalProperties: { type: 'string' } },
-  fingerprints: { type: 'object', additionalProperties: { type: 'string' } },
-  refusals: { type: 'object', additionalProperties: { type: 'string' } },
-  trustedFingerprints: { type: 'array', items: { type: 'string' } },
-} as const;
+export type { P2prcConfig } from './config-schema.js';
 
 /** Where records and config live: --config-dir, else $P2PRC, else the platform config directory. */
 export function resolveConfigDir(flag?: string): string {
@@ -65,16 +45,15 @@ function loadConf(): ConfClass {
   return (confClass ??= (createRequire(import.meta.url)('conf') as { default: ConfClass }).default);
 }
 
-/** config.json in the config directory, schema-validated by conf (atomic writes included). */
+/** config.json in the config directory, checked on every read and write (atomic writes by conf). */
 export function openConfig(dir: string): Conf<P2prcConfig> {
   try {
     const Conf = loadConf();
-    // validateSchema off: ajv would otherwise compile the JSON Schema meta-schema to check our constant
-    // schema on every open, most of a client's time to its first Published: line (docs/benchmarks.md).
-    // config.json itself is still validated against the schema on every read and write.
     return new Conf<P2prcConfig>({
-      projectName: 'p2prc', cwd: dir, configName: 'config', schema: schema as never, clearInvalidConfig: false, configFileMode: 0o600,
-      ajvOptions: { validateSchema: false },
+      projectName: 'p2prc', cwd: dir, configName: 'config', clearInvalidConfig: false, configFileMode: 0o600,
+      // conf's own serialization, with the shape checked on the way in and out (src/store/config-schema.ts).
+      deserialize: (text) => checkConfig(JSON.parse(text) as P2prcConfig),
+      serialize: (value) => JSON.stringify(checkConfig(value), undefined, '\t'),
     });
   } catch (err) {
     throw new P2prcError('E_CONFIG', `invalid config ${path.join(dir, 'config.json')}: ${(err as Error).message}`, { cause: err, details: { path: path.join(dir, 'config.json') } });

@@ -1,0 +1,75 @@
+/**
+ * The shape of config.json, checked on every read and every write (through conf's `deserialize` and
+ * `serialize`). A hand-written check rather than conf's JSON Schema: ajv compiles a schema into code
+ * when the file is opened, which was about 0.9 MB of an idle client's memory (docs/benchmarks.md, session 7).
+ * Keys it does not know are left alone, as the schema left them.
+ */
+export interface P2prcConfig {
+  token?: string;
+  controlPort?: number;
+  preferredHosts?: string[];
+  hostTokens?: Record<string, string>;
+  /** TOFU pins, "host:port" -> certificate fingerprint. */
+  fingerprints?: Record<string, string>;
+  /** "host:port" -> when that host last refused us (automatic choice skips it for a while). */
+  refusals?: Record<string, string>;
+  /** Host certificates the operator confirmed (--trust): configured tokens may go to them when learned from peers. */
+  trustedFingerprints?: string[];
+}
+
+type Check = (value: unknown, at: string) => string | undefined;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const text = (minLength = 0): Check => (v, at) =>
+  typeof v !== 'string' ? `\`${at}\` must be string` : v.length < minLength ? `\`${at}\` must NOT have fewer than ${minLength} characters` : undefined;
+
+const port: Check = (v, at) =>
+  !Number.isInteger(v) ? `\`${at}\` must be integer` : (v as number) < 1 ? `\`${at}\` must be >= 1` : (v as number) > 65535 ? `\`${at}\` must be <= 65535` : undefined;
+
+const listOf = (item: Check): Check => (v, at) => {
+  if (!Array.isArray(v)) return `\`${at}\` must be array`;
+  for (let i = 0; i < v.length; i++) {
+    const bad = item(v[i], `${at}/${i}`);
+    if (bad) return bad;
+  }
+  return undefined;
+};
+
+const mapOf = (item: Check): Check => (v, at) => {
+  if (!isRecord(v)) return `\`${at}\` must be object`;
+  for (const [k, x] of Object.entries(v)) {
+    const bad = item(x, `${at}/${k}`);
+    if (bad) return bad;
+  }
+  return undefined;
+};
+
+const RULES: Record<keyof P2prcConfig, Check> = {
+  token: text(1),
+  controlPort: port,
+  preferredHosts: listOf(text()),
+  hostTokens: mapOf(text()),
+  fingerprints: mapOf(text()),
+  refusals: mapOf(text()),
+  trustedFingerprints: listOf(text()),
+};
+
+/** Every rule config.json breaks, one message each; empty when it is valid. */
+export function configViolations(value: unknown): string[] {
+  if (!isRecord(value)) return ['the file must hold a JSON object'];
+  const found: string[] = [];
+  for (const [key, check] of Object.entries(RULES)) {
+    if (!Object.hasOwn(value, key)) continue;
+    const bad = check(value[key], key);
+    if (bad) found.push(bad);
+  }
+  return found;
+}
+
+/** Returns `value` when config.json may hold it; otherwise throws with every rule it breaks. */
+export function checkConfig<T>(value: T): T {
+  const found = configViolations(value);
+  if (found.length > 0) throw new Error(`Config schema violation: ${found.join('; ')}`);
+  return value;
+}
