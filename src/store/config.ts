@@ -37,7 +37,7 @@ export async function preloadConfig(): Promise<void> {
 }
 
 /**
- * conf (with ajv) is half of the library's load time, and most commands never open config.json:
+ * conf (and the ajv it imports) is half of the library's load time, and most commands never open config.json:
  * it is loaded on first use. Without `preloadConfig` (a library user calling `openConfig` first), it
  * is required synchronously from node_modules (require of an ES module, Node >= 20.19).
  */

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { openConfig } from '../../src/store/config.js';
 import { P2prcError } from '../../src/errors.js';
 
-// openConfig skips ajv's check of the schema itself (the meta-schema compile was most of a client's
-// start): these hold that config.json is still checked against the schema, on read and on write.
+// config.json is checked by src/store/config-schema.ts through conf's serialize and deserialize, not by
+// ajv: these hold that it is still checked on every read and every write.
 describe('config.json is validated against its schema', () => {
   let dir: string;
   beforeEach(async () => {
