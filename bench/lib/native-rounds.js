@@ -57,12 +57,14 @@ async function measure(p, { httpPort, seconds, warmup }) {
   const figures = [];
   // A fresh iperf3 server per path: one still busy with an earlier path's test would refuse the next.
   const iperfd = await iperfServer();
-  let route = await p.open(iperfd.port);
+  let route;
   try {
+    // Opened inside: a path that fails to open (a relay worker that exits) must not leave iperf3 running.
+    route = await p.open(iperfd.port);
     figures.push(['iperf3 bulk', await iperf(route.port, seconds, { omit: warmup })]);
   } finally {
     iperfd.close();
-    await route.close();
+    await route?.close();
   }
   route = await p.open(httpPort);
   try {
