@@ -6,6 +6,8 @@ import { StreamFrames, type StreamHost } from './stream-frames.js';
 const MAX_FRAME_BODY = 64 * 1024;
 /** A socket both of whose directions have ended, still holding bytes its peer does not read. */
 const LINGER_MS = 30_000;
+/** Data bodies this large are written in a batch per poll phase (see onData). */
+const CORK_MIN = 4 * 1024;
 
 /**
  * A yamux stream wired straight to a socket, without a Duplex in between: the socket's chunks go out
@@ -33,6 +35,7 @@ export class SocketStream {
   private finReceived = false;
   private resetReceived = false;
   private blocked = false;
+  private corked = false;
   /** Paused because the shared connection is congested (not for the window: that is `held`). */
   private paused = false;
   private closed = false;
@@ -123,9 +126,21 @@ export class SocketStream {
       this.onEarly?.();
       return;
     }
+    // Bulk arrives in pieces (TLS gives 16 KB records, each its own 'data'): the pieces of one poll
+    // phase leave in one writev instead of a syscall each.
+    if (body.length >= CORK_MIN && !this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      setImmediate(this.uncork);
+    }
     if (!this.socket.write(body)) this.blocked = true;
     else this.grant();
   }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket?.uncork();
+  };
 
   onWindowUpdate(flags: number, delta: number): void {
     this.sendWindow += delta;

@@ -1,7 +1,10 @@
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { INITIAL_WINDOW } from '../../src/mux/frame.js';
+import { Flag, FrameType, INITIAL_WINDOW, encodeHeader } from '../../src/mux/frame.js';
+import { YamuxSession } from '../../src/mux/session.js';
+import type { SocketStream } from '../../src/mux/socket-stream.js';
 import { duplexPair, type PairEnd } from '../../src/transport/pair.js';
 import { until } from '../helpers/engine.js';
 import { connected, readAll, setup, sha } from '../helpers/socket-streams.js';
@@ -159,4 +162,47 @@ describe('SocketStream: a yamux stream wired straight to a socket', () => {
     expect(ended).toBe('end'); // not a reset
     expect(sha(Buffer.concat(parts))).toBe(sha(up));
   });
+
+  it('the pieces of a data frame that arrive in one poll phase reach a real socket in one writev', async () => {
+    // TLS hands a connection's bytes on in 16 KB records, each its own 'data' event: written one by one,
+    // each piece cost the receiving hop a syscall. Here a 64 KB frame body arrives in four such pieces.
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const accepted = once(server, 'connection');
+    const service = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    await once(service, 'connect');
+    const [far] = (await accepted) as [net.Socket];
+    const got = new Promise<Buffer>((resolve) => {
+      const parts: Buffer[] = [];
+      far.on('data', (c: Buffer) => {
+        parts.push(c);
+        if (Buffer.concat(parts).length === body.length + 4) resolve(Buffer.concat(parts));
+      });
+    });
+    const writes: number[] = []; // pieces per call the socket's writer makes: 1 for _write
+    const socket = service as unknown as { _write: (...a: unknown[]) => void; _writev: (...a: unknown[]) => void };
+    const write = socket._write.bind(service);
+    const writev = socket._writev.bind(service);
+    socket._write = (...a) => (writes.push(1), write(...a));
+    socket._writev = (chunks, cb) => (writes.push((chunks as unknown[]).length), writev(chunks, cb));
+
+    const [conn, peer] = duplexPair();
+    const session = new YamuxSession(conn, { client: false, accept: true, acceptSocketStreams: true });
+    session.on('socketStream', (st: SocketStream) => st.attach(service));
+    const body = randomBytes(64 * 1024);
+    peer.write(encodeHeader(FrameType.Data, Flag.SYN, 1, 0));
+    await until(() => session.streamCount === 1);
+    peer.write(encodeHeader(FrameType.Data, 0, 1, body.length));
+    for (let off = 0; off < body.length; off += 16 * 1024) peer.write(body.subarray(off, off + 16 * 1024));
+    peer.write(encodeHeader(FrameType.Data, 0, 1, 4)); // a small frame after them: it joins the same batch
+    peer.write(Buffer.from('tail'));
+    const all = await got;
+    expect(sha(all)).toBe(sha(Buffer.concat([body, Buffer.from('tail')])));
+    expect(writes).toEqual([5]);
+    session.close();
+    far.destroy();
+    server.close();
+  });
 });
+
