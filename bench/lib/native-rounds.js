@@ -73,7 +73,7 @@ async function measure(p, { httpPort, seconds, warmup }) {
     figures.push(['wrk keep-alive', await wrk(route.port, { seconds })]);
     // Short connections run code keep-alive never reaches (accept, connect, stream open and close): a
     // Node hop measured cold ran its first two seconds of them at 0.65x its later rate, compiling.
-    if (warmup) await wrk(route.port, { seconds: 2 * warmup, close: true });
+    if (warmup) await wrk(route.port, { seconds: warmup, close: true });
     figures.push(['wrk Connection: close', await wrk(route.port, { seconds, close: true })]);
   } finally {
     await route.close();

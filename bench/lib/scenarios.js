@@ -39,7 +39,7 @@ export async function scenarios({ quick, log }) {
   if (!missing) {
     // The reference figures: native load generators, the same for every path (median of interleaved rounds).
     const rounds = quick ? 1 : 3;
-    results.push(...(await nativeRounds({ list, httpPort: http.port, rounds, seconds: quick ? 1 : 5, warmup: quick ? 0 : 1, capped, cap, log })));
+    results.push(...(await nativeRounds({ list, httpPort: http.port, rounds, seconds: quick ? 1 : 5, warmup: quick ? 0 : 2, capped, cap, log })));
   }
   // The TLS relay is a yardstick for the native figures only (what Node's own TLS allows).
   for (const p of list.filter((x) => !x.tlsCeiling)) {

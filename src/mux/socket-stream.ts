@@ -8,6 +8,8 @@ const MAX_FRAME_BODY = 64 * 1024;
 const LINGER_MS = 30_000;
 /** Data bodies this large are written in a batch per poll phase (see onData). */
 const CORK_MIN = 4 * 1024;
+/** One function for every stream's end-of-phase flush, rather than a closure per stream. */
+const uncork = (s: SocketStream): void => s.flushCorked();
 
 /**
  * A yamux stream wired straight to a socket, without a Duplex in between: the socket's chunks go out
@@ -131,16 +133,17 @@ export class SocketStream {
     if (body.length >= CORK_MIN && !this.corked) {
       this.corked = true;
       this.socket.cork();
-      setImmediate(this.uncork);
+      setImmediate(uncork, this);
     }
     if (!this.socket.write(body)) this.blocked = true;
     else this.grant();
   }
 
-  private readonly uncork = (): void => {
+  /** The poll phase is over: what it wrote leaves (see onData). */
+  flushCorked(): void {
     this.corked = false;
     this.socket?.uncork();
-  };
+  }
 
   onWindowUpdate(flags: number, delta: number): void {
     this.sendWindow += delta;
