@@ -1,9 +1,12 @@
 import type { Duplex } from 'node:stream';
 import { BULK_CHUNK, heapTrimRaised, raiseHeapTrimThreshold } from './heap-trim.js';
 
+/** Chunks this large are written in a batch per poll phase (see pump). */
+const BATCH_MIN = 4 * 1024;
+
 /**
  * Pipes two sockets into each other, raw, with half-close carried across (one side's FIN ends the
- * other's writable) and backpressure from .pipe(). Lighter than stream.pipeline per connection,
+ * other's writable) and backpressure as .pipe() has it. Lighter than stream.pipeline per connection,
  * which matters at thousands of connections. Either side failing or closing takes the other down,
  * after letting what it was already sent drain.
  */
@@ -26,8 +29,47 @@ export function relay(a: Duplex, b: Duplex, onDone?: () => void): void {
   b.on('error', finish);
   a.once('close', () => finish());
   b.once('close', () => finish());
-  a.pipe(b);
-  b.pipe(a);
+  pump(a, b);
+  pump(b, a);
+}
+
+/**
+ * What .pipe() does, but the large chunks of one poll phase leave in one writev: a TLS socket hands
+ * its bytes on a 16 KB record at a time, each its own 'data', and each was a write syscall. While the
+ * destination is corked its write() says "full" early (16 KB), so backpressure is judged when the batch
+ * leaves, not per chunk; the batch is bounded by what the source reads in one phase.
+ */
+function pump(src: Duplex, dst: Duplex): void {
+  let corked = false;
+  let waiting = false;
+  const resume = (): void => {
+    waiting = false;
+    src.resume();
+  };
+  const wait = (): void => {
+    if (waiting || dst.destroyed) return;
+    waiting = true;
+    src.pause();
+    dst.once('drain', resume);
+  };
+  const flush = (): void => {
+    corked = false;
+    dst.uncork();
+    if (dst.writableNeedDrain) wait();
+  };
+  src.on('data', (chunk: Buffer) => {
+    if (dst.destroyed || dst.writableEnded) return;
+    if (chunk.length >= BATCH_MIN && !corked) {
+      corked = true;
+      dst.cork();
+      setImmediate(flush);
+    }
+    if (!dst.write(chunk) && !corked) wait();
+  });
+  src.once('end', () => {
+    if (!dst.destroyed && !dst.writableEnded) dst.end(); // end() also sends what a batch still holds
+  });
+  src.resume(); // as pipe() does: a source handed over paused flows from here
 }
 
 /** Raises glibc's trim threshold at the first large read: short exchanges leave the process as it was. */
