@@ -38,6 +38,11 @@ export class SocketStream {
   private resetReceived = false;
   private blocked = false;
   private corked = false;
+  /**
+   * The socket writes several chunks in one call (a socket's writev). One that writes chunk by chunk
+   * (an in-memory pair) gains nothing from a batch and would see its chunks a poll phase later.
+   */
+  private batches = false;
   /** Paused because the shared connection is congested (not for the window: that is `held`). */
   private paused = false;
   private closed = false;
@@ -97,6 +102,7 @@ export class SocketStream {
   /** From now on this stream carries `socket`: the stream owns it and destroys it on every path. */
   attach(socket: Duplex, rest?: Buffer): void {
     this.socket = socket;
+    this.batches = typeof (socket as { _writev?: unknown })._writev === 'function';
     this.onEarly = undefined;
     if (this.closed) return void socket.destroy();
     // A socket already gone never says 'close' again: the stream ends here instead of waiting for it.
@@ -130,7 +136,7 @@ export class SocketStream {
     }
     // Bulk arrives in pieces (TLS gives 16 KB records, each its own 'data'): the pieces of one poll
     // phase leave in one writev instead of a syscall each.
-    if (body.length >= CORK_MIN && !this.corked) {
+    if (body.length >= CORK_MIN && !this.corked && this.batches) {
       this.corked = true;
       this.socket.cork();
       setImmediate(uncork, this);

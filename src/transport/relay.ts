@@ -40,6 +40,7 @@ export function relay(a: Duplex, b: Duplex, onDone?: () => void): void {
  * leaves, not per chunk; the batch is bounded by what the source reads in one phase.
  */
 function pump(src: Duplex, dst: Duplex): void {
+  const batches = canBatch(dst);
   let corked = false;
   let waiting = false;
   const resume = (): void => {
@@ -55,21 +56,33 @@ function pump(src: Duplex, dst: Duplex): void {
   const flush = (): void => {
     corked = false;
     dst.uncork();
-    if (dst.writableNeedDrain) wait();
+    // A batch the kernel took at once leaves nothing queued: no pause, though 'drain' is still to come.
+    if (dst.writableLength >= dst.writableHighWaterMark) wait();
   };
   src.on('data', (chunk: Buffer) => {
     if (dst.destroyed || dst.writableEnded) return;
-    if (chunk.length >= BATCH_MIN && !corked) {
+    if (batches && chunk.length >= BATCH_MIN && !corked) {
       corked = true;
       dst.cork();
       setImmediate(flush);
     }
     if (!dst.write(chunk) && !corked) wait();
   });
-  src.once('end', () => {
+  const endDst = (): void => {
     if (!dst.destroyed && !dst.writableEnded) dst.end(); // end() also sends what a batch still holds
-  });
+  };
+  if (src.readableEnded) process.nextTick(endDst);
+  else src.once('end', endDst);
   src.resume(); // as pipe() does: a source handed over paused flows from here
+}
+
+/**
+ * Only a writer that takes several chunks in one call gains from a batch (a socket's writev). One that
+ * writes chunk by chunk (an in-memory pair, a multiplexed stream, which batches its own frames) would
+ * only see them a poll phase later.
+ */
+function canBatch(dst: Duplex): boolean {
+  return typeof (dst as { _writev?: unknown })._writev === 'function';
 }
 
 /** Raises glibc's trim threshold at the first large read: short exchanges leave the process as it was. */

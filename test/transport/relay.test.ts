@@ -126,9 +126,9 @@ describe('relay', () => {
     left.write(payload);
     for (let i = 0; i < 200 && inner[1].writableLength < 1024 * 1024; i++) await new Promise((r) => setTimeout(r, 5));
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
-    // The relay stopped reading once its write side was full: most of the 32 MB still waits in the sender.
+    // The relay stopped reading once its write side was full (without that it held ~29 MB here); what
+    // the kernel buffers between the sockets is the system's, so the sender's backlog is not checked.
     expect(inner[1].writableLength).toBeLessThan(4 * 1024 * 1024);
-    expect(left.writableLength).toBeGreaterThan(8 * 1024 * 1024);
     const parts: Buffer[] = [];
     right.on('data', (c: Buffer) => parts.push(c));
     const ended = once(right, 'end');
