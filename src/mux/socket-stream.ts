@@ -8,6 +8,7 @@ const MAX_FRAME_BODY = 64 * 1024;
 const LINGER_MS = 30_000;
 /** Data bodies this large are written in a batch per poll phase (see onData). */
 const CORK_MIN = 4 * 1024;
+const hasWritev = (w: Duplex): boolean => typeof (w as { _writev?: unknown })._writev === 'function';
 /** One function for every stream's end-of-phase flush, rather than a closure per stream. */
 const uncork = (s: SocketStream): void => s.flushCorked();
 
@@ -38,11 +39,6 @@ export class SocketStream {
   private resetReceived = false;
   private blocked = false;
   private corked = false;
-  /**
-   * The socket writes several chunks in one call (a socket's writev). One that writes chunk by chunk
-   * (an in-memory pair) gains nothing from a batch and would see its chunks a poll phase later.
-   */
-  private batches = false;
   /** Paused because the shared connection is congested (not for the window: that is `held`). */
   private paused = false;
   private closed = false;
@@ -102,7 +98,6 @@ export class SocketStream {
   /** From now on this stream carries `socket`: the stream owns it and destroys it on every path. */
   attach(socket: Duplex, rest?: Buffer): void {
     this.socket = socket;
-    this.batches = typeof (socket as { _writev?: unknown })._writev === 'function';
     this.onEarly = undefined;
     if (this.closed) return void socket.destroy();
     // A socket already gone never says 'close' again: the stream ends here instead of waiting for it.
@@ -135,8 +130,9 @@ export class SocketStream {
       return;
     }
     // Bulk arrives in pieces (TLS gives 16 KB records, each its own 'data'): the pieces of one poll
-    // phase leave in one writev instead of a syscall each.
-    if (body.length >= CORK_MIN && !this.corked && this.batches) {
+    // phase leave in one writev instead of a syscall each. Only a socket has a writev: an in-memory pair
+    // writes chunk by chunk anyway, and would see its chunks a poll phase later.
+    if (body.length >= CORK_MIN && !this.corked && hasWritev(this.socket)) {
       this.corked = true;
       this.socket.cork();
       setImmediate(uncork, this);
