@@ -36,6 +36,23 @@ const originalUrl = {
   },
 };
 
+/**
+ * conf imports ajv, ajv-formats and semver as it loads and uses them only for a schema or migrations,
+ * which p2prc never passes: from the bundle, conf gets stand-ins that require the real package on first
+ * use (scripts/bundle/lazy-require.js). Only conf's imports are redirected; a stand-in's own require
+ * reaches the real package.
+ */
+const CONF_DEPS = { 'ajv/dist/2020.js': 'ajv-2020.js', 'ajv-formats': 'ajv-formats.js', semver: 'semver.js' };
+const confDepsOnFirstUse = {
+  name: 'conf-deps-on-first-use',
+  setup(b) {
+    b.onResolve({ filter: /^(ajv\/dist\/2020\.js|ajv-formats|semver)$/ }, (args) => {
+      if (!args.importer.includes(`${path.sep}node_modules${path.sep}conf${path.sep}`)) return undefined;
+      return { path: path.join(ROOT, 'scripts', 'bundle', CONF_DEPS[args.path]) };
+    });
+  },
+};
+
 const REQUIRE_BANNER = "import { createRequire as __p2prcCreateRequire } from 'node:module'; const require = __p2prcCreateRequire(import.meta.url);";
 
 /**
@@ -83,7 +100,7 @@ const result = await build({
   // Packages written as CommonJS (prom-client, parts of execa) require() Node's modules: an ES module
   // chunk has no require of its own. (esbuild renames the bundled modules' own `require` bindings.)
   banner: { js: REQUIRE_BANNER },
-  plugins: [originalUrl],
+  plugins: [confDepsOnFirstUse, originalUrl],
   metafile: true,
   logLevel: 'warning',
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -191,10 +192,44 @@ describe('what a running client keeps', () => {
       // The listing works (the hook lists itself), then: nothing of conf's from node_modules.
       expect(client.stderr).toContain(`CJS ${hook}`);
       const fromModules = client.stderr.filter((l) => l.startsWith('CJS ') && l.includes(`${path.sep}node_modules${path.sep}`));
-      expect(fromModules.filter((l) => /node_modules[\\/](conf|ajv|ajv-formats|fast-uri|atomically)[\\/]/.test(l))).toEqual([]);
+      expect(fromModules.filter((l) => /node_modules[\\/](conf|ajv|ajv-formats|fast-uri|atomically|semver)[\\/]/.test(l))).toEqual([]);
     } finally {
       await killAll();
       await rm(dir, { recursive: true, force: true });
     }
   });
 });
+
+describe('conf in the bundle', () => {
+  /** The chunk that holds conf (its default export is conf's class), from esbuild's metafile. */
+  async function confChunk(): Promise<{ file: string; inputs: string[] }> {
+    const chunks = await bundleInputs();
+    const found = [...chunks].find(([, inputs]) => inputs.some((i) => i.endsWith(path.join('node_modules', 'conf', 'dist', 'source', 'index.js'))));
+    if (!found) throw new Error('no chunk of dist/bundle holds conf');
+    return { file: found[0], inputs: found[1] };
+  }
+
+  it('leaves ajv, ajv-formats and semver out of conf\'s chunk (stand-ins load them on first use)', async () => {
+    const { inputs } = await confChunk();
+    expect(inputs.filter((i) => /node_modules[\\/](ajv|ajv-formats|semver|fast-uri)[\\/]/.test(i))).toEqual([]);
+    expect(inputs.map((i) => path.relative(ROOT, i).split(path.sep).join('/'))).toEqual(expect.arrayContaining(['scripts/bundle/ajv-2020.js', 'scripts/bundle/semver.js']));
+  });
+
+  it('still validates a schema and runs migrations, with the real packages loaded when first used', async () => {
+    const { file } = await confChunk();
+    const { default: Conf } = (await import(pathToFileURL(file).href)) as { default: new (o: Record<string, unknown>) => { get(k: string): unknown; set(k: string, v: unknown): void } };
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-conf-bundle-'));
+    try {
+      const store = new Conf({ cwd: dir, projectName: 'p', schema: { port: { type: 'number', maximum: 65535 }, mail: { type: 'string', format: 'email' } } });
+      store.set('port', 8080);
+      expect(() => store.set('port', 70000)).toThrow(/port/);
+      expect(() => store.set('mail', 'not an address')).toThrow(/mail/);
+      expect(store.get('port')).toBe(8080);
+      const migrated = new Conf({ cwd: dir, projectName: 'p', configName: 'm', projectVersion: '2.0.0', migrations: { '>=1.0.0': (s: { set(k: string, v: unknown): void }) => s.set('moved', true) } });
+      expect(migrated.get('moved')).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
