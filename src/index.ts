@@ -18,8 +18,8 @@ export { P2prcError, ERROR_CODES, EXIT_CODES, isP2prcError, toP2prcError, type E
 export { VERSION } from './version.js';
 
 // Engine: a reverse-proxy host and a publishing client.
-export { startHost, type HostHandle } from './host/start.js';
-export { ReverseProxyHost, type HostEvents, type TunnelInfo } from './host/host.js';
+export type { HostHandle } from './host/start.js';
+export type { ReverseProxyHost, HostEvents, TunnelInfo } from './host/host.js';
 export type { HostOptions } from './host/options.js';
 export { parsePortRanges, formatPortRanges, formatAddress, type PortRange, type PublishedTunnel } from './protocol/address.js';
 export { ReverseProxyClient, type ClientStatus, type ClientEvents } from './client/client.js';
@@ -39,15 +39,14 @@ export type { ServiceSpec } from './client/options.js';
 export type { ServiceInfo } from './protocol/messages.js';
 
 // Commands: what each `p2prc` mode runs, with records in a config directory.
-export { runHostService, detectPublicHost, type HostServiceOptions, type HostService } from './service/host-service.js';
+export type { HostServiceOptions, HostService } from './service/host-service.js';
+export { detectPublicHost } from './node/iptable.js';
 export type { RunningHost } from './service/host-engines.js';
-export { runNodeService, type NodeServiceOptions, type NodeService } from './service/node-service.js';
+export type { NodeServiceOptions, NodeService } from './service/node-service.js';
 export type { Publisher } from './service/publishers.js';
-export { runPlainNode, type PlainNodeOptions, type PlainNode } from './service/plain-node.js';
-export {
-  runServiceOwner, runVisit, runListServices,
-  type HostAccessOptions, type ServiceOwnerOptions, type ServiceOwner, type VisitServiceOptions, type ServiceVisit,
-} from './service/services.js';
+export type { PlainNodeOptions, PlainNode } from './service/plain-node.js';
+export type { HostAccessOptions, ServiceOwnerOptions, ServiceOwner, VisitServiceOptions, ServiceVisit } from './service/services.js';
+export { startHost, runHostService, runNodeService, runPlainNode, runServiceOwner, runVisit, runListServices, installFrp } from './modes/on-demand.js';
 export { loadUsers, addUser } from './service/users-file.js';
 export { listNodes, addNode, parseNodeAddress, P2PRC_DEFAULT_PORT, type NodeAddress } from './service/node-table.js';
 export { parseHostPort, parseExpose, type HostPort, type ExposeSpec } from './service/address.js';
@@ -57,7 +56,7 @@ export { viewServers, viewMappings, pruneMappings, repairRecords, mappingState, 
 export { resolveConfigDir, openConfig, preloadConfig, type P2prcConfig, RecordStore, type ServerRecord, type MappingRecord } from './store/index.js';
 
 // frp fallback: install and locate the binaries `--engine frp` drives.
-export { installFrp, type InstallOptions, type Installed } from './frp/install.js';
+export type { InstallOptions, Installed } from './frp/install.js';
 export { findFrp, type FrpBinary, type FrpProgram } from './frp/binary.js';
 
 // Observability: the admin server (dashboard, /metrics, JSON API), its views, and the CLI's logger.

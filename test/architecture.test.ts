@@ -32,6 +32,7 @@ const LAYERS: Record<string, number> = {
   frp: 6,
   service: 7,
   views: 8,
+  modes: 8,
   index: 9,
   cli: 10,
 };

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import os from 'node:os';
 import { debugFailure } from '../log.js';
 import { encodeCustomInfo } from './validate.js';
@@ -99,4 +100,11 @@ function safeUsername(): string {
     debugFailure('no user name for the IP table entry', err, 'E_CONFIG');
     return '';
   }
+}
+
+/** The address clients should dial: the operator's, the bound one, or this machine's first public one. */
+export function detectPublicHost(bind: string, explicit?: string): string {
+  if (explicit) return explicit;
+  if (bind !== '0.0.0.0' && bind !== '::' && net.isIP(bind)) return bind;
+  return localAddresses().ipv4;
 }

@@ -1,4 +1,3 @@
-import http from 'node:http';
 import path from 'node:path';
 import { chmod, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { P2prcError } from '../errors.js';
@@ -59,6 +58,8 @@ export async function adminGet<T>(e: AdminEndpoint, route: string, timeoutMs = 2
   const url = new URL(route, e.url);
   const secure = url.protocol === 'https:';
   // The project's own dialer pins the certificate before a single byte (the token) is sent.
+  // node:http is loaded here, not with this module, which the offline views and every client load.
+  const { default: http } = await import('node:http');
   const { socket } = await dial({
     host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port), tls: secure, fingerprint: e.fingerprint ?? undefined, timeoutMs,
   });

@@ -1,11 +1,10 @@
 import path from 'node:path';
-import net from 'node:net';
 import { P2prcError, isP2prcError } from '../errors.js';
 import { hostStateDir, startFrpHost, startNativeHost, type RunningHost } from './host-engines.js';
 import type { HostOptions } from '../host/options.js';
 import { formatAddress } from '../protocol/address.js';
 import { NodeServer } from '../node/server.js';
-import { localAddresses, selfEntry } from '../node/iptable.js';
+import { detectPublicHost, selfEntry } from '../node/iptable.js';
 import { RecordStore, ensureConfigDir, openConfig, recordWriteWarning, preloadConfig } from '../store/index.js';
 import { VERSION } from '../version.js';
 import type { IpTableExchange } from '../node/exchange.js';
@@ -41,13 +40,6 @@ export interface HostService {
   admin: RunningAdmin | undefined;
   warnings: string[];
   close(): Promise<void>;
-}
-
-/** The address clients should dial: the operator's, the bound one, or this machine's first public one. */
-export function detectPublicHost(bind: string, explicit?: string): string {
-  if (explicit) return explicit;
-  if (bind !== '0.0.0.0' && bind !== '::' && net.isIP(bind)) return bind;
-  return localAddresses().ipv4;
 }
 
 /**
