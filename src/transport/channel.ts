@@ -21,6 +21,11 @@ type Waiter = { resolve: (m: Message) => void; reject: (e: Error) => void; timer
  * hands them to `onMessage`, and destroys the socket on any protocol error, timeout or close.
  * `detach()` gives the socket back for raw relaying, with the bytes that followed the last frame.
  */
+/** An 'error' listener for a detached socket: `this` is the socket that emitted. */
+function destroySocket(this: Socket): void {
+  this.destroy();
+}
+
 export class FrameChannel extends EventEmitter<{ close: [P2prcError | undefined] }> {
   readonly socket: Socket;
   peerVersion: number | undefined;
@@ -91,8 +96,9 @@ export class FrameChannel extends EventEmitter<{ close: [P2prcError | undefined]
     // Only this channel's own listeners: a TLSSocket's 'close' handler, which frees its TLS state, stays.
     this.socket.off('error', this.onError);
     this.socket.off('close', this.onClose);
-    // The new owner adds its own handling; until then a reset must not become an uncaught 'error'.
-    this.socket.on('error', () => this.socket.destroy());
+    // The new owner adds its own handling; until then a reset must not become an uncaught 'error'. A
+    // listener that closed over the channel would keep it (decoder, queue, listeners) as long as the socket.
+    this.socket.on('error', destroySocket);
     return this.decoder.takeRest();
   }
 

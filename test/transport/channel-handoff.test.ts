@@ -1,6 +1,8 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodePreamble } from '../../src/protocol/frame.js';
 import { encodeMessage, type Message } from '../../src/protocol/messages.js';
@@ -75,5 +77,31 @@ describe('socket handoff from the frame channel', () => {
     // The relay took the other side down with it, and the TLS state is freed.
     if (!upstream!.destroyed) await within(once(upstream!, 'close'), 5_000, "the upstream's close");
     expect((socket as unknown as { ssl: unknown }).ssl).toBeNull();
+  });
+});
+
+describe('a detached channel', () => {
+  it('is not kept alive by the socket it gave back, which still survives a reset', async () => {
+    // A listener that closed over the channel kept it (decoder, queue, listeners) for the socket's life:
+    // one more FrameChannel per pooled data connection on the host and on the client.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const server = net.createServer((s) => cleanups.push(() => s.destroy()));
+    const port = await listen(server);
+    const socket = net.connect(port, '127.0.0.1');
+    cleanups.push(() => socket.destroy());
+    await once(socket, 'connect');
+    let weak: WeakRef<FrameChannel> | undefined;
+    (() => {
+      const channel = new FrameChannel(socket);
+      channel.detach();
+      weak = new WeakRef(channel);
+    })();
+    // A WeakRef holds its target until the current job ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(weak?.deref()).toBeUndefined();
+    socket.emit('error', new Error('reset by peer'));
+    expect(socket.destroyed).toBe(true);
   });
 });
