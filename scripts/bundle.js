@@ -39,7 +39,7 @@ const originalUrl = {
 /**
  * conf imports ajv, ajv-formats and semver as it loads and uses them only for a schema or migrations,
  * which p2prc never passes: from the bundle, conf gets stand-ins that require the real package on first
- * use (scripts/bundle/lazy-require.js). Only conf's imports are redirected; a stand-in's own require
+ * use (scripts/bundle/on-first-use.js). Only conf's imports are redirected; a stand-in's own require
  * reaches the real package.
  */
 const CONF_DEPS = { 'ajv/dist/2020.js': 'ajv-2020.js', 'ajv-formats': 'ajv-formats.js', semver: 'semver.js' };

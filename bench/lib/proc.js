@@ -8,14 +8,9 @@ import path from 'node:path';
 const WORKERS = path.join(import.meta.dirname, '..', 'workers');
 const live = new Set();
 
-/**
- * Forks a bench worker and resolves with its first IPC message (its ports). `nodeFlags` are for one
- * scenario's worker; BENCH_WORKER_ARGS adds Node flags to every worker (`--perf-basic-prof`,
- * `--trace-deopt`: profiling a path).
- */
-export async function worker(name, args = [], nodeFlags = []) {
-  const execArgv = ['--expose-gc', ...nodeFlags, ...(process.env.BENCH_WORKER_ARGS?.split(' ').filter(Boolean) ?? [])];
-  const child = fork(path.join(WORKERS, `${name}.js`), args.map(String), { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/** Forks a bench worker and resolves with its first IPC message (its ports). BENCH_WORKER_ARGS adds Node flags to every worker (`--perf-basic-prof`, `--trace-deopt`: profiling a path). */
+export async function worker(name, args = []) {
+  const child = fork(path.join(WORKERS, `${name}.js`), args.map(String), { execArgv: ['--expose-gc', ...(process.env.BENCH_WORKER_ARGS?.split(' ').filter(Boolean) ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   live.add(child);
   const [msg] = await Promise.race([once(child, 'message'), once(child, 'exit').then(([code]) => { throw new Error(`${name} exited with ${code}`); })]);
   return { child, ...msg, pid: child.pid };

@@ -1,4 +1,4 @@
-// `import ajvFormats from 'ajv-formats'`, loaded when conf first builds a validator (lazy-require.js).
-import { lazyModule } from './lazy-require.js';
+// `import ajvFormats from 'ajv-formats'`, loaded when conf first builds a validator (on-first-use.js).
+import { lazyModule } from './on-first-use.js';
 
 export default lazyModule('ajv-formats');

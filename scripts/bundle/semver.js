@@ -1,4 +1,4 @@
-// `import semver from 'semver'`, loaded when conf first runs migrations (lazy-require.js).
-import { lazyModule } from './lazy-require.js';
+// `import semver from 'semver'`, loaded when conf first runs migrations (on-first-use.js).
+import { lazyModule } from './on-first-use.js';
 
 export default lazyModule('semver');

@@ -16,16 +16,16 @@ export interface ChannelOptions {
 
 type Waiter = { resolve: (m: Message) => void; reject: (e: Error) => void; timer: NodeJS.Timeout | undefined };
 
-/**
- * Owns one socket carrying p2prc frames: decodes, validates, queues messages for `next()` or
- * hands them to `onMessage`, and destroys the socket on any protocol error, timeout or close.
- * `detach()` gives the socket back for raw relaying, with the bytes that followed the last frame.
- */
 /** An 'error' listener for a detached socket: `this` is the socket that emitted. */
 function destroySocket(this: Socket): void {
   this.destroy();
 }
 
+/**
+ * Owns one socket carrying p2prc frames: decodes, validates, queues messages for `next()` or
+ * hands them to `onMessage`, and destroys the socket on any protocol error, timeout or close.
+ * `detach()` gives the socket back for raw relaying, with the bytes that followed the last frame.
+ */
 export class FrameChannel extends EventEmitter<{ close: [P2prcError | undefined] }> {
   readonly socket: Socket;
   peerVersion: number | undefined;

@@ -5,11 +5,16 @@
 // the first time conf reaches into it, so conf given a schema or migrations still works.
 import { createRequire } from 'node:module';
 
-const require = createRequire(import.meta.url);
+let fromConf;
+/** A `require` that resolves as conf's own would: npm may have nested conf's ajv under conf when the application holds another ajv. */
+function requireFromConf(name) {
+  fromConf ??= createRequire(createRequire(import.meta.url).resolve('conf'));
+  return fromConf(name);
+}
 
-/** A CommonJS package's exports, required from node_modules on the first property read. */
+/** A CommonJS package's exports, required from where conf would find it, on the first property read. */
 export function lazyModule(name) {
   let loaded;
-  const real = () => (loaded ??= require(name));
+  const real = () => (loaded ??= requireFromConf(name));
   return new Proxy({}, { get: (_, key) => real()[key], has: (_, key) => key in real() });
 }
