@@ -46,7 +46,7 @@ export type { NodeServiceOptions, NodeService } from './service/node-service.js'
 export type { Publisher } from './service/publishers.js';
 export type { PlainNodeOptions, PlainNode } from './service/plain-node.js';
 export type { HostAccessOptions, ServiceOwnerOptions, ServiceOwner, VisitServiceOptions, ServiceVisit } from './service/services.js';
-export { startHost, runHostService, runNodeService, runPlainNode, runServiceOwner, runVisit, runListServices, installFrp } from './modes/on-demand.js';
+export { startHost, runHostService, runNodeService, runPlainNode, runServiceOwner, runVisit, runListServices, installFrp, preloadModes } from './modes/on-demand.js';
 export { loadUsers, addUser } from './service/users-file.js';
 export { listNodes, addNode, parseNodeAddress, P2PRC_DEFAULT_PORT, type NodeAddress } from './service/node-table.js';
 export { parseHostPort, parseExpose, type HostPort, type ExposeSpec } from './service/address.js';

@@ -16,6 +16,11 @@ import type { ServiceInfo } from '../protocol/messages.js';
 
 const load = () => import('./implementations.js');
 
+/** Loads the modes' code now, so that the first call does not wait for it (the CLI, while it parses flags). */
+export async function preloadModes(): Promise<void> {
+  await load();
+}
+
 /** Starts a native reverse-proxy host (src/host/start.ts). */
 export async function startHost(options?: HostOptions): Promise<HostHandle> {
   return (await load()).startHost(options);
