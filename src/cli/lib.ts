@@ -28,5 +28,5 @@ export function configDirArg(lib: Pick<Library, 'resolveConfigDir'>, args: Recor
  * later). A failure is not reported here: the command's own call meets it again.
  */
 export function preloadModes(): void {
-  loadLibrary().then((lib) => lib.preloadModes(), () => undefined).catch(() => undefined);
+  loadLibrary().then((lib) => lib.preloadModes()).catch(() => undefined);
 }
