@@ -6,16 +6,17 @@ import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NodeServer } from '../../src/node/server.js';
+import { NodeServer } from '../../src/node/node-server.js';
 import { selfEntry } from '../../src/node/iptable.js';
 import { goFileUpload, ipTableFile, parseMultipart } from '../../src/node/multipart.js';
 import type { PeerEntry } from '../../src/node/validate.js';
 import { goDecode } from '../helpers/fake-p2prc.js';
 
 /**
- * P2PRC's requests byte for byte. upload-request.bin is what Go's net/http sent for P2PRC's
- * UploadMultipartFile (copied verbatim into test/fixtures/p2prc-go/main.go; `go run main.go capture`),
- * chunked transfer encoding, 60-hex boundary and doubled close delimiter included.
+ * P2PRC's requests byte for byte. upload-request.bin is what Go's net/http sent when
+ * test/fixtures/p2prc-go/main.go (our own Go program with P2PRC's wire behaviour for the IP table
+ * upload; `go run main.go capture`) posted ip_table.json: chunked transfer encoding, 60-hex boundary
+ * and doubled close delimiter included.
  */
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'p2prc-go');
 const captured = readFileSync(path.join(FIXTURES, 'upload-request.bin'));
@@ -136,14 +137,15 @@ describe('P2PRC conformance: its requests replayed byte for byte', () => {
 const goMissing = spawnSync('go', ['version']).status === 0 ? undefined : 'no Go toolchain on PATH (apt-get install golang-go)';
 if (goMissing) console.warn(`live Go client test skipped: ${goMissing}`);
 
-describe.skipIf(!!goMissing)(`P2PRC's exchange code run by Go against a p2prc node${goMissing ? ` — skipped: ${goMissing}` : ''}`, () => {
-  it('UploadMultipartFile + json.Unmarshal (P2PRC\'s code, real Go net/http) decode our reply without error', async () => {
+describe.skipIf(!!goMissing)(`a Go client speaking P2PRC's IP table exchange against a p2prc node${goMissing ? ` — skipped: ${goMissing}` : ''}`, () => {
+  it('a streamed multipart POST /IpTable from real Go net/http, reply decoded by json.Unmarshal without error', async () => {
     const learned: Array<{ entries: PeerEntry[]; source: string }> = [];
     const n = await startNode(learned);
     const env = { ...process.env, GOCACHE: process.env.GOCACHE ?? '/tmp/p2prc-gocache', GOPATH: process.env.GOPATH ?? '/tmp/p2prc-gopath', GOPROXY: 'off', GOFLAGS: '' };
     // Asynchronously: the node answering Go runs in this very process.
     const { stdout: out } = await promisify(execFile)('go', ['run', 'main.go', 'upload', `http://127.0.0.1:${n.port}/IpTable`, 'ip_table.json'], { cwd: FIXTURES, env, timeout: 120_000 });
-    const result = JSON.parse(out) as { table: { ip_address: Array<Record<string, unknown>> }; unmarshalError: string };
+    const result = JSON.parse(out) as { status: number; table: { ip_address: Array<Record<string, unknown>> }; unmarshalError: string };
+    expect(result.status).toBe(200);
     expect(result.unmarshalError).toBe('<nil>');
     expect(result.table.ip_address[0]).toMatchObject({ IPV4: '127.0.0.1', ServerPort: String(n.port), NAT: false, ProxyServer: true });
     expect(learned[0]!.entries).toHaveLength(3);
