@@ -1,13 +1,12 @@
 #!/usr/bin/env node
-import { earlyControlTarget } from '../dist/cli/early.js';
+import { earlyControlTarget } from '../dist/early.js';
 
 // A host's control port is bound before the rest of the program loads, so clients that dial during
 // startup wait in the backlog instead of being refused (frpc gives up after one failed login); the host
 // adopts the listener (src/transport/held-listener.ts). Other commands load nothing more here.
 const early = earlyControlTarget(process.argv.slice(2));
-if (early) (await import('../dist/bundle/held-listener.js')).holdListener(early.port, early.host);
-// dist/bundle/ is the CLI bundled by scripts/bundle.js: a few files to load instead of hundreds.
-const { main } = await import('../dist/bundle/main.js');
+if (early) (await import('../dist/held-listener.js')).holdListener(early.port, early.host);
+const { main } = await import('../dist/main.js');
 
 // Exit explicitly: a failed command must not linger on a half-open socket or timer. But first let
 // stdout and stderr drain: a pipe whose reader is slower than us takes 64 KB synchronously and queues

@@ -33,35 +33,40 @@ import type { ConnectOptions } from './client/options.js';
 export function connect(options: ConnectOptions): ReverseProxyClient {
   return new ReverseProxyClient(options).start();
 }
-export { ServiceVisitor, listServices, type VisitOptions, type HostAccess } from './client/visitor.js';
-export type { DirectMode, PathState } from './client/direct-visit.js';
+export { ServiceVisitor, listServices, type VisitOptions, type HostAccess } from './services/visit.js';
+export type { DirectMode, PathState } from './direct/visit.js';
 export type { ServiceSpec } from './client/options.js';
 export type { ServiceInfo } from './protocol/messages.js';
 
 // Commands: what each `p2prc` mode runs, with records in a config directory.
-export type { HostServiceOptions, HostService } from './service/host-service.js';
+export type { HostServiceOptions, HostService } from './modes/host.js';
 export { detectPublicHost } from './node/iptable.js';
-export type { RunningHost } from './service/host-engines.js';
-export type { NodeServiceOptions, NodeService } from './service/node-service.js';
-export type { Publisher } from './service/publishers.js';
-export type { PlainNodeOptions, PlainNode } from './service/plain-node.js';
-export type { HostAccessOptions, ServiceOwnerOptions, ServiceOwner, VisitServiceOptions, ServiceVisit } from './service/services.js';
-export { startHost, runHostService, runNodeService, runPlainNode, runServiceOwner, runVisit, runListServices, installFrp, preloadModes } from './modes/on-demand.js';
-export { loadUsers, addUser } from './service/users-file.js';
-export { listNodes, addNode, parseNodeAddress, P2PRC_DEFAULT_PORT, type NodeAddress } from './service/node-table.js';
-export { parseHostPort, parseExpose, type HostPort, type ExposeSpec } from './service/address.js';
+export type { RunningHost } from './modes/host-engines.js';
+export type { NodeServiceOptions, NodeService } from './modes/node.js';
+export type { Publisher } from './modes/publishers.js';
+export type { PlainNodeOptions, PlainNode } from './node/plain.js';
+export type { HostAccessOptions, ServiceOwnerOptions, ServiceOwner, VisitServiceOptions, ServiceVisit } from './services/run.js';
+export { startHost } from './host/start.js';
+export { runHostService } from './modes/host.js';
+export { runNodeService } from './modes/node.js';
+export { runPlainNode } from './node/plain.js';
+export { runServiceOwner, runVisit, runListServices } from './services/run.js';
+export { installFrp } from './frp/install.js';
+export { loadUsers, addUser } from './services/accounts-file.js';
+export { listNodes, addNode, parseNodeAddress, P2PRC_DEFAULT_PORT, type NodeAddress } from './node/node-address.js';
+export { parseHostPort, parseExpose, type HostPort, type ExposeSpec } from './protocol/parse-address.js';
 
 // Records and config: the two views, pruning and repair, the config directory.
-export { viewServers, viewMappings, pruneMappings, repairRecords, mappingState, type ServerView, type MappingView, type ServerState, type MappingState } from './views.js';
-export { resolveConfigDir, openConfig, preloadConfig, type P2prcConfig, RecordStore, type ServerRecord, type MappingRecord } from './store/index.js';
+export { viewServers, viewMappings, pruneMappings, repairRecords, mappingState, type ServerView, type MappingView, type ServerState, type MappingState } from './views/index.js';
+export { resolveConfigDir, openConfig, type P2prcConfig, RecordStore, type ServerRecord, type MappingRecord } from './store/index.js';
 
 // frp fallback: install and locate the binaries `--engine frp` drives.
 export type { InstallOptions, Installed } from './frp/install.js';
 export { findFrp, type FrpBinary, type FrpProgram } from './frp/binary.js';
 
 // Observability: the admin server (dashboard, /metrics, JSON API), its views, and the CLI's logger.
-export { Logger, parseLogLevel, LOG_LEVELS, type LogLevel, type LogFormat, type LoggerOptions } from './logging/logger.js';
-export type { AdminServer, AdminServerOptions } from './admin/server.js';
+export { Logger, parseLogLevel, LOG_LEVELS, type LogLevel, type LogFormat, type LoggerOptions } from './log/logger.js';
+export type { AdminServer, AdminServerOptions } from './admin/admin-server.js';
 export type { AdminSource, ClientView, TunnelView, AdminEvent, RefusalReason } from './admin/model.js';
-export { hostAdminSource, clientAdminSource, recordHostEvents, startAdmin, type AdminFlags, type RunningAdmin } from './service/admin.js';
-export { viewClients, viewLiveTunnels, type ClientsView, type LiveTunnels } from './views.js';
+export { hostAdminSource, clientAdminSource, recordHostEvents, startAdmin, type AdminFlags, type RunningAdmin } from './admin/attach.js';
+export { viewClients, viewLiveTunnels, type ClientsView, type LiveTunnels } from './views/index.js';

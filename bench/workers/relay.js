@@ -5,8 +5,9 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { pipeline } from 'node:stream';
-import { generateSelfSignedCert } from '../../dist/transport/cert.js';
-import { tlsCiphers } from '../../dist/transport/net.js';
+import { sourceModuleUrl } from '../../scripts/source-module.js';
+
+const { generateSelfSignedCert, tlsCiphers } = await import(sourceModuleUrl('transport/cert.ts', 'transport/net.ts'));
 
 const target = Number(process.argv[2]);
 const mode = process.argv[3] ?? 'plain';

@@ -8,7 +8,7 @@ import { discoveryArgs, discoveryOptions } from './discovery-options.js';
 import { adminFlags, adminOptions, logOptions, makeLogger } from './observe-options.js';
 
 /** src/cli/main.ts starts loading the library's modes while it parses this command's flags. */
-export const loadsModes = true;
+export const preloadsLibrary = true;
 
 export const usage = 'p2prc -s --connect-reverse-proxy <ip[:port]> [options]';
 export const describe = 'Start the P2PRC node server and publish it through a reverse-proxy host.';

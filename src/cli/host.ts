@@ -6,7 +6,7 @@ import { discoveryArgs, discoveryOptions } from './discovery-options.js';
 import { adminFlags, adminOptions, logOptions, makeLogger } from './observe-options.js';
 
 /** src/cli/main.ts starts loading the library's modes while it parses this command's flags. */
-export const loadsModes = true;
+export const preloadsLibrary = true;
 
 export const usage = 'p2prc -s --reverse-proxy [options]';
 export const describe = 'Start a reverse-proxy host: clients publish their services on its public ports.';

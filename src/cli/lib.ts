@@ -1,7 +1,6 @@
 /**
  * The library, loaded when a command runs rather than when the CLI starts: `p2prc --help` and option
- * errors then cost yargs and these files only, not every engine module (measured in docs/architecture.md).
- * Every command reaches the project through this one door (test/cli/boundary.test.ts holds it shut).
+ * errors then cost yargs and these files only, not every engine module.
  */
 export type Library = typeof import('../index.js');
 
@@ -9,11 +8,11 @@ export function loadLibrary(): Promise<Library> {
   return import('../index.js');
 }
 
-/** The views' part of the library (src/views.ts): what the offline listing commands need, and only that. */
-export type Views = typeof import('../views.js');
+/** The offline listings (src/views/): what the view commands need, and only that. */
+export type Views = typeof import('../views/index.js');
 
 export function loadViews(): Promise<Views> {
-  return import('../views.js');
+  return import('../views/index.js');
 }
 
 /** `--config-dir` as given (the library resolves it: flag, then $P2PRC, then the platform directory). */
@@ -22,11 +21,10 @@ export function configDirArg(lib: Pick<Library, 'resolveConfigDir'>, args: Recor
 }
 
 /**
- * Starts loading the library and the code of its modes without waiting: a host or node command calls
- * this before yargs parses its flags, so the reading of files overlaps and a host adopts its early
- * control listener sooner (frp's CI suite starts frpc 200 ms after the server and sends traffic 500 ms
- * later). A failure is not reported here: the command's own call meets it again.
+ * Starts loading the library without waiting: a host or node command calls this before yargs parses its
+ * flags, so a host adopts its early control listener sooner (frp's CI suite starts frpc 200 ms after the
+ * server). A failure is not reported here: the command's own call meets it again.
  */
-export function preloadModes(): void {
-  loadLibrary().then((lib) => lib.preloadModes()).catch(() => undefined);
+export function preloadLibrary(): void {
+  loadLibrary().catch(() => undefined);
 }

@@ -15,7 +15,7 @@ import * as visitCmd from './visit.js';
 import * as usersCmd from './users.js';
 import * as viewClients from './view-clients.js';
 import { addServerCommand, listServersCommand } from './servers.js';
-import { preloadModes } from './lib.js';
+import { preloadLibrary } from './lib.js';
 
 export interface Command {
   describe: string;
@@ -25,7 +25,7 @@ export interface Command {
   configure(y: Argv): Argv;
   run(args: Record<string, unknown>, verbose: boolean): Promise<number>;
   /** Runs one of the library's modes (a host or a node): its code starts loading while the flags are parsed. */
-  loadsModes?: boolean;
+  preloadsLibrary?: boolean;
 }
 
 const MODES: Array<{ flags: string[]; command: Command }> = [
@@ -160,7 +160,7 @@ export async function main(argv: string[]): Promise<number> {
       const unknown = unknownFlags(argv, known);
       throw new P2prcError('E_USAGE', unknown.length > 0 ? unknownFlagsMessage(unknown, known) : `no command chosen in: ${argv.join(' ')} (one of the modes above, e.g. --view-rps)`);
     }
-    if (command.loadsModes && !['--help', '-h', '--version'].some((f) => argv.includes(f))) preloadModes();
+    if (command.preloadsLibrary && !['--help', '-h', '--version'].some((f) => argv.includes(f))) preloadLibrary();
     const args = await parseArgs(command, argv);
     if (argv.includes('--help') || argv.includes('-h') || (argv.includes('--version') && command !== frpCmd.install)) return 0;
     return await command.run(args, verbose);

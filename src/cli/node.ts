@@ -4,7 +4,7 @@ import { stdio, untilSignal } from './output.js';
 import { discoveryArgs, discoveryOptions } from './discovery-options.js';
 
 /** src/cli/main.ts starts loading the library's modes while it parses this command's flags. */
-export const loadsModes = true;
+export const preloadsLibrary = true;
 
 export const usage = 'p2prc -s [--port 8088] [--bootstrap host:port ...]';
 export const describe = 'Start only the P2PRC node server (GET /server_info, GET /ip_table), exchanging IP tables with other nodes.';

@@ -1,5 +1,5 @@
 import { P2prcError, toP2prcError } from '../errors.js';
-import { debug } from '../log.js';
+import { debug } from '../log/debug.js';
 import type { SocketStream } from '../mux/socket-stream.js';
 import { FrameDecoder } from '../protocol/frame.js';
 import { decodeMessage, type Messages } from '../protocol/messages.js';

@@ -10,7 +10,7 @@ import type { LocalTarget } from './pool.js';
 import { UdpRelay } from './udp.js';
 import { LocalFailureWarnings } from '../protocol/local-warnings.js';
 import { TrafficCounter } from '../transport/traffic.js';
-import { DirectOwner } from './direct-owner.js';
+import { DirectOwner } from '../direct/owner.js';
 
 // The CLI and services still name these by their old home.
 

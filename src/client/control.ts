@@ -1,9 +1,9 @@
 import { P2prcError, toP2prcError } from '../errors.js';
 import { clientProof, hostProof, newNonce, proofsEqual, sessionKey } from '../protocol/auth.js';
-import { clientUserProof } from '../protocol/users.js';
+import { clientUserProof } from '../services/accounts.js';
 import type net from 'node:net';
 import type { Message, Messages, ServiceInfo } from '../protocol/messages.js';
-import { DirectSignals } from './direct-signals.js';
+import { DirectSignals } from '../direct/signals.js';
 import { explainHandshakeFailure, explainTlsFailure } from './identify.js';
 import { FrameChannel } from '../transport/channel.js';
 import { channelBinding, dial, type DialOptions } from '../transport/net.js';

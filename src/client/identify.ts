@@ -3,7 +3,7 @@ import { encodePreamble } from '../protocol/frame.js';
 import { foreignProtocol, notP2prcHost } from '../protocol/foreign.js';
 import { formatAddress } from '../protocol/address.js';
 import { dial } from '../transport/net.js';
-import { debugFailure } from '../log.js';
+import { debugFailure } from '../log/debug.js';
 
 /** OpenSSL's words for "the server did not answer with TLS at all". */
 const NOT_TLS = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_UNKNOWN_PROTOCOL', 'ERR_SSL_HTTP_REQUEST']);

@@ -1,15 +1,15 @@
 import net from 'node:net';
 import { pipeline, type Duplex } from 'node:stream';
 import { relay } from '../transport/relay.js';
-import { OpenStream } from '../protocol/e2e.js';
-import { START_MARKER, ownerHandshake, readExact, secureRelay, type LinkKeys } from './service-link.js';
+import { OpenStream } from '../services/e2e.js';
+import { START_MARKER, ownerHandshake, readExact, secureRelay, type LinkKeys } from '../services/link.js';
 import { dataProof } from '../protocol/auth.js';
 import type { Message } from '../protocol/messages.js';
 import { FrameChannel } from '../transport/channel.js';
 import { dial, type DialOptions } from '../transport/net.js';
 import { MuxLinks } from './mux-link.js';
 import { P2prcError } from '../errors.js';
-import { debug, debugFailure } from '../log.js';
+import { debug, debugFailure } from '../log/debug.js';
 import type { CountedVisit, TrafficCounter } from '../transport/traffic.js';
 import { SocketStream } from '../mux/socket-stream.js';
 import { duplexPair } from '../transport/pair.js';

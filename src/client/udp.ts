@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import type { LocalTarget } from './pool.js';
-import { debugFailure } from '../log.js';
+import { debugFailure } from '../log/debug.js';
 import { evictOne } from '../protocol/evict.js';
 
 type Sender = (tunnelId: string, visitorId: number, data: Buffer) => void;

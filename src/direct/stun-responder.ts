@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { P2prcError } from '../errors.js';
-import { decodeBindingRequest, encodeBindingResponse } from '../protocol/stun.js';
+import { decodeBindingRequest, encodeBindingResponse } from './stun.js';
 
 /**
  * The host's STUN binding responder: tells each peer the address and port its packets arrive from

@@ -3,8 +3,9 @@ import { constants } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { P2prcError } from '../errors.js';
+import { PACKAGE_ROOT } from '../version.js';
 import { compareVersions, parseFrpVersion } from './config.js';
-import { debugFailure } from '../log.js';
+import { debugFailure } from '../log/debug.js';
 
 export type FrpProgram = 'frps' | 'frpc';
 
@@ -35,8 +36,8 @@ export function newestVersion(manifest: FrpManifest): string {
   return versions[versions.length - 1]!;
 }
 
-/** The package's vendor/ directory (dist/frp/binary.js → ../../vendor). */
-export const VENDOR_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'vendor');
+/** The package's vendor/ directory, where `p2prc frp install` puts frp and its manifest lives. */
+export const VENDOR_DIR = path.join(PACKAGE_ROOT, 'vendor');
 
 export function platformKey(platform: string = process.platform, arch: string = process.arch): string {
   const a = arch === 'x64' ? 'amd64' : arch;

@@ -8,7 +8,7 @@ import { backoffDelay } from '../protocol/backoff.js';
 import { classifyFrpLine, stripAnsi } from './logs.js';
 import { writePrivateConfig, type PrivateFile } from './tempconfig.js';
 import type { FrpBinary } from './binary.js';
-import { debugFailure } from '../log.js';
+import { debugFailure } from '../log/debug.js';
 
 /**
  * Runs frp under a tiny shell "lifeline": the shell holds our pipe on its stdin and kills frp when

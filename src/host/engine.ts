@@ -12,13 +12,13 @@ import { authenticateControl, classifyFirstByte, hostAuthProof, verifyDataHello 
 import type { ResolvedHostOptions } from './options.js';
 import { negotiateTunnel, type PortRegister, type RegistryOptions } from './register.js';
 import type { Reservations } from './reservations.js';
-import type { ServiceRegistry } from './services.js';
+import type { ServiceRegistry } from '../services/registry.js';
 import { ClientSession, type SessionContext } from './session.js';
 import { principalOf } from './principals.js';
 import type { HostedTunnel } from './tunnel.js';
 import { VhostTunnel } from './vhost-tunnel.js';
 import { claimedDomains } from '../vhost/router.js';
-import type { VhostServer } from '../vhost/server.js';
+import type { VhostServer } from '../vhost/vhost-server.js';
 
 type HostLog = (level: 'info' | 'warn' | 'debug', message: string, event?: string, fields?: Record<string, string | number | undefined>) => void;
 

@@ -2,7 +2,7 @@ import { P2prcError } from '../errors.js';
 import { clientProof, hostProof, newNonce, proofsEqual, dataProof, sessionKey } from '../protocol/auth.js';
 import { PROTOCOL_VERSION } from '../protocol/frame.js';
 import type { Messages } from '../protocol/messages.js';
-import { fakeSalt, verifyUserProof, type UserRecord } from '../protocol/users.js';
+import { fakeSalt, verifyUserProof, type UserRecord } from '../services/accounts.js';
 import { FrameChannel } from '../transport/channel.js';
 import { channelBinding } from '../transport/net.js';
 import { VERSION } from '../version.js';

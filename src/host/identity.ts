@@ -2,7 +2,7 @@ import { mkdir, open } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import { P2prcError } from '../errors.js';
-import { assertPrivateDir, writePrivateFile } from '../files/private.js';
+import { assertPrivateDir, writePrivateFile } from '../store/private-file.js';
 import { fingerprintOfPem, generateSelfSignedCert } from '../transport/cert.js';
 import { generateSecret } from '../protocol/secret.js';
 

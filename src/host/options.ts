@@ -1,8 +1,8 @@
 import { P2prcError } from '../errors.js';
 import { parsePortRanges, type PortRange } from '../protocol/address.js';
 import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame.js';
-import type { UserRecord } from '../protocol/users.js';
-import type { GuessLimits } from './guess-throttle.js';
+import type { UserRecord } from '../services/accounts.js';
+import type { GuessLimits } from '../services/guess-throttle.js';
 
 export interface HostOptions {
   /** Control port; 0 picks a free one (read it back from the handle). Default 7000. */

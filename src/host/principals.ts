@@ -1,5 +1,5 @@
 import { P2prcError } from '../errors.js';
-import { sourceKey } from './guess-throttle.js';
+import { sourceKey } from '../services/guess-throttle.js';
 import type { HostedTunnel } from './tunnel.js';
 
 /** The part of a session the quota looks at. */

@@ -1,7 +1,7 @@
 import type net from 'node:net';
 import { duplexPair } from '../transport/pair.js';
 import { CountedTunnel } from '../transport/traffic.js';
-import type { VhostRoute } from '../vhost/server.js';
+import type { VhostRoute } from '../vhost/vhost-server.js';
 import type { VisitorSink } from '../transport/pairing-pool.js';
 import type { HostedTunnel } from './tunnel.js';
 

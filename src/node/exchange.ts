@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { P2prcError, toP2prcError } from '../errors.js';
-import { debug } from '../log.js';
+import { debug } from '../log/debug.js';
 import { DEFAULT_LIMITS, entryIdentity, sanitizeTable, type PeerEntry, type TableLimits } from './validate.js';
 import type { IpTable, IpTableEntry } from './iptable.js';
 import { goFileUpload } from './multipart.js';

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import os from 'node:os';
-import { debugFailure } from '../log.js';
+import { debugFailure } from '../log/debug.js';
 import { encodeCustomInfo } from './validate.js';
 
 /** One node in P2PRC's IP table; field names and casing are P2PRC's own. */

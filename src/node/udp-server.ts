@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { P2prcError } from '../errors.js';
-import { debugFailure } from '../log.js';
+import { debugFailure } from '../log/debug.js';
 
 /**
  * The node's UDP server (P2PRC's UDPServerPort): echoes each datagram to its sender, which is

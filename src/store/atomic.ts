@@ -3,8 +3,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { P2prcError } from '../errors.js';
-import { writePrivateFile } from '../files/private.js';
-import { debugFailure } from '../log.js';
+import { writePrivateFile } from './private-file.js';
+import { debugFailure } from '../log/debug.js';
 
 export function isProcessAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { P2prcError } from '../errors.js';
-import { debugFailure } from '../log.js';
+import { debugFailure } from '../log/debug.js';
 import { isProcessAlive, withFileLock, writeFileAtomic } from './atomic.js';
 
 export const CLIENTS_FILE = 'client_ids.json';

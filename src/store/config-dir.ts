@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { P2prcError } from '../errors.js';
-import { assertPrivateDir } from '../files/private.js';
+import { assertPrivateDir } from './private-file.js';
 
 /**
  * Makes sure the config directory exists and takes a file, before a host or a client starts

@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { runHostService, type HostService } from '../../src/service/host-service.js';
+import { runHostService, type HostService } from '../../src/modes/host.js';
 import { FRP_DIR, FRP_SKIP } from '../helpers/frp.js';
 import { echoExact, echoServer, freePort, sha256, udpEchoServer, until, cleanup } from '../helpers/engine.js';
 

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { once } from 'node:events';
 import { CLI, startCli } from '../helpers/cli.js';
 import { FakeP2prcNode, goDecode } from '../helpers/fake-p2prc.js';
-import { parseNodeAddress } from '../../src/service/node-table.js';
+import { parseNodeAddress } from '../../src/node/node-address.js';
 
 const dirs: string[] = [];
 const fakes: FakeP2prcNode[] = [];

@@ -12,7 +12,7 @@ if [ ! -x "$suite" ] || [ ! -x "$bin_dir/frpc" ]; then
   echo "frp suite: skipped (no frp 0.31.2 CI suite at $suite; set P2PRC_FRP_BIN_DIR)"
   exit 0
 fi
-[ -f "$repo/dist/cli/main.js" ] || { echo "frp suite: build first (npm run build)" >&2; exit 1; }
+[ -f "$repo/dist/main.js" ] || { echo "frp suite: build first (npm run build)" >&2; exit 1; }
 state=$(mktemp -d); log="$state/suite.log"
 trap 'rm -rf "$state"' EXIT
 export FRPS_WRAPPER_REPO="$repo" FRPS_WRAPPER_BIND=127.0.0.1 FRPS_WRAPPER_CONFIG_DIR="$state/p2prc"

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { client, defer, host, httpServer } from './engine.js';
 import type { HostOptions } from '../../src/host/options.js';
-import { hostAdminSource, recordHostEvents, startAdmin, type RunningAdmin } from '../../src/service/admin.js';
+import { hostAdminSource, recordHostEvents, startAdmin, type RunningAdmin } from '../../src/admin/attach.js';
 import type { HostHandle, PublishedTunnel, ReverseProxyClient } from '../../src/index.js';
 
 /** A config directory removed at cleanup. */

@@ -3,12 +3,11 @@ import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { requestCapped } from '../../src/node/http-request.js';
 import { P2prcError } from '../../src/errors.js';
 import { freePort } from '../helpers/newuser.js';
+import { sourceModuleUrl } from '../../scripts/source-module.js';
 
 const servers: Array<http.Server | net.Server> = [];
 afterEach(async () => {
@@ -100,10 +99,10 @@ describe('requestCapped: one bounded HTTP exchange with a peer node', () => {
     expect(await codeOf(requestCapped(`${cut}/ip_table`, { headers: { 'content-type': 'a\r\nx: y' } }, 5_000, 1024))).toBe('E_USAGE');
   });
 
-  it('does not load fetch\'s undici: a node that polls its peers stays small (the built module, as the CLI runs it)', async () => {
+  it('does not load fetch\'s undici: a node that polls its peers stays small (the module bundled as the CLI runs it)', async () => {
     const base = await serve((_req, res) => res.end('{"ip_address":[]}'));
     const script = `
-      const { requestCapped } = await import(${JSON.stringify(pathToFileURL(path.resolve(import.meta.dirname, '..', '..', 'dist', 'node', 'http-request.js')).href)});
+      const { requestCapped } = await import(${JSON.stringify(sourceModuleUrl('node/http-request.ts'))});
       const r = await requestCapped(process.argv[1] + '/ip_table', {}, 5000, 1024);
       console.log(JSON.stringify({ body: r.body, undici: process.moduleLoadList.some((m) => m.includes('undici')) }));`;
     const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, base]);

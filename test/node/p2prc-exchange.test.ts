@@ -3,11 +3,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { once } from 'node:events';
 import path from 'node:path';
-import { NodeServer } from '../../src/node/server.js';
+import { NodeServer } from '../../src/node/node-server.js';
 import { IpTableExchange } from '../../src/node/exchange.js';
 import { selfEntry, type SelfEntryInput } from '../../src/node/iptable.js';
 import type { PeerEntry } from '../../src/node/validate.js';
-import { runPlainNode } from '../../src/service/plain-node.js';
+import { runPlainNode } from '../../src/node/plain.js';
 import { FakeP2prcNode, goDecode, removeDuplicates } from '../helpers/fake-p2prc.js';
 
 interface P2prcNode {

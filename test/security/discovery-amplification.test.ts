@@ -5,7 +5,7 @@ import net from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startDiscovery } from '../../src/service/discovery.js';
+import { startDiscovery } from '../../src/node/discovery.js';
 import { selfEntry, type IpTableEntry } from '../../src/node/iptable.js';
 import { UNVERIFIED_PER_ROUND } from '../../src/node/poll-plan.js';
 import { cleanup, defer, listen } from '../helpers/engine.js';

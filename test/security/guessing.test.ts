@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { ServiceVisitor, type P2prcError } from '../../src/index.js';
-import { GuessThrottle, sourceKey } from '../../src/host/guess-throttle.js';
+import { GuessThrottle, sourceKey } from '../../src/services/guess-throttle.js';
 import { cleanup, client, defer, echoServer, host, roundTrip, sha256, until } from '../helpers/engine.js';
 
 afterEach(cleanup);

@@ -3,10 +3,10 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { ServiceVisitor, P2prcError } from '../../src/index.js';
-import { ServiceRegistry } from '../../src/host/services.js';
+import { ServiceRegistry } from '../../src/services/registry.js';
 import type { ClientSession } from '../../src/host/session.js';
-import { visitorHandshake, ownerHandshake } from '../../src/client/service-link.js';
-import { OpenStream, SealStream } from '../../src/protocol/e2e.js';
+import { visitorHandshake, ownerHandshake } from '../../src/services/link.js';
+import { OpenStream, SealStream } from '../../src/services/e2e.js';
 import { cleanup, client, defer, echoServer, host, listen, roundTrip, sha256 } from '../helpers/engine.js';
 
 afterEach(cleanup);

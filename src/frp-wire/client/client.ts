@@ -8,7 +8,7 @@ import { backoffDelay } from '../../protocol/backoff.js';
 import { formatAddress, type PublishedTunnel } from '../../protocol/address.js';
 import { relay } from '../../transport/relay.js';
 import { mapSocketError } from '../../transport/net.js';
-import { debug, debugFailure } from '../../log.js';
+import { debug, debugFailure } from '../../log/debug.js';
 import { CfbDecrypt, CfbEncrypt, frpKey } from '../codec/crypto.js';
 import { FrpMessageDecoder, FrpMsg, encodeFrpMessage, privilegeKey, type FrpMessage } from '../codec/messages.js';
 import { readMessages } from '../codec/read.js';

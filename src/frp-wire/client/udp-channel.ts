@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import type { Duplex } from 'node:stream';
-import { debugFailure } from '../../log.js';
+import { debugFailure } from '../../log/debug.js';
 import { FrpMessageDecoder, FrpMsg, encodeFrpMessage } from '../codec/messages.js';
 
 const IDLE_MS = 30_000;

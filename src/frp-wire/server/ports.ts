@@ -1,5 +1,5 @@
 import type { VisitorSink } from '../../transport/pairing-pool.js';
-import type { VhostRoute } from '../../vhost/server.js';
+import type { VhostRoute } from '../../vhost/vhost-server.js';
 
 /**
  * What the frp-wire server needs from whoever owns public ports (the p2prc host: its port policy,

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { debugFailure } from '../../log.js';
+import { debugFailure } from '../../log/debug.js';
 import { FrpMessageDecoder, FrpMsg, encodeFrpMessage } from '../codec/messages.js';
 import type { FrpTunnel, FrpUdpTunnel } from './ports.js';
 

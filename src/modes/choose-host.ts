@@ -1,0 +1,117 @@
+import { readFile } from 'node:fs/promises';
+import { formatAddress } from '../protocol/address.js';
+import { probeHost } from '../client/probe.js';
+import { parseFingerprint } from '../transport/cert.js';
+import { RecordStore, isPeerRecord, openConfig, sameFingerprint, type ServerRecord } from '../store/index.js';
+import { hostTokenPath } from './host-engines.js';
+import { debugFailure } from '../log/debug.js';
+
+export interface Candidate {
+  host: string;
+  port: number;
+  tls: boolean;
+  fingerprint: string | undefined;
+  token: string;
+  latencyMs: number;
+  reason: string;
+}
+
+const REFUSAL_MEMORY_MS = 10 * 60_000;
+
+function key(s: { address: string; controlPort: number }): string {
+  return formatAddress(s.address, s.controlPort);
+}
+
+async function localHostToken(configDir: string): Promise<string | undefined> {
+  const file = hostTokenPath(configDir);
+  // No host runs here (the usual case): no local token to offer.
+  return (await readFile(file, 'utf8').catch((e: unknown) => (debugFailure(`no local host token in ${file}`, e, 'E_CONFIG'), ''))).trim() || undefined;
+}
+
+/** Remembers that a host refused us, so automatic choice skips it for a while. */
+export function rememberRefusal(configDir: string, host: string, port: number): void {
+  const config = openConfig(configDir);
+  config.set('refusals', { ...(config.get('refusals') ?? {}), [formatAddress(host, port)]: new Date().toISOString() });
+}
+
+/** --trust: the operator confirms host certificates (kept in config.json); a malformed one is E_USAGE. */
+export function rememberTrust(configDir: string, fingerprints: string[]): void {
+  const trust = fingerprints.map((t) => parseFingerprint(t, '--trust')!);
+  if (trust.length === 0) return;
+  const config = openConfig(configDir);
+  const known = (config.get('trustedFingerprints') as string[] | undefined) ?? [];
+  config.set('trustedFingerprints', [...new Set([...known, ...trust])]);
+}
+
+export interface RankOptions {
+  /** Use the token a peer advertises for an open host (operator opt-in: --accept-peer-tokens). */
+  acceptPeerTokens?: boolean;
+}
+
+/**
+ * The token offered to a host, or why none is. A token the operator configured goes only to hosts
+ * the operator knows: a record they made (not learned from a peer), or one whose fingerprint they
+ * confirmed (--trust, or a pin from a connection they made). A peer cannot then steer a configured
+ * token to its own host, where a challenge-response would let it test guesses offline.
+ */
+export function tokenFor(s: ServerRecord, configured: string | undefined, trusted: string[], pin: string | undefined, o: RankOptions): { token?: string; why?: string } {
+  const confirmed = !!s.fingerprint && (trusted.some((t) => sameFingerprint(t, s.fingerprint)) || sameFingerprint(pin, s.fingerprint));
+  const known = !isPeerRecord(s) || confirmed;
+  if (known && configured) return { token: configured };
+  if (s.open === true && typeof s.token === 'string') {
+    return o.acceptPeerTokens ? { token: s.token } : { why: `open, but learned from peer ${s.source}: its advertised token is used only with --accept-peer-tokens` };
+  }
+  if (known) return { why: 'restricted and no token configured for it (hostTokens in config)' };
+  return { why: `learned from peer ${s.source} with an unconfirmed fingerprint: confirm it with --trust <fingerprint> to offer it a token` };
+}
+
+/**
+ * Ranks the hosts in reverse_proxy_server.json for `--connect-reverse-proxy auto`: probes all in
+ * parallel; prefers reachable, accepting, lower latency and spare ports; skips hosts that refused us
+ * recently and restricted hosts we hold no token for. Says why for each.
+ */
+export async function rankHosts(configDir: string, explicitToken: string | undefined, timeoutMs = 1_500, exclude: string[] = [], o: RankOptions = {}): Promise<{ ranked: Candidate[]; skipped: string[] }> {
+  const servers = await new RecordStore(configDir).readServers();
+  const config = openConfig(configDir);
+  const hostTokens = (config.get('hostTokens') as Record<string, string> | undefined) ?? {};
+  const refusals = config.get('refusals') ?? {};
+  const pins = (config.get('fingerprints') as Record<string, string> | undefined) ?? {};
+  const trusted = (config.get('trustedFingerprints') as string[] | undefined) ?? [];
+  const globalToken = (config.get('token') as string | undefined) ?? (await localHostToken(configDir));
+  const skipped: string[] = [];
+  const usable: Array<{ s: ServerRecord; token: string }> = [];
+  for (const s of servers) {
+    const k = key(s);
+    if (exclude.includes(k)) continue;
+    if (s.engine !== 'native') {
+      skipped.push(`${k}: runs frp; automatic choice uses native hosts`);
+      continue;
+    }
+    const refused = refusals[k];
+    if (refused && Date.now() - Date.parse(refused) < REFUSAL_MEMORY_MS) {
+      skipped.push(`${k}: refused us at ${refused}`);
+      continue;
+    }
+    const { token, why } = tokenFor(s, hostTokens[k] ?? explicitToken ?? globalToken, trusted, pins[k], o);
+    if (!token) {
+      skipped.push(`${k}: ${why}`);
+      continue;
+    }
+    usable.push({ s, token });
+  }
+  const probed = await Promise.all(usable.map(async ({ s, token }) => ({ s, token, r: await probeHost(s.address, s.controlPort, { tls: s.tls, fingerprint: s.fingerprint ?? undefined, timeoutMs }) })));
+  const ranked: Array<Candidate & { score: number }> = [];
+  for (const { s, token, r } of probed) {
+    if (r.state !== 'alive') {
+      skipped.push(`${key(s)}: ${r.state}${r.error ? ` (${r.error})` : ''}`);
+      continue;
+    }
+    const full = s.acceptsClients === false;
+    const free = typeof s.freePorts === 'number' ? s.freePorts : undefined;
+    const score = (r.latencyMs ?? 0) + (full ? 10_000 : 0) + (free === 0 ? 5_000 : 0) + (typeof s.clients === 'number' ? s.clients / 10 : 0);
+    const reason = `answers in ${r.latencyMs} ms${typeof s.clients === 'number' ? `, ${s.clients} clients` : ''}${free !== undefined ? `, ${free} free ports` : ''}${full ? ', full' : ''}`;
+    ranked.push({ host: s.address, port: s.controlPort, tls: s.tls, fingerprint: s.fingerprint ?? r.fingerprint, token, latencyMs: r.latencyMs ?? 0, reason, score });
+  }
+  ranked.sort((a, b) => a.score - b.score);
+  return { ranked, skipped };
+}

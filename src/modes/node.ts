@@ -1,0 +1,158 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import os from 'node:os';
+import { P2prcError } from '../errors.js';
+import { formatAddress } from '../protocol/address.js';
+import type { TunnelSpec } from '../client/options.js';
+import { NodeServer } from '../node/node-server.js';
+import { selfEntry } from '../node/iptable.js';
+import { NodeUdpServer } from '../node/udp-server.js';
+import { RecordStore, claimClientId, openConfig } from '../store/index.js';
+import { findFrp } from '../frp/binary.js';
+import { FrpPublisher } from '../frp/publisher.js';
+import { FrpWirePublisher } from '../frp-wire/client/publisher.js';
+import { VERSION } from '../version.js';
+import { normalizeFingerprint, parseFingerprint, storedPin } from '../transport/cert.js';
+import type { HostPort } from '../protocol/parse-address.js';
+import { NativePublisher, detectEngine, type Publisher } from './publishers.js';
+import { runAuto } from './node-auto.js';
+import { startClientAdmin } from '../admin/attach.js';
+import { checkLocalPorts, explainPinMismatch, rememberHost } from './trust.js';
+import { exposeTunnels, nodeAddress, recordTunnels, running, startPublisher, stopOnFailure, type NodeService, type NodeServiceOptions } from './node-publish.js';
+import { rememberTrust } from './choose-host.js';
+import { startDiscovery } from '../node/discovery.js';
+import { hostTokenPath } from './host-engines.js';
+import type { IpTableExchange } from '../node/exchange.js';
+
+export type { NodeService, NodeServiceOptions } from './node-publish.js';
+
+export function isLocalAddress(host: string): boolean {
+  if (host === 'localhost' || host.startsWith('127.') || host === '::1') return true;
+  return Object.values(os.networkInterfaces()).some((list) => list?.some((a) => a.address === host));
+}
+
+/** Token for a host: explicit, per-host config, global config, or the host's own file when it runs here. */
+export async function resolveToken(o: { token?: string | undefined; configDir: string }, key: string): Promise<string> {
+  if (o.token) return o.token;
+  const config = openConfig(o.configDir);
+  const perHost = (config.get('hostTokens') as Record<string, string> | undefined)?.[key];
+  if (perHost) return perHost;
+  const global = config.get('token') as string | undefined;
+  if (global) return global;
+  try {
+    const local = (await readFile(hostTokenPath(o.configDir), 'utf8')).trim();
+    if (local) return local;
+  } catch {
+    // no host on this machine
+  }
+  throw new P2prcError('E_USAGE', `no token for ${key}: pass --token (or set P2PRC_TOKEN); the host prints it when it starts`);
+}
+
+/**
+ * `p2prc -s --connect-reverse-proxy`: starts the P2PRC node server (and UDP server) and publishes
+ * them, plus any `expose` services, through a host with the chosen engine (`proxy: 'auto'` picks the
+ * best host known in reverse_proxy_server.json and fails over). Resolves once the host confirmed all
+ * tunnels and they are recorded in reverse_proxy_mapping.json; on any failure everything it started is
+ * stopped. A record write that fails later (after a reconnect) is reported as a `warning:` status line.
+ */
+export async function runNodeService(o: NodeServiceOptions): Promise<NodeService> {
+  o = { ...o, fingerprint: parseFingerprint(o.fingerprint, '--fingerprint') };
+  rememberTrust(o.configDir, o.trust ?? []);
+  if (o.proxy === 'auto') return runAuto(o);
+  return runFixed({ ...o, proxy: o.proxy });
+}
+
+/** --engine and --protocol as given, or (auto) as detected at the host, with the TLS setting that works. */
+async function chooseEngine(o: NodeServiceOptions & { proxy: HostPort }, pin: string | undefined): Promise<{ engine: 'native' | 'frp'; tls: boolean; protocol: 'p2prc' | 'frp' }> {
+  let tls = o.tls ?? true;
+  let engine: 'native' | 'frp' = o.engine === 'frp' ? 'frp' : 'native';
+  if (o.engine === 'auto') {
+    const choice = await detectEngine(o.proxy.host, o.proxy.port, tls, 3_000, pin);
+    engine = choice.engine;
+    if (choice.engine === 'native') tls = choice.tls;
+    o.onStatus?.(`engine: ${engine === 'frp' ? 'native frp-wire client' : engine} (${choice.reason})`);
+  }
+  // A stock frps found by auto is spoken to natively (no frp binary needed).
+  return { engine, tls, protocol: o.protocol === 'frp' || (o.engine === 'auto' && engine === 'frp') ? 'frp' : 'p2prc' };
+}
+
+async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<NodeService> {
+  // Records first: unusable record files must stop us before the host has published anything.
+  await new RecordStore(o.configDir).prepare();
+  const key = formatAddress(o.proxy.host, o.proxy.port);
+  const token = await resolveToken(o, key);
+  const config = openConfig(o.configDir);
+  const pins = (config.get('fingerprints') as Record<string, string> | undefined) ?? {};
+  const { engine, tls, protocol } = await chooseEngine(o, o.fingerprint ?? pins[key]);
+  let publisher: Publisher | undefined;
+  const find = (name: string) => publisher?.published().find((t) => t.name === name);
+  const node: NodeServer = new NodeServer(
+    () => {
+      const pub = find('node');
+      const pubUdp = find('node-udp');
+      return selfEntry({
+        serverPort: node.port,
+        shareIdentity: !!o.shareIdentity,
+        ...(pubUdp ? { udpServerPort: pubUdp.remotePort } : udp ? { udpServerPort: udp.port } : {}),
+        proxied: pub ? { host: pub.publicHost, port: pub.remotePort, engine: engine === 'frp' || protocol === 'frp' ? 'frp' : 'native' } : undefined,
+      });
+    },
+    () => ({ name: 'p2prc', version: VERSION, role: 'node', publicAddress: find('node')?.publicAddress }),
+    () => exchange?.peers() ?? [],
+    { learn: (entries, source) => exchange?.ingest({ ip_address: entries }, source), shareIdentity: !!o.shareIdentity },
+  );
+  let exchange: IpTableExchange | undefined;
+  let udp: NodeUdpServer | undefined;
+  const stopLocal = () => Promise.all([node.close(), udp?.close()]);
+  const { bind, localHost } = nodeAddress(o);
+  const listen = async (port: number) => void (await node.listen(port, bind));
+  const hostIsLocal = isLocalAddress(o.proxy.host);
+  const tunnels: TunnelSpec[] = [];
+  try {
+    // A host on this very machine holds every port it offers, so the same number can never be free
+    // on both sides: then the node takes any free local port and the public one is the host's pick.
+    const localPort = o.port ?? (hostIsLocal && engine === 'native' && protocol !== 'frp' ? 0 : undefined);
+    if (localPort !== undefined) await listen(localPort);
+    tunnels.push(localPort !== undefined ? { name: 'node', localHost, localPort: node.port, remotePort: o.remotePort ?? 'any' } : { name: 'node', localHost, listen, remotePort: o.remotePort ?? 'any' });
+    if (o.udpPort !== undefined) {
+      udp = new NodeUdpServer();
+      await udp.listen(o.udpPort, bind);
+      tunnels.push({ name: 'node-udp', protocol: 'udp', localHost, localPort: udp.port, remotePort: 'any' });
+    }
+    tunnels.push(...exposeTunnels(o.expose));
+    const frpTunnels = () => tunnels.map((t) => {
+      if (t.protocol === 'http') throw new P2prcError('E_NOT_AVAILABLE', '--expose http:... needs the native engine and protocol (a p2prc host with --vhost-http-port)');
+      return { name: t.name, protocol: t.protocol ?? 'tcp', remotePort: t.remotePort ?? 'any', ...(t.localHost ? { localHost: t.localHost } : {}), ...(t.listen ? { listen: t.listen } : { localPort: t.localPort! }) };
+    });
+    publisher = protocol === 'frp'
+      ? new FrpWirePublisher({ host: o.proxy.host, port: o.proxy.port, token, tcpMux: o.tcpMux ?? true, hostIsLocal, tunnels: frpTunnels() })
+      : engine === 'frp'
+      ? new FrpPublisher({
+        binary: await findFrp('frpc', { binDir: o.frpBinDir, configDir: o.configDir }), serverAddr: o.proxy.host, serverPort: o.proxy.port, token, tls, hostIsLocal,
+        tunnels: frpTunnels(),
+        logFile: path.join(o.configDir, 'frpc.log'), onLog: o.onLog, waitForServer: !o.exitOnLoginFailure,
+      })
+      : new NativePublisher({
+        host: o.proxy.host, port: o.proxy.port, token, tls, fingerprint: o.fingerprint ?? storedPin(pins[key], key), tunnels, clientId: await claimClientId(o.configDir, o.name ?? os.hostname()),
+        ...(o.name ? { name: o.name } : {}), ...(o.heartbeatMs ? { heartbeatMs: o.heartbeatMs } : {}),
+        exitOnLoginFailure: o.exitOnLoginFailure ?? false, maxRetries: o.maxRetries ?? Number.POSITIVE_INFINITY,
+      });
+  } catch (err) {
+    await stopLocal();
+    throw err;
+  }
+  const pub = publisher;
+  const published = await startPublisher(pub, o, stopLocal).catch((err: unknown) => {
+    throw explainPinMismatch(err, key, !o.fingerprint && !!pins[key]);
+  });
+  if (engine === 'native' && protocol === 'p2prc') rememberHost(config, key, { fingerprint: pub.fingerprint ? normalizeFingerprint(pub.fingerprint) ?? undefined : undefined, token }, (l) => o.onStatus?.(l));
+  await checkLocalPorts((o.expose ?? []).filter((e) => e.protocol === 'tcp').map((e) => ({ name: `expose-${e.localPort}`, port: e.localPort })), (l) => o.onStatus?.(l));
+  const recorder = await stopOnFailure(recordTunnels(o, key, protocol === 'frp' ? 'frp-wire' : engine, tls, pub, published), async () => (await pub.close(), await stopLocal()));
+  exchange = startDiscovery({ configDir: o.configDir, self: () => node.table().ip_address[0]!, bootstrap: o.bootstrap ?? [], intervalMs: o.exchangeIntervalMs, staleMs: o.staleMs, log: o.onLog });
+  const ex = exchange;
+  const admin = await stopOnFailure(
+    startClientAdmin(o, pub, token, protocol === 'frp' ? 'frp-wire' : engine, () => key, ex),
+    async () => (await pub.close(), await ex.stop(), await stopLocal(), await recorder.closeAll()),
+  );
+  return running(engine, pub, published, node, async () => (await ex.stop(), await stopLocal(), await recorder.closeAll()), admin);
+}

@@ -1,0 +1,45 @@
+import net from 'node:net';
+import type Conf from 'conf';
+import { P2prcError, toP2prcError } from '../errors.js';
+import type { P2prcConfig } from '../store/index.js';
+import { debugFailure } from '../log/debug.js';
+
+/**
+ * What a client keeps about a host after a successful login, in config.json (mode 0600): the
+ * certificate pin (trust on first use, said once; a new --fingerprint replaces it) and the token,
+ * so the next run needs only the address.
+ */
+export function rememberHost(config: Conf<P2prcConfig>, key: string, seen: { fingerprint: string | undefined; token: string }, say: (line: string) => void): void {
+  const pins = config.get('fingerprints') ?? {};
+  if (seen.fingerprint && pins[key] !== seen.fingerprint) {
+    config.set('fingerprints', { ...pins, [key]: seen.fingerprint });
+    say(pins[key] ? `re-pinned ${seen.fingerprint} for ${key} (was ${pins[key]})` : `pinned ${seen.fingerprint} for ${key}`);
+  }
+  const tokens = config.get('hostTokens') ?? {};
+  if (tokens[key] !== seen.token) {
+    config.set('hostTokens', { ...tokens, [key]: seen.token });
+    say(`token for ${key} stored in ${config.path} (a secret: next time the address is enough)`);
+  }
+}
+
+/** A certificate that no longer matches the stored pin: say how to trust the new one on purpose. */
+export function explainPinMismatch(err: unknown, key: string, pinnedFromStore: boolean): unknown {
+  const e = toP2prcError(err);
+  if (e.code !== 'E_TLS' || !pinnedFromStore || e.details.actual === undefined) return err;
+  return new P2prcError('E_TLS', `${e.message}. If the host's certificate changed on purpose (check with its operator), re-pin it: --fingerprint ${String(e.details.actual)} (stored pins: fingerprints in config.json for ${key})`, { cause: e, details: e.details });
+}
+
+/** Warns once per --expose port nothing listens on: visitors would get an empty reply. */
+export async function checkLocalPorts(ports: Array<{ name: string; port: number }>, say: (line: string) => void): Promise<void> {
+  await Promise.all(ports.map(async ({ name, port }) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    try {
+      await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    } catch (err) {
+      debugFailure(`nothing on 127.0.0.1:${port}`, err, 'E_UNREACHABLE');
+      say(`warning: nothing listens on 127.0.0.1:${port} (${name}); visitors get an empty reply until a service runs there`);
+    } finally {
+      socket.destroy();
+    }
+  }));
+}

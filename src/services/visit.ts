@@ -1,0 +1,166 @@
+import net from 'node:net';
+import { EventEmitter } from 'node:events';
+import { P2prcError, toP2prcError } from '../errors.js';
+import { debug, debugFailure } from '../log/debug.js';
+import type { ServiceInfo } from '../protocol/messages.js';
+import { listenTcp, tuneSocket } from '../transport/net.js';
+import { openControlSession, type ControlSession } from '../client/control.js';
+import { resolveConnectOptions, type ConnectOptions } from '../client/options.js';
+import { START_MARKER, secureRelay, visitorHandshake } from './link.js';
+import { bridge } from '../direct/bridge.js';
+import { DirectVisit, type DirectMode, type PathState } from '../direct/visit.js';
+
+export interface HostAccess extends Omit<ConnectOptions, 'tunnels' | 'services'> {}
+
+export interface VisitOptions extends HostAccess {
+  serviceId: string;
+  secret: string;
+  localPort: number;
+  localHost?: string;
+  /** auto (default): direct when possible, else relayed; only: direct or fail (E_NO_DIRECT); off: relayed. */
+  direct?: DirectMode;
+  /** Bound on one direct attempt before the relay is used. Default 5 s. */
+  directTimeoutMs?: number;
+}
+
+/** One authenticated control session to a host, reopened when it is lost. */
+class SessionKeeper {
+  private current: Promise<ControlSession> | undefined;
+
+  constructor(private readonly access: HostAccess) {}
+
+  get(): Promise<ControlSession> {
+    if (!this.current) {
+      const o = resolveConnectOptions({ ...this.access, tunnels: [], poolSize: 0 });
+      // A visitor publishes nothing: no tunnel targets, and its pool warnings are only worth a debug line.
+      this.current = openControlSession(o, o.fingerprint, () => undefined, (m) => debug('E_CLOSED', `visitor session: ${m}`));
+      this.current.then((s) => void s.closed.then(() => (this.current = undefined)), () => (this.current = undefined));
+    }
+    return this.current;
+  }
+
+  async close(): Promise<void> {
+    // A session that never opened was already reported to whoever awaited get().
+    const s = await this.current?.catch((err: unknown) => debugFailure('visitor session did not open', err, 'E_UNREACHABLE'));
+    s?.close();
+  }
+}
+
+/** `p2prc --list-services <host>`: ids, descriptions, owners' names and state; never secrets or addresses. */
+export async function listServices(access: HostAccess): Promise<ServiceInfo[]> {
+  const keeper = new SessionKeeper(access);
+  try {
+    return await (await keeper.get()).listServices();
+  } finally {
+    await keeper.close();
+  }
+}
+
+export class ServiceVisitor extends EventEmitter<{ error: [P2prcError]; path: [PathState] }> {
+  port = 0;
+  private readonly server = net.createServer({ allowHalfOpen: true });
+  private readonly keeper: SessionKeeper;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly mode: DirectMode;
+  private readonly direct: DirectVisit | undefined;
+
+  constructor(private readonly o: VisitOptions) {
+    super();
+    this.keeper = new SessionKeeper(o);
+    this.mode = o.direct ?? 'auto';
+    if (this.mode !== 'off') {
+      this.direct = new DirectVisit({ serviceId: o.serviceId, secret: o.secret, host: o.host, bindAddress: o.directBind, timeoutMs: o.directTimeoutMs }, () => this.keeper.get());
+      this.direct.on('path', (p) => this.emit('path', p));
+    }
+  }
+
+  /** How new connections travel now. */
+  get path(): PathState {
+    return this.direct?.path ?? { kind: 'relayed', reason: 'direct paths off (--direct off)' };
+  }
+
+  /**
+   * Finds the path (direct first, unless off), checks the service and the secret once (on the
+   * direct path the signalling MACs did that; on the relay a probe does, and nothing reaches the
+   * service), then opens the local port.
+   */
+  async start(): Promise<number> {
+    try {
+      const path = this.direct ? await this.direct.establish() : this.path;
+      if (path.kind === 'relayed' && this.mode === 'only') throw new P2prcError('E_NO_DIRECT', `no direct path to service ${this.o.serviceId}: ${path.reason}`);
+      if (path.kind === 'relayed') await this.probeRelay();
+      this.server.on('connection', (local) => void this.onLocal(local));
+      this.port = await listenTcp(this.server, this.o.localPort, this.o.localHost ?? '127.0.0.1');
+      return this.port;
+    } catch (err) {
+      this.direct?.close();
+      await this.keeper.close();
+      throw err;
+    }
+  }
+
+  private async probeRelay(): Promise<void> {
+    const probe = await (await this.keeper.get()).openVisit(this.o.serviceId);
+    try {
+      await visitorHandshake(probe, this.o.secret, this.o.serviceId);
+    } finally {
+      probe.destroy();
+    }
+  }
+
+  private async onLocal(local: net.Socket): Promise<void> {
+    this.sockets.add(local);
+    local.once('close', () => this.sockets.delete(local));
+    local.on('error', () => local.destroy());
+    local.pause();
+    try {
+      if (await this.tryDirect(local)) return;
+      if (this.mode === 'only') throw new P2prcError('E_NO_DIRECT', `no direct path to service ${this.o.serviceId} (${this.path.kind === 'relayed' ? this.path.reason : 'channel failed'})`);
+      const link = await (await this.keeper.get()).openVisit(this.o.serviceId);
+      this.sockets.add(link);
+      link.once('close', () => this.sockets.delete(link));
+      const keys = await visitorHandshake(link, this.o.secret, this.o.serviceId);
+      tuneSocket(local);
+      secureRelay(link, local, keys, undefined, START_MARKER, (e) => this.relayFailed(e));
+    } catch (err) {
+      local.destroy();
+      this.report(toP2prcError(err));
+    }
+  }
+
+  /** A coded failure of the record layer (a tampered record) is reported; a plain close is how connections end. */
+  private relayFailed(e: P2prcError): void {
+    if (e.code === 'E_CLOSED') debug(e.code, `service ${this.o.serviceId}: relay ended: ${e.message}`);
+    else this.report(e);
+  }
+
+  private report(e: P2prcError): void {
+    // Reported to whoever listens (the CLI prints it); the visitor keeps serving other connections.
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+    else debug(e.code, `service ${this.o.serviceId}: ${e.message}`);
+  }
+
+  /** Carries `local` over the direct path when there is one; false sends it to the relay. */
+  private async tryDirect(local: net.Socket): Promise<boolean> {
+    const peer = this.direct?.peer;
+    if (!peer) return false;
+    try {
+      const dc = await peer.openChannel('tcp');
+      tuneSocket(local);
+      bridge(dc, local);
+      return true;
+    } catch (err) {
+      // The path is going down (its 'dead' event follows); this connection takes the relay.
+      debugFailure(`service ${this.o.serviceId}: direct channel did not open, relaying`, err, 'E_CLOSED');
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.direct?.close();
+    const closed = new Promise((r) => this.server.close(r));
+    for (const s of this.sockets) s.destroy();
+    await this.keeper.close();
+    await closed;
+  }
+}

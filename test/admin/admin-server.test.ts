@@ -1,0 +1,101 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { AdminServer } from '../../src/admin/admin-server.js';
+import type { AdminSource, TunnelView } from '../../src/admin/model.js';
+import { generateSelfSignedCert } from '../../src/transport/cert.js';
+
+const servers: AdminServer[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.close();
+});
+
+const tunnel: TunnelView = {
+  name: 'web', owner: 'alice', publicPort: 6001, domain: null, target: null, protocol: 'tcp', engine: 'native', online: true,
+  visitorsNow: 1, visitorsTotal: 3, bytesIn: 300, bytesOut: 4000, since: '2025-01-01T00:00:00.000Z',
+};
+/** A source holding plain data the test can change: what the server shows must follow it. */
+function source(): AdminSource & { list: TunnelView[] } {
+  const list = [tunnel];
+  return {
+    role: 'host', list,
+    clients: () => [{ id: 'c1', name: 'alice', address: '127.0.0.1:5555', since: tunnel.since, tunnels: list.length, bytesIn: 300, bytesOut: 4000 }],
+    tunnels: () => list,
+    stats: () => ({ pendingHandshakes: 2, dataPoolSize: 4, dataPoolMisses: 7 }),
+  };
+}
+
+async function start(extra: Partial<ConstructorParameters<typeof AdminServer>[0]> = {}): Promise<AdminServer> {
+  const s = new AdminServer({ source: source(), token: 'tok', port: 0, ...extra });
+  servers.push(s);
+  await s.listen();
+  return s;
+}
+
+const auth = { authorization: 'Bearer tok' };
+
+describe('AdminServer', () => {
+  it('answers 401 on every route without the right bearer token', async () => {
+    const s = await start();
+    for (const route of ['/', '/metrics', '/api/clients', '/api/tunnels', '/api/events', '/nope']) {
+      for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: 'tok' }] as Array<Record<string, string>>) {
+        const res = await fetch(`${s.url}${route.slice(1)}`, { headers });
+        expect(res.status, `${route} ${JSON.stringify(headers)}`).toBe(401);
+        expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      }
+    }
+  });
+
+  it('serves the JSON views, events and 404', async () => {
+    const s = await start();
+    const tunnels = await (await fetch(`${s.url}api/tunnels`, { headers: auth })).json();
+    expect(tunnels).toEqual({ role: 'host', tunnels: [tunnel] });
+    const clients = await (await fetch(`${s.url}api/clients`, { headers: auth })).json();
+    expect(clients.clients[0]).toMatchObject({ id: 'c1', name: 'alice', tunnels: 1 });
+    s.record({ type: 'refused', reason: 'auth', peer: '127.0.0.1:1', message: 'bad proof' });
+    const last = s.record({ type: 'login', client: 'alice', peer: '127.0.0.1:2', message: 'alice connected' });
+    const events = await (await fetch(`${s.url}api/events`, { headers: auth })).json();
+    expect(events.events.map((e: { type: string }) => e.type)).toEqual(['refused', 'login']);
+    const newer = await (await fetch(`${s.url}api/events?after=${last.seq}`, { headers: auth })).json();
+    expect(newer.events).toEqual([]);
+    expect((await fetch(`${s.url}nope`, { headers: auth })).status).toBe(404);
+    expect((await fetch(`${s.url}api/tunnels`, { method: 'POST', headers: auth })).status).toBe(405);
+  });
+
+  it('exposes p2prc_ metrics read from the source at scrape time, and event counters', async () => {
+    const s = await start();
+    s.record({ type: 'refused', reason: 'port_taken', message: 'x' });
+    s.record({ type: 'login', message: 'y' });
+    const text = await (await fetch(`${s.url}metrics`, { headers: auth })).text();
+    expect(text).toContain('p2prc_connected_clients 1');
+    expect(text).toContain('p2prc_tunnels{protocol="tcp",engine="native"} 1');
+    expect(text).toContain('p2prc_visitor_connections_total{tunnel="web",port="6001"} 3');
+    expect(text).toContain('p2prc_visitor_connections{tunnel="web",port="6001"} 1');
+    expect(text).toContain('p2prc_tunnel_bytes_out_total{tunnel="web",port="6001"} 4000');
+    expect(text).toContain('p2prc_data_pool_misses_total 7');
+    expect(text).toContain('p2prc_pending_handshakes 2');
+    expect(text).toContain('p2prc_logins_accepted_total 1');
+    expect(text).toContain('p2prc_logins_refused_total{reason="port_taken"} 1');
+    expect(text).toContain('p2prc_logins_refused_total{reason="auth"} 0');
+    expect(text).toMatch(/^p2prc_process_cpu_user_seconds_total /m);
+    // A second scrape after the tunnel changed shows the new figure, not an accumulated one.
+    (s as unknown as { o: { source: { list: TunnelView[] } } }).o.source.list[0] = { ...tunnel, visitorsTotal: 5 };
+    const again = await (await fetch(`${s.url}metrics`, { headers: auth })).text();
+    expect(again).toContain('p2prc_visitor_connections_total{tunnel="web",port="6001"} 5');
+  });
+
+  it('refuses a non-loopback bind without TLS unless insecure', async () => {
+    expect(() => new AdminServer({ source: source(), token: 't', port: 0, bind: '0.0.0.0' })).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
+    expect(() => new AdminServer({ source: source(), token: 't', port: 0, bind: '0.0.0.0', insecure: true })).not.toThrow();
+    const { keyPem, certPem } = generateSelfSignedCert();
+    expect(() => new AdminServer({ source: source(), token: 't', port: 0, bind: '0.0.0.0', tls: { key: keyPem, cert: certPem } })).not.toThrow();
+  });
+
+  it('gives a browser a token prompt (still 401) and the dashboard with the token', async () => {
+    const s = await start();
+    const prompt = await fetch(s.url, { headers: { accept: 'text/html' } });
+    expect(prompt.status).toBe(401);
+    expect(await prompt.text()).toContain('id="token"');
+    const page = await fetch(s.url, { headers: { ...auth, accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<table id="tunnels">');
+  });
+});

@@ -1,0 +1,56 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { killAll, runCli, startCli } from '../../helpers/cli.js';
+import { cleanup, httpServer } from '../../helpers/engine.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await killAll();
+  await cleanup();
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function pins(dir: string): Promise<Record<string, string>> {
+  const text = await readFile(path.join(dir, 'config.json'), 'utf8').catch(() => '{}');
+  return (JSON.parse(text) as { fingerprints?: Record<string, string> }).fingerprints ?? {};
+}
+
+// issue 14, High 3: a malformed --fingerprint used to turn pinning off and be saved as the pin.
+describe('--fingerprint must be a SHA-256 fingerprint', () => {
+  it('refuses malformed pins with exit 2 for connect, --list-services and --visit, stores nothing; a stored unparsable pin is a mismatch', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-pin-'));
+    dirs.push(dir);
+    const host = startCli(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', '0', '--port', '0', '--json', '--config-dir', dir]);
+    const started = JSON.parse(await host.waitFor((l) => l.includes('"host-started"'))) as { port: number; fingerprint: string };
+    const addr = `127.0.0.1:${started.port}`;
+    const sha1 = 'AB:'.repeat(19) + 'AB';
+    const truncated = started.fingerprint.slice(0, -3);
+    const web = await httpServer();
+    for (const bad of ['AA:BB:CC', truncated, sha1, `${started.fingerprint}:00`]) {
+      const list = await runCli(['--list-services', addr, '--fingerprint', bad, '--config-dir', dir]);
+      expect(list.code, `list ${bad}: ${list.stderr}`).toBe(2);
+      expect(list.stderr).toContain('E_USAGE');
+    }
+    // openssl's default (SHA-1) fingerprint on every other command that takes --fingerprint.
+    const visit = await runCli(['--visit', 'web', '--host', addr, '--secret', 's', '--fingerprint', sha1, '--config-dir', dir]);
+    expect(visit.code, visit.stderr).toBe(2);
+    const connect = await runCli(['-s', '--connect-reverse-proxy', addr, '--fingerprint', sha1, '--expose', String(web), '--exit-on-login-failure', '--config-dir', dir]);
+    expect(connect.code, connect.stderr).toBe(2);
+    const owner = await runCli(['-s', '--connect-reverse-proxy', addr, '--service', 'web', '--fingerprint', sha1, '--config-dir', dir]);
+    expect(owner.code, owner.stderr).toBe(2);
+    expect(await pins(dir)).toEqual({});
+
+    // Any case, with or without colons, is the same pin.
+    const bare = started.fingerprint.replace(/:/g, '').toLowerCase();
+    expect((await runCli(['--list-services', addr, '--fingerprint', bare, '--config-dir', dir])).code).toBe(0);
+
+    // A stored pin that does not parse must not mean "no pin".
+    const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8').catch(() => '{}')) as Record<string, unknown>;
+    await writeFile(path.join(dir, 'config.json'), JSON.stringify({ ...config, fingerprints: { [addr]: 'AA:BB:CC' } }));
+    const stale = await runCli(['--list-services', addr, '--config-dir', dir]);
+    expect(stale.code, stale.stderr).toBe(6);
+    expect(stale.stderr).toContain('E_TLS');
+  }, 90_000);
+});
