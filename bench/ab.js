@@ -33,7 +33,9 @@ const seconds = opt('--seconds', 3);
 
 async function pathsOf(dir) {
   const { paths } = await import(pathToFileURL(path.join(path.resolve(dir), 'bench/lib/paths.js')).href);
-  return paths({ withFrp: false }).list.filter((p) => (p.name === 'p2prc plain' || p.name === 'p2prc tls') && (!only || p.name.endsWith(only)));
+  return paths({ withFrp: false }).list.filter(
+    (p) => (p.name === 'p2prc plain' || p.name === 'p2prc tls') && (!only || p.name.endsWith(only)),
+  );
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -42,14 +44,17 @@ const sides = { A: await pathsOf(dirA), B: await pathsOf(dirB) };
 const bulkTarget = await iperfServer();
 const http = await worker('target', ['http']);
 const samples = {}; // key -> { A: [], B: [] }
-const add = (key, side, v) => ((samples[key] ??= { A: [], B: [] })[side].push(v));
+const add = (key, side, v) => (samples[key] ??= { A: [], B: [] })[side].push(v);
 
 for (let round = 0; round < rounds; round++) {
   for (let i = 0; i < sides.A.length; i++) {
     const order = round % 2 ? ['B', 'A'] : ['A', 'B'];
     for (const side of order) {
       const p = sides[side][i];
-      for (const [k, target] of [['bulk', bulkTarget.port], ['http', http.port]].filter(([k]) => !kind || k === kind)) {
+      for (const [k, target] of [
+        ['bulk', bulkTarget.port],
+        ['http', http.port],
+      ].filter(([k]) => !kind || k === kind)) {
         const route = await p.open(target);
         try {
           if (k === 'bulk') {
@@ -76,7 +81,12 @@ for (let round = 0; round < rounds; round++) {
 bulkTarget.close();
 await stopAll();
 
-console.log(`A = ${dirA}\nB = ${dirB}\n${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${rounds} rounds of ${seconds} s\n`);
+console.log(
+  `A = ${dirA}\nB = ${dirB}\n${os.cpus().length} cores, load ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}, ${rounds} rounds of ${seconds} s\n`,
+);
 console.log('| figure | A (median) | B (median) | B/A (median of pairs) |\n| --- | --- | --- | --- |');
 for (const [key, { A, B }] of Object.entries(samples)) {
   const ratios = A.map((a, i) => B[i] / a);

@@ -19,14 +19,19 @@ if (missing) {
   process.exit(1);
 }
 
-const list = paths().list.filter((p) => p.name !== 'direct' && !p.name.includes('service') && (!only || only.some((o) => p.name.includes(o))));
+const list = paths().list.filter(
+  (p) => p.name !== 'direct' && !p.name.includes('service') && (!only || only.some((o) => p.name.includes(o))),
+);
 const bulk = await iperfServer();
 const http = await worker('target', ['http']);
 const samples = new Map();
 const add = (k, v) => (samples.get(k) ?? samples.set(k, []).get(k)).push(v);
 for (let round = 0; round < rounds; round++) {
   for (const p of list) {
-    for (const [k, target] of [['bulk', bulk.port], ['http', http.port]].filter(([k]) => !kind || k === kind)) {
+    for (const [k, target] of [
+      ['bulk', bulk.port],
+      ['http', http.port],
+    ].filter(([k]) => !kind || k === kind)) {
       const route = await p.open(target);
       try {
         if (k === 'bulk') {
@@ -51,7 +56,15 @@ for (let round = 0; round < rounds; round++) {
 bulk.close();
 await stopAll();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(`${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${rounds} rounds of ${seconds} s\n`);
+console.log(
+  `${os.cpus().length} cores, load ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}, ${rounds} rounds of ${seconds} s\n`,
+);
 const figures = [...new Set([...samples.keys()].map((k) => k.split('|')[1]))];
 console.log(`| path | ${figures.join(' | ')} |\n| --- |${figures.map(() => ' --- |').join('')}`);
-for (const p of list) console.log(`| ${p.name} | ${figures.map((f) => (samples.has(`${p.name}|${f}`) ? median(samples.get(`${p.name}|${f}`)).toFixed(2) : '')).join(' | ')} |`);
+for (const p of list)
+  console.log(
+    `| ${p.name} | ${figures.map((f) => (samples.has(`${p.name}|${f}`) ? median(samples.get(`${p.name}|${f}`)).toFixed(2) : '')).join(' | ')} |`,
+  );

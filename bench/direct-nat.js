@@ -47,19 +47,83 @@ async function main() {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-bench-direct-'));
   try {
     const host = `${bed.hostIp}:7000`;
-    await start(bed.ns.public, [CLI, '-s', '--reverse-proxy', '--control-port', '7000', '--public-host', bed.hostIp, '--token', 't', '--port', '0', '--config-dir', path.join(dir, 'h')], (l) => l.includes('Client command:'));
-    const blob = Number((await start(bed.ns.owner, [BLOB, 'serve', String(SIZE)], (l) => l.startsWith('listening '))).split(' ')[1]);
-    await start(bed.ns.owner, [CLI, '-s', '--connect-reverse-proxy', host, '--token', 't', '--service', 'bench', '--secret', 's', '--expose', String(blob), '--config-dir', path.join(dir, 'o')], (l) => l.startsWith('Service: '));
+    await start(
+      bed.ns.public,
+      [
+        CLI,
+        '-s',
+        '--reverse-proxy',
+        '--control-port',
+        '7000',
+        '--public-host',
+        bed.hostIp,
+        '--token',
+        't',
+        '--port',
+        '0',
+        '--config-dir',
+        path.join(dir, 'h'),
+      ],
+      (l) => l.includes('Client command:'),
+    );
+    const blob = Number(
+      (await start(bed.ns.owner, [BLOB, 'serve', String(SIZE)], (l) => l.startsWith('listening '))).split(' ')[1],
+    );
+    await start(
+      bed.ns.owner,
+      [
+        CLI,
+        '-s',
+        '--connect-reverse-proxy',
+        host,
+        '--token',
+        't',
+        '--service',
+        'bench',
+        '--secret',
+        's',
+        '--expose',
+        String(blob),
+        '--config-dir',
+        path.join(dir, 'o'),
+      ],
+      (l) => l.startsWith('Service: '),
+    );
     const rows = [];
     for (const mode of ['auto', 'off']) {
-      const visitor = spawn('ip', ['netns', 'exec', bed.ns.visitor, process.execPath, CLI, '--visit', 'bench', '--host', host, '--token', 't', '--secret', 's', '--direct', mode, '--config-dir', path.join(dir, `v-${mode}`)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const visitor = spawn(
+        'ip',
+        [
+          'netns',
+          'exec',
+          bed.ns.visitor,
+          process.execPath,
+          CLI,
+          '--visit',
+          'bench',
+          '--host',
+          host,
+          '--token',
+          't',
+          '--secret',
+          's',
+          '--direct',
+          mode,
+          '--config-dir',
+          path.join(dir, `v-${mode}`),
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       procs.push(visitor);
       let err = '';
       visitor.stderr.on('data', (d) => (err += d));
       // Both lines may come in one chunk: collect them all, then pick.
       const seen = [];
       await new Promise((resolve, reject) => {
-        createInterface({ input: visitor.stdout }).on('line', (l) => (seen.push(l), l.startsWith('Visiting: ') && resolve()));
+        createInterface({ input: visitor.stdout }).on(
+          'line',
+          (l) => (seen.push(l), l.startsWith('Visiting: ') && resolve()),
+        );
         visitor.once('exit', (code) => reject(new Error(`visitor (--direct ${mode}) exited with ${code}: ${err}`)));
       });
       const pathLine = seen.find((l) => l.startsWith('Path: '));
@@ -69,12 +133,16 @@ async function main() {
     }
     const [direct, relayed] = rows;
     const fmt = (n) => n.toFixed(n < 10 ? 2 : 0);
-    console.log(`Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), Node ${process.version}, ${new Date().toISOString()}; ${SIZE / 1048576} MiB download, TTFB median of ${TTFB_RUNS} new connections`);
+    console.log(
+      `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), Node ${process.version}, ${new Date().toISOString()}; ${SIZE / 1048576} MiB download, TTFB median of ${TTFB_RUNS} new connections`,
+    );
     console.log('');
     console.log('| path | throughput (Mbit/s) | TTFB (ms) |');
     console.log('| --- | --- | --- |');
     for (const r of rows) console.log(`| ${r.path} | ${fmt(r.mbitS)} | ${fmt(r.ttfbMs)} |`);
-    console.log(`| direct / relayed | ${fmt(direct.mbitS / relayed.mbitS)}x | ${fmt(direct.ttfbMs / relayed.ttfbMs)}x |`);
+    console.log(
+      `| direct / relayed | ${fmt(direct.mbitS / relayed.mbitS)}x | ${fmt(direct.ttfbMs / relayed.ttfbMs)}x |`,
+    );
   } finally {
     for (const p of procs) p.kill('SIGKILL');
     await bed.destroy();

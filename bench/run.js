@@ -9,9 +9,19 @@ import { report } from './lib/report.js';
 const args = new Set(process.argv.slice(2));
 // 10,000 proxied connections need about 20,000 descriptors on the host: re-run under a raised limit.
 if (!process.env.P2PRC_BENCH_CHILD) {
-  const r = spawnSync('bash', ['-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"', process.execPath, ...process.argv.slice(1)], {
-    stdio: 'inherit', env: { ...process.env, P2PRC_BENCH_CHILD: '1' },
-  });
+  const r = spawnSync(
+    'bash',
+    [
+      '-c',
+      'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"',
+      process.execPath,
+      ...process.argv.slice(1),
+    ],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, P2PRC_BENCH_CHILD: '1' },
+    },
+  );
   process.exit(r.status ?? 1);
 }
 
@@ -23,7 +33,10 @@ const machine = {
   node: process.version,
   fdLimit: Number(execFileSync('bash', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim()),
   mode: quick ? 'quick' : 'full',
-  load: os.loadavg().map((l) => l.toFixed(1)).join(' '),
+  load: os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' '),
 };
 let results;
 let failed = false;
@@ -33,7 +46,12 @@ try {
 } finally {
   await stopAll();
 }
-report({ machine, results, json: args.has('--json'), write: !quick && !args.has('--no-write') || args.has('--write') });
+report({
+  machine,
+  results,
+  json: args.has('--json'),
+  write: (!quick && !args.has('--no-write')) || args.has('--write'),
+});
 // Exit now: a finished scenario may leave a timer or a lingering socket (the 10 s wait of a client
 // worker's port check, a peer's half-closed connection) that would hold the process for seconds more.
 // stdout and stderr are synchronous for files and pipes on POSIX, so the report is out.

@@ -31,4 +31,8 @@ await build({
   chunkNames: 'chunk-[hash]',
   logLevel: 'warning',
 });
-execFileSync(bin('dts-bundle-generator'), ['--silent', '--no-check', '--no-banner', '-o', 'dist/index.d.ts', 'src/index.ts'], { cwd: ROOT, stdio: 'inherit' });
+execFileSync(
+  bin('dts-bundle-generator'),
+  ['--silent', '--no-check', '--no-banner', '-o', 'dist/index.d.ts', 'src/index.ts'],
+  { cwd: ROOT, stdio: 'inherit' },
+);

@@ -13,7 +13,9 @@ const configDir = mkdtempSync(path.join(os.tmpdir(), 'p2prc-demo-'));
 const children = [];
 
 function start(args, label) {
-  const child = spawn(process.execPath, [cli, ...args, '--config-dir', configDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cli, ...args, '--config-dir', configDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   createInterface({ input: child.stderr }).on('line', (l) => console.log(`  [${label}] ${l}`));
   return child;
@@ -47,20 +49,30 @@ let failed = false;
 try {
   console.log(`1. local HTTP service on 127.0.0.1:${servicePort}`);
   console.log('2. starting the reverse-proxy host on 127.0.0.1 (TLS, generated token)');
-  const host = start(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', '0', '--port', '0', '--json'], 'host');
+  const host = start(
+    ['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', '0', '--port', '0', '--json'],
+    'host',
+  );
   const started = JSON.parse(await waitForLine(host, 'host', (l) => l.includes('"host-started"')));
   console.log(`3. connecting a client to 127.0.0.1:${started.port} and publishing port ${servicePort}`);
-  const client = start(['-s', '--connect-reverse-proxy', `127.0.0.1:${started.port}`, '--expose', String(servicePort)], 'client');
+  const client = start(
+    ['-s', '--connect-reverse-proxy', `127.0.0.1:${started.port}`, '--expose', String(servicePort)],
+    'client',
+  );
   const lines = [];
   await waitForLine(client, 'client', (l) => l.startsWith('Published:') && lines.push(l) === 2);
-  const exposed = lines.map((l) => /^Published: (\S+) -> 127\.0\.0\.1:(\d+)(?: \(.*\))?$/.exec(l)).find((m) => m && Number(m[2]) === servicePort);
+  const exposed = lines
+    .map((l) => /^Published: (\S+) -> 127\.0\.0\.1:(\d+)(?: \(.*\))?$/.exec(l))
+    .find((m) => m && Number(m[2]) === servicePort);
   const publicAddress = exposed[1];
   console.log(`4. fetching http://${publicAddress}/demo through the tunnel`);
   const body = await (await fetch(`http://${publicAddress}/demo`)).text();
   console.log(`   -> ${body.trim()}`);
   const node = lines.find((l) => l !== exposed[0]).split(' ')[1];
   const table = await (await fetch(`http://${node}/ip_table`)).json();
-  console.log(`   node server's IP table through the proxy: IPV4=${table.ip_address[0].IPV4} ServerPort=${table.ip_address[0].ServerPort} NAT=${table.ip_address[0].NAT}`);
+  console.log(
+    `   node server's IP table through the proxy: IPV4=${table.ip_address[0].IPV4} ServerPort=${table.ip_address[0].ServerPort} NAT=${table.ip_address[0].NAT}`,
+  );
   console.log('5. records:');
   console.log(execFileSync(process.execPath, [cli, '--view-rps', '--config-dir', configDir], { encoding: 'utf8' }));
   console.log(execFileSync(process.execPath, [cli, '--view-rpm', '--config-dir', configDir], { encoding: 'utf8' }));

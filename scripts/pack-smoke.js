@@ -16,28 +16,56 @@ function start(bin, args, test) {
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no matching line from p2prc ${args.join(' ')} within 30 s`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`no matching line from p2prc ${args.join(' ')} within 30 s`)),
+      30_000,
+    );
     child.on('exit', (code) => reject(new Error(`p2prc ${args.join(' ')} exited with ${code}`)));
     createInterface({ input: child.stdout }).on('line', (line) => {
-      if (test(line)) clearTimeout(timer), resolve(line);
+      if (test(line)) (clearTimeout(timer), resolve(line));
     });
   });
 }
 
 try {
   execFileSync(npm, ['pack', '--pack-destination', tmp], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-  const tarball = path.join(tmp, readdirSync(tmp).find((f) => f.endsWith('.tgz')));
+  const tarball = path.join(
+    tmp,
+    readdirSync(tmp).find((f) => f.endsWith('.tgz')),
+  );
   const prefix = path.join(tmp, 'prefix');
-  execFileSync(npm, ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', tarball], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(npm, ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', tarball], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const bin = path.join(prefix, 'bin', 'p2prc');
   const help = execFileSync(bin, ['--help'], { encoding: 'utf8' });
   if (!help.includes('Usage:')) throw new Error(`p2prc --help printed no usage:\n${help}`);
   const config = path.join(tmp, 'config');
-  const hostLine = await start(bin, ['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', '0', '--port', '0', '--json', '--config-dir', config], (l) => l.includes('"host-started"'));
+  const hostLine = await start(
+    bin,
+    [
+      '-s',
+      '--reverse-proxy',
+      '--bind',
+      '127.0.0.1',
+      '--control-port',
+      '0',
+      '--port',
+      '0',
+      '--json',
+      '--config-dir',
+      config,
+    ],
+    (l) => l.includes('"host-started"'),
+  );
   const { port } = JSON.parse(hostLine);
-  const published = await start(bin, ['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--config-dir', config], (l) => l.startsWith('Published:'));
+  const published = await start(
+    bin,
+    ['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--config-dir', config],
+    (l) => l.startsWith('Published:'),
+  );
   console.log(`pack smoke: ${path.basename(tarball)} installed; --help ok; host on ${port}; ${published}`);
 } finally {
-  for (const c of children) c.removeAllListeners('exit'), c.kill('SIGKILL');
+  for (const c of children) (c.removeAllListeners('exit'), c.kill('SIGKILL'));
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -17,7 +17,16 @@ export function sourceModuleUrl(...modules) {
   if (url) return url;
   const outfile = path.join(mkdtempSync(path.join(os.tmpdir(), 'p2prc-src-')), 'module.mjs');
   const contents = modules.map((m) => `export * from ${JSON.stringify(`./src/${m}`)};`).join('\n');
-  buildSync({ absWorkingDir: ROOT, stdin: { contents, resolveDir: ROOT, loader: 'ts' }, outfile, bundle: true, format: 'esm', platform: 'node', packages: 'external', logLevel: 'warning' });
+  buildSync({
+    absWorkingDir: ROOT,
+    stdin: { contents, resolveDir: ROOT, loader: 'ts' },
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    packages: 'external',
+    logLevel: 'warning',
+  });
   url = pathToFileURL(outfile).href;
   built.set(key, url);
   return url;

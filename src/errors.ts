@@ -96,9 +96,15 @@ export function causeLines(err: unknown, max = 10): string[] {
     if (cause === undefined || cause === null || lines.length >= max) return;
     if (!(cause instanceof Error)) return void lines.push(`${'  '.repeat(depth)}caused by: ${String(cause)}`);
     const e = cause as NodeJS.ErrnoException & { address?: string; port?: number };
-    const os = [e.code, e.errno !== undefined ? `errno ${e.errno}` : undefined, e.syscall ? `syscall ${e.syscall}` : undefined, e.address ? `address ${e.address}${e.port !== undefined ? `:${e.port}` : ''}` : undefined]
-      .filter((x) => x !== undefined && !(cause instanceof P2prcError && x === e.code));
-    lines.push(`${'  '.repeat(depth)}caused by: ${cause.name}: ${cause.message}${os.length ? ` [${os.join(', ')}]` : ''}`);
+    const os = [
+      e.code,
+      e.errno !== undefined ? `errno ${e.errno}` : undefined,
+      e.syscall ? `syscall ${e.syscall}` : undefined,
+      e.address ? `address ${e.address}${e.port !== undefined ? `:${e.port}` : ''}` : undefined,
+    ].filter((x) => x !== undefined && !(cause instanceof P2prcError && x === e.code));
+    lines.push(
+      `${'  '.repeat(depth)}caused by: ${cause.name}: ${cause.message}${os.length ? ` [${os.join(', ')}]` : ''}`,
+    );
     if (cause instanceof AggregateError) for (const inner of cause.errors) visit(inner, depth + 1);
     visit(cause.cause, depth);
   };

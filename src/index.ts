@@ -21,7 +21,13 @@ export { VERSION } from './version.js';
 export type { HostHandle } from './host/start.js';
 export type { ReverseProxyHost, HostEvents, TunnelInfo } from './host/host.js';
 export type { HostOptions } from './host/options.js';
-export { parsePortRanges, formatPortRanges, formatAddress, type PortRange, type PublishedTunnel } from './protocol/address.js';
+export {
+  parsePortRanges,
+  formatPortRanges,
+  formatAddress,
+  type PortRange,
+  type PublishedTunnel,
+} from './protocol/address.js';
 export { ReverseProxyClient, type ClientStatus, type ClientEvents } from './client/client.js';
 export type { ConnectOptions, TunnelSpec } from './client/options.js';
 export { normalizeFingerprint } from './transport/cert.js';
@@ -45,7 +51,13 @@ export type { RunningHost } from './modes/host-engines.js';
 export type { NodeServiceOptions, NodeService } from './modes/node.js';
 export type { Publisher } from './modes/publishers.js';
 export type { PlainNodeOptions, PlainNode } from './node/plain.js';
-export type { HostAccessOptions, ServiceOwnerOptions, ServiceOwner, VisitServiceOptions, ServiceVisit } from './services/run.js';
+export type {
+  HostAccessOptions,
+  ServiceOwnerOptions,
+  ServiceOwner,
+  VisitServiceOptions,
+  ServiceVisit,
+} from './services/run.js';
 export { startHost } from './host/start.js';
 export { runHostService } from './modes/host.js';
 export { runNodeService } from './modes/node.js';
@@ -57,8 +69,25 @@ export { listNodes, addNode, parseNodeAddress, P2PRC_DEFAULT_PORT, type NodeAddr
 export { parseHostPort, parseExpose, type HostPort, type ExposeSpec } from './protocol/parse-address.js';
 
 // Records and config: the two views, pruning and repair, the config directory.
-export { viewServers, viewMappings, pruneMappings, repairRecords, mappingState, type ServerView, type MappingView, type ServerState, type MappingState } from './views/index.js';
-export { resolveConfigDir, openConfig, type P2prcConfig, RecordStore, type ServerRecord, type MappingRecord } from './store/index.js';
+export {
+  viewServers,
+  viewMappings,
+  pruneMappings,
+  repairRecords,
+  mappingState,
+  type ServerView,
+  type MappingView,
+  type ServerState,
+  type MappingState,
+} from './views/index.js';
+export {
+  resolveConfigDir,
+  openConfig,
+  type P2prcConfig,
+  RecordStore,
+  type ServerRecord,
+  type MappingRecord,
+} from './store/index.js';
 
 // frp fallback: install and locate the binaries `--engine frp` drives.
 export type { InstallOptions, Installed } from './frp/install.js';
@@ -68,5 +97,12 @@ export { findFrp, type FrpBinary, type FrpProgram } from './frp/binary.js';
 export { Logger, parseLogLevel, LOG_LEVELS, type LogLevel, type LogFormat, type LoggerOptions } from './log/logger.js';
 export type { AdminServer, AdminServerOptions } from './admin/admin-server.js';
 export type { AdminSource, ClientView, TunnelView, AdminEvent, RefusalReason } from './admin/model.js';
-export { hostAdminSource, clientAdminSource, recordHostEvents, startAdmin, type AdminFlags, type RunningAdmin } from './admin/attach.js';
+export {
+  hostAdminSource,
+  clientAdminSource,
+  recordHostEvents,
+  startAdmin,
+  type AdminFlags,
+  type RunningAdmin,
+} from './admin/attach.js';
 export { viewClients, viewLiveTunnels, type ClientsView, type LiveTunnels } from './views/index.js';

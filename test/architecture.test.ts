@@ -68,9 +68,25 @@ function parse(file: string, text: string): ts.SourceFile {
 function relativeImports(sf: ts.SourceFile): string[] {
   const specs: string[] = [];
   const visit = (node: ts.Node): void => {
-    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) specs.push(node.moduleSpecifier.text);
-    else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0])) specs.push(node.arguments[0].text);
-    else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) specs.push(node.argument.literal.text);
+    if (
+      (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+      node.moduleSpecifier &&
+      ts.isStringLiteral(node.moduleSpecifier)
+    )
+      specs.push(node.moduleSpecifier.text);
+    else if (
+      ts.isCallExpression(node) &&
+      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments[0] &&
+      ts.isStringLiteral(node.arguments[0])
+    )
+      specs.push(node.arguments[0].text);
+    else if (
+      ts.isImportTypeNode(node) &&
+      ts.isLiteralTypeNode(node.argument) &&
+      ts.isStringLiteral(node.argument.literal)
+    )
+      specs.push(node.argument.literal.text);
     ts.forEachChild(node, visit);
   };
   visit(sf);
@@ -92,7 +108,8 @@ describe('the floor plan of src/', () => {
       const from = unitOf(file);
       for (const spec of relativeImports(parse(file, text))) {
         const to = unitOf(path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')));
-        if (to !== from && !(LAYERS[to]! < LAYERS[from]!)) upward.push(`${path.relative(ROOT, file)} -> ${spec} (${from} -> ${to})`);
+        if (to !== from && !(LAYERS[to]! < LAYERS[from]!))
+          upward.push(`${path.relative(ROOT, file)} -> ${spec} (${from} -> ${to})`);
       }
     }
     expect(upward).toEqual([]);
@@ -100,7 +117,9 @@ describe('the floor plan of src/', () => {
 
   it('the checker finds every kind of import and names the unit of a split folder (self-test)', () => {
     const fake = path.join(SRC, 'protocol', 'fake.ts');
-    const specs = relativeImports(parse(fake, "import { x } from '../host/host.js';\nexport type Y = typeof import('./frame.js');"));
+    const specs = relativeImports(
+      parse(fake, "import { x } from '../host/host.js';\nexport type Y = typeof import('./frame.js');"),
+    );
     expect(specs).toEqual(['../host/host.js', './frame.js']);
     expect(unitOf(path.resolve(path.dirname(fake), specs[0]!.replace(/\.js$/, '.ts')))).toBe('host');
     expect(unitOf(path.join(SRC, 'services', 'visit.ts'))).toBe('services/visit');

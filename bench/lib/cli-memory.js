@@ -22,7 +22,8 @@ function installLike(prefix) {
   const home = path.join(prefix, 'lib', 'node_modules', 'p2prc');
   mkdirSync(home, { recursive: true });
   // vendor/ as the package ships it: frp.json, not binaries `p2prc frp install` may have put beside it.
-  for (const part of ['bin', 'dist', 'vendor/frp.json', 'package.json']) cpSync(path.join(ROOT, part), path.join(home, part), { recursive: true });
+  for (const part of ['bin', 'dist', 'vendor/frp.json', 'package.json'])
+    cpSync(path.join(ROOT, part), path.join(home, part), { recursive: true });
   symlinkSync(path.join(ROOT, 'node_modules'), path.join(home, 'node_modules'), 'dir');
   return path.join(home, 'bin', 'p2prc.js');
 }
@@ -30,7 +31,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Spawns the CLI; resolves with the child and the first stdout line `test` accepts (rejects on exit or after `ms`). */
 async function startUntil(cli, args, test, ms = 20_000) {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, P2PRC_TOKEN: '' } });
+  const child = spawn(process.execPath, [cli, ...args], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    env: { ...process.env, P2PRC_TOKEN: '' },
+  });
   const lines = createInterface({ input: child.stdout });
   try {
     const line = await new Promise((resolve, reject) => {
@@ -50,7 +54,9 @@ async function startUntil(cli, args, test, ms = 20_000) {
 async function visitors(port, n) {
   for (let i = 0; i < n; i++) {
     await new Promise((resolve, reject) => {
-      const s = net.connect(port, '127.0.0.1', () => s.end('GET /ip_table HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n'));
+      const s = net.connect(port, '127.0.0.1', () =>
+        s.end('GET /ip_table HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n'),
+      );
       s.setTimeout(5_000, () => s.destroy(new Error('a visitor got no answer within 5 s')));
       s.on('data', () => undefined);
       s.on('close', resolve);
@@ -68,9 +74,38 @@ export async function cliClientMemory({ quick }) {
     const cli = installLike(path.join(dir, 'usr-local'));
     const control = await freePort();
     const token = 'bench-memory-token';
-    const host = await startUntil(cli, ['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', String(control), '--port', '0', '--token', token, '--config-dir', path.join(dir, 'host')], (l) => l.includes('Control address'));
+    const host = await startUntil(
+      cli,
+      [
+        '-s',
+        '--reverse-proxy',
+        '--bind',
+        '127.0.0.1',
+        '--control-port',
+        String(control),
+        '--port',
+        '0',
+        '--token',
+        token,
+        '--config-dir',
+        path.join(dir, 'host'),
+      ],
+      (l) => l.includes('Control address'),
+    );
     children.push(host.child);
-    const client = await startUntil(cli, ['-s', '--connect-reverse-proxy', `127.0.0.1:${control}`, '--token', token, '--config-dir', path.join(dir, 'client')], (l) => l.startsWith('Published:'));
+    const client = await startUntil(
+      cli,
+      [
+        '-s',
+        '--connect-reverse-proxy',
+        `127.0.0.1:${control}`,
+        '--token',
+        token,
+        '--config-dir',
+        path.join(dir, 'client'),
+      ],
+      (l) => l.startsWith('Published:'),
+    );
     children.push(client.child);
     const publicPort = Number(/^Published: \S+:(\d+) /.exec(client.line)[1]);
     const pid = client.child.pid;
@@ -90,7 +125,8 @@ export async function cliClientMemory({ quick }) {
     return out;
   } finally {
     clearTimeout(deadline);
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) (c.kill('SIGKILL'), await once(c, 'exit'));
+    for (const c of children)
+      if (c.exitCode === null && c.signalCode === null) (c.kill('SIGKILL'), await once(c, 'exit'));
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -22,7 +22,13 @@ const run = promisify(execFile);
 /** @param {{ symmetric?: 'owner' | 'visitor' }} options */
 export async function createDualNatBed(options = {}) {
   const id = randomBytes(3).toString('hex');
-  const ns = { public: `p2dp${id}`, routerA: `p2da${id}`, owner: `p2do${id}`, routerB: `p2db${id}`, visitor: `p2dv${id}` };
+  const ns = {
+    public: `p2dp${id}`,
+    routerA: `p2da${id}`,
+    owner: `p2do${id}`,
+    routerB: `p2db${id}`,
+    visitor: `p2dv${id}`,
+  };
   const exec = async (n, cmd, ...args) => (await run('ip', ['netns', 'exec', n, cmd, ...args])).stdout;
   const ip = (...args) => run('ip', args);
   const created = [];
@@ -39,8 +45,35 @@ export async function createDualNatBed(options = {}) {
   const router = async (r, outside, gateway, privateNet, symmetric) => {
     await exec(r, 'ip', 'route', 'add', 'default', 'via', gateway);
     await exec(r, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
-    await exec(r, 'iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', privateNet, '-o', outside, '-j', 'MASQUERADE', ...(symmetric ? ['--random-fully'] : []));
-    await exec(r, 'iptables', '-A', 'FORWARD', '-i', outside, '-m', 'state', '--state', 'ESTABLISHED,RELATED', '-j', 'ACCEPT');
+    await exec(
+      r,
+      'iptables',
+      '-t',
+      'nat',
+      '-A',
+      'POSTROUTING',
+      '-s',
+      privateNet,
+      '-o',
+      outside,
+      '-j',
+      'MASQUERADE',
+      ...(symmetric ? ['--random-fully'] : []),
+    );
+    await exec(
+      r,
+      'iptables',
+      '-A',
+      'FORWARD',
+      '-i',
+      outside,
+      '-m',
+      'state',
+      '--state',
+      'ESTABLISHED,RELATED',
+      '-j',
+      'ACCEPT',
+    );
     await exec(r, 'iptables', '-A', 'FORWARD', '-i', outside, '-j', 'DROP');
     await exec(r, 'iptables', '-A', 'INPUT', '-i', outside, '-m', 'state', '--state', 'NEW', '-j', 'DROP');
   };

@@ -51,19 +51,24 @@ export async function openMany(port, count, batch = 200) {
   let served = 0;
   let failed = 0;
   for (let i = 0; i < count; i += batch) {
-    await Promise.all(Array.from({ length: Math.min(batch, count - i) }, async () => {
-      const s = net.connect({ port, host: '127.0.0.1' });
-      sockets.push(s);
-      s.on('error', () => undefined);
-      try {
-        await once(s, 'connect');
-        s.write('p');
-        await Promise.race([once(s, 'data'), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 20_000))]);
-        served++;
-      } catch {
-        failed++;
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: Math.min(batch, count - i) }, async () => {
+        const s = net.connect({ port, host: '127.0.0.1' });
+        sockets.push(s);
+        s.on('error', () => undefined);
+        try {
+          await once(s, 'connect');
+          s.write('p');
+          await Promise.race([
+            once(s, 'data'),
+            new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 20_000)),
+          ]);
+          served++;
+        } catch {
+          failed++;
+        }
+      }),
+    );
   }
   return { sockets, served, failed, close: () => sockets.forEach((s) => s.destroy()) };
 }

@@ -47,7 +47,15 @@ export async function nativeRounds({ list, httpPort, rounds, seconds, warmup, ca
       continue;
     }
     for (const [figure, values] of samples.get(p.name) ?? []) {
-      out.push({ scenario: figure, path: p.name, value: median(values), unit: units[figure], p2prc: !!p.p2prc, frp: !!p.frp, rounds: values.length });
+      out.push({
+        scenario: figure,
+        path: p.name,
+        value: median(values),
+        unit: units[figure],
+        p2prc: !!p.p2prc,
+        frp: !!p.frp,
+        rounds: values.length,
+      });
     }
   }
   return out;

@@ -13,7 +13,11 @@ export function paths({ withFrp = true } = {}) {
       open: async (target) => {
         const b = await worker('relay', [target]);
         const a = await worker('relay', [b.port]);
-        return { port: a.port, pids: { host: a.pid, client: b.pid }, close: async () => (await stop(a.child), await stop(b.child)) };
+        return {
+          port: a.port,
+          pids: { host: a.pid, client: b.pid },
+          close: async () => (await stop(a.child), await stop(b.child)),
+        };
       },
     },
     {
@@ -22,7 +26,11 @@ export function paths({ withFrp = true } = {}) {
       open: async (target) => {
         const b = await worker('relay', [target, 'tls-in']);
         const a = await worker('relay', [b.port, 'tls-out']);
-        return { port: a.port, pids: { host: a.pid, client: b.pid }, close: async () => (await stop(a.child), await stop(b.child)) };
+        return {
+          port: a.port,
+          pids: { host: a.pid, client: b.pid },
+          close: async () => (await stop(a.child), await stop(b.child)),
+        };
       },
     },
     ...['plain', 'tls'].map((mode) => ({
@@ -31,7 +39,12 @@ export function paths({ withFrp = true } = {}) {
       open: async (target, extra = {}) => {
         const h = await worker('host', [mode]);
         const c = await worker('client', [h.port, h.token, h.fingerprint ?? '-', mode, target, extra.count ?? 1]);
-        return { port: c.publicPort, pids: { host: h.pid, client: c.pid }, procs: { host: h.child, client: c.child }, close: async () => (await stop(c.child), await stop(h.child)) };
+        return {
+          port: c.publicPort,
+          pids: { host: h.pid, client: c.pid },
+          procs: { host: h.child, client: c.child },
+          close: async () => (await stop(c.child), await stop(h.child)),
+        };
       },
     })),
     {
@@ -43,7 +56,9 @@ export function paths({ withFrp = true } = {}) {
         const owner = await worker('service', ['owner', h.port, h.token, target]);
         const visitor = await worker('service', ['visitor', h.port, h.token, target]);
         return {
-          port: visitor.port, pids: { host: h.pid, client: owner.pid }, procs: { host: h.child, client: owner.child },
+          port: visitor.port,
+          pids: { host: h.pid, client: owner.pid },
+          procs: { host: h.child, client: owner.child },
           close: async () => (await stop(visitor.child), await stop(owner.child), await stop(h.child)),
         };
       },

@@ -10,9 +10,17 @@ const live = new Set();
 
 /** Forks a bench worker and resolves with its first IPC message (its ports). BENCH_WORKER_ARGS adds Node flags to every worker (`--perf-basic-prof`, `--trace-deopt`: profiling a path). */
 export async function worker(name, args = []) {
-  const child = fork(path.join(WORKERS, `${name}.js`), args.map(String), { execArgv: ['--expose-gc', ...(process.env.BENCH_WORKER_ARGS?.split(' ').filter(Boolean) ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(path.join(WORKERS, `${name}.js`), args.map(String), {
+    execArgv: ['--expose-gc', ...(process.env.BENCH_WORKER_ARGS?.split(' ').filter(Boolean) ?? [])],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   live.add(child);
-  const [msg] = await Promise.race([once(child, 'message'), once(child, 'exit').then(([code]) => { throw new Error(`${name} exited with ${code}`); })]);
+  const [msg] = await Promise.race([
+    once(child, 'message'),
+    once(child, 'exit').then(([code]) => {
+      throw new Error(`${name} exited with ${code}`);
+    }),
+  ]);
   return { child, ...msg, pid: child.pid };
 }
 
@@ -65,7 +73,9 @@ export async function waitPort(port, timeoutMs = 15_000) {
 }
 
 export function frpDir() {
-  const dir = process.env.P2PRC_FRP_BIN_DIR ?? path.resolve(import.meta.dirname, '..', '..', '..', 'shared', 'frp', 'v0.31.2', 'linux-amd64');
+  const dir =
+    process.env.P2PRC_FRP_BIN_DIR ??
+    path.resolve(import.meta.dirname, '..', '..', '..', 'shared', 'frp', 'v0.31.2', 'linux-amd64');
   return existsSync(path.join(dir, 'frps')) && existsSync(path.join(dir, 'frpc')) ? dir : undefined;
 }
 
@@ -82,15 +92,26 @@ export async function freePort() {
 export async function startFrp(dir, targetPort, { tls = false } = {}) {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'p2prc-bench-frp-'));
   const [bindPort, remotePort] = [await freePort(), await freePort()];
-  writeFileSync(path.join(tmp, 'frps.ini'), `[common]\nbind_addr = 127.0.0.1\nbind_port = ${bindPort}\ntoken = bench\nlog_level = error\n`);
-  writeFileSync(path.join(tmp, 'frpc.ini'), `[common]\nserver_addr = 127.0.0.1\nserver_port = ${bindPort}\ntoken = bench\ntls_enable = ${tls}\nlog_level = error\npool_count = 16\n\n[bench]\ntype = tcp\nlocal_ip = 127.0.0.1\nlocal_port = ${targetPort}\nremote_port = ${remotePort}\n`);
+  writeFileSync(
+    path.join(tmp, 'frps.ini'),
+    `[common]\nbind_addr = 127.0.0.1\nbind_port = ${bindPort}\ntoken = bench\nlog_level = error\n`,
+  );
+  writeFileSync(
+    path.join(tmp, 'frpc.ini'),
+    `[common]\nserver_addr = 127.0.0.1\nserver_port = ${bindPort}\ntoken = bench\ntls_enable = ${tls}\nlog_level = error\npool_count = 16\n\n[bench]\ntype = tcp\nlocal_ip = 127.0.0.1\nlocal_port = ${targetPort}\nremote_port = ${remotePort}\n`,
+  );
   const frps = spawn(path.join(dir, 'frps'), ['-c', path.join(tmp, 'frps.ini')], { stdio: 'ignore' });
   live.add(frps);
   await waitPort(bindPort);
   const frpc = spawn(path.join(dir, 'frpc'), ['-c', path.join(tmp, 'frpc.ini')], { stdio: 'ignore' });
   live.add(frpc);
   await waitPort(remotePort);
-  return { publicPort: remotePort, server: frps, client: frpc, cleanup: async () => (await stop(frpc), await stop(frps), rmSync(tmp, { recursive: true, force: true })) };
+  return {
+    publicPort: remotePort,
+    server: frps,
+    client: frpc,
+    cleanup: async () => (await stop(frpc), await stop(frps), rmSync(tmp, { recursive: true, force: true })),
+  };
 }
 
 /** Asks a p2prc worker to collect garbage and waits for it; other processes just get a short pause. */

@@ -13,20 +13,43 @@ function targets(results) {
     const x = get(results, scenario, a);
     const y = get(results, scenario, b);
     const measured = x && y ? x / y : undefined;
-    t.push({ target: label, measured, goal: min === undefined ? 'no target' : `>= ${min}x`, pass: min === undefined || measured === undefined ? undefined : measured >= min });
+    t.push({
+      target: label,
+      measured,
+      goal: min === undefined ? 'no target' : `>= ${min}x`,
+      pass: min === undefined || measured === undefined ? undefined : measured >= min,
+    });
   };
   const limit = (label, scenario, p, max, unit, base) => {
     const x = get(results, scenario, p);
     const b = base ? get(results, base, p) : 1;
     const measured = x !== undefined && b ? x / b : undefined;
-    t.push({ target: label, measured, goal: `<= ${max}${unit}`, pass: measured === undefined ? undefined : measured <= max });
+    t.push({
+      target: label,
+      measured,
+      goal: `<= ${max}${unit}`,
+      pass: measured === undefined ? undefined : measured <= max,
+    });
   };
-  const [plain, tls, relay, frp, frpTls] = ['p2prc plain', 'p2prc tls', 'node relay (2 hops)', 'frp 0.31.2 plain', 'frp 0.31.2 tls'];
+  const [plain, tls, relay, frp, frpTls] = [
+    'p2prc plain',
+    'p2prc tls',
+    'node relay (2 hops)',
+    'frp 0.31.2 plain',
+    'frp 0.31.2 tls',
+  ];
   const service = 'p2prc service (e2e AES-GCM)';
   limit('p2prc --help vs node -e 0', 'p2prc --help', 'p2prc cli', 2, 'x', 'node -e 0');
   limit('p2prc --view-rpm --json vs node -e 0', 'p2prc --view-rpm --json', 'p2prc cli', 2, 'x', 'node -e 0');
   limit('restarted host accepting vs node -e 0', 'restarted host accepting', 'p2prc cli', 3, 'x', 'node -e 0');
-  limit("client's second Published: line vs node -e 0", 'client second Published: line', 'p2prc cli', 5, 'x', 'node -e 0');
+  limit(
+    "client's second Published: line vs node -e 0",
+    'client second Published: line',
+    'p2prc cli',
+    5,
+    'x',
+    'node -e 0',
+  );
   ratio('iperf3 bulk, plaintext: p2prc vs 2-hop Node relay', 'iperf3 bulk', plain, relay, 1.5);
   ratio('wrk Connection: close, plaintext: p2prc vs frp', 'wrk Connection: close', plain, frp, 1.25);
   ratio('wrk Connection: close, TLS: p2prc vs frp tls_enable', 'wrk Connection: close', tls, frpTls, 1.25);
@@ -39,9 +62,20 @@ function targets(results) {
   }
   // Held visitors through one TLS tunnel: a run that opened fewer than the target's number cannot pass.
   const scale = results.find((r) => r.scenario.endsWith('concurrent conns'));
-  if (scale) t.push({ target: `held visitors through one TLS tunnel (${scale.path})`, measured: scale.value, goal: '18000 served', pass: scale.failed > 0 ? false : scale.value >= 18_000 ? true : undefined });
+  if (scale)
+    t.push({
+      target: `held visitors through one TLS tunnel (${scale.path})`,
+      measured: scale.value,
+      goal: '18000 served',
+      pass: scale.failed > 0 ? false : scale.value >= 18_000 ? true : undefined,
+    });
   // No target: what Node's own TLS allows (two 20-line hops, TLS between them), to read TLS figures by.
-  ratio('iperf3 bulk, TLS: p2prc vs 2-hop Node relay with TLS between', 'iperf3 bulk', tls, 'node relay (2 hops, TLS between)');
+  ratio(
+    'iperf3 bulk, TLS: p2prc vs 2-hop Node relay with TLS between',
+    'iperf3 bulk',
+    tls,
+    'node relay (2 hops, TLS between)',
+  );
   return t;
 }
 
@@ -65,16 +99,31 @@ export function report({ machine, results, json, write }) {
     process.stdout.write(`${JSON.stringify({ machine, results, targets: goals }, null, 2)}\n`);
   }
   const baseline = (r) => get(results, r.scenario, 'direct');
-  const rows = results.filter((r) => !r.error).map((r) => [r.scenario, r.path, `${fmt(r.value)} ${r.unit}${r.rounds > 1 ? ` (median of ${r.rounds})` : ''}`, baseline(r) && r.unit !== 'KB' && r.unit !== 'MB' ? `${fmt(r.value / baseline(r))}x direct` : '']);
+  const rows = results
+    .filter((r) => !r.error)
+    .map((r) => [
+      r.scenario,
+      r.path,
+      `${fmt(r.value)} ${r.unit}${r.rounds > 1 ? ` (median of ${r.rounds})` : ''}`,
+      baseline(r) && r.unit !== 'KB' && r.unit !== 'MB' ? `${fmt(r.value / baseline(r))}x direct` : '',
+    ]);
   const errors = results.filter((r) => r.error).map((r) => `- ${r.path}: ${r.error}`);
   const load = Number(String(machine.load).split(' ')[0]);
   const text = [
     `Machine: ${machine.cpus} cores (${machine.cpu}), Node ${machine.node}, fd limit ${machine.fdLimit}, load average ${machine.load}, ${machine.mode} run, ${machine.date}`,
-    ...(load >= QUIET_LOAD ? ['', `Not a quiet machine (load average ${load} at the start, ${QUIET_LOAD} at most): these figures do not judge the targets.`] : []),
+    ...(load >= QUIET_LOAD
+      ? [
+          '',
+          `Not a quiet machine (load average ${load} at the start, ${QUIET_LOAD} at most): these figures do not judge the targets.`,
+        ]
+      : []),
     '',
     table(['scenario', 'path', 'value', 'vs direct'], rows),
     '',
-    table(['target', 'measured', 'goal', 'result'], goals.map((g) => [g.target, fmt(g.measured), g.goal, g.pass === undefined ? 'n/a' : g.pass ? 'PASS' : 'MISS'])),
+    table(
+      ['target', 'measured', 'goal', 'result'],
+      goals.map((g) => [g.target, fmt(g.measured), g.goal, g.pass === undefined ? 'n/a' : g.pass ? 'PASS' : 'MISS']),
+    ),
     ...(errors.length ? ['', 'Skipped or failed:', ...errors] : []),
   ].join('\n');
   if (!json) process.stdout.write(`${text}\n`);

@@ -12,11 +12,19 @@ import { collect, freePort, rssKB, stop, waitPort, worker } from './proc.js';
 /** Caps every scenario so a hung path cannot stall the run. */
 function capped(promise, ms, what) {
   let timer;
-  return Promise.race([promise, new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`${what} exceeded ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    promise,
+    new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`${what} exceeded ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 async function rate(port, { close, seconds }) {
-  const r = await autocannon({ url: `http://127.0.0.1:${port}/`, connections: 50, duration: seconds, headers: close ? { connection: 'close' } : {} });
+  const r = await autocannon({
+    url: `http://127.0.0.1:${port}/`,
+    connections: 50,
+    duration: seconds,
+    headers: close ? { connection: 'close' } : {},
+  });
   return r.requests.average;
 }
 
@@ -35,47 +43,65 @@ export async function scenarios({ quick, log }) {
   const size = quick ? 32e6 : 512e6;
   const seconds = quick ? 2 : 8;
   const cap = quick ? 60_000 : 300_000;
-  const record = (scenario, p, value, unit, extra = {}) => results.push({ scenario, path: p.name, value, unit, p2prc: !!p.p2prc, frp: !!p.frp, ...extra });
+  const record = (scenario, p, value, unit, extra = {}) =>
+    results.push({ scenario, path: p.name, value, unit, p2prc: !!p.p2prc, frp: !!p.frp, ...extra });
   if (!missing) {
     // The reference figures: native load generators, the same for every path (median of interleaved rounds).
     const rounds = quick ? 1 : 3;
-    results.push(...(await nativeRounds({ list, httpPort: http.port, rounds, seconds: quick ? 1 : 5, warmup: quick ? 0 : 2, capped, cap, log })));
+    results.push(
+      ...(await nativeRounds({
+        list,
+        httpPort: http.port,
+        rounds,
+        seconds: quick ? 1 : 5,
+        warmup: quick ? 0 : 2,
+        capped,
+        cap,
+        log,
+      })),
+    );
   }
   // The TLS relay is a yardstick for the native figures only (what Node's own TLS allows).
   for (const p of list.filter((x) => !x.tlsCeiling)) {
     log(`== ${p.name}`);
     try {
-      await capped((async () => {
-        let route;
-        // The Node loaders (kept for continuity; in a quick run only when the native tools are missing).
-        if (!quick || missing) {
-          route = await p.open(sink.port);
-          record('bulk 1 conn', p, await bulk(route.port, size, 1), 'MB/s');
-          record('bulk 8 conns', p, await bulk(route.port, size, 8), 'MB/s');
+      await capped(
+        (async () => {
+          let route;
+          // The Node loaders (kept for continuity; in a quick run only when the native tools are missing).
+          if (!quick || missing) {
+            route = await p.open(sink.port);
+            record('bulk 1 conn', p, await bulk(route.port, size, 1), 'MB/s');
+            record('bulk 8 conns', p, await bulk(route.port, size, 8), 'MB/s');
+            await route.close();
+            route = await p.open(http.port);
+            record('http keep-alive', p, await rate(route.port, { close: false, seconds }), 'req/s');
+            record('http new conn', p, await rate(route.port, { close: true, seconds }), 'req/s');
+            await route.close();
+          }
+          route = await p.open(echo.port);
+          const t = await ttfb(route.port, quick ? 50 : 500);
+          record('ttfb p50', p, t.p50, 'ms');
+          record('ttfb p99', p, t.p99, 'ms');
+          if (p.name !== 'direct' && !p.name.startsWith('node relay') && p.footprint !== false) {
+            await settle(route);
+            const before = { host: rssKB(route.pids.host), client: rssKB(route.pids.client) };
+            record('idle RSS host', p, before.host / 1024, 'MB');
+            record('idle RSS client', p, before.client / 1024, 'MB');
+            const n = quick ? 200 : 2000; // issue 16: 2,000 idle proxied connections
+            const idle = await openMany(route.port, n);
+            await settle(route);
+            record('KB per idle conn (host)', p, (rssKB(route.pids.host) - before.host) / n, 'KB', {
+              served: idle.served,
+            });
+            record('KB per idle conn (client)', p, (rssKB(route.pids.client) - before.client) / n, 'KB');
+            idle.close();
+          }
           await route.close();
-          route = await p.open(http.port);
-          record('http keep-alive', p, await rate(route.port, { close: false, seconds }), 'req/s');
-          record('http new conn', p, await rate(route.port, { close: true, seconds }), 'req/s');
-          await route.close();
-        }
-        route = await p.open(echo.port);
-        const t = await ttfb(route.port, quick ? 50 : 500);
-        record('ttfb p50', p, t.p50, 'ms');
-        record('ttfb p99', p, t.p99, 'ms');
-        if (p.name !== 'direct' && !p.name.startsWith('node relay') && p.footprint !== false) {
-          await settle(route);
-          const before = { host: rssKB(route.pids.host), client: rssKB(route.pids.client) };
-          record('idle RSS host', p, before.host / 1024, 'MB');
-          record('idle RSS client', p, before.client / 1024, 'MB');
-          const n = quick ? 200 : 2000; // issue 16: 2,000 idle proxied connections
-          const idle = await openMany(route.port, n);
-          await settle(route);
-          record('KB per idle conn (host)', p, (rssKB(route.pids.host) - before.host) / n, 'KB', { served: idle.served });
-          record('KB per idle conn (client)', p, (rssKB(route.pids.client) - before.client) / n, 'KB');
-          idle.close();
-        }
-        await route.close();
-      })(), cap, p.name);
+        })(),
+        cap,
+        p.name,
+      );
     } catch (err) {
       log(`   ${p.name} failed: ${err.message}`);
       results.push({ scenario: 'run', path: p.name, error: err.message, p2prc: !!p.p2prc });
@@ -97,7 +123,14 @@ async function scale(results, echoPort, quick, log, cap) {
   const route = await p.open(echoPort);
   try {
     const many = await capped(openMany(route.port, n), cap, 'scale');
-    results.push({ scenario: `${n} concurrent conns`, path: p.name, value: many.served, unit: 'served', failed: many.failed, p2prc: true });
+    results.push({
+      scenario: `${n} concurrent conns`,
+      path: p.name,
+      value: many.served,
+      unit: 'served',
+      failed: many.failed,
+      p2prc: true,
+    });
     many.close();
   } catch (err) {
     results.push({ scenario: 'scale', path: p.name, error: err.message, p2prc: true });
@@ -123,10 +156,23 @@ async function perClient(results, echoPort, quick, log, cap) {
     for (let b = 1; b <= 4; b++) {
       batches.push(await capped(worker('client', [h.port, h.token, '-', 'plain', echoPort, n]), cap, 'clients'));
       await collect(h.child);
-      if (b === 1) results.push({ scenario: 'KB per idle client (host), first batch', path: 'p2prc plain', value: (rssKB(h.pid) - start) / n, unit: 'KB', p2prc: true });
+      if (b === 1)
+        results.push({
+          scenario: 'KB per idle client (host), first batch',
+          path: 'p2prc plain',
+          value: (rssKB(h.pid) - start) / n,
+          unit: 'KB',
+          p2prc: true,
+        });
       if (b === 2) warm = rssKB(h.pid);
     }
-    results.push({ scenario: 'KB per idle client (host)', path: 'p2prc plain', value: (rssKB(h.pid) - warm) / (2 * n), unit: 'KB', p2prc: true });
+    results.push({
+      scenario: 'KB per idle client (host)',
+      path: 'p2prc plain',
+      value: (rssKB(h.pid) - warm) / (2 * n),
+      unit: 'KB',
+      p2prc: true,
+    });
   } finally {
     for (const b of batches) await stop(b.child);
     await stop(h.child);
@@ -143,13 +189,32 @@ async function startup(results, httpPort, quick, log) {
       // ephemeral range and was sometimes in use, which made the client fail and the run time out.
       const port = await freePort();
       const started = performance.now();
-      const child = spawn(process.execPath, [path.join(import.meta.dirname, '..', 'workers', 'client.js'), h.port, h.token, '-', 'plain', httpPort, 1, port], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+      const child = spawn(
+        process.execPath,
+        [
+          path.join(import.meta.dirname, '..', 'workers', 'client.js'),
+          h.port,
+          h.token,
+          '-',
+          'plain',
+          httpPort,
+          1,
+          port,
+        ],
+        { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] },
+      );
       await waitPort(port, 10_000);
       times.push(performance.now() - started);
       await stop(child);
     }
     times.sort((a, b) => a - b);
-    results.push({ scenario: 'client start to public port', path: 'p2prc plain', value: times[Math.floor(times.length / 2)], unit: 'ms', p2prc: true });
+    results.push({
+      scenario: 'client start to public port',
+      path: 'p2prc plain',
+      value: times[Math.floor(times.length / 2)],
+      unit: 'ms',
+      p2prc: true,
+    });
   } catch (err) {
     results.push({ scenario: 'startup', path: 'p2prc plain', error: err.message, p2prc: true });
   } finally {
@@ -158,10 +223,11 @@ async function startup(results, httpPort, quick, log) {
 }
 
 async function cliMemory(results, quick, log) {
-  log('== the CLI client\'s RSS: at Published:, after visitors, idle');
+  log("== the CLI client's RSS: at Published:, after visitors, idle");
   try {
     const m = await cliClientMemory({ quick });
-    const add = (scenario, v) => v !== undefined && results.push({ scenario, path: 'p2prc cli (tls)', value: v, unit: 'MB', p2prc: true });
+    const add = (scenario, v) =>
+      v !== undefined && results.push({ scenario, path: 'p2prc cli (tls)', value: v, unit: 'MB', p2prc: true });
     add('client RSS at Published:', m.published);
     add(`client RSS after ${m.visitors} visitors`, m.afterVisitors);
     add('client RSS idle 20 s after visitors', m.idle);

@@ -30,7 +30,12 @@ async function timeUntil(args, env, ready) {
   const started = performance.now();
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } });
   try {
-    await Promise.race([ready(child), once(child, 'exit').then(([c]) => { throw new Error(`exited with ${c} before it was ready`); })]);
+    await Promise.race([
+      ready(child),
+      once(child, 'exit').then(([c]) => {
+        throw new Error(`exited with ${c} before it was ready`);
+      }),
+    ]);
     return performance.now() - started;
   } finally {
     child.kill('SIGKILL');
@@ -69,7 +74,20 @@ export async function startupRatios({ quick, targetPort }) {
   try {
     const t = { node: [], help: [], rpm: [], host: [], client: [] };
     const controlPort = await freePort();
-    const host = ['-s', '--reverse-proxy', '--control-port', String(controlPort), '--bind', '127.0.0.1', '--no-tls', '--port', '0', '--token', 'bench-startup-token', ...cfg];
+    const host = [
+      '-s',
+      '--reverse-proxy',
+      '--control-port',
+      String(controlPort),
+      '--bind',
+      '127.0.0.1',
+      '--no-tls',
+      '--port',
+      '0',
+      '--token',
+      'bench-startup-token',
+      ...cfg,
+    ];
     // The first start makes the token and the certificate; restarts only read them.
     await timeUntil([CLI, ...host], env, () => accepting(controlPort));
     for (let i = 0; i < rounds; i++) {
@@ -81,8 +99,26 @@ export async function startupRatios({ quick, targetPort }) {
     const running = spawn(process.execPath, [CLI, ...host], { stdio: 'ignore', env: { ...process.env, ...env } });
     try {
       await accepting(controlPort);
-      const client = ['-s', '--connect-reverse-proxy', `127.0.0.1:${controlPort}`, '--no-tls', '--port', '0', '--token', 'bench-startup-token', '--expose', String(targetPort), '--name', 'bench'];
-      for (let i = 0; i < rounds; i++) t.client.push(await timeUntil([CLI, ...client, '--config-dir', path.join(dir, `client${i}`)], env, (c) => lines(c, 'Published:', 2)));
+      const client = [
+        '-s',
+        '--connect-reverse-proxy',
+        `127.0.0.1:${controlPort}`,
+        '--no-tls',
+        '--port',
+        '0',
+        '--token',
+        'bench-startup-token',
+        '--expose',
+        String(targetPort),
+        '--name',
+        'bench',
+      ];
+      for (let i = 0; i < rounds; i++)
+        t.client.push(
+          await timeUntil([CLI, ...client, '--config-dir', path.join(dir, `client${i}`)], env, (c) =>
+            lines(c, 'Published:', 2),
+          ),
+        );
     } finally {
       running.kill('SIGKILL');
     }

@@ -5,10 +5,23 @@ const [hostPort, token, fingerprint, tls, targetPort, countText, remotePort] = p
 const count = Number(countText ?? 1);
 const clients = [];
 for (let i = 0; i < count; i++) {
-  clients.push(connect({
-    host: '127.0.0.1', port: Number(hostPort), token, tls: tls === 'tls', fingerprint: fingerprint === '-' ? undefined : fingerprint,
-    poolSize: count > 1 ? 1 : 16, tunnels: [{ name: `t${i}`, localPort: Number(targetPort), remotePort: i === 0 && remotePort ? Number(remotePort) : 'any' }],
-  }));
+  clients.push(
+    connect({
+      host: '127.0.0.1',
+      port: Number(hostPort),
+      token,
+      tls: tls === 'tls',
+      fingerprint: fingerprint === '-' ? undefined : fingerprint,
+      poolSize: count > 1 ? 1 : 16,
+      tunnels: [
+        {
+          name: `t${i}`,
+          localPort: Number(targetPort),
+          remotePort: i === 0 && remotePort ? Number(remotePort) : 'any',
+        },
+      ],
+    }),
+  );
 }
 const ready = await Promise.all(clients.map((c) => c.ready));
 process.send({ publicPort: ready[0][0].remotePort });

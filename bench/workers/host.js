@@ -2,9 +2,15 @@
 import { startHost } from 'p2prc'; // the package's export, as its users load it
 
 const tls = process.argv[2] === 'tls';
-const h = await startHost({ controlPort: 0, bind: '127.0.0.1', tls, maxClients: 100_000, maxTunnelsPerClient: 64,
+const h = await startHost({
+  controlPort: 0,
+  bind: '127.0.0.1',
+  tls,
+  maxClients: 100_000,
+  maxTunnelsPerClient: 64,
   // Every bench client dials from 127.0.0.1, which makes them one principal (the per-client footprint has 400).
-  maxTunnelsPerPrincipal: 100_000 });
+  maxTunnelsPerPrincipal: 100_000,
+});
 process.send({ port: h.port, token: h.token, fingerprint: h.fingerprint ?? null });
 // Footprint readings: collect garbage first so RSS reflects live connections, not pending garbage.
 process.on('message', (m) => {

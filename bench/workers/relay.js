@@ -12,14 +12,25 @@ const { generateSelfSignedCert, tlsCiphers } = await import(sourceModuleUrl('tra
 const target = Number(process.argv[2]);
 const mode = process.argv[3] ?? 'plain';
 const cert = mode === 'tls-in' ? generateSelfSignedCert('bench-relay') : undefined;
-const onward = () => mode === 'tls-out'
-  ? tls.connect({ port: target, host: '127.0.0.1', rejectUnauthorized: false, allowHalfOpen: true, noDelay: true, ciphers: tlsCiphers() })
-  : net.connect({ port: target, host: '127.0.0.1', allowHalfOpen: true, noDelay: true });
+const onward = () =>
+  mode === 'tls-out'
+    ? tls.connect({
+        port: target,
+        host: '127.0.0.1',
+        rejectUnauthorized: false,
+        allowHalfOpen: true,
+        noDelay: true,
+        ciphers: tlsCiphers(),
+      })
+    : net.connect({ port: target, host: '127.0.0.1', allowHalfOpen: true, noDelay: true });
 const relay = (a) => {
   const b = onward();
   pipeline(a, b, a, () => (a.destroy(), b.destroy()));
 };
 const server = cert
-  ? tls.createServer({ key: cert.keyPem, cert: cert.certPem, ciphers: tlsCiphers(), allowHalfOpen: true, noDelay: true }, relay)
+  ? tls.createServer(
+      { key: cert.keyPem, cert: cert.certPem, ciphers: tlsCiphers(), allowHalfOpen: true, noDelay: true },
+      relay,
+    )
   : net.createServer({ allowHalfOpen: true, noDelay: true }, relay);
 server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));

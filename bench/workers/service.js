@@ -4,11 +4,27 @@ import { connect, ServiceVisitor } from 'p2prc'; // the package's export, as its
 const [role, hostPort, token, targetPort] = process.argv.slice(2);
 const secret = 'bench-secret';
 if (role === 'owner') {
-  const c = connect({ host: '127.0.0.1', port: Number(hostPort), token, tls: false, poolSize: 16, tunnels: [], services: [{ id: 'bench', secret, localPort: Number(targetPort) }] });
+  const c = connect({
+    host: '127.0.0.1',
+    port: Number(hostPort),
+    token,
+    tls: false,
+    poolSize: 16,
+    tunnels: [],
+    services: [{ id: 'bench', secret, localPort: Number(targetPort) }],
+  });
   await c.ready;
   process.send({ ready: true });
 } else {
-  const v = new ServiceVisitor({ host: '127.0.0.1', port: Number(hostPort), token, tls: false, serviceId: 'bench', secret, localPort: 0 });
+  const v = new ServiceVisitor({
+    host: '127.0.0.1',
+    port: Number(hostPort),
+    token,
+    tls: false,
+    serviceId: 'bench',
+    secret,
+    localPort: 0,
+  });
   process.send({ port: await v.start() });
 }
 process.on('message', () => undefined);

@@ -22,7 +22,6 @@ export interface AdminServerOptions {
   insecure?: boolean;
 }
 
-
 /**
  * The admin server: `/` (dashboard), `/metrics` (Prometheus), `/api/clients`, `/api/tunnels`,
  * `/api/events`. Read-only, bearer-token guarded, bound to loopback unless told otherwise.
@@ -37,12 +36,17 @@ export class AdminServer {
   constructor(private readonly o: AdminServerOptions) {
     const bind = o.bind ?? '127.0.0.1';
     if (!isLoopback(bind) && !o.tls && !o.insecure) {
-      throw new P2prcError('E_USAGE', `admin server on non-loopback address ${bind} needs TLS (--admin-tls) or --admin-insecure`);
+      throw new P2prcError(
+        'E_USAGE',
+        `admin server on non-loopback address ${bind} needs TLS (--admin-tls) or --admin-insecure`,
+      );
     }
     if (!o.token) throw new P2prcError('E_USAGE', 'admin server needs a token');
     this.metrics = new AdminMetrics(o.source);
     const handler: http.RequestListener = (req, res) => void this.handle(req, res);
-    this.server = o.tls ? https.createServer({ key: o.tls.key, cert: o.tls.cert }, handler) : http.createServer(handler);
+    this.server = o.tls
+      ? https.createServer({ key: o.tls.key, cert: o.tls.cert }, handler)
+      : http.createServer(handler);
     this.server.on('connection', (s) => {
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
@@ -69,21 +73,31 @@ export class AdminServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin');
     try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed\n', { allow: 'GET, HEAD' });
+      if (req.method !== 'GET' && req.method !== 'HEAD')
+        return send(res, 405, 'text/plain', 'method not allowed\n', { allow: 'GET, HEAD' });
       if (!bearerMatches(req.headers.authorization, this.o.token)) {
         // A browser opening "/" gets a token prompt (still a 401); everything else a plain 401.
         const html = url.pathname === '/' && (req.headers.accept ?? '').includes('text/html');
         const body = html ? LOGIN_HTML : 'unauthorized: send Authorization: Bearer <token>\n';
-        return send(res, 401, html ? 'text/html; charset=utf-8' : 'text/plain', body, { 'www-authenticate': 'Bearer realm="p2prc"' });
+        return send(res, 401, html ? 'text/html; charset=utf-8' : 'text/plain', body, {
+          'www-authenticate': 'Bearer realm="p2prc"',
+        });
       }
       switch (url.pathname) {
-        case '/': return send(res, 200, 'text/html; charset=utf-8', DASHBOARD_HTML);
-        case '/metrics': return send(res, 200, this.metrics.contentType, await this.metrics.text());
-        case '/api/clients': return json(res, { role: this.o.source.role, clients: this.o.source.clients() });
-        case '/api/tunnels': return json(res, { role: this.o.source.role, tunnels: this.o.source.tunnels() });
-        case '/api/events': return json(res, { events: this.events.list(Number(url.searchParams.get('after') ?? 0) || 0) });
-        case '/api/stats': return json(res, { role: this.o.source.role, ...this.o.source.stats() });
-        default: return send(res, 404, 'text/plain', 'not found\n');
+        case '/':
+          return send(res, 200, 'text/html; charset=utf-8', DASHBOARD_HTML);
+        case '/metrics':
+          return send(res, 200, this.metrics.contentType, await this.metrics.text());
+        case '/api/clients':
+          return json(res, { role: this.o.source.role, clients: this.o.source.clients() });
+        case '/api/tunnels':
+          return json(res, { role: this.o.source.role, tunnels: this.o.source.tunnels() });
+        case '/api/events':
+          return json(res, { events: this.events.list(Number(url.searchParams.get('after') ?? 0) || 0) });
+        case '/api/stats':
+          return json(res, { role: this.o.source.role, ...this.o.source.stats() });
+        default:
+          return send(res, 404, 'text/plain', 'not found\n');
       }
     } catch (err) {
       send(res, 500, 'text/plain', `internal error: ${(err as Error).message}\n`);
@@ -97,8 +111,19 @@ export class AdminServer {
   }
 }
 
-function send(res: http.ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers });
+function send(
+  res: http.ServerResponse,
+  status: number,
+  type: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    'content-type': type,
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...headers,
+  });
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 

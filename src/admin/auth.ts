@@ -7,7 +7,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 export function bearerMatches(header: string | undefined, token: string): boolean {
   if (!header) return false;
   const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-  const given = createHash('sha256').update(m?.[1] ?? '').digest();
+  const given = createHash('sha256')
+    .update(m?.[1] ?? '')
+    .digest();
   const wanted = createHash('sha256').update(token).digest();
   // A missing or malformed header still pays for one comparison, then fails.
   return timingSafeEqual(given, wanted) && m !== null && token.length > 0;

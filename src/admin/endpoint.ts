@@ -61,26 +61,51 @@ export async function adminGet<T>(e: AdminEndpoint, route: string, timeoutMs = 2
   // node:http is loaded here, not with this module, which the offline views and every client load.
   const { default: http } = await import('node:http');
   const { socket } = await dial({
-    host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port), tls: secure, fingerprint: e.fingerprint ?? undefined, timeoutMs,
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(url.port),
+    tls: secure,
+    fingerprint: e.fingerprint ?? undefined,
+    timeoutMs,
   });
   return new Promise<T>((resolve, reject) => {
     // Plain HTTP framing over the socket dialed above (which is already TLS when the URL says https).
-    const req = http.get({
-      host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, headers: { authorization: `Bearer ${e.token}` }, createConnection: () => socket,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        if (res.statusCode !== 200) return reject(new P2prcError(res.statusCode === 401 ? 'E_AUTH' : 'E_PROTOCOL', `admin ${route}: HTTP ${res.statusCode}`));
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as T);
-        } catch (err) {
-          reject(new P2prcError('E_PROTOCOL', `admin ${route}: bad JSON`, { cause: err }));
-        }
-      });
-      res.on('error', reject);
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(new P2prcError('E_TIMEOUT', `admin ${route}: no answer within ${timeoutMs} ms`)));
-    req.on('error', (err) => reject(err instanceof P2prcError ? err : new P2prcError('E_UNREACHABLE', `admin ${route}: ${err.message}`, { cause: err })));
+    const req = http.get(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: `${url.pathname}${url.search}`,
+        headers: { authorization: `Bearer ${e.token}` },
+        createConnection: () => socket,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          if (res.statusCode !== 200)
+            return reject(
+              new P2prcError(
+                res.statusCode === 401 ? 'E_AUTH' : 'E_PROTOCOL',
+                `admin ${route}: HTTP ${res.statusCode}`,
+              ),
+            );
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as T);
+          } catch (err) {
+            reject(new P2prcError('E_PROTOCOL', `admin ${route}: bad JSON`, { cause: err }));
+          }
+        });
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(timeoutMs, () =>
+      req.destroy(new P2prcError('E_TIMEOUT', `admin ${route}: no answer within ${timeoutMs} ms`)),
+    );
+    req.on('error', (err) =>
+      reject(
+        err instanceof P2prcError
+          ? err
+          : new P2prcError('E_UNREACHABLE', `admin ${route}: ${err.message}`, { cause: err }),
+      ),
+    );
   }).finally(() => socket.destroy());
 }

@@ -33,29 +33,96 @@ export class AdminMetrics {
   constructor(private readonly source: AdminSource) {
     const r = [this.registry];
     const src = this.source;
-    new Gauge({ name: `${P}connected_clients`, help: 'Clients connected now', registers: r, collect() { this.set(src.clients().length); } });
     new Gauge({
-      name: `${P}tunnels`, help: 'Tunnels open now, by protocol and engine', labelNames: ['protocol', 'engine'], registers: r,
+      name: `${P}connected_clients`,
+      help: 'Clients connected now',
+      registers: r,
+      collect() {
+        this.set(src.clients().length);
+      },
+    });
+    new Gauge({
+      name: `${P}tunnels`,
+      help: 'Tunnels open now, by protocol and engine',
+      labelNames: ['protocol', 'engine'],
+      registers: r,
       collect() {
         this.reset();
         for (const t of src.tunnels()) this.inc({ protocol: t.protocol, engine: t.engine });
       },
     });
-    perTunnel(r, src, `${P}visitor_connections_total`, 'Visitor connections accepted per tunnel since it opened', 'counter', (t) => t.visitorsTotal);
-    perTunnel(r, src, `${P}visitor_connections`, 'Visitor connections open now per tunnel', 'gauge', (t) => t.visitorsNow);
+    perTunnel(
+      r,
+      src,
+      `${P}visitor_connections_total`,
+      'Visitor connections accepted per tunnel since it opened',
+      'counter',
+      (t) => t.visitorsTotal,
+    );
+    perTunnel(
+      r,
+      src,
+      `${P}visitor_connections`,
+      'Visitor connections open now per tunnel',
+      'gauge',
+      (t) => t.visitorsNow,
+    );
     perTunnel(r, src, `${P}tunnel_bytes_in_total`, 'Bytes from visitors into each tunnel', 'counter', (t) => t.bytesIn);
-    perTunnel(r, src, `${P}tunnel_bytes_out_total`, 'Bytes from each tunnel back to visitors', 'counter', (t) => t.bytesOut);
-    new Gauge({ name: `${P}data_pool_size`, help: 'Idle pre-opened data connections', registers: r, collect() { this.set(src.stats().dataPoolSize); } });
-    new Counter({
-      name: `${P}data_pool_misses_total`, help: 'Visitors that found the data pool empty and waited for a new connection', registers: r,
-      collect() { this.reset(); this.inc(src.stats().dataPoolMisses); },
+    perTunnel(
+      r,
+      src,
+      `${P}tunnel_bytes_out_total`,
+      'Bytes from each tunnel back to visitors',
+      'counter',
+      (t) => t.bytesOut,
+    );
+    new Gauge({
+      name: `${P}data_pool_size`,
+      help: 'Idle pre-opened data connections',
+      registers: r,
+      collect() {
+        this.set(src.stats().dataPoolSize);
+      },
     });
-    new Gauge({ name: `${P}pending_handshakes`, help: 'Connections not yet past their handshake', registers: r, collect() { this.set(src.stats().pendingHandshakes); } });
-    this.loginsAccepted = new Counter({ name: `${P}logins_accepted_total`, help: 'Logins accepted (p2prc and frp clients)', registers: r });
-    this.loginsRefused = new Counter({ name: `${P}logins_refused_total`, help: 'Logins and tunnel requests refused, by reason', labelNames: ['reason'], registers: r });
+    new Counter({
+      name: `${P}data_pool_misses_total`,
+      help: 'Visitors that found the data pool empty and waited for a new connection',
+      registers: r,
+      collect() {
+        this.reset();
+        this.inc(src.stats().dataPoolMisses);
+      },
+    });
+    new Gauge({
+      name: `${P}pending_handshakes`,
+      help: 'Connections not yet past their handshake',
+      registers: r,
+      collect() {
+        this.set(src.stats().pendingHandshakes);
+      },
+    });
+    this.loginsAccepted = new Counter({
+      name: `${P}logins_accepted_total`,
+      help: 'Logins accepted (p2prc and frp clients)',
+      registers: r,
+    });
+    this.loginsRefused = new Counter({
+      name: `${P}logins_refused_total`,
+      help: 'Logins and tunnel requests refused, by reason',
+      labelNames: ['reason'],
+      registers: r,
+    });
     for (const reason of REFUSAL_REASONS) this.loginsRefused.inc({ reason }, 0);
-    this.rounds = new Counter({ name: `${P}discovery_rounds_total`, help: 'IP table exchange rounds completed', registers: r });
-    this.peers = new Gauge({ name: `${P}discovery_peers`, help: 'Peers known from the IP table exchange', registers: r });
+    this.rounds = new Counter({
+      name: `${P}discovery_rounds_total`,
+      help: 'IP table exchange rounds completed',
+      registers: r,
+    });
+    this.peers = new Gauge({
+      name: `${P}discovery_peers`,
+      help: 'Peers known from the IP table exchange',
+      registers: r,
+    });
   }
 
   loginAccepted(): void {
@@ -81,9 +148,19 @@ export class AdminMetrics {
   }
 }
 
-function perTunnel(registers: Registry[], src: AdminSource, name: string, help: string, kind: 'counter' | 'gauge', value: (t: TunnelView) => number): void {
+function perTunnel(
+  registers: Registry[],
+  src: AdminSource,
+  name: string,
+  help: string,
+  kind: 'counter' | 'gauge',
+  value: (t: TunnelView) => number,
+): void {
   const config = {
-    name, help, labelNames: ['tunnel', 'port'] as const, registers,
+    name,
+    help,
+    labelNames: ['tunnel', 'port'] as const,
+    registers,
     // Re-read on every scrape: a closed tunnel's series disappears with it.
     collect(this: Counter<'tunnel' | 'port'> | Gauge<'tunnel' | 'port'>) {
       this.reset();

@@ -4,7 +4,16 @@
  */
 
 export type RefusalReason = 'auth' | 'tls' | 'quota' | 'port_taken' | 'policy' | 'version' | 'protocol' | 'timeout';
-export const REFUSAL_REASONS: readonly RefusalReason[] = ['auth', 'tls', 'quota', 'port_taken', 'policy', 'version', 'protocol', 'timeout'];
+export const REFUSAL_REASONS: readonly RefusalReason[] = [
+  'auth',
+  'tls',
+  'quota',
+  'port_taken',
+  'policy',
+  'version',
+  'protocol',
+  'timeout',
+];
 
 export interface ClientView {
   id: string;
@@ -71,13 +80,21 @@ export interface AdminSource {
 /** Maps an error code to the refusal reason operators filter on; unknown codes are protocol refusals. */
 export function refusalReason(code: string): RefusalReason {
   switch (code) {
-    case 'E_AUTH': return 'auth';
-    case 'E_TLS': return 'tls';
-    case 'E_QUOTA': return 'quota';
-    case 'E_PORT_TAKEN': return 'port_taken';
-    case 'E_PORT_DENIED': return 'policy';
-    case 'E_VERSION': return 'version';
-    case 'E_TIMEOUT': return 'timeout';
-    default: return 'protocol';
+    case 'E_AUTH':
+      return 'auth';
+    case 'E_TLS':
+      return 'tls';
+    case 'E_QUOTA':
+      return 'quota';
+    case 'E_PORT_TAKEN':
+      return 'port_taken';
+    case 'E_PORT_DENIED':
+      return 'policy';
+    case 'E_VERSION':
+      return 'version';
+    case 'E_TIMEOUT':
+      return 'timeout';
+    default:
+      return 'protocol';
   }
 }

@@ -1,7 +1,14 @@
 import { isIP } from 'node:net';
 import type { Argv } from 'yargs';
 import { P2prcError, escapeControl } from '../errors.js';
-import type { Logger, NodeService, NodeServiceOptions, PublishedTunnel, ServiceOwner, ServiceOwnerOptions } from '../index.js';
+import type {
+  Logger,
+  NodeService,
+  NodeServiceOptions,
+  PublishedTunnel,
+  ServiceOwner,
+  ServiceOwnerOptions,
+} from '../index.js';
 import { configDirArg, loadLibrary, type Library } from './lib.js';
 import { stdio, untilSignal, type Output } from './output.js';
 import { discoveryArgs, discoveryOptions } from './discovery-options.js';
@@ -16,53 +23,132 @@ export const describe = 'Start the P2PRC node server and publish it through a re
 export function configure(y: Argv): Argv {
   return adminOptions(logOptions(discoveryOptions(y)))
     .option('server', { alias: 's', type: 'boolean', describe: 'start the node server (P2PRC style; implied)' })
-    .option('connect-reverse-proxy', { type: 'string', demandOption: true, describe: 'host address ip[:port] (port default 7000), or "auto" / nothing to pick from reverse_proxy_server.json' })
-    .option('failover-after', { type: 'number', default: 30, describe: 'with auto: seconds a lost host is waited for before moving to the next best' })
-    .option('port', { type: 'number', describe: 'local node server port, 0 = any free (default: negotiated, free here and on the host)' })
+    .option('connect-reverse-proxy', {
+      type: 'string',
+      demandOption: true,
+      describe:
+        'host address ip[:port] (port default 7000), or "auto" / nothing to pick from reverse_proxy_server.json',
+    })
+    .option('failover-after', {
+      type: 'number',
+      default: 30,
+      describe: 'with auto: seconds a lost host is waited for before moving to the next best',
+    })
+    .option('port', {
+      type: 'number',
+      describe: 'local node server port, 0 = any free (default: negotiated, free here and on the host)',
+    })
     .option('remote-port', { type: 'string', default: 'any', describe: 'requested public port, or "any"' })
-    .option('expose', { type: 'string', array: true, default: [], describe: 'also publish [udp:]<local>[:<remote>] (repeatable)' })
-    .option('service', { type: 'string', describe: 'offer the node server (or the first --expose) as a private service with this ID; no public port' })
-    .option('secret', { type: 'string', describe: 'the service\'s secret (env P2PRC_SECRET; generated and printed when absent)' })
+    .option('expose', {
+      type: 'string',
+      array: true,
+      default: [],
+      describe: 'also publish [udp:]<local>[:<remote>] (repeatable)',
+    })
+    .option('service', {
+      type: 'string',
+      describe: 'offer the node server (or the first --expose) as a private service with this ID; no public port',
+    })
+    .option('secret', {
+      type: 'string',
+      describe: "the service's secret (env P2PRC_SECRET; generated and printed when absent)",
+    })
     .option('description', { type: 'string', default: '', describe: 'service description shown by --list-services' })
-    .option('bind', { type: 'string', default: '127.0.0.1', describe: 'address the node server (and --udp-port server) listens on; loopback by default, as visitors come through the host' })
-    .option('udp-port', { type: 'number', describe: 'also start the node\'s UDP server on this port (0 = any) and publish it' })
-    .option('token', { type: 'string', describe: 'the host\'s token (env P2PRC_TOKEN)' })
-    .option('fingerprint', { type: 'string', describe: 'pin the host\'s TLS certificate (default: trust on first use)' })
-    .option('trust', { type: 'string', array: true, default: [], describe: 'confirm a host certificate fingerprint (repeatable, kept in config.json): with auto, your token goes to hosts learned from peers only when confirmed' })
-    .option('accept-peer-tokens', { type: 'boolean', default: false, describe: 'with auto: use the token a peer advertises for an open host' })
+    .option('bind', {
+      type: 'string',
+      default: '127.0.0.1',
+      describe:
+        'address the node server (and --udp-port server) listens on; loopback by default, as visitors come through the host',
+    })
+    .option('udp-port', {
+      type: 'number',
+      describe: "also start the node's UDP server on this port (0 = any) and publish it",
+    })
+    .option('token', { type: 'string', describe: "the host's token (env P2PRC_TOKEN)" })
+    .option('fingerprint', { type: 'string', describe: "pin the host's TLS certificate (default: trust on first use)" })
+    .option('trust', {
+      type: 'string',
+      array: true,
+      default: [],
+      describe:
+        'confirm a host certificate fingerprint (repeatable, kept in config.json): with auto, your token goes to hosts learned from peers only when confirmed',
+    })
+    .option('accept-peer-tokens', {
+      type: 'boolean',
+      default: false,
+      describe: 'with auto: use the token a peer advertises for an open host',
+    })
     .option('tls', { type: 'boolean', default: true, describe: 'TLS to the host (--no-tls for a plaintext host)' })
-    .option('engine', { choices: ['native', 'frp', 'auto'], default: 'native', describe: 'tunnel engine: native, frp (drives a real frpc), auto (detect the host)' })
-    .option('protocol', { choices: ['p2prc', 'frp'], default: 'p2prc', describe: 'wire protocol: frp speaks to a stock frps natively, without an frp binary' })
-    .option('tcp-mux', { type: 'boolean', default: true, describe: 'with --protocol frp: yamux multiplexing, as frps tcp_mux (--no-tcp-mux to match tcp_mux = false)' })
+    .option('engine', {
+      choices: ['native', 'frp', 'auto'],
+      default: 'native',
+      describe: 'tunnel engine: native, frp (drives a real frpc), auto (detect the host)',
+    })
+    .option('protocol', {
+      choices: ['p2prc', 'frp'],
+      default: 'p2prc',
+      describe: 'wire protocol: frp speaks to a stock frps natively, without an frp binary',
+    })
+    .option('tcp-mux', {
+      type: 'boolean',
+      default: true,
+      describe: 'with --protocol frp: yamux multiplexing, as frps tcp_mux (--no-tcp-mux to match tcp_mux = false)',
+    })
     .option('frp-bin-dir', { type: 'string', describe: 'directory holding frpc (env P2PRC_FRP_BIN_DIR)' })
     .option('name', { type: 'string', describe: 'client name shown on the host (default: hostname)' })
-    .option('exit-on-login-failure', { type: 'boolean', default: false, describe: 'exit if the first login fails instead of retrying' })
+    .option('exit-on-login-failure', {
+      type: 'boolean',
+      default: false,
+      describe: 'exit if the first login fails instead of retrying',
+    })
     .option('heartbeat', { type: 'number', default: 10, describe: 'heartbeat interval in seconds' })
-    .option('repair', { type: 'boolean', default: false, describe: 'move a corrupt record file aside (kept as .corrupt-<time>) before starting' })
-    .example('p2prc -s --connect-reverse-proxy 203.0.113.10 --token T', 'publish the node server on a port free on both sides')
-    .example('p2prc -s --connect-reverse-proxy 203.0.113.10:7000 --remote-port 6001 --expose 3000', 'fixed public port, plus local port 3000')
-    .example('p2prc -s --connect-reverse-proxy 127.0.0.1 --no-tls --exit-on-login-failure', 'plaintext host on this machine')
-    .example('p2prc -s --connect-reverse-proxy 203.0.113.10 --udp-port 0 --expose udp:5353', 'UDP: the node\'s UDP server and a local UDP service');
+    .option('repair', {
+      type: 'boolean',
+      default: false,
+      describe: 'move a corrupt record file aside (kept as .corrupt-<time>) before starting',
+    })
+    .example(
+      'p2prc -s --connect-reverse-proxy 203.0.113.10 --token T',
+      'publish the node server on a port free on both sides',
+    )
+    .example(
+      'p2prc -s --connect-reverse-proxy 203.0.113.10:7000 --remote-port 6001 --expose 3000',
+      'fixed public port, plus local port 3000',
+    )
+    .example(
+      'p2prc -s --connect-reverse-proxy 127.0.0.1 --no-tls --exit-on-login-failure',
+      'plaintext host on this machine',
+    )
+    .example(
+      'p2prc -s --connect-reverse-proxy 203.0.113.10 --udp-port 0 --expose udp:5353',
+      "UDP: the node's UDP server and a local UDP service",
+    );
 }
 
 function parseRemotePort(value: unknown): number | 'any' {
   if (value === undefined || value === 'any') return 'any';
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new P2prcError('E_USAGE', `invalid --remote-port "${String(value)}" (1-65535 or any)`);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new P2prcError('E_USAGE', `invalid --remote-port "${String(value)}" (1-65535 or any)`);
   return n;
 }
 
 /** --bind: an IP address to listen on (a name would resolve to who knows which interface). */
 function checkBind(value: unknown): string {
   const bind = String(value);
-  if (!isIP(bind)) throw new P2prcError('E_USAGE', `invalid --bind "${bind}" (an IP address: 127.0.0.1, ::1, 0.0.0.0 or one of this machine's)`);
+  if (!isIP(bind))
+    throw new P2prcError(
+      'E_USAGE',
+      `invalid --bind "${bind}" (an IP address: 127.0.0.1, ::1, 0.0.0.0 or one of this machine's)`,
+    );
   return bind;
 }
 
 /** --port and --heartbeat, checked before either mode starts anything. */
 function checkPortAndHeartbeat(args: Record<string, unknown>): { port: number | undefined; heartbeatMs: number } {
   const port = args.port as number | undefined;
-  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new P2prcError('E_USAGE', `invalid --port "${String(port)}"`);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
+    throw new P2prcError('E_USAGE', `invalid --port "${String(port)}"`);
   const heartbeat = args.heartbeat as number;
   if (!(heartbeat > 0)) throw new P2prcError('E_USAGE', `invalid --heartbeat "${String(heartbeat)}"`);
   return { port, heartbeatMs: Math.round(heartbeat * 1000) };
@@ -71,18 +157,36 @@ function checkPortAndHeartbeat(args: Record<string, unknown>): { port: number | 
 /** Status lines keep their text; a logger adds the time and the level (warn for warnings and retries, debug for causes). */
 function statusSink(out: Output, log: Logger | undefined): (line: string) => void {
   // Status lines carry hosts' and peers' texts: escaped, each stays one line.
-  if (!log) return (line) => (line.startsWith('  caused by:') ? out.verbose && out.err(escapeControl(line)) : out.err(escapeControl(line)));
+  if (!log)
+    return (line) =>
+      line.startsWith('  caused by:') ? out.verbose && out.err(escapeControl(line)) : out.err(escapeControl(line));
   // A failure's cause chain comes as indented "caused by:" lines after it: debug level, shown with --verbose.
-  return (line) => log.log(line.startsWith('  caused by:') ? 'debug' : line.startsWith('warning:') || line.startsWith('status:') ? 'warn' : 'info', 'status', line);
+  return (line) =>
+    log.log(
+      line.startsWith('  caused by:')
+        ? 'debug'
+        : line.startsWith('warning:') || line.startsWith('status:')
+          ? 'warn'
+          : 'info',
+      'status',
+      line,
+    );
 }
 
 /** The flags of `-s --connect-reverse-proxy` as runNodeService options (validated here, at the edge). */
-export function nodeServiceOptions(lib: Library, args: Record<string, unknown>, out: Output, log?: Logger): NodeServiceOptions {
+export function nodeServiceOptions(
+  lib: Library,
+  args: Record<string, unknown>,
+  out: Output,
+  log?: Logger,
+): NodeServiceOptions {
   const admin = adminFlags(args);
   const { port, heartbeatMs } = checkPortAndHeartbeat(args);
   return {
     configDir: configDirArg(lib, args),
-    proxy: ['', 'auto'].includes(String(args['connect-reverse-proxy'] ?? '')) ? 'auto' : lib.parseHostPort(String(args['connect-reverse-proxy']), 7000, '--connect-reverse-proxy address'),
+    proxy: ['', 'auto'].includes(String(args['connect-reverse-proxy'] ?? ''))
+      ? 'auto'
+      : lib.parseHostPort(String(args['connect-reverse-proxy']), 7000, '--connect-reverse-proxy address'),
     failoverMs: Math.round((args['failover-after'] as number) * 1000),
     ...discoveryArgs(args),
     token: args.token as string | undefined,
@@ -103,13 +207,23 @@ export function nodeServiceOptions(lib: Library, args: Record<string, unknown>, 
     tcpMux: args['tcp-mux'] as boolean,
     frpBinDir: args['frp-bin-dir'] as string | undefined,
     onStatus: statusSink(out, log),
-    onLog: log ? (log.enabled('debug') ? (line) => log.debug('engine', `[frpc] ${line}`) : undefined) : out.verbose ? (line) => out.err(`[frpc] ${line}`) : undefined,
+    onLog: log
+      ? log.enabled('debug')
+        ? (line) => log.debug('engine', `[frpc] ${line}`)
+        : undefined
+      : out.verbose
+        ? (line) => out.err(`[frpc] ${line}`)
+        : undefined,
     ...(admin ? { admin } : {}),
   };
 }
 
 /** "Published: <public> -> <local> (<tunnel>)", or the JSON event, for one confirmed tunnel; scripts parse the two addresses. */
-export function publishedLine(t: PublishedTunnel, json: boolean, event: 'published' | 'republished' = 'published'): string {
+export function publishedLine(
+  t: PublishedTunnel,
+  json: boolean,
+  event: 'published' | 'republished' = 'published',
+): string {
   if (json) return JSON.stringify({ event, ...t });
   const local = t.localHost.includes(':') ? `[${t.localHost}]` : t.localHost;
   return `Published: ${t.publicAddress} -> ${local}:${t.localPort} (${t.name}${t.protocol === 'udp' ? ', udp' : ''})`;
@@ -128,7 +242,8 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     }
   }
   if (args.service !== undefined) {
-    if (args['admin-port'] !== undefined) throw new P2prcError('E_USAGE', '--admin-port is not available with --service');
+    if (args['admin-port'] !== undefined)
+      throw new P2prcError('E_USAGE', '--admin-port is not available with --service');
     return runService(lib, args, out, verbose);
   }
   const log = makeLogger(lib, args, verbose);
@@ -147,7 +262,10 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   for (const t of service.published) out.out(publishedLine(t, json));
   if (service.admin) {
     // After the Published lines, once everything is up; the fragment carries the token to the page only.
-    if (json) out.out(JSON.stringify({ event: 'admin', url: service.admin.url, fingerprint: service.admin.fingerprint ?? null }));
+    if (json)
+      out.out(
+        JSON.stringify({ event: 'admin', url: service.admin.url, fingerprint: service.admin.fingerprint ?? null }),
+      );
     else out.out(`Admin: ${service.admin.url}#token=${encodeURIComponent(service.admin.token)}`);
   }
   const shown = new Map(service.published.map((t) => [t.name, t.publicAddress]));
@@ -166,7 +284,12 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
 }
 
 /** The flags of `-s --connect-reverse-proxy <host> --service <id>` as runServiceOwner options. */
-export function serviceOwnerOptions(lib: Library, args: Record<string, unknown>, out: Output, log?: Logger): ServiceOwnerOptions {
+export function serviceOwnerOptions(
+  lib: Library,
+  args: Record<string, unknown>,
+  out: Output,
+  log?: Logger,
+): ServiceOwnerOptions {
   const expose = (args.expose as string[]).map((e) => lib.parseExpose(e)).find((e) => e.protocol === 'tcp');
   return {
     configDir: configDirArg(lib, args),
@@ -184,8 +307,22 @@ export function serviceOwnerOptions(lib: Library, args: Record<string, unknown>,
 }
 
 /** What an offered service prints: where it is, its secret when generated, how to visit it. */
-export function serviceLines(id: string, host: string, owner: Pick<ServiceOwner, 'target' | 'secret' | 'generated'>, json: boolean): string[] {
-  if (json) return [JSON.stringify({ event: 'service', id, host, local: owner.target, ...(owner.generated ? { secret: owner.secret } : {}) })];
+export function serviceLines(
+  id: string,
+  host: string,
+  owner: Pick<ServiceOwner, 'target' | 'secret' | 'generated'>,
+  json: boolean,
+): string[] {
+  if (json)
+    return [
+      JSON.stringify({
+        event: 'service',
+        id,
+        host,
+        local: owner.target,
+        ...(owner.generated ? { secret: owner.secret } : {}),
+      }),
+    ];
   return [
     `Service: ${id} via ${host} -> 127.0.0.1:${owner.target}`,
     ...(owner.generated ? [`Secret: ${owner.secret}`] : []),
@@ -200,7 +337,13 @@ async function runService(lib: Library, args: Record<string, unknown>, out: Outp
     log.stop();
     throw err;
   });
-  for (const line of serviceLines(options.serviceId, lib.formatAddress(options.proxy.host, options.proxy.port), owner, args.json as boolean)) out.out(line);
+  for (const line of serviceLines(
+    options.serviceId,
+    lib.formatAddress(options.proxy.host, options.proxy.port),
+    owner,
+    args.json as boolean,
+  ))
+    out.out(line);
   const signal = await untilSignal();
   log.info('shutdown', `received ${signal}, closing the service`);
   await owner.close();

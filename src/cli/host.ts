@@ -13,34 +13,82 @@ export const describe = 'Start a reverse-proxy host: clients publish their servi
 
 export function configure(y: Argv): Argv {
   return adminOptions(logOptions(discoveryOptions(y)))
-    .option('frp-compat', { choices: ['on', 'off'], default: 'on', describe: 'also serve stock frpc clients (frp protocol) on the control port' })
-    .option('users', { type: 'string', describe: 'users file (see --add-user): an account is then needed to list and visit services' })
-    .option('open', { type: 'boolean', default: false, describe: 'publish the token in the IP table: any node may use this host' })
+    .option('frp-compat', {
+      choices: ['on', 'off'],
+      default: 'on',
+      describe: 'also serve stock frpc clients (frp protocol) on the control port',
+    })
+    .option('users', {
+      type: 'string',
+      describe: 'users file (see --add-user): an account is then needed to list and visit services',
+    })
+    .option('open', {
+      type: 'boolean',
+      default: false,
+      describe: 'publish the token in the IP table: any node may use this host',
+    })
     .option('server', { alias: 's', type: 'boolean', describe: 'start the node server (P2PRC style; implied)' })
     .option('reverse-proxy', { type: 'boolean', demandOption: true, describe: 'run as a reverse-proxy host' })
-    .option('control-port', { type: 'number', describe: 'port clients connect to, 0 picks one (default: controlPort in the config, else 7000)' })
+    .option('control-port', {
+      type: 'number',
+      describe: 'port clients connect to, 0 picks one (default: controlPort in the config, else 7000)',
+    })
     .option('bind', { type: 'string', default: '0.0.0.0', describe: 'address for the control port and public ports' })
     .option('public-host', { type: 'string', describe: 'address clients and visitors should use (default: detected)' })
     .option('token', { type: 'string', describe: 'shared token (env P2PRC_TOKEN; default: generated once and stored)' })
-    .option('allow-ports', { type: 'string', describe: 'public ports clients may use, e.g. 6000-6100,7000 (default: any from 1024)' })
-    .option('vhost-http-port', { type: 'number', describe: 'HTTP virtual-host port: http services (frp http proxies, --expose http:PORT@DOMAIN) are routed by Host header (default: off)' })
-    .option('subdomain-host', { type: 'string', describe: 'domain under which http services may claim <name>.<domain> (frp subdomain)' })
+    .option('allow-ports', {
+      type: 'string',
+      describe: 'public ports clients may use, e.g. 6000-6100,7000 (default: any from 1024)',
+    })
+    .option('vhost-http-port', {
+      type: 'number',
+      describe:
+        'HTTP virtual-host port: http services (frp http proxies, --expose http:PORT@DOMAIN) are routed by Host header (default: off)',
+    })
+    .option('subdomain-host', {
+      type: 'string',
+      describe: 'domain under which http services may claim <name>.<domain> (frp subdomain)',
+    })
     .option('max-tunnels-per-client', { type: 'number', default: 16, describe: 'tunnels one client may hold' })
-    .option('max-tunnels-per-principal', { type: 'number', default: 256, describe: 'tunnels one account (--users), else one client address, may hold across its clients' })
+    .option('max-tunnels-per-principal', {
+      type: 'number',
+      default: 256,
+      describe: 'tunnels one account (--users), else one client address, may hold across its clients',
+    })
     .option('max-clients', { type: 'number', default: 1024, describe: 'clients connected at once' })
-    .option('tls', { type: 'boolean', default: true, describe: 'TLS on the control and data connections (--no-tls for plaintext)' })
+    .option('tls', {
+      type: 'boolean',
+      default: true,
+      describe: 'TLS on the control and data connections (--no-tls for plaintext)',
+    })
     .option('insecure', { type: 'boolean', default: false, describe: 'same as --no-tls' })
     .option('grace', { type: 'number', default: 30, describe: 'seconds a lost client keeps its ports' })
     .option('heartbeat', { type: 'number', default: 10, describe: 'heartbeat interval in seconds' })
-    .option('port', { type: 'number', describe: 'port of this machine\'s node server (default 8088, or a free one)' })
-    .option('engine', { choices: ['native', 'frp'], default: 'native', describe: 'native, or frp to run a real frps (fallback)' })
-    .option('stun-port', { type: 'number', describe: 'UDP port of the STUN responder for direct paths (default: the control port number; -1: none)' })
+    .option('port', { type: 'number', describe: "port of this machine's node server (default 8088, or a free one)" })
+    .option('engine', {
+      choices: ['native', 'frp'],
+      default: 'native',
+      describe: 'native, or frp to run a real frps (fallback)',
+    })
+    .option('stun-port', {
+      type: 'number',
+      describe: 'UDP port of the STUN responder for direct paths (default: the control port number; -1: none)',
+    })
     .option('frp-bin-dir', { type: 'string', describe: 'directory holding frps (env P2PRC_FRP_BIN_DIR)' })
     .example('p2prc -s --reverse-proxy', 'host on port 7000 with TLS and a generated token')
-    .example('p2prc -s --reverse-proxy --control-port 7000 --allow-ports 6000-6100 --public-host 203.0.113.10', 'restrict public ports')
-    .example('p2prc -s --reverse-proxy --vhost-http-port 8080 --subdomain-host example.com', 'also route HTTP by Host header on port 8080')
+    .example(
+      'p2prc -s --reverse-proxy --control-port 7000 --allow-ports 6000-6100 --public-host 203.0.113.10',
+      'restrict public ports',
+    )
+    .example(
+      'p2prc -s --reverse-proxy --vhost-http-port 8080 --subdomain-host example.com',
+      'also route HTTP by Host header on port 8080',
+    )
     .example('P2PRC_TOKEN=secret p2prc -s --reverse-proxy --no-tls --bind 127.0.0.1', 'plaintext, loopback only')
-    .example('p2prc -s --reverse-proxy --admin-port 7500 --log-format json --log-file /var/log/p2prc.log', 'dashboard and /metrics on 127.0.0.1:7500, JSON logs to a file');
+    .example(
+      'p2prc -s --reverse-proxy --admin-port 7500 --log-format json --log-file /var/log/p2prc.log',
+      'dashboard and /metrics on 127.0.0.1:7500, JSON logs to a file',
+    );
 }
 
 /**
@@ -71,7 +119,9 @@ export async function hostServiceOptions(lib: Library, args: Record<string, unkn
     ...discoveryArgs(args),
     frpBinDir: args['frp-bin-dir'] as string | undefined,
     ...(adminFlags(args) ? { admin: adminFlags(args) } : {}),
-    ...(args['stun-port'] === undefined ? {} : { stunPort: args['stun-port'] === -1 ? false : args['stun-port'] as number }),
+    ...(args['stun-port'] === undefined
+      ? {}
+      : { stunPort: args['stun-port'] === -1 ? false : (args['stun-port'] as number) }),
   };
 }
 
@@ -80,13 +130,23 @@ export function hostBanner(service: HostService, allowPorts: string, json: boole
   const { handle } = service;
   if (json) {
     return JSON.stringify({
-      event: 'host-started', engine: handle.engine, control: service.controlAddress, port: handle.port, publicHost: service.publicHost, tls: handle.tls,
-      fingerprint: handle.fingerprint ?? null, tokenPath: handle.tokenPath ?? null, connectCommand: service.connectCommand, nodePort: service.nodePort ?? null,
+      event: 'host-started',
+      engine: handle.engine,
+      control: service.controlAddress,
+      port: handle.port,
+      publicHost: service.publicHost,
+      tls: handle.tls,
+      fingerprint: handle.fingerprint ?? null,
+      tokenPath: handle.tokenPath ?? null,
+      connectCommand: service.connectCommand,
+      nodePort: service.nodePort ?? null,
       admin: service.admin ? { url: service.admin.url, fingerprint: service.admin.fingerprint ?? null } : null,
     });
   }
   const dashboard = service.admin ? `${service.admin.url}#token=${encodeURIComponent(handle.token)}` : undefined;
-  const where = !handle.tokenPath ? 'from --token, P2PRC_TOKEN or the config' : `${handle.tokenGenerated ? 'generated, ' : ''}stored in ${handle.tokenPath}`;
+  const where = !handle.tokenPath
+    ? 'from --token, P2PRC_TOKEN or the config'
+    : `${handle.tokenGenerated ? 'generated, ' : ''}stored in ${handle.tokenPath}`;
   return [
     'p2prc reverse-proxy host is running',
     `  Control address:  ${service.controlAddress}`,
@@ -95,7 +155,11 @@ export function hostBanner(service: HostService, allowPorts: string, json: boole
     `  TLS:              ${handle.tls ? `on, fingerprint ${handle.fingerprint}` : handle.engine === 'frp' ? 'accepted when the client enables it (frp)' : 'off (plaintext)'}`,
     `  Token:            ${handle.token}  (${where})`,
     `  Allowed ports:    ${allowPorts}`,
-    ...(handle.native?.vhost ? [`  HTTP vhost:       http://${service.publicHost}:${handle.native.vhost.port}${handle.native.options.subdomainHost ? ` (subdomains of ${handle.native.options.subdomainHost})` : ''}`] : []),
+    ...(handle.native?.vhost
+      ? [
+          `  HTTP vhost:       http://${service.publicHost}:${handle.native.vhost.port}${handle.native.options.subdomainHost ? ` (subdomains of ${handle.native.options.subdomainHost})` : ''}`,
+        ]
+      : []),
     `  Node server:      ${service.nodePort ? `http://${service.publicHost}:${service.nodePort}/ip_table` : 'off'}`,
     `  Client command:   ${service.connectCommand}`,
     ...(dashboard ? [`  Dashboard:        ${dashboard}  (also /metrics, /api/*; Authorization: Bearer <token>)`] : []),
@@ -115,7 +179,9 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   service.handle.logs.on('log', (l) => log.log(l.level, l.event ?? 'host', l.message, l.fields));
   for (const w of service.warnings) log.warn('warning', w);
   const allow = options.allowPorts;
-  out.out(hostBanner(service, allow && typeof allow !== 'string' ? lib.formatPortRanges(allow) : 'any', args.json as boolean));
+  out.out(
+    hostBanner(service, allow && typeof allow !== 'string' ? lib.formatPortRanges(allow) : 'any', args.json as boolean),
+  );
   const signal = await untilSignal();
   log.info('shutdown', `received ${signal}, shutting down`);
   await service.close();

@@ -57,7 +57,10 @@ export function selectCommand(argv: string[]): Command | undefined {
 
 export function commonOptions(y: Argv): Argv {
   return y
-    .option('config-dir', { type: 'string', describe: 'where records and config live (env P2PRC; default: the platform config directory)' })
+    .option('config-dir', {
+      type: 'string',
+      describe: 'where records and config live (env P2PRC; default: the platform config directory)',
+    })
     .option('verbose', { type: 'boolean', default: false, describe: 'more logging, and the cause chain on errors' })
     .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' });
 }
@@ -96,7 +99,9 @@ export const ENV_OPTIONS: Record<string, string> = {
 
 /** Every flag name the parser knows, aliases included. */
 function declaredFlags(parser: Argv): string[] {
-  const o = (parser as unknown as { getOptions(): { key?: Record<string, unknown>; alias?: Record<string, string[]> } }).getOptions();
+  const o = (
+    parser as unknown as { getOptions(): { key?: Record<string, unknown>; alias?: Record<string, string[]> } }
+  ).getOptions();
   return [...Object.keys(o.key ?? {}), ...Object.values(o.alias ?? {}).flat(), 'help', 'h', 'version'];
 }
 
@@ -104,7 +109,10 @@ function declaredFlags(parser: Argv): string[] {
 async function allFlags(): Promise<string[]> {
   const { default: yargs } = await import('yargs');
   const commands = [...MODES.map((m) => m.command), frpCmd, frpCmd.install, frpCmd.which, nodeCmd];
-  return [...MODES.flatMap((m) => m.flags.map((f) => f.slice(2))), ...commands.flatMap((c) => declaredFlags(c.configure(commonOptions(yargs([])))))];
+  return [
+    ...MODES.flatMap((m) => m.flags.map((f) => f.slice(2))),
+    ...commands.flatMap((c) => declaredFlags(c.configure(commonOptions(yargs([]))))),
+  ];
 }
 
 /** Documented variables as defaults of the options the command declares (a flag still wins); help shows the name, not a secret. */
@@ -129,7 +137,12 @@ export async function parseArgs(command: Command, argv: string[]): Promise<Recor
   const base = yargs(words.every((w, i) => argv[i] === w) ? argv.slice(words.length) : argv);
   const examples = collectExamples(base);
   const width = Math.min(110, process.stdout.columns || 100);
-  const parser = envDefaults(command.configure(commonOptions(base.scriptName('p2prc').version(VERSION).usage(`${command.usage}\n\n${command.describe}`))), process.env)
+  const parser = envDefaults(
+    command.configure(
+      commonOptions(base.scriptName('p2prc').version(VERSION).usage(`${command.usage}\n\n${command.describe}`)),
+    ),
+    process.env,
+  )
     .strict()
     .help()
     .alias('h', 'help')
@@ -138,7 +151,10 @@ export async function parseArgs(command: Command, argv: string[]): Promise<Recor
     .fail((msg, err) => {
       if (err instanceof P2prcError) throw err;
       const unknown = msg?.startsWith('Unknown argument') ? unknownFlags(argv, declaredFlags(parser)) : [];
-      throw new P2prcError('E_USAGE', unknown.length > 0 ? unknownFlagsMessage(unknown, declaredFlags(parser)) : msg ?? err?.message ?? 'bad usage');
+      throw new P2prcError(
+        'E_USAGE',
+        unknown.length > 0 ? unknownFlagsMessage(unknown, declaredFlags(parser)) : (msg ?? err?.message ?? 'bad usage'),
+      );
     });
   parser.showHelpOnFail(false);
   const args = (await parser.parseAsync()) as Record<string, unknown>;
@@ -152,17 +168,23 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const command = selectCommand(argv);
     if (!command) {
-      if (argv.includes('--version')) return output.out(VERSION), 0;
+      if (argv.includes('--version')) return (output.out(VERSION), 0);
       const asked = argv.includes('--help') || argv.includes('-h') || argv[0] === 'help';
       (asked ? output.out : output.err)(GENERAL_HELP);
       if (asked || argv.length === 0) return asked ? 0 : 2;
       const known = await allFlags();
       const unknown = unknownFlags(argv, known);
-      throw new P2prcError('E_USAGE', unknown.length > 0 ? unknownFlagsMessage(unknown, known) : `no command chosen in: ${argv.join(' ')} (one of the modes above, e.g. --view-rps)`);
+      throw new P2prcError(
+        'E_USAGE',
+        unknown.length > 0
+          ? unknownFlagsMessage(unknown, known)
+          : `no command chosen in: ${argv.join(' ')} (one of the modes above, e.g. --view-rps)`,
+      );
     }
     if (command.preloadsLibrary && !['--help', '-h', '--version'].some((f) => argv.includes(f))) preloadLibrary();
     const args = await parseArgs(command, argv);
-    if (argv.includes('--help') || argv.includes('-h') || (argv.includes('--version') && command !== frpCmd.install)) return 0;
+    if (argv.includes('--help') || argv.includes('-h') || (argv.includes('--version') && command !== frpCmd.install))
+      return 0;
     return await command.run(args, verbose);
   } catch (err) {
     return reportError(err, output, argv.includes('--json'));

@@ -7,14 +7,15 @@ import { discoveryArgs, discoveryOptions } from './discovery-options.js';
 export const preloadsLibrary = true;
 
 export const usage = 'p2prc -s [--port 8088] [--bootstrap host:port ...]';
-export const describe = 'Start only the P2PRC node server (GET /server_info, GET /ip_table), exchanging IP tables with other nodes.';
+export const describe =
+  'Start only the P2PRC node server (GET /server_info, GET /ip_table), exchanging IP tables with other nodes.';
 
 export function configure(y: Argv): Argv {
   return discoveryOptions(y)
     .option('server', { alias: 's', type: 'boolean', demandOption: true, describe: 'start the node server' })
     .option('port', { type: 'number', default: 8088, describe: 'node server port' })
     .option('bind', { type: 'string', default: '0.0.0.0', describe: 'node server address' })
-    .example('p2prc -s --port 8088', 'serve this node\'s IP table on port 8088')
+    .example('p2prc -s --port 8088', "serve this node's IP table on port 8088")
     .example('p2prc -s --bootstrap 203.0.113.10:8088', 'learn the network (and its reverse proxies) from another node');
 }
 
@@ -28,7 +29,11 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     ...discoveryArgs(args),
     log: verbose ? (m) => out.err(m) : undefined,
   });
-  out.out(args.json ? JSON.stringify({ event: 'node-started', port: node.port }) : `Node server: http://${args.bind as string}:${node.port}/ip_table`);
+  out.out(
+    args.json
+      ? JSON.stringify({ event: 'node-started', port: node.port })
+      : `Node server: http://${args.bind as string}:${node.port}/ip_table`,
+  );
   await untilSignal();
   await node.close();
   return 0;

@@ -6,12 +6,13 @@ import { formatTable, stdio } from './output.js';
 /** P2PRC's server list (cmd/flags.go): --ls/--ListServers and --as/--AddServer with --p, offline on ip_table.json. */
 export const listServersCommand: Command = {
   usage: 'p2prc --ls [--json]',
-  describe: 'List the nodes in <config dir>/p2p/iptable/ip_table.json (P2PRC\'s --ListServers), without contacting them.',
+  describe:
+    "List the nodes in <config dir>/p2p/iptable/ip_table.json (P2PRC's --ListServers), without contacting them.",
   configure(y: Argv): Argv {
     return y
       .option('ls', { alias: ['list-servers', 'ListServers'], type: 'boolean', describe: 'list known nodes' })
       .example('p2prc --ls', 'table of the nodes this machine knows')
-      .example('p2prc --ls --json', 'the IP table as JSON, P2PRC\'s field names');
+      .example('p2prc --ls --json', "the IP table as JSON, P2PRC's field names");
   },
   async run(args, verbose) {
     const out = stdio(verbose);
@@ -29,7 +30,14 @@ export const listServersCommand: Command = {
     out.out(
       formatTable(
         ['name', 'address', 'port', 'nat', 'escape', 'proxy server'],
-        nodes.map((n) => [cell(n.Name), cell(n.IPV4 || n.IPV6), cell(n.ServerPort), n.NAT === true ? 'yes' : 'no', cell(n.EscapeImplementation), n.ProxyServer === true ? 'yes' : 'no']),
+        nodes.map((n) => [
+          cell(n.Name),
+          cell(n.IPV4 || n.IPV6),
+          cell(n.ServerPort),
+          n.NAT === true ? 'yes' : 'no',
+          cell(n.EscapeImplementation),
+          n.ProxyServer === true ? 'yes' : 'no',
+        ]),
       ),
     );
     return 0;
@@ -38,11 +46,21 @@ export const listServersCommand: Command = {
 
 export const addServerCommand: Command = {
   usage: 'p2prc --as <ip[:port]> [--p <port>]',
-  describe: 'Add a node to <config dir>/p2p/iptable/ip_table.json (P2PRC\'s --AddServer); a running node exchanges with it in its next round.',
+  describe:
+    "Add a node to <config dir>/p2p/iptable/ip_table.json (P2PRC's --AddServer); a running node exchanges with it in its next round.",
   configure(y: Argv): Argv {
     return y
-      .option('as', { alias: ['add-server', 'AddServer'], type: 'string', demandOption: true, describe: 'node address: ip, ip:port or [ipv6]:port' })
-      .option('p', { alias: 'Ports', type: 'string', describe: 'its node server port, as P2PRC\'s separate port flag (default 8088)' })
+      .option('as', {
+        alias: ['add-server', 'AddServer'],
+        type: 'string',
+        demandOption: true,
+        describe: 'node address: ip, ip:port or [ipv6]:port',
+      })
+      .option('p', {
+        alias: 'Ports',
+        type: 'string',
+        describe: "its node server port, as P2PRC's separate port flag (default 8088)",
+      })
       .example('p2prc --as 203.0.113.5 --p 8088', 'the P2PRC way')
       .example('p2prc --as 203.0.113.5:8088', 'the same');
   },
@@ -51,7 +69,8 @@ export const addServerCommand: Command = {
     const lib = await loadLibrary();
     const r = await lib.addNode(configDirArg(lib, args), String(args.as), args.p as string | undefined);
     const where = `${String(r.entry.IPV4 || `[${String(r.entry.IPV6)}]`)}:${String(r.entry.ServerPort)}`;
-    if (args.json) out.out(JSON.stringify({ event: r.added ? 'server-added' : 'server-known', server: where, file: r.file }));
+    if (args.json)
+      out.out(JSON.stringify({ event: r.added ? 'server-added' : 'server-known', server: where, file: r.file }));
     else out.out(r.added ? `Added ${where} to ${r.file}` : `${where} is already in ${r.file}`);
     return 0;
   },

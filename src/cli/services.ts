@@ -5,15 +5,21 @@ import { configDirArg, loadLibrary } from './lib.js';
 import { ago, formatTable, stdio } from './output.js';
 
 export const usage = 'p2prc --list-services <host[:port]> [--token T] [--json]';
-export const describe = 'List the private services registered on a host (ids, descriptions, owners, state). Needs the host\'s token.';
+export const describe =
+  "List the private services registered on a host (ids, descriptions, owners, state). Needs the host's token.";
 
 export function configure(y: Argv): Argv {
   return y
-    .option('list-services', { type: 'string', demandOption: true, requiresArg: true, describe: 'host address, ip[:port]' })
+    .option('list-services', {
+      type: 'string',
+      demandOption: true,
+      requiresArg: true,
+      describe: 'host address, ip[:port]',
+    })
     .option('user', { type: 'string', describe: 'account name, for hosts started with --users' })
     .option('password', { type: 'string', describe: 'account password (env P2PRC_PASSWORD)' })
-    .option('token', { type: 'string', describe: 'the host\'s token (env P2PRC_TOKEN)' })
-    .option('fingerprint', { type: 'string', describe: 'pin the host\'s TLS certificate' })
+    .option('token', { type: 'string', describe: "the host's token (env P2PRC_TOKEN)" })
+    .option('fingerprint', { type: 'string', describe: "pin the host's TLS certificate" })
     .option('tls', { type: 'boolean', default: true, describe: 'TLS to the host (--no-tls for a plaintext host)' })
     .example('p2prc --list-services 203.0.113.10 --token T', 'table of services')
     .example('p2prc --list-services 127.0.0.1:7000 --json', 'the same as JSON');
@@ -40,5 +46,8 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
 export function servicesText(services: ServiceInfo[], json: boolean, now = Date.now()): string {
   if (json) return JSON.stringify({ services }, null, 2);
   if (services.length === 0) return 'No services registered on this host.';
-  return formatTable(['id', 'description', 'owner', 'state', 'since'], services.map((s) => [s.id, s.description || '-', s.owner, s.online ? 'online' : 'offline', ago(s.since, now)]));
+  return formatTable(
+    ['id', 'description', 'owner', 'state', 'since'],
+    services.map((s) => [s.id, s.description || '-', s.owner, s.online ? 'online' : 'offline', ago(s.since, now)]),
+  );
 }

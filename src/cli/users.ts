@@ -4,14 +4,23 @@ import { loadLibrary } from './lib.js';
 import { stdio } from './output.js';
 
 export const usage = 'p2prc --add-user <name> --users users.json --password P';
-export const describe = 'Add (or replace) an account in a host\'s users file; only SCRAM keys (salt, StoredKey, ServerKey) are stored, which verify a password but cannot log in.';
+export const describe =
+  "Add (or replace) an account in a host's users file; only SCRAM keys (salt, StoredKey, ServerKey) are stored, which verify a password but cannot log in.";
 
 export function configure(y: Argv): Argv {
   return y
     .option('add-user', { type: 'string', demandOption: true, requiresArg: true, describe: 'user name' })
-    .option('users', { type: 'string', demandOption: true, requiresArg: true, describe: 'users file to create or update' })
+    .option('users', {
+      type: 'string',
+      demandOption: true,
+      requiresArg: true,
+      describe: 'users file to create or update',
+    })
     .option('password', { type: 'string', describe: 'the password (env P2PRC_PASSWORD)' })
-    .example('P2PRC_PASSWORD=s3cretpass p2prc --add-user alice --users users.json', 'then: p2prc -s --reverse-proxy --users users.json');
+    .example(
+      'P2PRC_PASSWORD=s3cretpass p2prc --add-user alice --users users.json',
+      'then: p2prc -s --reverse-proxy --users users.json',
+    );
 }
 
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {

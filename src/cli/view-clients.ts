@@ -4,11 +4,12 @@ import { configDirArg, loadViews } from './lib.js';
 import { ago, formatTable, stdio } from './output.js';
 
 export const usage = 'p2prc --view-clients [--json]';
-export const describe = 'Clients and tunnels of the host running on this machine, live from its admin API (--admin-port); the records otherwise.';
+export const describe =
+  'Clients and tunnels of the host running on this machine, live from its admin API (--admin-port); the records otherwise.';
 
 export function configure(y: Argv): Argv {
   return y
-    .option('view-clients', { type: 'boolean', describe: 'list the host\'s clients and tunnels' })
+    .option('view-clients', { type: 'boolean', describe: "list the host's clients and tunnels" })
     .example('p2prc --view-clients', 'who is connected, which ports are open, visitors and bytes')
     .example('p2prc --view-clients --json', 'the same for scripts');
 }
@@ -25,8 +26,17 @@ export function tunnelTable(tunnels: Array<TunnelView & { pid?: number }>): stri
   return formatTable(
     ['name', 'owner', 'public', 'target', 'proto', 'engine', 'visitors', 'total', 'in', 'out', 'since'],
     tunnels.map((t) => [
-      t.name, t.owner, t.domain ?? (t.publicPort === null ? '-' : String(t.publicPort)), t.target ?? '-', t.protocol, t.engine,
-      String(t.visitorsNow), String(t.visitorsTotal), bytes(t.bytesIn), bytes(t.bytesOut), t.online ? ago(t.since) : 'offline',
+      t.name,
+      t.owner,
+      t.domain ?? (t.publicPort === null ? '-' : String(t.publicPort)),
+      t.target ?? '-',
+      t.protocol,
+      t.engine,
+      String(t.visitorsNow),
+      String(t.visitorsTotal),
+      bytes(t.bytesIn),
+      bytes(t.bytesOut),
+      t.online ? ago(t.since) : 'offline',
     ]),
   );
 }
@@ -43,18 +53,46 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   if (view.source === 'records') {
     out.err(`live view unavailable: ${view.reason}; showing the records`);
     if (view.hosts.length === 0) out.out(`No host running with ${configDir}.`);
-    else out.out(formatTable(['host', 'engine', 'tls', 'pid', 'since'], view.hosts.map((h) => [lib.formatAddress(h.address, h.controlPort), h.engine, h.tls ? 'on' : 'off', String(h.pid), ago(h.firstSeen)])));
+    else
+      out.out(
+        formatTable(
+          ['host', 'engine', 'tls', 'pid', 'since'],
+          view.hosts.map((h) => [
+            lib.formatAddress(h.address, h.controlPort),
+            h.engine,
+            h.tls ? 'on' : 'off',
+            String(h.pid),
+            ago(h.firstSeen),
+          ]),
+        ),
+      );
     if (view.tunnels.length > 0) {
       out.out('');
-      out.out(formatTable(['tunnel', 'public', 'engine', 'since'], view.tunnels.map((m) => [m.name, String(m.publicPort ?? '-'), m.engine, ago(m.createdAt)])));
+      out.out(
+        formatTable(
+          ['tunnel', 'public', 'engine', 'since'],
+          view.tunnels.map((m) => [m.name, String(m.publicPort ?? '-'), m.engine, ago(m.createdAt)]),
+        ),
+      );
     }
     return 0;
   }
   out.out(`Host admin API ${view.url} (pid ${view.pid})`);
-  out.out(view.clients.length === 0 ? 'No clients connected.' : formatTable(
-    ['client', 'address', 'since', 'tunnels', 'in', 'out'],
-    view.clients.map((c) => [c.name, c.address, ago(c.since), String(c.tunnels), bytes(c.bytesIn), bytes(c.bytesOut)]),
-  ));
+  out.out(
+    view.clients.length === 0
+      ? 'No clients connected.'
+      : formatTable(
+          ['client', 'address', 'since', 'tunnels', 'in', 'out'],
+          view.clients.map((c) => [
+            c.name,
+            c.address,
+            ago(c.since),
+            String(c.tunnels),
+            bytes(c.bytesIn),
+            bytes(c.bytesOut),
+          ]),
+        ),
+  );
   out.out('');
   out.out(view.tunnels.length === 0 ? 'No tunnels open.' : tunnelTable(view.tunnels));
   return 0;

@@ -7,13 +7,18 @@ import { emptyReason } from './view-rps.js';
 import path from 'node:path';
 
 export const usage = 'p2prc --view-rpm [--json] [--prune]';
-export const describe = 'List the tunnels in reverse_proxy_mapping.json: active, reconnecting (host lost, client retrying), stale (owner process gone) or closed; with a client\'s admin API up (--admin-port), its tunnels live.';
+export const describe =
+  "List the tunnels in reverse_proxy_mapping.json: active, reconnecting (host lost, client retrying), stale (owner process gone) or closed; with a client's admin API up (--admin-port), its tunnels live.";
 
 export function configure(y: Argv): Argv {
   return y
     .option('view-rpm', { alias: 'view-reverse-proxy-mapping', type: 'boolean', describe: 'list tunnel mappings' })
     .option('prune', { type: 'boolean', default: false, describe: 'remove closed and stale entries first' })
-    .option('repair', { type: 'boolean', default: false, describe: 'move a corrupt record file aside (kept as .corrupt-<time>) first' })
+    .option('repair', {
+      type: 'boolean',
+      default: false,
+      describe: 'move a corrupt record file aside (kept as .corrupt-<time>) first',
+    })
     .example('p2prc --view-rpm', 'table of tunnels')
     .example('p2prc --view-rpm --prune --json', 'drop dead entries, print the rest as JSON');
 }
@@ -30,8 +35,17 @@ export function mappingTable(lib: Pick<Views, 'formatAddress'>, rows: MappingVie
   return formatTable(
     ['name', 'kind', 'proto', 'local', 'public', 'proxy host', 'engine', 'path', 'pid', 'created', 'state'],
     rows.map((m) => [
-      m.name, m.kind, m.protocol, at(m.localHost, m.localPort), m.publicPort ? at(m.publicHost, m.publicPort) : '-',
-      at(m.proxyHost, m.proxyControlPort), m.engine, typeof m.path === 'string' ? m.path : '-', String(m.pid), ago(m.createdAt, now), stateText(m, now),
+      m.name,
+      m.kind,
+      m.protocol,
+      at(m.localHost, m.localPort),
+      m.publicPort ? at(m.publicHost, m.publicPort) : '-',
+      at(m.proxyHost, m.proxyControlPort),
+      m.engine,
+      typeof m.path === 'string' ? m.path : '-',
+      String(m.pid),
+      ago(m.createdAt, now),
+      stateText(m, now),
     ]),
   );
 }
@@ -49,15 +63,32 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   const live = await lib.viewLiveTunnels(configDir);
   for (const e of live.errors) out.err(`admin API not answering: ${e}`);
   if (args.json) {
-    out.out(JSON.stringify({ configDir, ...(pruned !== undefined ? { pruned } : {}), ...(live.tunnels.length ? { live: live.tunnels } : {}), mappings: rows }, null, 2));
+    out.out(
+      JSON.stringify(
+        {
+          configDir,
+          ...(pruned !== undefined ? { pruned } : {}),
+          ...(live.tunnels.length ? { live: live.tunnels } : {}),
+          mappings: rows,
+        },
+        null,
+        2,
+      ),
+    );
     return 0;
   }
   if (live.tunnels.length > 0) {
-    out.out(`Live from the admin API of ${[...new Set(live.tunnels.map((t) => t.pid))].map((p) => `pid ${p}`).join(', ')}:`);
+    out.out(
+      `Live from the admin API of ${[...new Set(live.tunnels.map((t) => t.pid))].map((p) => `pid ${p}`).join(', ')}:`,
+    );
     out.out(tunnelTable(live.tunnels));
     out.out('');
   }
   if (pruned !== undefined) out.err(`pruned ${pruned} closed or stale entr${pruned === 1 ? 'y' : 'ies'}`);
-  out.out(rows.length > 0 ? mappingTable(lib, rows) : `No tunnels recorded yet (${emptyReason(path.join(configDir, 'reverse_proxy_mapping.json'))}).`);
+  out.out(
+    rows.length > 0
+      ? mappingTable(lib, rows)
+      : `No tunnels recorded yet (${emptyReason(path.join(configDir, 'reverse_proxy_mapping.json'))}).`,
+  );
   return 0;
 }

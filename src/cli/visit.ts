@@ -9,28 +9,37 @@ function describePath(p: PathState): string {
 }
 
 export const usage = 'p2prc --visit <id> --host <host[:port]> --secret S --local-port P [--direct auto|only|off]';
-export const describe = 'Reach a private service by ID through a host: 127.0.0.1:P forwards, end-to-end encrypted, to the service.';
+export const describe =
+  'Reach a private service by ID through a host: 127.0.0.1:P forwards, end-to-end encrypted, to the service.';
 
 export function configure(y: Argv): Argv {
   return y
     .option('visit', { type: 'string', demandOption: true, requiresArg: true, describe: 'service ID' })
     .option('host', { type: 'string', demandOption: true, requiresArg: true, describe: 'host address, ip[:port]' })
-    .option('secret', { type: 'string', describe: 'the service\'s secret (env P2PRC_SECRET)' })
+    .option('secret', { type: 'string', describe: "the service's secret (env P2PRC_SECRET)" })
     .option('local-port', { type: 'number', default: 0, describe: 'local port to open on 127.0.0.1 (0 = any)' })
     .option('user', { type: 'string', describe: 'account name, for hosts started with --users' })
     .option('password', { type: 'string', describe: 'account password (env P2PRC_PASSWORD)' })
-    .option('token', { type: 'string', describe: 'the host\'s token (env P2PRC_TOKEN)' })
-    .option('fingerprint', { type: 'string', describe: 'pin the host\'s TLS certificate' })
+    .option('token', { type: 'string', describe: "the host's token (env P2PRC_TOKEN)" })
+    .option('fingerprint', { type: 'string', describe: "pin the host's TLS certificate" })
     .option('tls', { type: 'boolean', default: true, describe: 'TLS to the host (--no-tls for a plaintext host)' })
-    .option('direct', { choices: ['auto', 'only', 'off'], default: 'auto', describe: 'direct peer path: auto (else relayed), only (else fail), off (always relayed)' })
-    .example('p2prc --visit db --host 203.0.113.10 --secret S --local-port 5432', 'reach service "db" on localhost:5432');
+    .option('direct', {
+      choices: ['auto', 'only', 'off'],
+      default: 'auto',
+      describe: 'direct peer path: auto (else relayed), only (else fail), off (always relayed)',
+    })
+    .example(
+      'p2prc --visit db --host 203.0.113.10 --secret S --local-port 5432',
+      'reach service "db" on localhost:5432',
+    );
 }
 
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
   const out = stdio(verbose);
   if (!args.secret) throw new P2prcError('E_USAGE', '--visit needs --secret (or P2PRC_SECRET)');
   const localPort = args['local-port'] as number;
-  if (!Number.isInteger(localPort) || localPort < 0 || localPort > 65535) throw new P2prcError('E_USAGE', `invalid --local-port "${String(localPort)}"`);
+  if (!Number.isInteger(localPort) || localPort < 0 || localPort > 65535)
+    throw new P2prcError('E_USAGE', `invalid --local-port "${String(localPort)}"`);
   const lib = await loadLibrary();
   const visit = await lib.runVisit({
     configDir: configDirArg(lib, args),
@@ -48,7 +57,11 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   });
   // Exactly one Path line, before serving; later changes go to stderr.
   out.out(args.json ? JSON.stringify({ event: 'path', ...visit.path }) : `Path: ${describePath(visit.path)}`);
-  out.out(args.json ? JSON.stringify({ event: 'visiting', id: args.visit, localPort: visit.port }) : `Visiting: ${String(args.visit)} on 127.0.0.1:${visit.port}`);
+  out.out(
+    args.json
+      ? JSON.stringify({ event: 'visiting', id: args.visit, localPort: visit.port })
+      : `Visiting: ${String(args.visit)} on 127.0.0.1:${visit.port}`,
+  );
   const signal = await untilSignal();
   out.err(`received ${signal}, closing`);
   await visit.close();

@@ -27,7 +27,16 @@ export interface ClientEvents {
 }
 
 /** Failures that retrying cannot fix when they happen on the very first login (the host said no). */
-const FATAL_ON_FIRST: ReadonlySet<ErrorCode> = new Set(['E_AUTH', 'E_TLS', 'E_VERSION', 'E_PORT_DENIED', 'E_PORT_TAKEN', 'E_QUOTA', 'E_USAGE', 'E_NOT_AVAILABLE']);
+const FATAL_ON_FIRST: ReadonlySet<ErrorCode> = new Set([
+  'E_AUTH',
+  'E_TLS',
+  'E_VERSION',
+  'E_PORT_DENIED',
+  'E_PORT_TAKEN',
+  'E_QUOTA',
+  'E_USAGE',
+  'E_NOT_AVAILABLE',
+]);
 
 interface TunnelState {
   spec: TunnelSpec;
@@ -89,7 +98,9 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
     // Not everyone awaits ready; a failure also arrives as the 'closed' status, so leaving the
     // rejection unobserved must not crash the process.
     this.ready.catch(() => undefined);
-    this.direct = new DirectOwner(this.options.services, this.options.host, this.options.directBind, (m) => this.emit('warning', m));
+    this.direct = new DirectOwner(this.options.services, this.options.host, this.options.directBind, (m) =>
+      this.emit('warning', m),
+    );
     this.options.signal?.addEventListener('abort', () => void this.close(), { once: true });
   }
 
@@ -108,7 +119,10 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
         localPort: t.localPort!,
         remotePort: t.remotePort!,
         publicHost: t.spec.protocol === 'http' ? t.publicName : this.publicHost,
-        publicAddress: t.spec.protocol === 'http' ? `http://${formatAddress(t.publicName, t.remotePort!)}` : formatAddress(this.publicHost, t.remotePort!),
+        publicAddress:
+          t.spec.protocol === 'http'
+            ? `http://${formatAddress(t.publicName, t.remotePort!)}`
+            : formatAddress(this.publicHost, t.remotePort!),
       }));
   }
 
@@ -123,7 +137,9 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
   /** The current connection to the host, if any: when it started and how many data connections are parked. */
   connection(): { sessionId: string; since: Date; poolIdle: number } | undefined {
     const s = this.session;
-    return s && this.connectedAt ? { sessionId: s.sessionId, since: this.connectedAt, poolIdle: s.poolIdle } : undefined;
+    return s && this.connectedAt
+      ? { sessionId: s.sessionId, since: this.connectedAt, poolIdle: s.poolIdle }
+      : undefined;
   }
 
   private async run(): Promise<void> {
@@ -133,7 +149,12 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
       this.emit('status', { state: 'connecting', attempt: failures + 1 });
       let session: ControlSession | undefined;
       try {
-        session = await openControlSession(this.options, this.fingerprint, (id) => this.target(id), (m) => this.emit('warning', m));
+        session = await openControlSession(
+          this.options,
+          this.fingerprint,
+          (id) => this.target(id),
+          (m) => this.emit('warning', m),
+        );
         this.session = session;
         session.startPool();
         this.direct.attach(session);
@@ -150,7 +171,8 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
         const e = toP2prcError(err, 'E_PROTOCOL');
         failures++;
         // Another protocol at the address will not turn into a p2prc host by retrying.
-        if (!connectedOnce && (this.options.exitOnLoginFailure || FATAL_ON_FIRST.has(e.code) || e.details.foreign)) return this.fail(e);
+        if (!connectedOnce && (this.options.exitOnLoginFailure || FATAL_ON_FIRST.has(e.code) || e.details.foreign))
+          return this.fail(e);
         if (failures > this.options.maxRetries) return this.fail(e);
         const delayMs = backoffDelay(failures, this.options.backoff);
         this.emit('status', { state: 'reconnecting', attempt: failures, delayMs, error: e });
@@ -185,15 +207,25 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
         throw err;
       }
     };
-    const base = { tunnelId: t.tunnelId, protocol: t.spec.protocol ?? 'tcp', name: t.spec.name, ...(t.spec.domain ? { domain: t.spec.domain } : {}) };
+    const base = {
+      tunnelId: t.tunnelId,
+      protocol: t.spec.protocol ?? 'tcp',
+      name: t.spec.name,
+      ...(t.spec.domain ? { domain: t.spec.domain } : {}),
+    };
     if (listen && t.localPort === undefined && t.remotePort !== undefined) {
       // A requested port must be free here as well; say which side refused.
       if (!(await bindLocal(t.remotePort))) {
-        throw new P2prcError('E_PORT_TAKEN', `port ${t.remotePort} is already in use locally`, { details: { side: 'local', port: t.remotePort } });
+        throw new P2prcError('E_PORT_TAKEN', `port ${t.remotePort} is already in use locally`, {
+          details: { side: 'local', port: t.remotePort },
+        });
       }
     }
     const matchLocal = !!listen && t.localPort === undefined;
-    const { port, publicHost } = await session.register({ ...base, remotePort: t.spec.protocol === 'http' ? 0 : t.remotePort ?? 0, matchLocal }, bindLocal);
+    const { port, publicHost } = await session.register(
+      { ...base, remotePort: t.spec.protocol === 'http' ? 0 : (t.remotePort ?? 0), matchLocal },
+      bindLocal,
+    );
     t.publicName = publicHost;
     if (reconnecting && t.remotePort !== undefined && port !== t.remotePort) {
       this.emit('warning', `public port of ${t.spec.name} changed from ${t.remotePort} to ${port}`);
@@ -204,15 +236,22 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
   private target(tunnelId: string): LocalTarget | undefined {
     if (tunnelId.startsWith('svc:')) {
       const s = this.options.services.find((x) => `svc:${x.id}` === tunnelId);
-      return s ? { host: s.localHost ?? '127.0.0.1', port: s.localPort, service: { id: s.id, secret: s.secret } } : undefined;
+      return s
+        ? { host: s.localHost ?? '127.0.0.1', port: s.localPort, service: { id: s.id, secret: s.secret } }
+        : undefined;
     }
     const t = this.tunnels.find((x) => x.tunnelId === tunnelId);
     if (!t || t.localPort === undefined) return undefined;
     const name = t.spec.name;
     const address = formatAddress(t.localHost, t.localPort);
     return {
-      host: t.localHost, port: t.localPort, traffic: t.traffic,
-      local: { failed: (err) => this.localWarnings.failed(name, address, err), reached: () => this.localWarnings.recovered(name) },
+      host: t.localHost,
+      port: t.localPort,
+      traffic: t.traffic,
+      local: {
+        failed: (err) => this.localWarnings.failed(name, address, err),
+        reached: () => this.localWarnings.recovered(name),
+      },
     };
   }
 

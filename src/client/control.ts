@@ -53,13 +53,22 @@ export class ControlSession {
   ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.dialOptions = dialOptions;
-    this.pool = new DataPool({
-      sessionId, key, dial: dialOptions, target: targets, onError: onWarning,
-      onServiceAuthFailed: (id, visitorId) => this.reportServiceAuthFailure(id, visitorId),
-    }, poolSize);
+    this.pool = new DataPool(
+      {
+        sessionId,
+        key,
+        dial: dialOptions,
+        target: targets,
+        onError: onWarning,
+        onServiceAuthFailed: (id, visitorId) => this.reportServiceAuthFailure(id, visitorId),
+      },
+      poolSize,
+    );
     this.direct = new DirectSignals((type, body) => !this.isClosed && this.channel.send(type, body));
     channel.onMessage((m) => this.onMessage(m));
-    channel.on('close', (err) => this.close(err ?? new P2prcError('E_CLOSED', 'control connection to the host was lost')));
+    channel.on('close', (err) =>
+      this.close(err ?? new P2prcError('E_CLOSED', 'control connection to the host was lost')),
+    );
     this.heartbeat = setInterval(() => {
       if (Date.now() - this.lastSeen > 2 * heartbeatMs) {
         this.close(new P2prcError('E_TIMEOUT', `host silent for ${2 * heartbeatMs} ms`));
@@ -80,10 +89,17 @@ export class ControlSession {
 
   /** Registers a tunnel; `onOffer` decides whether an offered port is usable on this side. */
   /** Resolves with the public port and the host's name for it (the claimed domain of an http tunnel, else ''). */
-  register(req: Messages['Register'], onOffer: (port: number) => Promise<boolean>): Promise<{ port: number; publicHost: string }> {
+  register(
+    req: Messages['Register'],
+    onOffer: (port: number) => Promise<boolean>,
+  ): Promise<{ port: number; publicHost: string }> {
     return new Promise((resolve, reject) => {
       if (this.isClosed) return reject(new P2prcError('E_CLOSED', 'session closed'));
-      this.pending.set(req.tunnelId, { onOffer, resolve: (port, publicHost = '') => resolve({ port, publicHost }), reject });
+      this.pending.set(req.tunnelId, {
+        onOffer,
+        resolve: (port, publicHost = '') => resolve({ port, publicHost }),
+        reject,
+      });
       this.channel.send('Register', req);
     });
   }
@@ -106,7 +122,8 @@ export class ControlSession {
       const page = await this.listPage(after, timeoutMs);
       all.push(...page.services);
       if (page.next === undefined) return all;
-      if (page.next <= after) throw new P2prcError('E_PROTOCOL', `service list cursor went backwards (${page.next} after ${after})`);
+      if (page.next <= after)
+        throw new P2prcError('E_PROTOCOL', `service list cursor went backwards (${page.next} after ${after})`);
       after = page.next;
     }
     throw new P2prcError('E_TOO_LARGE', `service list longer than ${MAX_LIST_PAGES} pages`);
@@ -114,7 +131,10 @@ export class ControlSession {
 
   private listPage(after: string, timeoutMs: number): Promise<Messages['ServiceList']> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new P2prcError('E_TIMEOUT', 'the host did not answer the service list request')), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new P2prcError('E_TIMEOUT', 'the host did not answer the service list request')),
+        timeoutMs,
+      );
       this.listWaiters.push((page) => (clearTimeout(timer), resolve(page)));
       void this.closed.then((e) => (clearTimeout(timer), reject(e)));
       this.channel.send('ListServices', { after });
@@ -174,7 +194,11 @@ export class ControlSession {
         const { tunnelId, port } = m.body;
         if (!p) return;
         p.onOffer(port).then(
-          (ok) => this.channel.send(ok ? 'PortConfirm' : 'PortReject', ok ? { tunnelId, port } : { tunnelId, port, reason: 'local-taken' }),
+          (ok) =>
+            this.channel.send(
+              ok ? 'PortConfirm' : 'PortReject',
+              ok ? { tunnelId, port } : { tunnelId, port, reason: 'local-taken' },
+            ),
           () => this.channel.send('PortReject', { tunnelId, port, reason: 'local-error' }),
         );
         return;
@@ -189,7 +213,9 @@ export class ControlSession {
         this.settle(m.body.tunnelId, (p) => p.resolve(m.body.port, m.body.publicHost));
         return;
       case 'RegisterFailed':
-        this.settle(m.body.tunnelId, (p) => p.reject(new P2prcError(m.body.code, m.body.message, { details: { side: m.body.side } })));
+        this.settle(m.body.tunnelId, (p) =>
+          p.reject(new P2prcError(m.body.code, m.body.message, { details: { side: m.body.side } })),
+        );
         return;
       case 'Error':
         this.close(new P2prcError(m.body.code, `host: ${m.body.message}`));
@@ -239,13 +265,30 @@ export async function openControlSession(
   const channel = new FrameChannel(socket);
   try {
     channel.sendPreamble();
-    channel.send('Hello', { role: 'control', clientId: o.clientId, name: o.name.slice(0, 200), agent: 'p2prc', ...(o.user ? { user: o.user.name } : {}) });
+    channel.send('Hello', {
+      role: 'control',
+      clientId: o.clientId,
+      name: o.name.slice(0, 200),
+      agent: 'p2prc',
+      ...(o.user ? { user: o.user.name } : {}),
+    });
     const challenge = expect(await channel.next(o.connectTimeoutMs), 'Challenge');
     const nonce = newNonce();
-    const userAuth = o.user && challenge.userSalt
-      ? clientUserProof(o.user.password, { user: o.user.name, salt: challenge.userSalt, hostNonce: challenge.nonce, clientNonce: nonce, binding })
-      : undefined;
-    channel.send('Auth', { nonce, mac: clientProof(o.token, challenge.nonce, nonce, binding), ...(userAuth ? { userMac: userAuth.proof } : {}) });
+    const userAuth =
+      o.user && challenge.userSalt
+        ? clientUserProof(o.user.password, {
+            user: o.user.name,
+            salt: challenge.userSalt,
+            hostNonce: challenge.nonce,
+            clientNonce: nonce,
+            binding,
+          })
+        : undefined;
+    channel.send('Auth', {
+      nonce,
+      mac: clientProof(o.token, challenge.nonce, nonce, binding),
+      ...(userAuth ? { userMac: userAuth.proof } : {}),
+    });
     const ok = expect(await channel.next(o.connectTimeoutMs), 'AuthOk');
     if (!proofsEqual(hostProof(o.token, challenge.nonce, nonce, binding), ok.mac)) {
       throw new P2prcError('E_AUTH', 'the host could not prove it knows the token');
@@ -259,7 +302,18 @@ export async function openControlSession(
     const heartbeatMs = Math.min(o.heartbeatMs, ok.heartbeatMs || o.heartbeatMs);
     // Data connections must reach the same certificate: pin what we saw even on first use.
     const dataDial = { ...dialOptions, fingerprint: fingerprint ?? pin };
-    const session = new ControlSession(channel, ok.sessionId, ok.publicHost || o.host, fingerprint, key, dataDial, heartbeatMs, o.poolSize, targets, onWarning);
+    const session = new ControlSession(
+      channel,
+      ok.sessionId,
+      ok.publicHost || o.host,
+      fingerprint,
+      key,
+      dataDial,
+      heartbeatMs,
+      o.poolSize,
+      targets,
+      onWarning,
+    );
     session.stunPort = ok.stunPort ?? 0;
     return session;
   } catch (err) {

@@ -6,14 +6,24 @@ import { dial } from '../transport/net.js';
 import { debugFailure } from '../log/debug.js';
 
 /** OpenSSL's words for "the server did not answer with TLS at all". */
-const NOT_TLS = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_UNKNOWN_PROTOCOL', 'ERR_SSL_HTTP_REQUEST']);
+const NOT_TLS = new Set([
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_PACKET_LENGTH_TOO_LONG',
+  'ERR_SSL_UNKNOWN_PROTOCOL',
+  'ERR_SSL_HTTP_REQUEST',
+]);
 
 /**
  * A TLS handshake that failed because the server does not speak TLS says nothing useful by itself
  * ("wrong version number"). One plaintext look, bounded, tells what is there: another protocol
  * (E_PROTOCOL naming it), a plaintext p2prc host (E_TLS saying --no-tls), or nothing more than before.
  */
-export async function explainTlsFailure(err: P2prcError, host: string, port: number, timeoutMs: number): Promise<P2prcError> {
+export async function explainTlsFailure(
+  err: P2prcError,
+  host: string,
+  port: number,
+  timeoutMs: number,
+): Promise<P2prcError> {
   const code = (err.cause as NodeJS.ErrnoException | undefined)?.code;
   if (err.code !== 'E_TLS' || !code || !NOT_TLS.has(code)) return err;
   const what = formatAddress(host, port);
@@ -26,7 +36,10 @@ export async function explainTlsFailure(err: P2prcError, host: string, port: num
   }
   const foreign = foreignProtocol(head);
   if (foreign) return notP2prcHost(what, foreign);
-  if (head.length > 0 && head[0] === 0) return new P2prcError('E_TLS', `${what} answers without TLS: it is a plaintext host, connect with --no-tls`, { cause: err });
+  if (head.length > 0 && head[0] === 0)
+    return new P2prcError('E_TLS', `${what} answers without TLS: it is a plaintext host, connect with --no-tls`, {
+      cause: err,
+    });
   return err;
 }
 
@@ -34,13 +47,21 @@ export async function explainTlsFailure(err: P2prcError, host: string, port: num
  * After the handshake failed: a foreign protocol seen in the first bytes is named with the address
  * the user gave; a plaintext connection the server just closed is checked for a TLS server behind it.
  */
-export async function explainHandshakeFailure(err: P2prcError, o: { host: string; port: number; tls: boolean; connectTimeoutMs: number }): Promise<P2prcError> {
+export async function explainHandshakeFailure(
+  err: P2prcError,
+  o: { host: string; port: number; tls: boolean; connectTimeoutMs: number },
+): Promise<P2prcError> {
   const what = formatAddress(o.host, o.port);
   const foreign = err.details.foreign;
   if (typeof foreign === 'string') return notP2prcHost(what, foreign);
   if (o.tls || err.code !== 'E_CLOSED') return err;
   try {
-    const { socket } = await dial({ host: o.host, port: o.port, tls: true, timeoutMs: Math.min(o.connectTimeoutMs, 3_000) });
+    const { socket } = await dial({
+      host: o.host,
+      port: o.port,
+      tls: true,
+      timeoutMs: Math.min(o.connectTimeoutMs, 3_000),
+    });
     socket.destroy();
     return notP2prcHost(what, 'TLS');
   } catch (e) {

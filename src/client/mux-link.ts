@@ -1,7 +1,14 @@
 import { toP2prcError } from '../errors.js';
 import { YamuxSession } from '../mux/session.js';
 import type { SocketStream } from '../mux/socket-stream.js';
-import { MUX_CONNECTIONS, MUX_MAX_STREAMS, MUX_MAX_WINDOW, MUX_WINDOW, MUX_WINDOW_BUDGET, type Messages } from '../protocol/messages.js';
+import {
+  MUX_CONNECTIONS,
+  MUX_MAX_STREAMS,
+  MUX_MAX_WINDOW,
+  MUX_WINDOW,
+  MUX_WINDOW_BUDGET,
+  type Messages,
+} from '../protocol/messages.js';
 import { FrameChannel } from '../transport/channel.js';
 import { dial, type DialOptions } from '../transport/net.js';
 import { BindReader } from './bind-reader.js';
@@ -52,7 +59,16 @@ export class MuxLinks {
       channel.send('Hello', { role: 'data', sessionId: this.d.sessionId, seq, mac, mux: true });
       const head = channel.detach();
       if (head.length > 0) socket.unshift(head);
-      const mux = new YamuxSession(socket, { client: false, accept: true, acceptSocketStreams: true, window: MUX_WINDOW, maxWindow: MUX_MAX_WINDOW, windowBudget: MUX_WINDOW_BUDGET, maxStreams: MUX_MAX_STREAMS, onBulk: raiseHeapTrimThreshold });
+      const mux = new YamuxSession(socket, {
+        client: false,
+        accept: true,
+        acceptSocketStreams: true,
+        window: MUX_WINDOW,
+        maxWindow: MUX_MAX_WINDOW,
+        windowBudget: MUX_WINDOW_BUDGET,
+        maxStreams: MUX_MAX_STREAMS,
+        onBulk: raiseHeapTrimThreshold,
+      });
       socket.resume();
       this.live.add(mux);
       mux.on('socketStream', (s) => this.binds.add(s));

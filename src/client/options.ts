@@ -64,7 +64,9 @@ export interface ConnectOptions {
   signal?: AbortSignal;
 }
 
-export interface ResolvedConnectOptions extends Required<Omit<ConnectOptions, 'fingerprint' | 'signal' | 'backoff' | 'services' | 'user' | 'directBind'>> {
+export interface ResolvedConnectOptions extends Required<
+  Omit<ConnectOptions, 'fingerprint' | 'signal' | 'backoff' | 'services' | 'user' | 'directBind'>
+> {
   directBind: string | undefined;
   user: { name: string; password: string } | undefined;
   services: ServiceSpec[];
@@ -77,18 +79,23 @@ export function resolveConnectOptions(o: ConnectOptions): ResolvedConnectOptions
   if (!o.host) throw new P2prcError('E_USAGE', 'option host must not be empty');
   if (!o.token) throw new P2prcError('E_USAGE', 'option token must not be empty');
   const port = o.port ?? 7000;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new P2prcError('E_USAGE', `option port must be 1-65535, got ${port}`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new P2prcError('E_USAGE', `option port must be 1-65535, got ${port}`);
   for (const s of o.services ?? []) {
-    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(s.id)) throw new P2prcError('E_USAGE', `service id "${s.id}" must be 1-64 of A-Z a-z 0-9 _ . -`);
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(s.id))
+      throw new P2prcError('E_USAGE', `service id "${s.id}" must be 1-64 of A-Z a-z 0-9 _ . -`);
     if (!s.secret) throw new P2prcError('E_USAGE', `service ${s.id} needs a secret`);
   }
   const names = new Set<string>();
   for (const t of o.tunnels) {
     if (names.has(t.name)) throw new P2prcError('E_USAGE', `duplicate tunnel name "${t.name}"`);
     names.add(t.name);
-    if (t.protocol === 'udp' && t.listen) throw new P2prcError('E_USAGE', `tunnel ${t.name}: UDP tunnels need a localPort`);
-    if (t.protocol === 'http' && (!t.domain || t.localPort === undefined)) throw new P2prcError('E_USAGE', `tunnel ${t.name}: http tunnels need a domain and a localPort`);
-    if (t.localPort === undefined && !t.listen) throw new P2prcError('E_USAGE', `tunnel ${t.name} needs localPort or listen`);
+    if (t.protocol === 'udp' && t.listen)
+      throw new P2prcError('E_USAGE', `tunnel ${t.name}: UDP tunnels need a localPort`);
+    if (t.protocol === 'http' && (!t.domain || t.localPort === undefined))
+      throw new P2prcError('E_USAGE', `tunnel ${t.name}: http tunnels need a domain and a localPort`);
+    if (t.localPort === undefined && !t.listen)
+      throw new P2prcError('E_USAGE', `tunnel ${t.name} needs localPort or listen`);
     const r = t.remotePort;
     if (r !== undefined && r !== 'any' && (!Number.isInteger(r) || r < 1 || r > 65535)) {
       throw new P2prcError('E_USAGE', `tunnel ${t.name}: remote port must be 1-65535 or "any", got ${r}`);

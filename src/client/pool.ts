@@ -53,9 +53,14 @@ export class DataPool {
   private readonly parked = new Set<net.Socket>();
   private readonly mux: MuxLinks;
 
-  constructor(private readonly session: PoolSession, private readonly size: number) {
+  constructor(
+    private readonly session: PoolSession,
+    private readonly size: number,
+  ) {
     this.mux = new MuxLinks({
-      sessionId: session.sessionId, dial: session.dial, onError: session.onError,
+      sessionId: session.sessionId,
+      dial: session.dial,
+      onError: session.onError,
       proof: () => this.nextProof(true),
       bound: (stream, bind, rest) => this.relay(stream, rest, bind.tunnelId, bind.visitorId),
     });
@@ -164,19 +169,30 @@ export class DataPool {
     });
   }
 
-  private async relayService(data: Duplex, target: LocalTarget, svc: { id: string; secret: string }, visitorId: number, visit: CountedVisit | undefined): Promise<void> {
+  private async relayService(
+    data: Duplex,
+    target: LocalTarget,
+    svc: { id: string; secret: string },
+    visitorId: number,
+    visit: CountedVisit | undefined,
+  ): Promise<void> {
     const service = await this.checkVisitor(data, svc, visitorId);
     if (!service) return;
     this.connectLocal(target, data, (local) => {
       visit?.local(local);
-      secureRelay(data, local, service.keys, service.open, undefined, (e) => debug(e.code, `service ${svc.id}: relay of visitor ${visitorId} ended: ${e.message}`));
+      secureRelay(data, local, service.keys, service.open, undefined, (e) =>
+        debug(e.code, `service ${svc.id}: relay of visitor ${visitorId} ended: ${e.message}`),
+      );
     });
   }
 
   /** Connects to the local service, bounded in time; on failure the visitor's side is closed at once. */
   private connectLocal(target: LocalTarget, data: { destroy(): void }, connected: (local: net.Socket) => void): void {
     const local = net.connect({ host: target.host, port: target.port, allowHalfOpen: true });
-    const timer = setTimeout(() => local.destroy(new P2prcError('E_TIMEOUT', 'local connect timeout')), LOCAL_CONNECT_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => local.destroy(new P2prcError('E_TIMEOUT', 'local connect timeout')),
+      LOCAL_CONNECT_TIMEOUT_MS,
+    );
     const failed = (err: Error): void => {
       clearTimeout(timer);
       local.off('connect', onConnect);
@@ -199,7 +215,11 @@ export class DataPool {
   }
 
   /** Owner side of a service visit: secret check, then the visitor's start marker, before any local connect. */
-  private async checkVisitor(data: Duplex, svc: { id: string; secret: string }, visitorId: number): Promise<{ keys: LinkKeys; open: OpenStream } | undefined> {
+  private async checkVisitor(
+    data: Duplex,
+    svc: { id: string; secret: string },
+    visitorId: number,
+  ): Promise<{ keys: LinkKeys; open: OpenStream } | undefined> {
     let keys: LinkKeys | undefined;
     try {
       keys = await ownerHandshake(data, svc.secret, svc.id);

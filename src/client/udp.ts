@@ -54,7 +54,9 @@ export class UdpRelay {
       if (this.sessions.size >= this.maxSessions) this.evictOldest();
       const socket = dgram.createSocket(t.host.includes(':') ? 'udp6' : 'udp4');
       // Local service down: ICMP errors just drop datagrams, as UDP would without the tunnel.
-      socket.on('error', (err) => debugFailure(`udp tunnel ${tunnelId}: local ${t.host}:${t.port}`, err, 'E_UNREACHABLE'));
+      socket.on('error', (err) =>
+        debugFailure(`udp tunnel ${tunnelId}: local ${t.host}:${t.port}`, err, 'E_UNREACHABLE'),
+      );
       socket.on('message', (reply) => {
         const live = this.sessions.get(key);
         if (live) live.lastSeen = Date.now();

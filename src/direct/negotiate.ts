@@ -1,6 +1,14 @@
 import net from 'node:net';
 import { P2prcError, isP2prcError } from '../errors.js';
-import { answerAuthentic, newDirectNonce, offerAuthentic, signAnswer, signOffer, type DirectAnswer, type DirectOffer } from '../protocol/direct.js';
+import {
+  answerAuthentic,
+  newDirectNonce,
+  offerAuthentic,
+  signAnswer,
+  signOffer,
+  type DirectAnswer,
+  type DirectOffer,
+} from '../protocol/direct.js';
 import { bridge } from './bridge.js';
 import { PeerLink, type PeerAddress, type PeerOptions } from './peer.js';
 
@@ -26,27 +34,41 @@ export interface DirectPath {
  * MAC (a host or anyone on the path changed a candidate or a fingerprint) is refused before ICE
  * ever sends a packet to an address taken from it.
  */
-export async function connectDirect(svc: DirectService, peer: PeerOptions, signal: Signal, timeoutMs: number): Promise<DirectPath> {
+export async function connectDirect(
+  svc: DirectService,
+  peer: PeerOptions,
+  signal: Signal,
+  timeoutMs: number,
+): Promise<DirectPath> {
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 1; ; attempt++) {
     try {
       return await attemptDirect(svc, peer, signal, deadline);
     } catch (err) {
       // Another try, with a fresh connection, for the native library's race only.
-      const again = attempt < MAX_ATTEMPTS && isP2prcError(err) && err.details.retryable === true && deadline - Date.now() > 1_000;
+      const again =
+        attempt < MAX_ATTEMPTS && isP2prcError(err) && err.details.retryable === true && deadline - Date.now() > 1_000;
       if (!again) throw err;
     }
   }
 }
 
-async function attemptDirect(svc: DirectService, peer: PeerOptions, signal: Signal, deadline: number): Promise<DirectPath> {
+async function attemptDirect(
+  svc: DirectService,
+  peer: PeerOptions,
+  signal: Signal,
+  deadline: number,
+): Promise<DirectPath> {
   const left = () => Math.max(1, deadline - Date.now());
   const link = await PeerLink.create({ ...peer, gatherMs: Math.min(peer.gatherMs ?? 2_000, left() / 3) }, true);
   try {
     const offer = signOffer(svc.secret, svc.serviceId, newDirectNonce(), await link.localDescription(left()));
     const answer = await signal(offer, left());
     if (!answerAuthentic(svc.secret, svc.serviceId, offer, answer)) {
-      throw new P2prcError('E_AUTH', 'the direct-path answer failed authentication (altered on the way, or not from the owner)');
+      throw new P2prcError(
+        'E_AUTH',
+        'the direct-path answer failed authentication (altered on the way, or not from the owner)',
+      );
     }
     link.setRemote(answer.sdp, 'answer');
     return { link, peer: await link.connected(left()) };
@@ -60,9 +82,16 @@ async function attemptDirect(svc: DirectService, peer: PeerOptions, signal: Sign
  * Owner side: answers an authentic offer and serves the channels the visitor opens, each to a fresh
  * connection to the local service. An offer that fails the MAC gets a coded refusal and no ICE at all.
  */
-export async function answerDirect(svc: DirectService, peer: PeerOptions, offer: DirectOffer): Promise<{ link: PeerLink; answer: DirectAnswer }> {
+export async function answerDirect(
+  svc: DirectService,
+  peer: PeerOptions,
+  offer: DirectOffer,
+): Promise<{ link: PeerLink; answer: DirectAnswer }> {
   if (!offerAuthentic(svc.secret, svc.serviceId, offer)) {
-    throw new P2prcError('E_AUTH', `direct-path offer for ${svc.serviceId} failed authentication (wrong secret, or altered on the way)`);
+    throw new P2prcError(
+      'E_AUTH',
+      `direct-path offer for ${svc.serviceId} failed authentication (wrong secret, or altered on the way)`,
+    );
   }
   const link = await PeerLink.create(peer, false);
   try {
@@ -76,7 +105,11 @@ export async function answerDirect(svc: DirectService, peer: PeerOptions, offer:
 }
 
 /** Each channel the visitor opens on `link` becomes one connection to the local service. */
-export function serveChannels(link: PeerLink, target: { host: string; port: number }, onError: (message: string) => void): void {
+export function serveChannels(
+  link: PeerLink,
+  target: { host: string; port: number },
+  onError: (message: string) => void,
+): void {
   link.on('channel', (dc) => {
     // Bridged at once: a socket queues writes until it connects, so the visitor's first bytes wait there.
     const local = net.connect({ host: target.host, port: target.port, noDelay: true, allowHalfOpen: true });

@@ -48,7 +48,10 @@ export class DirectOwner {
       if (!svc) throw new P2prcError('E_NOT_FOUND', `no service ${offer.serviceId} here`);
       if (!session.stunPort) throw new P2prcError('E_NOT_AVAILABLE', 'the host runs no STUN responder');
       if (this.links.size >= MAX_PEERS) throw new P2prcError('E_QUOTA', `owner already has ${MAX_PEERS} direct peers`);
-      const peer = { stunServers: [`stun:${formatAddress(this.host, session.stunPort)}`], bindAddress: this.bindAddress };
+      const peer = {
+        stunServers: [`stun:${formatAddress(this.host, session.stunPort)}`],
+        bindAddress: this.bindAddress,
+      };
       const { link, answer } = await answerDirect({ serviceId: svc.id, secret: svc.secret }, peer, offer);
       this.links.add(link);
       link.once('dead', () => this.links.delete(link));

@@ -69,11 +69,17 @@ export class PeerLink extends EventEmitter<{ channel: [DataChannel]; dead: [P2pr
     return new PeerLink(await loadNative(), o, offerer);
   }
 
-  private constructor(ndc: Lib, private readonly o: PeerOptions, offerer: boolean) {
+  private constructor(
+    ndc: Lib,
+    private readonly o: PeerOptions,
+    offerer: boolean,
+  ) {
     super();
     this.keepaliveMs = o.keepaliveMs ?? 2_000;
     this.pc = new ndc.PeerConnection(`p2prc-${++peerNames}`, {
-      iceServers: o.stunServers, maxMessageSize: 256 * 1024, ...(o.bindAddress ? { bindAddress: o.bindAddress } : {}),
+      iceServers: o.stunServers,
+      maxMessageSize: 256 * 1024,
+      ...(o.bindAddress ? { bindAddress: o.bindAddress } : {}),
     });
     this.opened = new Promise((resolve) => (this.markOpen = resolve));
     // Registered before anything can trigger them: a busy machine takes a while to make the DTLS certificate.
@@ -104,7 +110,11 @@ export class PeerLink extends EventEmitter<{ channel: [DataChannel]; dead: [P2pr
    * time ran out: then what was found goes out (host candidates at least).
    */
   async localDescription(timeoutMs = 10_000): Promise<string> {
-    await bounded(this.described, timeoutMs, () => new P2prcError('E_TIMEOUT', `no local description within ${timeoutMs} ms`));
+    await bounded(
+      this.described,
+      timeoutMs,
+      () => new P2prcError('E_TIMEOUT', `no local description within ${timeoutMs} ms`),
+    );
     await bounded(this.gathered, this.o.gatherMs ?? 2_000, () => undefined).catch(() => undefined);
     const d = this.pc.localDescription();
     if (!d) throw new P2prcError('E_INTERNAL', 'no local description was produced');
@@ -117,7 +127,10 @@ export class PeerLink extends EventEmitter<{ channel: [DataChannel]; dead: [P2pr
     } catch (err) {
       // The race described at failure(), caught while the answer's candidates were still being added:
       // DTLS failed and the connection closed under them ("remote candidate without ICE transport").
-      throw new P2prcError('E_PROTOCOL', `the peer's description was refused: ${(err as Error).message}`, { cause: err, details: { retryable: true } });
+      throw new P2prcError('E_PROTOCOL', `the peer's description was refused: ${(err as Error).message}`, {
+        cause: err,
+        details: { retryable: true },
+      });
     }
   }
 
@@ -126,7 +139,11 @@ export class PeerLink extends EventEmitter<{ channel: [DataChannel]; dead: [P2pr
     let onDead: ((err: P2prcError) => void) | undefined;
     const dead = new Promise<never>((_, reject) => this.once('dead', (onDead = reject)));
     try {
-      await bounded(Promise.race([this.opened, dead]), timeoutMs, () => new P2prcError('E_TIMEOUT', `no direct path within ${timeoutMs} ms`));
+      await bounded(
+        Promise.race([this.opened, dead]),
+        timeoutMs,
+        () => new P2prcError('E_TIMEOUT', `no direct path within ${timeoutMs} ms`),
+      );
     } finally {
       this.off('dead', onDead!);
     }
@@ -140,7 +157,10 @@ export class PeerLink extends EventEmitter<{ channel: [DataChannel]; dead: [P2pr
     if (this.isClosed) return Promise.reject(new P2prcError('E_CLOSED', 'direct path closed'));
     const dc = this.track(this.pc.createDataChannel(label));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => (dc.close(), reject(new P2prcError('E_TIMEOUT', `channel not open within ${timeoutMs} ms`))), timeoutMs);
+      const timer = setTimeout(
+        () => (dc.close(), reject(new P2prcError('E_TIMEOUT', `channel not open within ${timeoutMs} ms`))),
+        timeoutMs,
+      );
       dc.onOpen(() => (clearTimeout(timer), resolve(dc)));
       dc.onClosed(() => (clearTimeout(timer), reject(new P2prcError('E_CLOSED', 'channel closed before it opened'))));
     });

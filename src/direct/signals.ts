@@ -24,8 +24,13 @@ export class DirectSignals {
 
   constructor(private readonly send: Send) {}
 
-  offer(serviceId: string, body: Omit<DirectSignal, 'serviceId' | 'signalId'>, timeoutMs: number): Promise<DirectSignal> {
-    if (this.waiters.size >= MAX_WAITERS) return Promise.reject(new P2prcError('E_QUOTA', 'too many direct-path offers in flight'));
+  offer(
+    serviceId: string,
+    body: Omit<DirectSignal, 'serviceId' | 'signalId'>,
+    timeoutMs: number,
+  ): Promise<DirectSignal> {
+    if (this.waiters.size >= MAX_WAITERS)
+      return Promise.reject(new P2prcError('E_QUOTA', 'too many direct-path offers in flight'));
     const signalId = randomBytes(8).toString('hex');
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -42,7 +47,12 @@ export class DirectSignals {
   }
 
   refuse(offer: DirectSignal, err: P2prcError): void {
-    this.send('DirectRefused', { serviceId: offer.serviceId, signalId: offer.signalId, code: err.code, message: err.message });
+    this.send('DirectRefused', {
+      serviceId: offer.serviceId,
+      signalId: offer.signalId,
+      code: err.code,
+      message: err.message,
+    });
   }
 
   receive(m: SignalMessage): void {

@@ -23,9 +23,11 @@ export class StunResponder {
   async listen(port: number, bind: string): Promise<number> {
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
-        reject(err.code === 'EADDRINUSE'
-          ? new P2prcError('E_PORT_TAKEN', `STUN port ${port}/udp is already in use`, { cause: err })
-          : new P2prcError('E_UNREACHABLE', `cannot bind the STUN port ${port}/udp: ${err.message}`, { cause: err }));
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new P2prcError('E_PORT_TAKEN', `STUN port ${port}/udp is already in use`, { cause: err })
+            : new P2prcError('E_UNREACHABLE', `cannot bind the STUN port ${port}/udp: ${err.message}`, { cause: err }),
+        );
       };
       this.socket.once('error', onError);
       this.socket.bind(port, bind, () => {
@@ -43,7 +45,11 @@ export class StunResponder {
       return;
     }
     this.answered++;
-    this.socket.send(encodeBindingResponse(req.transactionId, { address: rinfo.address, port: rinfo.port }), rinfo.port, rinfo.address);
+    this.socket.send(
+      encodeBindingResponse(req.transactionId, { address: rinfo.address, port: rinfo.port }),
+      rinfo.port,
+      rinfo.address,
+    );
   }
 
   close(): Promise<void> {

@@ -101,8 +101,14 @@ export function encodeBindingResponse(transactionId: Buffer, mapped: MappedAddre
 
 /** The XOR-MAPPED-ADDRESS of a Binding success response for `transactionId`, or undefined. */
 export function decodeBindingResponse(msg: Buffer, transactionId: Buffer): MappedAddress | undefined {
-  if (msg.length < STUN_HEADER || msg.readUInt16BE(0) !== BINDING_SUCCESS || msg.readUInt32BE(4) !== STUN_MAGIC) return undefined;
-  if (!msg.subarray(8, 20).equals(transactionId) || STUN_HEADER + msg.readUInt16BE(2) !== msg.length || !attributesWellFormed(msg)) return undefined;
+  if (msg.length < STUN_HEADER || msg.readUInt16BE(0) !== BINDING_SUCCESS || msg.readUInt32BE(4) !== STUN_MAGIC)
+    return undefined;
+  if (
+    !msg.subarray(8, 20).equals(transactionId) ||
+    STUN_HEADER + msg.readUInt16BE(2) !== msg.length ||
+    !attributesWellFormed(msg)
+  )
+    return undefined;
   for (let off = STUN_HEADER; off + 4 <= msg.length;) {
     const type = msg.readUInt16BE(off);
     const len = msg.readUInt16BE(off + 2);
@@ -110,7 +116,10 @@ export function decodeBindingResponse(msg: Buffer, transactionId: Buffer): Mappe
       const mask = Buffer.concat([Buffer.from([0x21, 0x12, 0xa4, 0x42]), transactionId]);
       const port = msg.readUInt16BE(off + 6) ^ (STUN_MAGIC >>> 16);
       const raw = Buffer.from(msg.subarray(off + 8, off + 4 + len).map((b, i) => b ^ mask[i]!));
-      const address = len === 8 ? [...raw].join('.') : Array.from({ length: 8 }, (_, i) => raw.readUInt16BE(i * 2).toString(16)).join(':');
+      const address =
+        len === 8
+          ? [...raw].join('.')
+          : Array.from({ length: 8 }, (_, i) => raw.readUInt16BE(i * 2).toString(16)).join(':');
       return { address, port };
     }
     off += 4 + Math.ceil(len / 4) * 4;

@@ -35,7 +35,10 @@ export class DirectVisit extends EventEmitter<{ path: [PathState] }> {
   private readonly stop = new AbortController();
   private retrying = false;
 
-  constructor(private readonly o: DirectVisitOptions, private readonly session: () => Promise<SignallingSession>) {
+  constructor(
+    private readonly o: DirectVisitOptions,
+    private readonly session: () => Promise<SignallingSession>,
+  ) {
     super();
   }
 
@@ -53,9 +56,17 @@ export class DirectVisit extends EventEmitter<{ path: [PathState] }> {
     try {
       const session = await this.session();
       if (!session.stunPort) throw new P2prcError('E_NOT_AVAILABLE', 'the host runs no STUN responder');
-      const peer = { stunServers: [`stun:${formatAddress(this.o.host, session.stunPort)}`], bindAddress: this.o.bindAddress };
+      const peer = {
+        stunServers: [`stun:${formatAddress(this.o.host, session.stunPort)}`],
+        bindAddress: this.o.bindAddress,
+      };
       const svc = { serviceId: this.o.serviceId, secret: this.o.secret };
-      const path = await connectDirect(svc, peer, (offer, ms) => session.direct.offer(this.o.serviceId, offer, ms), this.o.timeoutMs ?? 5_000);
+      const path = await connectDirect(
+        svc,
+        peer,
+        (offer, ms) => session.direct.offer(this.o.serviceId, offer, ms),
+        this.o.timeoutMs ?? 5_000,
+      );
       if (this.stop.signal.aborted) {
         path.link.close();
         return this.state;

@@ -69,7 +69,9 @@ export async function frpVersion(file: string): Promise<string> {
     return parseFrpVersion(stdout).join('.');
   } catch (err) {
     if (err instanceof P2prcError) throw err;
-    throw new P2prcError('E_FRP_VERSION', `${file} --version failed: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    throw new P2prcError('E_FRP_VERSION', `${file} --version failed: ${(err as Error).message.split('\n')[0]}`, {
+      cause: err,
+    });
   }
 }
 
@@ -78,16 +80,30 @@ export async function frpVersion(file: string): Promise<string> {
  * `p2prc frp install` puts it), vendor/frp/<version>/<platform>/ (older installs), then PATH.
  * A binary older than the manifest's minimum, or none at all, is a coded error saying how to install.
  */
-export async function findFrp(program: FrpProgram, opts: { binDir?: string | undefined; env?: NodeJS.ProcessEnv; vendorDir?: string; configDir?: string | undefined } = {}): Promise<FrpBinary> {
+export async function findFrp(
+  program: FrpProgram,
+  opts: {
+    binDir?: string | undefined;
+    env?: NodeJS.ProcessEnv;
+    vendorDir?: string;
+    configDir?: string | undefined;
+  } = {},
+): Promise<FrpBinary> {
   const env = opts.env ?? process.env;
   const vendorDir = opts.vendorDir ?? VENDOR_DIR;
   // No readable manifest only means no vendored versions to look in; the other places still count.
-  const manifest = await readManifest(vendorDir).catch((e: unknown) => debugFailure(`no frp manifest in ${vendorDir}`, e, 'E_CONFIG'));
+  const manifest = await readManifest(vendorDir).catch((e: unknown) =>
+    debugFailure(`no frp manifest in ${vendorDir}`, e, 'E_CONFIG'),
+  );
   const candidates: Array<{ dir: string; source: FrpBinary['source'] }> = [];
   if (opts.binDir) candidates.push({ dir: opts.binDir, source: 'flag' });
   if (env.P2PRC_FRP_BIN_DIR) candidates.push({ dir: env.P2PRC_FRP_BIN_DIR, source: 'env' });
-  const versions = Object.keys(manifest?.versions ?? {}).sort(compareVersions).reverse();
-  if (opts.configDir) for (const v of versions) candidates.push({ dir: path.join(installedFrpDir(opts.configDir), v, platformKey()), source: 'installed' });
+  const versions = Object.keys(manifest?.versions ?? {})
+    .sort(compareVersions)
+    .reverse();
+  if (opts.configDir)
+    for (const v of versions)
+      candidates.push({ dir: path.join(installedFrpDir(opts.configDir), v, platformKey()), source: 'installed' });
   for (const v of versions) candidates.push({ dir: path.join(vendorDir, 'frp', v, platformKey()), source: 'vendor' });
   for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) candidates.push({ dir, source: 'path' });
   for (const { dir, source } of candidates) {
@@ -100,10 +116,16 @@ export async function findFrp(program: FrpProgram, opts: { binDir?: string | und
     const version = await frpVersion(file);
     const minimum = manifest?.minimumVersion ?? '0.31.0';
     if (compareVersions(version, minimum) < 0) {
-      throw new P2prcError('E_FRP_VERSION', `${file} is frp ${version}; p2prc needs ${minimum} or newer (run: p2prc frp install)`);
+      throw new P2prcError(
+        'E_FRP_VERSION',
+        `${file} is frp ${version}; p2prc needs ${minimum} or newer (run: p2prc frp install)`,
+      );
     }
     return { path: file, version, source };
   }
   const installed = opts.configDir ? `${installedFrpDir(opts.configDir)}, ` : '';
-  throw new P2prcError('E_FRP_MISSING', `${program} not found (looked in --frp-bin-dir, $P2PRC_FRP_BIN_DIR, ${installed}${path.join(vendorDir, 'frp')}, PATH); install it with: p2prc frp install`);
+  throw new P2prcError(
+    'E_FRP_MISSING',
+    `${program} not found (looked in --frp-bin-dir, $P2PRC_FRP_BIN_DIR, ${installed}${path.join(vendorDir, 'frp')}, PATH); install it with: p2prc frp install`,
+  );
 }

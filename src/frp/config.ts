@@ -57,32 +57,49 @@ export function configFormatFor(version: string): FrpConfigFormat {
 function iniValue(key: string, value: string | number | boolean): string {
   const text = String(value);
   if (/[\r\n\0]/.test(text) || text !== text.trim() || /^[;#[]/.test(text)) {
-    throw new P2prcError('E_CONFIG', `frp option ${key} has a value that cannot be written to an INI file: ${JSON.stringify(text)}`);
+    throw new P2prcError(
+      'E_CONFIG',
+      `frp option ${key} has a value that cannot be written to an INI file: ${JSON.stringify(text)}`,
+    );
   }
   return `${key} = ${text}`;
 }
 
 function sectionName(name: string): string {
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new P2prcError('E_CONFIG', `frp proxy name ${JSON.stringify(name)} must be 1-64 of A-Z a-z 0-9 _ . -`);
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name))
+    throw new P2prcError('E_CONFIG', `frp proxy name ${JSON.stringify(name)} must be 1-64 of A-Z a-z 0-9 _ . -`);
   return name;
 }
 
 function tomlString(value: string): string {
-  return JSON.stringify(value).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 export function renderServerConfig(o: FrpServerOptions, format: FrpConfigFormat): string {
   if (format === 'ini') {
-    const lines = ['[common]', iniValue('bind_addr', o.bindAddr), iniValue('bind_port', o.bindPort), iniValue('token', o.token)];
+    const lines = [
+      '[common]',
+      iniValue('bind_addr', o.bindAddr),
+      iniValue('bind_port', o.bindPort),
+      iniValue('token', o.token),
+    ];
     if (o.allowPorts?.length) lines.push(iniValue('allow_ports', formatPortRanges(o.allowPorts)));
     if (o.maxPortsPerClient) lines.push(iniValue('max_ports_per_client', o.maxPortsPerClient));
     if (o.tcpMux !== undefined) lines.push(iniValue('tcp_mux', o.tcpMux));
     lines.push('log_file = console', 'log_level = info');
     return `${lines.join('\n')}\n`;
   }
-  const lines = [`bindAddr = ${tomlString(o.bindAddr)}`, `bindPort = ${o.bindPort}`, `auth.token = ${tomlString(o.token)}`];
+  const lines = [
+    `bindAddr = ${tomlString(o.bindAddr)}`,
+    `bindPort = ${o.bindPort}`,
+    `auth.token = ${tomlString(o.token)}`,
+  ];
   if (o.allowPorts?.length) {
-    lines.push(`allowPorts = [${o.allowPorts.map((r) => (r.start === r.end ? `{ single = ${r.start} }` : `{ start = ${r.start}, end = ${r.end} }`)).join(', ')}]`);
+    lines.push(
+      `allowPorts = [${o.allowPorts.map((r) => (r.start === r.end ? `{ single = ${r.start} }` : `{ start = ${r.start}, end = ${r.end} }`)).join(', ')}]`,
+    );
   }
   if (o.maxPortsPerClient) lines.push(`maxPortsPerClient = ${o.maxPortsPerClient}`);
   if (o.tcpMux !== undefined) lines.push(`transport.tcpMux = ${o.tcpMux}`);
@@ -92,21 +109,51 @@ export function renderServerConfig(o: FrpServerOptions, format: FrpConfigFormat)
 
 export function renderClientConfig(o: FrpClientOptions, format: FrpConfigFormat): string {
   if (format === 'ini') {
-    const lines = ['[common]', iniValue('server_addr', o.serverAddr), iniValue('server_port', o.serverPort), iniValue('token', o.token)];
-    lines.push(iniValue('tls_enable', o.tls ?? false), 'login_fail_exit = false', 'log_file = console', 'log_level = info');
+    const lines = [
+      '[common]',
+      iniValue('server_addr', o.serverAddr),
+      iniValue('server_port', o.serverPort),
+      iniValue('token', o.token),
+    ];
+    lines.push(
+      iniValue('tls_enable', o.tls ?? false),
+      'login_fail_exit = false',
+      'log_file = console',
+      'log_level = info',
+    );
     if (o.tcpMux !== undefined) lines.push(iniValue('tcp_mux', o.tcpMux));
     for (const p of o.proxies) {
-      lines.push('', `[${sectionName(p.name)}]`, iniValue('type', p.type), iniValue('local_ip', p.localIP), iniValue('local_port', p.localPort), iniValue('remote_port', p.remotePort));
+      lines.push(
+        '',
+        `[${sectionName(p.name)}]`,
+        iniValue('type', p.type),
+        iniValue('local_ip', p.localIP),
+        iniValue('local_port', p.localPort),
+        iniValue('remote_port', p.remotePort),
+      );
       if (p.useEncryption) lines.push('use_encryption = true');
       if (p.useCompression) lines.push('use_compression = true');
     }
     return `${lines.join('\n')}\n`;
   }
-  const lines = [`serverAddr = ${tomlString(o.serverAddr)}`, `serverPort = ${o.serverPort}`, `auth.token = ${tomlString(o.token)}`, 'loginFailExit = false'];
+  const lines = [
+    `serverAddr = ${tomlString(o.serverAddr)}`,
+    `serverPort = ${o.serverPort}`,
+    `auth.token = ${tomlString(o.token)}`,
+    'loginFailExit = false',
+  ];
   lines.push(`transport.tls.enable = ${o.tls ?? false}`, 'log.to = "console"', 'log.level = "info"');
   if (o.tcpMux !== undefined) lines.push(`transport.tcpMux = ${o.tcpMux}`);
   for (const p of o.proxies) {
-    lines.push('', '[[proxies]]', `name = ${tomlString(sectionName(p.name))}`, `type = ${tomlString(p.type)}`, `localIP = ${tomlString(p.localIP)}`, `localPort = ${p.localPort}`, `remotePort = ${p.remotePort}`);
+    lines.push(
+      '',
+      '[[proxies]]',
+      `name = ${tomlString(sectionName(p.name))}`,
+      `type = ${tomlString(p.type)}`,
+      `localIP = ${tomlString(p.localIP)}`,
+      `localPort = ${p.localPort}`,
+      `remotePort = ${p.remotePort}`,
+    );
     if (p.useEncryption) lines.push('transport.useEncryption = true');
     if (p.useCompression) lines.push('transport.useCompression = true');
   }

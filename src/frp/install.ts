@@ -32,7 +32,10 @@ async function download(url: string, signal: AbortSignal | undefined): Promise<B
   } catch (err) {
     throw new P2prcError('E_DOWNLOAD', `cannot download ${url}: ${(err as Error).message}`, { cause: err });
   }
-  if (!res.ok) throw new P2prcError('E_DOWNLOAD', `download of ${url} failed: HTTP ${res.status}`, { details: { status: res.status, url } });
+  if (!res.ok)
+    throw new P2prcError('E_DOWNLOAD', `download of ${url} failed: HTTP ${res.status}`, {
+      details: { status: res.status, url },
+    });
   const expected = Number(res.headers.get('content-length') ?? NaN);
   let body: Buffer;
   try {
@@ -66,10 +69,20 @@ export async function installFrp(o: InstallOptions): Promise<Installed> {
   const version = o.version ?? newestVersion(manifest);
   const platform = o.platform ?? platformKey();
   const release = manifest.versions[version];
-  if (!release) throw new P2prcError('E_USAGE', `frp ${version} is not in ${path.join(vendorDir, 'frp.json')} (known: ${Object.keys(manifest.versions).join(', ')})`);
+  if (!release)
+    throw new P2prcError(
+      'E_USAGE',
+      `frp ${version} is not in ${path.join(vendorDir, 'frp.json')} (known: ${Object.keys(manifest.versions).join(', ')})`,
+    );
   const file = release.platforms[platform];
-  if (!file) throw new P2prcError('E_USAGE', `frp ${version} has no release for ${platform} (known: ${Object.keys(release.platforms).join(', ')})`);
-  const base = (o.baseUrl ?? process.env.P2PRC_FRP_MIRROR ?? manifest.baseUrl).replace('{version}', version).replace(/\/?$/, '/');
+  if (!file)
+    throw new P2prcError(
+      'E_USAGE',
+      `frp ${version} has no release for ${platform} (known: ${Object.keys(release.platforms).join(', ')})`,
+    );
+  const base = (o.baseUrl ?? process.env.P2PRC_FRP_MIRROR ?? manifest.baseUrl)
+    .replace('{version}', version)
+    .replace(/\/?$/, '/');
   o.onProgress?.(`downloading ${base}${release.checksums}`);
   const checksums = (await download(base + release.checksums, o.signal)).toString('utf8');
   const expected = checksumFor(checksums, file);
@@ -77,10 +90,17 @@ export async function installFrp(o: InstallOptions): Promise<Installed> {
   o.onProgress?.(`downloading ${base}${file}`);
   const archive = await download(base + file, o.signal);
   const actual = createHash('sha256').update(archive).digest('hex');
-  if (actual !== expected) throw new P2prcError('E_CHECKSUM', `checksum mismatch for ${file}: expected ${expected}, got ${actual}; nothing was installed`);
-  const wanted = readTarGz(archive).filter((e) => e.type === 'file' && ['frps', 'frpc'].includes(path.basename(e.name)));
+  if (actual !== expected)
+    throw new P2prcError(
+      'E_CHECKSUM',
+      `checksum mismatch for ${file}: expected ${expected}, got ${actual}; nothing was installed`,
+    );
+  const wanted = readTarGz(archive).filter(
+    (e) => e.type === 'file' && ['frps', 'frpc'].includes(path.basename(e.name)),
+  );
   for (const name of ['frps', 'frpc']) {
-    if (!wanted.some((e) => path.basename(e.name) === name)) throw new P2prcError('E_DOWNLOAD', `${file} does not contain ${name}`);
+    if (!wanted.some((e) => path.basename(e.name) === name))
+      throw new P2prcError('E_DOWNLOAD', `${file} does not contain ${name}`);
   }
   const target = path.join(installedFrpDir(o.configDir), version, platform);
   await mkdir(path.dirname(target), { recursive: true });

@@ -22,14 +22,32 @@ export function classifyFrpLine(raw: string): FrpEvent | undefined {
   const proxyErr = /\[([^\]]+)\] start error: (.*)$/.exec(line);
   if (proxyErr) {
     const reason = proxyErr[2]!.trim();
-    const code = /port not allowed/.test(reason) ? 'E_PORT_DENIED' : /port unavailable|port already used|address already in use/.test(reason) ? 'E_PORT_TAKEN' : /exceed|quota|max/.test(reason) ? 'E_QUOTA' : 'E_PROTOCOL';
-    return { kind: 'error', proxy: proxyErr[1]!, fatal: false, error: new P2prcError(code, `frp refused proxy ${proxyErr[1]}: ${reason}`, { details: { side: 'host', proxy: proxyErr[1] } }) };
+    const code = /port not allowed/.test(reason)
+      ? 'E_PORT_DENIED'
+      : /port unavailable|port already used|address already in use/.test(reason)
+        ? 'E_PORT_TAKEN'
+        : /exceed|quota|max/.test(reason)
+          ? 'E_QUOTA'
+          : 'E_PROTOCOL';
+    return {
+      kind: 'error',
+      proxy: proxyErr[1]!,
+      fatal: false,
+      error: new P2prcError(code, `frp refused proxy ${proxyErr[1]}: ${reason}`, {
+        details: { side: 'host', proxy: proxyErr[1] },
+      }),
+    };
   }
   if (/login to (the )?server failed/.test(line) || /\[E\].*authorization failed/.test(line)) {
     const reason = (/login to (the )?server failed:\s*(.*)$/.exec(line)?.[2] ?? line.replace(/^.*\] /, '')).trim();
     const code = /authorization failed|token/.test(reason) ? 'E_AUTH' : 'E_UNREACHABLE';
     return { kind: 'error', fatal: false, error: new P2prcError(code, `frp login failed: ${reason}`) };
   }
-  if (/bind: address already in use/.test(line)) return { kind: 'error', fatal: true, error: new P2prcError('E_PORT_TAKEN', `frps cannot listen: ${line.replace(/^.*\] /, '')}`) };
+  if (/bind: address already in use/.test(line))
+    return {
+      kind: 'error',
+      fatal: true,
+      error: new P2prcError('E_PORT_TAKEN', `frps cannot listen: ${line.replace(/^.*\] /, '')}`),
+    };
   return undefined;
 }

@@ -75,7 +75,11 @@ export class FrpProcess extends EventEmitter<FrpProcessEvents> {
     // execa is loaded when frp is really started: a native host's startup (frpc waits 200 ms) does not pay for it.
     const { execa } = await import('execa');
     const child = execa('sh', ['-c', LIFELINE, 'p2prc-frp', this.options.binary.path, '-c', this.file!.path], {
-      stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false,
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      reject: false,
+      buffer: false,
       // No signal-exit hook: it would re-raise SIGINT before our clean shutdown; the lifeline covers every exit.
       cleanup: false,
     });
@@ -84,7 +88,13 @@ export class FrpProcess extends EventEmitter<FrpProcessEvents> {
     let loggedIn = this.options.proxies.length === 0;
     return new Promise<void>((resolve, reject) => {
       const limit = this.options.waitForServer ? 0 : (this.options.readyTimeoutMs ?? 15_000);
-      const timer = limit > 0 ? setTimeout(() => reject(new P2prcError('E_TIMEOUT', `${this.options.binary.path} not ready within ${limit} ms`)), limit) : undefined;
+      const timer =
+        limit > 0
+          ? setTimeout(
+              () => reject(new P2prcError('E_TIMEOUT', `${this.options.binary.path} not ready within ${limit} ms`)),
+              limit,
+            )
+          : undefined;
       const done = (err?: P2prcError) => {
         clearTimeout(timer);
         if (err) reject(err);
@@ -96,7 +106,10 @@ export class FrpProcess extends EventEmitter<FrpProcessEvents> {
         if (pidLine) return void (this.pid = Number(pidLine[1]));
         this.emit('log', line);
         this.options.onLog?.(line);
-        if (this.options.logFile) void appendFile(this.options.logFile, `${line}\n`).catch((e: unknown) => debugFailure(`cannot append to ${this.options.logFile}`, e, 'E_CONFIG'));
+        if (this.options.logFile)
+          void appendFile(this.options.logFile, `${line}\n`).catch((e: unknown) =>
+            debugFailure(`cannot append to ${this.options.logFile}`, e, 'E_CONFIG'),
+          );
         const event = classifyFrpLine(line);
         if (!event) return;
         if (event.kind === 'error') {
@@ -112,7 +125,12 @@ export class FrpProcess extends EventEmitter<FrpProcessEvents> {
       createInterface({ input: child.stderr! }).on('line', onLine);
       void child.then((result) => {
         this.emit('exit', result.exitCode ?? null);
-        done(new P2prcError('E_UNREACHABLE', `${this.options.binary.path} exited with ${result.exitCode ?? result.signal} before it was ready`));
+        done(
+          new P2prcError(
+            'E_UNREACHABLE',
+            `${this.options.binary.path} exited with ${result.exitCode ?? result.signal} before it was ready`,
+          ),
+        );
         if (this.ready && !this.stopping) void this.restartLoop();
       });
     });

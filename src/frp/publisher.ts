@@ -35,25 +35,40 @@ export class FrpPublisher extends EventEmitter<{ status: [string]; published: [P
   }
 
   async start(): Promise<PublishedTunnel[]> {
-    const { result, ports } = await publishWithPortRetry(this.o.tunnels, {
-      hostIsLocal: this.o.hostIsLocal,
-      freePort: (exclude) => getPort({ exclude }),
-      onRetry: (m) => this.emit('status', m),
-    }, (assigned) => this.launch(assigned));
+    const { result, ports } = await publishWithPortRetry(
+      this.o.tunnels,
+      {
+        hostIsLocal: this.o.hostIsLocal,
+        freePort: (exclude) => getPort({ exclude }),
+        onRetry: (m) => this.emit('status', m),
+      },
+      (assigned) => this.launch(assigned),
+    );
     this.assigned = ports;
     this.process = result;
-    result.on('restart', (r) => this.emit('status', `frpc exited; restarting in ${(r.delayMs / 1000).toFixed(1)}s (attempt ${r.attempt})`));
+    result.on('restart', (r) =>
+      this.emit('status', `frpc exited; restarting in ${(r.delayMs / 1000).toFixed(1)}s (attempt ${r.attempt})`),
+    );
     return this.published();
   }
 
   /** One frpc with these ports; rejects (frpc stopped) when it is not ready, e.g. frps refused a port. */
   private async launch(assigned: ReadonlyMap<string, PortPair>): Promise<FrpProcess> {
     const format = configFormatFor(this.o.binary.version);
-    const proxies: FrpProxy[] = this.o.tunnels.map((t) => ({ name: t.name, type: t.protocol, localIP: t.localHost ?? '127.0.0.1', localPort: assigned.get(t.name)!.local, remotePort: assigned.get(t.name)!.remote }));
+    const proxies: FrpProxy[] = this.o.tunnels.map((t) => ({
+      name: t.name,
+      type: t.protocol,
+      localIP: t.localHost ?? '127.0.0.1',
+      localPort: assigned.get(t.name)!.local,
+      remotePort: assigned.get(t.name)!.remote,
+    }));
     const proc = new FrpProcess({
       binary: this.o.binary,
       format,
-      config: renderClientConfig({ serverAddr: this.o.serverAddr, serverPort: this.o.serverPort, token: this.o.token, tls: this.o.tls, proxies }, format),
+      config: renderClientConfig(
+        { serverAddr: this.o.serverAddr, serverPort: this.o.serverPort, token: this.o.token, tls: this.o.tls, proxies },
+        format,
+      ),
       proxies: proxies.filter((p) => p.type === 'tcp').map((p) => p.name),
       logFile: this.o.logFile,
       onLog: this.o.onLog,
@@ -67,7 +82,15 @@ export class FrpPublisher extends EventEmitter<{ status: [string]; published: [P
   published(): PublishedTunnel[] {
     return this.o.tunnels.map((t) => {
       const a = this.assigned.get(t.name)!;
-      return { name: t.name, protocol: t.protocol, localHost: t.localHost ?? '127.0.0.1', localPort: a.local, remotePort: a.remote, publicHost: this.o.serverAddr, publicAddress: formatAddress(this.o.serverAddr, a.remote) };
+      return {
+        name: t.name,
+        protocol: t.protocol,
+        localHost: t.localHost ?? '127.0.0.1',
+        localPort: a.local,
+        remotePort: a.remote,
+        publicHost: this.o.serverAddr,
+        publicAddress: formatAddress(this.o.serverAddr, a.remote),
+      };
     });
   }
 

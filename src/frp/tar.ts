@@ -27,13 +27,14 @@ function octal(block: Buffer, start: number, length: number, what: string): numb
 export function readTar(tar: Buffer): TarEntry[] {
   const entries: TarEntry[] = [];
   let longName: string | undefined;
-  for (let offset = 0; offset + 512 <= tar.length; ) {
+  for (let offset = 0; offset + 512 <= tar.length;) {
     const header = tar.subarray(offset, offset + 512);
     if (header.every((b) => b === 0)) return entries;
     const stored = octal(header, 148, 8, 'checksum');
     let sum = 0;
     for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : header[i]!;
-    if (sum !== stored) throw new P2prcError('E_DOWNLOAD', 'archive header checksum mismatch (corrupt or truncated download)');
+    if (sum !== stored)
+      throw new P2prcError('E_DOWNLOAD', 'archive header checksum mismatch (corrupt or truncated download)');
     const size = octal(header, 124, 12, 'size');
     const typeflag = String.fromCharCode(header[156]!);
     const prefix = field(header, 345, 155);
@@ -73,7 +74,13 @@ export function writeTar(files: Array<{ name: string; data: Buffer; mode?: numbe
     h.write('0000000\0', 108, 'latin1');
     h.write('0000000\0', 116, 'latin1');
     h.write(`${f.data.length.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
-    h.write(`${Math.floor(Date.now() / 1000).toString(8).padStart(11, '0')}\0`, 136, 'latin1');
+    h.write(
+      `${Math.floor(Date.now() / 1000)
+        .toString(8)
+        .padStart(11, '0')}\0`,
+      136,
+      'latin1',
+    );
     h.write('        ', 148, 'latin1');
     h[156] = 0x30;
     h.write('ustar\0', 257, 'latin1');

@@ -15,7 +15,11 @@ export interface AdmissionLimits {
 export type AdmissionTicket = { trusted: boolean; source: string };
 
 export function defaultAdmissionLimits(maxPending: number, perSource?: number): AdmissionLimits {
-  return { maxPending, perSource: perSource ?? Math.max(16, Math.floor(maxPending / 4)), earlyDropStart: Math.max(1, Math.floor(maxPending / 2)) };
+  return {
+    maxPending,
+    perSource: perSource ?? Math.max(16, Math.floor(maxPending / 4)),
+    earlyDropStart: Math.max(1, Math.floor(maxPending / 2)),
+  };
 }
 
 export class Admission {
@@ -23,7 +27,10 @@ export class Admission {
   private trusted = 0;
   private readonly bySource = new Map<string, number>();
 
-  constructor(private readonly limits: AdmissionLimits, private readonly random: () => number = Math.random) {}
+  constructor(
+    private readonly limits: AdmissionLimits,
+    private readonly random: () => number = Math.random,
+  ) {}
 
   /**
    * A ticket, or why the connection is dropped. `isTrusted` is asked only under pressure (it walks
@@ -40,7 +47,10 @@ export class Admission {
     }
     if (fromSource >= perSource) return `too many handshakes from ${source} in progress`;
     if (this.strangers >= maxPending) return 'too many handshakes in progress';
-    if (this.strangers >= earlyDropStart && this.random() * (maxPending - earlyDropStart + 1) < this.strangers - earlyDropStart + 1) {
+    if (
+      this.strangers >= earlyDropStart &&
+      this.random() * (maxPending - earlyDropStart + 1) < this.strangers - earlyDropStart + 1
+    ) {
       return 'too many handshakes in progress (random early drop)';
     }
     this.strangers++;

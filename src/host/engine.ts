@@ -20,7 +20,12 @@ import { VhostTunnel } from './vhost-tunnel.js';
 import { claimedDomains } from '../vhost/router.js';
 import type { VhostServer } from '../vhost/vhost-server.js';
 
-type HostLog = (level: 'info' | 'warn' | 'debug', message: string, event?: string, fields?: Record<string, string | number | undefined>) => void;
+type HostLog = (
+  level: 'info' | 'warn' | 'debug',
+  message: string,
+  event?: string,
+  fields?: Record<string, string | number | undefined>,
+) => void;
 
 /** What the native engine reports to the host (which turns it into events). */
 export interface EngineEvents {
@@ -71,9 +76,12 @@ export class NativeEngine {
       serviceGuessFailed: (id, remote) => services.guessFailed(id, remote),
       signal: (s, m) => services.signal(s, m, !options.users || !!s.user),
       listServices: (s, after) => {
-        if (options.users && !s.user) throw new P2prcError('E_AUTH', 'this host requires a user account (--user) to list services');
+        if (options.users && !s.user)
+          throw new P2prcError('E_AUTH', 'this host requires a user account (--user) to list services');
         // Half a frame of the smaller of our limit and the clients' default, for the JSON around the entries.
-        return after === undefined ? { services: services.list() } : services.listPage(after, Math.min(options.maxFrameSize, DEFAULT_MAX_FRAME_SIZE) / 2);
+        return after === undefined
+          ? { services: services.list() }
+          : services.listPage(after, Math.min(options.maxFrameSize, DEFAULT_MAX_FRAME_SIZE) / 2);
       },
       log: d.log,
     };
@@ -86,9 +94,14 @@ export class NativeEngine {
     let socket: net.Socket = raw;
     if (kind === 'tls' && context) socket = wrapServerTls(raw, context);
     else if (kind === 'p2prc' && context) throw new P2prcError('E_TLS', 'plaintext connection to a TLS-only host');
-    else if (kind !== 'p2prc') throw new P2prcError('E_PROTOCOL', `unrecognized protocol (first byte 0x${first.toString(16)})`);
+    else if (kind !== 'p2prc')
+      throw new P2prcError('E_PROTOCOL', `unrecognized protocol (first byte 0x${first.toString(16)})`);
     else tuneSocket(raw);
-    const channel = new FrameChannel(socket, { expectPreamble: true, maxFrameSize: options.maxFrameSize, rawAfter: isDataHello });
+    const channel = new FrameChannel(socket, {
+      expectPreamble: true,
+      maxFrameSize: options.maxFrameSize,
+      rawAfter: isDataHello,
+    });
     const hello = await channel.next(options.handshakeTimeoutMs);
     if (hello.type !== 'Hello') throw new P2prcError('E_PROTOCOL', `expected Hello, got ${hello.type}`);
     if (hello.body.role === 'data') this.acceptData(channel, hello.body);
@@ -109,7 +122,11 @@ export class NativeEngine {
   }
 
   /** A visitor's connection to a private service: authenticated like a data connection of its own session. */
-  private acceptVisit(channel: FrameChannel, hello: Extract<Messages['Hello'], { role: 'visit' }>, remote: string): void {
+  private acceptVisit(
+    channel: FrameChannel,
+    hello: Extract<Messages['Hello'], { role: 'visit' }>,
+    remote: string,
+  ): void {
     const session = this.sessions.get(hello.sessionId);
     if (!session || !verifyDataHello(session.key, hello) || !session.acceptsSeq(hello.seq)) {
       throw new P2prcError('E_AUTH', 'service visit with an unknown session or a bad proof');
@@ -117,7 +134,8 @@ export class NativeEngine {
     const socket = channel.socket;
     channel.detach();
     try {
-      if (this.d.options.users && !session.user) throw new P2prcError('E_AUTH', 'this host requires a user account (--user) to visit services');
+      if (this.d.options.users && !session.user)
+        throw new P2prcError('E_AUTH', 'this host requires a user account (--user) to visit services');
       this.d.services.visit(hello.serviceId, socket, ++this.visitIds, remote);
       this.d.log('info', `visitor ${remote} connected to service ${hello.serviceId}`);
     } catch (err) {
@@ -127,18 +145,32 @@ export class NativeEngine {
     }
   }
 
-  private async acceptControl(channel: FrameChannel, hello: Extract<Messages['Hello'], { role: 'control' }>, remote: string): Promise<void> {
+  private async acceptControl(
+    channel: FrameChannel,
+    hello: Extract<Messages['Hello'], { role: 'control' }>,
+    remote: string,
+  ): Promise<void> {
     const { options } = this.d;
     // Ports are owned by client id; frp proxies own theirs under reserved ids a native client must not claim.
-    if (isFrpOwnerId(hello.clientId)) throw new P2prcError('E_PROTOCOL', `client id ${JSON.stringify(hello.clientId)} is reserved for frp clients`);
+    if (isFrpOwnerId(hello.clientId))
+      throw new P2prcError('E_PROTOCOL', `client id ${JSON.stringify(hello.clientId)} is reserved for frp clients`);
     if (this.sessions.size >= options.maxClients && !this.byClient.has(hello.clientId)) {
       channel.send('Error', { code: 'E_QUOTA', message: `host is full (${options.maxClients} clients)` });
       throw new P2prcError('E_QUOTA', 'too many clients');
     }
     const users = options.users ? { list: options.users, secret: this.userSaltSecret } : undefined;
-    const auth = await authenticateControl(channel, hello, options.token, this.d.hostId, options.handshakeTimeoutMs, users);
+    const auth = await authenticateControl(
+      channel,
+      hello,
+      options.token,
+      this.d.hostId,
+      options.handshakeTimeoutMs,
+      users,
+    );
     // A client that reconnects before we noticed its old connection died replaces it.
-    this.byClient.get(auth.clientId)?.close(new P2prcError('E_CLOSED', 'replaced by a new connection from the same client'));
+    this.byClient
+      .get(auth.clientId)
+      ?.close(new P2prcError('E_CLOSED', 'replaced by a new connection from the same client'));
     const sessionId = randomBytes(16).toString('hex');
     const session = new ClientSession(sessionId, auth.clientId, auth.name, remote, auth.key, channel, this.sessionCtx);
     session.user = auth.user;
@@ -146,7 +178,15 @@ export class NativeEngine {
     this.d.registry.quota.added(session);
     this.sessions.set(sessionId, session);
     this.byClient.set(auth.clientId, session);
-    channel.send('AuthOk', { sessionId, mac: hostAuthProof(options.token, auth), heartbeatMs: options.heartbeatMs, publicHost: options.publicHost ?? '', graceMs: options.graceMs, ...(this.d.stunPort() ? { stunPort: this.d.stunPort() } : {}), ...(auth.userSignature ? { userSig: auth.userSignature } : {}) });
+    channel.send('AuthOk', {
+      sessionId,
+      mac: hostAuthProof(options.token, auth),
+      heartbeatMs: options.heartbeatMs,
+      publicHost: options.publicHost ?? '',
+      graceMs: options.graceMs,
+      ...(this.d.stunPort() ? { stunPort: this.d.stunPort() } : {}),
+      ...(auth.userSignature ? { userSig: auth.userSignature } : {}),
+    });
     this.d.log('info', `client ${auth.name} connected from ${remote}`, 'login', { client: auth.name, peer: remote });
     this.d.events.client({ clientId: auth.clientId, name: auth.name, remote });
   }
@@ -156,18 +196,33 @@ export class NativeEngine {
     let tunnel: HostedTunnel;
     const protocol = req.protocol === 'udp' ? 'udp' : 'tcp';
     // Taking back one's own port held in grace is not a new tunnel: no quota refuses it.
-    const reclaim = req.protocol !== 'http' && req.remotePort > 0 && reservations.isHeldFor(session.clientId, req.remotePort, protocol);
+    const reclaim =
+      req.protocol !== 'http' &&
+      req.remotePort > 0 &&
+      reservations.isHeldFor(session.clientId, req.remotePort, protocol);
     let unreserve: () => void = () => {};
     try {
       if (!reclaim) unreserve = this.d.registry.quota.reserve(session.principal);
-      tunnel = req.protocol === 'http'
-        ? this.claimHttp(session, req)
-        : await negotiateTunnel(registry, session, req as PortRegister, (port, protocol) => reservations.take(session.clientId, port, protocol));
+      tunnel =
+        req.protocol === 'http'
+          ? this.claimHttp(session, req)
+          : await negotiateTunnel(registry, session, req as PortRegister, (port, protocol) =>
+              reservations.take(session.clientId, port, protocol),
+            );
     } catch (err) {
       unreserve();
-      const e = explainTaken(toP2prcError(err), req.remotePort, (port) => reservations.secondsHeldFor(port, protocol, session.clientId));
+      const e = explainTaken(toP2prcError(err), req.remotePort, (port) =>
+        reservations.secondsHeldFor(port, protocol, session.clientId),
+      );
       // The client is told why; the operator should be too (a refused port, a quota, no permission).
-      if (e.code !== 'E_CLOSED') this.d.events.refused({ stage: 'tunnel', code: e.code, remote: session.remote, client: session.name, message: `tunnel ${req.name}: ${e.message}` });
+      if (e.code !== 'E_CLOSED')
+        this.d.events.refused({
+          stage: 'tunnel',
+          code: e.code,
+          remote: session.remote,
+          client: session.name,
+          message: `tunnel ${req.name}: ${e.message}`,
+        });
       throw e;
     }
     unreserve(); // from here the tunnel counts in the session (or is gone)
@@ -179,7 +234,11 @@ export class NativeEngine {
     tunnel.sink = session;
     tunnel.principal = session.principal;
     session.tunnels.set(req.tunnelId, tunnel);
-    this.d.log('info', `tunnel ${req.name} of ${session.name} published on port ${tunnel.port}`, 'tunnel-opened', { client: session.name, tunnel: req.name, port: tunnel.port });
+    this.d.log('info', `tunnel ${req.name} of ${session.name} published on port ${tunnel.port}`, 'tunnel-opened', {
+      client: session.name,
+      tunnel: req.name,
+      port: tunnel.port,
+    });
     this.d.events.tunnel({ clientId: session.clientId, name: req.name, port: tunnel.port });
     return tunnel;
   }
@@ -189,7 +248,9 @@ export class NativeEngine {
     const vhost = this.d.vhost;
     if (!vhost) throw new P2prcError('E_NOT_AVAILABLE', 'this host has no HTTP virtual-host port (--vhost-http-port)');
     const name = req.domain ?? '';
-    const domains = name.includes('.') ? claimedDomains([name], undefined, undefined) : claimedDomains([], name, this.d.options.subdomainHost);
+    const domains = name.includes('.')
+      ? claimedDomains([name], undefined, undefined)
+      : claimedDomains([], name, this.d.options.subdomainHost);
     const tunnel = new VhostTunnel(req.tunnelId, vhost.port, session.clientId, req.name, domains[0]!);
     tunnel.claimed(vhost.register(domains, [], tunnel.route()));
     return tunnel;
@@ -206,7 +267,7 @@ export class NativeEngine {
   poolStats(): { dataPoolSize: number; dataPoolMisses: number } {
     let size = 0;
     let misses = this.closedPoolMisses;
-    for (const s of this.sessions.values()) (size += s.idleCount, misses += s.poolMisses);
+    for (const s of this.sessions.values()) ((size += s.idleCount), (misses += s.poolMisses));
     return { dataPoolSize: size, dataPoolMisses: misses };
   }
 
@@ -218,10 +279,20 @@ export class NativeEngine {
     if (this.byClient.get(session.clientId) === session) this.byClient.delete(session.clientId);
     // Only a lost client's ports are held; one that closed its tunnels (or a host shutting down) holds nothing.
     const held = this.shuttingDown ? 0 : session.tunnels.size;
-    const holding = held > 0 ? `; its ${held} port${held === 1 ? ' is' : 's are'} held for ${Math.round(this.d.options.graceMs / 1000)} s` : '';
-    this.d.log('info', `client ${session.name} disconnected${reason ? `: ${reason.message}` : ''}${holding}`, 'logout', {
-      client: session.name, peer: session.remote, reason: reason?.code,
-    });
+    const holding =
+      held > 0
+        ? `; its ${held} port${held === 1 ? ' is' : 's are'} held for ${Math.round(this.d.options.graceMs / 1000)} s`
+        : '';
+    this.d.log(
+      'info',
+      `client ${session.name} disconnected${reason ? `: ${reason.message}` : ''}${holding}`,
+      'logout',
+      {
+        client: session.name,
+        peer: session.remote,
+        reason: reason?.code,
+      },
+    );
     this.d.events.clientClosed({ clientId: session.clientId, name: session.name, reason: reason?.message });
     // A route is not a port: it is given back at once (a reconnecting client claims it again).
     for (const tunnel of session.tunnels.values()) {
@@ -241,7 +312,9 @@ export class NativeEngine {
 function explainTaken(e: P2prcError, port: number, heldFor: (port: number) => number | undefined): P2prcError {
   const seconds = e.code === 'E_PORT_TAKEN' && port > 0 ? heldFor(port) : undefined;
   if (seconds === undefined) return e;
-  return new P2prcError('E_PORT_TAKEN', `port ${port} is reserved for a disconnected client for another ${seconds} s`, { details: { ...e.details, side: 'host', port } });
+  return new P2prcError('E_PORT_TAKEN', `port ${port} is reserved for a disconnected client for another ${seconds} s`, {
+    details: { ...e.details, side: 'host', port },
+  });
 }
 
 function isDataHello(m: Message): boolean {

@@ -45,7 +45,8 @@ export function hostFrpPorts(d: FrpPortsDeps): FrpPorts<HostedTunnel> {
         d.opened(reserved);
         return reserved;
       }
-      if (held >= registry.maxTunnelsPerClient) throw new P2prcError('E_QUOTA', `more than ${registry.maxTunnelsPerClient} proxies`);
+      if (held >= registry.maxTunnelsPerClient)
+        throw new P2prcError('E_QUOTA', `more than ${registry.maxTunnelsPerClient} proxies`);
       const unreserve = principal === undefined ? () => undefined : registry.quota.reserve(principal);
       try {
         const tunnel = await bindAny(registry, owner, name, protocol, remotePort);
@@ -67,8 +68,15 @@ export function hostFrpPorts(d: FrpPortsDeps): FrpPorts<HostedTunnel> {
 }
 
 /** A port from the policy: the one asked for, or the first free of 20 random candidates. */
-async function bindAny(registry: FrpPortsDeps['registry'], owner: string, name: string, protocol: 'tcp' | 'udp', remotePort: number): Promise<HostedTunnel> {
-  const candidates = remotePort > 0 ? [remotePort] : registry.policy.pickCandidates(20, new Set(), Math.random, protocol);
+async function bindAny(
+  registry: FrpPortsDeps['registry'],
+  owner: string,
+  name: string,
+  protocol: 'tcp' | 'udp',
+  remotePort: number,
+): Promise<HostedTunnel> {
+  const candidates =
+    remotePort > 0 ? [remotePort] : registry.policy.pickCandidates(20, new Set(), Math.random, protocol);
   for (const port of candidates) {
     try {
       return await bindPublicPort(registry, { owner, tunnelId: owner, name, protocol }, port);

@@ -56,14 +56,24 @@ export async function authenticateControl(
   users?: { list: UserRecord[]; secret: Buffer },
 ): Promise<ControlAuthResult> {
   if (channel.peerVersion !== PROTOCOL_VERSION) {
-    channel.send('Error', { code: 'E_VERSION', message: `host speaks protocol ${PROTOCOL_VERSION}, client ${channel.peerVersion}` });
+    channel.send('Error', {
+      code: 'E_VERSION',
+      message: `host speaks protocol ${PROTOCOL_VERSION}, client ${channel.peerVersion}`,
+    });
     throw new P2prcError('E_VERSION', `client protocol version ${channel.peerVersion} is not supported`);
   }
   const hostNonce = newNonce();
   const claimed = hello.user !== undefined && users ? users.list.find((u) => u.name === hello.user) : undefined;
-  const userSalt = hello.user !== undefined && users ? (claimed?.salt ?? fakeSalt(users.secret, hello.user)) : undefined;
+  const userSalt =
+    hello.user !== undefined && users ? (claimed?.salt ?? fakeSalt(users.secret, hello.user)) : undefined;
   // The version lets `--view-rps` fill its VERSION column from a probe (older clients drop the field).
-  channel.send('Challenge', { nonce: hostNonce, hostId, agent: 'p2prc', version: VERSION, ...(userSalt ? { userSalt } : {}) });
+  channel.send('Challenge', {
+    nonce: hostNonce,
+    hostId,
+    agent: 'p2prc',
+    version: VERSION,
+    ...(userSalt ? { userSalt } : {}),
+  });
   const reply = await channel.next(timeoutMs);
   if (reply.type !== 'Auth') throw new P2prcError('E_PROTOCOL', `expected Auth, got ${reply.type}`);
   const binding = channelBinding(channel.socket);
@@ -83,13 +93,25 @@ export async function authenticateControl(
     }
     user = hello.user;
   }
-  return { clientId: hello.clientId, name: hello.name, key: sessionKey(token, hostNonce, reply.body.nonce), hostNonce, clientNonce: reply.body.nonce, user, userSignature, binding };
+  return {
+    clientId: hello.clientId,
+    name: hello.name,
+    key: sessionKey(token, hostNonce, reply.body.nonce),
+    hostNonce,
+    clientNonce: reply.body.nonce,
+    user,
+    userSignature,
+    binding,
+  };
 }
 
 export function hostAuthProof(token: string, auth: ControlAuthResult): string {
   return hostProof(token, auth.hostNonce, auth.clientNonce, auth.binding);
 }
 
-export function verifyDataHello(key: Buffer, hello: { sessionId: string; seq: number; mac: string; mux?: boolean }): boolean {
+export function verifyDataHello(
+  key: Buffer,
+  hello: { sessionId: string; seq: number; mac: string; mux?: boolean },
+): boolean {
   return proofsEqual(dataProof(key, hello.sessionId, hello.seq, hello.mux === true), hello.mac);
 }

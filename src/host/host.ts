@@ -87,49 +87,96 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     this.policy = new PortPolicy(o.allowPorts);
     this.admission = new Admission(defaultAdmissionLimits(o.maxPendingHandshakes, o.maxPendingPerSource));
     const context = o.tls ? serverTlsContext(options.keyPem, options.certPem) : undefined;
-    const registry: RegistryOptions = { policy: this.policy, bind: o.bind, maxTunnelsPerClient: o.maxTunnelsPerClient, quota: new PrincipalQuota(o.maxTunnelsPerPrincipal, () => this.reservations.tunnels()), offerTimeoutMs: 10_000, maxOffers: 20, udpIdleMs: o.udpIdleMs, udpMaxVisitors: o.udpMaxVisitors };
-    const log = (level: 'info' | 'warn' | 'debug', message: string, event?: string, fields?: LogFields) => this.log(level, message, event, fields);
+    const registry: RegistryOptions = {
+      policy: this.policy,
+      bind: o.bind,
+      maxTunnelsPerClient: o.maxTunnelsPerClient,
+      quota: new PrincipalQuota(o.maxTunnelsPerPrincipal, () => this.reservations.tunnels()),
+      offerTimeoutMs: 10_000,
+      maxOffers: 20,
+      udpIdleMs: o.udpIdleMs,
+      udpMaxVisitors: o.udpMaxVisitors,
+    };
+    const log = (level: 'info' | 'warn' | 'debug', message: string, event?: string, fields?: LogFields) =>
+      this.log(level, message, event, fields);
     this.reservations = new Reservations({
-      policy: this.policy, graceMs: o.graceMs, log,
+      policy: this.policy,
+      graceMs: o.graceMs,
+      log,
       released: (t) => this.emit('tunnel-closed', { clientId: t.clientId, name: t.name, port: t.port }),
     });
     const vhost = (this.vhost = o.vhostHttpPort !== undefined ? new VhostServer(log) : undefined);
-    this.services = new ServiceRegistry({ guesses: o.serviceGuesses }, () => Date.now(), (level, message) => this.log(level, message));
+    this.services = new ServiceRegistry(
+      { guesses: o.serviceGuesses },
+      () => Date.now(),
+      (level, message) => this.log(level, message),
+    );
     this.native = new NativeEngine({
-      options: o, hostId: this.hostId, tls: context, registry, reservations: this.reservations, services: this.services, log, vhost, stunPort: () => this.stunPort,
+      options: o,
+      hostId: this.hostId,
+      tls: context,
+      registry,
+      reservations: this.reservations,
+      services: this.services,
+      log,
+      vhost,
+      stunPort: () => this.stunPort,
       events: {
-        client: (e) => this.emit('client', e), clientClosed: (e) => this.emit('client-closed', e), tunnel: (e) => this.emit('tunnel', e),
+        client: (e) => this.emit('client', e),
+        clientClosed: (e) => this.emit('client-closed', e),
+        tunnel: (e) => this.emit('tunnel', e),
         refused: (r) => this.refuse(r),
       },
     });
     this.frp = o.frpCompat
       ? new FrpWireServer({
-        token: o.token, maxClients: o.maxClients, heartbeatTimeoutMs: Math.max(90_000, 3 * o.heartbeatMs), tls: context, handshakeTimeoutMs: o.handshakeTimeoutMs, log,
-        vhost: vhost && { get port() { return vhost.port; }, subdomainHost: o.subdomainHost, register: (d, l, r) => vhost.register(d, l, r) },
-        ports: hostFrpPorts({
-          registry, reservations: this.reservations,
-          opened: (t) => this.emit('tunnel', { clientId: t.clientId, name: t.name, port: t.port, engine: 'frp-wire' }),
-        }),
-        events: {
-          refused: (r) => this.refuse(r),
-          login: (c) => this.emit('client', { clientId: `frp:${c.runId}`, name: `frpc ${c.runId}`, remote: c.remote }),
-          logout: (c) => this.emit('client-closed', { clientId: `frp:${c.runId}`, name: `frpc ${c.runId}`, reason: undefined }),
-        },
-      })
+          token: o.token,
+          maxClients: o.maxClients,
+          heartbeatTimeoutMs: Math.max(90_000, 3 * o.heartbeatMs),
+          tls: context,
+          handshakeTimeoutMs: o.handshakeTimeoutMs,
+          log,
+          vhost: vhost && {
+            get port() {
+              return vhost.port;
+            },
+            subdomainHost: o.subdomainHost,
+            register: (d, l, r) => vhost.register(d, l, r),
+          },
+          ports: hostFrpPorts({
+            registry,
+            reservations: this.reservations,
+            opened: (t) =>
+              this.emit('tunnel', { clientId: t.clientId, name: t.name, port: t.port, engine: 'frp-wire' }),
+          }),
+          events: {
+            refused: (r) => this.refuse(r),
+            login: (c) =>
+              this.emit('client', { clientId: `frp:${c.runId}`, name: `frpc ${c.runId}`, remote: c.remote }),
+            logout: (c) =>
+              this.emit('client-closed', { clientId: `frp:${c.runId}`, name: `frpc ${c.runId}`, reason: undefined }),
+          },
+        })
       : undefined;
   }
 
   async listen(): Promise<number> {
     // A listener the launcher bound at process start (socket activation) is taken over with its backlog.
-    const held = this.options.controlPort ? await adoptHeldListener(this.options.controlPort, this.options.bind) : undefined;
+    const held = this.options.controlPort
+      ? await adoptHeldListener(this.options.controlPort, this.options.bind)
+      : undefined;
     if (held) this.server = held.server;
-    this.port = held ? this.options.controlPort : await listenTcp(this.server, this.options.controlPort, this.options.bind);
+    this.port = held
+      ? this.options.controlPort
+      : await listenTcp(this.server, this.options.controlPort, this.options.bind);
     this.server.on('connection', (socket) => void this.onConnection(socket));
     for (const socket of held?.queued ?? []) void this.onConnection(socket);
-    const stun = await startStun(this.options.stunPort, this.port, this.options.bind, (m) => this.log('warn', m)).catch((err: unknown) => {
-      this.server.close();
-      throw err;
-    });
+    const stun = await startStun(this.options.stunPort, this.port, this.options.bind, (m) => this.log('warn', m)).catch(
+      (err: unknown) => {
+        this.server.close();
+        throw err;
+      },
+    );
     [this.stun, this.stunPort] = [stun?.responder, stun?.port ?? 0];
     if (this.options.openFrpPort !== undefined && this.frp) {
       const open = net.createServer({ noDelay: true, allowHalfOpen: true });
@@ -192,7 +239,12 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     let timedOut = false;
     const deadline = setTimeout(() => {
       timedOut = true;
-      this.refuse({ stage: 'login', code: 'E_TIMEOUT', remote, message: `handshake not completed within ${handshakeTimeoutMs} ms` });
+      this.refuse({
+        stage: 'login',
+        code: 'E_TIMEOUT',
+        remote,
+        message: `handshake not completed within ${handshakeTimeoutMs} ms`,
+      });
       raw.destroy();
     }, handshakeTimeoutMs);
     try {
@@ -204,7 +256,8 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     } catch (err) {
       const e = toP2prcError(err, 'E_PROTOCOL');
       // E_CLOSED: the peer went away, or a late data connection of an ended session; no refusal.
-      if (e.code === 'E_CLOSED' || timedOut) this.log('debug', `connection from ${remote} closed: ${e.code} ${e.message}`);
+      if (e.code === 'E_CLOSED' || timedOut)
+        this.log('debug', `connection from ${remote} closed: ${e.code} ${e.message}`);
       else this.refuse({ stage: 'login', code: e.code, remote, message: e.message });
       raw.destroy();
     } finally {
@@ -215,7 +268,8 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
 
   /** Whether an authenticated client (native or frp) lives at this address: its connections skip the strangers' queue. */
   private hasClientAt(address: string): boolean {
-    for (const s of this.native.sessions.values()) if (s.remote.slice(0, s.remote.lastIndexOf(':')) === address) return true;
+    for (const s of this.native.sessions.values())
+      if (s.remote.slice(0, s.remote.lastIndexOf(':')) === address) return true;
     return this.frp?.hasClientAt(address) ?? false;
   }
 
@@ -224,7 +278,11 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     const total = this.policy.ranges.reduce((n, r) => n + (r.end - r.start + 1), 0);
     let held = this.reservations.count;
     for (const s of this.native.sessions.values()) held += s.tunnels.size;
-    return { clients: this.native.sessions.size, maxClients: this.options.maxClients, freePorts: Math.max(0, total - held) };
+    return {
+      clients: this.native.sessions.size,
+      maxClients: this.options.maxClients,
+      freePorts: Math.max(0, total - held),
+    };
   }
 
   /** Gauges for the admin views: handshakes in flight, parked data connections, visitors that found none. */
@@ -237,34 +295,57 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     const sum = (list: Iterable<HostedTunnel>) => {
       let bytesIn = 0;
       let bytesOut = 0;
-      for (const t of list) (bytesIn += t.bytesIn, bytesOut += t.bytesOut);
+      for (const t of list) ((bytesIn += t.bytesIn), (bytesOut += t.bytesOut));
       return { bytesIn, bytesOut };
     };
     const native = [...this.native.sessions.values()].map((s) => ({
-      clientId: s.clientId, name: s.name, remote: s.remote, tunnels: s.tunnels.size, connectedAt: s.connectedAt.toISOString(), ...sum(s.tunnels.values()),
+      clientId: s.clientId,
+      name: s.name,
+      remote: s.remote,
+      tunnels: s.tunnels.size,
+      connectedAt: s.connectedAt.toISOString(),
+      ...sum(s.tunnels.values()),
     }));
     const frp = (this.frp?.clients() ?? []).map((c) => ({
-      clientId: `frp:${c.runId}`, name: `frpc ${c.runId}`, remote: c.remote, tunnels: c.liveTunnels().length, connectedAt: c.since.toISOString(), ...sum(c.liveTunnels()),
+      clientId: `frp:${c.runId}`,
+      name: `frpc ${c.runId}`,
+      remote: c.remote,
+      tunnels: c.liveTunnels().length,
+      connectedAt: c.since.toISOString(),
+      ...sum(c.liveTunnels()),
     }));
     return [...native, ...frp];
   }
 
   tunnels(): TunnelInfo[] {
     const describe = (t: HostedTunnel, owner: string | undefined): TunnelInfo => ({
-      name: t.name, port: t.port, clientId: t.clientId, clientName: owner, online: !!owner, connections: t.connections,
-      activeVisitors: t.activeVisitors, protocol: t.publicName ? 'http' : t.protocol, domain: t.publicName || null, bytesIn: t.bytesIn, bytesOut: t.bytesOut, createdAt: t.createdAt.toISOString(),
+      name: t.name,
+      port: t.port,
+      clientId: t.clientId,
+      clientName: owner,
+      online: !!owner,
+      connections: t.connections,
+      activeVisitors: t.activeVisitors,
+      protocol: t.publicName ? 'http' : t.protocol,
+      domain: t.publicName || null,
+      bytesIn: t.bytesIn,
+      bytesOut: t.bytesOut,
+      createdAt: t.createdAt.toISOString(),
       engine: /^frp[:-]/.test(t.tunnelId) ? 'frp-wire' : 'native',
     });
     const out: TunnelInfo[] = [];
     for (const s of this.native.sessions.values()) for (const t of s.tunnels.values()) out.push(describe(t, s.name));
-    for (const c of this.frp?.clients() ?? []) for (const t of c.liveTunnels()) out.push(describe(t, `frpc ${c.runId}`));
+    for (const c of this.frp?.clients() ?? [])
+      for (const t of c.liveTunnels()) out.push(describe(t, `frpc ${c.runId}`));
     for (const t of this.reservations.tunnels()) out.push(describe(t, undefined));
     return out;
   }
 
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    const openClosed = new Promise<void>((resolve) => (this.openServer ? this.openServer.close(() => resolve()) : resolve()));
+    const openClosed = new Promise<void>((resolve) =>
+      this.openServer ? this.openServer.close(() => resolve()) : resolve(),
+    );
     this.native.close();
     this.frp?.close();
     this.reservations.close();

@@ -27,7 +27,10 @@ async function readIfExists(file: string): Promise<string | undefined> {
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    const why = (err as NodeJS.ErrnoException).code === 'ELOOP' ? 'it is a symlink, and secrets are never read through one' : (err as Error).message;
+    const why =
+      (err as NodeJS.ErrnoException).code === 'ELOOP'
+        ? 'it is a symlink, and secrets are never read through one'
+        : (err as Error).message;
     throw new P2prcError('E_CONFIG', `cannot read ${file}: ${why}`, { cause: err, details: { path: file } });
   }
 }
@@ -36,7 +39,10 @@ async function writePrivate(file: string, text: string): Promise<void> {
   try {
     await writePrivateFile(file, text);
   } catch (err) {
-    throw new P2prcError('E_CONFIG', `cannot write ${file}: ${(err as Error).message}`, { cause: err, details: { path: file } });
+    throw new P2prcError('E_CONFIG', `cannot write ${file}: ${(err as Error).message}`, {
+      cause: err,
+      details: { path: file },
+    });
   }
 }
 
@@ -78,7 +84,9 @@ export async function loadHostIdentity(dir: string, explicitToken?: string): Pro
   try {
     fingerprint = fingerprintOfPem(certPem);
   } catch (err) {
-    throw new P2prcError('E_CONFIG', `host certificate ${certPath} is unreadable: ${(err as Error).message}`, { cause: err });
+    throw new P2prcError('E_CONFIG', `host certificate ${certPath} is unreadable: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return { token, tokenGenerated, tokenPath, keyPem, certPem, fingerprint };
 }

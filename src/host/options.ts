@@ -110,7 +110,10 @@ export function resolveHostOptions(o: HostOptions & { token: string }): Resolved
     handshakeTimeoutMs: int('handshakeTimeoutMs', o.handshakeTimeoutMs, 5_000, 50, 600_000),
     maxFrameSize: int('maxFrameSize', o.maxFrameSize, DEFAULT_MAX_FRAME_SIZE, 1024, 16 * 1024 * 1024),
     maxPendingHandshakes: int('maxPendingHandshakes', o.maxPendingHandshakes, 256, 1, 100_000),
-    maxPendingPerSource: o.maxPendingPerSource === undefined ? undefined : int('maxPendingPerSource', o.maxPendingPerSource, 0, 1, 100_000),
+    maxPendingPerSource:
+      o.maxPendingPerSource === undefined
+        ? undefined
+        : int('maxPendingPerSource', o.maxPendingPerSource, 0, 1, 100_000),
     udpIdleMs: int('udpIdleMs', o.udpIdleMs, 60_000, 100, 86_400_000),
     udpMaxVisitors: int('udpMaxVisitors', o.udpMaxVisitors, 4096, 1, 1_000_000),
     serviceGuesses: o.serviceGuesses ?? {},
@@ -119,13 +122,18 @@ export function resolveHostOptions(o: HostOptions & { token: string }): Resolved
     openFrpPort: o.openFrpPort === undefined ? undefined : int('openFrpPort', o.openFrpPort, 0, 0, 65535),
     vhostHttpPort: o.vhostHttpPort === undefined ? undefined : int('vhostHttpPort', o.vhostHttpPort, 0, 0, 65535),
     subdomainHost: subdomainHost(o.subdomainHost),
-    stunPort: o.stunPort === false ? false : o.stunPort === undefined ? undefined : int('stunPort', o.stunPort, 0, 0, 65535),
+    stunPort:
+      o.stunPort === false ? false : o.stunPort === undefined ? undefined : int('stunPort', o.stunPort, 0, 0, 65535),
   };
 }
 
 function subdomainHost(value: string | undefined): string | undefined {
   if (!value) return undefined;
-  const v = value.trim().toLowerCase().replace(/^\.+|\.+$/g, '');
-  if (!/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(v)) throw new P2prcError('E_USAGE', `option subdomainHost must be a domain name, got "${value}"`);
+  const v = value
+    .trim()
+    .toLowerCase()
+    .replace(/^\.+|\.+$/g, '');
+  if (!/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(v))
+    throw new P2prcError('E_USAGE', `option subdomainHost must be a domain name, got "${value}"`);
   return v;
 }

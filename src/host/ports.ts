@@ -41,13 +41,19 @@ export class PortPolicy {
   /** Checks a specific port for `owner`; throws E_PORT_DENIED / E_PORT_TAKEN. */
   check(port: number, owner: string, protocol: PortProtocol = 'tcp'): void {
     if (!this.isAllowed(port)) {
-      throw new P2prcError('E_PORT_DENIED', `port ${port} is not allowed by the host (allowed: ${formatPortRanges(this.allow ?? [{ start: DEFAULT_LOWEST_PORT, end: 65535 }])})`, {
-        details: { port, side: 'host' },
-      });
+      throw new P2prcError(
+        'E_PORT_DENIED',
+        `port ${port} is not allowed by the host (allowed: ${formatPortRanges(this.allow ?? [{ start: DEFAULT_LOWEST_PORT, end: 65535 }])})`,
+        {
+          details: { port, side: 'host' },
+        },
+      );
     }
     const current = this.owners.get(key(port, protocol));
     if (current !== undefined && current !== owner) {
-      throw new P2prcError('E_PORT_TAKEN', `port ${port} is already taken on the host`, { details: { port, side: 'host' } });
+      throw new P2prcError('E_PORT_TAKEN', `port ${port} is already taken on the host`, {
+        details: { port, side: 'host' },
+      });
     }
   }
 
@@ -67,7 +73,12 @@ export class PortPolicy {
   }
 
   /** Free ports in the policy, as many as asked, in random order (so clients do not collide on retries). */
-  pickCandidates(count: number, exclude: ReadonlySet<number>, random: () => number = Math.random, protocol: PortProtocol = 'tcp'): number[] {
+  pickCandidates(
+    count: number,
+    exclude: ReadonlySet<number>,
+    random: () => number = Math.random,
+    protocol: PortProtocol = 'tcp',
+  ): number[] {
     const ranges = this.ranges;
     const total = ranges.reduce((n, r) => n + (r.end - r.start + 1), 0);
     const picked = new Set<number>();

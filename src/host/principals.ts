@@ -31,7 +31,10 @@ export class PrincipalQuota {
   /** Tunnels of clients that are not native sessions (frp proxies), by principal. */
   private readonly live = new Map<string, Set<HostedTunnel>>();
 
-  constructor(private readonly limit: number, private readonly held: () => Iterable<HostedTunnel>) {}
+  constructor(
+    private readonly limit: number,
+    private readonly held: () => Iterable<HostedTunnel>,
+  ) {}
 
   added(s: PrincipalSession): void {
     addTo(this.sessions, s.principal, s);
@@ -61,7 +64,10 @@ export class PrincipalQuota {
   /** Takes a slot for one registration (E_QUOTA past the limit); the returned function gives it back. */
   reserve(principal: string): () => void {
     if (this.count(principal) >= this.limit) {
-      throw new P2prcError('E_QUOTA', `${principal.replace(/^(user|addr):/, (_, k: string) => (k === 'user' ? 'account ' : 'address '))} already holds ${this.limit} tunnels (the host's per-principal limit)`);
+      throw new P2prcError(
+        'E_QUOTA',
+        `${principal.replace(/^(user|addr):/, (_, k: string) => (k === 'user' ? 'account ' : 'address '))} already holds ${this.limit} tunnels (the host's per-principal limit)`,
+      );
     }
     this.inFlight.set(principal, (this.inFlight.get(principal) ?? 0) + 1);
     let done = false;

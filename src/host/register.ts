@@ -40,15 +40,21 @@ export async function negotiateTunnel(
   req: PortRegister,
   adoptReserved: (port: number, protocol: TunnelProtocol) => HostedTunnel | undefined,
 ): Promise<HostedTunnel> {
-  if (session.tunnels.has(req.tunnelId)) throw new P2prcError('E_PROTOCOL', `tunnel ${req.tunnelId} is already registered`);
+  if (session.tunnels.has(req.tunnelId))
+    throw new P2prcError('E_PROTOCOL', `tunnel ${req.tunnelId} is already registered`);
   // TCP and UDP ports are separate spaces, in the policy and in the reservations alike; a reservation
   // handed back for the other protocol is still refused rather than reused.
   const reserved = req.remotePort > 0 ? adoptReserved(req.remotePort, req.protocol) : undefined;
   if (reserved && reserved.protocol !== req.protocol) {
-    throw new P2prcError('E_PORT_TAKEN', `port ${req.remotePort} is held by this client for ${reserved.protocol}`, { details: { side: 'host', port: req.remotePort } });
+    throw new P2prcError('E_PORT_TAKEN', `port ${req.remotePort} is held by this client for ${reserved.protocol}`, {
+      details: { side: 'host', port: req.remotePort },
+    });
   }
   if (!reserved && opts.policy.countOwnedBy(session.clientId) >= opts.maxTunnelsPerClient) {
-    throw new P2prcError('E_QUOTA', `client already has ${opts.maxTunnelsPerClient} tunnels (the host's per-client limit)`);
+    throw new P2prcError(
+      'E_QUOTA',
+      `client already has ${opts.maxTunnelsPerClient} tunnels (the host's per-client limit)`,
+    );
   }
   if (reserved) {
     reserved.tunnelId = req.tunnelId;
@@ -56,13 +62,17 @@ export async function negotiateTunnel(
     if (await offer(opts, session, req, reserved)) return reserved;
     reserved.close();
     opts.policy.release(reserved.port, session.clientId, reserved.protocol);
-    throw new P2prcError('E_PORT_TAKEN', `port ${req.remotePort} is taken on the client side`, { details: { side: 'local', port: req.remotePort } });
+    throw new P2prcError('E_PORT_TAKEN', `port ${req.remotePort} is taken on the client side`, {
+      details: { side: 'local', port: req.remotePort },
+    });
   }
   if (req.remotePort > 0) {
     const tunnel = await bindTunnel(opts, session, req, req.remotePort);
     if (await offer(opts, session, req, tunnel)) return tunnel;
     discard(opts, session, tunnel);
-    throw new P2prcError('E_PORT_TAKEN', `port ${req.remotePort} is taken on the client side`, { details: { side: 'local', port: req.remotePort } });
+    throw new P2prcError('E_PORT_TAKEN', `port ${req.remotePort} is taken on the client side`, {
+      details: { side: 'local', port: req.remotePort },
+    });
   }
   const tried = new Set<number>();
   for (let attempt = 0; attempt < opts.maxOffers; attempt++) {
@@ -79,10 +89,17 @@ export async function negotiateTunnel(
     if (await offer(opts, session, req, tunnel)) return tunnel;
     discard(opts, session, tunnel);
   }
-  throw new P2prcError('E_PORT_TAKEN', `no port free on both the host and the client after ${tried.size} tries`, { details: { side: 'host' } });
+  throw new P2prcError('E_PORT_TAKEN', `no port free on both the host and the client after ${tried.size} tries`, {
+    details: { side: 'host' },
+  });
 }
 
-async function offer(opts: RegistryOptions, session: ClientSession, req: PortRegister, tunnel: HostedTunnel): Promise<boolean> {
+async function offer(
+  opts: RegistryOptions,
+  session: ClientSession,
+  req: PortRegister,
+  tunnel: HostedTunnel,
+): Promise<boolean> {
   if (!req.matchLocal) return true;
   try {
     return await session.offerPort(req.tunnelId, tunnel.port, opts.offerTimeoutMs);
@@ -97,8 +114,17 @@ function discard(opts: RegistryOptions, session: ClientSession, tunnel: HostedTu
   opts.policy.release(tunnel.port, session.clientId, tunnel.protocol);
 }
 
-function bindTunnel(opts: RegistryOptions, session: ClientSession, req: PortRegister, port: number): Promise<HostedTunnel> {
-  return bindPublicPort(opts, { owner: session.clientId, tunnelId: req.tunnelId, name: req.name, protocol: req.protocol }, port);
+function bindTunnel(
+  opts: RegistryOptions,
+  session: ClientSession,
+  req: PortRegister,
+  port: number,
+): Promise<HostedTunnel> {
+  return bindPublicPort(
+    opts,
+    { owner: session.clientId, tunnelId: req.tunnelId, name: req.name, protocol: req.protocol },
+    port,
+  );
 }
 
 /**
@@ -113,7 +139,15 @@ export async function bindPublicPort(
   opts.policy.take(port, t.owner, t.protocol);
   if (t.protocol === 'udp') {
     try {
-      return new UdpTunnel(t.tunnelId, port, await bindUdp(port, opts.bind), t.owner, t.name, opts.udpIdleMs, opts.udpMaxVisitors);
+      return new UdpTunnel(
+        t.tunnelId,
+        port,
+        await bindUdp(port, opts.bind),
+        t.owner,
+        t.name,
+        opts.udpIdleMs,
+        opts.udpMaxVisitors,
+      );
     } catch (err) {
       opts.policy.release(port, t.owner, 'udp');
       throw err;
@@ -126,7 +160,9 @@ export async function bindPublicPort(
     opts.policy.release(port, t.owner, t.protocol);
     server.close();
     if (isP2prcError(err, 'E_PORT_TAKEN')) {
-      throw new P2prcError('E_PORT_TAKEN', `port ${port} is already in use on the host`, { details: { side: 'host', port } });
+      throw new P2prcError('E_PORT_TAKEN', `port ${port} is already in use on the host`, {
+        details: { side: 'host', port },
+      });
     }
     throw err;
   }

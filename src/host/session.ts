@@ -5,7 +5,15 @@ import { SocketStream } from '../mux/socket-stream.js';
 import { raiseHeapTrimThreshold } from '../transport/heap-trim.js';
 import { relay } from '../transport/relay.js';
 import { P2prcError, toP2prcError } from '../errors.js';
-import { MUX_MAX_STREAMS, MUX_MAX_WINDOW, MUX_WINDOW, MUX_WINDOW_BUDGET, encodeMessage, type Message, type Messages } from '../protocol/messages.js';
+import {
+  MUX_MAX_STREAMS,
+  MUX_MAX_WINDOW,
+  MUX_WINDOW,
+  MUX_WINDOW_BUDGET,
+  encodeMessage,
+  type Message,
+  type Messages,
+} from '../protocol/messages.js';
 import type { FrameChannel } from '../transport/channel.js';
 import { PairingPool, type PairingLimits, type VisitorSink } from '../transport/pairing-pool.js';
 import type { HostedTunnel } from './tunnel.js';
@@ -81,7 +89,11 @@ export class ClientSession implements VisitorSink {
   ) {
     this.pool = new PairingPool(ctx.pairing, {
       pair: (tunnel, visitor, data) => this.bind(tunnel, visitor, data),
-      expired: (tunnel) => ctx.log('warn', `visitor on port ${tunnel.port} dropped: no data connection from ${name} within ${ctx.pairing.waitMs} ms`),
+      expired: (tunnel) =>
+        ctx.log(
+          'warn',
+          `visitor on port ${tunnel.port} dropped: no data connection from ${name} within ${ctx.pairing.waitMs} ms`,
+        ),
     });
     channel.onMessage((m) => this.onMessage(m));
     channel.on('close', (err) => this.close(err));
@@ -129,7 +141,15 @@ export class ClientSession implements VisitorSink {
   addMuxConnection(socket: net.Socket, head: Buffer): void {
     if (this.closed) return void socket.destroy();
     if (head.length > 0) socket.unshift(head);
-    const mux = new YamuxSession(socket, { client: true, accept: false, window: MUX_WINDOW, maxWindow: MUX_MAX_WINDOW, windowBudget: MUX_WINDOW_BUDGET, maxStreams: MUX_MAX_STREAMS, onBulk: raiseHeapTrimThreshold });
+    const mux = new YamuxSession(socket, {
+      client: true,
+      accept: false,
+      window: MUX_WINDOW,
+      maxWindow: MUX_MAX_WINDOW,
+      windowBudget: MUX_WINDOW_BUDGET,
+      maxStreams: MUX_MAX_STREAMS,
+      onBulk: raiseHeapTrimThreshold,
+    });
     this.muxes.add(mux);
     mux.once('close', () => this.muxes.delete(mux));
     socket.resume(); // detached channels leave the socket paused
@@ -140,7 +160,8 @@ export class ClientSession implements VisitorSink {
   /** The multiplexed connection with the fewest streams that has room for one more. */
   private pickMux(): YamuxSession | undefined {
     let best: YamuxSession | undefined;
-    for (const m of this.muxes) if (!m.isClosed && m.streamCount < MUX_MAX_STREAMS && (!best || m.streamCount < best.streamCount)) best = m;
+    for (const m of this.muxes)
+      if (!m.isClosed && m.streamCount < MUX_MAX_STREAMS && (!best || m.streamCount < best.streamCount)) best = m;
     return best;
   }
 
@@ -163,8 +184,15 @@ export class ClientSession implements VisitorSink {
   /** UDP keeps datagram semantics under congestion: when the control stream is backed up, drop. */
   private register(req: Messages['Register']): void {
     const id = req.tunnelId;
-    const failed = (e: P2prcError) => this.send('RegisterFailed', { tunnelId: id, code: e.code, message: e.message, side: e.details.side === 'local' ? 'local' : 'host' });
-    if (this.registering.has(id) || this.tunnels.has(id)) return failed(new P2prcError('E_CONFLICT', `tunnel ${id} is already registered`));
+    const failed = (e: P2prcError) =>
+      this.send('RegisterFailed', {
+        tunnelId: id,
+        code: e.code,
+        message: e.message,
+        side: e.details.side === 'local' ? 'local' : 'host',
+      });
+    if (this.registering.has(id) || this.tunnels.has(id))
+      return failed(new P2prcError('E_CONFLICT', `tunnel ${id} is already registered`));
     this.registering.set(id, false);
     this.ctx.register(this, req).then(
       (tunnel) => {
@@ -193,9 +221,12 @@ export class ClientSession implements VisitorSink {
       // Kept (not past the visitor's close: a wrong guess hangs up before the owner reports it) so a
       // failed secret check is counted against the visitor's address; the oldest make room.
       this.hiddenRemotes.set(visitorId, { remote, tunnelId: tunnel.tunnelId });
-      if (this.hiddenRemotes.size > MAX_HIDDEN_REMOTES) this.hiddenRemotes.delete(this.hiddenRemotes.keys().next().value!);
+      if (this.hiddenRemotes.size > MAX_HIDDEN_REMOTES)
+        this.hiddenRemotes.delete(this.hiddenRemotes.keys().next().value!);
     }
-    data.write(encodeMessage('Bind', { tunnelId: tunnel.tunnelId, visitorId, remote: tunnel.hideRemote ? '' : remote }));
+    data.write(
+      encodeMessage('Bind', { tunnelId: tunnel.tunnelId, visitorId, remote: tunnel.hideRemote ? '' : remote }),
+    );
     if (data instanceof SocketStream) data.attach(visitor);
     else relay(visitor, data);
   }
@@ -227,7 +258,12 @@ export class ClientSession implements VisitorSink {
           this.send('ServiceRegistered', { serviceId: m.body.serviceId });
         } catch (err) {
           const e = toP2prcError(err);
-          this.send('RegisterFailed', { tunnelId: `svc:${m.body.serviceId}`, code: e.code, message: e.message, side: 'host' });
+          this.send('RegisterFailed', {
+            tunnelId: `svc:${m.body.serviceId}`,
+            code: e.code,
+            message: e.message,
+            side: 'host',
+          });
         }
         return;
       case 'ListServices':
@@ -242,7 +278,8 @@ export class ClientSession implements VisitorSink {
       case 'ServiceAuthFailed': {
         // One report per visit, and only for a visit to that service of this owner.
         const hidden = this.hiddenRemotes.get(m.body.visitorId);
-        if (hidden?.tunnelId !== `svc:${m.body.serviceId}`) return this.ctx.log('warn', `wrong secret for service ${m.body.serviceId} from an unknown visitor`);
+        if (hidden?.tunnelId !== `svc:${m.body.serviceId}`)
+          return this.ctx.log('warn', `wrong secret for service ${m.body.serviceId} from an unknown visitor`);
         this.hiddenRemotes.delete(m.body.visitorId);
         this.ctx.serviceGuessFailed(m.body.serviceId, hidden.remote);
         return;

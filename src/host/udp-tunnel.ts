@@ -137,8 +137,12 @@ export async function bindUdp(port: number, address: string): Promise<dgram.Sock
   if (err) {
     socket.close();
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new P2prcError('E_PORT_TAKEN', `UDP port ${port} is already in use on the host`, { details: { side: 'host', port } });
-    if (code === 'EACCES') throw new P2prcError('E_PORT_DENIED', `no permission to bind UDP ${address}:${port}`, { details: { port } });
+    if (code === 'EADDRINUSE')
+      throw new P2prcError('E_PORT_TAKEN', `UDP port ${port} is already in use on the host`, {
+        details: { side: 'host', port },
+      });
+    if (code === 'EACCES')
+      throw new P2prcError('E_PORT_DENIED', `no permission to bind UDP ${address}:${port}`, { details: { port } });
     throw new P2prcError('E_INTERNAL', `cannot bind UDP ${address}:${port}: ${(err as Error).message}`, { cause: err });
   }
   return socket;

@@ -15,7 +15,12 @@ export function debug(code: ErrorCode, message: string, fields?: Record<string, 
 }
 
 /** A caught failure, logged with its own code (or `fallback` for an uncoded one) and what was going on. */
-export function debugFailure(what: string, err: unknown, fallback: ErrorCode = 'E_INTERNAL', fields?: Record<string, unknown>): void {
+export function debugFailure(
+  what: string,
+  err: unknown,
+  fallback: ErrorCode = 'E_INTERNAL',
+  fields?: Record<string, unknown>,
+): void {
   if (!log.enabled) return;
   const e = toP2prcError(err, fallback);
   debug(e.code, `${what}: ${e.message}`, fields);

@@ -20,7 +20,14 @@ export interface LoggerOptions {
 const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
 /** One line per record (control characters escaped): `[time] level: message` for people, one JSON object for machines. Pure. */
-export function formatLine(format: LogFormat, time: Date, level: LogLevel, event: string, message: string, fields: LogFields = {}): string {
+export function formatLine(
+  format: LogFormat,
+  time: Date,
+  level: LogLevel,
+  event: string,
+  message: string,
+  fields: LogFields = {},
+): string {
   if (format === 'json') {
     const clean: LogFields = {};
     for (const [k, v] of Object.entries(fields)) if (v !== undefined) clean[k] = v;
@@ -65,10 +72,18 @@ export class Logger {
     else this.write(line);
   }
 
-  error(event: string, message: string, fields?: LogFields): void { this.log('error', event, message, fields); }
-  warn(event: string, message: string, fields?: LogFields): void { this.log('warn', event, message, fields); }
-  info(event: string, message: string, fields?: LogFields): void { this.log('info', event, message, fields); }
-  debug(event: string, message: string, fields?: LogFields): void { this.log('debug', event, message, fields); }
+  error(event: string, message: string, fields?: LogFields): void {
+    this.log('error', event, message, fields);
+  }
+  warn(event: string, message: string, fields?: LogFields): void {
+    this.log('warn', event, message, fields);
+  }
+  info(event: string, message: string, fields?: LogFields): void {
+    this.log('info', event, message, fields);
+  }
+  debug(event: string, message: string, fields?: LogFields): void {
+    this.log('debug', event, message, fields);
+  }
 
   /** After logrotate renamed the file: open the path again (a new file), then close the old one. */
   reopen(): void {

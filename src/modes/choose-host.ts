@@ -25,7 +25,13 @@ function key(s: { address: string; controlPort: number }): string {
 async function localHostToken(configDir: string): Promise<string | undefined> {
   const file = hostTokenPath(configDir);
   // No host runs here (the usual case): no local token to offer.
-  return (await readFile(file, 'utf8').catch((e: unknown) => (debugFailure(`no local host token in ${file}`, e, 'E_CONFIG'), ''))).trim() || undefined;
+  return (
+    (
+      await readFile(file, 'utf8').catch(
+        (e: unknown) => (debugFailure(`no local host token in ${file}`, e, 'E_CONFIG'), ''),
+      )
+    ).trim() || undefined
+  );
 }
 
 /** Remembers that a host refused us, so automatic choice skips it for a while. */
@@ -54,15 +60,26 @@ export interface RankOptions {
  * confirmed (--trust, or a pin from a connection they made). A peer cannot then steer a configured
  * token to its own host, where a challenge-response would let it test guesses offline.
  */
-export function tokenFor(s: ServerRecord, configured: string | undefined, trusted: string[], pin: string | undefined, o: RankOptions): { token?: string; why?: string } {
-  const confirmed = !!s.fingerprint && (trusted.some((t) => sameFingerprint(t, s.fingerprint)) || sameFingerprint(pin, s.fingerprint));
+export function tokenFor(
+  s: ServerRecord,
+  configured: string | undefined,
+  trusted: string[],
+  pin: string | undefined,
+  o: RankOptions,
+): { token?: string; why?: string } {
+  const confirmed =
+    !!s.fingerprint && (trusted.some((t) => sameFingerprint(t, s.fingerprint)) || sameFingerprint(pin, s.fingerprint));
   const known = !isPeerRecord(s) || confirmed;
   if (known && configured) return { token: configured };
   if (s.open === true && typeof s.token === 'string') {
-    return o.acceptPeerTokens ? { token: s.token } : { why: `open, but learned from peer ${s.source}: its advertised token is used only with --accept-peer-tokens` };
+    return o.acceptPeerTokens
+      ? { token: s.token }
+      : { why: `open, but learned from peer ${s.source}: its advertised token is used only with --accept-peer-tokens` };
   }
   if (known) return { why: 'restricted and no token configured for it (hostTokens in config)' };
-  return { why: `learned from peer ${s.source} with an unconfirmed fingerprint: confirm it with --trust <fingerprint> to offer it a token` };
+  return {
+    why: `learned from peer ${s.source} with an unconfirmed fingerprint: confirm it with --trust <fingerprint> to offer it a token`,
+  };
 }
 
 /**
@@ -70,7 +87,13 @@ export function tokenFor(s: ServerRecord, configured: string | undefined, truste
  * parallel; prefers reachable, accepting, lower latency and spare ports; skips hosts that refused us
  * recently and restricted hosts we hold no token for. Says why for each.
  */
-export async function rankHosts(configDir: string, explicitToken: string | undefined, timeoutMs = 1_500, exclude: string[] = [], o: RankOptions = {}): Promise<{ ranked: Candidate[]; skipped: string[] }> {
+export async function rankHosts(
+  configDir: string,
+  explicitToken: string | undefined,
+  timeoutMs = 1_500,
+  exclude: string[] = [],
+  o: RankOptions = {},
+): Promise<{ ranked: Candidate[]; skipped: string[] }> {
   const servers = await new RecordStore(configDir).readServers();
   const config = openConfig(configDir);
   const hostTokens = (config.get('hostTokens') as Record<string, string> | undefined) ?? {};
@@ -99,7 +122,13 @@ export async function rankHosts(configDir: string, explicitToken: string | undef
     }
     usable.push({ s, token });
   }
-  const probed = await Promise.all(usable.map(async ({ s, token }) => ({ s, token, r: await probeHost(s.address, s.controlPort, { tls: s.tls, fingerprint: s.fingerprint ?? undefined, timeoutMs }) })));
+  const probed = await Promise.all(
+    usable.map(async ({ s, token }) => ({
+      s,
+      token,
+      r: await probeHost(s.address, s.controlPort, { tls: s.tls, fingerprint: s.fingerprint ?? undefined, timeoutMs }),
+    })),
+  );
   const ranked: Array<Candidate & { score: number }> = [];
   for (const { s, token, r } of probed) {
     if (r.state !== 'alive') {
@@ -108,9 +137,22 @@ export async function rankHosts(configDir: string, explicitToken: string | undef
     }
     const full = s.acceptsClients === false;
     const free = typeof s.freePorts === 'number' ? s.freePorts : undefined;
-    const score = (r.latencyMs ?? 0) + (full ? 10_000 : 0) + (free === 0 ? 5_000 : 0) + (typeof s.clients === 'number' ? s.clients / 10 : 0);
+    const score =
+      (r.latencyMs ?? 0) +
+      (full ? 10_000 : 0) +
+      (free === 0 ? 5_000 : 0) +
+      (typeof s.clients === 'number' ? s.clients / 10 : 0);
     const reason = `answers in ${r.latencyMs} ms${typeof s.clients === 'number' ? `, ${s.clients} clients` : ''}${free !== undefined ? `, ${free} free ports` : ''}${full ? ', full' : ''}`;
-    ranked.push({ host: s.address, port: s.controlPort, tls: s.tls, fingerprint: s.fingerprint ?? r.fingerprint, token, latencyMs: r.latencyMs ?? 0, reason, score });
+    ranked.push({
+      host: s.address,
+      port: s.controlPort,
+      tls: s.tls,
+      fingerprint: s.fingerprint ?? r.fingerprint,
+      token,
+      latencyMs: r.latencyMs ?? 0,
+      reason,
+      score,
+    });
   }
   ranked.sort((a, b) => a.score - b.score);
   return { ranked, skipped };

@@ -62,7 +62,10 @@ export class FailoverPublisher extends EventEmitter<PublisherEvents> implements 
       } catch (err) {
         if (!this.o.waitForHosts || this.closed || !isP2prcError(err, 'E_UNREACHABLE')) throw err;
         const ms = backoffDelay(attempt);
-        this.emit('status', `status: ${(err as Error).message}; asking again in ${(ms / 1000).toFixed(1)}s (attempt ${attempt})`);
+        this.emit(
+          'status',
+          `status: ${(err as Error).message}; asking again in ${(ms / 1000).toFixed(1)}s (attempt ${attempt})`,
+        );
         await delay(ms, undefined, { signal: this.stop.signal }).catch(() => undefined);
         if (this.closed) throw new P2prcError('E_CLOSED', 'closed before a reverse proxy was found');
       }
@@ -91,7 +94,10 @@ export class FailoverPublisher extends EventEmitter<PublisherEvents> implements 
       }
     }
     if (this.closed) throw new P2prcError('E_CLOSED', 'closed before a reverse proxy was found');
-    throw new P2prcError('E_UNREACHABLE', `no usable reverse proxy among those known in reverse_proxy_server.json${skipped.length ? ` (skipped: ${skipped.join('; ')})` : ''}`);
+    throw new P2prcError(
+      'E_UNREACHABLE',
+      `no usable reverse proxy among those known in reverse_proxy_server.json${skipped.length ? ` (skipped: ${skipped.join('; ')})` : ''}`,
+    );
   }
 
   private watch(pub: NativePublisher, name: string): void {

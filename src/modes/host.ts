@@ -54,12 +54,21 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
   // host's startup, which frp's CI suite times at 200 ms.
   const needsConfig = given.controlPort === undefined || given.token === undefined;
   const config = needsConfig ? openConfig(given.configDir) : undefined;
-  const options = { ...given, controlPort: given.controlPort ?? config?.get('controlPort'), token: given.token ?? config?.get('token') };
-  if (options.admin && options.engine === 'frp') throw new P2prcError('E_USAGE', '--admin-port needs the native engine (frps has its own dashboard)');
+  const options = {
+    ...given,
+    controlPort: given.controlPort ?? config?.get('controlPort'),
+    token: given.token ?? config?.get('token'),
+  };
+  if (options.admin && options.engine === 'frp')
+    throw new P2prcError('E_USAGE', '--admin-port needs the native engine (frps has its own dashboard)');
   const stateDir = hostStateDir(options.configDir);
-  const handle = options.engine === 'frp'
-    ? await startFrpHost(options, stateDir, path.join(options.configDir, 'frps.log'))
-    : await startNativeHost({ ...options, openFrpPort: options.open ? options.openFrpPort ?? 0 : undefined }, stateDir);
+  const handle =
+    options.engine === 'frp'
+      ? await startFrpHost(options, stateDir, path.join(options.configDir, 'frps.log'))
+      : await startNativeHost(
+          { ...options, openFrpPort: options.open ? (options.openFrpPort ?? 0) : undefined },
+          stateDir,
+        );
   const warnings: string[] = [];
   const publicHost = detectPublicHost(handle.bind, options.publicHost);
   let node: NodeServer | undefined;
@@ -71,17 +80,38 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
       const self = (): PeerEntry => {
         const stats = handle.stats();
         const info: ReverseProxyInfo = {
-          ControlPort: handle.port, Fingerprint: handle.fingerprint ?? '', Tls: handle.tls, Engine: handle.engine, Open: !!options.open,
-          ...(options.open ? { Token: handle.token } : {}), AcceptsClients: stats.clients < stats.maxClients, FreePorts: stats.freePorts,
-          Clients: stats.clients, Version: VERSION,
+          ControlPort: handle.port,
+          Fingerprint: handle.fingerprint ?? '',
+          Tls: handle.tls,
+          Engine: handle.engine,
+          Open: !!options.open,
+          ...(options.open ? { Token: handle.token } : {}),
+          AcceptsClients: stats.clients < stats.maxClients,
+          FreePorts: stats.freePorts,
+          Clients: stats.clients,
+          Version: VERSION,
         };
-        return { ...selfEntry({ serverPort: node!.port, proxyServer: true, advertise: publicHost, reverseProxy: info, shareIdentity: !!options.shareIdentity }), ReverseProxy: info };
+        return {
+          ...selfEntry({
+            serverPort: node!.port,
+            proxyServer: true,
+            advertise: publicHost,
+            reverseProxy: info,
+            shareIdentity: !!options.shareIdentity,
+          }),
+          ReverseProxy: info,
+        };
       };
-      node = new NodeServer(self, () => ({ name: 'p2prc', version: VERSION, role: 'reverse-proxy' }), () => exchange?.peers() ?? [], {
-        learn: (entries, source) => exchange?.ingest({ ip_address: entries }, source),
-        frpPort: async () => lentFrpPort(handle, !!options.open),
-        shareIdentity: !!options.shareIdentity,
-      });
+      node = new NodeServer(
+        self,
+        () => ({ name: 'p2prc', version: VERSION, role: 'reverse-proxy' }),
+        () => exchange?.peers() ?? [],
+        {
+          learn: (entries, source) => exchange?.ingest({ ip_address: entries }, source),
+          frpPort: async () => lentFrpPort(handle, !!options.open),
+          shareIdentity: !!options.shareIdentity,
+        },
+      );
       const wanted = options.nodePort ?? 8088;
       try {
         await node.listen(wanted, handle.bind);
@@ -95,8 +125,12 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
     if (node) {
       const selfFn = node.table.bind(node);
       exchange = startDiscovery({
-        configDir: options.configDir, self: () => selfFn().ip_address[0]!, bootstrap: options.bootstrap ?? [],
-        intervalMs: options.exchangeIntervalMs, staleMs: options.staleMs, log: (m) => handle.logs.emit('log', { level: 'debug', message: m }),
+        configDir: options.configDir,
+        self: () => selfFn().ip_address[0]!,
+        bootstrap: options.bootstrap ?? [],
+        intervalMs: options.exchangeIntervalMs,
+        staleMs: options.staleMs,
+        log: (m) => handle.logs.emit('log', { level: 'debug', message: m }),
       });
       if (admin) recordDiscovery(exchange, admin.server);
     }
@@ -130,8 +164,17 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
 async function recordSelf(configDir: string, handle: RunningHost, publicHost: string): Promise<void> {
   const now = new Date().toISOString();
   await new RecordStore(configDir).upsertServer({
-    id: handle.id, address: publicHost, controlPort: handle.port, fingerprint: handle.fingerprint ?? null, tls: handle.tls,
-    version: VERSION, engine: handle.engine, source: 'local', firstSeen: now, lastSeen: now, pid: process.pid,
+    id: handle.id,
+    address: publicHost,
+    controlPort: handle.port,
+    fingerprint: handle.fingerprint ?? null,
+    tls: handle.tls,
+    version: VERSION,
+    engine: handle.engine,
+    source: 'local',
+    firstSeen: now,
+    lastSeen: now,
+    pid: process.pid,
   });
 }
 
@@ -140,9 +183,19 @@ async function recordSelf(configDir: string, handle: RunningHost, publicHost: st
  * UDP proxies; frp logs in over TCP for both). Refused, with the reason, unless the host is open.
  */
 function lentFrpPort(handle: RunningHost, open: boolean): number {
-  if (!open) throw new P2prcError('E_NOT_AVAILABLE', 'this host is not open; its operator can lend frp ports to token-less nodes with --open');
+  if (!open)
+    throw new P2prcError(
+      'E_NOT_AVAILABLE',
+      'this host is not open; its operator can lend frp ports to token-less nodes with --open',
+    );
   const port = handle.native?.openFrpPort;
-  if (port === undefined) throw new P2prcError('E_NOT_AVAILABLE', handle.engine === 'frp' ? 'a host on the frp engine lends no token-less frp port' : 'frp compatibility is off on this host (--frp-compat off)');
+  if (port === undefined)
+    throw new P2prcError(
+      'E_NOT_AVAILABLE',
+      handle.engine === 'frp'
+        ? 'a host on the frp engine lends no token-less frp port'
+        : 'frp compatibility is off on this host (--frp-compat off)',
+    );
   return port;
 }
 
@@ -150,23 +203,41 @@ function lentFrpPort(handle: RunningHost, open: boolean): number {
 function recordFrpTunnels(configDir: string, handle: RunningHost): void {
   const store = new RecordStore(configDir);
   // The host keeps serving when the file cannot be written, but the operator must see the drift.
-  const warn = (what: string) => (err: unknown) => handle.logs.emit('log', { level: 'warn', message: recordWriteWarning(what, store.mappingsPath, err) });
+  const warn = (what: string) => (err: unknown) =>
+    handle.logs.emit('log', { level: 'warn', message: recordWriteWarning(what, store.mappingsPath, err) });
   const ids = new Map<string, string>();
   handle.native?.on('tunnel', (t) => {
     if (t.engine !== 'frp-wire') return;
     const now = new Date().toISOString();
     const id = ids.get(t.clientId) ?? `${process.pid}-frp-${t.name}`;
     ids.set(t.clientId, id);
-    void store.upsertMapping({
-      id, name: t.name, kind: 'tunnel', protocol: 'tcp', engine: 'frp-wire', localHost: 'frpc', localPort: 0, publicHost: handle.bind, publicPort: t.port,
-      proxyHost: handle.bind, proxyControlPort: handle.port, pid: process.pid, createdAt: now, updatedAt: now, status: 'active',
-    }).catch(warn(`frp tunnel ${t.name}`));
+    void store
+      .upsertMapping({
+        id,
+        name: t.name,
+        kind: 'tunnel',
+        protocol: 'tcp',
+        engine: 'frp-wire',
+        localHost: 'frpc',
+        localPort: 0,
+        publicHost: handle.bind,
+        publicPort: t.port,
+        proxyHost: handle.bind,
+        proxyControlPort: handle.port,
+        pid: process.pid,
+        createdAt: now,
+        updatedAt: now,
+        status: 'active',
+      })
+      .catch(warn(`frp tunnel ${t.name}`));
   });
   handle.native?.on('tunnel-closed', (t) => {
     const id = ids.get(t.clientId);
     if (!id) return;
     ids.delete(t.clientId);
     const at = new Date().toISOString();
-    void store.updateMapping(id, { status: 'closed', closedAt: at, updatedAt: at }).catch(warn(`the close of frp tunnel ${t.name}`));
+    void store
+      .updateMapping(id, { status: 'closed', closedAt: at, updatedAt: at })
+      .catch(warn(`the close of frp tunnel ${t.name}`));
   });
 }

@@ -11,7 +11,16 @@ import { FailoverPublisher } from './failover.js';
 import { rankHosts } from './choose-host.js';
 import { startDiscovery } from '../node/discovery.js';
 import { startClientAdmin } from '../admin/attach.js';
-import { exposeTunnels, nodeAddress, recordTunnels, running, startPublisher, stopOnFailure, type NodeService, type NodeServiceOptions } from './node-publish.js';
+import {
+  exposeTunnels,
+  nodeAddress,
+  recordTunnels,
+  running,
+  startPublisher,
+  stopOnFailure,
+  type NodeService,
+  type NodeServiceOptions,
+} from './node-publish.js';
 
 /** --connect-reverse-proxy auto: the node server on a local port, published through the best known host, with failover. */
 export async function runAuto(o: NodeServiceOptions): Promise<NodeService> {
@@ -22,7 +31,11 @@ export async function runAuto(o: NodeServiceOptions): Promise<NodeService> {
   const node: NodeServer = new NodeServer(
     () => {
       const pub = find('node');
-      return selfEntry({ serverPort: node.port, shareIdentity: !!o.shareIdentity, proxied: pub ? { host: pub.publicHost, port: pub.remotePort, engine: 'native' } : undefined });
+      return selfEntry({
+        serverPort: node.port,
+        shareIdentity: !!o.shareIdentity,
+        proxied: pub ? { host: pub.publicHost, port: pub.remotePort, engine: 'native' } : undefined,
+      });
     },
     () => ({ name: 'p2prc', version: VERSION, role: 'node', publicAddress: find('node')?.publicAddress }),
     () => exchange?.peers() ?? [],
@@ -30,8 +43,18 @@ export async function runAuto(o: NodeServiceOptions): Promise<NodeService> {
   );
   const { bind, localHost } = nodeAddress(o);
   await node.listen(o.port ?? 0, bind);
-  const tunnels: TunnelSpec[] = [{ name: 'node', localHost, localPort: node.port, remotePort: o.remotePort ?? 'any' }, ...exposeTunnels(o.expose)];
-  const ex = startDiscovery({ configDir: o.configDir, self: () => node.table().ip_address[0]!, bootstrap: o.bootstrap ?? [], intervalMs: o.exchangeIntervalMs, staleMs: o.staleMs, log: o.onLog });
+  const tunnels: TunnelSpec[] = [
+    { name: 'node', localHost, localPort: node.port, remotePort: o.remotePort ?? 'any' },
+    ...exposeTunnels(o.expose),
+  ];
+  const ex = startDiscovery({
+    configDir: o.configDir,
+    self: () => node.table().ip_address[0]!,
+    bootstrap: o.bootstrap ?? [],
+    intervalMs: o.exchangeIntervalMs,
+    staleMs: o.staleMs,
+    log: o.onLog,
+  });
   exchange = ex;
   const clientId = await claimClientId(o.configDir, o.name ?? os.hostname());
   publisher = new FailoverPublisher({
@@ -43,21 +66,45 @@ export async function runAuto(o: NodeServiceOptions): Promise<NodeService> {
       return rankHosts(o.configDir, o.token, 1_500, exclude, { acceptPeerTokens: o.acceptPeerTokens ?? false });
     },
     waitForHosts: !!o.bootstrap?.length && !o.exitOnLoginFailure,
-    make: (c) => new NativePublisher({
-      host: c.host, port: c.port, token: c.token, tls: c.tls, fingerprint: c.fingerprint, tunnels, clientId,
-      ...(o.name ? { name: o.name } : {}), ...(o.heartbeatMs ? { heartbeatMs: o.heartbeatMs } : {}), exitOnLoginFailure: true,
-    }),
+    make: (c) =>
+      new NativePublisher({
+        host: c.host,
+        port: c.port,
+        token: c.token,
+        tls: c.tls,
+        fingerprint: c.fingerprint,
+        tunnels,
+        clientId,
+        ...(o.name ? { name: o.name } : {}),
+        ...(o.heartbeatMs ? { heartbeatMs: o.heartbeatMs } : {}),
+        exitOnLoginFailure: true,
+      }),
   });
   const pub = publisher;
   const published = await startPublisher(pub, o, async () => (await ex.stop(), await node.close()));
   const proxy = () => pub.proxy() ?? { host: '', port: 0 };
   const recorder = await stopOnFailure(
-    recordTunnels({ ...o, proxy: proxy() }, formatAddress(proxy().host, proxy().port), 'native', true, pub, published, proxy),
+    recordTunnels(
+      { ...o, proxy: proxy() },
+      formatAddress(proxy().host, proxy().port),
+      'native',
+      true,
+      pub,
+      published,
+      proxy,
+    ),
     async () => (await pub.close(), await ex.stop(), await node.close()),
   );
   const admin = await stopOnFailure(
     startClientAdmin(o, pub, o.token, 'native', () => formatAddress(proxy().host, proxy().port), ex),
     async () => (await pub.close(), await ex.stop(), await node.close(), await recorder.closeAll()),
   );
-  return running('native', pub, published, node, async () => (await ex.stop(), await node.close(), await recorder.closeAll()), admin);
+  return running(
+    'native',
+    pub,
+    published,
+    node,
+    async () => (await ex.stop(), await node.close(), await recorder.closeAll()),
+    admin,
+  );
 }

@@ -63,7 +63,14 @@ export interface NodeService {
 }
 
 /** The running service; closing stops publishing first, then what `after` stops (discovery, local servers, records). */
-export function running(engine: NodeService['engine'], publisher: Publisher, published: PublishedTunnel[], node: NodeServer, after: () => Promise<unknown>, admin?: RunningAdmin): NodeService {
+export function running(
+  engine: NodeService['engine'],
+  publisher: Publisher,
+  published: PublishedTunnel[],
+  node: NodeServer,
+  after: () => Promise<unknown>,
+  admin?: RunningAdmin,
+): NodeService {
   return {
     engine,
     publisher,
@@ -79,7 +86,11 @@ export function running(engine: NodeService['engine'], publisher: Publisher, pub
 }
 
 /** Starts publishing; on failure the publisher and whatever the caller started locally are stopped. */
-export async function startPublisher(pub: Publisher, o: Pick<NodeServiceOptions, 'onStatus' | 'signal'>, cleanup: () => Promise<unknown>): Promise<PublishedTunnel[]> {
+export async function startPublisher(
+  pub: Publisher,
+  o: Pick<NodeServiceOptions, 'onStatus' | 'signal'>,
+  cleanup: () => Promise<unknown>,
+): Promise<PublishedTunnel[]> {
   if (o.onStatus) pub.on('status', o.onStatus);
   // Ctrl-C during the first attempts: closing the publisher ends its retry loop and start() rejects.
   const abort = () => void pub.close();
@@ -116,7 +127,11 @@ export function nodeAddress(o: Pick<NodeServiceOptions, 'bind'>): { bind: string
 /** The --expose services as tunnels, named so that the mapping file tells them apart. */
 export function exposeTunnels(expose: ExposeSpec[] = []): TunnelSpec[] {
   return expose.map((e) => ({
-    name: `expose-${e.protocol === 'tcp' ? '' : `${e.protocol}-`}${e.localPort}`, protocol: e.protocol, localPort: e.localPort, remotePort: e.remotePort, ...(e.domain ? { domain: e.domain } : {}),
+    name: `expose-${e.protocol === 'tcp' ? '' : `${e.protocol}-`}${e.localPort}`,
+    protocol: e.protocol,
+    localPort: e.localPort,
+    remotePort: e.remotePort,
+    ...(e.domain ? { domain: e.domain } : {}),
   }));
 }
 
@@ -134,24 +149,51 @@ export async function recordTunnels(
   const ids = new Map(published.map((t) => [t.name, `${process.pid}-${randomBytes(4).toString('hex')}-${t.name}`]));
   const createdAt = new Date().toISOString();
   const record = (t: PublishedTunnel): MappingRecord => ({
-    id: ids.get(t.name)!, name: t.name, kind: 'tunnel', protocol: t.protocol, engine, localHost: t.localHost, localPort: t.localPort,
-    publicHost: t.publicHost, publicPort: t.remotePort, proxyHost: proxy().host, proxyControlPort: proxy().port, pid: process.pid,
-    createdAt, updatedAt: new Date().toISOString(), status: 'active', reconnectingSince: undefined,
+    id: ids.get(t.name)!,
+    name: t.name,
+    kind: 'tunnel',
+    protocol: t.protocol,
+    engine,
+    localHost: t.localHost,
+    localPort: t.localPort,
+    publicHost: t.publicHost,
+    publicPort: t.remotePort,
+    proxyHost: proxy().host,
+    proxyControlPort: proxy().port,
+    pid: process.pid,
+    createdAt,
+    updatedAt: new Date().toISOString(),
+    status: 'active',
+    reconnectingSince: undefined,
   });
   for (const t of published) await store.upsertMapping(record(t));
   const now = new Date().toISOString();
   await store.upsertServer({
-    id: key, address: o.proxy.host, controlPort: o.proxy.port, fingerprint: pub.fingerprint ?? null, tls: engine === 'native' ? tls : false,
-    version: null, engine: engine === 'native' ? 'native' : 'frp', source: 'local', firstSeen: now, lastSeen: now,
+    id: key,
+    address: o.proxy.host,
+    controlPort: o.proxy.port,
+    fingerprint: pub.fingerprint ?? null,
+    tls: engine === 'native' ? tls : false,
+    version: null,
+    engine: engine === 'native' ? 'native' : 'frp',
+    source: 'local',
+    firstSeen: now,
+    lastSeen: now,
   });
   // Lost and republished (reconnect or failover) as the link changes: the tunnels keep working, so a
   // failed write is a warning line. One queue, so "reconnecting" never lands after the "active" that followed it.
   let writes = Promise.resolve();
   const later = (name: string, write: () => Promise<unknown>) => {
-    writes = writes.then(write).then(() => undefined, (err: unknown) => o.onStatus?.(`warning: ${recordWriteWarning(`tunnel ${name}`, store.mappingsPath, err)}`));
+    writes = writes.then(write).then(
+      () => undefined,
+      (err: unknown) => o.onStatus?.(`warning: ${recordWriteWarning(`tunnel ${name}`, store.mappingsPath, err)}`),
+    );
   };
   pub.on('reconnecting', (since) => {
-    for (const [name, id] of ids) later(name, () => store.updateMapping(id, { reconnectingSince: since.toISOString(), updatedAt: since.toISOString() }));
+    for (const [name, id] of ids)
+      later(name, () =>
+        store.updateMapping(id, { reconnectingSince: since.toISOString(), updatedAt: since.toISOString() }),
+      );
   });
   pub.on('published', (list) => {
     for (const t of list) later(t.name, () => store.upsertMapping(record(t)));
@@ -160,7 +202,13 @@ export async function recordTunnels(
     async closeAll() {
       await writes;
       const closedAt = new Date().toISOString();
-      for (const id of ids.values()) await store.updateMapping(id, { status: 'closed', closedAt, updatedAt: closedAt, reconnectingSince: undefined });
+      for (const id of ids.values())
+        await store.updateMapping(id, {
+          status: 'closed',
+          closedAt,
+          updatedAt: closedAt,
+          reconnectingSince: undefined,
+        });
     },
   };
 }

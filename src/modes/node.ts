@@ -18,7 +18,16 @@ import { NativePublisher, detectEngine, type Publisher } from './publishers.js';
 import { runAuto } from './node-auto.js';
 import { startClientAdmin } from '../admin/attach.js';
 import { checkLocalPorts, explainPinMismatch, rememberHost } from './trust.js';
-import { exposeTunnels, nodeAddress, recordTunnels, running, startPublisher, stopOnFailure, type NodeService, type NodeServiceOptions } from './node-publish.js';
+import {
+  exposeTunnels,
+  nodeAddress,
+  recordTunnels,
+  running,
+  startPublisher,
+  stopOnFailure,
+  type NodeService,
+  type NodeServiceOptions,
+} from './node-publish.js';
 import { rememberTrust } from './choose-host.js';
 import { startDiscovery } from '../node/discovery.js';
 import { hostTokenPath } from './host-engines.js';
@@ -45,7 +54,10 @@ export async function resolveToken(o: { token?: string | undefined; configDir: s
   } catch {
     // no host on this machine
   }
-  throw new P2prcError('E_USAGE', `no token for ${key}: pass --token (or set P2PRC_TOKEN); the host prints it when it starts`);
+  throw new P2prcError(
+    'E_USAGE',
+    `no token for ${key}: pass --token (or set P2PRC_TOKEN); the host prints it when it starts`,
+  );
 }
 
 /**
@@ -63,7 +75,10 @@ export async function runNodeService(o: NodeServiceOptions): Promise<NodeService
 }
 
 /** --engine and --protocol as given, or (auto) as detected at the host, with the TLS setting that works. */
-async function chooseEngine(o: NodeServiceOptions & { proxy: HostPort }, pin: string | undefined): Promise<{ engine: 'native' | 'frp'; tls: boolean; protocol: 'p2prc' | 'frp' }> {
+async function chooseEngine(
+  o: NodeServiceOptions & { proxy: HostPort },
+  pin: string | undefined,
+): Promise<{ engine: 'native' | 'frp'; tls: boolean; protocol: 'p2prc' | 'frp' }> {
   let tls = o.tls ?? true;
   let engine: 'native' | 'frp' = o.engine === 'frp' ? 'frp' : 'native';
   if (o.engine === 'auto') {
@@ -94,7 +109,13 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
         serverPort: node.port,
         shareIdentity: !!o.shareIdentity,
         ...(pubUdp ? { udpServerPort: pubUdp.remotePort } : udp ? { udpServerPort: udp.port } : {}),
-        proxied: pub ? { host: pub.publicHost, port: pub.remotePort, engine: engine === 'frp' || protocol === 'frp' ? 'frp' : 'native' } : undefined,
+        proxied: pub
+          ? {
+              host: pub.publicHost,
+              port: pub.remotePort,
+              engine: engine === 'frp' || protocol === 'frp' ? 'frp' : 'native',
+            }
+          : undefined,
       });
     },
     () => ({ name: 'p2prc', version: VERSION, role: 'node', publicAddress: find('node')?.publicAddress }),
@@ -113,30 +134,68 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
     // on both sides: then the node takes any free local port and the public one is the host's pick.
     const localPort = o.port ?? (hostIsLocal && engine === 'native' && protocol !== 'frp' ? 0 : undefined);
     if (localPort !== undefined) await listen(localPort);
-    tunnels.push(localPort !== undefined ? { name: 'node', localHost, localPort: node.port, remotePort: o.remotePort ?? 'any' } : { name: 'node', localHost, listen, remotePort: o.remotePort ?? 'any' });
+    tunnels.push(
+      localPort !== undefined
+        ? { name: 'node', localHost, localPort: node.port, remotePort: o.remotePort ?? 'any' }
+        : { name: 'node', localHost, listen, remotePort: o.remotePort ?? 'any' },
+    );
     if (o.udpPort !== undefined) {
       udp = new NodeUdpServer();
       await udp.listen(o.udpPort, bind);
       tunnels.push({ name: 'node-udp', protocol: 'udp', localHost, localPort: udp.port, remotePort: 'any' });
     }
     tunnels.push(...exposeTunnels(o.expose));
-    const frpTunnels = () => tunnels.map((t) => {
-      if (t.protocol === 'http') throw new P2prcError('E_NOT_AVAILABLE', '--expose http:... needs the native engine and protocol (a p2prc host with --vhost-http-port)');
-      return { name: t.name, protocol: t.protocol ?? 'tcp', remotePort: t.remotePort ?? 'any', ...(t.localHost ? { localHost: t.localHost } : {}), ...(t.listen ? { listen: t.listen } : { localPort: t.localPort! }) };
-    });
-    publisher = protocol === 'frp'
-      ? new FrpWirePublisher({ host: o.proxy.host, port: o.proxy.port, token, tcpMux: o.tcpMux ?? true, hostIsLocal, tunnels: frpTunnels() })
-      : engine === 'frp'
-      ? new FrpPublisher({
-        binary: await findFrp('frpc', { binDir: o.frpBinDir, configDir: o.configDir }), serverAddr: o.proxy.host, serverPort: o.proxy.port, token, tls, hostIsLocal,
-        tunnels: frpTunnels(),
-        logFile: path.join(o.configDir, 'frpc.log'), onLog: o.onLog, waitForServer: !o.exitOnLoginFailure,
-      })
-      : new NativePublisher({
-        host: o.proxy.host, port: o.proxy.port, token, tls, fingerprint: o.fingerprint ?? storedPin(pins[key], key), tunnels, clientId: await claimClientId(o.configDir, o.name ?? os.hostname()),
-        ...(o.name ? { name: o.name } : {}), ...(o.heartbeatMs ? { heartbeatMs: o.heartbeatMs } : {}),
-        exitOnLoginFailure: o.exitOnLoginFailure ?? false, maxRetries: o.maxRetries ?? Number.POSITIVE_INFINITY,
+    const frpTunnels = () =>
+      tunnels.map((t) => {
+        if (t.protocol === 'http')
+          throw new P2prcError(
+            'E_NOT_AVAILABLE',
+            '--expose http:... needs the native engine and protocol (a p2prc host with --vhost-http-port)',
+          );
+        return {
+          name: t.name,
+          protocol: t.protocol ?? 'tcp',
+          remotePort: t.remotePort ?? 'any',
+          ...(t.localHost ? { localHost: t.localHost } : {}),
+          ...(t.listen ? { listen: t.listen } : { localPort: t.localPort! }),
+        };
       });
+    publisher =
+      protocol === 'frp'
+        ? new FrpWirePublisher({
+            host: o.proxy.host,
+            port: o.proxy.port,
+            token,
+            tcpMux: o.tcpMux ?? true,
+            hostIsLocal,
+            tunnels: frpTunnels(),
+          })
+        : engine === 'frp'
+          ? new FrpPublisher({
+              binary: await findFrp('frpc', { binDir: o.frpBinDir, configDir: o.configDir }),
+              serverAddr: o.proxy.host,
+              serverPort: o.proxy.port,
+              token,
+              tls,
+              hostIsLocal,
+              tunnels: frpTunnels(),
+              logFile: path.join(o.configDir, 'frpc.log'),
+              onLog: o.onLog,
+              waitForServer: !o.exitOnLoginFailure,
+            })
+          : new NativePublisher({
+              host: o.proxy.host,
+              port: o.proxy.port,
+              token,
+              tls,
+              fingerprint: o.fingerprint ?? storedPin(pins[key], key),
+              tunnels,
+              clientId: await claimClientId(o.configDir, o.name ?? os.hostname()),
+              ...(o.name ? { name: o.name } : {}),
+              ...(o.heartbeatMs ? { heartbeatMs: o.heartbeatMs } : {}),
+              exitOnLoginFailure: o.exitOnLoginFailure ?? false,
+              maxRetries: o.maxRetries ?? Number.POSITIVE_INFINITY,
+            });
   } catch (err) {
     await stopLocal();
     throw err;
@@ -145,14 +204,42 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
   const published = await startPublisher(pub, o, stopLocal).catch((err: unknown) => {
     throw explainPinMismatch(err, key, !o.fingerprint && !!pins[key]);
   });
-  if (engine === 'native' && protocol === 'p2prc') rememberHost(config, key, { fingerprint: pub.fingerprint ? normalizeFingerprint(pub.fingerprint) ?? undefined : undefined, token }, (l) => o.onStatus?.(l));
-  await checkLocalPorts((o.expose ?? []).filter((e) => e.protocol === 'tcp').map((e) => ({ name: `expose-${e.localPort}`, port: e.localPort })), (l) => o.onStatus?.(l));
-  const recorder = await stopOnFailure(recordTunnels(o, key, protocol === 'frp' ? 'frp-wire' : engine, tls, pub, published), async () => (await pub.close(), await stopLocal()));
-  exchange = startDiscovery({ configDir: o.configDir, self: () => node.table().ip_address[0]!, bootstrap: o.bootstrap ?? [], intervalMs: o.exchangeIntervalMs, staleMs: o.staleMs, log: o.onLog });
+  if (engine === 'native' && protocol === 'p2prc')
+    rememberHost(
+      config,
+      key,
+      { fingerprint: pub.fingerprint ? (normalizeFingerprint(pub.fingerprint) ?? undefined) : undefined, token },
+      (l) => o.onStatus?.(l),
+    );
+  await checkLocalPorts(
+    (o.expose ?? [])
+      .filter((e) => e.protocol === 'tcp')
+      .map((e) => ({ name: `expose-${e.localPort}`, port: e.localPort })),
+    (l) => o.onStatus?.(l),
+  );
+  const recorder = await stopOnFailure(
+    recordTunnels(o, key, protocol === 'frp' ? 'frp-wire' : engine, tls, pub, published),
+    async () => (await pub.close(), await stopLocal()),
+  );
+  exchange = startDiscovery({
+    configDir: o.configDir,
+    self: () => node.table().ip_address[0]!,
+    bootstrap: o.bootstrap ?? [],
+    intervalMs: o.exchangeIntervalMs,
+    staleMs: o.staleMs,
+    log: o.onLog,
+  });
   const ex = exchange;
   const admin = await stopOnFailure(
     startClientAdmin(o, pub, token, protocol === 'frp' ? 'frp-wire' : engine, () => key, ex),
     async () => (await pub.close(), await ex.stop(), await stopLocal(), await recorder.closeAll()),
   );
-  return running(engine, pub, published, node, async () => (await ex.stop(), await stopLocal(), await recorder.closeAll()), admin);
+  return running(
+    engine,
+    pub,
+    published,
+    node,
+    async () => (await ex.stop(), await stopLocal(), await recorder.closeAll()),
+    admin,
+  );
 }

@@ -37,13 +37,16 @@ export class NativePublisher extends EventEmitter<PublisherEvents> implements Pu
     this.client = new ReverseProxyClient(options);
     this.client.on('status', (s) => {
       if (s.state === 'reconnecting' && this.up) this.emit('reconnecting', new Date());
-      if (s.state === 'connected' || s.state === 'reconnecting' || s.state === 'closed') this.up = s.state === 'connected';
+      if (s.state === 'connected' || s.state === 'reconnecting' || s.state === 'closed')
+        this.up = s.state === 'connected';
       if (s.state === 'reconnecting') {
-        this.emit('status', `status: ${s.error.code}: ${s.error.message}; retrying in ${(s.delayMs / 1000).toFixed(1)}s (attempt ${s.attempt})`);
+        this.emit(
+          'status',
+          `status: ${s.error.code}: ${s.error.message}; retrying in ${(s.delayMs / 1000).toFixed(1)}s (attempt ${s.attempt})`,
+        );
         // What the OS said, as indented "caused by:" lines: the CLI logs them at debug level (--verbose).
         for (const line of causeLines(s.error)) this.emit('status', line);
-      }
-      else if (s.state === 'connected' && s.restored) this.emit('status', 'status: reconnected; tunnels restored');
+      } else if (s.state === 'connected' && s.restored) this.emit('status', 'status: reconnected; tunnels restored');
     });
     this.client.on('warning', (w) => this.emit('status', `warning: ${w}`));
     this.client.on('published', (list) => this.emit('published', list));
@@ -88,19 +91,40 @@ export type EngineChoice = { engine: 'native'; tls: boolean; reason: string } | 
  * pinned fingerprint there is no fallback at all: not to plaintext, not to frp (whose login key is
  * crackable md5). Nothing listening: native, which then waits and retries.
  */
-export async function detectEngine(host: string, port: number, preferTls: boolean, timeoutMs = 3_000, fingerprint?: string): Promise<EngineChoice> {
+export async function detectEngine(
+  host: string,
+  port: number,
+  preferTls: boolean,
+  timeoutMs = 3_000,
+  fingerprint?: string,
+): Promise<EngineChoice> {
   for (const tls of fingerprint ? [true] : [preferTls, !preferTls]) {
     const r = await probeHost(host, port, { tls, fingerprint, timeoutMs });
-    if (r.state === 'alive') return { engine: 'native', tls, reason: `the host answered the p2prc handshake${tls ? ' over TLS' : ' in plaintext'}` };
+    if (r.state === 'alive')
+      return {
+        engine: 'native',
+        tls,
+        reason: `the host answered the p2prc handshake${tls ? ' over TLS' : ' in plaintext'}`,
+      };
   }
-  if (fingerprint) return { engine: 'native', tls: true, reason: 'a fingerprint is pinned, so no fallback to plaintext or frp' };
-  if (await identifiesAsFrps(host, port, timeoutMs)) return { engine: 'frp', reason: 'the port answered a frp login: a stock frps' };
+  if (fingerprint)
+    return { engine: 'native', tls: true, reason: 'a fingerprint is pinned, so no fallback to plaintext or frp' };
+  if (await identifiesAsFrps(host, port, timeoutMs))
+    return { engine: 'frp', reason: 'the port answered a frp login: a stock frps' };
   try {
     const { socket } = await dial({ host, port, tls: false, timeoutMs });
     socket.destroy();
-    return { engine: 'native', tls: preferTls, reason: 'the port answers neither p2prc nor frp; using the native engine and retrying' };
+    return {
+      engine: 'native',
+      tls: preferTls,
+      reason: 'the port answers neither p2prc nor frp; using the native engine and retrying',
+    };
   } catch (err) {
     debugFailure(`engine detection: ${host}:${port} not reachable`, err, 'E_UNREACHABLE');
-    return { engine: 'native', tls: preferTls, reason: 'the host is not reachable yet; using the native engine and retrying' };
+    return {
+      engine: 'native',
+      tls: preferTls,
+      reason: 'the host is not reachable yet; using the native engine and retrying',
+    };
   }
 }

@@ -9,11 +9,20 @@ import { debugFailure } from '../log/debug.js';
  * certificate pin (trust on first use, said once; a new --fingerprint replaces it) and the token,
  * so the next run needs only the address.
  */
-export function rememberHost(config: Conf<P2prcConfig>, key: string, seen: { fingerprint: string | undefined; token: string }, say: (line: string) => void): void {
+export function rememberHost(
+  config: Conf<P2prcConfig>,
+  key: string,
+  seen: { fingerprint: string | undefined; token: string },
+  say: (line: string) => void,
+): void {
   const pins = config.get('fingerprints') ?? {};
   if (seen.fingerprint && pins[key] !== seen.fingerprint) {
     config.set('fingerprints', { ...pins, [key]: seen.fingerprint });
-    say(pins[key] ? `re-pinned ${seen.fingerprint} for ${key} (was ${pins[key]})` : `pinned ${seen.fingerprint} for ${key}`);
+    say(
+      pins[key]
+        ? `re-pinned ${seen.fingerprint} for ${key} (was ${pins[key]})`
+        : `pinned ${seen.fingerprint} for ${key}`,
+    );
   }
   const tokens = config.get('hostTokens') ?? {};
   if (tokens[key] !== seen.token) {
@@ -26,20 +35,31 @@ export function rememberHost(config: Conf<P2prcConfig>, key: string, seen: { fin
 export function explainPinMismatch(err: unknown, key: string, pinnedFromStore: boolean): unknown {
   const e = toP2prcError(err);
   if (e.code !== 'E_TLS' || !pinnedFromStore || e.details.actual === undefined) return err;
-  return new P2prcError('E_TLS', `${e.message}. If the host's certificate changed on purpose (check with its operator), re-pin it: --fingerprint ${String(e.details.actual)} (stored pins: fingerprints in config.json for ${key})`, { cause: e, details: e.details });
+  return new P2prcError(
+    'E_TLS',
+    `${e.message}. If the host's certificate changed on purpose (check with its operator), re-pin it: --fingerprint ${String(e.details.actual)} (stored pins: fingerprints in config.json for ${key})`,
+    { cause: e, details: e.details },
+  );
 }
 
 /** Warns once per --expose port nothing listens on: visitors would get an empty reply. */
-export async function checkLocalPorts(ports: Array<{ name: string; port: number }>, say: (line: string) => void): Promise<void> {
-  await Promise.all(ports.map(async ({ name, port }) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    try {
-      await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    } catch (err) {
-      debugFailure(`nothing on 127.0.0.1:${port}`, err, 'E_UNREACHABLE');
-      say(`warning: nothing listens on 127.0.0.1:${port} (${name}); visitors get an empty reply until a service runs there`);
-    } finally {
-      socket.destroy();
-    }
-  }));
+export async function checkLocalPorts(
+  ports: Array<{ name: string; port: number }>,
+  say: (line: string) => void,
+): Promise<void> {
+  await Promise.all(
+    ports.map(async ({ name, port }) => {
+      const socket = net.connect({ host: '127.0.0.1', port });
+      try {
+        await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      } catch (err) {
+        debugFailure(`nothing on 127.0.0.1:${port}`, err, 'E_UNREACHABLE');
+        say(
+          `warning: nothing listens on 127.0.0.1:${port} (${name}); visitors get an empty reply until a service runs there`,
+        );
+      } finally {
+        socket.destroy();
+      }
+    }),
+  );
 }

@@ -43,7 +43,10 @@ export class YamuxDecoder {
    * (SYN/ACK ride on the first piece, FIN/RST on the last), so no body is ever copied. Without it,
    * every frame comes whole.
    */
-  constructor(private readonly maxData: (streamId: number) => number, private readonly partial = false) {}
+  constructor(
+    private readonly maxData: (streamId: number) => number,
+    private readonly partial = false,
+  ) {}
 
   push(chunk: Buffer): YamuxFrame[] {
     if (chunk.length > 0) (this.chunks.push(chunk), (this.size += chunk.length));
@@ -68,7 +71,8 @@ export class YamuxDecoder {
         out.push({ type, flags, streamId, length });
         continue;
       }
-      if (length > this.maxData(streamId)) throw new P2prcError('E_PROTOCOL', `yamux: ${length}-byte data frame exceeds the window of stream ${streamId}`);
+      if (length > this.maxData(streamId))
+        throw new P2prcError('E_PROTOCOL', `yamux: ${length}-byte data frame exceeds the window of stream ${streamId}`);
       if (this.partial && length > 0) {
         this.take(HEADER_SIZE);
         this.body = { flags, streamId, remaining: length, first: true };
@@ -85,7 +89,8 @@ export class YamuxDecoder {
     const n = Math.min(b.remaining, this.chunks[0]!.length);
     const body = this.take(n);
     b.remaining -= n;
-    const flags = (b.first ? b.flags & (Flag.SYN | Flag.ACK) : 0) | (b.remaining === 0 ? b.flags & (Flag.FIN | Flag.RST) : 0);
+    const flags =
+      (b.first ? b.flags & (Flag.SYN | Flag.ACK) : 0) | (b.remaining === 0 ? b.flags & (Flag.FIN | Flag.RST) : 0);
     b.first = false;
     if (b.remaining === 0) this.body = undefined;
     return { type: FrameType.Data, flags, streamId: b.streamId, length: n, body };

@@ -44,7 +44,11 @@ export interface YamuxOptions {
  * A yamux session over one connection (hashicorp's wire format, as frp's tcp_mux uses it). Owns the
  * connection: any protocol error sends GoAway and destroys it together with every stream.
  */
-export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; socketStream: [SocketStream]; close: [P2prcError | undefined] }> {
+export class YamuxSession extends EventEmitter<{
+  stream: [YamuxStream];
+  socketStream: [SocketStream];
+  close: [P2prcError | undefined];
+}> {
   private readonly streams = new Map<number, StreamEnd>();
   private nextId: number;
   private readonly decoder: YamuxDecoder;
@@ -59,7 +63,10 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; socketSt
   /** Receive window the session's streams were granted beyond `window` (bounded by `windowBudget`). */
   private grown = 0;
 
-  constructor(private readonly conn: Duplex, o: YamuxOptions) {
+  constructor(
+    private readonly conn: Duplex,
+    o: YamuxOptions,
+  ) {
     super();
     this.o = { ...o };
     this.nextId = o.client ? 1 : 2;
@@ -188,7 +195,11 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; socketSt
       return;
     }
     if (f.type === FrameType.GoAway) {
-      this.close(f.length === GoAwayCode.Normal ? undefined : new P2prcError('E_PROTOCOL', `yamux: peer went away with code ${f.length}`));
+      this.close(
+        f.length === GoAwayCode.Normal
+          ? undefined
+          : new P2prcError('E_PROTOCOL', `yamux: peer went away with code ${f.length}`),
+      );
       return;
     }
     let s = this.streams.get(f.streamId);
@@ -217,7 +228,9 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; socketSt
   }
 
   private accepted(id: number): StreamEnd {
-    const s = this.o.acceptSocketStreams ? new SocketStream(id, this.streamHost, false, this.window) : new YamuxStream(id, this.streamHost, false, this.window);
+    const s = this.o.acceptSocketStreams
+      ? new SocketStream(id, this.streamHost, false, this.window)
+      : new YamuxStream(id, this.streamHost, false, this.window);
     this.streams.set(id, s);
     s.open(); // sends the ACK
     if (s instanceof SocketStream) this.emit('socketStream', s);
@@ -229,7 +242,10 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; socketSt
     this.pingId = (this.pingId + 1) >>> 0;
     this.send(encodeHeader(FrameType.Ping, Flag.SYN, 0, this.pingId));
     clearTimeout(this.pingTimer);
-    this.pingTimer = setTimeout(() => this.close(new P2prcError('E_TIMEOUT', 'yamux keepalive: no ping reply within 10 s')), 10_000);
+    this.pingTimer = setTimeout(
+      () => this.close(new P2prcError('E_TIMEOUT', 'yamux keepalive: no ping reply within 10 s')),
+      10_000,
+    );
     this.pingTimer.unref();
   }
 
@@ -250,4 +266,3 @@ export class YamuxSession extends EventEmitter<{ stream: [YamuxStream]; socketSt
     this.emit('close', reason);
   }
 }
-

@@ -49,7 +49,12 @@ export class SocketStream {
   private linger: NodeJS.Timeout | undefined;
   private readonly closeListeners: (() => void)[] = [];
 
-  constructor(readonly id: number, private readonly host: StreamHost, opening: boolean, window = INITIAL_WINDOW) {
+  constructor(
+    readonly id: number,
+    private readonly host: StreamHost,
+    opening: boolean,
+    window = INITIAL_WINDOW,
+  ) {
     this.frames = new StreamFrames(id, host, opening, window);
   }
 
@@ -186,7 +191,7 @@ export class SocketStream {
       this.held = Buffer.concat([this.held, chunk]);
       return;
     }
-    for (let off = 0; off < chunk.length; ) {
+    for (let off = 0; off < chunk.length;) {
       if (this.sendWindow <= 0) {
         this.held = chunk.subarray(off);
         this.socket?.pause();

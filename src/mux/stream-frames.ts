@@ -40,7 +40,12 @@ export class StreamFrames {
   private current: number;
   private lastGrant = 0;
 
-  constructor(readonly id: number, private readonly host: StreamHost, opening: boolean, readonly window: number) {
+  constructor(
+    readonly id: number,
+    private readonly host: StreamHost,
+    opening: boolean,
+    readonly window: number,
+  ) {
     this.flags = opening ? Flag.SYN : Flag.ACK;
     this.recvWindow = this.current = window;
   }

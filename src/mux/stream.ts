@@ -22,7 +22,12 @@ export class YamuxStream extends Duplex {
    * `window` above yamux's 256 KB is announced in the first frame (a window update on SYN or ACK), as
    * the spec allows; a bulk stream then keeps more bytes in flight than one event-loop turn drains.
    */
-  constructor(readonly id: number, private readonly host: StreamHost, opening: boolean, window = INITIAL_WINDOW) {
+  constructor(
+    readonly id: number,
+    private readonly host: StreamHost,
+    opening: boolean,
+    window = INITIAL_WINDOW,
+  ) {
     // A write is sent at once while the window allows: a 16 KB mark would pause the source after
     // every 64 KB chunk and resume it a tick later, for nothing.
     super({ allowHalfOpen: true, writableHighWaterMark: 256 * 1024 });
@@ -55,7 +60,9 @@ export class YamuxStream extends Duplex {
 
   onFlags(flags: number): void {
     if (flags & Flag.RST) {
-      this.destroy(new P2prcError('E_CLOSED', `yamux stream ${this.id} reset by the peer`, { details: { streamId: this.id } }));
+      this.destroy(
+        new P2prcError('E_CLOSED', `yamux stream ${this.id} reset by the peer`, { details: { streamId: this.id } }),
+      );
       return;
     }
     if (flags & Flag.FIN && !this.finReceived) {
@@ -77,7 +84,8 @@ export class YamuxStream extends Duplex {
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
     const sendSome = (offset: number): void => {
-      if (this.destroyed) return done(new P2prcError('E_CLOSED', `yamux stream ${this.id} was destroyed with data still to send`));
+      if (this.destroyed)
+        return done(new P2prcError('E_CLOSED', `yamux stream ${this.id} was destroyed with data still to send`));
       if (offset >= chunk.length) return done();
       if (this.sendWindow <= 0) {
         this.waiting = () => sendSome(offset);

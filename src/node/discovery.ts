@@ -2,7 +2,14 @@ import { IpTableExchange } from './exchange.js';
 import type { IpTableEntry } from './iptable.js';
 import type { PeerEntry } from './validate.js';
 import { formatAddress } from '../protocol/address.js';
-import { RecordStore, openConfig, ipTablePath, modifyIpTableFile, readIpTableFile, type TableEntry } from '../store/index.js';
+import {
+  RecordStore,
+  openConfig,
+  ipTablePath,
+  modifyIpTableFile,
+  readIpTableFile,
+  type TableEntry,
+} from '../store/index.js';
 import { entryBase, nodeBase } from './exchange.js';
 
 export interface DiscoveryOptions {
@@ -44,7 +51,10 @@ export function serverRecordFrom(entry: PeerEntry, source: string, now: string) 
 /** The nodes in <config dir>/p2p/iptable/ip_table.json, as "host:port", for the exchange to poll. */
 export async function tableFileTargets(configDir: string): Promise<string[]> {
   const { ip_address: entries } = await readIpTableFile(configDir);
-  return entries.slice(0, MAX_FILE_TARGETS).filter((e) => (e.IPV4 || e.IPV6) && e.ServerPort).map(fileEntryAddress);
+  return entries
+    .slice(0, MAX_FILE_TARGETS)
+    .filter((e) => (e.IPV4 || e.IPV6) && e.ServerPort)
+    .map(fileEntryAddress);
 }
 
 function fileEntryAddress(e: TableEntry): string {
@@ -78,8 +88,12 @@ async function writeTableFile(configDir: string, exchange: IpTableExchange, poll
  */
 export function startDiscovery(o: DiscoveryOptions): IpTableExchange & { recorded(): Promise<void> } {
   const exchange: IpTableExchange = new IpTableExchange({
-    self: o.self, bootstrap: o.bootstrap, extraTargets: () => tableFileTargets(o.configDir), persist: (targets) => writeTableFile(o.configDir, exchange, targets),
-    ...(o.intervalMs ? { intervalMs: o.intervalMs } : {}), ...(o.staleMs ? { staleMs: o.staleMs } : {}),
+    self: o.self,
+    bootstrap: o.bootstrap,
+    extraTargets: () => tableFileTargets(o.configDir),
+    persist: (targets) => writeTableFile(o.configDir, exchange, targets),
+    ...(o.intervalMs ? { intervalMs: o.intervalMs } : {}),
+    ...(o.staleMs ? { staleMs: o.staleMs } : {}),
   });
   const store = new RecordStore(o.configDir);
   // Read per write, not once: a connection made meanwhile may have pinned the address.
@@ -96,7 +110,10 @@ export function startDiscovery(o: DiscoveryOptions): IpTableExchange & { recorde
     // A peer cannot flood the records: a bounded number of proxies is written per round.
     if (seen.has(record.id) || seen.size >= MAX_PROXIES_PER_ROUND) return;
     seen.add(record.id);
-    const write = store.upsertPeerServer(record, pinned).then(() => undefined, (err: Error) => o.log?.(`cannot record proxy ${record.id}: ${err.message}`));
+    const write = store.upsertPeerServer(record, pinned).then(
+      () => undefined,
+      (err: Error) => o.log?.(`cannot record proxy ${record.id}: ${err.message}`),
+    );
     writes.add(write);
     void write.finally(() => writes.delete(write));
   });

@@ -53,7 +53,8 @@ export interface ExchangeEvents {
 export class IpTableExchange extends EventEmitter<ExchangeEvents> {
   private readonly known = new Map<string, Known>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly o: Required<Omit<ExchangeOptions, 'self' | 'bootstrap' | 'extraTargets' | 'persist'>> & Pick<ExchangeOptions, 'self' | 'bootstrap' | 'extraTargets' | 'persist'>;
+  private readonly o: Required<Omit<ExchangeOptions, 'self' | 'bootstrap' | 'extraTargets' | 'persist'>> &
+    Pick<ExchangeOptions, 'self' | 'bootstrap' | 'extraTargets' | 'persist'>;
   private running: Promise<void> | undefined;
   /** Peers (by base URL) that only speak P2PRC's POST /IpTable. */
   private readonly postOnly = new Set<string>();
@@ -62,7 +63,15 @@ export class IpTableExchange extends EventEmitter<ExchangeEvents> {
 
   constructor(options: ExchangeOptions) {
     super();
-    this.o = { intervalMs: 60_000, timeoutMs: 3_000, postTimeoutMs: 15_000, staleMs: 5 * 60_000, maxBodyBytes: 1024 * 1024, limits: DEFAULT_LIMITS, ...options };
+    this.o = {
+      intervalMs: 60_000,
+      timeoutMs: 3_000,
+      postTimeoutMs: 15_000,
+      staleMs: 5 * 60_000,
+      maxBodyBytes: 1024 * 1024,
+      limits: DEFAULT_LIMITS,
+      ...options,
+    };
   }
 
   peers(): PeerEntry[] {
@@ -125,7 +134,8 @@ export class IpTableExchange extends EventEmitter<ExchangeEvents> {
     let body: unknown;
     try {
       body = parseTable(await this.fetchTable(base));
-      if (!Array.isArray((body as { ip_address?: unknown } | null)?.ip_address)) throw new P2prcError('E_PROTOCOL', 'the answer is not an IP table');
+      if (!Array.isArray((body as { ip_address?: unknown } | null)?.ip_address))
+        throw new P2prcError('E_PROTOCOL', 'the answer is not an IP table');
     } catch (err) {
       const e = toP2prcError(err, 'E_UNREACHABLE');
       debug(e.code, `ip_table from ${base} ignored`, { reason: e.message });
@@ -146,8 +156,14 @@ export class IpTableExchange extends EventEmitter<ExchangeEvents> {
       this.emit('log', `${base} has no /ip_table: exchanging with P2PRC's POST /IpTable`);
     }
     const upload = ipTableUpload(this.table());
-    const r = await requestCapped(`${base}/IpTable`, { method: 'POST', headers: { 'content-type': upload.contentType }, body: upload.body }, this.o.postTimeoutMs, this.o.maxBodyBytes);
-    if (r.status !== 200) throw new P2prcError('E_PROTOCOL', `POST /IpTable: HTTP ${r.status}`, { details: { status: r.status } });
+    const r = await requestCapped(
+      `${base}/IpTable`,
+      { method: 'POST', headers: { 'content-type': upload.contentType }, body: upload.body },
+      this.o.postTimeoutMs,
+      this.o.maxBodyBytes,
+    );
+    if (r.status !== 200)
+      throw new P2prcError('E_PROTOCOL', `POST /IpTable: HTTP ${r.status}`, { details: { status: r.status } });
     return r.body;
   }
 
@@ -155,7 +171,8 @@ export class IpTableExchange extends EventEmitter<ExchangeEvents> {
   ingest(table: unknown, source: string): void {
     const selfId = entryIdentity(this.o.self());
     const { entries, problems } = sanitizeTable(table, this.o.limits);
-    if (problems.length > 0) this.emit('log', `ip_table from ${source}: ${problems.length} problem(s), first: ${problems[0]}`);
+    if (problems.length > 0)
+      this.emit('log', `ip_table from ${source}: ${problems.length} problem(s), first: ${problems[0]}`);
     const now = Date.now();
     for (const entry of entries) {
       const id = entryIdentity(entry);

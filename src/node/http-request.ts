@@ -17,7 +17,12 @@ export interface CappedRequest {
  * parser, about 10 MB that a node polling its peers keeps for the life of the process (issue 16's
  * idle client). Redirects are not followed: a peer's node server answers where it was asked.
  */
-export function requestCapped(url: string, init: CappedRequest, timeoutMs: number, maxBytes: number): Promise<{ status: number; body: string }> {
+export function requestCapped(
+  url: string,
+  init: CappedRequest,
+  timeoutMs: number,
+  maxBytes: number,
+): Promise<{ status: number; body: string }> {
   const method = init.method ?? 'GET';
   const what = `${method} ${url}`;
   let target: URL;
@@ -26,7 +31,8 @@ export function requestCapped(url: string, init: CappedRequest, timeoutMs: numbe
   } catch (err) {
     return Promise.reject(new P2prcError('E_USAGE', `${what}: not a URL`, { cause: err }));
   }
-  if (target.protocol !== 'http:' && target.protocol !== 'https:') return Promise.reject(new P2prcError('E_USAGE', `${what}: only http and https`));
+  if (target.protocol !== 'http:' && target.protocol !== 'https:')
+    return Promise.reject(new P2prcError('E_USAGE', `${what}: only http and https`));
   const signal = AbortSignal.timeout(timeoutMs);
   const headers: Record<string, string | number> = { ...init.headers };
   if (init.body) headers['content-length'] = init.body.length;
@@ -40,11 +46,21 @@ export function requestCapped(url: string, init: CappedRequest, timeoutMs: numbe
     };
     const ioError = (err: Error): void => {
       const timedOut = signal.aborted;
-      fail(new P2prcError(timedOut ? 'E_TIMEOUT' : 'E_UNREACHABLE', `${what}: ${timedOut ? `no answer within ${timeoutMs} ms` : err.message}`, { cause: err }));
+      fail(
+        new P2prcError(
+          timedOut ? 'E_TIMEOUT' : 'E_UNREACHABLE',
+          `${what}: ${timedOut ? `no answer within ${timeoutMs} ms` : err.message}`,
+          { cause: err },
+        ),
+      );
     };
     let req: http.ClientRequest;
     try {
-      req = (target.protocol === 'https:' ? https : http).request(target, { method, headers, signal, agent: false }, onResponse);
+      req = (target.protocol === 'https:' ? https : http).request(
+        target,
+        { method, headers, signal, agent: false },
+        onResponse,
+      );
     } catch (err) {
       // A header Node refuses (a control character in a value) throws before any I/O.
       return reject(new P2prcError('E_USAGE', `${what}: ${(err as Error).message}`, { cause: err }));
@@ -54,7 +70,8 @@ export function requestCapped(url: string, init: CappedRequest, timeoutMs: numbe
 
     function onResponse(res: http.IncomingMessage): void {
       const declared = Number(res.headers['content-length'] ?? NaN);
-      if (declared > maxBytes) return fail(new P2prcError('E_TOO_LARGE', `body of ${declared} bytes exceeds ${maxBytes}`));
+      if (declared > maxBytes)
+        return fail(new P2prcError('E_TOO_LARGE', `body of ${declared} bytes exceeds ${maxBytes}`));
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {

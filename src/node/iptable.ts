@@ -67,7 +67,7 @@ export interface SelfEntryInput {
 export function selfEntry(input: SelfEntryInput): IpTableEntry {
   const local = localAddresses();
   const proxied = input.proxied;
-  const IPV4 = proxied ? proxied.host : input.advertise ?? local.ipv4;
+  const IPV4 = proxied ? proxied.host : (input.advertise ?? local.ipv4);
   const ServerPort = String(proxied ? proxied.port : input.serverPort);
   const IPV6 = '';
   return {
@@ -88,7 +88,10 @@ export function selfEntry(input: SelfEntryInput): IpTableEntry {
     ProxyServer: input.proxyServer ?? false,
     UnSafeMode: false,
     PublicKey: '',
-    CustomInformation: input.reverseProxy !== undefined ? encodeCustomInfo({ IPV4, IPV6, ServerPort }, input.reverseProxy) : input.customInformation ?? '',
+    CustomInformation:
+      input.reverseProxy !== undefined
+        ? encodeCustomInfo({ IPV4, IPV6, ServerPort }, input.reverseProxy)
+        : (input.customInformation ?? ''),
   };
 }
 

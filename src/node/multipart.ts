@@ -21,10 +21,12 @@ const MAX_PART_HEADER = 8 * 1024;
 /** The boundary from a Content-Type header, or E_PROTOCOL naming what is wrong. */
 export function boundaryOf(contentType: string | undefined): string {
   const type = (contentType ?? '').trim();
-  if (!/^multipart\/form-data\s*;/i.test(type)) throw new P2prcError('E_PROTOCOL', `expected multipart/form-data, got ${JSON.stringify(type.slice(0, 80))}`);
+  if (!/^multipart\/form-data\s*;/i.test(type))
+    throw new P2prcError('E_PROTOCOL', `expected multipart/form-data, got ${JSON.stringify(type.slice(0, 80))}`);
   const m = /;\s*boundary=(?:"([^"]{1,70})"|([^\s;"]{1,70}))/i.exec(type);
   const boundary = m?.[1] ?? m?.[2];
-  if (!boundary) throw new P2prcError('E_PROTOCOL', 'multipart/form-data without a boundary (RFC 2046 allows 1-70 characters)');
+  if (!boundary)
+    throw new P2prcError('E_PROTOCOL', 'multipart/form-data without a boundary (RFC 2046 allows 1-70 characters)');
   return boundary;
 }
 
@@ -40,7 +42,9 @@ function parseHeaders(block: string): Record<string, string> {
 
 function dispositionParam(disposition: string, key: string): string | undefined {
   // Go's mime/multipart writes name="..." with \ and " escaped by a backslash.
-  const m = new RegExp(`;\\s*${key}="((?:[^"\\\\]|\\\\.)*)"`, 'i').exec(disposition) ?? new RegExp(`;\\s*${key}=([^;\\s"]+)`, 'i').exec(disposition);
+  const m =
+    new RegExp(`;\\s*${key}="((?:[^"\\\\]|\\\\.)*)"`, 'i').exec(disposition) ??
+    new RegExp(`;\\s*${key}=([^;\\s"]+)`, 'i').exec(disposition);
   return m?.[1]?.replace(/\\(.)/g, '$1');
 }
 
@@ -59,18 +63,25 @@ export function parseMultipart(body: Buffer, boundary: string): MultipartPart[] 
     if (body.subarray(at, at + 2).toString() === '--') return parts;
     const lineEnd = body.indexOf('\r\n', at);
     if (lineEnd < 0) throw new P2prcError('E_PROTOCOL', 'multipart body ends inside a delimiter line');
-    if (body.subarray(at, lineEnd).toString().trim() !== '') throw new P2prcError('E_PROTOCOL', 'text after a multipart delimiter');
+    if (body.subarray(at, lineEnd).toString().trim() !== '')
+      throw new P2prcError('E_PROTOCOL', 'text after a multipart delimiter');
     const headerEnd = body.indexOf('\r\n\r\n', lineEnd);
     const headerStart = lineEnd + 2;
     if (headerEnd >= 0 && headerEnd < headerStart) throw new P2prcError('E_PROTOCOL', 'multipart part without headers');
-    if (headerEnd < 0 || headerEnd - headerStart > MAX_PART_HEADER) throw new P2prcError('E_TOO_LARGE', `multipart part headers missing or over ${MAX_PART_HEADER} bytes`);
+    if (headerEnd < 0 || headerEnd - headerStart > MAX_PART_HEADER)
+      throw new P2prcError('E_TOO_LARGE', `multipart part headers missing or over ${MAX_PART_HEADER} bytes`);
     const next = body.indexOf(Buffer.concat([Buffer.from('\r\n'), delimiter]), headerEnd + 4);
     if (next < 0) throw new P2prcError('E_PROTOCOL', 'multipart body is not closed by its boundary');
     if (parts.length >= MAX_PARTS) throw new P2prcError('E_TOO_LARGE', `more than ${MAX_PARTS} multipart parts`);
     const headers = parseHeaders(body.subarray(headerStart, headerEnd).toString('utf8'));
     const disposition = headers['content-disposition'] ?? '';
     if (!/^form-data\s*;/i.test(disposition)) throw new P2prcError('E_PROTOCOL', 'multipart part is not form-data');
-    parts.push({ name: dispositionParam(disposition, 'name') ?? '', filename: dispositionParam(disposition, 'filename'), headers, body: body.subarray(headerEnd + 4, next) });
+    parts.push({
+      name: dispositionParam(disposition, 'name') ?? '',
+      filename: dispositionParam(disposition, 'filename'),
+      headers,
+      body: body.subarray(headerEnd + 4, next),
+    });
     at = next + 2;
   }
 }
@@ -89,15 +100,27 @@ function escapeQuotes(s: string): string {
  * Content-Disposition then Content-Type), the file, then Close() twice (once explicitly, once
  * deferred), which writes the close delimiter twice.
  */
-export function goFileUpload(field: string, filename: string, content: Buffer, boundary = goBoundary()): { contentType: string; body: Buffer } {
+export function goFileUpload(
+  field: string,
+  filename: string,
+  content: Buffer,
+  boundary = goBoundary(),
+): { contentType: string; body: Buffer } {
   const head = `--${boundary}\r\nContent-Disposition: form-data; name="${escapeQuotes(field)}"; filename="${escapeQuotes(filename)}"\r\nContent-Type: application/octet-stream\r\n\r\n`;
   const close = `\r\n--${boundary}--\r\n`;
-  return { contentType: `multipart/form-data; boundary=${boundary}`, body: Buffer.concat([Buffer.from(head), content, Buffer.from(close + close)]) };
+  return {
+    contentType: `multipart/form-data; boundary=${boundary}`,
+    body: Buffer.concat([Buffer.from(head), content, Buffer.from(close + close)]),
+  };
 }
 
 /** The `json` file of a P2PRC POST /IpTable body, or E_PROTOCOL saying what is missing. */
 export function ipTableFile(body: Buffer, contentType: string | undefined): Buffer {
   const part = parseMultipart(body, boundaryOf(contentType)).find((p) => p.name === 'json');
-  if (!part) throw new P2prcError('E_PROTOCOL', 'multipart form has no "json" field (P2PRC sends its IP table as the file in field "json")');
+  if (!part)
+    throw new P2prcError(
+      'E_PROTOCOL',
+      'multipart form has no "json" field (P2PRC sends its IP table as the file in field "json")',
+    );
   return part.body;
 }

@@ -12,7 +12,8 @@ export interface NodeAddress {
 
 function checkPort(text: string, what: string): number {
   const port = Number(text);
-  if (!/^\d+$/.test(text) || port < 1 || port > 65535) throw new P2prcError('E_USAGE', `invalid ${what} "${text}" (1-65535)`);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65535)
+    throw new P2prcError('E_USAGE', `invalid ${what} "${text}" (1-65535)`);
   return port;
 }
 
@@ -31,7 +32,8 @@ export function parseNodeAddress(text: string, separatePort?: string | number): 
     throw new P2prcError('E_USAGE', `invalid --add-server address "${text}" (ip, ip:port or [ipv6]:port)`);
   }
   const fromAddress = port !== undefined ? checkPort(port, 'port in --add-server') : undefined;
-  const fromFlag = separatePort !== undefined && separatePort !== '' ? checkPort(String(separatePort), '--p') : undefined;
+  const fromFlag =
+    separatePort !== undefined && separatePort !== '' ? checkPort(String(separatePort), '--p') : undefined;
   if (fromAddress !== undefined && fromFlag !== undefined && fromAddress !== fromFlag) {
     throw new P2prcError('E_USAGE', `two ports for one server: ${fromAddress} in --add-server and ${fromFlag} in --p`);
   }
@@ -42,8 +44,22 @@ export function parseNodeAddress(text: string, separatePort?: string | number): 
 export function addedEntry(a: NodeAddress): TableEntry {
   const v6 = net.isIPv6(a.host);
   return {
-    Name: '', MachineUsername: '', IPV4: v6 ? '' : a.host, IPV6: v6 ? a.host : '', Latency: 0, Download: 0, Upload: 0, ServerPort: String(a.port),
-    UDPServerPort: '', BareMetalSSHPort: '', NAT: false, EscapeImplementation: '', ProxyServer: false, UnSafeMode: false, PublicKey: '', CustomInformation: '',
+    Name: '',
+    MachineUsername: '',
+    IPV4: v6 ? '' : a.host,
+    IPV6: v6 ? a.host : '',
+    Latency: 0,
+    Download: 0,
+    Upload: 0,
+    ServerPort: String(a.port),
+    UDPServerPort: '',
+    BareMetalSSHPort: '',
+    NAT: false,
+    EscapeImplementation: '',
+    ProxyServer: false,
+    UnSafeMode: false,
+    PublicKey: '',
+    CustomInformation: '',
   };
 }
 
@@ -53,7 +69,11 @@ export async function listNodes(configDir: string): Promise<{ file: string; node
 }
 
 /** `--as`: records a node in ip_table.json; a running node polls it in its next exchange round. */
-export async function addNode(configDir: string, address: string, separatePort?: string | number): Promise<{ file: string; added: boolean; entry: TableEntry }> {
+export async function addNode(
+  configDir: string,
+  address: string,
+  separatePort?: string | number,
+): Promise<{ file: string; added: boolean; entry: TableEntry }> {
   const entry = addedEntry(parseNodeAddress(address, separatePort));
   return { file: ipTablePath(configDir), added: await addIpTableEntry(configDir, entry), entry };
 }

@@ -59,7 +59,10 @@ export class NodeServer {
       this.port = await listenTcp(this.server, port, host);
     } catch (err) {
       if (err instanceof P2prcError && err.code === 'E_PORT_TAKEN') {
-        throw new P2prcError('E_PORT_TAKEN', `port ${port} is already in use locally`, { details: { side: 'local', port }, cause: err });
+        throw new P2prcError('E_PORT_TAKEN', `port ${port} is already in use locally`, {
+          details: { side: 'local', port },
+          cause: err,
+        });
       }
       throw err;
     }
@@ -73,7 +76,8 @@ export class NodeServer {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
     if (path === '/ip_table') return send(res, 200, this.table());
     // P2PRC's SysInfo keys first (its liveness test is "HTTP 200"), p2prc's own beside them.
-    if (path === '/server_info') return send(res, 200, { ...sysInfo(), ...(this.hooks.shareIdentity ? {} : { Hostname: '' }), ...this.info() });
+    if (path === '/server_info')
+      return send(res, 200, { ...sysInfo(), ...(this.hooks.shareIdentity ? {} : { Hostname: '' }), ...this.info() });
     if (path === '/FRPPort') return this.frpPort(url.searchParams.get('udp'), res);
     send(res, 404, { error: 'not found', paths: NODE_PATHS });
   }
@@ -86,17 +90,21 @@ export class NodeServer {
     try {
       parsed = JSON.parse(ipTableFile(body, req.headers['content-type']).toString('utf8'));
     } catch (err) {
-      throw err instanceof P2prcError ? err : new P2prcError('E_PROTOCOL', `the "json" file is not JSON: ${(err as Error).message}`);
+      throw err instanceof P2prcError
+        ? err
+        : new P2prcError('E_PROTOCOL', `the "json" file is not JSON: ${(err as Error).message}`);
     }
     const { entries, problems } = sanitizeTable(parsed, this.hooks.limits ?? DEFAULT_LIMITS);
-    if (entries.length === 0 && problems.length > 0) throw new P2prcError('E_PROTOCOL', `IP table rejected: ${problems[0]}`);
+    if (entries.length === 0 && problems.length > 0)
+      throw new P2prcError('E_PROTOCOL', `IP table rejected: ${problems[0]}`);
     this.hooks.learn?.(entries, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0} (POST /IpTable)`);
     send(res, 200, this.table());
   }
 
   /** Gin's c.String: a bare number in text/plain, which P2PRC's GetFRPServerPort hands to strconv.Atoi. */
   private async frpPort(udp: string | null, res: http.ServerResponse): Promise<void> {
-    if (!this.hooks.frpPort) throw new P2prcError('E_NOT_AVAILABLE', 'this node is not a reverse-proxy host; it lends no frp port');
+    if (!this.hooks.frpPort)
+      throw new P2prcError('E_NOT_AVAILABLE', 'this node is not a reverse-proxy host; it lends no frp port');
     const port = await this.hooks.frpPort(udp !== null && udp !== 'false');
     sendText(res, 200, String(port));
   }
@@ -132,7 +140,12 @@ function readCapped(req: http.IncomingMessage, max: number): Promise<Buffer> {
   });
 }
 
-const STATUS: Partial<Record<string, number>> = { E_PROTOCOL: 400, E_TOO_LARGE: 413, E_NOT_AVAILABLE: 403, E_QUOTA: 503 };
+const STATUS: Partial<Record<string, number>> = {
+  E_PROTOCOL: 400,
+  E_TOO_LARGE: 413,
+  E_NOT_AVAILABLE: 403,
+  E_QUOTA: 503,
+};
 
 /** One line saying why, with a status the code implies; a body too large also ends the connection. */
 function fail(res: http.ServerResponse, err: unknown): void {
@@ -150,7 +163,10 @@ function sendText(res: http.ServerResponse, status: number, text: string): void 
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -193,5 +209,12 @@ let cached: Omit<SysInfo, 'RAM' | 'Disk'> | undefined;
 export function sysInfo(): SysInfo {
   cached ??= { Hostname: os.hostname(), Platform: platform(), CPU: os.cpus()[0]?.model ?? '', GPU: null };
   // Go's field order, so the JSON reads like a Go node's.
-  return { Hostname: cached.Hostname, Platform: cached.Platform, CPU: cached.CPU, RAM: Math.floor(os.totalmem() / 1024 / 1024), Disk: diskMiB(), GPU: null };
+  return {
+    Hostname: cached.Hostname,
+    Platform: cached.Platform,
+    CPU: cached.CPU,
+    RAM: Math.floor(os.totalmem() / 1024 / 1024),
+    Disk: diskMiB(),
+    GPU: null,
+  };
 }

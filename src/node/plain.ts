@@ -28,9 +28,21 @@ export async function runPlainNode(o: PlainNodeOptions): Promise<PlainNode> {
   let exchange: IpTableExchange | undefined;
   // A node bound to one address advertises that address; bound to all, this machine's first public one.
   const advertise = o.bind !== '0.0.0.0' && o.bind !== '::' ? o.bind : undefined;
-  const node: NodeServer = new NodeServer(() => selfEntry({ serverPort: node.port, shareIdentity: !!o.shareIdentity, ...(advertise ? { advertise } : {}) }), () => ({ name: 'p2prc', version: VERSION, role: 'node' }), () => exchange?.peers() ?? [], { learn: (entries, source) => exchange?.ingest({ ip_address: entries }, source), shareIdentity: !!o.shareIdentity });
+  const node: NodeServer = new NodeServer(
+    () => selfEntry({ serverPort: node.port, shareIdentity: !!o.shareIdentity, ...(advertise ? { advertise } : {}) }),
+    () => ({ name: 'p2prc', version: VERSION, role: 'node' }),
+    () => exchange?.peers() ?? [],
+    { learn: (entries, source) => exchange?.ingest({ ip_address: entries }, source), shareIdentity: !!o.shareIdentity },
+  );
   const port = await node.listen(o.port, o.bind);
-  exchange = startDiscovery({ configDir: o.configDir, self: () => node.table().ip_address[0]!, bootstrap: o.bootstrap, intervalMs: o.exchangeIntervalMs, staleMs: o.staleMs, log: o.log });
+  exchange = startDiscovery({
+    configDir: o.configDir,
+    self: () => node.table().ip_address[0]!,
+    bootstrap: o.bootstrap,
+    intervalMs: o.exchangeIntervalMs,
+    staleMs: o.staleMs,
+    log: o.log,
+  });
   const ex = exchange;
   return {
     port,

@@ -19,9 +19,15 @@ export class NodeUdpServer {
 
   async listen(port: number, host = '0.0.0.0'): Promise<number> {
     this.socket.bind({ port, address: host, exclusive: true });
-    const [err] = await Promise.race([once(this.socket, 'listening').then(() => [undefined]), once(this.socket, 'error')]);
+    const [err] = await Promise.race([
+      once(this.socket, 'listening').then(() => [undefined]),
+      once(this.socket, 'error'),
+    ]);
     if (err) {
-      throw new P2prcError('E_PORT_TAKEN', `UDP port ${port} is already in use locally`, { details: { side: 'local', port }, cause: err });
+      throw new P2prcError('E_PORT_TAKEN', `UDP port ${port} is already in use locally`, {
+        details: { side: 'local', port },
+        cause: err,
+      });
     }
     this.port = this.socket.address().port;
     return this.port;

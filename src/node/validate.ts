@@ -27,7 +27,18 @@ export interface TableLimits {
 export const DEFAULT_LIMITS: TableLimits = { maxEntries: 1_000, maxString: 256, maxLongString: 4096 };
 const LONG = new Set(['PublicKey', 'CustomInformation']);
 
-const STRINGS = ['Name', 'MachineUsername', 'IPV4', 'IPV6', 'ServerPort', 'UDPServerPort', 'BareMetalSSHPort', 'EscapeImplementation', 'PublicKey', 'CustomInformation'] as const;
+const STRINGS = [
+  'Name',
+  'MachineUsername',
+  'IPV4',
+  'IPV6',
+  'ServerPort',
+  'UDPServerPort',
+  'BareMetalSSHPort',
+  'EscapeImplementation',
+  'PublicKey',
+  'CustomInformation',
+] as const;
 
 function validInfo(v: unknown, limits: TableLimits): ReverseProxyInfo | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
@@ -62,16 +73,30 @@ export function validateEntry(v: unknown, limits: TableLimits = DEFAULT_LIMITS):
   }
   if (!e.IPV4 && !e.IPV6) return 'entry has no address';
   const port = Number(e.ServerPort);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return `ServerPort ${JSON.stringify(e.ServerPort)} is not a port`;
-  for (const k of ['Latency', 'Download', 'Upload'] as const) if (e[k] !== undefined && typeof e[k] !== 'number') return `${k} is not a number`;
-  for (const k of ['NAT', 'ProxyServer', 'UnSafeMode'] as const) if (e[k] !== undefined && typeof e[k] !== 'boolean') return `${k} is not a boolean`;
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    return `ServerPort ${JSON.stringify(e.ServerPort)} is not a port`;
+  for (const k of ['Latency', 'Download', 'Upload'] as const)
+    if (e[k] !== undefined && typeof e[k] !== 'number') return `${k} is not a number`;
+  for (const k of ['NAT', 'ProxyServer', 'UnSafeMode'] as const)
+    if (e[k] !== undefined && typeof e[k] !== 'boolean') return `${k} is not a boolean`;
   const entry: PeerEntry = {
-    Name: (e.Name as string) ?? '', MachineUsername: (e.MachineUsername as string) ?? '', IPV4: (e.IPV4 as string) ?? '', IPV6: (e.IPV6 as string) ?? '',
+    Name: (e.Name as string) ?? '',
+    MachineUsername: (e.MachineUsername as string) ?? '',
+    IPV4: (e.IPV4 as string) ?? '',
+    IPV6: (e.IPV6 as string) ?? '',
     // Go decodes Latency into a time.Duration (int64 ns): a fraction would spoil the entry for Go peers.
-    Latency: Math.round((e.Latency as number) ?? 0), Download: (e.Download as number) ?? 0, Upload: (e.Upload as number) ?? 0,
-    ServerPort: String(port), UDPServerPort: (e.UDPServerPort as string) ?? '', BareMetalSSHPort: (e.BareMetalSSHPort as string) ?? '',
-    NAT: e.NAT === true, EscapeImplementation: (e.EscapeImplementation as string) ?? '', ProxyServer: e.ProxyServer === true,
-    UnSafeMode: e.UnSafeMode === true, PublicKey: (e.PublicKey as string) ?? '', CustomInformation: (e.CustomInformation as string) ?? '',
+    Latency: Math.round((e.Latency as number) ?? 0),
+    Download: (e.Download as number) ?? 0,
+    Upload: (e.Upload as number) ?? 0,
+    ServerPort: String(port),
+    UDPServerPort: (e.UDPServerPort as string) ?? '',
+    BareMetalSSHPort: (e.BareMetalSSHPort as string) ?? '',
+    NAT: e.NAT === true,
+    EscapeImplementation: (e.EscapeImplementation as string) ?? '',
+    ProxyServer: e.ProxyServer === true,
+    UnSafeMode: e.UnSafeMode === true,
+    PublicKey: (e.PublicKey as string) ?? '',
+    CustomInformation: (e.CustomInformation as string) ?? '',
   };
   if (entry.ProxyServer) {
     // After a hop through a Go node only CustomInformation is left (see custom-info.ts).
@@ -82,13 +107,17 @@ export function validateEntry(v: unknown, limits: TableLimits = DEFAULT_LIMITS):
 }
 
 /** Validates a whole table from a peer: wrong shapes rejected, entries capped, each bad entry reported. */
-export function sanitizeTable(v: unknown, limits: TableLimits = DEFAULT_LIMITS): { entries: PeerEntry[]; problems: string[] } {
+export function sanitizeTable(
+  v: unknown,
+  limits: TableLimits = DEFAULT_LIMITS,
+): { entries: PeerEntry[]; problems: string[] } {
   if (typeof v !== 'object' || v === null || !Array.isArray((v as Record<string, unknown>).ip_address)) {
     return { entries: [], problems: ['not an IP table ({"ip_address": [...]})'] };
   }
   const list = (v as { ip_address: unknown[] }).ip_address;
   const problems: string[] = [];
-  if (list.length > limits.maxEntries) problems.push(`${list.length} entries, only the first ${limits.maxEntries} read`);
+  if (list.length > limits.maxEntries)
+    problems.push(`${list.length} entries, only the first ${limits.maxEntries} read`);
   const entries: PeerEntry[] = [];
   for (const item of list.slice(0, limits.maxEntries)) {
     const r = validateEntry(item, limits);
@@ -125,13 +154,18 @@ export function entryAddress(e: Pick<IpTableEntry, 'IPV4' | 'IPV6' | 'ServerPort
 }
 
 /** The CustomInformation text for an entry with these reverse-proxy details. */
-export function encodeCustomInfo(entry: Pick<IpTableEntry, 'IPV4' | 'IPV6' | 'ServerPort'>, reverseProxy: unknown): string {
+export function encodeCustomInfo(
+  entry: Pick<IpTableEntry, 'IPV4' | 'IPV6' | 'ServerPort'>,
+  reverseProxy: unknown,
+): string {
   const info: CustomInfo = { Kind: CUSTOM_INFO_KIND, For: entryAddress(entry), ReverseProxy: reverseProxy };
   return JSON.stringify(info);
 }
 
 /** The reverse-proxy details in an entry's CustomInformation, if the text is ours and is about this entry. */
-export function decodeCustomInfo(entry: Pick<IpTableEntry, 'IPV4' | 'IPV6' | 'ServerPort' | 'CustomInformation'>): unknown {
+export function decodeCustomInfo(
+  entry: Pick<IpTableEntry, 'IPV4' | 'IPV6' | 'ServerPort' | 'CustomInformation'>,
+): unknown {
   const text = entry.CustomInformation;
   if (!text || text[0] !== '{') return undefined;
   let v: unknown;

@@ -25,7 +25,10 @@ export interface PortRange {
 /** Parses "6000-6100,7000" into ranges; throws E_USAGE naming the bad part. */
 export function parsePortRanges(spec: string): PortRange[] {
   const ranges: PortRange[] = [];
-  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(part);
     const start = m ? Number(m[1]) : NaN;
     const end = m?.[2] !== undefined ? Number(m[2]) : start;

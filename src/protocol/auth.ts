@@ -28,11 +28,15 @@ function hmacHex(key: string | Buffer, ...parts: string[]): string {
  * connections have no binding ('') and keep the unbound form.
  */
 export function clientProof(token: string, hostNonce: string, clientNonce: string, binding = ''): string {
-  return binding ? hmacHex(token, CLIENT_LABEL, hostNonce, clientNonce, binding) : hmacHex(token, CLIENT_LABEL, hostNonce, clientNonce);
+  return binding
+    ? hmacHex(token, CLIENT_LABEL, hostNonce, clientNonce, binding)
+    : hmacHex(token, CLIENT_LABEL, hostNonce, clientNonce);
 }
 
 export function hostProof(token: string, hostNonce: string, clientNonce: string, binding = ''): string {
-  return binding ? hmacHex(token, HOST_LABEL, hostNonce, clientNonce, binding) : hmacHex(token, HOST_LABEL, hostNonce, clientNonce);
+  return binding
+    ? hmacHex(token, HOST_LABEL, hostNonce, clientNonce, binding)
+    : hmacHex(token, HOST_LABEL, hostNonce, clientNonce);
 }
 
 /** Key both sides derive after auth; data connections prove membership of the session with it. */
@@ -45,7 +49,9 @@ export function sessionKey(token: string, hostNonce: string, clientNonce: string
  * multiplexed data connection's proof covers that role too, so nobody can turn one kind into the other.
  */
 export function dataProof(key: Buffer, sessionId: string, seq: number, mux = false): string {
-  return mux ? hmacHex(key, DATA_LABEL, sessionId, String(seq), 'mux') : hmacHex(key, DATA_LABEL, sessionId, String(seq));
+  return mux
+    ? hmacHex(key, DATA_LABEL, sessionId, String(seq), 'mux')
+    : hmacHex(key, DATA_LABEL, sessionId, String(seq));
 }
 
 export function proofsEqual(a: string, b: string): boolean {

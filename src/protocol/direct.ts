@@ -48,10 +48,19 @@ export function offerAuthentic(secret: string, serviceId: string, offer: DirectO
   return equalHex(offer.mac, mac('p2prc/v1/direct/offer', secret, [serviceId, offer.nonce, offer.sdp]));
 }
 
-export function signAnswer(secret: string, serviceId: string, offer: DirectOffer, nonce: string, sdp: string): DirectAnswer {
+export function signAnswer(
+  secret: string,
+  serviceId: string,
+  offer: DirectOffer,
+  nonce: string,
+  sdp: string,
+): DirectAnswer {
   return { nonce, sdp, mac: mac('p2prc/v1/direct/answer', secret, [serviceId, offer.nonce, offer.sdp, nonce, sdp]) };
 }
 
 export function answerAuthentic(secret: string, serviceId: string, offer: DirectOffer, answer: DirectAnswer): boolean {
-  return equalHex(answer.mac, mac('p2prc/v1/direct/answer', secret, [serviceId, offer.nonce, offer.sdp, answer.nonce, answer.sdp]));
+  return equalHex(
+    answer.mac,
+    mac('p2prc/v1/direct/answer', secret, [serviceId, offer.nonce, offer.sdp, answer.nonce, answer.sdp]),
+  );
 }

@@ -19,6 +19,9 @@ export function foreignProtocol(head: Buffer): string | undefined {
 
 /** The error for a server that answered in another protocol; `hint` says what to try. */
 export function notP2prcHost(what: string, protocol: string): P2prcError {
-  const hint = protocol === 'TLS' ? '; if it is a p2prc host with TLS, drop --no-tls' : '; check the address and the control port';
-  return new P2prcError('E_PROTOCOL', `${what} is not a p2prc host (it answered ${protocol})${hint}`, { details: { foreign: protocol } });
+  const hint =
+    protocol === 'TLS' ? '; if it is a p2prc host with TLS, drop --no-tls' : '; check the address and the control port';
+  return new P2prcError('E_PROTOCOL', `${what} is not a p2prc host (it answered ${protocol})${hint}`, {
+    details: { foreign: protocol },
+  });
 }

@@ -24,7 +24,9 @@ export class LocalFailureWarnings {
     const more = seen?.more ? `; ${seen.more} more since the last warning` : '';
     this.last.set(name, { at: t, more: 0 });
     // The prefix "local service <addr> unreachable:" is what this line always said; scripts may match it.
-    this.say(`local service ${address} unreachable: ${err.message} (${name}: visitors get an empty reply until a service runs there${more})`);
+    this.say(
+      `local service ${address} unreachable: ${err.message} (${name}: visitors get an empty reply until a service runs there${more})`,
+    );
   }
 
   /** Forgets a tunnel, e.g. once its service answered again, so its next failure is said at once. */

@@ -44,9 +44,24 @@ export interface Messages {
   Challenge: { nonce: string; hostId: string; agent: string; userSalt?: string; version?: string };
   Auth: { nonce: string; mac: string; userMac?: string };
   /** stunPort: the host's STUN binding responder (UDP), absent when it runs none. */
-  AuthOk: { sessionId: string; mac: string; heartbeatMs: number; publicHost: string; graceMs: number; stunPort?: number; userSig?: string };
+  AuthOk: {
+    sessionId: string;
+    mac: string;
+    heartbeatMs: number;
+    publicHost: string;
+    graceMs: number;
+    stunPort?: number;
+    userSig?: string;
+  };
   /** protocol http: no port of its own, routed on the host's vhost port by `domain` (a name without a dot is a subdomain). */
-  Register: { tunnelId: string; protocol: TunnelProtocol | 'http'; remotePort: number; name: string; matchLocal: boolean; domain?: string };
+  Register: {
+    tunnelId: string;
+    protocol: TunnelProtocol | 'http';
+    remotePort: number;
+    name: string;
+    matchLocal: boolean;
+    domain?: string;
+  };
   PortOffer: { tunnelId: string; port: number };
   PortConfirm: { tunnelId: string; port: number };
   PortReject: { tunnelId: string; port: number; reason: string };
@@ -101,27 +116,61 @@ const uint: FieldCheck = (v) => Number.isSafeInteger(v) && (v as number) >= 0;
 const port: FieldCheck = (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535;
 const bool: FieldCheck = (v) => typeof v === 'boolean';
 const num: FieldCheck = (v) => typeof v === 'number' && Number.isFinite(v);
-const oneOf = (...values: string[]): FieldCheck => (v) => typeof v === 'string' && values.includes(v);
+const oneOf =
+  (...values: string[]): FieldCheck =>
+  (v) =>
+    typeof v === 'string' && values.includes(v);
 const code: FieldCheck = (v) => isErrorCode(v);
 
-const optional = (c: FieldCheck): FieldCheck => (v) => v === undefined || c(v);
+const optional =
+  (c: FieldCheck): FieldCheck =>
+  (v) =>
+    v === undefined || c(v);
 const helloControl = { role: oneOf('control'), clientId: str, name: str, agent: str, user: optional(str) };
 const helloData = { role: oneOf('data'), sessionId: str, seq: uint, mac: hex64, mux: optional(bool) };
 const helloVisit = { role: oneOf('visit'), sessionId: str, seq: uint, mac: hex64, serviceId: str };
 const serviceId: FieldCheck = (v) => typeof v === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(v);
 const serviceList: FieldCheck = (v) =>
-  Array.isArray(v) && v.length <= 10_000 && v.every((s) => typeof s === 'object' && s !== null && serviceId((s as ServiceInfo).id) && str((s as ServiceInfo).description) && str((s as ServiceInfo).owner) && bool((s as ServiceInfo).online) && str((s as ServiceInfo).since));
+  Array.isArray(v) &&
+  v.length <= 10_000 &&
+  v.every(
+    (s) =>
+      typeof s === 'object' &&
+      s !== null &&
+      serviceId((s as ServiceInfo).id) &&
+      str((s as ServiceInfo).description) &&
+      str((s as ServiceInfo).owner) &&
+      bool((s as ServiceInfo).online) &&
+      str((s as ServiceInfo).since),
+  );
 
 const signalId: FieldCheck = (v) => typeof v === 'string' && /^[A-Za-z0-9]{1,32}$/.test(v);
 const sdp: FieldCheck = (v) => typeof v === 'string' && v.length > 0 && v.length <= MAX_SDP;
 const directSignal = { serviceId, signalId, nonce: hex64, sdp, mac: hex64 };
 
-const SCHEMAS: { [K in Exclude<MsgTypeName, 'UdpData'>]: Record<string, FieldCheck> | Array<Record<string, FieldCheck>> } = {
+const SCHEMAS: {
+  [K in Exclude<MsgTypeName, 'UdpData'>]: Record<string, FieldCheck> | Array<Record<string, FieldCheck>>;
+} = {
   Hello: [helloControl, helloData, helloVisit],
   Challenge: { nonce: hex64, hostId: str, agent: str, userSalt: optional(hex64), version: optional(str) },
   Auth: { nonce: hex64, mac: hex64, userMac: optional(hex64) },
-  AuthOk: { sessionId: str, mac: hex64, heartbeatMs: uint, publicHost: str, graceMs: uint, stunPort: optional(port), userSig: optional(hex64) },
-  Register: { tunnelId: str, protocol: oneOf('tcp', 'udp', 'http'), remotePort: port, name: str, matchLocal: bool, domain: optional(str) },
+  AuthOk: {
+    sessionId: str,
+    mac: hex64,
+    heartbeatMs: uint,
+    publicHost: str,
+    graceMs: uint,
+    stunPort: optional(port),
+    userSig: optional(hex64),
+  },
+  Register: {
+    tunnelId: str,
+    protocol: oneOf('tcp', 'udp', 'http'),
+    remotePort: port,
+    name: str,
+    matchLocal: bool,
+    domain: optional(str),
+  },
   PortOffer: { tunnelId: str, port },
   PortConfirm: { tunnelId: str, port },
   PortReject: { tunnelId: str, port, reason: str },
@@ -167,14 +216,19 @@ function schemaOf(name: Exclude<MsgTypeName, 'UdpData'>, value: unknown): Record
 function validate(name: Exclude<MsgTypeName, 'UdpData'>, value: unknown): Record<string, unknown> {
   const schema = schemaOf(name, value);
   const body = value as Record<string, unknown>;
-  return Object.fromEntries(Object.keys(schema).filter((k) => body[k] !== undefined).map((k) => [k, body[k]]));
+  return Object.fromEntries(
+    Object.keys(schema)
+      .filter((k) => body[k] !== undefined)
+      .map((k) => [k, body[k]]),
+  );
 }
 
 export const MAX_DATAGRAM = 65_507;
 
 function encodeUdp(body: Messages['UdpData'], maxFrameSize?: number): Buffer {
   const id = Buffer.from(body.tunnelId, 'utf8');
-  if (id.length > 255 || body.data.length > MAX_DATAGRAM) throw new P2prcError('E_TOO_LARGE', `datagram of ${body.data.length} bytes is too large`);
+  if (id.length > 255 || body.data.length > MAX_DATAGRAM)
+    throw new P2prcError('E_TOO_LARGE', `datagram of ${body.data.length} bytes is too large`);
   const head = Buffer.allocUnsafe(5 + id.length);
   head.writeUInt32BE(body.visitorId >>> 0, 0);
   head[4] = id.length;

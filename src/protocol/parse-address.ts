@@ -44,14 +44,18 @@ export function parseExpose(input: string): ExposeSpec {
   const http = /^http:(\d{1,5})@([A-Za-z0-9*]([A-Za-z0-9.-]*[A-Za-z0-9])?)$/.exec(input.trim());
   if (http) {
     const localPort = Number(http[1]);
-    if (localPort < 1 || localPort > 65535) throw new P2prcError('E_USAGE', `invalid --expose "${input}" (local port out of range)`);
+    if (localPort < 1 || localPort > 65535)
+      throw new P2prcError('E_USAGE', `invalid --expose "${input}" (local port out of range)`);
     return { protocol: 'http', localPort, remotePort: 'any', domain: http[2]!.toLowerCase() };
   }
   const m = /^(?:(tcp|udp):)?(\d{1,5})(?::(\d{1,5}))?$/.exec(input.trim());
   const localPort = m ? Number(m[2]) : NaN;
   const remotePort = m?.[3] !== undefined ? Number(m[3]) : 'any';
   if (!m || localPort < 1 || localPort > 65535 || (remotePort !== 'any' && (remotePort < 1 || remotePort > 65535))) {
-    throw new P2prcError('E_USAGE', `invalid --expose "${input}" (expected <local>[:<remote>], udp:<local>[:<remote>] or http:<local>@<domain>, e.g. 3000, 3000:6000, http:3000@example.com)`);
+    throw new P2prcError(
+      'E_USAGE',
+      `invalid --expose "${input}" (expected <local>[:<remote>], udp:<local>[:<remote>] or http:<local>@<domain>, e.g. 3000, 3000:6000, http:3000@example.com)`,
+    );
   }
   return { protocol: (m[1] as 'tcp' | 'udp' | undefined) ?? 'tcp', localPort, remotePort };
 }

@@ -39,7 +39,8 @@ async function choose(t: PortSpec, avoid: number[], o: PortRetryOptions): Promis
   const chosenHere = t.localPort === undefined;
   const local = t.localPort ?? (t.remotePort !== 'any' && !o.hostIsLocal ? t.remotePort : await o.freePort(avoid));
   if (chosenHere) await t.listen?.(local);
-  const remote = t.remotePort !== 'any' ? t.remotePort : o.hostIsLocal || !chosenHere ? await o.freePort([...avoid, local]) : local;
+  const remote =
+    t.remotePort !== 'any' ? t.remotePort : o.hostIsLocal || !chosenHere ? await o.freePort([...avoid, local]) : local;
   return { local, remote };
 }
 

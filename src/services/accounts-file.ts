@@ -7,7 +7,10 @@ async function readUsersText(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    throw new P2prcError('E_CONFIG', `cannot read users file ${file}: ${(err as Error).message}`, { cause: err, details: { path: file } });
+    throw new P2prcError('E_CONFIG', `cannot read users file ${file}: ${(err as Error).message}`, {
+      cause: err,
+      details: { path: file },
+    });
   }
 }
 
@@ -41,7 +44,8 @@ async function rawEntries(file: string): Promise<unknown[]> {
 
 /** `p2prc --add-user`: adds or replaces a user (salt, StoredKey, ServerKey; never the password), under the file lock, atomically. */
 export async function addUser(file: string, name: string, password: string): Promise<void> {
-  if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(name)) throw new P2prcError('E_USAGE', `user name "${name}" must be 1-64 of A-Z a-z 0-9 _ . @ -`);
+  if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(name))
+    throw new P2prcError('E_USAGE', `user name "${name}" must be 1-64 of A-Z a-z 0-9 _ . @ -`);
   if (password.length < 8) throw new P2prcError('E_USAGE', 'the password must have at least 8 characters');
   await withFileLock(file, async () => {
     const users = await rawEntries(file);

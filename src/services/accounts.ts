@@ -85,18 +85,32 @@ export function parseUsers(text: string, file: string): UserRecord[] {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new P2prcError('E_CONFIG', `${file} is not valid JSON: ${(err as Error).message}`, { details: { path: file } });
+    throw new P2prcError('E_CONFIG', `${file} is not valid JSON: ${(err as Error).message}`, {
+      details: { path: file },
+    });
   }
   const users = (data as { users?: unknown }).users;
-  if (!Array.isArray(users)) throw new P2prcError('E_CONFIG', `${file} must hold {"users": [...]}`, { details: { path: file } });
+  if (!Array.isArray(users))
+    throw new P2prcError('E_CONFIG', `${file} must hold {"users": [...]}`, { details: { path: file } });
   return users.map((u, i) => {
     const r = (u ?? {}) as Partial<UserRecord> & { hash?: unknown };
     // The old format stored scrypt(password): a stolen file logged in. It cannot be converted without the password.
     if (r.hash !== undefined && r.storedKey === undefined) {
-      throw new P2prcError('E_CONFIG', `${file}: users[${i}] (${String(r.name)}) is in the old password-equivalent format: re-create it with p2prc --add-user ${String(r.name)} --users ${file}`, { details: { path: file } });
+      throw new P2prcError(
+        'E_CONFIG',
+        `${file}: users[${i}] (${String(r.name)}) is in the old password-equivalent format: re-create it with p2prc --add-user ${String(r.name)} --users ${file}`,
+        { details: { path: file } },
+      );
     }
-    if (typeof r.name !== 'string' || !HEX64.test(r.salt ?? '') || !HEX64.test(r.storedKey ?? '') || !HEX64.test(r.serverKey ?? '')) {
-      throw new P2prcError('E_CONFIG', `${file}: users[${i}] needs name, salt, storedKey and serverKey (64 hex each)`, { details: { path: file } });
+    if (
+      typeof r.name !== 'string' ||
+      !HEX64.test(r.salt ?? '') ||
+      !HEX64.test(r.storedKey ?? '') ||
+      !HEX64.test(r.serverKey ?? '')
+    ) {
+      throw new P2prcError('E_CONFIG', `${file}: users[${i}] needs name, salt, storedKey and serverKey (64 hex each)`, {
+        details: { path: file },
+      });
     }
     return { name: r.name, salt: r.salt!, storedKey: r.storedKey!, serverKey: r.serverKey! };
   });

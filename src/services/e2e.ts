@@ -27,7 +27,8 @@ export class SealStream extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    for (let off = 0; off < chunk.length; off += MAX_RECORD) this.push(this.seal(chunk.subarray(off, off + MAX_RECORD)));
+    for (let off = 0; off < chunk.length; off += MAX_RECORD)
+      this.push(this.seal(chunk.subarray(off, off + MAX_RECORD)));
     done();
   }
 
@@ -61,7 +62,8 @@ export class OpenStream extends Transform {
     try {
       while (this.buffered.length >= 4) {
         const len = this.buffered.readUInt32BE(0);
-        if (len < TAG || len > MAX_RECORD + TAG) throw new P2prcError('E_PROTOCOL', `sealed record of ${len} bytes is out of bounds`);
+        if (len < TAG || len > MAX_RECORD + TAG)
+          throw new P2prcError('E_PROTOCOL', `sealed record of ${len} bytes is out of bounds`);
         if (this.buffered.length < 4 + len) break;
         if (this.ended) throw new P2prcError('E_PROTOCOL', 'sealed record after the end record');
         const body = this.buffered.subarray(4, 4 + len);
@@ -74,12 +76,20 @@ export class OpenStream extends Transform {
       }
       done();
     } catch (err) {
-      done(err instanceof P2prcError ? err : new P2prcError('E_AUTH', 'a sealed record failed authentication (tampered)', { cause: err }));
+      done(
+        err instanceof P2prcError
+          ? err
+          : new P2prcError('E_AUTH', 'a sealed record failed authentication (tampered)', { cause: err }),
+      );
     }
   }
 
   /** The ciphertext ended: cleanly only after the authenticated end record, else it was cut. */
   override _flush(done: TransformCallback): void {
-    done(this.ended && this.buffered.length === 0 ? undefined : new P2prcError('E_CLOSED', 'the sealed stream ended without its end record (truncated)'));
+    done(
+      this.ended && this.buffered.length === 0
+        ? undefined
+        : new P2prcError('E_CLOSED', 'the sealed stream ended without its end record (truncated)'),
+    );
   }
 }

@@ -18,7 +18,14 @@ export interface GuessLimits {
   maxKeys: number;
 }
 
-export const DEFAULT_GUESS_LIMITS: GuessLimits = { freePerSource: 5, freePerId: 50, baseMs: 5_000, maxMs: 600_000, forgetMs: 3_600_000, maxKeys: 10_000 };
+export const DEFAULT_GUESS_LIMITS: GuessLimits = {
+  freePerSource: 5,
+  freePerId: 50,
+  baseMs: 5_000,
+  maxMs: 600_000,
+  forgetMs: 3_600_000,
+  maxKeys: 10_000,
+};
 
 interface Failures {
   count: number;
@@ -35,15 +42,24 @@ export function sourceKey(address: string): string {
   const [head = '', tail] = a.split('::');
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return `${groups.slice(0, 4).map((g) => parseInt(g || '0', 16).toString(16)).join(':')}::/64`;
+  const groups =
+    tail === undefined
+      ? left
+      : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => parseInt(g || '0', 16).toString(16))
+    .join(':')}::/64`;
 }
 
 export class GuessThrottle {
   private readonly keys = new Map<string, Failures>();
   private readonly limits: GuessLimits;
 
-  constructor(limits: Partial<GuessLimits> = {}, private readonly now: () => number = Date.now) {
+  constructor(
+    limits: Partial<GuessLimits> = {},
+    private readonly now: () => number = Date.now,
+  ) {
     this.limits = { ...DEFAULT_GUESS_LIMITS, ...limits };
   }
 
@@ -56,7 +72,10 @@ export class GuessThrottle {
   /** One wrong guess; returns the failures now counted for the source and for the ID. */
   failed(address: string, id: string): { source: number; id: number } {
     const now = this.now();
-    return { source: this.bump(`s:${sourceKey(address)}`, this.limits.freePerSource, now), id: this.bump(`i:${id}`, this.limits.freePerId, now) };
+    return {
+      source: this.bump(`s:${sourceKey(address)}`, this.limits.freePerSource, now),
+      id: this.bump(`i:${id}`, this.limits.freePerId, now),
+    };
   }
 
   private remaining(key: string, now: number): number {

@@ -16,8 +16,18 @@ const loadPake = (): Promise<typeof import('./pake.js')> => import('./pake.js');
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** Reads exactly n bytes of the service handshake; the peer closing first means the secret was refused. */
-export function readExact(socket: Readable, n: number, what: string, timeoutMs = HANDSHAKE_TIMEOUT_MS): Promise<Buffer> {
-  return readBytes(socket, n, { what, timeoutMs, closed: () => new P2prcError('E_AUTH', `connection closed before the ${what} (wrong secret, or the service refused)`) });
+export function readExact(
+  socket: Readable,
+  n: number,
+  what: string,
+  timeoutMs = HANDSHAKE_TIMEOUT_MS,
+): Promise<Buffer> {
+  return readBytes(socket, n, {
+    what,
+    timeoutMs,
+    closed: () =>
+      new P2prcError('E_AUTH', `connection closed before the ${what} (wrong secret, or the service refused)`),
+  });
 }
 
 export interface LinkKeys {
@@ -31,14 +41,16 @@ export interface LinkKeys {
  * (LinkKeys), so whatever runs over these keys (the sealed relay, direct channels) is unchanged.
  */
 export async function visitorHandshake(socket: net.Socket, secret: string, serviceId: string): Promise<LinkKeys> {
-  const { CONFIRM_BYTES, ELEMENT_BYTES, SID_BYTES, confirmation, confirmationMatches, cpaceStart, sessionKeys } = await loadPake();
+  const { CONFIRM_BYTES, ELEMENT_BYTES, SID_BYTES, confirmation, confirmationMatches, cpaceStart, sessionKeys } =
+    await loadPake();
   const sid = randomBytes(SID_BYTES);
   const me = cpaceStart(secret, serviceId, sid);
   socket.write(Buffer.concat([sid, me.element]));
   const reply = await readExact(socket, ELEMENT_BYTES + CONFIRM_BYTES, 'service handshake');
   const theirs = reply.subarray(0, ELEMENT_BYTES);
   const isk = me.finish(theirs, me.element, theirs);
-  if (!confirmationMatches(isk, 'owner', reply.subarray(ELEMENT_BYTES))) throw new P2prcError('E_AUTH', `service ${serviceId} could not prove it knows the secret`);
+  if (!confirmationMatches(isk, 'owner', reply.subarray(ELEMENT_BYTES)))
+    throw new P2prcError('E_AUTH', `service ${serviceId} could not prove it knows the secret`);
   socket.write(confirmation(isk, 'visitor'));
   const k = sessionKeys(isk);
   return { send: k.visitorToOwner, receive: k.ownerToVisitor };
@@ -46,7 +58,8 @@ export async function visitorHandshake(socket: net.Socket, secret: string, servi
 
 /** Owner side: a visitor that cannot confirm resolves undefined and nothing reaches the service. */
 export async function ownerHandshake(socket: Duplex, secret: string, serviceId: string): Promise<LinkKeys | undefined> {
-  const { CONFIRM_BYTES, ELEMENT_BYTES, SID_BYTES, confirmation, confirmationMatches, cpaceStart, sessionKeys } = await loadPake();
+  const { CONFIRM_BYTES, ELEMENT_BYTES, SID_BYTES, confirmation, confirmationMatches, cpaceStart, sessionKeys } =
+    await loadPake();
   const hello = await readExact(socket, SID_BYTES + ELEMENT_BYTES, 'visitor handshake');
   const sid = hello.subarray(0, SID_BYTES);
   const theirs = hello.subarray(SID_BYTES);
@@ -77,7 +90,14 @@ export const START_MARKER = Buffer.from([1]);
  * is passed once to `onFailure`: the record layer's own code (E_AUTH for a tampered record), or
  * E_CLOSED for a socket that reset or closed early, which is how connections normally end.
  */
-export function secureRelay(link: Duplex, local: net.Socket, keys: LinkKeys, open?: OpenStream, first?: Buffer, onFailure?: (err: P2prcError) => void): void {
+export function secureRelay(
+  link: Duplex,
+  local: net.Socket,
+  keys: LinkKeys,
+  open?: OpenStream,
+  first?: Buffer,
+  onFailure?: (err: P2prcError) => void,
+): void {
   raiseHeapTrimThreshold();
   let failed = false;
   const done = (err?: Error | null) => {

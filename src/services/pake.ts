@@ -22,12 +22,14 @@ const ORDER = ristretto255.Point.Fn.ORDER;
 
 /** Length-prefixed concatenation, so no field can run into the next. */
 function lv(...parts: Array<Buffer | string>): Buffer {
-  return Buffer.concat(parts.flatMap((p) => {
-    const b = typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(b.length, 0);
-    return [len, b];
-  }));
+  return Buffer.concat(
+    parts.flatMap((p) => {
+      const b = typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(b.length, 0);
+      return [len, b];
+    }),
+  );
 }
 
 function generator(secret: string, serviceId: string, sid: Buffer): Point {
@@ -60,8 +62,11 @@ export function cpaceStart(secret: string, serviceId: string, sid: Buffer): Cpac
         throw new P2prcError('E_AUTH', 'the peer sent an invalid handshake element', { cause: err });
       }
       const k = point.multiply(y);
-      if (k.equals(ristretto255.Point.ZERO)) throw new P2prcError('E_AUTH', 'the peer sent a neutral handshake element');
-      return createHash('sha512').update(lv(`${DST}/isk`, sid, serviceId, Buffer.from(k.toBytes()), visitorElement, ownerElement)).digest();
+      if (k.equals(ristretto255.Point.ZERO))
+        throw new P2prcError('E_AUTH', 'the peer sent a neutral handshake element');
+      return createHash('sha512')
+        .update(lv(`${DST}/isk`, sid, serviceId, Buffer.from(k.toBytes()), visitorElement, ownerElement))
+        .digest();
     },
   };
 }

@@ -58,10 +58,18 @@ export interface ServiceLimits {
   guesses: Partial<GuessLimits>;
 }
 
-export const DEFAULT_SERVICE_LIMITS: ServiceLimits = { maxServices: 10_000, perOwner: 32, offlineTtlMs: 24 * 3_600_000, guesses: {} };
+export const DEFAULT_SERVICE_LIMITS: ServiceLimits = {
+  maxServices: 10_000,
+  perOwner: 32,
+  offlineTtlMs: 24 * 3_600_000,
+  guesses: {},
+};
 
 /** The principal an ID is bound to: the account, else the owner key's hash (the host never keeps the key). */
-export function servicePrincipal(owner: Pick<ServiceSession, 'clientId' | 'user'>, ownerKey: string | undefined): string {
+export function servicePrincipal(
+  owner: Pick<ServiceSession, 'clientId' | 'user'>,
+  ownerKey: string | undefined,
+): string {
   if (owner.user) return `user:${owner.user}`;
   if (ownerKey) return `key:${createHash('sha256').update(ownerKey, 'hex').digest('hex')}`;
   return `client:${owner.clientId}`;
@@ -91,15 +99,25 @@ export class ServiceRegistry {
     this.expire();
     const principal = servicePrincipal(owner, ownerKey);
     const existing = this.services.get(id);
-    if (existing && existing.principal !== principal) throw new P2prcError('E_CONFLICT', `service id ${id} is registered by another owner`);
+    if (existing && existing.principal !== principal)
+      throw new P2prcError('E_CONFLICT', `service id ${id} is registered by another owner`);
     if (!existing) {
-      if (this.services.size >= this.limits.maxServices) throw new P2prcError('E_QUOTA', `host holds ${this.limits.maxServices} services`);
+      if (this.services.size >= this.limits.maxServices)
+        throw new P2prcError('E_QUOTA', `host holds ${this.limits.maxServices} services`);
       let held = 0;
       for (const s of this.services.values()) if (s.principal === principal) held++;
-      if (held >= this.limits.perOwner) throw new P2prcError('E_QUOTA', `one owner may hold ${this.limits.perOwner} services`);
+      if (held >= this.limits.perOwner)
+        throw new P2prcError('E_QUOTA', `one owner may hold ${this.limits.perOwner} services`);
     }
     this.services.set(id, {
-      id, description, clientId: owner.clientId, principal, ownerName: owner.name, owner, since: new Date(this.now()), visitors: existing?.visitors ?? new Set(),
+      id,
+      description,
+      clientId: owner.clientId,
+      principal,
+      ownerName: owner.name,
+      owner,
+      since: new Date(this.now()),
+      visitors: existing?.visitors ?? new Set(),
       relayedBytes: existing?.relayedBytes ?? 0,
     });
   }
@@ -157,13 +175,21 @@ export class ServiceRegistry {
    */
   private checkGuesses(id: string, remote: string): void {
     const wait = this.guesses.waitMs(addressOf(remote), id);
-    if (wait > 0) throw new P2prcError('E_QUOTA', `too many wrong secrets for service ${id}; try again in ${Math.ceil(wait / 1000)} s`, { details: { retryAfterMs: wait } });
+    if (wait > 0)
+      throw new P2prcError(
+        'E_QUOTA',
+        `too many wrong secrets for service ${id}; try again in ${Math.ceil(wait / 1000)} s`,
+        { details: { retryAfterMs: wait } },
+      );
   }
 
   /** The owner says a visit (or a direct offer) to `id` from `remote` had the wrong secret. */
   guessFailed(id: string, remote: string): void {
     const n = this.guesses.failed(addressOf(remote), id);
-    this.log('warn', `wrong secret for service ${id} from visitor ${remote} (${n.source} from this source, ${n.id} for this id)`);
+    this.log(
+      'warn',
+      `wrong secret for service ${id} from visitor ${remote} (${n.source} from this source, ${n.id} for this id)`,
+    );
   }
 
   /**
@@ -173,10 +199,12 @@ export class ServiceRegistry {
    */
   signal(from: ServiceSession, m: Signal, mayVisit: boolean): void {
     const { serviceId, signalId } = m.body;
-    const refuse = (e: P2prcError) => from.send('DirectRefused', { serviceId, signalId, code: e.code, message: e.message });
+    const refuse = (e: P2prcError) =>
+      from.send('DirectRefused', { serviceId, signalId, code: e.code, message: e.message });
     if (m.type !== 'DirectOffer') return this.signalBack(from, m);
     const s = this.services.get(serviceId);
-    if (!mayVisit) return refuse(new P2prcError('E_AUTH', 'this host requires a user account (--user) to visit services'));
+    if (!mayVisit)
+      return refuse(new P2prcError('E_AUTH', 'this host requires a user account (--user) to visit services'));
     if (!s) return refuse(new P2prcError('E_NOT_FOUND', `no service with id ${serviceId}`));
     if (!s.owner) return refuse(new P2prcError('E_UNREACHABLE', `service ${serviceId} is offline`));
     try {
@@ -184,7 +212,8 @@ export class ServiceRegistry {
     } catch (err) {
       return refuse(err as P2prcError);
     }
-    if (this.signals.size >= MAX_PENDING_SIGNALS) return refuse(new P2prcError('E_QUOTA', 'too many direct-path offers in flight'));
+    if (this.signals.size >= MAX_PENDING_SIGNALS)
+      return refuse(new P2prcError('E_QUOTA', 'too many direct-path offers in flight'));
     const hostSignalId = `h${++this.signalIds}`;
     const owner = s.owner;
     const timer = setTimeout(() => this.signals.delete(hostSignalId), SIGNAL_TTL_MS);
@@ -200,7 +229,8 @@ export class ServiceRegistry {
     clearTimeout(pending.timer);
     this.signals.delete(m.body.signalId);
     // A wrong MAC on the offer is a wrong guess at the secret, counted like a relayed one.
-    if (m.type === 'DirectRefused' && m.body.code === 'E_AUTH') this.guessFailed(pending.serviceId, pending.visitor.remote);
+    if (m.type === 'DirectRefused' && m.body.code === 'E_AUTH')
+      this.guessFailed(pending.serviceId, pending.visitor.remote);
     const body = { ...m.body, signalId: pending.visitorSignalId };
     if (m.type === 'DirectAnswer') pending.visitor.send('DirectAnswer', body as typeof m.body);
     else pending.visitor.send('DirectRefused', body as typeof m.body);
@@ -208,7 +238,11 @@ export class ServiceRegistry {
 
   /** What this host relayed per service: the proof that a direct path kept the bytes off it. */
   relayed(): Array<{ id: string; relayedBytes: number; activeVisits: number }> {
-    return [...this.services.values()].map((s) => ({ id: s.id, relayedBytes: s.relayedBytes, activeVisits: s.visitors.size }));
+    return [...this.services.values()].map((s) => ({
+      id: s.id,
+      relayedBytes: s.relayedBytes,
+      activeVisits: s.visitors.size,
+    }));
   }
 
   /** The owner went away: its services show offline and their visitors are closed at once. */

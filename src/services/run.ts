@@ -34,14 +34,34 @@ function checked<T extends HostAccessOptions>(o: T): T {
 async function access(o: HostAccessOptions) {
   const key = formatAddress(o.proxy.host, o.proxy.port);
   const pins = (openConfig(o.configDir).get('fingerprints') as Record<string, string> | undefined) ?? {};
-  return { host: o.proxy.host, port: o.proxy.port, token: await resolveToken(o, key), tls: o.tls ?? true, fingerprint: o.fingerprint ?? storedPin(pins[key], key), ...(o.user ? { user: o.user } : {}) };
+  return {
+    host: o.proxy.host,
+    port: o.proxy.port,
+    token: await resolveToken(o, key),
+    tls: o.tls ?? true,
+    fingerprint: o.fingerprint ?? storedPin(pins[key], key),
+    ...(o.user ? { user: o.user } : {}),
+  };
 }
 
 function mapping(o: HostAccessOptions, kind: 'service' | 'visitor', name: string, localPort: number): MappingRecord {
   const now = new Date().toISOString();
   return {
-    id: `${process.pid}-${randomBytes(4).toString('hex')}-${kind}-${name}`, name, kind, protocol: 'tcp', engine: 'native', localHost: '127.0.0.1', localPort,
-    publicHost: '', publicPort: null, proxyHost: o.proxy.host, proxyControlPort: o.proxy.port, pid: process.pid, createdAt: now, updatedAt: now, status: 'active',
+    id: `${process.pid}-${randomBytes(4).toString('hex')}-${kind}-${name}`,
+    name,
+    kind,
+    protocol: 'tcp',
+    engine: 'native',
+    localHost: '127.0.0.1',
+    localPort,
+    publicHost: '',
+    publicPort: null,
+    proxyHost: o.proxy.host,
+    proxyControlPort: o.proxy.port,
+    pid: process.pid,
+    createdAt: now,
+    updatedAt: now,
+    status: 'active',
   };
 }
 
@@ -68,20 +88,28 @@ export const OWNER_KEY_FILE = 'service-owner.key';
  */
 export async function ownerKey(configDir: string): Promise<string> {
   const file = path.join(configDir, OWNER_KEY_FILE);
-  const existing = await readFile(file, 'utf8').then((t) => t.trim(), () => '');
+  const existing = await readFile(file, 'utf8').then(
+    (t) => t.trim(),
+    () => '',
+  );
   if (/^[0-9a-f]{64}$/.test(existing)) return existing;
   const key = randomBytes(32).toString('hex');
   await mkdir(configDir, { recursive: true, mode: 0o700 });
   try {
     // O_EXCL|O_NOFOLLOW: never through a planted symlink, never over a key another process just made.
-    const fh = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    const fh = await open(
+      file,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
     await fh.writeFile(`${key}\n`);
     await fh.close();
     return key;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     const raced = (await readFile(file, 'utf8')).trim();
-    if (!/^[0-9a-f]{64}$/.test(raced)) throw new P2prcError('E_CONFIG', `${file} is not a service owner key; move it aside`);
+    if (!/^[0-9a-f]{64}$/.test(raced))
+      throw new P2prcError('E_CONFIG', `${file} is not a service owner key; move it aside`);
     return raced;
   }
 }
@@ -102,11 +130,26 @@ export interface ServiceOwner {
 export async function runServiceOwner(o: ServiceOwnerOptions): Promise<ServiceOwner> {
   o = checked(o);
   await new RecordStore(o.configDir).prepare();
-  const node: NodeServer = new NodeServer(() => selfEntry({ serverPort: node.port }), () => ({ name: 'p2prc', version: VERSION, role: 'node' }));
+  const node: NodeServer = new NodeServer(
+    () => selfEntry({ serverPort: node.port }),
+    () => ({ name: 'p2prc', version: VERSION, role: 'node' }),
+  );
   await node.listen(o.nodePort ?? 0, '127.0.0.1');
   const secret = o.secret ?? generateSecret();
   const target = o.localPort ?? node.port;
-  const pub = new NativePublisher({ ...(await access(o)), tunnels: [], services: [{ id: o.serviceId, secret, description: o.description ?? '', localPort: target, ownerKey: await ownerKey(o.configDir) }] });
+  const pub = new NativePublisher({
+    ...(await access(o)),
+    tunnels: [],
+    services: [
+      {
+        id: o.serviceId,
+        secret,
+        description: o.description ?? '',
+        localPort: target,
+        ownerKey: await ownerKey(o.configDir),
+      },
+    ],
+  });
   if (o.onStatus) pub.on('status', o.onStatus);
   const record = mapping(o, 'service', o.serviceId, target);
   try {
@@ -159,7 +202,13 @@ export interface ServiceVisit {
  */
 export async function runVisit(o: VisitServiceOptions): Promise<ServiceVisit> {
   o = checked(o);
-  const visitor = new ServiceVisitor({ ...(await access(o)), serviceId: o.serviceId, secret: o.secret, localPort: o.localPort, direct: o.direct ?? 'auto' });
+  const visitor = new ServiceVisitor({
+    ...(await access(o)),
+    serviceId: o.serviceId,
+    secret: o.secret,
+    localPort: o.localPort,
+    direct: o.direct ?? 'auto',
+  });
   if (o.onError) visitor.on('error', (e) => o.onError!(`${e.code}: ${e.message}`));
   const port = await visitor.start();
   const record = { ...mapping(o, 'visitor', o.serviceId, port), path: visitor.path.kind };
@@ -171,7 +220,8 @@ export async function runVisit(o: VisitServiceOptions): Promise<ServiceVisit> {
   // The mapping file tells which path the visitor's connections take now (--view-rpm shows it).
   visitor.on('path', (p) => {
     o.onPath?.(p);
-    void store.updateMapping(record.id, { path: p.kind, updatedAt: new Date().toISOString() })
+    void store
+      .updateMapping(record.id, { path: p.kind, updatedAt: new Date().toISOString() })
       .catch((err: Error) => o.onError?.(`E_CONFIG: cannot record the path change: ${err.message}`));
   });
   return {

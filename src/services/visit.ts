@@ -33,15 +33,25 @@ class SessionKeeper {
     if (!this.current) {
       const o = resolveConnectOptions({ ...this.access, tunnels: [], poolSize: 0 });
       // A visitor publishes nothing: no tunnel targets, and its pool warnings are only worth a debug line.
-      this.current = openControlSession(o, o.fingerprint, () => undefined, (m) => debug('E_CLOSED', `visitor session: ${m}`));
-      this.current.then((s) => void s.closed.then(() => (this.current = undefined)), () => (this.current = undefined));
+      this.current = openControlSession(
+        o,
+        o.fingerprint,
+        () => undefined,
+        (m) => debug('E_CLOSED', `visitor session: ${m}`),
+      );
+      this.current.then(
+        (s) => void s.closed.then(() => (this.current = undefined)),
+        () => (this.current = undefined),
+      );
     }
     return this.current;
   }
 
   async close(): Promise<void> {
     // A session that never opened was already reported to whoever awaited get().
-    const s = await this.current?.catch((err: unknown) => debugFailure('visitor session did not open', err, 'E_UNREACHABLE'));
+    const s = await this.current?.catch((err: unknown) =>
+      debugFailure('visitor session did not open', err, 'E_UNREACHABLE'),
+    );
     s?.close();
   }
 }
@@ -69,7 +79,16 @@ export class ServiceVisitor extends EventEmitter<{ error: [P2prcError]; path: [P
     this.keeper = new SessionKeeper(o);
     this.mode = o.direct ?? 'auto';
     if (this.mode !== 'off') {
-      this.direct = new DirectVisit({ serviceId: o.serviceId, secret: o.secret, host: o.host, bindAddress: o.directBind, timeoutMs: o.directTimeoutMs }, () => this.keeper.get());
+      this.direct = new DirectVisit(
+        {
+          serviceId: o.serviceId,
+          secret: o.secret,
+          host: o.host,
+          bindAddress: o.directBind,
+          timeoutMs: o.directTimeoutMs,
+        },
+        () => this.keeper.get(),
+      );
       this.direct.on('path', (p) => this.emit('path', p));
     }
   }
@@ -87,7 +106,8 @@ export class ServiceVisitor extends EventEmitter<{ error: [P2prcError]; path: [P
   async start(): Promise<number> {
     try {
       const path = this.direct ? await this.direct.establish() : this.path;
-      if (path.kind === 'relayed' && this.mode === 'only') throw new P2prcError('E_NO_DIRECT', `no direct path to service ${this.o.serviceId}: ${path.reason}`);
+      if (path.kind === 'relayed' && this.mode === 'only')
+        throw new P2prcError('E_NO_DIRECT', `no direct path to service ${this.o.serviceId}: ${path.reason}`);
       if (path.kind === 'relayed') await this.probeRelay();
       this.server.on('connection', (local) => void this.onLocal(local));
       this.port = await listenTcp(this.server, this.o.localPort, this.o.localHost ?? '127.0.0.1');
@@ -115,7 +135,11 @@ export class ServiceVisitor extends EventEmitter<{ error: [P2prcError]; path: [P
     local.pause();
     try {
       if (await this.tryDirect(local)) return;
-      if (this.mode === 'only') throw new P2prcError('E_NO_DIRECT', `no direct path to service ${this.o.serviceId} (${this.path.kind === 'relayed' ? this.path.reason : 'channel failed'})`);
+      if (this.mode === 'only')
+        throw new P2prcError(
+          'E_NO_DIRECT',
+          `no direct path to service ${this.o.serviceId} (${this.path.kind === 'relayed' ? this.path.reason : 'channel failed'})`,
+        );
       const link = await (await this.keeper.get()).openVisit(this.o.serviceId);
       this.sockets.add(link);
       link.once('close', () => this.sockets.delete(link));

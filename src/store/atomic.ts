@@ -25,7 +25,10 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
   try {
     await writePrivateFile(file, text);
   } catch (err) {
-    throw new P2prcError('E_CONFIG', `cannot write ${file}: ${(err as Error).message}`, { cause: err, details: { path: file } });
+    throw new P2prcError('E_CONFIG', `cannot write ${file}: ${(err as Error).message}`, {
+      cause: err,
+      details: { path: file },
+    });
   }
 }
 
@@ -54,7 +57,10 @@ async function breakStaleLock(lock: string): Promise<boolean> {
     return isMissing(err);
   }
   return removeIfSame(lock, stale).catch((err: Error) => {
-    throw new P2prcError('E_CONFIG', `cannot break the stale lock ${lock}: ${err.message}`, { cause: err, details: { path: lock } });
+    throw new P2prcError('E_CONFIG', `cannot break the stale lock ${lock}: ${err.message}`, {
+      cause: err,
+      details: { path: lock },
+    });
   });
 }
 
@@ -104,7 +110,10 @@ async function takeLock(lock: string): Promise<void> {
 export async function withFileLock<T>(file: string, fn: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
   const lock = `${file}.lock`;
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 }).catch((err: Error) => {
-    throw new P2prcError('E_CONFIG', `cannot create the directory of ${file}: ${err.message}`, { cause: err, details: { path: file } });
+    throw new P2prcError('E_CONFIG', `cannot create the directory of ${file}: ${err.message}`, {
+      cause: err,
+      details: { path: file },
+    });
   });
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 0; ; attempt++) {
@@ -112,8 +121,15 @@ export async function withFileLock<T>(file: string, fn: () => Promise<T>, timeou
       await takeLock(lock);
       break;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new P2prcError('E_CONFIG', `cannot create lock ${lock}: ${(err as Error).message}`, { cause: err, details: { path: lock } });
-      if (Date.now() > deadline) throw new P2prcError('E_LOCKED', `could not lock ${file} within ${timeoutMs} ms (held by ${lock})`, { details: { path: lock } });
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new P2prcError('E_CONFIG', `cannot create lock ${lock}: ${(err as Error).message}`, {
+          cause: err,
+          details: { path: lock },
+        });
+      if (Date.now() > deadline)
+        throw new P2prcError('E_LOCKED', `could not lock ${file} within ${timeoutMs} ms (held by ${lock})`, {
+          details: { path: lock },
+        });
       if (await breakStaleLock(lock)) continue;
       await delay(Math.min(200, 5 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random()));
     }

@@ -37,12 +37,17 @@ async function readEntries(file: string): Promise<Record<string, Entry>> {
     text = await readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new P2prcError('E_CONFIG', `cannot read ${file}: ${(err as Error).message}`, { cause: err, details: { path: file } });
+    throw new P2prcError('E_CONFIG', `cannot read ${file}: ${(err as Error).message}`, {
+      cause: err,
+      details: { path: file },
+    });
   }
   try {
     const parsed = JSON.parse(text) as unknown;
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
-      const ok = Object.entries(parsed).filter(([, v]) => typeof (v as Entry)?.id === 'string' && Number.isInteger((v as Entry)?.pid));
+      const ok = Object.entries(parsed).filter(
+        ([, v]) => typeof (v as Entry)?.id === 'string' && Number.isInteger((v as Entry)?.pid),
+      );
       return Object.fromEntries(ok) as Record<string, Entry>;
     }
   } catch (err) {

@@ -21,29 +21,45 @@ type Check = (value: unknown, at: string) => string | undefined;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const text = (minLength = 0): Check => (v, at) =>
-  typeof v !== 'string' ? `\`${at}\` must be string` : v.length < minLength ? `\`${at}\` must NOT have fewer than ${minLength} characters` : undefined;
+const text =
+  (minLength = 0): Check =>
+  (v, at) =>
+    typeof v !== 'string'
+      ? `\`${at}\` must be string`
+      : v.length < minLength
+        ? `\`${at}\` must NOT have fewer than ${minLength} characters`
+        : undefined;
 
 const port: Check = (v, at) =>
-  !Number.isInteger(v) ? `\`${at}\` must be integer` : (v as number) < 1 ? `\`${at}\` must be >= 1` : (v as number) > 65535 ? `\`${at}\` must be <= 65535` : undefined;
+  !Number.isInteger(v)
+    ? `\`${at}\` must be integer`
+    : (v as number) < 1
+      ? `\`${at}\` must be >= 1`
+      : (v as number) > 65535
+        ? `\`${at}\` must be <= 65535`
+        : undefined;
 
-const listOf = (item: Check): Check => (v, at) => {
-  if (!Array.isArray(v)) return `\`${at}\` must be array`;
-  for (let i = 0; i < v.length; i++) {
-    const bad = item(v[i], `${at}/${i}`);
-    if (bad) return bad;
-  }
-  return undefined;
-};
+const listOf =
+  (item: Check): Check =>
+  (v, at) => {
+    if (!Array.isArray(v)) return `\`${at}\` must be array`;
+    for (let i = 0; i < v.length; i++) {
+      const bad = item(v[i], `${at}/${i}`);
+      if (bad) return bad;
+    }
+    return undefined;
+  };
 
-const mapOf = (item: Check): Check => (v, at) => {
-  if (!isRecord(v)) return `\`${at}\` must be object`;
-  for (const [k, x] of Object.entries(v)) {
-    const bad = item(x, `${at}/${k}`);
-    if (bad) return bad;
-  }
-  return undefined;
-};
+const mapOf =
+  (item: Check): Check =>
+  (v, at) => {
+    if (!isRecord(v)) return `\`${at}\` must be object`;
+    for (const [k, x] of Object.entries(v)) {
+      const bad = item(x, `${at}/${k}`);
+      if (bad) return bad;
+    }
+    return undefined;
+  };
 
 const RULES: Record<keyof P2prcConfig, Check> = {
   token: text(1),

@@ -18,12 +18,19 @@ export function resolveConfigDir(flag?: string): string {
 export function openConfig(dir: string): Conf<P2prcConfig> {
   try {
     return new Conf<P2prcConfig>({
-      projectName: 'p2prc', cwd: dir, configName: 'config', clearInvalidConfig: false, configFileMode: 0o600,
+      projectName: 'p2prc',
+      cwd: dir,
+      configName: 'config',
+      clearInvalidConfig: false,
+      configFileMode: 0o600,
       // conf's own serialization, with the shape checked on the way in and out (src/store/config-schema.ts).
       deserialize: (text) => checkConfig(JSON.parse(text) as P2prcConfig),
       serialize: (value) => JSON.stringify(checkConfig(value), undefined, '\t'),
     });
   } catch (err) {
-    throw new P2prcError('E_CONFIG', `invalid config ${path.join(dir, 'config.json')}: ${(err as Error).message}`, { cause: err, details: { path: path.join(dir, 'config.json') } });
+    throw new P2prcError('E_CONFIG', `invalid config ${path.join(dir, 'config.json')}: ${(err as Error).message}`, {
+      cause: err,
+      details: { path: path.join(dir, 'config.json') },
+    });
   }
 }

@@ -31,18 +31,26 @@ async function load(file: string): Promise<TableFile> {
     text = await readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { ip_address: [] };
-    throw new P2prcError('E_CONFIG', `cannot read ${file}: ${(err as Error).message}`, { cause: err, details: { path: file } });
+    throw new P2prcError('E_CONFIG', `cannot read ${file}: ${(err as Error).message}`, {
+      cause: err,
+      details: { path: file },
+    });
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new P2prcError('E_CONFIG', `${file} is not valid JSON (${(err as Error).message}); it was left untouched`, { cause: err, details: { path: file } });
+    throw new P2prcError('E_CONFIG', `${file} is not valid JSON (${(err as Error).message}); it was left untouched`, {
+      cause: err,
+      details: { path: file },
+    });
   }
   const list = (parsed as TableFile | null)?.ip_address;
   // P2PRC writes "ip_address": null for an empty table (a nil Go slice).
   if (typeof parsed !== 'object' || parsed === null || (list !== null && !Array.isArray(list))) {
-    throw new P2prcError('E_CONFIG', `${file} is not an IP table ({"ip_address": [...]}); it was left untouched`, { details: { path: file } });
+    throw new P2prcError('E_CONFIG', `${file} is not an IP table ({"ip_address": [...]}); it was left untouched`, {
+      details: { path: file },
+    });
   }
   const entries = (list ?? []).filter((e): e is TableEntry => typeof e === 'object' && e !== null && !Array.isArray(e));
   return { ...(parsed as TableFile), ip_address: entries };

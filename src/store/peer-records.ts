@@ -12,7 +12,8 @@ import type { ServerRecord } from './schema.js';
 
 export const MAX_PEER_SERVERS = 256;
 
-const sameAddress = (a: ServerRecord, b: { address: string; controlPort: number }) => a.address === b.address && a.controlPort === b.controlPort;
+const sameAddress = (a: ServerRecord, b: { address: string; controlPort: number }) =>
+  a.address === b.address && a.controlPort === b.controlPort;
 
 /** Fingerprints compare case- and colon-insensitively; null matches only null. */
 export function sameFingerprint(a: string | null | undefined, b: string | null | undefined): boolean {
@@ -29,7 +30,12 @@ export function isPeerRecord(s: ServerRecord): boolean {
  * Merges a peer-learned record into `servers` (in place). `pinned` says whether the operator pinned
  * that address (config fingerprints). Returns what happened, for logs and tests.
  */
-export function mergePeerServer(servers: ServerRecord[], record: ServerRecord, pinned: boolean, max = MAX_PEER_SERVERS): 'added' | 'updated' | 'ignored' {
+export function mergePeerServer(
+  servers: ServerRecord[],
+  record: ServerRecord,
+  pinned: boolean,
+  max = MAX_PEER_SERVERS,
+): 'added' | 'updated' | 'ignored' {
   const here = servers.filter((s) => sameAddress(s, record));
   if (pinned || here.some((s) => !isPeerRecord(s))) return 'ignored';
   const match = here.find((s) => sameFingerprint(s.fingerprint, record.fingerprint));
@@ -43,7 +49,8 @@ export function mergePeerServer(servers: ServerRecord[], record: ServerRecord, p
     servers.splice(servers.indexOf(oldest), 1);
   }
   // A second claim for the same address gets its own id (the fingerprint tells them apart).
-  const id = here.length === 0 ? record.id : `${record.id}#${(record.fingerprint ?? 'none').replace(/:/g, '').slice(0, 16)}`;
+  const id =
+    here.length === 0 ? record.id : `${record.id}#${(record.fingerprint ?? 'none').replace(/:/g, '').slice(0, 16)}`;
   servers.push({ ...record, id, peer: true });
   return 'added';
 }
@@ -56,7 +63,13 @@ export function mergeOperatorServer(servers: ServerRecord[], record: ServerRecor
   const here = servers.filter((s) => sameAddress(s, record));
   const old = here.find((s) => !isPeerRecord(s)) ?? here[0];
   const merged: ServerRecord = old
-    ? { ...old, ...record, firstSeen: old.firstSeen, fingerprint: record.fingerprint ?? old.fingerprint, version: record.version ?? old.version }
+    ? {
+        ...old,
+        ...record,
+        firstSeen: old.firstSeen,
+        fingerprint: record.fingerprint ?? old.fingerprint,
+        version: record.version ?? old.version,
+      }
     : record;
   delete merged.peer;
   if (!old) return [...servers, merged];

@@ -32,7 +32,9 @@ export async function writePrivateFile(file: string, text: string): Promise<void
     throw err;
   }
   // Some file systems refuse to open or fsync a directory; the rename above has happened either way.
-  const d = await open(dir, constants.O_RDONLY).catch((e: unknown) => debugFailure(`cannot open ${dir} to fsync it`, e, 'E_CONFIG'));
+  const d = await open(dir, constants.O_RDONLY).catch((e: unknown) =>
+    debugFailure(`cannot open ${dir} to fsync it`, e, 'E_CONFIG'),
+  );
   if (d) {
     await d.sync().catch((e: unknown) => debugFailure(`cannot fsync ${dir}`, e, 'E_CONFIG'));
     await d.close();

@@ -5,8 +5,15 @@ import { withFileLock, writeFileAtomic } from './atomic.js';
 import { ensureConfigDir } from './config-dir.js';
 import { mergeOperatorServer, mergePeerServer } from './peer-records.js';
 import {
-  RECORDS_VERSION, validateMapping, validateMappingsFile, validateServer, validateServersFile,
-  type MappingRecord, type MappingsFile, type ServerRecord, type ServersFile,
+  RECORDS_VERSION,
+  validateMapping,
+  validateMappingsFile,
+  validateServer,
+  validateServersFile,
+  type MappingRecord,
+  type MappingsFile,
+  type ServerRecord,
+  type ServersFile,
 } from './schema.js';
 
 export const SERVERS_FILE = 'reverse_proxy_server.json';
@@ -23,21 +30,34 @@ async function load<T extends ServersFile | MappingsFile>(file: string, which: W
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: RECORDS_VERSION, [which]: [] } as unknown as T;
-    throw new P2prcError('E_CONFIG', `cannot read ${file}: ${(err as Error).message}`, { cause: err, details: { path: file } });
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      return { version: RECORDS_VERSION, [which]: [] } as unknown as T;
+    throw new P2prcError('E_CONFIG', `cannot read ${file}: ${(err as Error).message}`, {
+      cause: err,
+      details: { path: file },
+    });
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
     // JSON.parse quotes the text it choked on, newlines included: one line per error.
-    throw new P2prcError('E_CONFIG', `${file} is not valid JSON (${(err as Error).message.replace(/\r?\n/g, '\\n')}); it was left untouched — fix it or move it aside with --repair`, {
-      cause: err, details: { path: file },
-    });
+    throw new P2prcError(
+      'E_CONFIG',
+      `${file} is not valid JSON (${(err as Error).message.replace(/\r?\n/g, '\\n')}); it was left untouched — fix it or move it aside with --repair`,
+      {
+        cause: err,
+        details: { path: file },
+      },
+    );
   }
   const problem = which === 'servers' ? validateServersFile(parsed) : validateMappingsFile(parsed);
   if (problem) {
-    throw new P2prcError('E_CONFIG', `${file} does not match its schema: ${problem}; it was left untouched — fix it or move it aside with --repair`, { details: { path: file } });
+    throw new P2prcError(
+      'E_CONFIG',
+      `${file} does not match its schema: ${problem}; it was left untouched — fix it or move it aside with --repair`,
+      { details: { path: file } },
+    );
   }
   return parsed as T;
 }
@@ -80,7 +100,11 @@ export class RecordStore {
     return (await load<MappingsFile>(this.mappingsPath, 'mappings')).mappings;
   }
 
-  private async modify<T extends ServersFile | MappingsFile, R>(file: string, which: Which, fn: (data: T) => R): Promise<R> {
+  private async modify<T extends ServersFile | MappingsFile, R>(
+    file: string,
+    which: Which,
+    fn: (data: T) => R,
+  ): Promise<R> {
     return withFileLock(file, async () => {
       const data = await load<T>(file, which);
       const result = fn(data);
@@ -102,11 +126,15 @@ export class RecordStore {
    * A proxy a peer told us about: never changes an operator's or a pinned record, keyed by address
    * and fingerprint, capped in number (see peer-records.ts). `pinned` checks the address's pin.
    */
-  async upsertPeerServer(record: ServerRecord, pinned: (address: string, controlPort: number) => boolean): Promise<'added' | 'updated' | 'ignored'> {
+  async upsertPeerServer(
+    record: ServerRecord,
+    pinned: (address: string, controlPort: number) => boolean,
+  ): Promise<'added' | 'updated' | 'ignored'> {
     const problem = validateServer(record);
     if (problem) throw new P2prcError('E_CONFIG', `refusing to record an invalid ${problem}`);
     return this.modify<ServersFile, 'added' | 'updated' | 'ignored'>(this.serversPath, 'servers', (data) =>
-      mergePeerServer(data.servers, record, pinned(record.address, record.controlPort)));
+      mergePeerServer(data.servers, record, pinned(record.address, record.controlPort)),
+    );
   }
 
   /**
@@ -161,7 +189,9 @@ export class RecordStore {
     await ensureConfigDir(this.dir);
     await this.modify<ServersFile, void>(this.serversPath, 'servers', () => undefined);
     await this.modify<MappingsFile, void>(this.mappingsPath, 'mappings', (data) => {
-      data.mappings = data.mappings.filter((m) => m.status !== 'closed' || now - Date.parse(m.closedAt ?? m.updatedAt) < CLOSED_KEPT_MS);
+      data.mappings = data.mappings.filter(
+        (m) => m.status !== 'closed' || now - Date.parse(m.closedAt ?? m.updatedAt) < CLOSED_KEPT_MS,
+      );
     });
   }
 

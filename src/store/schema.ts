@@ -61,19 +61,51 @@ const port: Check = (v) => Number.isInteger(v) && (v as number) >= 0 && (v as nu
 const pid: Check = (v) => Number.isInteger(v) && (v as number) > 0;
 const bool: Check = (v) => typeof v === 'boolean';
 const date: Check = (v) => typeof v === 'string' && !Number.isNaN(Date.parse(v));
-const nullable = (c: Check): Check => (v) => v === null || c(v);
-const optional = (c: Check): Check => (v) => v === undefined || c(v);
-const oneOf = (...values: string[]): Check => (v) => typeof v === 'string' && values.includes(v);
+const nullable =
+  (c: Check): Check =>
+  (v) =>
+    v === null || c(v);
+const optional =
+  (c: Check): Check =>
+  (v) =>
+    v === undefined || c(v);
+const oneOf =
+  (...values: string[]): Check =>
+  (v) =>
+    typeof v === 'string' && values.includes(v);
 
 const SERVER: Record<string, Check> = {
-  id: str, address: str, controlPort: port, fingerprint: nullable(str), tls: bool, version: nullable(anyStr),
-  engine: oneOf('native', 'frp'), source: str, firstSeen: date, lastSeen: date, pid: optional(pid),
+  id: str,
+  address: str,
+  controlPort: port,
+  fingerprint: nullable(str),
+  tls: bool,
+  version: nullable(anyStr),
+  engine: oneOf('native', 'frp'),
+  source: str,
+  firstSeen: date,
+  lastSeen: date,
+  pid: optional(pid),
 };
 
 const MAPPING: Record<string, Check> = {
-  id: str, name: str, kind: oneOf('tunnel', 'service', 'visitor'), protocol: oneOf('tcp', 'udp', 'http'), engine: oneOf('native', 'frp', 'frp-wire'),
-  localHost: str, localPort: port, publicHost: anyStr, publicPort: nullable(port), proxyHost: str, proxyControlPort: port, pid,
-  createdAt: date, updatedAt: date, closedAt: optional(date), reconnectingSince: optional(date), status: oneOf('active', 'closed'),
+  id: str,
+  name: str,
+  kind: oneOf('tunnel', 'service', 'visitor'),
+  protocol: oneOf('tcp', 'udp', 'http'),
+  engine: oneOf('native', 'frp', 'frp-wire'),
+  localHost: str,
+  localPort: port,
+  publicHost: anyStr,
+  publicPort: nullable(port),
+  proxyHost: str,
+  proxyControlPort: port,
+  pid,
+  createdAt: date,
+  updatedAt: date,
+  closedAt: optional(date),
+  reconnectingSince: optional(date),
+  status: oneOf('active', 'closed'),
 };
 
 function checkEntry(entry: unknown, schema: Record<string, Check>, where: string): string | undefined {
@@ -88,7 +120,8 @@ function checkEntry(entry: unknown, schema: Record<string, Check>, where: string
 function checkFile(value: unknown, listKey: string, schema: Record<string, Check>): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'top level is not an object';
   const file = value as Record<string, unknown>;
-  if (file.version !== RECORDS_VERSION) return `unsupported version ${JSON.stringify(file.version)} (expected ${RECORDS_VERSION})`;
+  if (file.version !== RECORDS_VERSION)
+    return `unsupported version ${JSON.stringify(file.version)} (expected ${RECORDS_VERSION})`;
   const list = file[listKey];
   if (!Array.isArray(list)) return `"${listKey}" is not an array`;
   for (let i = 0; i < list.length; i++) {

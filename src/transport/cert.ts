@@ -37,7 +37,14 @@ function oid(dotted: string): Buffer {
 
 function utcTime(date: Date): Buffer {
   const iso = date.toISOString(); // 2026-11-24T22:16:39.000Z
-  const s = iso.slice(2, 4) + iso.slice(5, 7) + iso.slice(8, 10) + iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19) + 'Z';
+  const s =
+    iso.slice(2, 4) +
+    iso.slice(5, 7) +
+    iso.slice(8, 10) +
+    iso.slice(11, 13) +
+    iso.slice(14, 16) +
+    iso.slice(17, 19) +
+    'Z';
   return der(0x17, Buffer.from(s, 'latin1'));
 }
 
@@ -70,7 +77,10 @@ export function generateSelfSignedCert(commonName = 'p2prc-host', days = 3650): 
   );
   const signature = sign('sha256', tbs, { key: privateKey, dsaEncoding: 'der' });
   const cert = seq(tbs, ecdsaSha256, der(0x03, Buffer.from([0]), signature));
-  const certPem = `-----BEGIN CERTIFICATE-----\n${cert.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
+  const certPem = `-----BEGIN CERTIFICATE-----\n${cert
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
   const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
   return { keyPem, certPem, fingerprint: fingerprintOf(cert) };
 }
@@ -99,7 +109,10 @@ export function parseFingerprint(input: string | undefined, option = 'fingerprin
   if (input === undefined) return undefined;
   const canonical = normalizeFingerprint(input);
   if (!canonical) {
-    throw new P2prcError('E_USAGE', `option ${option} "${input.slice(0, 120)}" is not a SHA-256 certificate fingerprint (64 hex digits, colons optional)`);
+    throw new P2prcError(
+      'E_USAGE',
+      `option ${option} "${input.slice(0, 120)}" is not a SHA-256 certificate fingerprint (64 hex digits, colons optional)`,
+    );
   }
   return canonical;
 }
@@ -108,6 +121,10 @@ export function parseFingerprint(input: string | undefined, option = 'fingerprin
 export function storedPin(value: string | undefined, where: string): string | undefined {
   if (value === undefined) return undefined;
   const canonical = normalizeFingerprint(value);
-  if (!canonical) throw new P2prcError('E_TLS', `the stored pin for ${where} ("${value.slice(0, 120)}") is not a SHA-256 fingerprint; fix or remove it in config.json`);
+  if (!canonical)
+    throw new P2prcError(
+      'E_TLS',
+      `the stored pin for ${where} ("${value.slice(0, 120)}") is not a SHA-256 fingerprint; fix or remove it in config.json`,
+    );
   return canonical;
 }

@@ -3,7 +3,13 @@ import type { Socket } from 'node:net';
 import { P2prcError, toP2prcError } from '../errors.js';
 import { foreignProtocol, notP2prcHost } from '../protocol/foreign.js';
 import { formatAddress } from '../protocol/address.js';
-import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder, PREAMBLE_SIZE, decodePreamble, encodePreamble } from '../protocol/frame.js';
+import {
+  DEFAULT_MAX_FRAME_SIZE,
+  FrameDecoder,
+  PREAMBLE_SIZE,
+  decodePreamble,
+  encodePreamble,
+} from '../protocol/frame.js';
 import { decodeMessage, encodeMessage, type Message, type Messages, type MsgTypeName } from '../protocol/messages.js';
 
 export interface ChannelOptions {
@@ -41,7 +47,8 @@ export class FrameChannel extends EventEmitter<{ close: [P2prcError | undefined]
   private sniffed = false;
   private head = Buffer.alloc(0);
   private readonly onEnd = () => this.close(new P2prcError('E_CLOSED', 'connection closed by the peer'));
-  private readonly onError = (err: Error) => this.fail(new P2prcError('E_CLOSED', `connection error: ${err.message}`, { cause: err }));
+  private readonly onError = (err: Error) =>
+    this.fail(new P2prcError('E_CLOSED', `connection error: ${err.message}`, { cause: err }));
   private readonly onClose = () => this.fail(new P2prcError('E_CLOSED', 'connection closed'));
 
   constructor(socket: Socket, options: ChannelOptions = {}) {
@@ -79,7 +86,10 @@ export class FrameChannel extends EventEmitter<{ close: [P2prcError | undefined]
     if (queued) return Promise.resolve(queued);
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      const timer = timeoutMs > 0 ? setTimeout(() => this.close(new P2prcError('E_TIMEOUT', `no message within ${timeoutMs} ms`)), timeoutMs) : undefined;
+      const timer =
+        timeoutMs > 0
+          ? setTimeout(() => this.close(new P2prcError('E_TIMEOUT', `no message within ${timeoutMs} ms`)), timeoutMs)
+          : undefined;
       this.waiters.push({ resolve, reject, timer });
     });
   }
@@ -146,7 +156,13 @@ export class FrameChannel extends EventEmitter<{ close: [P2prcError | undefined]
     if (this.head.length < 5) return;
     this.sniffed = true;
     const foreign = foreignProtocol(this.head);
-    if (foreign) throw notP2prcHost(this.socket.remoteAddress ? formatAddress(this.socket.remoteAddress, this.socket.remotePort ?? 0) : 'the server', foreign);
+    if (foreign)
+      throw notP2prcHost(
+        this.socket.remoteAddress
+          ? formatAddress(this.socket.remoteAddress, this.socket.remotePort ?? 0)
+          : 'the server',
+        foreign,
+      );
   }
 
   private deliver(message: Message): void {

@@ -52,7 +52,10 @@ export function holdListener(port: number, host: string): void {
  * The held listener for exactly this port and address, with the sockets that arrived before; undefined
  * when none was held (or its listen failed), so the caller listens itself.
  */
-export async function adoptHeldListener(port: number, host: string): Promise<{ server: net.Server; queued: net.Socket[] } | undefined> {
+export async function adoptHeldListener(
+  port: number,
+  host: string,
+): Promise<{ server: net.Server; queued: net.Socket[] } | undefined> {
   const h = held;
   if (!h || h.port !== port || h.host !== host) return undefined;
   held = undefined;

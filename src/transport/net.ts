@@ -34,7 +34,9 @@ const AES_128_GCM = 'TLS_AES_128_GCM_SHA256';
  */
 export function tlsCiphers(): string {
   const suites = tls.DEFAULT_CIPHERS.split(':');
-  return suites.includes(AES_128_GCM) ? [AES_128_GCM, ...suites.filter((s) => s !== AES_128_GCM)].join(':') : tls.DEFAULT_CIPHERS;
+  return suites.includes(AES_128_GCM)
+    ? [AES_128_GCM, ...suites.filter((s) => s !== AES_128_GCM)].join(':')
+    : tls.DEFAULT_CIPHERS;
 }
 
 /**
@@ -44,21 +46,37 @@ export function tlsCiphers(): string {
  */
 export function serverTlsContext(keyPem: string | undefined, certPem: string | undefined): tls.SecureContext {
   return tls.createSecureContext({
-    key: keyPem, cert: certPem, ciphers: tlsCiphers(), honorCipherOrder: true, secureOptions: cryptoConstants.SSL_OP_PRIORITIZE_CHACHA,
+    key: keyPem,
+    cert: certPem,
+    ciphers: tlsCiphers(),
+    honorCipherOrder: true,
+    secureOptions: cryptoConstants.SSL_OP_PRIORITIZE_CHACHA,
   });
 }
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EADDRNOTAVAIL']);
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNRESET',
+  'EADDRNOTAVAIL',
+]);
 
 export function mapSocketError(err: NodeJS.ErrnoException, what: string): P2prcError {
   if (err instanceof P2prcError) return err;
   // An AbortSignal's reason: a DOMException whose `code` is a number, so it must not reach the string checks.
   if (err?.name === 'TimeoutError') return new P2prcError('E_TIMEOUT', `${what} timed out`, { cause: err });
-  if (err?.name === 'AbortError') return new P2prcError('E_CLOSED', `connecting to ${what} was cancelled`, { cause: err });
-  if (typeof err?.code !== 'string') return new P2prcError('E_UNREACHABLE', `${what}: ${String(err?.message ?? err)}`, { cause: err });
-  if (UNREACHABLE.has(err.code)) return new P2prcError('E_UNREACHABLE', `${what} is unreachable (${err.code})`, { cause: err });
+  if (err?.name === 'AbortError')
+    return new P2prcError('E_CLOSED', `connecting to ${what} was cancelled`, { cause: err });
+  if (typeof err?.code !== 'string')
+    return new P2prcError('E_UNREACHABLE', `${what}: ${String(err?.message ?? err)}`, { cause: err });
+  if (UNREACHABLE.has(err.code))
+    return new P2prcError('E_UNREACHABLE', `${what} is unreachable (${err.code})`, { cause: err });
   if (err.code === 'ETIMEDOUT') return new P2prcError('E_TIMEOUT', `${what} timed out`, { cause: err });
-  if (err.code.startsWith('ERR_SSL') || err.code.startsWith('ERR_TLS')) return new P2prcError('E_TLS', `TLS with ${what} failed: ${err.message}`, { cause: err });
+  if (err.code.startsWith('ERR_SSL') || err.code.startsWith('ERR_TLS'))
+    return new P2prcError('E_TLS', `TLS with ${what} failed: ${err.message}`, { cause: err });
   return new P2prcError('E_UNREACHABLE', `${what}: ${err.message}`, { cause: err });
 }
 
@@ -85,7 +103,13 @@ export function wrapServerTls(socket: net.Socket, context: tls.SecureContext): t
 }
 
 /** Resolves on `event`, rejects on 'error', timeout or abort; plain listeners, since this runs per data connection. */
-function awaitEvent(socket: net.Socket, event: string, timeoutMs: number, what: string, signal?: AbortSignal): Promise<void> {
+function awaitEvent(
+  socket: net.Socket,
+  event: string,
+  timeoutMs: number,
+  what: string,
+  signal?: AbortSignal,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const cleanup = () => {
       clearTimeout(timer);
@@ -96,7 +120,10 @@ function awaitEvent(socket: net.Socket, event: string, timeoutMs: number, what: 
     const onEvent = () => (cleanup(), resolve());
     const onError = (err: Error) => (cleanup(), reject(err));
     const onAbort = () => (cleanup(), reject(signal!.reason));
-    const timer = setTimeout(() => (cleanup(), reject(new P2prcError('E_TIMEOUT', `connecting to ${what} timed out after ${timeoutMs} ms`))), timeoutMs);
+    const timer = setTimeout(
+      () => (cleanup(), reject(new P2prcError('E_TIMEOUT', `connecting to ${what} timed out after ${timeoutMs} ms`))),
+      timeoutMs,
+    );
     socket.once(event, onEvent);
     socket.once('error', onError);
     if (signal?.aborted) onAbort();
@@ -130,7 +157,11 @@ export async function dial(options: DialOptions): Promise<Dialed> {
     await awaitEvent(tlsSocket, 'secureConnect', options.timeoutMs, what, options.signal);
     const pinned = options.fingerprint !== undefined ? normalizeFingerprint(options.fingerprint) : undefined;
     // An unparsable stored pin is a mismatch, never "no pin".
-    if (pinned === null) throw new P2prcError('E_TLS', `the pinned fingerprint for ${what} is not a SHA-256 fingerprint; refusing to connect`);
+    if (pinned === null)
+      throw new P2prcError(
+        'E_TLS',
+        `the pinned fingerprint for ${what} is not a SHA-256 fingerprint; refusing to connect`,
+      );
     // A resumed session proves the server holds the ticket key of a session whose certificate we
     // already checked; resumption may not carry the certificate again.
     if (tlsSocket.isSessionReused() && pinned) {
@@ -140,9 +171,13 @@ export async function dial(options: DialOptions): Promise<Dialed> {
     const raw = tlsSocket.getPeerX509Certificate()?.raw;
     const actual = raw ? fingerprintOf(raw) : undefined;
     if (!actual || (pinned && pinned !== actual)) {
-      throw new P2prcError('E_TLS', `certificate of ${what} does not match the pinned fingerprint (expected ${pinned}, got ${actual ?? 'none'})`, {
-        details: { expected: pinned, actual },
-      });
+      throw new P2prcError(
+        'E_TLS',
+        `certificate of ${what} does not match the pinned fingerprint (expected ${pinned}, got ${actual ?? 'none'})`,
+        {
+          details: { expected: pinned, actual },
+        },
+      );
     }
     tuneSocket(tlsSocket);
     return { socket: tlsSocket, fingerprint: actual, tlsSocket };
@@ -156,10 +191,21 @@ export async function dial(options: DialOptions): Promise<Dialed> {
 export async function listenTcp(server: net.Server, port: number, host: string): Promise<number> {
   const onError = once(server, 'error');
   server.listen({ port, host, exclusive: true });
-  const result = await Promise.race([once(server, 'listening').then(() => undefined), onError.then(([e]) => e as NodeJS.ErrnoException)]);
+  const result = await Promise.race([
+    once(server, 'listening').then(() => undefined),
+    onError.then(([e]) => e as NodeJS.ErrnoException),
+  ]);
   if (result) {
-    if (result.code === 'EADDRINUSE') throw new P2prcError('E_PORT_TAKEN', `port ${port} on ${host} is already in use`, { cause: result, details: { port } });
-    if (result.code === 'EACCES') throw new P2prcError('E_PORT_DENIED', `no permission to bind ${host}:${port}`, { cause: result, details: { port } });
+    if (result.code === 'EADDRINUSE')
+      throw new P2prcError('E_PORT_TAKEN', `port ${port} on ${host} is already in use`, {
+        cause: result,
+        details: { port },
+      });
+    if (result.code === 'EACCES')
+      throw new P2prcError('E_PORT_DENIED', `no permission to bind ${host}:${port}`, {
+        cause: result,
+        details: { port },
+      });
     throw new P2prcError('E_INTERNAL', `cannot listen on ${host}:${port}: ${result.message}`, { cause: result });
   }
   return (server.address() as net.AddressInfo).port;

@@ -8,7 +8,12 @@ import type { Duplex } from 'node:stream';
 export interface VisitorSink {
   acceptVisitor(tunnel: { tunnelId: string; port: number }, visitor: net.Socket): void;
   /** Forwards one datagram to the client; false when it had to be dropped (congestion). */
-  sendDatagram?(tunnel: { tunnelId: string; name: string }, visitorId: number, data: Buffer, from: { address: string; port: number }): boolean;
+  sendDatagram?(
+    tunnel: { tunnelId: string; name: string },
+    visitorId: number,
+    data: Buffer,
+    from: { address: string; port: number },
+  ): boolean;
 }
 
 export interface PairingLimits {
@@ -47,7 +52,10 @@ export class PairingPool<T, V extends Duplex, W extends Duplex> {
   private readonly waiting: Array<Waiter<T, V>> = [];
   private closed = false;
 
-  constructor(private readonly limits: PairingLimits, private readonly hooks: PairingHooks<T, V, W>) {}
+  constructor(
+    private readonly limits: PairingLimits,
+    private readonly hooks: PairingHooks<T, V, W>,
+  ) {}
 
   get idleCount(): number {
     return this.idle.size;

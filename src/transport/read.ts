@@ -17,7 +17,10 @@ export interface ReadExactOptions {
  */
 export function readExact(stream: Readable, n: number, o: ReadExactOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => finish(new P2prcError('E_TIMEOUT', `no ${o.what} within ${o.timeoutMs} ms`)), o.timeoutMs);
+    const timer = setTimeout(
+      () => finish(new P2prcError('E_TIMEOUT', `no ${o.what} within ${o.timeoutMs} ms`)),
+      o.timeoutMs,
+    );
     const tryRead = () => {
       const chunk = stream.read(n) as Buffer | null;
       // At the end of the stream read(n) hands over what is left, even when it is short.
@@ -44,16 +47,25 @@ export function readExact(stream: Readable, n: number, o: ReadExactOptions): Pro
 
 /** The first byte of a fresh connection, left in the stream for whoever takes it next. */
 export async function peekByte(stream: Readable, timeoutMs: number): Promise<number> {
-  const first = await readExact(stream, 1, { timeoutMs, what: 'bytes', closed: () => new P2prcError('E_CLOSED', 'closed before sending anything') });
+  const first = await readExact(stream, 1, {
+    timeoutMs,
+    what: 'bytes',
+    closed: () => new P2prcError('E_CLOSED', 'closed before sending anything'),
+  });
   stream.unshift(first);
   return first[0]!;
 }
 
 /** One p2prc frame off a stream, decoded; the length is checked before its bytes are read. */
-export async function readMessage(stream: Readable, timeoutMs: number, maxFrameSize = DEFAULT_MAX_FRAME_SIZE): Promise<Message> {
+export async function readMessage(
+  stream: Readable,
+  timeoutMs: number,
+  maxFrameSize = DEFAULT_MAX_FRAME_SIZE,
+): Promise<Message> {
   const head = await readExact(stream, 4, { timeoutMs, what: 'frame header' });
   const length = head.readUInt32BE(0);
-  if (length < 1 || length > maxFrameSize) throw new P2prcError('E_PROTOCOL', `frame of ${length} bytes outside 1..${maxFrameSize}`);
+  if (length < 1 || length > maxFrameSize)
+    throw new P2prcError('E_PROTOCOL', `frame of ${length} bytes outside 1..${maxFrameSize}`);
   const body = await readExact(stream, length, { timeoutMs, what: 'frame' });
   return decodeMessage({ type: body[0]!, payload: body.subarray(1) });
 }

@@ -56,8 +56,8 @@ export function encodeWsFrame(opcode: number, payload: Buffer): Buffer {
   const head = n < 126 ? Buffer.alloc(2) : n < 65536 ? Buffer.alloc(4) : Buffer.alloc(10);
   head[0] = 0x80 | opcode;
   if (n < 126) head[1] = n;
-  else if (n < 65536) (head[1] = 126, head.writeUInt16BE(n, 2));
-  else (head[1] = 127, head.writeBigUInt64BE(BigInt(n), 2));
+  else if (n < 65536) ((head[1] = 126), head.writeUInt16BE(n, 2));
+  else ((head[1] = 127), head.writeBigUInt64BE(BigInt(n), 2));
   return Buffer.concat([head, payload]);
 }
 
@@ -77,7 +77,8 @@ export class WsFrameDecoder {
   private next(): WsFrame | undefined {
     const b = this.buf;
     if (b.length < 2) return undefined;
-    if (b[0]! & 0x70) throw new P2prcError('E_PROTOCOL', 'WebSocket frame with reserved bits (no extension was agreed)');
+    if (b[0]! & 0x70)
+      throw new P2prcError('E_PROTOCOL', 'WebSocket frame with reserved bits (no extension was agreed)');
     const masked = (b[1]! & 0x80) !== 0;
     if (this.requireMask && !masked) throw new P2prcError('E_PROTOCOL', 'unmasked WebSocket frame from a client');
     let len = b[1]! & 0x7f;
@@ -89,11 +90,13 @@ export class WsFrameDecoder {
     } else if (len === 127) {
       if (b.length < 10) return undefined;
       const big = b.readBigUInt64BE(2);
-      if (big > BigInt(MAX_WS_PAYLOAD)) throw new P2prcError('E_TOO_LARGE', `WebSocket frame of ${big} bytes exceeds ${MAX_WS_PAYLOAD}`);
+      if (big > BigInt(MAX_WS_PAYLOAD))
+        throw new P2prcError('E_TOO_LARGE', `WebSocket frame of ${big} bytes exceeds ${MAX_WS_PAYLOAD}`);
       len = Number(big);
       off = 10;
     }
-    if (len > MAX_WS_PAYLOAD) throw new P2prcError('E_TOO_LARGE', `WebSocket frame of ${len} bytes exceeds ${MAX_WS_PAYLOAD}`);
+    if (len > MAX_WS_PAYLOAD)
+      throw new P2prcError('E_TOO_LARGE', `WebSocket frame of ${len} bytes exceeds ${MAX_WS_PAYLOAD}`);
     const maskAt = off;
     if (masked) off += 4;
     if (b.length < off + len) return undefined;

@@ -1,7 +1,15 @@
 import type net from 'node:net';
 import { Duplex } from 'node:stream';
 import { P2prcError, toP2prcError } from '../errors.js';
-import { encodeWsFrame, parseRequestHead, websocketAccept, WsFrameDecoder, WsOp, type RequestHead, type WsFrame } from './websocket-frame.js';
+import {
+  encodeWsFrame,
+  parseRequestHead,
+  websocketAccept,
+  WsFrameDecoder,
+  WsOp,
+  type RequestHead,
+  type WsFrame,
+} from './websocket-frame.js';
 
 /**
  * A server-side WebSocket carrying a byte stream (frp's `protocol = websocket`): each write goes out as
@@ -12,7 +20,10 @@ import { encodeWsFrame, parseRequestHead, websocketAccept, WsFrameDecoder, WsOp,
 export class WebSocketStream extends Duplex {
   private readonly decoder = new WsFrameDecoder(true);
 
-  constructor(private readonly socket: net.Socket, rest: Buffer) {
+  constructor(
+    private readonly socket: net.Socket,
+    rest: Buffer,
+  ) {
     super({ allowHalfOpen: false });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.once('end', () => this.push(null));
@@ -101,7 +112,10 @@ export function readRequestHead(socket: net.Socket, timeoutMs: number): Promise<
       }
     };
     const onEnd = () => finish(new P2prcError('E_CLOSED', 'closed during the HTTP request head'));
-    const timer = setTimeout(() => finish(new P2prcError('E_TIMEOUT', `no complete HTTP request head within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new P2prcError('E_TIMEOUT', `no complete HTTP request head within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     socket.on('data', onData);
     socket.once('end', onEnd);
     socket.resume();
@@ -120,11 +134,17 @@ export function acceptWebSocket(socket: net.Socket, head: RequestHead, path: str
     throw new P2prcError('E_PROTOCOL', why);
   };
   if (head.method !== 'GET' || head.target.split('?')[0] !== path) {
-    throw new P2prcError('E_PROTOCOL', `unrecognized protocol (an HTTP request for ${head.method} ${head.target.slice(0, 100)})`);
+    throw new P2prcError(
+      'E_PROTOCOL',
+      `unrecognized protocol (an HTTP request for ${head.method} ${head.target.slice(0, 100)})`,
+    );
   }
   const upgrade = (h.upgrade ?? '').toLowerCase() === 'websocket' && /\bupgrade\b/i.test(h.connection ?? '');
   if (!upgrade || !h['sec-websocket-key']) refuse('400 Bad Request', 'not a WebSocket upgrade');
-  if (h['sec-websocket-version'] !== '13') refuse('426 Upgrade Required\r\nSec-WebSocket-Version: 13', `WebSocket version ${h['sec-websocket-version']}`);
-  socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${websocketAccept(h['sec-websocket-key']!)}\r\n\r\n`);
+  if (h['sec-websocket-version'] !== '13')
+    refuse('426 Upgrade Required\r\nSec-WebSocket-Version: 13', `WebSocket version ${h['sec-websocket-version']}`);
+  socket.write(
+    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${websocketAccept(h['sec-websocket-key']!)}\r\n\r\n`,
+  );
   return new WebSocketStream(socket, head.rest);
 }

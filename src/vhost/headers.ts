@@ -1,7 +1,17 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 /** Per-hop headers a proxy must not pass on (RFC 9110 §7.6.1), as Go's ReverseProxy drops them in frps. */
-const HOP_BY_HOP = new Set(['connection', 'proxy-connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'proxy-connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
 
 export interface ForwardOptions {
   /** Replaces the Host header (frp's host_header_rewrite). */
@@ -22,7 +32,8 @@ export interface ForwardOptions {
 export function forwardHeaders(raw: readonly string[], o: ForwardOptions): string[] {
   const named = new Set<string>();
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() === 'connection') for (const t of raw[i + 1]!.split(',')) named.add(t.trim().toLowerCase());
+    if (raw[i]!.toLowerCase() === 'connection')
+      for (const t of raw[i + 1]!.split(',')) named.add(t.trim().toLowerCase());
   }
   const replaced = new Set(Object.keys(o.headers ?? {}).map((k) => k.toLowerCase()));
   const out: string[] = [];
@@ -48,7 +59,8 @@ export function forwardHeaders(raw: readonly string[], o: ForwardOptions): strin
 /** A response's headers for the visitor: hop-by-hop ones dropped (Node frames the body itself). Pure. */
 export function responseHeaders(raw: readonly string[]): string[] {
   const out: string[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) if (!HOP_BY_HOP.has(raw[i]!.toLowerCase())) out.push(raw[i]!, raw[i + 1]!);
+  for (let i = 0; i + 1 < raw.length; i += 2)
+    if (!HOP_BY_HOP.has(raw[i]!.toLowerCase())) out.push(raw[i]!, raw[i + 1]!);
   return out;
 }
 
@@ -56,7 +68,11 @@ export function responseHeaders(raw: readonly string[]): string[] {
  * frp's check: a route with a user or a password set needs `Authorization: Basic` with exactly both
  * (an empty password included); routes with neither are open. Compared in constant time. Pure.
  */
-export function basicAuthOk(user: string | undefined, password: string | undefined, authorization: string | undefined): boolean {
+export function basicAuthOk(
+  user: string | undefined,
+  password: string | undefined,
+  authorization: string | undefined,
+): boolean {
   if (!user && !password) return true;
   const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization ?? '');
   if (!m) return false;

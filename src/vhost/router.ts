@@ -72,10 +72,18 @@ export function hostOnly(hostHeader: string): string {
 }
 
 /** The domains an frp http proxy (or a native --expose http:PORT@NAME) claims: custom domains, plus subdomain.subdomain_host. */
-export function claimedDomains(customDomains: readonly string[], subdomain: string | undefined, subdomainHost: string | undefined): string[] {
+export function claimedDomains(
+  customDomains: readonly string[],
+  subdomain: string | undefined,
+  subdomainHost: string | undefined,
+): string[] {
   const out = customDomains.map((d) => d.trim()).filter(Boolean);
   if (subdomain) {
-    if (!subdomainHost) throw new P2prcError('E_USAGE', 'subdomain is not supported because this host has no subdomain host (--subdomain-host)');
+    if (!subdomainHost)
+      throw new P2prcError(
+        'E_USAGE',
+        'subdomain is not supported because this host has no subdomain host (--subdomain-host)',
+      );
     if (subdomain.includes('.')) throw new P2prcError('E_USAGE', `subdomain "${subdomain}" must not contain "."`);
     out.push(`${subdomain}.${subdomainHost}`);
   }

@@ -43,7 +43,9 @@ export class VhostServer {
     // Node's parser caps the request head (16 KiB) and times out slow heads; a proxy needs nothing more.
     this.server = http.createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 30_000, requestTimeout: 0 });
     this.server.on('request', (req, res) => this.onRequest(req, res));
-    this.server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.onUpgrade(req, socket, head));
+    this.server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) =>
+      this.onUpgrade(req, socket, head),
+    );
     this.server.on('clientError', (_err, socket: Duplex) => socket.destroy());
   }
 
@@ -56,7 +58,8 @@ export class VhostServer {
   register(domains: readonly string[], locations: readonly string[], route: VhostRoute): () => void {
     const done: Array<[string, string]> = [];
     try {
-      for (const d of domains) for (const l of locations.length ? locations : ['']) (this.router.add(d, l, route), done.push([d, l]));
+      for (const d of domains)
+        for (const l of locations.length ? locations : ['']) (this.router.add(d, l, route), done.push([d, l]));
     } catch (err) {
       for (const [d, l] of done) this.router.remove(d, l);
       throw err;
@@ -72,15 +75,27 @@ export class VhostServer {
     const route = this.route(req);
     if (!route) return notFound(res);
     if (!basicAuthOk(route.user, route.password, req.headers.authorization)) {
-      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="Restricted"', 'Content-Type': 'text/plain; charset=utf-8' });
+      res.writeHead(401, {
+        'WWW-Authenticate': 'Basic realm="Restricted"',
+        'Content-Type': 'text/plain; charset=utf-8',
+      });
       return void res.end('Unauthorized\n');
     }
-    const visitor = { remoteAddress: req.socket.remoteAddress, remotePort: req.socket.remotePort, localAddress: req.socket.localAddress, localPort: this.port };
+    const visitor = {
+      remoteAddress: req.socket.remoteAddress,
+      remotePort: req.socket.remotePort,
+      localAddress: req.socket.localAddress,
+      localPort: this.port,
+    };
     const upstream = http.request({
       createConnection: () => route.connect(visitor) as net.Socket,
       method: req.method,
       path: originForm(req.url ?? '/'),
-      headers: forwardHeaders(req.rawHeaders, { rewriteHost: route.rewriteHost, headers: route.headers, clientIp: req.socket.remoteAddress }),
+      headers: forwardHeaders(req.rawHeaders, {
+        rewriteHost: route.rewriteHost,
+        headers: route.headers,
+        clientIp: req.socket.remoteAddress,
+      }),
       setHost: false,
     });
     upstream.on('response', (r) => {
@@ -100,15 +115,25 @@ export class VhostServer {
   private onUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     const route = this.route(req);
-    const refuse = (status: string, extra = ''): void => void socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n${extra}Content-Length: 0\r\n\r\n`);
+    const refuse = (status: string, extra = ''): void =>
+      void socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n${extra}Content-Length: 0\r\n\r\n`);
     if (!route) return refuse('404 Not Found');
-    if (!basicAuthOk(route.user, route.password, req.headers.authorization)) return refuse('401 Unauthorized', 'WWW-Authenticate: Basic realm="Restricted"\r\n');
+    if (!basicAuthOk(route.user, route.password, req.headers.authorization))
+      return refuse('401 Unauthorized', 'WWW-Authenticate: Basic realm="Restricted"\r\n');
     const headers = forwardHeaders(req.rawHeaders, {
-      rewriteHost: route.rewriteHost, headers: route.headers, clientIp: socket.remoteAddress, upgrade: String(req.headers.upgrade ?? 'websocket'),
+      rewriteHost: route.rewriteHost,
+      headers: route.headers,
+      clientIp: socket.remoteAddress,
+      upgrade: String(req.headers.upgrade ?? 'websocket'),
     });
     let text = `${req.method} ${originForm(req.url ?? '/')} HTTP/1.1\r\n`;
     for (let i = 0; i + 1 < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    const backend = route.connect({ remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, localAddress: socket.localAddress, localPort: this.port });
+    const backend = route.connect({
+      remoteAddress: socket.remoteAddress,
+      remotePort: socket.remotePort,
+      localAddress: socket.localAddress,
+      localPort: this.port,
+    });
     backend.write(`${text}\r\n`);
     if (head.length) backend.write(head);
     this.upgraded.add(socket);
@@ -137,4 +162,3 @@ function originForm(target: string): string {
   const rest = target.slice(m[0].length);
   return rest.startsWith('/') ? rest : `/${rest}`;
 }
-

@@ -3,7 +3,17 @@
  * door of their own: src/index.ts re-exports all of it, and the CLI's view commands load only this,
  * so listing tunnels does not make V8 read every engine's code first (docs/benchmarks.md, "Startup").
  */
-export { viewServers, viewMappings, pruneMappings, repairRecords, mappingState, type ServerView, type MappingView, type ServerState, type MappingState } from './servers.js';
+export {
+  viewServers,
+  viewMappings,
+  pruneMappings,
+  repairRecords,
+  mappingState,
+  type ServerView,
+  type MappingView,
+  type ServerState,
+  type MappingState,
+} from './servers.js';
 export { viewClients, viewLiveTunnels, type ClientsView, type LiveTunnels } from './live.js';
 export { resolveConfigDir } from '../store/index.js';
 export { formatAddress } from '../protocol/address.js';

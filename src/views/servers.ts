@@ -1,5 +1,11 @@
 import { probeHost, type ProbeState } from '../client/probe.js';
-import { RecordStore, isProcessAlive, recordWriteWarning, type MappingRecord, type ServerRecord } from '../store/index.js';
+import {
+  RecordStore,
+  isProcessAlive,
+  recordWriteWarning,
+  type MappingRecord,
+  type ServerRecord,
+} from '../store/index.js';
 import { dial } from '../transport/net.js';
 import { debugFailure } from '../log/debug.js';
 
@@ -30,9 +36,19 @@ export async function viewServers(configDir: string, opts: ViewServersOptions = 
   const store = new RecordStore(configDir);
   const servers = await store.readServers();
   const timeoutMs = opts.timeoutMs ?? 1_500;
-  const rows = await Promise.all(servers.map((s) => (opts.offline ? { ...s, state: 'unknown' as const, latencyMs: null } : probeServer(s, timeoutMs))));
-  const seen = rows.filter((r) => r.state === 'alive').map((r) => ({ id: r.id, lastSeen: r.lastSeen, version: r.version ?? undefined }));
-  await store.markServersSeen(seen).catch((err: unknown) => opts.onWarning?.(`warning: ${recordWriteWarning('what the probe saw', store.serversPath, err)}`));
+  const rows = await Promise.all(
+    servers.map((s) =>
+      opts.offline ? { ...s, state: 'unknown' as const, latencyMs: null } : probeServer(s, timeoutMs),
+    ),
+  );
+  const seen = rows
+    .filter((r) => r.state === 'alive')
+    .map((r) => ({ id: r.id, lastSeen: r.lastSeen, version: r.version ?? undefined }));
+  await store
+    .markServersSeen(seen)
+    .catch((err: unknown) =>
+      opts.onWarning?.(`warning: ${recordWriteWarning('what the probe saw', store.serversPath, err)}`),
+    );
   return rows;
 }
 
@@ -51,7 +67,11 @@ async function probeServer(s: ServerRecord, timeoutMs: number): Promise<ServerVi
       return { ...s, state: 'down', latencyMs: null };
     }
   }
-  const r = await probeHost(s.address, s.controlPort, { tls: s.tls, fingerprint: s.fingerprint ?? undefined, timeoutMs });
+  const r = await probeHost(s.address, s.controlPort, {
+    tls: s.tls,
+    fingerprint: s.fingerprint ?? undefined,
+    timeoutMs,
+  });
   if (r.state !== 'alive') return { ...s, state: r.state, latencyMs: r.latencyMs ?? null };
   return { ...s, lastSeen: seenAt(), version: r.version ?? s.version, state: r.state, latencyMs: r.latencyMs ?? null };
 }

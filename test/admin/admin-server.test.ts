@@ -9,15 +9,37 @@ afterEach(async () => {
 });
 
 const tunnel: TunnelView = {
-  name: 'web', owner: 'alice', publicPort: 6001, domain: null, target: null, protocol: 'tcp', engine: 'native', online: true,
-  visitorsNow: 1, visitorsTotal: 3, bytesIn: 300, bytesOut: 4000, since: '2025-01-01T00:00:00.000Z',
+  name: 'web',
+  owner: 'alice',
+  publicPort: 6001,
+  domain: null,
+  target: null,
+  protocol: 'tcp',
+  engine: 'native',
+  online: true,
+  visitorsNow: 1,
+  visitorsTotal: 3,
+  bytesIn: 300,
+  bytesOut: 4000,
+  since: '2025-01-01T00:00:00.000Z',
 };
 /** A source holding plain data the test can change: what the server shows must follow it. */
 function source(): AdminSource & { list: TunnelView[] } {
   const list = [tunnel];
   return {
-    role: 'host', list,
-    clients: () => [{ id: 'c1', name: 'alice', address: '127.0.0.1:5555', since: tunnel.since, tunnels: list.length, bytesIn: 300, bytesOut: 4000 }],
+    role: 'host',
+    list,
+    clients: () => [
+      {
+        id: 'c1',
+        name: 'alice',
+        address: '127.0.0.1:5555',
+        since: tunnel.since,
+        tunnels: list.length,
+        bytesIn: 300,
+        bytesOut: 4000,
+      },
+    ],
     tunnels: () => list,
     stats: () => ({ pendingHandshakes: 2, dataPoolSize: 4, dataPoolMisses: 7 }),
   };
@@ -36,7 +58,9 @@ describe('AdminServer', () => {
   it('answers 401 on every route without the right bearer token', async () => {
     const s = await start();
     for (const route of ['/', '/metrics', '/api/clients', '/api/tunnels', '/api/events', '/nope']) {
-      for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: 'tok' }] as Array<Record<string, string>>) {
+      for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: 'tok' }] as Array<
+        Record<string, string>
+      >) {
         const res = await fetch(`${s.url}${route.slice(1)}`, { headers });
         expect(res.status, `${route} ${JSON.stringify(headers)}`).toBe(401);
         expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
@@ -83,10 +107,23 @@ describe('AdminServer', () => {
   });
 
   it('refuses a non-loopback bind without TLS unless insecure', async () => {
-    expect(() => new AdminServer({ source: source(), token: 't', port: 0, bind: '0.0.0.0' })).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
-    expect(() => new AdminServer({ source: source(), token: 't', port: 0, bind: '0.0.0.0', insecure: true })).not.toThrow();
+    expect(() => new AdminServer({ source: source(), token: 't', port: 0, bind: '0.0.0.0' })).toThrow(
+      expect.objectContaining({ code: 'E_USAGE' }),
+    );
+    expect(
+      () => new AdminServer({ source: source(), token: 't', port: 0, bind: '0.0.0.0', insecure: true }),
+    ).not.toThrow();
     const { keyPem, certPem } = generateSelfSignedCert();
-    expect(() => new AdminServer({ source: source(), token: 't', port: 0, bind: '0.0.0.0', tls: { key: keyPem, cert: certPem } })).not.toThrow();
+    expect(
+      () =>
+        new AdminServer({
+          source: source(),
+          token: 't',
+          port: 0,
+          bind: '0.0.0.0',
+          tls: { key: keyPem, cert: certPem },
+        }),
+    ).not.toThrow();
   });
 
   it('gives a browser a token prompt (still 401) and the dashboard with the token', async () => {

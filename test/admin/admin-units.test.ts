@@ -9,7 +9,15 @@ describe('bearerMatches', () => {
     expect(bearerMatches('bearer s3cret', 's3cret')).toBe(true);
   });
   it.each([
-    [undefined], [''], ['s3cret'], ['Bearer'], ['Bearer '], ['Bearer s3cre'], ['Bearer s3crett'], ['Basic s3cret'], ['Bearer s3cret extra'],
+    [undefined],
+    [''],
+    ['s3cret'],
+    ['Bearer'],
+    ['Bearer '],
+    ['Bearer s3cre'],
+    ['Bearer s3crett'],
+    ['Basic s3cret'],
+    ['Bearer s3cret extra'],
   ])('refuses %j', (header) => {
     expect(bearerMatches(header, 's3cret')).toBe(false);
   });
@@ -19,7 +27,15 @@ describe('bearerMatches', () => {
 });
 
 describe('isLoopback', () => {
-  it.each([['127.0.0.1', true], ['127.1.2.3', true], ['::1', true], ['localhost', true], ['0.0.0.0', false], ['::', false], ['10.0.0.1', false]])('%s -> %s', (a, want) => {
+  it.each([
+    ['127.0.0.1', true],
+    ['127.1.2.3', true],
+    ['::1', true],
+    ['localhost', true],
+    ['0.0.0.0', false],
+    ['::', false],
+    ['10.0.0.1', false],
+  ])('%s -> %s', (a, want) => {
     expect(isLoopback(a)).toBe(want);
   });
 });
@@ -44,7 +60,15 @@ describe('EventRing', () => {
 });
 
 describe('refusalReason', () => {
-  it.each([['E_AUTH', 'auth'], ['E_TLS', 'tls'], ['E_QUOTA', 'quota'], ['E_PORT_TAKEN', 'port_taken'], ['E_PORT_DENIED', 'policy'], ['E_PROTOCOL', 'protocol'], ['E_SOMETHING', 'protocol']])('%s -> %s', (code, reason) => {
+  it.each([
+    ['E_AUTH', 'auth'],
+    ['E_TLS', 'tls'],
+    ['E_QUOTA', 'quota'],
+    ['E_PORT_TAKEN', 'port_taken'],
+    ['E_PORT_DENIED', 'policy'],
+    ['E_PROTOCOL', 'protocol'],
+    ['E_SOMETHING', 'protocol'],
+  ])('%s -> %s', (code, reason) => {
     expect(refusalReason(code)).toBe(reason);
   });
 });

@@ -16,10 +16,19 @@ afterEach(async () => {
   await cleanup();
 });
 
-async function frpc(hostPort: number, token: string, localPort: number, remotePort: number, proxy = `type = tcp\nremote_port = ${remotePort}`): Promise<string[]> {
+async function frpc(
+  hostPort: number,
+  token: string,
+  localPort: number,
+  remotePort: number,
+  proxy = `type = tcp\nremote_port = ${remotePort}`,
+): Promise<string[]> {
   const dir = tempDir('p2prc-frpc-');
   const ini = path.join(dir, 'frpc.ini');
-  await writeFile(ini, `[common]\nserver_addr = 127.0.0.1\nserver_port = ${hostPort}\ntoken = ${token}\nlog_file = console\nlogin_fail_exit = true\n\n[svc]\nlocal_ip = 127.0.0.1\nlocal_port = ${localPort}\n${proxy}\n`);
+  await writeFile(
+    ini,
+    `[common]\nserver_addr = 127.0.0.1\nserver_port = ${hostPort}\ntoken = ${token}\nlog_file = console\nlogin_fail_exit = true\n\n[svc]\nlocal_ip = 127.0.0.1\nlocal_port = ${localPort}\n${proxy}\n`,
+  );
   const proc = spawn(path.join(FRP_DIR, 'frpc'), ['-c', ini], { stdio: ['ignore', 'pipe', 'pipe'] });
   procs.add(proc);
   const log: string[] = [];
@@ -30,10 +39,15 @@ async function frpc(hostPort: number, token: string, localPort: number, remotePo
 /** fetch() drops a Host header; virtual hosts route on it. */
 function getWithHost(port: number, hostHeader: string, urlPath: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: urlPath, headers: { host: hostHeader }, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c) => (body += c)).on('end', () => resolve(body));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path: urlPath, headers: { host: hostHeader }, agent: false }, (res) => {
+        let body = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (c) => (body += c))
+          .on('end', () => resolve(body));
+      })
+      .on('error', reject);
   });
 }
 
@@ -44,10 +58,13 @@ describe.skipIf(!!FRP_SKIP)(`admin views of stock frpc clients${FRP_SKIP ? ` —
     const remote = await freePort();
     const log = await frpc(h.port, 'frp-token', echo, remote);
     await until(() => log.join('').includes('start proxy success'), 15_000, 'frpc to start its proxy');
-    for (let i = 0; i < 3; i++) expect(await echoExact(remote, Buffer.from(`v${i}`))).toBe(sha256(Buffer.from(`v${i}`)));
+    for (let i = 0; i < 3; i++)
+      expect(await echoExact(remote, Buffer.from(`v${i}`))).toBe(sha256(Buffer.from(`v${i}`)));
 
     const { tunnels } = await adminJson<{ tunnels: TunnelView[] }>(admin.url, h.token, '/api/tunnels');
-    expect(tunnels).toEqual([expect.objectContaining({ name: 'svc', publicPort: remote, engine: 'frp-wire', online: true, visitorsTotal: 3 })]);
+    expect(tunnels).toEqual([
+      expect.objectContaining({ name: 'svc', publicPort: remote, engine: 'frp-wire', online: true, visitorsTotal: 3 }),
+    ]);
     expect(tunnels[0]!.owner).toMatch(/^frpc [0-9a-f]+$/);
     const { clients } = await adminJson<{ clients: ClientView[] }>(admin.url, h.token, '/api/clients');
     expect(clients).toEqual([expect.objectContaining({ name: tunnels[0]!.owner, tunnels: 1 })]);
@@ -57,7 +74,9 @@ describe.skipIf(!!FRP_SKIP)(`admin views of stock frpc clients${FRP_SKIP ? ` —
     await until(() => bad.join('').includes('authorization failed'), 15_000, 'frpc to be refused');
     const events = (await adminJson<{ events: AdminEvent[] }>(admin.url, h.token, '/api/events')).events;
     const refused = events.filter((e) => e.type === 'refused');
-    expect(refused).toEqual([expect.objectContaining({ reason: 'auth', peer: expect.stringMatching(/^127\.0\.0\.1:\d+$/) })]);
+    expect(refused).toEqual([
+      expect.objectContaining({ reason: 'auth', peer: expect.stringMatching(/^127\.0\.0\.1:\d+$/) }),
+    ]);
     expect(events.filter((e) => e.type === 'login')).toHaveLength(1);
     const text = await metricsText(admin.url, h.token);
     expect(text).toContain('p2prc_tunnels{protocol="tcp",engine="frp-wire"} 1');
@@ -76,7 +95,16 @@ describe.skipIf(!!FRP_SKIP)(`admin views of stock frpc clients${FRP_SKIP ? ` —
       expect(await getWithHost(vport, 'web.test', `/p${i}`)).toBe(`page /p${i}`);
     }
     const { tunnels } = await adminJson<{ tunnels: TunnelView[] }>(admin.url, h.token, '/api/tunnels');
-    expect(tunnels).toEqual([expect.objectContaining({ name: 'svc', protocol: 'http', domain: 'web.test', publicPort: vport, engine: 'frp-wire', visitorsTotal: 2 })]);
+    expect(tunnels).toEqual([
+      expect.objectContaining({
+        name: 'svc',
+        protocol: 'http',
+        domain: 'web.test',
+        publicPort: vport,
+        engine: 'frp-wire',
+        visitorsTotal: 2,
+      }),
+    ]);
     expect(tunnels[0]!.bytesOut).toBeGreaterThan(0);
     const text = await metricsText(admin.url, h.token);
     expect(text).toContain('p2prc_tunnels{protocol="http",engine="frp-wire"} 1');

@@ -13,8 +13,16 @@ describe('admin API on a real host with a real client', () => {
     const { h, admin } = await hostWithAdmin();
     const { c, web, t } = await aliceWeb(h);
     const cAdmin = await startAdmin({
-      source: clientAdminSource({ name: 'alice', engine: 'native', hostAddress: () => `127.0.0.1:${h.port}`, published: () => c.traffic(), connection: () => c.connection() }),
-      token: h.token, flags: { port: 0 }, configDir: tempDir(),
+      source: clientAdminSource({
+        name: 'alice',
+        engine: 'native',
+        hostAddress: () => `127.0.0.1:${h.port}`,
+        published: () => c.traffic(),
+        connection: () => c.connection(),
+      }),
+      token: h.token,
+      flags: { port: 0 },
+      configDir: tempDir(),
     });
     defer(() => cAdmin.close());
 
@@ -22,8 +30,21 @@ describe('admin API on a real host with a real client', () => {
 
     const { tunnels } = await adminJson<{ tunnels: TunnelView[] }>(admin.url, h.token, '/api/tunnels');
     expect(tunnels).toHaveLength(1);
-    expect(tunnels[0]).toMatchObject({ name: 'web', owner: 'alice', publicPort: t.remotePort, protocol: 'tcp', engine: 'native', online: true, visitorsTotal: 3 });
-    await until(async () => (await adminJson<{ tunnels: TunnelView[] }>(admin.url, h.token, '/api/tunnels')).tunnels[0]!.visitorsNow === 0, 10_000, 'visitors closed');
+    expect(tunnels[0]).toMatchObject({
+      name: 'web',
+      owner: 'alice',
+      publicPort: t.remotePort,
+      protocol: 'tcp',
+      engine: 'native',
+      online: true,
+      visitorsTotal: 3,
+    });
+    await until(
+      async () =>
+        (await adminJson<{ tunnels: TunnelView[] }>(admin.url, h.token, '/api/tunnels')).tunnels[0]!.visitorsNow === 0,
+      10_000,
+      'visitors closed',
+    );
     const after = (await adminJson<{ tunnels: TunnelView[] }>(admin.url, h.token, '/api/tunnels')).tunnels[0]!;
     // Each request line is "GET /rN HTTP/1.1" plus headers: more than 3 x 16 bytes in; each reply carries "hello /rN".
     expect(after.bytesIn).toBeGreaterThan(3 * 16);
@@ -38,17 +59,26 @@ describe('admin API on a real host with a real client', () => {
     expect(text).toMatch(/^p2prc_data_pool_size \d+$/m);
 
     const { clients } = await adminJson<{ clients: ClientView[] }>(admin.url, h.token, '/api/clients');
-    expect(clients).toEqual([expect.objectContaining({ name: 'alice', tunnels: 1, bytesIn: after.bytesIn, bytesOut: after.bytesOut })]);
+    expect(clients).toEqual([
+      expect.objectContaining({ name: 'alice', tunnels: 1, bytesIn: after.bytesIn, bytesOut: after.bytesOut }),
+    ]);
     expect(clients[0]!.address).toMatch(/^127\.0\.0\.1:\d+$/);
 
     // The client's own admin API sees the same three visitors from its side. They arrive as streams of
     // one multiplexed data connection: counted when accepted, their bytes read from the local sockets,
     // which carry exactly what the host's public side carried.
-    const mineNow = async () => (await adminJson<{ role: string; tunnels: TunnelView[] }>(cAdmin.url, h.token, '/api/tunnels'));
+    const mineNow = async () =>
+      await adminJson<{ role: string; tunnels: TunnelView[] }>(cAdmin.url, h.token, '/api/tunnels');
     await until(async () => (await mineNow()).tunnels[0]!.visitorsNow === 0, 10_000, 'client visitors closed');
     const mine = await mineNow();
     expect(mine.role).toBe('client');
-    expect(mine.tunnels[0]).toMatchObject({ name: 'web', owner: 'self', publicPort: t.remotePort, target: `127.0.0.1:${web}`, visitorsTotal: 3 });
+    expect(mine.tunnels[0]).toMatchObject({
+      name: 'web',
+      owner: 'self',
+      publicPort: t.remotePort,
+      target: `127.0.0.1:${web}`,
+      visitorsTotal: 3,
+    });
     expect(mine.tunnels[0]).toMatchObject({ bytesIn: after.bytesIn, bytesOut: after.bytesOut });
 
     const { events } = await adminJson<{ events: AdminEvent[] }>(admin.url, h.token, '/api/events');
@@ -60,7 +90,14 @@ describe('admin API on a real host with a real client', () => {
     const logs: string[] = [];
     h.host.on('log', (l) => logs.push(`${l.level}: ${l.message}`));
 
-    const bad = connect({ host: '127.0.0.1', port: h.port, token: 'wrong', fingerprint: h.fingerprint, tunnels: [{ name: 'x', localPort: 1 }], exitOnLoginFailure: true });
+    const bad = connect({
+      host: '127.0.0.1',
+      port: h.port,
+      token: 'wrong',
+      fingerprint: h.fingerprint,
+      tunnels: [{ name: 'x', localPort: 1 }],
+      exitOnLoginFailure: true,
+    });
     defer(() => bad.close());
     await expect(bad.ready).rejects.toMatchObject({ code: 'E_AUTH' });
 
@@ -68,11 +105,24 @@ describe('admin API on a real host with a real client', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     defer(() => new Promise((r) => blocker.close(r)));
     const taken = (blocker.address() as net.AddressInfo).port;
-    const c = client(h, { name: 'bob', tunnels: [{ name: 'fixed', localPort: 1, remotePort: taken }], exitOnLoginFailure: true });
+    const c = client(h, {
+      name: 'bob',
+      tunnels: [{ name: 'fixed', localPort: 1, remotePort: taken }],
+      exitOnLoginFailure: true,
+    });
     await expect(c.ready).rejects.toMatchObject({ code: 'E_PORT_TAKEN' });
 
-    await until(async () => (await adminJson<{ events: AdminEvent[] }>(admin.url, h.token, '/api/events')).events.filter((e) => e.type === 'refused').length >= 2, 10_000, 'two refusals');
-    const refused = (await adminJson<{ events: AdminEvent[] }>(admin.url, h.token, '/api/events')).events.filter((e) => e.type === 'refused');
+    await until(
+      async () =>
+        (await adminJson<{ events: AdminEvent[] }>(admin.url, h.token, '/api/events')).events.filter(
+          (e) => e.type === 'refused',
+        ).length >= 2,
+      10_000,
+      'two refusals',
+    );
+    const refused = (await adminJson<{ events: AdminEvent[] }>(admin.url, h.token, '/api/events')).events.filter(
+      (e) => e.type === 'refused',
+    );
     expect(refused.map((e) => e.reason)).toEqual(['auth', 'port_taken']);
     for (const e of refused) expect(e.peer).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(refused[1]!.client).toBe('bob');

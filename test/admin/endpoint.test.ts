@@ -27,9 +27,14 @@ describe('admin endpoint notes and the pinned HTTPS client', () => {
     const [e] = await findAdminEndpoints(dir, 'client');
     expect(e).toMatchObject({ role: 'client', url: admin.url, pid: process.pid, fingerprint: admin.fingerprint });
     expect(await findAdminEndpoints(dir, 'host')).toEqual([]);
-    expect(await adminGet<{ dataPoolSize: number }>(e!, '/api/stats')).toMatchObject({ role: 'client', dataPoolSize: 3 });
+    expect(await adminGet<{ dataPoolSize: number }>(e!, '/api/stats')).toMatchObject({
+      role: 'client',
+      dataPoolSize: 3,
+    });
     // A different certificate is refused before the token is sent; a wrong token is E_AUTH.
-    await expect(adminGet({ ...e!, fingerprint: 'AA'.repeat(32) }, '/api/stats')).rejects.toMatchObject({ code: 'E_TLS' });
+    await expect(adminGet({ ...e!, fingerprint: 'AA'.repeat(32) }, '/api/stats')).rejects.toMatchObject({
+      code: 'E_TLS',
+    });
     await expect(adminGet({ ...e!, token: 'nope' }, '/api/stats')).rejects.toMatchObject({ code: 'E_AUTH' });
     await admin.close();
     expect(existsSync(note)).toBe(false);

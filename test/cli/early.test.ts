@@ -5,7 +5,10 @@ describe('earlyControlTarget (pure)', () => {
   it.each([
     [['-s', '--reverse-proxy', '--control-port', '7100'], { port: 7100, host: '0.0.0.0' }],
     [['-s', '--reverse-proxy', '--control-port=7100', '--bind=127.0.0.1'], { port: 7100, host: '127.0.0.1' }],
-    [['-s', '--reverse-proxy', '--control-port', '7100', '--engine', 'native', '--bind', '::1'], { port: 7100, host: '::1' }],
+    [
+      ['-s', '--reverse-proxy', '--control-port', '7100', '--engine', 'native', '--bind', '::1'],
+      { port: 7100, host: '::1' },
+    ],
   ])('%j -> %j', (argv, want) => expect(earlyControlTarget(argv)).toEqual(want));
 
   it.each([

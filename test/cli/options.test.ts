@@ -15,7 +15,10 @@ let dir: string;
 const saved = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('P2PRC')));
 // yargs reads P2PRC_* variables (.env('P2PRC')) from the live process.env object: the tests' own
 // environment must not leak in, and the object is edited in place, never replaced.
-const clearP2prcEnv = () => Object.keys(process.env).filter((k) => k.startsWith('P2PRC')).forEach((k) => delete process.env[k]);
+const clearP2prcEnv = () =>
+  Object.keys(process.env)
+    .filter((k) => k.startsWith('P2PRC'))
+    .forEach((k) => delete process.env[k]);
 beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-cli-opts-'));
   clearP2prcEnv();
@@ -61,26 +64,83 @@ describe('mode flags pick the command', () => {
 
 describe('-s --connect-reverse-proxy', () => {
   it('turns flags into runNodeService options', async () => {
-    const { args } = await parsed(['-s', '--connect-reverse-proxy', '[::1]:7100', '--config-dir', dir, '--expose', '3000', '--expose', 'udp:5353:6000',
-      '--remote-port', '6001', '--heartbeat', '2.5', '--failover-after', '4', '--exchange-interval', '7', '--bootstrap', '127.0.0.1:8088', '--no-tls', '--engine', 'auto']);
+    const { args } = await parsed([
+      '-s',
+      '--connect-reverse-proxy',
+      '[::1]:7100',
+      '--config-dir',
+      dir,
+      '--expose',
+      '3000',
+      '--expose',
+      'udp:5353:6000',
+      '--remote-port',
+      '6001',
+      '--heartbeat',
+      '2.5',
+      '--failover-after',
+      '4',
+      '--exchange-interval',
+      '7',
+      '--bootstrap',
+      '127.0.0.1:8088',
+      '--no-tls',
+      '--engine',
+      'auto',
+    ]);
     const o = nodeServiceOptions(lib, args, quiet);
     expect(o).toMatchObject({
-      configDir: dir, proxy: { host: '::1', port: 7100 }, remotePort: 6001, heartbeatMs: 2500, failoverMs: 4000, exchangeIntervalMs: 7000, staleMs: 300_000,
-      bootstrap: ['127.0.0.1:8088'], tls: false, engine: 'auto', protocol: 'p2prc', tcpMux: true, exitOnLoginFailure: false,
-      expose: [{ protocol: 'tcp', localPort: 3000, remotePort: 'any' }, { protocol: 'udp', localPort: 5353, remotePort: 6000 }],
+      configDir: dir,
+      proxy: { host: '::1', port: 7100 },
+      remotePort: 6001,
+      heartbeatMs: 2500,
+      failoverMs: 4000,
+      exchangeIntervalMs: 7000,
+      staleMs: 300_000,
+      bootstrap: ['127.0.0.1:8088'],
+      tls: false,
+      engine: 'auto',
+      protocol: 'p2prc',
+      tcpMux: true,
+      exitOnLoginFailure: false,
+      expose: [
+        { protocol: 'tcp', localPort: 3000, remotePort: 'any' },
+        { protocol: 'udp', localPort: 5353, remotePort: 6000 },
+      ],
     });
     expect(o.port).toBeUndefined();
     expect(o.onLog).toBeUndefined(); // frpc's own log only with --verbose
   });
 
   it('an empty address or "auto" means automatic choice; the default port is 7000', async () => {
-    expect(nodeServiceOptions(lib, (await parsed(['-s', '--connect-reverse-proxy', 'auto', '--config-dir', dir])).args, quiet).proxy).toBe('auto');
-    expect(nodeServiceOptions(lib, (await parsed(['-s', '--connect-reverse-proxy', '', '--config-dir', dir])).args, quiet).proxy).toBe('auto');
-    expect(nodeServiceOptions(lib, (await parsed(['-s', '--connect-reverse-proxy', '127.0.0.1', '--config-dir', dir])).args, quiet).proxy).toEqual({ host: '127.0.0.1', port: 7000 });
+    expect(
+      nodeServiceOptions(
+        lib,
+        (await parsed(['-s', '--connect-reverse-proxy', 'auto', '--config-dir', dir])).args,
+        quiet,
+      ).proxy,
+    ).toBe('auto');
+    expect(
+      nodeServiceOptions(lib, (await parsed(['-s', '--connect-reverse-proxy', '', '--config-dir', dir])).args, quiet)
+        .proxy,
+    ).toBe('auto');
+    expect(
+      nodeServiceOptions(
+        lib,
+        (await parsed(['-s', '--connect-reverse-proxy', '127.0.0.1', '--config-dir', dir])).args,
+        quiet,
+      ).proxy,
+    ).toEqual({ host: '127.0.0.1', port: 7000 });
   });
 
   it('bad values are E_USAGE, named at the edge', async () => {
-    for (const bad of [['--remote-port', '70000'], ['--port', '-1'], ['--heartbeat', '0'], ['--expose', '3000:x'], ['--stale-after', '0']]) {
+    for (const bad of [
+      ['--remote-port', '70000'],
+      ['--port', '-1'],
+      ['--heartbeat', '0'],
+      ['--expose', '3000:x'],
+      ['--stale-after', '0'],
+    ]) {
       const { args } = await parsed(['-s', '--connect-reverse-proxy', '127.0.0.1:7000', '--config-dir', dir, ...bad]);
       expect(await code(() => nodeServiceOptions(lib, args, quiet)), bad.join(' ')).toBe('E_USAGE');
     }
@@ -90,9 +150,28 @@ describe('-s --connect-reverse-proxy', () => {
 
   it('--service: the first TCP --expose is the service, status lines go to stderr', async () => {
     const err: string[] = [];
-    const { args } = await parsed(['-s', '--connect-reverse-proxy', '127.0.0.1:7001', '--service', 'db', '--expose', 'udp:53', '--expose', '5432', '--config-dir', dir]);
+    const { args } = await parsed([
+      '-s',
+      '--connect-reverse-proxy',
+      '127.0.0.1:7001',
+      '--service',
+      'db',
+      '--expose',
+      'udp:53',
+      '--expose',
+      '5432',
+      '--config-dir',
+      dir,
+    ]);
     const o = serviceOwnerOptions(lib, args, { ...quiet, err: (l) => err.push(l) });
-    expect(o).toMatchObject({ configDir: dir, proxy: { host: '127.0.0.1', port: 7001 }, serviceId: 'db', localPort: 5432, description: '', tls: true });
+    expect(o).toMatchObject({
+      configDir: dir,
+      proxy: { host: '127.0.0.1', port: 7001 },
+      serviceId: 'db',
+      localPort: 5432,
+      description: '',
+      tls: true,
+    });
     o.onStatus!('status: reconnected');
     expect(err).toEqual(['status: reconnected']);
   });
@@ -105,11 +184,37 @@ describe('-s --connect-reverse-proxy', () => {
 });
 
 describe('-s --reverse-proxy', () => {
-  it('turns flags into runHostService options; control port and token left to the library\'s config fallback', async () => {
-    const { args } = await parsed(['-s', '--reverse-proxy', '--config-dir', dir, '--allow-ports', '6000-6002,7000', '--insecure', '--grace', '1.5', '--frp-compat', 'off', '--open']);
+  it("turns flags into runHostService options; control port and token left to the library's config fallback", async () => {
+    const { args } = await parsed([
+      '-s',
+      '--reverse-proxy',
+      '--config-dir',
+      dir,
+      '--allow-ports',
+      '6000-6002,7000',
+      '--insecure',
+      '--grace',
+      '1.5',
+      '--frp-compat',
+      'off',
+      '--open',
+    ]);
     const o = await hostServiceOptions(lib, args);
-    expect(o).toMatchObject({ configDir: dir, bind: '0.0.0.0', tls: false, graceMs: 1500, heartbeatMs: 10_000, frpCompat: false, open: true, engine: 'native', maxClients: 1024 });
-    expect(o.allowPorts).toEqual([{ start: 6000, end: 6002 }, { start: 7000, end: 7000 }]);
+    expect(o).toMatchObject({
+      configDir: dir,
+      bind: '0.0.0.0',
+      tls: false,
+      graceMs: 1500,
+      heartbeatMs: 10_000,
+      frpCompat: false,
+      open: true,
+      engine: 'native',
+      maxClients: 1024,
+    });
+    expect(o.allowPorts).toEqual([
+      { start: 6000, end: 6002 },
+      { start: 7000, end: 7000 },
+    ]);
     expect(o.controlPort).toBeUndefined();
     expect(o.token).toBeUndefined();
     expect(o.users).toBeUndefined();
@@ -118,10 +223,27 @@ describe('-s --reverse-proxy', () => {
   it('--users loads the users file through the library; a missing one is E_CONFIG', async () => {
     const users = path.join(dir, 'users.json');
     await lib.addUser(users, 'alice', 'long-enough-password');
-    const o = await hostServiceOptions(lib, (await parsed(['-s', '--reverse-proxy', '--config-dir', dir, '--users', users])).args);
+    const o = await hostServiceOptions(
+      lib,
+      (await parsed(['-s', '--reverse-proxy', '--config-dir', dir, '--users', users])).args,
+    );
     expect(o.users?.map((u) => u.name)).toEqual(['alice']);
     await writeFile(path.join(dir, 'broken.json'), '{');
-    expect(await code(async () => hostServiceOptions(lib, (await parsed(['-s', '--reverse-proxy', '--users', path.join(dir, 'missing.json')])).args))).toBe('E_CONFIG');
-    expect(await code(async () => hostServiceOptions(lib, (await parsed(['-s', '--reverse-proxy', '--users', path.join(dir, 'broken.json')])).args))).toBe('E_CONFIG');
+    expect(
+      await code(async () =>
+        hostServiceOptions(
+          lib,
+          (await parsed(['-s', '--reverse-proxy', '--users', path.join(dir, 'missing.json')])).args,
+        ),
+      ),
+    ).toBe('E_CONFIG');
+    expect(
+      await code(async () =>
+        hostServiceOptions(
+          lib,
+          (await parsed(['-s', '--reverse-proxy', '--users', path.join(dir, 'broken.json')])).args,
+        ),
+      ),
+    ).toBe('E_CONFIG');
   });
 });

@@ -16,7 +16,11 @@ describe('README', () => {
     expect(published.length).toBeGreaterThanOrEqual(2);
     for (const l of published) expect(() => parsePublished(l)).not.toThrow();
     // Column widths follow the rows; the header cells must match.
-    const cells = (l: string) => l.trim().split(/\s{2,}/).join('|');
+    const cells = (l: string) =>
+      l
+        .trim()
+        .split(/\s{2,}/)
+        .join('|');
     const readmeHeaders = lines.map(cells);
     expect(readmeHeaders).toContain(cells(serverTable([]).split('\n')[0]!));
     expect(readmeHeaders).toContain(cells(mappingTable({ formatAddress }, []).split('\n')[0]!));

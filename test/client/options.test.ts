@@ -17,14 +17,33 @@ function usageError(o: ConnectOptions): string {
 describe('connect options', () => {
   it('fills the documented defaults', () => {
     const r = resolveConnectOptions(base);
-    expect(r).toMatchObject({ port: 7000, tls: true, fingerprint: undefined, services: [], user: undefined, heartbeatMs: 10_000, connectTimeoutMs: 10_000, poolSize: 8, maxRetries: Number.POSITIVE_INFINITY, exitOnLoginFailure: false });
+    expect(r).toMatchObject({
+      port: 7000,
+      tls: true,
+      fingerprint: undefined,
+      services: [],
+      user: undefined,
+      heartbeatMs: 10_000,
+      connectTimeoutMs: 10_000,
+      poolSize: 8,
+      maxRetries: Number.POSITIVE_INFINITY,
+      exitOnLoginFailure: false,
+    });
     expect(r.backoff).toEqual(DEFAULT_BACKOFF);
     expect(r.clientId).toMatch(/^[0-9a-f]{24}$/);
     expect(resolveConnectOptions(base).clientId).not.toBe(r.clientId);
   });
 
   it('keeps what was given, merging a partial backoff over the default', () => {
-    const r = resolveConnectOptions({ ...base, port: 7443, tls: false, clientId: 'me', name: 'laptop', poolSize: 0, backoff: { maxMs: 50 } });
+    const r = resolveConnectOptions({
+      ...base,
+      port: 7443,
+      tls: false,
+      clientId: 'me',
+      name: 'laptop',
+      poolSize: 0,
+      backoff: { maxMs: 50 },
+    });
     expect(r).toMatchObject({ port: 7443, tls: false, clientId: 'me', name: 'laptop', poolSize: 0 });
     expect(r.backoff).toEqual({ ...DEFAULT_BACKOFF, maxMs: 50 });
   });
@@ -37,7 +56,16 @@ describe('connect options', () => {
       [{ ...base, port: 0 }, 'got 0'],
       [{ ...base, port: 65536 }, 'got 65536'],
       [{ ...base, port: 1.5 }, 'got 1.5'],
-      [{ ...base, tunnels: [{ name: 'a', localPort: 1 }, { name: 'a', localPort: 2 }] }, '"a"'],
+      [
+        {
+          ...base,
+          tunnels: [
+            { name: 'a', localPort: 1 },
+            { name: 'a', localPort: 2 },
+          ],
+        },
+        '"a"',
+      ],
       [{ ...base, tunnels: [{ name: 'u', protocol: 'udp', listen }] }, 'tunnel u'],
       [{ ...base, tunnels: [{ name: 'x' }] }, 'tunnel x'],
       [{ ...base, tunnels: [{ name: 'r', localPort: 1, remotePort: 70000 }] }, 'got 70000'],
@@ -50,7 +78,10 @@ describe('connect options', () => {
   it('accepts "any", a listen callback instead of a port, and service ids at the 64-character limit', () => {
     const r = resolveConnectOptions({
       ...base,
-      tunnels: [{ name: 'a', localPort: 1, remotePort: 'any' }, { name: 'b', listen: async () => undefined }],
+      tunnels: [
+        { name: 'a', localPort: 1, remotePort: 'any' },
+        { name: 'b', listen: async () => undefined },
+      ],
       services: [{ id: 'x'.repeat(64), secret: 's', localPort: 1 }],
     });
     expect(r.tunnels.map((t) => t.name)).toEqual(['a', 'b']);

@@ -5,13 +5,27 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startHost, connect, isP2prcError, P2prcError, type ClientStatus } from '../../src/index.js';
-import { cleanup, client, defer, echoServer, host, httpServer, listen, roundTrip, sha256, until } from '../helpers/engine.js';
+import {
+  cleanup,
+  client,
+  defer,
+  echoServer,
+  host,
+  httpServer,
+  listen,
+  roundTrip,
+  sha256,
+  until,
+} from '../helpers/engine.js';
 import { blackholeProxy } from '../helpers/blackhole.js';
 
 afterEach(cleanup);
 
 async function rejection(p: Promise<unknown>): Promise<P2prcError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (!(err instanceof P2prcError)) throw new Error(`expected a P2prcError, got ${String(err)}`);
   return err;
 }
@@ -48,31 +62,37 @@ describe('auth and policy', () => {
       if (err) throw new P2prcError('E_PORT_TAKEN', `port ${port} taken locally`);
       defer(() => s.close());
     };
-    const err = await rejection(client(h, { tunnels: [{ name: 'node', listen: listenLocal, remotePort: taken }] }).ready);
+    const err = await rejection(
+      client(h, { tunnels: [{ name: 'node', listen: listenLocal, remotePort: taken }] }).ready,
+    );
     expect(err.code).toBe('E_PORT_TAKEN');
     expect(err.details.side).toBe('local');
   });
 
   it('"any" negotiates a port free on both sides, skipping ports busy locally', async () => {
     // three ports free on the host; the client's side reports two of them busy
-    const ports = await Promise.all([0, 1, 2].map(async () => {
-      const s = net.createServer().listen(0, '127.0.0.1');
-      await once(s, 'listening');
-      const p = (s.address() as net.AddressInfo).port;
-      await new Promise((r) => s.close(r));
-      return p;
-    }));
+    const ports = await Promise.all(
+      [0, 1, 2].map(async () => {
+        const s = net.createServer().listen(0, '127.0.0.1');
+        await once(s, 'listening');
+        const p = (s.address() as net.AddressInfo).port;
+        await new Promise((r) => s.close(r));
+        return p;
+      }),
+    );
     const [busyA, busyB, free] = ports as [number, number, number];
     const h = await host({ allowPorts: ports.map((p) => ({ start: p, end: p })) });
     const offered: number[] = [];
     const c = client(h, {
-      tunnels: [{
-        name: 'node',
-        listen: async (port) => {
-          offered.push(port);
-          if (port === busyA || port === busyB) throw new P2prcError('E_PORT_TAKEN', 'busy here');
+      tunnels: [
+        {
+          name: 'node',
+          listen: async (port) => {
+            offered.push(port);
+            if (port === busyA || port === busyB) throw new P2prcError('E_PORT_TAKEN', 'busy here');
+          },
         },
-      }],
+      ],
     });
     const [t] = await c.ready;
     expect(t!.remotePort).toBe(free);
@@ -84,7 +104,14 @@ describe('auth and policy', () => {
   it('quota and allowed ports: E_QUOTA and E_PORT_DENIED', async () => {
     const h = await host({ maxTunnelsPerClient: 1 });
     const web = await httpServer();
-    const quota = await rejection(client(h, { tunnels: [{ name: 'a', localPort: web }, { name: 'b', localPort: web }] }).ready);
+    const quota = await rejection(
+      client(h, {
+        tunnels: [
+          { name: 'a', localPort: web },
+          { name: 'b', localPort: web },
+        ],
+      }).ready,
+    );
     expect(quota.code).toBe('E_QUOTA');
     const h2 = await host({ allowPorts: '20000-20010' });
     const denied = await rejection(client(h2, { tunnels: [{ name: 'a', localPort: web, remotePort: 30000 }] }).ready);
@@ -94,7 +121,9 @@ describe('auth and policy', () => {
   it('TLS fingerprint mismatch is refused with E_TLS', async () => {
     const h = await host();
     const web = await httpServer();
-    const err = await rejection(client(h, { fingerprint: 'AB'.repeat(32), tunnels: [{ name: 'web', localPort: web }] }).ready);
+    const err = await rejection(
+      client(h, { fingerprint: 'AB'.repeat(32), tunnels: [{ name: 'web', localPort: web }] }).ready,
+    );
     expect(err.code).toBe('E_TLS');
   });
 });
@@ -105,7 +134,13 @@ describe('recovery', () => {
     defer(() => rm(stateDir, { recursive: true, force: true }));
     const first = await startHost({ controlPort: 0, bind: '127.0.0.1', stateDir, heartbeatMs: 500 });
     const echo = await echoServer();
-    const c = connect({ host: '127.0.0.1', port: first.port, token: first.token, tunnels: [{ name: 'e', localPort: echo }], backoff: { initialMs: 50, maxMs: 300 } });
+    const c = connect({
+      host: '127.0.0.1',
+      port: first.port,
+      token: first.token,
+      tunnels: [{ name: 'e', localPort: echo }],
+      backoff: { initialMs: 50, maxMs: 300 },
+    });
     defer(() => c.close());
     const [t] = await c.ready;
     const statuses: ClientStatus['state'][] = [];
@@ -133,7 +168,9 @@ describe('recovery', () => {
     (c2 as unknown as { session: { close(): void } }).session.close();
     await c2.close();
     await until(() => h.host.tunnels().some((x) => !x.online && x.port === t!.remotePort), 5_000, 'reservation');
-    const other = await rejection(client(h, { tunnels: [{ name: 'thief', localPort: web, remotePort: t!.remotePort }] }).ready);
+    const other = await rejection(
+      client(h, { tunnels: [{ name: 'thief', localPort: web, remotePort: t!.remotePort }] }).ready,
+    );
     expect(other.code).toBe('E_PORT_TAKEN');
     await until(() => h.host.tunnels().length === 0, 10_000, 'grace expiry');
     const later = client(h, { tunnels: [{ name: 'next', localPort: web, remotePort: t!.remotePort }] });
@@ -165,7 +202,9 @@ describe('recovery', () => {
     const echo = await echoServer();
     const c = client(h, { port: proxy.port, heartbeatMs: 300, tunnels: [{ name: 'e', localPort: echo }] });
     const [t] = await c.ready;
-    const lost = new Promise<ClientStatus>((resolve) => c.on('status', (s) => s.state === 'reconnecting' && resolve(s)));
+    const lost = new Promise<ClientStatus>((resolve) =>
+      c.on('status', (s) => s.state === 'reconnecting' && resolve(s)),
+    );
     const frozenAt = Date.now();
     proxy.freeze();
     const status = await lost;

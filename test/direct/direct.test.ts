@@ -32,16 +32,24 @@ async function stun(): Promise<string[]> {
 }
 
 /** Owner answering in-process; `tamper` plays a host that rewrites what it relays. */
-async function pair(target: number, tamper?: (o: DirectOffer) => DirectOffer): Promise<{ path: DirectPath; owner: () => PeerLink | undefined }> {
+async function pair(
+  target: number,
+  tamper?: (o: DirectOffer) => DirectOffer,
+): Promise<{ path: DirectPath; owner: () => PeerLink | undefined }> {
   const peer = { stunServers: await stun(), bindAddress: '127.0.0.1' };
   let ownerLink: PeerLink | undefined;
-  const path = await connectDirect(svc, peer, async (offer) => {
-    const { link, answer } = await answerDirect(svc, peer, offer);
-    ownerLink = link;
-    cleanup.push(() => link.close());
-    serveChannels(link, { host: '127.0.0.1', port: target }, () => undefined);
-    return tamper ? tamper(answer) : answer;
-  }, 5_000);
+  const path = await connectDirect(
+    svc,
+    peer,
+    async (offer) => {
+      const { link, answer } = await answerDirect(svc, peer, offer);
+      ownerLink = link;
+      cleanup.push(() => link.close());
+      serveChannels(link, { host: '127.0.0.1', port: target }, () => undefined);
+      return tamper ? tamper(answer) : answer;
+    },
+    5_000,
+  );
   cleanup.push(() => path.link.close());
   return { path, owner: () => ownerLink };
 }
@@ -83,26 +91,40 @@ describe('direct peer path (loopback)', () => {
 
   it('refuses an offer made without the secret, before any ICE', async () => {
     const peer = { stunServers: [], bindAddress: '127.0.0.1' };
-    await expect(connectDirect({ ...svc, secret: 'wrong' }, peer, (offer) => answerDirect(svc, peer, offer).then((r) => (cleanup.push(() => r.link.close()), r.answer)), 5_000))
-      .rejects.toMatchObject({ code: 'E_AUTH' });
+    await expect(
+      connectDirect(
+        { ...svc, secret: 'wrong' },
+        peer,
+        (offer) => answerDirect(svc, peer, offer).then((r) => (cleanup.push(() => r.link.close()), r.answer)),
+        5_000,
+      ),
+    ).rejects.toMatchObject({ code: 'E_AUTH' });
   });
 
   it('refuses an answer whose candidate or fingerprint was swapped on the way', async () => {
     const target = await blobServer(10);
-    const swapCandidate = (a: DirectOffer) => ({ ...a, sdp: a.sdp.replace(/a=candidate:(\S+ \d+ UDP \d+) 127\.0\.0\.1 \d+/g, 'a=candidate:$1 127.0.0.1 9') });
-    const swapFingerprint = (a: DirectOffer) => ({ ...a, sdp: a.sdp.replace(/a=fingerprint:sha-256 \S+/, `a=fingerprint:sha-256 ${'AB:'.repeat(31)}AB`) });
+    const swapCandidate = (a: DirectOffer) => ({
+      ...a,
+      sdp: a.sdp.replace(/a=candidate:(\S+ \d+ UDP \d+) 127\.0\.0\.1 \d+/g, 'a=candidate:$1 127.0.0.1 9'),
+    });
+    const swapFingerprint = (a: DirectOffer) => ({
+      ...a,
+      sdp: a.sdp.replace(/a=fingerprint:sha-256 \S+/, `a=fingerprint:sha-256 ${'AB:'.repeat(31)}AB`),
+    });
     for (const tamper of [swapCandidate, swapFingerprint]) {
       let changed = false;
-      await expect(pair(target.port, (a) => {
-        const t = tamper(a);
-        changed = t.sdp !== a.sdp;
-        return t;
-      })).rejects.toMatchObject({ code: 'E_AUTH' });
+      await expect(
+        pair(target.port, (a) => {
+          const t = tamper(a);
+          changed = t.sdp !== a.sdp;
+          return t;
+        }),
+      ).rejects.toMatchObject({ code: 'E_AUTH' });
       expect(changed).toBe(true);
     }
   });
 
-  it('tries again with a fresh connection when DTLS fails after ICE connected (libdatachannel\'s race)', async () => {
+  it("tries again with a fresh connection when DTLS fails after ICE connected (libdatachannel's race)", async () => {
     // The first answer is authentic (signed with the secret) but carries another connection's
     // fingerprint: ICE connects, DTLS fails, as in the native race. The second answer is honest.
     const target = await blobServer(1000);
@@ -111,15 +133,20 @@ describe('direct peer path (loopback)', () => {
     cleanup.push(() => other.close());
     const foreign = /a=fingerprint:\S+ \S+/.exec(await other.localDescription())![0];
     const answers: string[] = [];
-    const path = await connectDirect(svc, peer, async (offer) => {
-      const { link, answer } = await answerDirect(svc, peer, offer);
-      cleanup.push(() => link.close());
-      serveChannels(link, { host: '127.0.0.1', port: target.port }, () => undefined);
-      if (answers.push(answer.sdp) > 1) return answer;
-      const sdp = answer.sdp.replace(/a=fingerprint:\S+ \S+/, foreign);
-      expect(sdp).not.toBe(answer.sdp);
-      return signAnswer(svc.secret, svc.serviceId, offer, newDirectNonce(), sdp);
-    }, 10_000);
+    const path = await connectDirect(
+      svc,
+      peer,
+      async (offer) => {
+        const { link, answer } = await answerDirect(svc, peer, offer);
+        cleanup.push(() => link.close());
+        serveChannels(link, { host: '127.0.0.1', port: target.port }, () => undefined);
+        if (answers.push(answer.sdp) > 1) return answer;
+        const sdp = answer.sdp.replace(/a=fingerprint:\S+ \S+/, foreign);
+        expect(sdp).not.toBe(answer.sdp);
+        return signAnswer(svc.secret, svc.serviceId, offer, newDirectNonce(), sdp);
+      },
+      10_000,
+    );
     cleanup.push(() => path.link.close());
     expect(answers).toHaveLength(2);
     expect(await fetchThrough(path.link)).toEqual({ bytes: 1000, sha: target.sha });

@@ -18,7 +18,12 @@ const OWNER_KEY = randomBytes(32).toString('hex');
 async function setup() {
   const h = await host({ tls: false });
   const echo = await echoServer();
-  const owner = client(h, { tls: false, tunnels: [], directBind: BIND, services: [{ id: 'svc', secret: SECRET, localPort: echo, ownerKey: OWNER_KEY }] });
+  const owner = client(h, {
+    tls: false,
+    tunnels: [],
+    directBind: BIND,
+    services: [{ id: 'svc', secret: SECRET, localPort: echo, ownerKey: OWNER_KEY }],
+  });
   await owner.ready;
   const access = { host: '127.0.0.1', port: h.port, token: h.token, tls: false, directBind: BIND };
   return { h, access, owner, echo };
@@ -27,7 +32,10 @@ async function setup() {
 /** The next path change of `v` that satisfies `kind`, bounded. */
 function nextPath(v: ServiceVisitor, kind: PathState['kind'], timeoutMs: number): Promise<PathState> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => (v.off('path', on), reject(new Error(`no ${kind} path within ${timeoutMs} ms`))), timeoutMs);
+    const timer = setTimeout(
+      () => (v.off('path', on), reject(new Error(`no ${kind} path within ${timeoutMs} ms`))),
+      timeoutMs,
+    );
     const on = (p: PathState) => {
       if (p.kind !== kind) return;
       clearTimeout(timer);
@@ -39,7 +47,13 @@ function nextPath(v: ServiceVisitor, kind: PathState['kind'], timeoutMs: number)
 }
 
 function visitor(access: object, direct: 'auto' | 'only' = 'auto'): ServiceVisitor {
-  const v = new ServiceVisitor({ ...(access as { host: string; token: string }), serviceId: 'svc', secret: SECRET, localPort: 0, direct });
+  const v = new ServiceVisitor({
+    ...(access as { host: string; token: string }),
+    serviceId: 'svc',
+    secret: SECRET,
+    localPort: 0,
+    direct,
+  });
   defer(() => v.close());
   return v;
 }
@@ -48,7 +62,8 @@ function visitor(access: object, direct: 'auto' | 'only' = 'auto'): ServiceVisit
 function tamperSignals(registry: ServiceRegistry, rewrite: (type: string, sdp: string) => string): void {
   const original = registry.signal.bind(registry);
   registry.signal = (from, m, mayVisit) => {
-    if (m.type === 'DirectOffer' || m.type === 'DirectAnswer') m = { ...m, body: { ...m.body, sdp: rewrite(m.type, m.body.sdp) } } as typeof m;
+    if (m.type === 'DirectOffer' || m.type === 'DirectAnswer')
+      m = { ...m, body: { ...m.body, sdp: rewrite(m.type, m.body.sdp) } } as typeof m;
     original(from, m, mayVisit);
   };
 }
@@ -64,7 +79,7 @@ async function attacker(): Promise<{ port: number; received: () => number }> {
   return { port: s.address().port, received: () => n };
 }
 
-describe('direct path through the host\'s signalling (loopback)', () => {
+describe("direct path through the host's signalling (loopback)", () => {
   it('goes direct, moves 16 MiB with no service bytes on the host, and keeps working after the host stops', async () => {
     const { h, access } = await setup();
     const v = visitor(access);
@@ -72,7 +87,9 @@ describe('direct path through the host\'s signalling (loopback)', () => {
     expect(v.path).toEqual({ kind: 'direct', peer: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
     const payload = randomBytes(16 * 1024 * 1024);
     expect((await roundTrip(v.port, payload)).sha).toBe(sha256(payload));
-    const rounds = await Promise.all(Array.from({ length: 20 }, (_, i) => roundTrip(v.port, Buffer.from(`conn ${i}`.repeat(100)))));
+    const rounds = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => roundTrip(v.port, Buffer.from(`conn ${i}`.repeat(100)))),
+    );
     rounds.forEach((r, i) => expect(r.sha).toBe(sha256(Buffer.from(`conn ${i}`.repeat(100)))));
     expect(h.host.services.relayed()).toEqual([{ id: 'svc', relayedBytes: 0, activeVisits: 0 }]);
     await h.close();
@@ -90,7 +107,12 @@ describe('direct path through the host\'s signalling (loopback)', () => {
     expect(await lost).toMatchObject({ kind: 'relayed', reason: expect.stringContaining('direct path lost') });
     const back = nextPath(v, 'direct', 30_000);
     // The same owner key: a service ID stays bound to its owner across disconnects (issue 14).
-    await client(h, { tls: false, tunnels: [], directBind: BIND, services: [{ id: 'svc', secret: SECRET, localPort: echo, ownerKey: OWNER_KEY }] }).ready;
+    await client(h, {
+      tls: false,
+      tunnels: [],
+      directBind: BIND,
+      services: [{ id: 'svc', secret: SECRET, localPort: echo, ownerKey: OWNER_KEY }],
+    }).ready;
     await back;
     const msg = randomBytes(1_000_000);
     expect((await roundTrip(v.port, msg)).sha).toBe(sha256(msg));
@@ -119,8 +141,17 @@ describe('direct path through the host\'s signalling (loopback)', () => {
 
   it('a swapped fingerprint in the answer: refused by the visitor; with direct only, E_NO_DIRECT', async () => {
     const { h, access } = await setup();
-    tamperSignals(h.host.services, (type, sdp) => (type === 'DirectAnswer' ? sdp.replace(/a=fingerprint:sha-256 \S+/, `a=fingerprint:sha-256 ${'AB:'.repeat(31)}AB`) : sdp));
-    const err = await visitor(access, 'only').start().then(() => undefined, (e: unknown) => e);
+    tamperSignals(h.host.services, (type, sdp) =>
+      type === 'DirectAnswer'
+        ? sdp.replace(/a=fingerprint:sha-256 \S+/, `a=fingerprint:sha-256 ${'AB:'.repeat(31)}AB`)
+        : sdp,
+    );
+    const err = await visitor(access, 'only')
+      .start()
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(P2prcError);
     expect((err as P2prcError).code).toBe('E_NO_DIRECT');
     expect((err as P2prcError).message).toContain('E_AUTH');

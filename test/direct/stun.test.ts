@@ -3,14 +3,23 @@ import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { STUN_HEADER, decodeBindingRequest, decodeBindingResponse, encodeBindingRequest, encodeBindingResponse } from '../../src/direct/stun.js';
+import {
+  STUN_HEADER,
+  decodeBindingRequest,
+  decodeBindingResponse,
+  encodeBindingRequest,
+  encodeBindingResponse,
+} from '../../src/direct/stun.js';
 import { StunResponder } from '../../src/direct/stun-responder.js';
 
 describe('STUN binding codec', () => {
   it('round-trips a request and a response for IPv4 and IPv6', () => {
     const tid = randomBytes(12);
     expect(decodeBindingRequest(encodeBindingRequest(tid))?.transactionId).toEqual(tid);
-    for (const mapped of [{ address: '203.0.113.7', port: 40001 }, { address: '2001:db8:0:0:0:0:0:1', port: 1 }]) {
+    for (const mapped of [
+      { address: '203.0.113.7', port: 40001 },
+      { address: '2001:db8:0:0:0:0:0:1', port: 1 },
+    ]) {
       const res = encodeBindingResponse(tid, mapped);
       expect(res.length % 4).toBe(0);
       const back = decodeBindingResponse(res, tid);
@@ -34,25 +43,31 @@ describe('STUN binding codec', () => {
     expect(decodeBindingRequest(encodeBindingResponse(tid, { address: '10.0.0.1', port: 9 }))).toBeUndefined();
     const req = encodeBindingRequest(tid);
     for (let n = 0; n < req.length; n++) expect(decodeBindingRequest(req.subarray(0, n))).toBeUndefined();
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 1200 }), (bytes) => {
-      const b = Buffer.from(bytes);
-      const r = decodeBindingRequest(b);
-      if (r) expect(r.transactionId).toEqual(b.subarray(8, 20));
-      decodeBindingResponse(b, tid);
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 1200 }), (bytes) => {
+        const b = Buffer.from(bytes);
+        const r = decodeBindingRequest(b);
+        if (r) expect(r.transactionId).toEqual(b.subarray(8, 20));
+        decodeBindingResponse(b, tid);
+      }),
+      { numRuns: 2000 },
+    );
     // well-formed header, bogus attribute lengths
-    fc.assert(fc.property(fc.uint8Array({ minLength: 4, maxLength: 64 }), (attrs) => {
-      const body = Buffer.from(attrs.subarray(0, attrs.length - (attrs.length % 4)));
-      const msg = Buffer.concat([req, body]);
-      msg.writeUInt16BE(body.length, 2);
-      const r = decodeBindingRequest(msg);
-      if (r) expect(r.transactionId).toEqual(tid);
-    }), { numRuns: 1000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 4, maxLength: 64 }), (attrs) => {
+        const body = Buffer.from(attrs.subarray(0, attrs.length - (attrs.length % 4)));
+        const msg = Buffer.concat([req, body]);
+        msg.writeUInt16BE(body.length, 2);
+        const r = decodeBindingRequest(msg);
+        if (r) expect(r.transactionId).toEqual(tid);
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
 
 describe('STUN responder', () => {
-  it('answers a binding request with the sender\'s address and ignores junk', async () => {
+  it("answers a binding request with the sender's address and ignores junk", async () => {
     const responder = new StunResponder('127.0.0.1');
     const port = await responder.listen(0, '127.0.0.1');
     const client = dgram.createSocket('udp4');

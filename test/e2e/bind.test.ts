@@ -24,7 +24,10 @@ const hasSs = (() => {
 
 /** The local addresses `pid` listens on for TCP, as ss prints them ("127.0.0.1:4000", "[::1]:4000", "0.0.0.0:4000"). */
 function listening(pid: number): string[] {
-  return execFileSync('ss', ['-ltnpH'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`pid=${pid},`)).map((l) => l.trim().split(/\s+/)[3]!);
+  return execFileSync('ss', ['-ltnpH'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.includes(`pid=${pid},`))
+    .map((l) => l.trim().split(/\s+/)[3]!);
 }
 
 async function client(bind: string[]): Promise<{ pid: number; published: string; dir: string }> {
@@ -32,7 +35,16 @@ async function client(bind: string[]): Promise<{ pid: number; published: string;
   const dir = await tempDir('bind-client');
   dirs.push(hostDir, dir);
   const { port, token } = await startCliHost(hostDir);
-  const c = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', token, ...bind, '--config-dir', dir]);
+  const c = startCli([
+    '-s',
+    '--connect-reverse-proxy',
+    `127.0.0.1:${port}`,
+    '--token',
+    token,
+    ...bind,
+    '--config-dir',
+    dir,
+  ]);
   const published = await c.waitFor((l) => l.startsWith('Published:') && l.endsWith('(node)'));
   return { pid: c.child.pid!, published, dir };
 }
@@ -43,7 +55,11 @@ describe.skipIf(!hasSs)('the node server bind address (needs ss from iproute2 to
     const local = /-> 127\.0\.0\.1:(\d+) \(node\)$/.exec(published)![1]!;
     expect(listening(pid)).toContain(`127.0.0.1:${local}`);
     expect(listening(pid).filter((a) => a.endsWith(`:${local}`))).toEqual([`127.0.0.1:${local}`]);
-    const rows = (JSON.parse(await readFile(path.join(dir, 'reverse_proxy_mapping.json'), 'utf8')) as { mappings: Array<{ name: string; localHost: string; localPort: number }> }).mappings;
+    const rows = (
+      JSON.parse(await readFile(path.join(dir, 'reverse_proxy_mapping.json'), 'utf8')) as {
+        mappings: Array<{ name: string; localHost: string; localPort: number }>;
+      }
+    ).mappings;
     expect(rows.find((m) => m.name === 'node')).toMatchObject({ localHost: '127.0.0.1', localPort: Number(local) });
   });
 
@@ -67,7 +83,17 @@ describe('--bind on connect', () => {
   it('must be an IP address', async () => {
     const dir = await tempDir('bind-bad');
     dirs.push(dir);
-    const r = await runCli(['-s', '--connect-reverse-proxy', '127.0.0.1:1', '--token', 't', '--bind', 'example', '--config-dir', dir]);
+    const r = await runCli([
+      '-s',
+      '--connect-reverse-proxy',
+      '127.0.0.1:1',
+      '--token',
+      't',
+      '--bind',
+      'example',
+      '--config-dir',
+      dir,
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('p2prc: error E_USAGE: invalid --bind "example"');
   });

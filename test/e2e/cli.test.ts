@@ -16,8 +16,23 @@ afterEach(async () => {
 });
 afterAll(killAll);
 
-async function startHost(extra: string[] = []): Promise<{ host: Running; port: number; token: string; fingerprint: string | null }> {
-  const host = startCli(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', '0', '--port', '0', '--json', '--config-dir', dir, ...extra]);
+async function startHost(
+  extra: string[] = [],
+): Promise<{ host: Running; port: number; token: string; fingerprint: string | null }> {
+  const host = startCli([
+    '-s',
+    '--reverse-proxy',
+    '--bind',
+    '127.0.0.1',
+    '--control-port',
+    '0',
+    '--port',
+    '0',
+    '--json',
+    '--config-dir',
+    dir,
+    ...extra,
+  ]);
   const line = await host.waitFor((l) => l.includes('"host-started"'));
   const info = JSON.parse(line) as { port: number; fingerprint: string | null; connectCommand: string };
   const token = /--token (\S+)/.exec(info.connectCommand)![1]!;
@@ -44,8 +59,16 @@ describe('p2prc CLI end to end', () => {
     expect(pub.host).toBe('127.0.0.1');
     // host on the same machine: the node port is picked locally (the NAT bed checks the matched-port case)
     expect(pub.localPort).toBeGreaterThan(0);
-    const table = (await (await fetch(`http://${pub.publicAddress}/ip_table`)).json()) as { ip_address: Array<Record<string, unknown>> };
-    expect(table.ip_address[0]).toMatchObject({ IPV4: '127.0.0.1', ServerPort: String(pub.port), NAT: false, EscapeImplementation: 'P2PRC', ProxyServer: false });
+    const table = (await (await fetch(`http://${pub.publicAddress}/ip_table`)).json()) as {
+      ip_address: Array<Record<string, unknown>>;
+    };
+    expect(table.ip_address[0]).toMatchObject({
+      IPV4: '127.0.0.1',
+      ServerPort: String(pub.port),
+      NAT: false,
+      EscapeImplementation: 'P2PRC',
+      ProxyServer: false,
+    });
     const info = (await (await fetch(`http://${pub.publicAddress}/server_info`)).json()) as { role: string };
     expect(info.role).toBe('node');
 
@@ -58,11 +81,17 @@ describe('p2prc CLI end to end', () => {
     expect(rpsTable.stdout).toContain('alive');
 
     const rpm = await runCli(['--view-rpm', '--json', '--config-dir', dir]);
-    const mappings = (JSON.parse(rpm.stdout) as { mappings: Array<{ publicPort: number; state: string; engine: string; pid: number }> }).mappings;
-    expect(mappings).toEqual([expect.objectContaining({ publicPort: pub.port, state: 'active', engine: 'native', pid: client.child.pid })]);
+    const mappings = (
+      JSON.parse(rpm.stdout) as { mappings: Array<{ publicPort: number; state: string; engine: string; pid: number }> }
+    ).mappings;
+    expect(mappings).toEqual([
+      expect.objectContaining({ publicPort: pub.port, state: 'active', engine: 'native', pid: client.child.pid }),
+    ]);
 
     expect(await client.stop('SIGINT')).toBe(0);
-    const after = JSON.parse((await runCli(['--view-reverse-proxy-mapping', '--json', '--config-dir', dir])).stdout) as { mappings: Array<{ state: string }> };
+    const after = JSON.parse(
+      (await runCli(['--view-reverse-proxy-mapping', '--json', '--config-dir', dir])).stdout,
+    ) as { mappings: Array<{ state: string }> };
     expect(after.mappings.map((m) => m.state)).toEqual(['closed']);
     expect(await host.stop('SIGTERM')).toBe(0);
   });
@@ -74,11 +103,16 @@ describe('p2prc CLI end to end', () => {
     await client.waitFor((l) => l.includes(`-> 127.0.0.1:${svc.port}`));
     client.child.kill('SIGKILL');
     await client.exited;
-    const rpm = JSON.parse((await runCli(['--view-rpm', '--json', '--config-dir', dir])).stdout) as { mappings: Array<{ state: string }> };
+    const rpm = JSON.parse((await runCli(['--view-rpm', '--json', '--config-dir', dir])).stdout) as {
+      mappings: Array<{ state: string }>;
+    };
     expect(rpm.mappings.map((m) => m.state)).toEqual(['stale', 'stale']);
     const table = await runCli(['--view-rpm', '--config-dir', dir]);
     expect(table.stdout).toMatch(/NAME\s+KIND\s+PROTO\s+LOCAL\s+PUBLIC/);
-    const pruned = JSON.parse((await runCli(['--view-rpm', '--prune', '--json', '--config-dir', dir])).stdout) as { pruned: number; mappings: unknown[] };
+    const pruned = JSON.parse((await runCli(['--view-rpm', '--prune', '--json', '--config-dir', dir])).stdout) as {
+      pruned: number;
+      mappings: unknown[];
+    };
     expect(pruned).toMatchObject({ pruned: 2, mappings: [] });
     svc.close();
   });
@@ -93,22 +127,41 @@ describe('p2prc CLI end to end', () => {
     await once(echo, 'listening');
     const echoPort = echo.address().port;
     try {
-      const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--no-tls', '--udp-port', '0', '--expose', `udp:${echoPort}`, '--config-dir', dir]);
+      const client = startCli([
+        '-s',
+        '--connect-reverse-proxy',
+        `127.0.0.1:${port}`,
+        '--no-tls',
+        '--udp-port',
+        '0',
+        '--expose',
+        `udp:${echoPort}`,
+        '--config-dir',
+        dir,
+      ]);
       await client.waitFor((l) => l.endsWith(`127.0.0.1:${echoPort} (expose-udp-${echoPort}, udp)`));
       const lines = client.stdout.filter((l) => l.startsWith('Published:'));
       expect(lines).toHaveLength(3);
       const nodeUdp = /^Published: 127\.0\.0\.1:(\d+) -> 127\.0\.0\.1:\d+ \(node-udp, udp\)$/.exec(lines[1]!)!;
       const exposed = /^Published: 127\.0\.0\.1:(\d+) -> /.exec(lines[2]!)!;
       const node = parsePublished(lines[0]!);
-      const table = (await (await fetch(`http://${node.publicAddress}/ip_table`)).json()) as { ip_address: Array<Record<string, unknown>> };
+      const table = (await (await fetch(`http://${node.publicAddress}/ip_table`)).json()) as {
+        ip_address: Array<Record<string, unknown>>;
+      };
       expect(table.ip_address[0]!.UDPServerPort).toBe(nodeUdp[1]);
       for (const target of [nodeUdp[1], exposed[1]]) {
         const out = await new Promise<string>((resolve, reject) =>
-          execFile(process.execPath, [path.resolve(import.meta.dirname, '..', 'fixtures', 'udp-visitors.mjs'), '127.0.0.1', target!], (err, stdout) => (err ? reject(err) : resolve(stdout))),
+          execFile(
+            process.execPath,
+            [path.resolve(import.meta.dirname, '..', 'fixtures', 'udp-visitors.mjs'), '127.0.0.1', target!],
+            (err, stdout) => (err ? reject(err) : resolve(stdout)),
+          ),
         );
         expect(JSON.parse(out)).toEqual({ ok: 1000, wrong: 0, total: 1000 });
       }
-      const rpm = JSON.parse((await runCli(['--view-rpm', '--json', '--config-dir', dir])).stdout) as { mappings: Array<{ protocol: string; state: string }> };
+      const rpm = JSON.parse((await runCli(['--view-rpm', '--json', '--config-dir', dir])).stdout) as {
+        mappings: Array<{ protocol: string; state: string }>;
+      };
       expect(rpm.mappings.map((m) => m.protocol).sort()).toEqual(['tcp', 'udp', 'udp']);
       expect((await runCli(['--view-rpm', '--config-dir', dir])).stdout).toMatch(/udp/);
     } finally {
@@ -120,15 +173,38 @@ describe('p2prc CLI end to end', () => {
   it('takes the control port and token from the conf config when no flag gives them', async () => {
     const busy = await occupiedPort();
     busy.close();
-    await writeFile(path.join(dir, 'config.json'), JSON.stringify({ controlPort: busy.port, token: 'token-from-config' }));
-    const host = startCli(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--port', '0', '--json', '--config-dir', dir]);
-    const info = JSON.parse(await host.waitFor((l) => l.includes('"host-started"'))) as { port: number; connectCommand: string };
+    await writeFile(
+      path.join(dir, 'config.json'),
+      JSON.stringify({ controlPort: busy.port, token: 'token-from-config' }),
+    );
+    const host = startCli([
+      '-s',
+      '--reverse-proxy',
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--json',
+      '--config-dir',
+      dir,
+    ]);
+    const info = JSON.parse(await host.waitFor((l) => l.includes('"host-started"'))) as {
+      port: number;
+      connectCommand: string;
+    };
     expect(info.port).toBe(busy.port);
     expect(info.connectCommand).toContain('--token token-from-config');
   });
 
   it('gives --help with examples for every command', async () => {
-    for (const args of [['-s', '--reverse-proxy'], ['-s', '--connect-reverse-proxy', 'x'], ['--view-rps'], ['--view-rpm'], ['-s'], []]) {
+    for (const args of [
+      ['-s', '--reverse-proxy'],
+      ['-s', '--connect-reverse-proxy', 'x'],
+      ['--view-rps'],
+      ['--view-rpm'],
+      ['-s'],
+      [],
+    ]) {
       const r = await runCli([...args, '--help']);
       expect(r.code, args.join(' ')).toBe(0);
       expect(r.stdout, args.join(' ')).toMatch(/p2prc/);
@@ -140,20 +216,55 @@ describe('p2prc CLI end to end', () => {
     expect((await runCli(['--view-rps', '--no-such-flag', '--config-dir', dir])).code).toBe(2);
     expect((await runCli(['-s', '--connect-reverse-proxy', 'not a host:xx', '--config-dir', dir])).code).toBe(2);
     const { port, token } = await startHost();
-    const wrong = await runCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', `${token}x`, '--config-dir', dir]);
+    const wrong = await runCli([
+      '-s',
+      '--connect-reverse-proxy',
+      `127.0.0.1:${port}`,
+      '--token',
+      `${token}x`,
+      '--config-dir',
+      dir,
+    ]);
     expect(wrong.code).toBe(3);
     expect(wrong.stderr).toContain('E_AUTH');
     const busy = await occupiedPort();
-    const taken = await runCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--remote-port', String(busy.port), '--port', '0', '--config-dir', dir]);
+    const taken = await runCli([
+      '-s',
+      '--connect-reverse-proxy',
+      `127.0.0.1:${port}`,
+      '--remote-port',
+      String(busy.port),
+      '--port',
+      '0',
+      '--config-dir',
+      dir,
+    ]);
     busy.close();
     expect(taken.code).toBe(4);
     expect(taken.stderr).toContain('E_PORT_TAKEN');
     const closed = await occupiedPort();
     closed.close();
-    const unreachable = await runCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${closed.port}`, '--token', 't', '--exit-on-login-failure', '--config-dir', dir]);
+    const unreachable = await runCli([
+      '-s',
+      '--connect-reverse-proxy',
+      `127.0.0.1:${closed.port}`,
+      '--token',
+      't',
+      '--exit-on-login-failure',
+      '--config-dir',
+      dir,
+    ]);
     expect(unreachable.code).toBe(5);
     expect(unreachable.stderr).toContain('E_UNREACHABLE');
-    const pin = await runCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--fingerprint', 'AA'.repeat(32), '--config-dir', dir]);
+    const pin = await runCli([
+      '-s',
+      '--connect-reverse-proxy',
+      `127.0.0.1:${port}`,
+      '--fingerprint',
+      'AA'.repeat(32),
+      '--config-dir',
+      dir,
+    ]);
     expect(pin.code).toBe(6);
     expect(pin.stderr).toContain('E_TLS');
   });

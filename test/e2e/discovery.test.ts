@@ -17,15 +17,52 @@ async function tempDir(): Promise<string> {
   return d;
 }
 
-async function host(extra: string[] = []): Promise<{ proc: Running; port: number; nodePort: number; dir: string; fingerprint: string }> {
+async function host(
+  extra: string[] = [],
+): Promise<{ proc: Running; port: number; nodePort: number; dir: string; fingerprint: string }> {
   const dir = await tempDir();
-  const proc = startCli(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', '0', '--port', '0', '--token', TOKEN, '--heartbeat', '0.5', '--grace', '2', '--json', '--config-dir', dir, ...FAST, ...extra]);
-  const info = JSON.parse(await proc.waitFor((l) => l.includes('"host-started"'))) as { port: number; nodePort: number; fingerprint: string };
+  const proc = startCli([
+    '-s',
+    '--reverse-proxy',
+    '--bind',
+    '127.0.0.1',
+    '--control-port',
+    '0',
+    '--port',
+    '0',
+    '--token',
+    TOKEN,
+    '--heartbeat',
+    '0.5',
+    '--grace',
+    '2',
+    '--json',
+    '--config-dir',
+    dir,
+    ...FAST,
+    ...extra,
+  ]);
+  const info = JSON.parse(await proc.waitFor((l) => l.includes('"host-started"'))) as {
+    port: number;
+    nodePort: number;
+    fingerprint: string;
+  };
   return { proc, port: info.port, nodePort: info.nodePort, dir, fingerprint: info.fingerprint };
 }
 
 async function node(dir: string, bootstrap: string[]): Promise<{ proc: Running; port: number }> {
-  const proc = startCli(['-s', '--port', '0', '--bind', '127.0.0.1', '--json', '--config-dir', dir, ...FAST, ...bootstrap.flatMap((b) => ['--bootstrap', b])]);
+  const proc = startCli([
+    '-s',
+    '--port',
+    '0',
+    '--bind',
+    '127.0.0.1',
+    '--json',
+    '--config-dir',
+    dir,
+    ...FAST,
+    ...bootstrap.flatMap((b) => ['--bootstrap', b]),
+  ]);
   const info = JSON.parse(await proc.waitFor((l) => l.includes('"node-started"'))) as { port: number };
   return { proc, port: info.port };
 }
@@ -46,36 +83,73 @@ describe('finding reverse proxies over the P2PRC network', () => {
     const hosts = [await host(), await host(), await host()];
     const dirA = await tempDir();
     const dirB = await tempDir();
-    const a = await node(dirA, hosts.map((h) => `127.0.0.1:${h.nodePort}`));
+    const a = await node(
+      dirA,
+      hosts.map((h) => `127.0.0.1:${h.nodePort}`),
+    );
     await node(dirB, [`127.0.0.1:${a.port}`]);
     const expected = hosts.map((h) => h.port).sort();
-    await until(async () => JSON.stringify(await knownControlPorts(dirB)) === JSON.stringify(expected), 10_000, 'node B to learn the three proxies');
-    const rps = JSON.parse((await runCli(['--view-rps', '--json', '--config-dir', dirB])).stdout) as { servers: Array<{ state: string; source: string }> };
+    await until(
+      async () => JSON.stringify(await knownControlPorts(dirB)) === JSON.stringify(expected),
+      10_000,
+      'node B to learn the three proxies',
+    );
+    const rps = JSON.parse((await runCli(['--view-rps', '--json', '--config-dir', dirB])).stdout) as {
+      servers: Array<{ state: string; source: string }>;
+    };
     expect(rps.servers.every((s) => s.state === 'alive' && s.source.startsWith('http://127.0.0.1:'))).toBe(true);
   }, 60_000);
 
   it('auto picks a reachable host, fails over when it stops, and reports the new public address', async () => {
     const hosts = [await host(), await host()];
     const dir = await tempDir();
-    await node(dir, hosts.map((h) => `127.0.0.1:${h.nodePort}`));
+    await node(
+      dir,
+      hosts.map((h) => `127.0.0.1:${h.nodePort}`),
+    );
     await until(async () => (await knownControlPorts(dir)).length === 2, 10_000, 'both proxies known');
     // Hosts learned from peers get the token only once the operator confirmed their certificates.
     const trust = hosts.flatMap((h) => ['--trust', h.fingerprint]);
-    const client = startCli(['-s', '--connect-reverse-proxy', 'auto', '--token', TOKEN, ...trust, '--failover-after', '1', '--heartbeat', '0.5', '--config-dir', dir, ...FAST]);
+    const client = startCli([
+      '-s',
+      '--connect-reverse-proxy',
+      'auto',
+      '--token',
+      TOKEN,
+      ...trust,
+      '--failover-after',
+      '1',
+      '--heartbeat',
+      '0.5',
+      '--config-dir',
+      dir,
+      ...FAST,
+    ]);
     const first = parsePublished(await client.waitFor((l) => l.startsWith('Published:')));
     // Status lines carry a timestamp and a level: "[2025-...Z] info: chose reverse proxy ...".
     expect(client.stderr.some((l) => /^\[\d{4}-\d\d-\d\dT[\d:.]+Z\] info: chose reverse proxy/.test(l))).toBe(true);
     const chosen = hosts.find((h) => client.stderr.some((l) => l.includes(`chose reverse proxy 127.0.0.1:${h.port}`)))!;
     const stoppedAt = Date.now();
     await chosen.proc.stop('SIGKILL');
-    await until(() => client.stdout.filter((l) => l.startsWith('Published:')).length >= 2, 2_000 + 1_000 + 5_000 + 5_000, 'failover');
+    await until(
+      () => client.stdout.filter((l) => l.startsWith('Published:')).length >= 2,
+      2_000 + 1_000 + 5_000 + 5_000,
+      'failover',
+    );
     expect(Date.now() - stoppedAt).toBeLessThan(2_000 + 1_000 + 5_000 + 5_000);
     const moved = parsePublished(client.stdout.filter((l) => l.startsWith('Published:')).at(-1)!);
     expect(moved.publicAddress).not.toBe(first.publicAddress);
-    const table = (await (await fetch(`http://${moved.publicAddress}/ip_table`)).json()) as { ip_address: Array<Record<string, unknown>> };
+    const table = (await (await fetch(`http://${moved.publicAddress}/ip_table`)).json()) as {
+      ip_address: Array<Record<string, unknown>>;
+    };
     expect(table.ip_address[0]!.ServerPort).toBe(String(moved.port));
-    const rpm = JSON.parse((await runCli(['--view-rpm', '--json', '--config-dir', dir])).stdout) as { mappings: Array<{ publicPort: number; proxyControlPort: number; state: string }> };
-    expect(rpm.mappings.find((m) => m.state === 'active')).toMatchObject({ publicPort: moved.port, proxyControlPort: hosts.find((h) => h !== chosen)!.port });
+    const rpm = JSON.parse((await runCli(['--view-rpm', '--json', '--config-dir', dir])).stdout) as {
+      mappings: Array<{ publicPort: number; proxyControlPort: number; state: string }>;
+    };
+    expect(rpm.mappings.find((m) => m.state === 'active')).toMatchObject({
+      publicPort: moved.port,
+      proxyControlPort: hosts.find((h) => h !== chosen)!.port,
+    });
   }, 60_000);
 
   it('survives hostile IP tables from a peer: wrong types, 100,000 entries, huge strings', async () => {
@@ -83,7 +157,9 @@ describe('finding reverse proxies over the P2PRC network', () => {
     const bodies = [
       // Bad entries beside a good one: each is rejected on its own, the good proxy is still learned.
       JSON.stringify({ ip_address: [{ ...good, Name: 5 }, { ...good, ServerPort: 'x' }, good] }),
-      JSON.stringify({ ip_address: Array.from({ length: 100_000 }, (_, i) => ({ ...good, ServerPort: String(1 + (i % 60000)) })) }),
+      JSON.stringify({
+        ip_address: Array.from({ length: 100_000 }, (_, i) => ({ ...good, ServerPort: String(1 + (i % 60000)) })),
+      }),
       JSON.stringify({ ip_address: [{ ...good, CustomInformation: 'y'.repeat(200_000) }] }),
       '{"ip_address": [',
     ];
@@ -95,13 +171,16 @@ describe('finding reverse proxies over the P2PRC network', () => {
       const dir = await tempDir();
       const victim = await node(dir, [`127.0.0.1:${(evil.address() as { port: number }).port}`]);
       await until(() => n >= 8, 15_000, 'two passes over the hostile bodies');
-      const table = (await (await fetch(`http://127.0.0.1:${victim.port}/ip_table`)).json()) as { ip_address: unknown[] };
+      const table = (await (await fetch(`http://127.0.0.1:${victim.port}/ip_table`)).json()) as {
+        ip_address: unknown[];
+      };
       expect(table.ip_address.length).toBeLessThanOrEqual(1001);
       expect(victim.proc.child.exitCode).toBeNull();
       // The one well-formed proxy (127.0.0.1:7) is recorded exactly once, and nothing from the hostile
       // tables is; a missing file is a failure, not an empty list.
       const file = path.join(dir, 'reverse_proxy_server.json');
-      const servers = async () => (JSON.parse(await readFile(file, 'utf8')) as { servers: Array<{ id: string; controlPort: number }> }).servers;
+      const servers = async () =>
+        (JSON.parse(await readFile(file, 'utf8')) as { servers: Array<{ id: string; controlPort: number }> }).servers;
       await until(async () => (await servers().catch(() => [])).length > 0, 10_000, 'the proxy record');
       expect((await servers()).map((s) => [s.id, s.controlPort])).toEqual([['127.0.0.1:7', 7]]);
     } finally {

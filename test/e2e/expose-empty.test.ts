@@ -21,7 +21,15 @@ async function visit(port: number, send = 'hello'): Promise<string> {
   const closed = new Promise((resolve) => s.on('close', resolve));
   s.write(send);
   s.end();
-  await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error(`visitor on ${port} not closed; got ${Buffer.concat(chunks).toString()}`)), 10_000))]);
+  await Promise.race([
+    closed,
+    new Promise((_, reject) =>
+      setTimeout(
+        () => reject(new Error(`visitor on ${port} not closed; got ${Buffer.concat(chunks).toString()}`)),
+        10_000,
+      ),
+    ),
+  ]);
   return Buffer.concat(chunks).toString();
 }
 
@@ -32,10 +40,28 @@ describe('--expose of a port nothing listens on', () => {
     dirs.push(hostDir, dir);
     const { port, token } = await startCliHost(hostDir);
     const empty = await freePort();
-    const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', token, '--expose', String(empty), '--config-dir', dir]);
-    const pub = parsePublished(await client.waitFor((l) => l.startsWith('Published:') && l.endsWith(`(expose-${empty})`)));
-    await client.waitFor((l) => l.includes(`nothing listens on 127.0.0.1:${empty} (expose-${empty})`), 10_000, 'stderr');
-    const failing = (l: string) => l.includes(`local service 127.0.0.1:${empty} unreachable:`) && l.includes(`(expose-${empty}: visitors get an empty reply`);
+    const client = startCli([
+      '-s',
+      '--connect-reverse-proxy',
+      `127.0.0.1:${port}`,
+      '--token',
+      token,
+      '--expose',
+      String(empty),
+      '--config-dir',
+      dir,
+    ]);
+    const pub = parsePublished(
+      await client.waitFor((l) => l.startsWith('Published:') && l.endsWith(`(expose-${empty})`)),
+    );
+    await client.waitFor(
+      (l) => l.includes(`nothing listens on 127.0.0.1:${empty} (expose-${empty})`),
+      10_000,
+      'stderr',
+    );
+    const failing = (l: string) =>
+      l.includes(`local service 127.0.0.1:${empty} unreachable:`) &&
+      l.includes(`(expose-${empty}: visitors get an empty reply`);
 
     expect(await visit(pub.port)).toBe('');
     await client.waitFor(failing, 10_000, 'stderr');
@@ -46,7 +72,7 @@ describe('--expose of a port nothing listens on', () => {
     const svc = net.createServer((s) => (conns.add(s), s.on('close', () => conns.delete(s)), s.end('up')));
     svc.listen(empty, '127.0.0.1');
     await once(svc, 'listening');
-    expect(await visit(pub.port)).toBe("up");
+    expect(await visit(pub.port)).toBe('up');
     await new Promise((resolve) => (svc.close(resolve), conns.forEach((c) => c.destroy())));
     expect(await visit(pub.port)).toBe('');
     await client.waitFor(() => client.stderr.filter(failing).length >= 2, 10_000, 'stderr');

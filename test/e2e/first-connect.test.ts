@@ -17,7 +17,15 @@ describe('first connection', () => {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     it(`${signal} while the host is still unreachable exits 0 with a message`, async () => {
       const closed = await freePort();
-      const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${closed}`, '--token', 't', '--config-dir', await dir('sig')]);
+      const client = startCli([
+        '-s',
+        '--connect-reverse-proxy',
+        `127.0.0.1:${closed}`,
+        '--token',
+        't',
+        '--config-dir',
+        await dir('sig'),
+      ]);
       await client.waitFor((l) => l.includes('retrying in'), 20_000, 'stderr');
       expect(await client.stop(signal)).toBe(0);
       expect(client.stderr.join('\n')).toContain(`received ${signal}, stopped before the first connection`);
@@ -30,12 +38,39 @@ describe('first connection', () => {
     // The token goes only to a host the operator confirmed (--trust, issue 14): learn the host's
     // certificate from a first start of it, stopped again before the client begins.
     const hostDir = await dir('host');
-    const hostArgs = ['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', '0', '--port', String(nodePort), '--token', TOKEN, '--json', '--config-dir', hostDir];
+    const hostArgs = [
+      '-s',
+      '--reverse-proxy',
+      '--bind',
+      '127.0.0.1',
+      '--control-port',
+      '0',
+      '--port',
+      String(nodePort),
+      '--token',
+      TOKEN,
+      '--json',
+      '--config-dir',
+      hostDir,
+    ];
     const first = startCli(hostArgs);
     const banner = await first.waitFor((l) => /([0-9A-F]{2}:){31}[0-9A-F]{2}/.test(l), 20_000);
     const fingerprint = /([0-9A-F]{2}:){31}[0-9A-F]{2}/.exec(banner)![0];
     await first.stop('SIGTERM');
-    const client = startCli(['-s', '--connect-reverse-proxy', 'auto', '--bootstrap', `127.0.0.1:${nodePort}`, '--token', TOKEN, '--trust', fingerprint, '--config-dir', await dir('client'), ...FAST]);
+    const client = startCli([
+      '-s',
+      '--connect-reverse-proxy',
+      'auto',
+      '--bootstrap',
+      `127.0.0.1:${nodePort}`,
+      '--token',
+      TOKEN,
+      '--trust',
+      fingerprint,
+      '--config-dir',
+      await dir('client'),
+      ...FAST,
+    ]);
     await client.waitFor((l) => l.includes('no usable reverse proxy') && l.includes('asking again'), 20_000, 'stderr');
     expect(client.child.exitCode).toBe(null);
     startCli(hostArgs);

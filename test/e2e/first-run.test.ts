@@ -34,7 +34,9 @@ describe('environment variables', () => {
     const help = await runCli(['-s', '--reverse-proxy', '--help'], { P2PRC_TOKEN: 'do-not-print-me' });
     expect(help.code).toBe(0);
     expect(help.stdout).not.toContain('do-not-print-me');
-    const users = await runCli(['--add-user', 'alice', '--users', path.join(dir, 'users.json')], { P2PRC_PASSWORD: 'a-long-password' });
+    const users = await runCli(['--add-user', 'alice', '--users', path.join(dir, 'users.json')], {
+      P2PRC_PASSWORD: 'a-long-password',
+    });
     expect(users.stderr).toBe('');
     expect(users.code).toBe(0);
   });

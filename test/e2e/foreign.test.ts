@@ -30,7 +30,11 @@ async function connect(port: number, extra: string[] = []) {
   const dir = await tempDir('foreign');
   dirs.push(dir);
   // No --exit-on-login-failure: another protocol must fail at once, not be retried forever.
-  return runCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', 't', '--config-dir', dir, ...extra], {}, 20_000);
+  return runCli(
+    ['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', 't', '--config-dir', dir, ...extra],
+    {},
+    20_000,
+  );
 }
 
 describe('not a p2prc host', () => {
@@ -38,16 +42,33 @@ describe('not a p2prc host', () => {
   const cases: Array<[string, () => net.Server, string, string[]]> = [
     ['an HTTP server, TLS mode', () => http.createServer(reply), 'HTTP', []],
     ['an HTTP server, plaintext mode', () => http.createServer(reply), 'HTTP', ['--no-tls']],
-    ['an HTTPS server, TLS mode', () => https.createServer({ cert: cert.certPem, key: cert.keyPem }, reply), 'HTTP', []],
-    ['a TLS server, plaintext mode', () => https.createServer({ cert: cert.certPem, key: cert.keyPem }, reply), 'TLS', ['--no-tls']],
+    [
+      'an HTTPS server, TLS mode',
+      () => https.createServer({ cert: cert.certPem, key: cert.keyPem }, reply),
+      'HTTP',
+      [],
+    ],
+    [
+      'a TLS server, plaintext mode',
+      () => https.createServer({ cert: cert.certPem, key: cert.keyPem }, reply),
+      'TLS',
+      ['--no-tls'],
+    ],
     ['an SSH server, TLS mode', () => net.createServer((s) => s.end('SSH-2.0-OpenSSH_9.6\r\n')), 'SSH', []],
-    ['an SSH server, plaintext mode', () => net.createServer((s) => s.end('SSH-2.0-OpenSSH_9.6\r\n')), 'SSH', ['--no-tls']],
+    [
+      'an SSH server, plaintext mode',
+      () => net.createServer((s) => s.end('SSH-2.0-OpenSSH_9.6\r\n')),
+      'SSH',
+      ['--no-tls'],
+    ],
   ];
   for (const [name, make, protocol, extra] of cases) {
     it(`${name}: E_PROTOCOL "it answered ${protocol}", exit 1`, async () => {
       const port = await listening(make());
       const r = await connect(port, extra);
-      expect(r.stderr).toContain(`p2prc: error E_PROTOCOL: 127.0.0.1:${port} is not a p2prc host (it answered ${protocol})`);
+      expect(r.stderr).toContain(
+        `p2prc: error E_PROTOCOL: 127.0.0.1:${port} is not a p2prc host (it answered ${protocol})`,
+      );
       expect(r.code).toBe(1);
     });
   }

@@ -34,7 +34,13 @@ async function tempDir(prefix: string): Promise<string> {
 
 async function startHost(open: boolean, allowPorts?: string): Promise<HostService> {
   const s = await runHostService({
-    configDir: await tempDir('p2prc-frpport-'), controlPort: 0, bind: '127.0.0.1', token: 'host-secret', nodePort: 0, open, bootstrap: [],
+    configDir: await tempDir('p2prc-frpport-'),
+    controlPort: 0,
+    bind: '127.0.0.1',
+    token: 'host-secret',
+    nodePort: 0,
+    open,
+    bootstrap: [],
     ...(allowPorts ? { allowPorts } : {}),
   });
   services.push(s);
@@ -44,7 +50,10 @@ async function startHost(open: boolean, allowPorts?: string): Promise<HostServic
 /** A stock frpc with no token line at all, as P2PRC configures its embedded client. */
 async function tokenlessFrpc(serverPort: number, proxies: string): Promise<{ proc: ChildProcess; log: string[] }> {
   const ini = path.join(await tempDir('p2prc-frpc-'), 'frpc.ini');
-  await writeFile(ini, `[common]\nserver_addr = 127.0.0.1\nserver_port = ${serverPort}\nlog_file = console\nlogin_fail_exit = false\n\n${proxies}`);
+  await writeFile(
+    ini,
+    `[common]\nserver_addr = 127.0.0.1\nserver_port = ${serverPort}\nlog_file = console\nlogin_fail_exit = false\n\n${proxies}`,
+  );
   const proc = spawn(path.join(FRP_DIR, 'frpc'), ['-c', ini], { stdio: ['ignore', 'pipe', 'pipe'] });
   procs.add(proc);
   const log: string[] = [];
@@ -52,8 +61,10 @@ async function tokenlessFrpc(serverPort: number, proxies: string): Promise<{ pro
   return { proc, log };
 }
 
-const tcp = (name: string, local: number, remote: number) => `[${name}]\ntype = tcp\nlocal_ip = 127.0.0.1\nlocal_port = ${local}\nremote_port = ${remote}\n\n`;
-const udp = (name: string, local: number, remote: number) => `[${name}]\ntype = udp\nlocal_ip = 127.0.0.1\nlocal_port = ${local}\nremote_port = ${remote}\n\n`;
+const tcp = (name: string, local: number, remote: number) =>
+  `[${name}]\ntype = tcp\nlocal_ip = 127.0.0.1\nlocal_port = ${local}\nremote_port = ${remote}\n\n`;
+const udp = (name: string, local: number, remote: number) =>
+  `[${name}]\ntype = udp\nlocal_ip = 127.0.0.1\nlocal_port = ${local}\nremote_port = ${remote}\n\n`;
 
 describe('GET /FRPPort on a host', () => {
   it('without --open: 403 and one line saying why', async () => {
@@ -66,40 +77,65 @@ describe('GET /FRPPort on a host', () => {
   });
 });
 
-describe.skipIf(!!FRP_SKIP)(`a token-less frpc 0.31.2 on the port /FRPPort lends${FRP_SKIP ? ` — skipped: ${FRP_SKIP}` : ''}`, () => {
-  it('publishes a TCP and a UDP proxy; the port policy still refuses a port outside it', async () => {
-    const [remoteTcp, remoteUdp, outside] = [await freePort(), await freePort(), await freePort()];
-    const h = await startHost(true, `${remoteTcp},${remoteUdp}`);
-    const answers = await Promise.all(['', '?udp=true'].map(async (q) => {
-      const res = await fetch(`http://127.0.0.1:${h.nodePort}/FRPPort${q}`);
-      expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
-      return [res.status, await res.text()] as const;
-    }));
-    const port = answers[0]![1];
-    expect(port).toMatch(/^[1-9][0-9]*$/); // what strconv.Atoi in P2PRC's client needs
-    expect(answers).toEqual([[200, port], [200, port]]);
-    expect(Number(port)).not.toBe(h.handle.port);
+describe.skipIf(!!FRP_SKIP)(
+  `a token-less frpc 0.31.2 on the port /FRPPort lends${FRP_SKIP ? ` — skipped: ${FRP_SKIP}` : ''}`,
+  () => {
+    it('publishes a TCP and a UDP proxy; the port policy still refuses a port outside it', async () => {
+      const [remoteTcp, remoteUdp, outside] = [await freePort(), await freePort(), await freePort()];
+      const h = await startHost(true, `${remoteTcp},${remoteUdp}`);
+      const answers = await Promise.all(
+        ['', '?udp=true'].map(async (q) => {
+          const res = await fetch(`http://127.0.0.1:${h.nodePort}/FRPPort${q}`);
+          expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+          return [res.status, await res.text()] as const;
+        }),
+      );
+      const port = answers[0]![1];
+      expect(port).toMatch(/^[1-9][0-9]*$/); // what strconv.Atoi in P2PRC's client needs
+      expect(answers).toEqual([
+        [200, port],
+        [200, port],
+      ]);
+      expect(Number(port)).not.toBe(h.handle.port);
 
-    const echo = await echoServer();
-    const echoUdp = await udpEchoServer();
-    const frpc = await tokenlessFrpc(Number(port), tcp('web', echo, remoteTcp) + udp('game', echoUdp, remoteUdp) + tcp('denied', echo, outside));
-    await until(() => frpc.log.join('').includes('[web] start proxy success'), 15_000, 'the tcp proxy');
-    await until(() => frpc.log.join('').includes('incoming a new work connection for udp proxy'), 15_000, 'the udp channel');
-    await until(() => /\[denied\] start error/.test(frpc.log.join('')), 15_000, 'the refusal of a port outside the policy');
-    expect(await echoExact(remoteTcp, Buffer.from('through the open port'))).toBe(sha256(Buffer.from('through the open port')));
-    const { stdout } = await promisify(execFile)(process.execPath, [path.resolve(import.meta.dirname, '..', 'fixtures', 'udp-visitors.mjs'), '127.0.0.1', String(remoteUdp)]);
-    expect(JSON.parse(stdout)).toEqual({ ok: 1000, wrong: 0, total: 1000 });
-    const bound = await new Promise<boolean>((resolve) => {
-      const s = net.connect(outside, '127.0.0.1', () => (s.destroy(), resolve(true)));
-      s.on('error', () => resolve(false));
-    });
-    expect(bound).toBe(false);
-  }, 60_000);
+      const echo = await echoServer();
+      const echoUdp = await udpEchoServer();
+      const frpc = await tokenlessFrpc(
+        Number(port),
+        tcp('web', echo, remoteTcp) + udp('game', echoUdp, remoteUdp) + tcp('denied', echo, outside),
+      );
+      await until(() => frpc.log.join('').includes('[web] start proxy success'), 15_000, 'the tcp proxy');
+      await until(
+        () => frpc.log.join('').includes('incoming a new work connection for udp proxy'),
+        15_000,
+        'the udp channel',
+      );
+      await until(
+        () => /\[denied\] start error/.test(frpc.log.join('')),
+        15_000,
+        'the refusal of a port outside the policy',
+      );
+      expect(await echoExact(remoteTcp, Buffer.from('through the open port'))).toBe(
+        sha256(Buffer.from('through the open port')),
+      );
+      const { stdout } = await promisify(execFile)(process.execPath, [
+        path.resolve(import.meta.dirname, '..', 'fixtures', 'udp-visitors.mjs'),
+        '127.0.0.1',
+        String(remoteUdp),
+      ]);
+      expect(JSON.parse(stdout)).toEqual({ ok: 1000, wrong: 0, total: 1000 });
+      const bound = await new Promise<boolean>((resolve) => {
+        const s = net.connect(outside, '127.0.0.1', () => (s.destroy(), resolve(true)));
+        s.on('error', () => resolve(false));
+      });
+      expect(bound).toBe(false);
+    }, 60_000);
 
-  it('the control port still wants the token: the same token-less frpc is refused there', async () => {
-    const h = await startHost(true);
-    const frpc = await tokenlessFrpc(h.handle.port, tcp('web', await echoServer(), await freePort()));
-    await until(() => frpc.log.join('').includes('authorization failed'), 15_000, 'the login error');
-    expect(h.handle.native!.tunnels()).toEqual([]);
-  }, 30_000);
-});
+    it('the control port still wants the token: the same token-less frpc is refused there', async () => {
+      const h = await startHost(true);
+      const frpc = await tokenlessFrpc(h.handle.port, tcp('web', await echoServer(), await freePort()));
+      await until(() => frpc.log.join('').includes('authorization failed'), 15_000, 'the login error');
+      expect(h.handle.native!.tunnels()).toEqual([]);
+    }, 30_000);
+  },
+);

@@ -33,19 +33,39 @@ async function connect(port: number, allowHalfOpen = false): Promise<net.Socket>
 async function drain(s: net.Socket): Promise<Buffer> {
   const chunks: Buffer[] = [];
   s.on('data', (c: Buffer) => chunks.push(c));
-  if (!s.destroyed && !s.readableEnded) await new Promise((resolve) => (s.once('end', resolve), s.once('close', resolve)));
+  if (!s.destroyed && !s.readableEnded)
+    await new Promise((resolve) => (s.once('end', resolve), s.once('close', resolve)));
   return Buffer.concat(chunks);
 }
 
-const login = (token: string, ts: number, runId = '') => encodeFrpMessage(FrpMsg.Login, {
-  version: '0.31.2', hostname: '', os: 'linux', arch: 'amd64', user: '', privilege_key: privilegeKey(token, ts), timestamp: ts, run_id: runId, metas: null, pool_count: 1,
-});
+const login = (token: string, ts: number, runId = '') =>
+  encodeFrpMessage(FrpMsg.Login, {
+    version: '0.31.2',
+    hostname: '',
+    os: 'linux',
+    arch: 'amd64',
+    user: '',
+    privilege_key: privilegeKey(token, ts),
+    timestamp: ts,
+    run_id: runId,
+    metas: null,
+    pool_count: 1,
+  });
 
-async function stockFrpc(hostPort: number, token: string, localPort: number, remotePort: number, o: { tcpMux: boolean; tls: boolean }): Promise<string[]> {
+async function stockFrpc(
+  hostPort: number,
+  token: string,
+  localPort: number,
+  remotePort: number,
+  o: { tcpMux: boolean; tls: boolean },
+): Promise<string[]> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-frpsec-'));
   defer(() => rm(dir, { recursive: true, force: true }));
   const ini = path.join(dir, 'frpc.ini');
-  await writeFile(ini, `[common]\nserver_addr = 127.0.0.1\nserver_port = ${hostPort}\ntoken = ${token}\ntcp_mux = ${o.tcpMux}\ntls_enable = ${o.tls}\nlog_file = console\nlogin_fail_exit = false\n\n[svc]\ntype = tcp\nlocal_ip = 127.0.0.1\nlocal_port = ${localPort}\nremote_port = ${remotePort}\n`);
+  await writeFile(
+    ini,
+    `[common]\nserver_addr = 127.0.0.1\nserver_port = ${hostPort}\ntoken = ${token}\ntcp_mux = ${o.tcpMux}\ntls_enable = ${o.tls}\nlog_file = console\nlogin_fail_exit = false\n\n[svc]\ntype = tcp\nlocal_ip = 127.0.0.1\nlocal_port = ${localPort}\nremote_port = ${remotePort}\n`,
+  );
   const proc = spawn(path.join(FRP_DIR, 'frpc'), ['-c', ini], { stdio: ['ignore', 'pipe', 'pipe'] });
   procs.add(proc);
   const log: string[] = [];
@@ -53,34 +73,43 @@ async function stockFrpc(hostPort: number, token: string, localPort: number, rem
   return log;
 }
 
-describe.skipIf(!!FRP_SKIP)(`forged frp work connections against stock frpc 0.31.2${FRP_SKIP ? ` — skipped: ${FRP_SKIP}` : ''}`, () => {
-  it.each([
-    { tcpMux: true, tls: false },
-    { tcpMux: false, tls: true },
-    { tcpMux: false, tls: false },
-  ])('%j: four forged NewWorkConn with the sniffed run id get no visitor', async (o) => {
-    const h = await host({ token: 'frp-token' });
-    const logs: string[] = [];
-    h.host.on('log', (l) => logs.push(l.message));
-    const echo = await echoServer();
-    const remote = await freePort();
-    const log = await stockFrpc(h.port, 'frp-token', echo, remote, o);
-    await until(() => /get run id \[([0-9a-f]+)\]/.test(log.join('')), 15_000, 'frpc to log in');
-    const runId = /get run id \[([0-9a-f]+)\]/.exec(log.join(''))![1]!;
-    const forged = await Promise.all(Array.from({ length: 4 }, () => connect(h.port)));
-    const received = forged.map((s) => drain(s));
-    for (const s of forged) s.write(encodeFrpMessage(FrpMsg.NewWorkConn, { run_id: runId }));
-    for (const got of await Promise.all(received)) expect(got.length).toBe(0); // no StartWorkConn, no visitor
-    expect(logs.some((m) => m.includes('proved nothing but the run id'))).toBe(true);
-    if (!o.tcpMux && !o.tls) return; // frpc 0.31's own bare work connections are refused just the same
-    await until(() => log.join('').includes('start proxy success'), 15_000, 'frpc to start its proxy');
-    const all = await Promise.all(Array.from({ length: 6 }, (_, i) => echoExact(remote, Buffer.from(`visitor ${i}`), 20_000)));
-    all.forEach((hash, i) => expect(hash).toBe(sha256(Buffer.from(`visitor ${i}`))));
-  }, 60_000);
-});
+describe.skipIf(!!FRP_SKIP)(
+  `forged frp work connections against stock frpc 0.31.2${FRP_SKIP ? ` — skipped: ${FRP_SKIP}` : ''}`,
+  () => {
+    it.each([
+      { tcpMux: true, tls: false },
+      { tcpMux: false, tls: true },
+      { tcpMux: false, tls: false },
+    ])(
+      '%j: four forged NewWorkConn with the sniffed run id get no visitor',
+      async (o) => {
+        const h = await host({ token: 'frp-token' });
+        const logs: string[] = [];
+        h.host.on('log', (l) => logs.push(l.message));
+        const echo = await echoServer();
+        const remote = await freePort();
+        const log = await stockFrpc(h.port, 'frp-token', echo, remote, o);
+        await until(() => /get run id \[([0-9a-f]+)\]/.test(log.join('')), 15_000, 'frpc to log in');
+        const runId = /get run id \[([0-9a-f]+)\]/.exec(log.join(''))![1]!;
+        const forged = await Promise.all(Array.from({ length: 4 }, () => connect(h.port)));
+        const received = forged.map((s) => drain(s));
+        for (const s of forged) s.write(encodeFrpMessage(FrpMsg.NewWorkConn, { run_id: runId }));
+        for (const got of await Promise.all(received)) expect(got.length).toBe(0); // no StartWorkConn, no visitor
+        expect(logs.some((m) => m.includes('proved nothing but the run id'))).toBe(true);
+        if (!o.tcpMux && !o.tls) return; // frpc 0.31's own bare work connections are refused just the same
+        await until(() => log.join('').includes('start proxy success'), 15_000, 'frpc to start its proxy');
+        const all = await Promise.all(
+          Array.from({ length: 6 }, (_, i) => echoExact(remote, Buffer.from(`visitor ${i}`), 20_000)),
+        );
+        all.forEach((hash, i) => expect(hash).toBe(sha256(Buffer.from(`visitor ${i}`))));
+      },
+      60_000,
+    );
+  },
+);
 
 describe('frp logins and pre-auth limits (no frp binary)', () => {
-  it('a replayed login cannot take over the victim\'s control session; a stale one is refused; a same-second twin gets its own', async () => {
+  it("a replayed login cannot take over the victim's control session; a stale one is refused; a same-second twin gets its own", async () => {
     const h = await host({ token: 'frp-token' });
     const ts = Math.floor(Date.now() / 1000);
     const victim = await connect(h.port);
@@ -111,7 +140,21 @@ describe('frp logins and pre-auth limits (no frp binary)', () => {
   it('500 refused logins that never close leave no descriptor open in a host process', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-frpsec-host-'));
     defer(() => rm(dir, { recursive: true, force: true }));
-    const hostProc = startCli(['-s', '--reverse-proxy', '--control-port', '0', '--bind', '127.0.0.1', '--token', 'frp-token', '--port', '0', '--no-tls', '--config-dir', dir]);
+    const hostProc = startCli([
+      '-s',
+      '--reverse-proxy',
+      '--control-port',
+      '0',
+      '--bind',
+      '127.0.0.1',
+      '--token',
+      'frp-token',
+      '--port',
+      '0',
+      '--no-tls',
+      '--config-dir',
+      dir,
+    ]);
     defer(() => hostProc.stop());
     const line = await hostProc.waitFor((l) => l.includes('Control address:'));
     const port = Number(/:(\d+)$/.exec(line.trim())![1]);
@@ -151,7 +194,14 @@ describe('frp logins and pre-auth limits (no frp binary)', () => {
     });
     defer(() => server.close());
     const port = await listen(server);
-    const c = new FrpWireClient({ host: '127.0.0.1', port, token: 't', tcpMux: true, tunnels: [{ name: 'x', localHost: '127.0.0.1', localPort: 1, remotePort: 0 }], heartbeatMs: 1_000 });
+    const c = new FrpWireClient({
+      host: '127.0.0.1',
+      port,
+      token: 't',
+      tcpMux: true,
+      tunnels: [{ name: 'x', localHost: '127.0.0.1', localPort: 1, remotePort: 0 }],
+      heartbeatMs: 1_000,
+    });
     defer(() => c.close());
     await expect(c.start()).rejects.toMatchObject({ code: expect.stringMatching(/^E_/) });
   });

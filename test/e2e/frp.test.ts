@@ -13,8 +13,29 @@ let dir: string;
 const env = { P2PRC_FRP_BIN_DIR: FRP_DIR };
 
 async function startFrpHost(port = 0): Promise<{ host: Running; port: number; token: string }> {
-  const host = startCli(['-s', '--reverse-proxy', '--engine', 'frp', '--bind', '127.0.0.1', '--control-port', String(port), '--port', '0', '--json', '--config-dir', dir], env);
-  const info = JSON.parse(await host.waitFor((l) => l.includes('"host-started"'))) as { port: number; connectCommand: string; engine: string };
+  const host = startCli(
+    [
+      '-s',
+      '--reverse-proxy',
+      '--engine',
+      'frp',
+      '--bind',
+      '127.0.0.1',
+      '--control-port',
+      String(port),
+      '--port',
+      '0',
+      '--json',
+      '--config-dir',
+      dir,
+    ],
+    env,
+  );
+  const info = JSON.parse(await host.waitFor((l) => l.includes('"host-started"'))) as {
+    port: number;
+    connectCommand: string;
+    engine: string;
+  };
   expect(info.engine).toBe('frp');
   return { host, port: info.port, token: /--token (\S+)/.exec(info.connectCommand)![1]! };
 }
@@ -35,37 +56,82 @@ describe.skipIf(!!FRP_SKIP)(`frp engine with real frp 0.31.2${FRP_SKIP ? ` — s
     const web = await httpServer();
     const echo = await echoServer();
     const { port } = await startFrpHost();
-    const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--engine', 'frp', '--no-tls', '--expose', String(web), '--expose', String(echo), '--config-dir', dir], env);
+    const client = startCli(
+      [
+        '-s',
+        '--connect-reverse-proxy',
+        `127.0.0.1:${port}`,
+        '--engine',
+        'frp',
+        '--no-tls',
+        '--expose',
+        String(web),
+        '--expose',
+        String(echo),
+        '--config-dir',
+        dir,
+      ],
+      env,
+    );
     await client.waitFor((l) => l.includes(`-> 127.0.0.1:${echo} (`));
     const lines = client.stdout.filter((l) => l.startsWith('Published:')).map(parsePublished);
     const viaWeb = lines.find((l) => l.localPort === web)!;
     const viaEcho = lines.find((l) => l.localPort === echo)!;
     expect(await (await fetch(`http://${viaWeb.publicAddress}/frp`)).text()).toBe('hello /frp');
     const node = lines[0]!;
-    const table = (await (await fetch(`http://${node.publicAddress}/ip_table`)).json()) as { ip_address: Array<Record<string, unknown>> };
-    expect(table.ip_address[0]).toMatchObject({ NAT: false, EscapeImplementation: 'FRP', ServerPort: String(node.port) });
+    const table = (await (await fetch(`http://${node.publicAddress}/ip_table`)).json()) as {
+      ip_address: Array<Record<string, unknown>>;
+    };
+    expect(table.ip_address[0]).toMatchObject({
+      NAT: false,
+      EscapeImplementation: 'FRP',
+      ServerPort: String(node.port),
+    });
     const payload = randomBytes(16 * 1024 * 1024);
     // frp closes both directions on a visitor's FIN, so read the echo back before closing
     expect(await echoExact(viaEcho.port, payload)).toBe(sha256(payload));
-    const rpm = JSON.parse((await runCli(['--view-rpm', '--json', '--config-dir', dir])).stdout) as { mappings: Array<{ engine: string; state: string }> };
+    const rpm = JSON.parse((await runCli(['--view-rpm', '--json', '--config-dir', dir])).stdout) as {
+      mappings: Array<{ engine: string; state: string }>;
+    };
     expect(rpm.mappings).toHaveLength(3);
     expect(rpm.mappings.every((m) => m.engine === 'frp' && m.state === 'active')).toBe(true);
-    const rps = JSON.parse((await runCli(['--view-rps', '--json', '--config-dir', dir])).stdout) as { servers: Array<{ engine: string; state: string; controlPort: number }> };
+    const rps = JSON.parse((await runCli(['--view-rps', '--json', '--config-dir', dir])).stdout) as {
+      servers: Array<{ engine: string; state: string; controlPort: number }>;
+    };
     expect(rps.servers.find((s) => s.controlPort === port)).toMatchObject({ engine: 'frp', state: 'alive' });
     expect(await client.stop('SIGINT')).toBe(0);
-    const after = JSON.parse((await runCli(['--view-rpm', '--json', '--config-dir', dir])).stdout) as { mappings: Array<{ state: string }> };
+    const after = JSON.parse((await runCli(['--view-rpm', '--json', '--config-dir', dir])).stdout) as {
+      mappings: Array<{ state: string }>;
+    };
     expect(after.mappings.every((m) => m.state === 'closed')).toBe(true);
   }, 90_000);
 
   it('maps frp failures to the documented exit codes: wrong token 3, taken port 4, unreachable 5', async () => {
     const { port, token } = await startFrpHost();
     const common = ['--engine', 'frp', '--no-tls', '--exit-on-login-failure', '--config-dir', dir];
-    const wrong = await runCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', `${token}x`, ...common], env);
+    const wrong = await runCli(
+      ['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', `${token}x`, ...common],
+      env,
+    );
     expect(wrong.code).toBe(3);
     expect(wrong.stderr).toContain('E_AUTH');
     const busy = net.createServer().listen(0, '127.0.0.1');
     await once(busy, 'listening');
-    const taken = await runCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', token, '--remote-port', String((busy.address() as net.AddressInfo).port), '--port', '0', ...common], env);
+    const taken = await runCli(
+      [
+        '-s',
+        '--connect-reverse-proxy',
+        `127.0.0.1:${port}`,
+        '--token',
+        token,
+        '--remote-port',
+        String((busy.address() as net.AddressInfo).port),
+        '--port',
+        '0',
+        ...common,
+      ],
+      env,
+    );
     busy.close();
     expect(taken.code).toBe(4);
     expect(taken.stderr).toContain('E_PORT_TAKEN');
@@ -73,7 +139,10 @@ describe.skipIf(!!FRP_SKIP)(`frp engine with real frp 0.31.2${FRP_SKIP ? ` — s
     await once(closed, 'listening');
     const closedPort = (closed.address() as net.AddressInfo).port;
     closed.close();
-    const unreachable = await runCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${closedPort}`, '--token', token, ...common], env);
+    const unreachable = await runCli(
+      ['-s', '--connect-reverse-proxy', `127.0.0.1:${closedPort}`, '--token', token, ...common],
+      env,
+    );
     expect(unreachable.code).toBe(5);
     expect(unreachable.stderr).toContain('E_UNREACHABLE');
   }, 90_000);
@@ -81,16 +150,34 @@ describe.skipIf(!!FRP_SKIP)(`frp engine with real frp 0.31.2${FRP_SKIP ? ` — s
   it('frpc reconnects to a restarted frps and keeps the same public port; SIGKILL leaves no frp behind', async () => {
     const echo = await echoServer();
     const first = await startFrpHost();
-    const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${first.port}`, '--engine', 'frp', '--no-tls', '--expose', String(echo), '--config-dir', dir], env);
+    const client = startCli(
+      [
+        '-s',
+        '--connect-reverse-proxy',
+        `127.0.0.1:${first.port}`,
+        '--engine',
+        'frp',
+        '--no-tls',
+        '--expose',
+        String(echo),
+        '--config-dir',
+        dir,
+      ],
+      env,
+    );
     const pub = parsePublished(await client.waitFor((l) => l.includes(`-> 127.0.0.1:${echo} (`)));
     first.host.child.kill('SIGKILL'); // p2prc dies hard: its frps must go with it
     await first.host.exited;
     await until(() => frpProcesses().length === 1, 10_000, 'the orphaned frps to be gone'); // only the client's frpc remains
     const second = await startFrpHost(first.port);
-    await until(async () => {
-      const msg = Buffer.from('back');
-      return (await echoExact(pub.port, msg, 2_000).catch(() => '')) === sha256(msg);
-    }, 60_000, 'frpc to reconnect');
+    await until(
+      async () => {
+        const msg = Buffer.from('back');
+        return (await echoExact(pub.port, msg, 2_000).catch(() => '')) === sha256(msg);
+      },
+      60_000,
+      'frpc to reconnect',
+    );
     client.child.kill('SIGKILL');
     await client.exited;
     await second.host.stop('SIGTERM');

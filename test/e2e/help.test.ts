@@ -10,7 +10,10 @@ function examplesOf(help: string): { commands: string[]; descriptions: string[] 
   const start = lines.indexOf('Examples:');
   expect(start, help).toBeGreaterThan(0);
   const section = lines.slice(start + 1).filter((l) => l.trim() !== '');
-  return { commands: section.filter((l) => /^ {2}\S/.test(l)).map((l) => l.trim()), descriptions: section.filter((l) => l.startsWith('      ')) };
+  return {
+    commands: section.filter((l) => /^ {2}\S/.test(l)).map((l) => l.trim()),
+    descriptions: section.filter((l) => l.startsWith('      ')),
+  };
 }
 
 /** A command line as a user types it: optional VAR=value words, then p2prc. */
@@ -18,21 +21,38 @@ const COMMAND = /^([A-Z][A-Z0-9_]*=\S+ )*p2prc( |$)/;
 
 describe('--help examples', () => {
   it('print every command of every mode whole on its own line, the description below it', async () => {
-    const modes = [['-s', '--reverse-proxy'], ['-s', '--connect-reverse-proxy', 'x'], ['--view-rps'], ['--view-rpm'], ['-s'], ['--view-clients'],
-      ['--list-services', 'x'], ['--visit', 'x'], ['--add-user', 'x'], ['--ls'], ['--as', 'x'], ['frp'], ['frp', 'install'], ['frp', 'which']];
+    const modes = [
+      ['-s', '--reverse-proxy'],
+      ['-s', '--connect-reverse-proxy', 'x'],
+      ['--view-rps'],
+      ['--view-rpm'],
+      ['-s'],
+      ['--view-clients'],
+      ['--list-services', 'x'],
+      ['--visit', 'x'],
+      ['--add-user', 'x'],
+      ['--ls'],
+      ['--as', 'x'],
+      ['frp'],
+      ['frp', 'install'],
+      ['frp', 'which'],
+    ];
     for (const mode of modes) {
       const r = await runCli([...mode, '--help']);
       expect(r.code, mode.join(' ')).toBe(0);
       const { commands, descriptions } = examplesOf(r.stdout);
       expect(commands.length, mode.join(' ')).toBeGreaterThan(0);
-      for (const c of commands) expect(c, `${mode.join(' ')}: a wrapped command or a description in its place`).toMatch(COMMAND);
+      for (const c of commands)
+        expect(c, `${mode.join(' ')}: a wrapped command or a description in its place`).toMatch(COMMAND);
       expect(descriptions.length, mode.join(' ')).toBeGreaterThanOrEqual(commands.length);
     }
   });
 
   it('keeps the long host examples in one piece', async () => {
     const { commands } = examplesOf((await runCli(['-s', '--reverse-proxy', '--help'])).stdout);
-    expect(commands).toContain('p2prc -s --reverse-proxy --control-port 7000 --allow-ports 6000-6100 --public-host 203.0.113.10');
+    expect(commands).toContain(
+      'p2prc -s --reverse-proxy --control-port 7000 --allow-ports 6000-6100 --public-host 203.0.113.10',
+    );
     expect(commands).toContain('P2PRC_TOKEN=secret p2prc -s --reverse-proxy --no-tls --bind 127.0.0.1');
   });
 });
@@ -49,7 +69,9 @@ describe('frp help', () => {
   it('p2prc frp install --help and p2prc frp which --help are their own, with their own options', async () => {
     const install = await runCli(['frp', 'install', '--help']);
     expect(install.code).toBe(0);
-    expect(install.stdout.split('\n')[0]).toBe('p2prc frp install [--version <v>] [--platform <os-arch>] [--mirror <url>]');
+    expect(install.stdout.split('\n')[0]).toBe(
+      'p2prc frp install [--version <v>] [--platform <os-arch>] [--mirror <url>]',
+    );
     expect(install.stdout).toContain('the newest in vendor/frp.json');
     expect(install.stdout).not.toContain('--frp-bin-dir');
     const which = await runCli(['frp', 'which', '--help']);

@@ -16,13 +16,35 @@ describe('reservations and client identity', () => {
     const { host, port, token } = await startCliHost(await dir('host'), ['--grace', '60']);
     const clientDir = await dir('client');
     const fixed = await freePort();
-    const args = ['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', token, '--remote-port', String(fixed), '--config-dir', clientDir, '--exit-on-login-failure'];
+    const args = [
+      '-s',
+      '--connect-reverse-proxy',
+      `127.0.0.1:${port}`,
+      '--token',
+      token,
+      '--remote-port',
+      String(fixed),
+      '--config-dir',
+      clientDir,
+      '--exit-on-login-failure',
+    ];
     const first = startCli(args);
     expect(parsePublished(await first.waitFor((l) => l.startsWith('Published:'))).port).toBe(fixed);
     await first.stop('SIGKILL');
     await host.waitFor((l) => l.includes('held for 60 s'), 20_000, 'stderr');
 
-    const other = await runCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', token, '--remote-port', String(fixed), '--config-dir', await dir('other'), '--exit-on-login-failure']);
+    const other = await runCli([
+      '-s',
+      '--connect-reverse-proxy',
+      `127.0.0.1:${port}`,
+      '--token',
+      token,
+      '--remote-port',
+      String(fixed),
+      '--config-dir',
+      await dir('other'),
+      '--exit-on-login-failure',
+    ]);
     expect(other.code).toBe(4);
     expect(other.stderr).toMatch(/reserved for a disconnected client for another \d+ s/);
 
@@ -33,15 +55,46 @@ describe('reservations and client identity', () => {
 
   it('a refused login leaves no port reserved', async () => {
     const { host, port, token } = await startCliHost(await dir('host'), ['--grace', '60']);
-    const holder = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', token, '--config-dir', await dir('holder')]);
+    const holder = startCli([
+      '-s',
+      '--connect-reverse-proxy',
+      `127.0.0.1:${port}`,
+      '--token',
+      token,
+      '--config-dir',
+      await dir('holder'),
+    ]);
     const taken = parsePublished(await holder.waitFor((l) => l.startsWith('Published:'))).port;
     const nodePort = await freePort();
-    const refused = await runCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', token, '--remote-port', String(nodePort),
-      '--expose', `${nodePort}:${taken}`, '--config-dir', await dir('refused'), '--exit-on-login-failure']);
+    const refused = await runCli([
+      '-s',
+      '--connect-reverse-proxy',
+      `127.0.0.1:${port}`,
+      '--token',
+      token,
+      '--remote-port',
+      String(nodePort),
+      '--expose',
+      `${nodePort}:${taken}`,
+      '--config-dir',
+      await dir('refused'),
+      '--exit-on-login-failure',
+    ]);
     expect(refused.code).toBe(4);
     // the host says why it refused
     await host.waitFor((l) => l.includes('refused: E_PORT_TAKEN'), 10_000, 'stderr');
-    const next = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', token, '--remote-port', String(nodePort), '--config-dir', await dir('next'), '--exit-on-login-failure']);
+    const next = startCli([
+      '-s',
+      '--connect-reverse-proxy',
+      `127.0.0.1:${port}`,
+      '--token',
+      token,
+      '--remote-port',
+      String(nodePort),
+      '--config-dir',
+      await dir('next'),
+      '--exit-on-login-failure',
+    ]);
     expect(parsePublished(await next.waitFor((l) => l.startsWith('Published:'))).port).toBe(nodePort);
   });
 });

@@ -10,7 +10,11 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
-interface Row { name: string; state: string; reconnectingSince?: string }
+interface Row {
+  name: string;
+  state: string;
+  reconnectingSince?: string;
+}
 
 /** The mapping rows as --view-rpm --json shows them. */
 async function rows(dir: string): Promise<Row[]> {
@@ -33,7 +37,22 @@ async function untilState(dir: string, state: string, tries = 40): Promise<Row[]
 }
 
 const startHost = (dir: string, port: number): Running =>
-  startCli(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', String(port), '--port', '0', '--no-tls', '--token', 'reconnect-token', '--json', '--config-dir', dir]);
+  startCli([
+    '-s',
+    '--reverse-proxy',
+    '--bind',
+    '127.0.0.1',
+    '--control-port',
+    String(port),
+    '--port',
+    '0',
+    '--no-tls',
+    '--token',
+    'reconnect-token',
+    '--json',
+    '--config-dir',
+    dir,
+  ]);
 
 describe('--view-rpm while the host is down', () => {
   it('shows reconnecting (since when) after the host is killed, and active again once it is back', async () => {
@@ -43,7 +62,16 @@ describe('--view-rpm while the host is down', () => {
     const port = await freePort();
     let host = startHost(hostDir, port);
     await host.waitFor((l) => l.includes('"host-started"'));
-    const client = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--no-tls', '--token', 'reconnect-token', '--config-dir', dir]);
+    const client = startCli([
+      '-s',
+      '--connect-reverse-proxy',
+      `127.0.0.1:${port}`,
+      '--no-tls',
+      '--token',
+      'reconnect-token',
+      '--config-dir',
+      dir,
+    ]);
     await client.waitFor((l) => l.startsWith('Published:'));
     expect((await rows(dir)).map((m) => m.state)).toEqual(['active']);
 

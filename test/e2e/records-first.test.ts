@@ -20,7 +20,16 @@ describe('records before the host', () => {
     await writeFile(servers, '{"version": 1,\n  "servers": [oops\n');
     const mappings = path.join(clientDir, 'reverse_proxy_mapping.json');
     await writeFile(mappings, JSON.stringify({ version: 1, mappings: [] }));
-    const r = await runCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', token, '--config-dir', clientDir, '--exit-on-login-failure']);
+    const r = await runCli([
+      '-s',
+      '--connect-reverse-proxy',
+      `127.0.0.1:${port}`,
+      '--token',
+      token,
+      '--config-dir',
+      clientDir,
+      '--exit-on-login-failure',
+    ]);
     expect(r.code).toBe(2);
     const errors = r.stderr.split('\n').filter((l) => l.startsWith('p2prc: error'));
     expect(errors).toHaveLength(1);
@@ -33,8 +42,28 @@ describe('records before the host', () => {
   it('a config dir that cannot be written: E_CONFIG, exit 2, the path and the fix, on the host and on the client', async () => {
     const notADir = path.join(await dir('base'), 'config');
     await writeFile(notADir, 'a file where the config directory should be');
-    const host = await runCli(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', '0', '--port', '0', '--config-dir', notADir]);
-    const client = await runCli(['-s', '--connect-reverse-proxy', '127.0.0.1:1', '--token', 't', '--config-dir', notADir, '--exit-on-login-failure']);
+    const host = await runCli([
+      '-s',
+      '--reverse-proxy',
+      '--bind',
+      '127.0.0.1',
+      '--control-port',
+      '0',
+      '--port',
+      '0',
+      '--config-dir',
+      notADir,
+    ]);
+    const client = await runCli([
+      '-s',
+      '--connect-reverse-proxy',
+      '127.0.0.1:1',
+      '--token',
+      't',
+      '--config-dir',
+      notADir,
+      '--exit-on-login-failure',
+    ]);
     for (const r of [host, client]) {
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(`p2prc: error E_CONFIG: config directory ${notADir} is not writable`);

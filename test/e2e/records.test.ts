@@ -18,13 +18,29 @@ afterEach(async () => {
 
 const now = new Date().toISOString();
 const mapping = (id: string, extra: Partial<MappingRecord> = {}): MappingRecord => ({
-  id, name: 'node', kind: 'tunnel', protocol: 'tcp', engine: 'native', localHost: '127.0.0.1', localPort: 8088, publicHost: '127.0.0.1',
-  publicPort: 20000, proxyHost: '127.0.0.1', proxyControlPort: 7000, pid: process.pid, createdAt: now, updatedAt: now, status: 'active', ...extra,
+  id,
+  name: 'node',
+  kind: 'tunnel',
+  protocol: 'tcp',
+  engine: 'native',
+  localHost: '127.0.0.1',
+  localPort: 8088,
+  publicHost: '127.0.0.1',
+  publicPort: 20000,
+  proxyHost: '127.0.0.1',
+  proxyControlPort: 7000,
+  pid: process.pid,
+  createdAt: now,
+  updatedAt: now,
+  status: 'active',
+  ...extra,
 });
 
 describe('record schemas', () => {
   it('accepts the shipped example file', async () => {
-    const example = JSON.parse(await readFile(path.resolve(import.meta.dirname, '..', '..', 'reverse_proxy_server.example.json'), 'utf8'));
+    const example = JSON.parse(
+      await readFile(path.resolve(import.meta.dirname, '..', '..', 'reverse_proxy_server.example.json'), 'utf8'),
+    );
     expect(validateServersFile(example)).toBeUndefined();
     expect(example.servers.length).toBeGreaterThan(0);
   });
@@ -44,7 +60,10 @@ describe('record schemas', () => {
 describe('RecordStore', () => {
   it('keeps unknown fields, at the top level and per entry, across rewrites', async () => {
     const store = new RecordStore(dir);
-    await writeFile(store.mappingsPath, JSON.stringify({ version: 1, comment: 'mine', mappings: [{ ...mapping('a'), note: 'keep me' }] }));
+    await writeFile(
+      store.mappingsPath,
+      JSON.stringify({ version: 1, comment: 'mine', mappings: [{ ...mapping('a'), note: 'keep me' }] }),
+    );
     await store.upsertMapping(mapping('b'));
     await store.updateMapping('a', { status: 'closed' });
     const file = JSON.parse(await readFile(store.mappingsPath, 'utf8'));
@@ -55,7 +74,18 @@ describe('RecordStore', () => {
 
   it('merges servers by address and port, keeping firstSeen', async () => {
     const store = new RecordStore(dir);
-    const base = { id: 'h', address: '127.0.0.1', controlPort: 7000, fingerprint: null, tls: false, version: null, engine: 'native' as const, source: 'local', firstSeen: '2026-01-01T00:00:00.000Z', lastSeen: '2026-01-01T00:00:00.000Z' };
+    const base = {
+      id: 'h',
+      address: '127.0.0.1',
+      controlPort: 7000,
+      fingerprint: null,
+      tls: false,
+      version: null,
+      engine: 'native' as const,
+      source: 'local',
+      firstSeen: '2026-01-01T00:00:00.000Z',
+      lastSeen: '2026-01-01T00:00:00.000Z',
+    };
     await store.upsertServer(base);
     await store.upsertServer({ ...base, firstSeen: now, lastSeen: now, version: '0.1.0' });
     expect(await store.readServers()).toEqual([{ ...base, lastSeen: now, version: '0.1.0' }]);
@@ -82,7 +112,11 @@ describe('RecordStore', () => {
     expect(codes.every((c) => c === 0)).toBe(true);
     const mappings = await new RecordStore(dir).readMappings();
     expect(new Set(mappings.map((m) => m.id)).size).toBe(50);
-    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp') || f.endsWith('.lock') || f.endsWith('.new') || f.endsWith('.stale'))).toEqual([]);
+    expect(
+      (await readdir(dir)).filter(
+        (f) => f.endsWith('.tmp') || f.endsWith('.lock') || f.endsWith('.new') || f.endsWith('.stale'),
+      ),
+    ).toEqual([]);
   }, 120_000);
 
   it('leaves a valid file when a writer is killed mid-write', async () => {

@@ -26,7 +26,7 @@ async function p2prc(args: string[]): Promise<{ code: number; stdout: string; st
   }
 }
 
-describe('--as / --ls: P2PRC\'s server list, offline on ip_table.json', () => {
+describe("--as / --ls: P2PRC's server list, offline on ip_table.json", () => {
   it.each([
     ['203.0.113.5', undefined, { host: '203.0.113.5', port: 8088 }],
     ['203.0.113.5', '9000', { host: '203.0.113.5', port: 9000 }],
@@ -44,18 +44,27 @@ describe('--as / --ls: P2PRC\'s server list, offline on ip_table.json', () => {
   it('--as records a node once, --ls lists it (table and --json), a clash of ports exits 2', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-ls-'));
     dirs.push(dir);
-    expect((await p2prc(['--as', '127.0.0.1', '--p', '9001', '--config-dir', dir])).stdout).toMatch(/^Added 127\.0\.0\.1:9001 to .*ip_table\.json\n$/);
+    expect((await p2prc(['--as', '127.0.0.1', '--p', '9001', '--config-dir', dir])).stdout).toMatch(
+      /^Added 127\.0\.0\.1:9001 to .*ip_table\.json\n$/,
+    );
     expect((await p2prc(['--add-server', '127.0.0.1:9001', '--config-dir', dir])).stdout).toMatch(/already in/);
     const clash = await p2prc(['--as', '127.0.0.1:9001', '--p', '9', '--config-dir', dir]);
     expect(clash.code).toBe(2);
     expect(clash.stderr).toMatch(/^p2prc: error E_USAGE: two ports/);
     const table = await p2prc(['--ls', '--config-dir', dir]);
-    expect(table.stdout.split('\n').slice(0, 2)).toEqual(['NAME  ADDRESS    PORT  NAT  ESCAPE  PROXY SERVER', '-     127.0.0.1  9001  no   -       no']);
-    const json = JSON.parse((await p2prc(['--list-servers', '--json', '--config-dir', dir])).stdout) as { ip_address: unknown[] };
-    expect(json.ip_address).toEqual(goDecode(await readFile(path.join(dir, 'p2p', 'iptable', 'ip_table.json'), 'utf8')));
+    expect(table.stdout.split('\n').slice(0, 2)).toEqual([
+      'NAME  ADDRESS    PORT  NAT  ESCAPE  PROXY SERVER',
+      '-     127.0.0.1  9001  no   -       no',
+    ]);
+    const json = JSON.parse((await p2prc(['--list-servers', '--json', '--config-dir', dir])).stdout) as {
+      ip_address: unknown[];
+    };
+    expect(json.ip_address).toEqual(
+      goDecode(await readFile(path.join(dir, 'p2p', 'iptable', 'ip_table.json'), 'utf8')),
+    );
   });
 
-  it('a node added with --as is exchanged with by a running node (P2PRC\'s --as then --us)', async () => {
+  it("a node added with --as is exchanged with by a running node (P2PRC's --as then --us)", async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-as-'));
     dirs.push(dir);
     const go = await new FakeP2prcNode().start();
@@ -66,7 +75,8 @@ describe('--as / --ls: P2PRC\'s server list, offline on ip_table.json', () => {
       const started = JSON.parse(await node.waitFor((l) => l.includes('node-started'))) as { port: number };
       // The Go node learned us through P2PRC's own POST /IpTable: it has our entry in its table.
       const signal = AbortSignal.timeout(15_000);
-      for (let i = 0; i < 10 && !go.table.some((e) => Number(e.ServerPort) === started.port); i++) await once(go, 'table', { signal });
+      for (let i = 0; i < 10 && !go.table.some((e) => Number(e.ServerPort) === started.port); i++)
+        await once(go, 'table', { signal });
       expect(go.table.map((e) => Number(e.ServerPort))).toContain(started.port);
       expect(go.requests).toContain('POST /IpTable');
     } finally {

@@ -14,8 +14,26 @@ afterEach(async () => {
 const TOKEN = 'trust-test-token';
 
 async function host(port: number) {
-  const h = startCli(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', String(port), '--port', '0', '--token', TOKEN, '--json', '--config-dir', await dir('host')]);
-  return { h, fingerprint: (JSON.parse(await h.waitFor((l) => l.includes('"host-started"'))) as { fingerprint: string }).fingerprint };
+  const h = startCli([
+    '-s',
+    '--reverse-proxy',
+    '--bind',
+    '127.0.0.1',
+    '--control-port',
+    String(port),
+    '--port',
+    '0',
+    '--token',
+    TOKEN,
+    '--json',
+    '--config-dir',
+    await dir('host'),
+  ]);
+  return {
+    h,
+    fingerprint: (JSON.parse(await h.waitFor((l) => l.includes('"host-started"'))) as { fingerprint: string })
+      .fingerprint,
+  };
 }
 
 describe('what a client keeps about a host', () => {
@@ -24,7 +42,17 @@ describe('what a client keeps about a host', () => {
     const { fingerprint } = await host(port);
     const clientDir = await dir('client');
     const empty = await freePort();
-    const first = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', TOKEN, '--expose', String(empty), '--config-dir', clientDir]);
+    const first = startCli([
+      '-s',
+      '--connect-reverse-proxy',
+      `127.0.0.1:${port}`,
+      '--token',
+      TOKEN,
+      '--expose',
+      String(empty),
+      '--config-dir',
+      clientDir,
+    ]);
     await first.waitFor((l) => l.startsWith('Published:') && l.endsWith(`(expose-${empty})`));
     await first.waitFor((l) => l.includes(`nothing listens on 127.0.0.1:${empty} (expose-${empty})`), 10_000, 'stderr');
     // Log lines carry a timestamp and level before the message (issue 19).
@@ -43,7 +71,15 @@ describe('what a client keeps about a host', () => {
     const port = await freePort();
     const old = await host(port);
     const clientDir = await dir('client');
-    const first = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', TOKEN, '--config-dir', clientDir]);
+    const first = startCli([
+      '-s',
+      '--connect-reverse-proxy',
+      `127.0.0.1:${port}`,
+      '--token',
+      TOKEN,
+      '--config-dir',
+      clientDir,
+    ]);
     await first.waitFor((l) => l.startsWith('Published:'));
     await first.stop('SIGINT');
     await old.h.stop('SIGINT');
@@ -51,9 +87,21 @@ describe('what a client keeps about a host', () => {
     const refused = await runCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--config-dir', clientDir]);
     expect(refused.code).toBe(6);
     expect(refused.stderr).toContain(`re-pin it: --fingerprint ${renewed.fingerprint}`);
-    const repinned = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--fingerprint', renewed.fingerprint, '--config-dir', clientDir]);
+    const repinned = startCli([
+      '-s',
+      '--connect-reverse-proxy',
+      `127.0.0.1:${port}`,
+      '--fingerprint',
+      renewed.fingerprint,
+      '--config-dir',
+      clientDir,
+    ]);
     await repinned.waitFor((l) => l.startsWith('Published:'));
-    expect(repinned.stderr.some((l) => l.endsWith(` re-pinned ${renewed.fingerprint} for 127.0.0.1:${port} (was ${old.fingerprint})`))).toBe(true);
+    expect(
+      repinned.stderr.some((l) =>
+        l.endsWith(` re-pinned ${renewed.fingerprint} for 127.0.0.1:${port} (was ${old.fingerprint})`),
+      ),
+    ).toBe(true);
     await repinned.stop('SIGINT');
     const later = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--config-dir', clientDir]);
     await later.waitFor((l) => l.startsWith('Published:'));

@@ -20,7 +20,15 @@ describe('usage errors a new user makes', () => {
     expect(bogus.code).toBe(2);
     expect(bogus.stderr).toContain('p2prc: error E_USAGE: unknown flag --bogus');
     expect(bogus.stderr).not.toMatch(/unknown.*config-dir/);
-    const typo = await runCli(['-s', '--connect-reverse-proxy', '127.0.0.1:1', '--expose-port', '3000', '--config-dir', dir]);
+    const typo = await runCli([
+      '-s',
+      '--connect-reverse-proxy',
+      '127.0.0.1:1',
+      '--expose-port',
+      '3000',
+      '--config-dir',
+      dir,
+    ]);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain('p2prc: error E_USAGE: unknown flag --expose-port (did you mean --expose?)');
     expect(typo.stderr).not.toContain('exposePort');
@@ -33,17 +41,47 @@ describe('usage errors a new user makes', () => {
   });
 
   it('--json errors are JSON on stdout too', async () => {
-    const r = await runCli(['-s', '--connect-reverse-proxy', '127.0.0.1:1', '--expose-port', '3000', '--json', '--config-dir', dir]);
+    const r = await runCli([
+      '-s',
+      '--connect-reverse-proxy',
+      '127.0.0.1:1',
+      '--expose-port',
+      '3000',
+      '--json',
+      '--config-dir',
+      dir,
+    ]);
     expect(r.code).toBe(2);
-    expect(JSON.parse(r.stdout)).toEqual({ error: { code: 'E_USAGE', message: 'unknown flag --expose-port (did you mean --expose?)' } });
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: { code: 'E_USAGE', message: 'unknown flag --expose-port (did you mean --expose?)' },
+    });
   });
 
   it('connect accepts the --repair its corrupt-file error suggests', async () => {
     await writeFile(path.join(dir, 'reverse_proxy_mapping.json'), '{ not json');
-    const broken = await runCli(['-s', '--connect-reverse-proxy', '127.0.0.1:1', '--token', 't', '--exit-on-login-failure', '--config-dir', dir]);
+    const broken = await runCli([
+      '-s',
+      '--connect-reverse-proxy',
+      '127.0.0.1:1',
+      '--token',
+      't',
+      '--exit-on-login-failure',
+      '--config-dir',
+      dir,
+    ]);
     expect(broken.code).toBe(2);
     expect(broken.stderr).toContain('--repair');
-    const repaired = await runCli(['-s', '--connect-reverse-proxy', '127.0.0.1:1', '--token', 't', '--exit-on-login-failure', '--repair', '--config-dir', dir]);
+    const repaired = await runCli([
+      '-s',
+      '--connect-reverse-proxy',
+      '127.0.0.1:1',
+      '--token',
+      't',
+      '--exit-on-login-failure',
+      '--repair',
+      '--config-dir',
+      dir,
+    ]);
     expect(repaired.stderr).toContain('moved the corrupt file aside to');
     expect(repaired.code).toBe(5); // now it gets as far as the (closed) host port
     expect((await readdir(dir)).some((f) => f.startsWith('reverse_proxy_mapping.json.corrupt-'))).toBe(true);
@@ -52,7 +90,16 @@ describe('usage errors a new user makes', () => {
 
 describe('IPv6 addresses', () => {
   it('are printed as [addr]:port', async () => {
-    const r = await runCli(['-s', '--connect-reverse-proxy', '[::1]:1', '--token', 't', '--exit-on-login-failure', '--config-dir', dir]);
+    const r = await runCli([
+      '-s',
+      '--connect-reverse-proxy',
+      '[::1]:1',
+      '--token',
+      't',
+      '--exit-on-login-failure',
+      '--config-dir',
+      dir,
+    ]);
     expect(r.code).toBe(5);
     expect(r.stderr).toContain('[::1]:1 is unreachable');
     expect(r.stderr).not.toMatch(/[^[]::1:1 /);

@@ -11,7 +11,8 @@ afterEach(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const OS_LINE = /caused by: Error: connect ECONNREFUSED 127\.0\.0\.1:(\d+) \[ECONNREFUSED, errno -?\d+, syscall connect, address 127\.0\.0\.1:\1\]/;
+const OS_LINE =
+  /caused by: Error: connect ECONNREFUSED 127\.0\.0\.1:(\d+) \[ECONNREFUSED, errno -?\d+, syscall connect, address 127\.0\.0\.1:\1\]/;
 
 describe('--verbose on connection failures', () => {
   it('prints the errno cause under each retry line, and only with --verbose', async () => {
@@ -34,7 +35,17 @@ describe('--verbose on connection failures', () => {
   it('prints the errno cause under the final error with --exit-on-login-failure', async () => {
     dir = await tempDir('verbose-exit');
     const port = await freePort();
-    const r = await runCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', 't', '--exit-on-login-failure', '--verbose', '--config-dir', dir]);
+    const r = await runCli([
+      '-s',
+      '--connect-reverse-proxy',
+      `127.0.0.1:${port}`,
+      '--token',
+      't',
+      '--exit-on-login-failure',
+      '--verbose',
+      '--config-dir',
+      dir,
+    ]);
     expect(r.code).toBe(5);
     expect(r.stderr).toContain(`p2prc: error E_UNREACHABLE: 127.0.0.1:${port} is unreachable`);
     expect(r.stderr).toMatch(OS_LINE);
@@ -43,8 +54,16 @@ describe('--verbose on connection failures', () => {
 
 describe('causeLines', () => {
   it('walks the chain with errno facts, the attempts of an AggregateError, and stops on a loop', () => {
-    const refused = Object.assign(new Error('connect ECONNREFUSED ::1:9'), { code: 'ECONNREFUSED', errno: -111, syscall: 'connect', address: '::1', port: 9 });
-    const top = new P2prcError('E_UNREACHABLE', 'unreachable', { cause: new AggregateError([refused, new Error('second')], 'all failed') });
+    const refused = Object.assign(new Error('connect ECONNREFUSED ::1:9'), {
+      code: 'ECONNREFUSED',
+      errno: -111,
+      syscall: 'connect',
+      address: '::1',
+      port: 9,
+    });
+    const top = new P2prcError('E_UNREACHABLE', 'unreachable', {
+      cause: new AggregateError([refused, new Error('second')], 'all failed'),
+    });
     expect(causeLines(top)).toEqual([
       '  caused by: AggregateError: all failed',
       '    caused by: Error: connect ECONNREFUSED ::1:9 [ECONNREFUSED, errno -111, syscall connect, address ::1:9]',

@@ -6,7 +6,11 @@ import { CLI, killAll, runCli } from '../helpers/cli.js';
 import { freePort, startCliHost, tempDir } from '../helpers/newuser.js';
 
 // --view-rps and --view-rpm as a new user meets them (issue 15, Confusing).
-const VERSION = (JSON.parse(await readFile(path.resolve(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(await readFile(path.resolve(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as {
+    version: string;
+  }
+).version;
 const dirs: string[] = [];
 const fresh = async (label: string) => {
   const d = await tempDir(label);
@@ -23,8 +27,16 @@ afterEach(async () => {
 
 const OLD = '2020-01-01T00:00:00.000Z';
 const serverRow = (id: string, port: number, fingerprint: string | null) => ({
-  id, address: '127.0.0.1', controlPort: port, fingerprint, tls: fingerprint !== null, version: null,
-  engine: 'native', source: 'local', firstSeen: OLD, lastSeen: OLD,
+  id,
+  address: '127.0.0.1',
+  controlPort: port,
+  fingerprint,
+  tls: fingerprint !== null,
+  version: null,
+  engine: 'native',
+  source: 'local',
+  firstSeen: OLD,
+  lastSeen: OLD,
 });
 const serversFile = (rows: object[]) => `${JSON.stringify({ version: 1, servers: rows }, null, 2)}\n`;
 
@@ -33,19 +45,31 @@ describe('--view-rps', () => {
     const hostDir = await fresh('rps-host');
     const dir = await fresh('rps-client');
     const { host } = await startCliHost(hostDir);
-    const started = JSON.parse(host.stdout.find((l) => l.includes('"host-started"'))!) as { port: number; fingerprint: string };
+    const started = JSON.parse(host.stdout.find((l) => l.includes('"host-started"'))!) as {
+      port: number;
+      fingerprint: string;
+    };
     const closed = await freePort();
-    await writeFile(path.join(dir, 'reverse_proxy_server.json'), serversFile([serverRow('live', started.port, started.fingerprint), serverRow('gone', closed, null)]));
+    await writeFile(
+      path.join(dir, 'reverse_proxy_server.json'),
+      serversFile([serverRow('live', started.port, started.fingerprint), serverRow('gone', closed, null)]),
+    );
     const before = Date.now();
     const r = await runCli(['--view-rps', '--json', '--config-dir', dir]);
     expect(r.code, r.stderr).toBe(0);
-    const shown = (JSON.parse(r.stdout) as { servers: Array<{ id: string; state: string; version: string | null; lastSeen: string }> }).servers;
+    const shown = (
+      JSON.parse(r.stdout) as {
+        servers: Array<{ id: string; state: string; version: string | null; lastSeen: string }>;
+      }
+    ).servers;
     const live = shown.find((s) => s.id === 'live')!;
     expect(live.state).toBe('alive');
     expect(live.version).toBe(VERSION);
     expect(Date.parse(live.lastSeen)).toBeGreaterThanOrEqual(before - 1_000);
     expect(shown.find((s) => s.id === 'gone')).toMatchObject({ state: 'down', version: null, lastSeen: OLD });
-    const onDisk = (JSON.parse(await readFile(path.join(dir, 'reverse_proxy_server.json'), 'utf8')) as { servers: typeof shown }).servers;
+    const onDisk = (
+      JSON.parse(await readFile(path.join(dir, 'reverse_proxy_server.json'), 'utf8')) as { servers: typeof shown }
+    ).servers;
     expect(onDisk.find((s) => s.id === 'live')).toMatchObject({ version: VERSION, lastSeen: live.lastSeen });
     expect(onDisk.find((s) => s.id === 'gone')).toMatchObject({ version: null, lastSeen: OLD });
     const table = await runCli(['--view-rps', '--config-dir', dir]);
@@ -63,8 +87,13 @@ describe('--view-rps', () => {
 /** Runs `node args` as `uid` (another user when we are root, since root ignores directory modes). */
 function runAs(uid: number | undefined, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { ...(uid !== undefined ? { uid, gid: uid } : {}), timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+    execFile(
+      process.execPath,
+      args,
+      { ...(uid !== undefined ? { uid, gid: uid } : {}), timeout: 30_000 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -76,7 +105,10 @@ describe('--repair in a read-only config dir', () => {
     // Root is not stopped by a mode, so as root the CLI runs as "nobody" in a root-owned 0555 dir.
     const uid = process.getuid?.() === 0 ? 65534 : undefined;
     await chmod(dir, uid === undefined ? 0o500 : 0o555);
-    const probe = await runAs(uid, ['-e', `require('node:fs').writeFileSync(${JSON.stringify(path.join(dir, 'x'))}, '')`]);
+    const probe = await runAs(uid, [
+      '-e',
+      `require('node:fs').writeFileSync(${JSON.stringify(path.join(dir, 'x'))}, '')`,
+    ]);
     expect(probe.code, 'the directory must really be read-only for the CLI').not.toBe(0);
     const before = await readFile(file, 'utf8');
     const r = await runAs(uid, [CLI, '--view-rps', '--repair', '--offline', '--config-dir', dir]);
@@ -92,7 +124,9 @@ describe('--view-rpm', () => {
     const dir = await fresh('rpm-none');
     const none = await runCli(['--view-rpm', '--config-dir', dir]);
     expect(none.code).toBe(0);
-    expect(none.stdout).toContain(`No tunnels recorded yet (${path.join(dir, 'reverse_proxy_mapping.json')} does not exist yet)`);
+    expect(none.stdout).toContain(
+      `No tunnels recorded yet (${path.join(dir, 'reverse_proxy_mapping.json')} does not exist yet)`,
+    );
     await writeFile(path.join(dir, 'reverse_proxy_mapping.json'), JSON.stringify({ version: 1, mappings: [] }));
     const empty = await runCli(['--view-rpm', '--config-dir', dir]);
     expect(empty.stdout).toContain(`${path.join(dir, 'reverse_proxy_mapping.json')} is empty`);

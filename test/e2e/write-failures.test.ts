@@ -24,11 +24,13 @@ describe('record writes that fail', () => {
     await writeFile(notADir, 'a file');
     const r = await runCli(['--view-rpm', '--prune', '--config-dir', notADir]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`^p2prc: error E_CONFIG: .*${notADir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'));
+    expect(r.stderr).toMatch(
+      new RegExp(`^p2prc: error E_CONFIG: .*${notADir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'),
+    );
     expect(r.stdout).toBe('');
   });
 
-  it('--prune and --add-user that cannot take their file\'s lock: exit 1, E_LOCKED and the lock path; a read-only view still works', async () => {
+  it("--prune and --add-user that cannot take their file's lock: exit 1, E_LOCKED and the lock path; a read-only view still works", async () => {
     const mappings = path.join(dir, 'reverse_proxy_mapping.json');
     await writeFile(mappings, JSON.stringify(MAPPINGS));
     await mkdir(`${mappings}.lock`);

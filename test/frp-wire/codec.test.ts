@@ -12,24 +12,37 @@ describe('frp v1 messages (byte layouts from the spec)', () => {
   it('encodes Ping exactly as frp does and decodes a hand-assembled LoginResp', () => {
     expect(encodeFrpMessage(FrpMsg.Ping, {})).toEqual(hex('68 0000000000000002 7b7d'));
     const body = Buffer.from('{"version":"0.31.2","run_id":"abc","error":""}');
-    const frame = Buffer.concat([Buffer.from([0x31]), hex('00000000000000' + body.length.toString(16).padStart(2, '0')), body]);
-    expect(new FrpMessageDecoder().push(frame)).toEqual([{ type: FrpMsg.LoginResp, body: { version: '0.31.2', run_id: 'abc', error: '' } }]);
+    const frame = Buffer.concat([
+      Buffer.from([0x31]),
+      hex('00000000000000' + body.length.toString(16).padStart(2, '0')),
+      body,
+    ]);
+    expect(new FrpMessageDecoder().push(frame)).toEqual([
+      { type: FrpMsg.LoginResp, body: { version: '0.31.2', run_id: 'abc', error: '' } },
+    ]);
   });
 
   it('refuses unknown types and over-long lengths, as frp closes the connection', () => {
     expect(() => new FrpMessageDecoder().push(hex('ff 0000000000000002 7b7d'))).toThrow(P2prcError);
-    expect(() => new FrpMessageDecoder().push(hex('68 0000000000002801'))).toThrow(expect.objectContaining({ code: 'E_TOO_LARGE' }));
-    expect(() => new FrpMessageDecoder().push(hex('68 ffffffffffffffff'))).toThrow(expect.objectContaining({ code: 'E_TOO_LARGE' }));
+    expect(() => new FrpMessageDecoder().push(hex('68 0000000000002801'))).toThrow(
+      expect.objectContaining({ code: 'E_TOO_LARGE' }),
+    );
+    expect(() => new FrpMessageDecoder().push(hex('68 ffffffffffffffff'))).toThrow(
+      expect.objectContaining({ code: 'E_TOO_LARGE' }),
+    );
   });
 
   it('fuzz: random bytes only raise coded errors', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
-      try {
-        new FrpMessageDecoder().push(Buffer.from(bytes));
-      } catch (e) {
-        expect(e).toBeInstanceOf(P2prcError);
-      }
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        try {
+          new FrpMessageDecoder().push(Buffer.from(bytes));
+        } catch (e) {
+          expect(e).toBeInstanceOf(P2prcError);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('derives the privilege key and stream key from the spec test vectors', () => {
@@ -50,7 +63,9 @@ describe('frp v1 messages (byte layouts from the spec)', () => {
     expect(wire.length).toBe(16 + 11);
     const dec = new CfbDecrypt(key);
     const plain: Buffer[] = [];
-    Readable.from([wire.subarray(0, 5), wire.subarray(5, 20), wire.subarray(20)]).pipe(dec).on('data', (d: Buffer) => plain.push(d));
+    Readable.from([wire.subarray(0, 5), wire.subarray(5, 20), wire.subarray(20)])
+      .pipe(dec)
+      .on('data', (d: Buffer) => plain.push(d));
     await new Promise((r) => dec.on('end', r));
     expect(Buffer.concat(plain).toString()).toBe('hello world');
   });
@@ -61,7 +76,9 @@ describe('yamux frames (hashicorp layout, captured v0.31.2 bytes)', () => {
     expect(encodeHeader(FrameType.WindowUpdate, Flag.SYN, 1, 0)).toEqual(hex('00 01 0001 00000001 00000000'));
     expect(encodeHeader(FrameType.Ping, Flag.ACK, 0, 0)).toEqual(hex('00 02 0002 00000000 00000000'));
     const d = new YamuxDecoder(() => 256 * 1024);
-    const frames = d.push(Buffer.concat([hex('00 00 0000 00000001 00000003'), Buffer.from('abc'), hex('00 01 0002 00000001 00000000')]));
+    const frames = d.push(
+      Buffer.concat([hex('00 00 0000 00000001 00000003'), Buffer.from('abc'), hex('00 01 0002 00000001 00000000')]),
+    );
     expect(frames).toEqual([
       { type: 0, flags: 0, streamId: 1, length: 3, body: Buffer.from('abc') },
       { type: 1, flags: 2, streamId: 1, length: 0 },
@@ -76,7 +93,8 @@ describe('yamux frames (hashicorp layout, captured v0.31.2 bytes)', () => {
 });
 
 describe('snappy framing (frp use_compression)', async () => {
-  const { crc32c, snappyDecompress, SnappyFrameDecoder, SnappyFrameEncoder, maskedCrc } = await import('../../src/frp-wire/codec/snappy.js');
+  const { crc32c, snappyDecompress, SnappyFrameDecoder, SnappyFrameEncoder, maskedCrc } =
+    await import('../../src/frp-wire/codec/snappy.js');
   it('decodes a hand-assembled block with a literal and an overlapping copy; CRC-32C matches the standard vector', () => {
     expect(snappyDecompress(hex('09 08 616263 09 03')).toString()).toBe('abcabcabc');
     expect(crc32c(Buffer.from('123456789'))).toBe(0xe3069283);
@@ -108,12 +126,16 @@ describe('snappy framing (frp use_compression)', async () => {
 
 describe('yamux decoder fuzz', () => {
   it('random bytes only raise coded errors and data never exceeds the window', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
-      try {
-        for (const f of new YamuxDecoder(() => 64).push(Buffer.from(bytes))) if (f.body) expect(f.body.length).toBeLessThanOrEqual(64);
-      } catch (e) {
-        expect(e).toBeInstanceOf(P2prcError);
-      }
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        try {
+          for (const f of new YamuxDecoder(() => 64).push(Buffer.from(bytes)))
+            if (f.body) expect(f.body.length).toBeLessThanOrEqual(64);
+        } catch (e) {
+          expect(e).toBeInstanceOf(P2prcError);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { DUPLICATE_LOGIN_WINDOW_S, LoginReplayCache, MAX_CLOCK_SKEW_S, MAX_LOGINS_PER_KEY } from '../../src/frp-wire/server/auth.js';
+import {
+  DUPLICATE_LOGIN_WINDOW_S,
+  LoginReplayCache,
+  MAX_CLOCK_SKEW_S,
+  MAX_LOGINS_PER_KEY,
+} from '../../src/frp-wire/server/auth.js';
 
 describe('frp login keys (pure, the clock passed in)', () => {
   const now = 1_800_000_000;

@@ -17,15 +17,21 @@ function recorder(): VisitorSink & { got: Array<{ tunnelId: string; visitor: net
 const socket = () => duplexPair()[0] as unknown as net.Socket;
 
 describe('LoadBalancedGroup (frp group / group_key)', () => {
-  it('spreads visitors over its members in turn and refuses frp\'s way', () => {
+  it("spreads visitors over its members in turn and refuses frp's way", () => {
     const a = recorder();
     const b = recorder();
     const g = new LoadBalancedGroup('test1', '123', 10802);
     g.join({ name: 'g1', sink: a, target: { tunnelId: 'frp:g1', port: 10802 } }, '123', 10802);
     g.join({ name: 'g2', sink: b, target: { tunnelId: 'frp:g2', port: 10802 } }, '123', 10802);
-    expect(() => g.join({ name: 'g3', sink: a, target: { tunnelId: 'x', port: 1 } }, 'wrong', 10802)).toThrow(expect.objectContaining({ code: 'E_AUTH', message: 'group auth failed' }));
-    expect(() => g.join({ name: 'g3', sink: a, target: { tunnelId: 'x', port: 1 } }, '123', 10803)).toThrow(expect.objectContaining({ code: 'E_CONFLICT', message: 'group should have same remote port' }));
-    expect(() => g.join({ name: 'g1', sink: a, target: { tunnelId: 'x', port: 1 } }, '123', 10802)).toThrow(expect.objectContaining({ code: 'E_CONFLICT' }));
+    expect(() => g.join({ name: 'g3', sink: a, target: { tunnelId: 'x', port: 1 } }, 'wrong', 10802)).toThrow(
+      expect.objectContaining({ code: 'E_AUTH', message: 'group auth failed' }),
+    );
+    expect(() => g.join({ name: 'g3', sink: a, target: { tunnelId: 'x', port: 1 } }, '123', 10803)).toThrow(
+      expect.objectContaining({ code: 'E_CONFLICT', message: 'group should have same remote port' }),
+    );
+    expect(() => g.join({ name: 'g1', sink: a, target: { tunnelId: 'x', port: 1 } }, '123', 10802)).toThrow(
+      expect.objectContaining({ code: 'E_CONFLICT' }),
+    );
     for (let i = 0; i < 6; i++) g.acceptVisitor({ tunnelId: 'group', port: 10802 }, socket());
     expect(a.got.map((x) => x.tunnelId)).toEqual(['frp:g1', 'frp:g1', 'frp:g1']);
     expect(b.got.map((x) => x.tunnelId)).toEqual(['frp:g2', 'frp:g2', 'frp:g2']);
@@ -53,14 +59,26 @@ describe('SecretProxies (frp stcp)', () => {
     throw new Error('no NewVisitorConnResp in 16 chunks');
   }
 
-  it('a visitor signing with the proxy\'s sk is answered and handed over, its encryption (keyed by sk) removed', async () => {
+  it("a visitor signing with the proxy's sk is answered and handed over, its encryption (keyed by sk) removed", async () => {
     const secrets = new SecretProxies(900);
     const sink = recorder();
     secrets.listen('stcp', 'abcdefg', sink, { tunnelId: 'frp:stcp', port: 0 });
-    expect(() => secrets.listen('stcp', 'x', sink, { tunnelId: 'frp:stcp', port: 0 })).toThrow(expect.objectContaining({ code: 'E_CONFLICT' }));
+    expect(() => secrets.listen('stcp', 'x', sink, { tunnelId: 'frp:stcp', port: 0 })).toThrow(
+      expect.objectContaining({ code: 'E_CONFLICT' }),
+    );
     const [serverSide, visitorSide] = duplexPair();
     const ts = Math.floor(Date.now() / 1000);
-    secrets.accept(serverSide, { proxy_name: 'stcp', sign_key: privilegeKey('abcdefg', ts), timestamp: ts, use_encryption: true, use_compression: false }, Buffer.alloc(0));
+    secrets.accept(
+      serverSide,
+      {
+        proxy_name: 'stcp',
+        sign_key: privilegeKey('abcdefg', ts),
+        timestamp: ts,
+        use_encryption: true,
+        use_compression: false,
+      },
+      Buffer.alloc(0),
+    );
     expect(await answer(visitorSide as unknown as net.Socket)).toEqual({ proxy_name: 'stcp', error: '' });
     expect(sink.got).toHaveLength(1);
     const enc = new CfbEncrypt(frpKey('abcdefg'));
@@ -70,20 +88,31 @@ describe('SecretProxies (frp stcp)', () => {
     expect(plain.toString()).toBe('hello through stcp');
   });
 
-  it('a wrong sign key, a stale timestamp or an unknown name get frp\'s refusal and nothing is handed over', async () => {
+  it("a wrong sign key, a stale timestamp or an unknown name get frp's refusal and nothing is handed over", async () => {
     const secrets = new SecretProxies(900);
     const sink = recorder();
     secrets.listen('stcp', 'abcdefg', sink, { tunnelId: 'frp:stcp', port: 0 });
     const now = Math.floor(Date.now() / 1000);
     const cases: Array<[Record<string, unknown>, string]> = [
-      [{ proxy_name: 'stcp', sign_key: privilegeKey('wrong', now), timestamp: now }, 'visitor connection of [stcp] auth failed'],
-      [{ proxy_name: 'stcp', sign_key: privilegeKey('abcdefg', now - 3600), timestamp: now - 3600 }, 'visitor connection of [stcp] auth failed'],
-      [{ proxy_name: 'nope', sign_key: privilegeKey('abcdefg', now), timestamp: now }, "custom listener for [nope] doesn't exist"],
+      [
+        { proxy_name: 'stcp', sign_key: privilegeKey('wrong', now), timestamp: now },
+        'visitor connection of [stcp] auth failed',
+      ],
+      [
+        { proxy_name: 'stcp', sign_key: privilegeKey('abcdefg', now - 3600), timestamp: now - 3600 },
+        'visitor connection of [stcp] auth failed',
+      ],
+      [
+        { proxy_name: 'nope', sign_key: privilegeKey('abcdefg', now), timestamp: now },
+        "custom listener for [nope] doesn't exist",
+      ],
     ];
     for (const [body, error] of cases) {
       const [serverSide, visitorSide] = duplexPair();
       // Refused with a code, so that the front door destroys the connection once the answer is out.
-      expect(() => secrets.accept(serverSide, body, Buffer.alloc(0))).toThrow(expect.objectContaining({ code: 'E_AUTH' }));
+      expect(() => secrets.accept(serverSide, body, Buffer.alloc(0))).toThrow(
+        expect.objectContaining({ code: 'E_AUTH' }),
+      );
       expect(await answer(visitorSide as unknown as net.Socket)).toMatchObject({ error });
     }
     expect(sink.got).toHaveLength(0);

@@ -9,7 +9,10 @@ import { duplexPair } from '../../src/transport/pair.js';
 import { DEFAULT_PAIRING_LIMITS } from '../../src/transport/pairing-pool.js';
 
 /** The frpc side of a control stream: decrypted messages as they come, and a way to send. */
-function frpcSide(conn: Duplex, key: Buffer): { next(type: number): Promise<FrpMessage>; send(type: number, body: object): void } {
+function frpcSide(
+  conn: Duplex,
+  key: Buffer,
+): { next(type: number): Promise<FrpMessage>; send(type: number, body: object): void } {
   const queue: FrpMessage[] = [];
   const decoder = new FrpMessageDecoder();
   const dec = new CfbDecrypt(key);
@@ -43,9 +46,21 @@ function received(work: Duplex): FrpMessage[] {
 describe('frp udp proxies and work connections (frpc 0.31.2 ordering)', () => {
   it('a udp proxy takes no work connection requested before its NewProxyResp, and the next one', async () => {
     const key = frpKey('tok');
-    const tunnel: FrpUdpTunnel = { tunnelId: 'frp:game', name: 'game', port: 40000, protocol: 'udp', idOf: () => undefined, toVisitor: () => undefined, dropped: 0 };
+    const tunnel: FrpUdpTunnel = {
+      tunnelId: 'frp:game',
+      name: 'game',
+      port: 40000,
+      protocol: 'udp',
+      idOf: () => undefined,
+      toVisitor: () => undefined,
+      dropped: 0,
+    };
     const ctx = {
-      key, log: () => undefined, heartbeatTimeoutMs: 60_000, pairing: DEFAULT_PAIRING_LIMITS, vhost: undefined,
+      key,
+      log: () => undefined,
+      heartbeatTimeoutMs: 60_000,
+      pairing: DEFAULT_PAIRING_LIMITS,
+      vhost: undefined,
       ports: { open: async () => tunnel, close: () => undefined },
     } as unknown as FrpControlContext<FrpUdpTunnel>;
     const [hostEnd, frpcEnd] = duplexPair();

@@ -17,25 +17,34 @@ let base: string;
 let routes: Record<string, (res: http.ServerResponse) => void>;
 
 const fakeFrp = (name: string, version = '0.31.2') => Buffer.from(`#!/bin/sh\necho ${version}\n# ${name}\n`);
-const archive = gzipSync(writeTar([
-  { name: 'frp_0.31.2_linux_amd64/frps', data: fakeFrp('frps') },
-  { name: 'frp_0.31.2_linux_amd64/frpc', data: fakeFrp('frpc') },
-  { name: 'frp_0.31.2_linux_amd64/frps.ini', data: Buffer.from('[common]\n'), mode: 0o644 },
-]));
+const archive = gzipSync(
+  writeTar([
+    { name: 'frp_0.31.2_linux_amd64/frps', data: fakeFrp('frps') },
+    { name: 'frp_0.31.2_linux_amd64/frpc', data: fakeFrp('frpc') },
+    { name: 'frp_0.31.2_linux_amd64/frps.ini', data: Buffer.from('[common]\n'), mode: 0o644 },
+  ]),
+);
 const sha = createHash('sha256').update(archive).digest('hex');
 const file = 'frp_0.31.2_linux_amd64.tar.gz';
 
 beforeEach(async () => {
   vendor = await mkdtemp(path.join(os.tmpdir(), 'p2prc-vendor-'));
-  await writeFile(path.join(vendor, 'frp.json'), JSON.stringify({
-    defaultVersion: '0.31.2', minimumVersion: '0.31.0', baseUrl: 'http://invalid.invalid/{version}/',
-    versions: { '0.31.2': { checksums: 'frp_sha256_checksums.txt', platforms: { 'linux-amd64': file } } },
-  }));
+  await writeFile(
+    path.join(vendor, 'frp.json'),
+    JSON.stringify({
+      defaultVersion: '0.31.2',
+      minimumVersion: '0.31.0',
+      baseUrl: 'http://invalid.invalid/{version}/',
+      versions: { '0.31.2': { checksums: 'frp_sha256_checksums.txt', platforms: { 'linux-amd64': file } } },
+    }),
+  );
   routes = {
     '/v0.31.2/frp_sha256_checksums.txt': (res) => res.end(`${'0'.repeat(64)}  other.tar.gz\n${sha}  ${file}\n`),
     [`/v0.31.2/${file}`]: (res) => res.end(archive),
   };
-  server = http.createServer((req, res) => (routes[req.url ?? ''] ?? ((r) => ((r.statusCode = 404), r.end('not found'))))(res));
+  server = http.createServer((req, res) =>
+    (routes[req.url ?? ''] ?? ((r) => ((r.statusCode = 404), r.end('not found'))))(res),
+  );
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}/v{version}/`;
@@ -49,8 +58,15 @@ afterEach(async () => {
 
 // The manifest is read from `vendor`; binaries go into the config dir (`vendor`/cfg here), never the package.
 const configDir = () => path.join(vendor, 'cfg');
-const install = () => installFrp({ version: '0.31.2', platform: 'linux-amd64', baseUrl: base, vendorDir: vendor, configDir: configDir() });
-const codeOf = async (p: Promise<unknown>) => ((await p.then(() => undefined, (e: unknown) => e)) as P2prcError | undefined)?.code;
+const install = () =>
+  installFrp({ version: '0.31.2', platform: 'linux-amd64', baseUrl: base, vendorDir: vendor, configDir: configDir() });
+const codeOf = async (p: Promise<unknown>) =>
+  (
+    (await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as P2prcError | undefined
+  )?.code;
 
 describe('p2prc frp install', () => {
   it('downloads, verifies and unpacks only frps and frpc, executable, where discovery finds them', async () => {
@@ -91,14 +107,21 @@ describe('p2prc frp install', () => {
   });
 
   it('without a version installs the newest the manifest lists (compared as numbers, not text)', async () => {
-    const manifest = JSON.parse(await readFile(path.join(vendor, 'frp.json'), 'utf8')) as { versions: Record<string, unknown> };
+    const manifest = JSON.parse(await readFile(path.join(vendor, 'frp.json'), 'utf8')) as {
+      versions: Record<string, unknown>;
+    };
     const release = manifest.versions['0.31.2'];
     manifest.versions = { '0.9.0': release, '0.31.2': release, '0.100.0': release };
     await writeFile(path.join(vendor, 'frp.json'), JSON.stringify(manifest));
     expect(newestVersion(manifest as never)).toBe('0.100.0');
     routes['/v0.100.0/frp_sha256_checksums.txt'] = routes['/v0.31.2/frp_sha256_checksums.txt']!;
     routes[`/v0.100.0/${file}`] = routes[`/v0.31.2/${file}`]!;
-    const result = await installFrp({ platform: 'linux-amd64', baseUrl: base, vendorDir: vendor, configDir: configDir() });
+    const result = await installFrp({
+      platform: 'linux-amd64',
+      baseUrl: base,
+      vendorDir: vendor,
+      configDir: configDir(),
+    });
     expect(result).toMatchObject({ version: '0.100.0', dir: path.join(configDir(), 'frp', '0.100.0', 'linux-amd64') });
   });
 
@@ -109,7 +132,9 @@ describe('p2prc frp install', () => {
     tar[0] = tar[0]! ^ 0xff;
     expect(() => readTarGz(gzipSync(tar))).toThrow(expect.objectContaining({ code: 'E_DOWNLOAD' }));
     expect(() => readTarGz(Buffer.from('not gzip'))).toThrow(expect.objectContaining({ code: 'E_DOWNLOAD' }));
-    expect(() => readTarGz(gzipSync(writeTar([{ name: 'f', data: Buffer.alloc(2000) }]).subarray(0, 1024)))).toThrow(expect.objectContaining({ code: 'E_DOWNLOAD' }));
+    expect(() => readTarGz(gzipSync(writeTar([{ name: 'f', data: Buffer.alloc(2000) }]).subarray(0, 1024)))).toThrow(
+      expect.objectContaining({ code: 'E_DOWNLOAD' }),
+    );
   });
 });
 
@@ -127,9 +152,14 @@ describe('frp discovery order', () => {
     const [flag, env, onPath, old] = await Promise.all(['0.40.0', '0.39.0', '0.38.0', '0.20.0'].map(fakeDir));
     const empty = await mkdtemp(path.join(os.tmpdir(), 'p2prc-empty-'));
     await mkdir(path.join(empty, 'frp'));
-    await writeFile(path.join(empty, 'frp.json'), JSON.stringify({ defaultVersion: '0.31.2', minimumVersion: '0.31.0', baseUrl: '', versions: {} }));
+    await writeFile(
+      path.join(empty, 'frp.json'),
+      JSON.stringify({ defaultVersion: '0.31.2', minimumVersion: '0.31.0', baseUrl: '', versions: {} }),
+    );
     const opts = { vendorDir: empty };
-    expect((await findFrp('frpc', { ...opts, binDir: flag, env: { P2PRC_FRP_BIN_DIR: env, PATH: onPath } })).version).toBe('0.40.0');
+    expect(
+      (await findFrp('frpc', { ...opts, binDir: flag, env: { P2PRC_FRP_BIN_DIR: env, PATH: onPath } })).version,
+    ).toBe('0.40.0');
     expect((await findFrp('frpc', { ...opts, env: { P2PRC_FRP_BIN_DIR: env, PATH: onPath } })).source).toBe('env');
     expect((await findFrp('frpc', { ...opts, env: { PATH: onPath } })).source).toBe('path');
     expect(await codeOf(findFrp('frpc', { ...opts, env: { PATH: old } }))).toBe('E_FRP_VERSION');

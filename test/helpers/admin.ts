@@ -17,13 +17,16 @@ export function tempDir(prefix = 'p2prc-admin-'): string {
 /** One HTTP request on its own TCP connection (no keep-alive): one visitor connection each. */
 export function getOnce(port: number, urlPath = '/'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: false, headers: { connection: 'close' } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
+    const req = http.get(
+      { host: '127.0.0.1', port, path: urlPath, agent: false, headers: { connection: 'close' } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
     req.setTimeout(10_000, () => req.destroy(new Error('request timed out')));
     req.on('error', reject);
   });
@@ -45,7 +48,12 @@ export async function metricsText(url: string, token: string): Promise<string> {
 /** A real host with its admin server (events recorded), torn down at cleanup. */
 export async function hostWithAdmin(options: HostOptions = {}): Promise<{ h: HostHandle; admin: RunningAdmin }> {
   const h = await host(options);
-  const admin = await startAdmin({ source: hostAdminSource(h.host), token: h.token, flags: { port: 0 }, configDir: tempDir() });
+  const admin = await startAdmin({
+    source: hostAdminSource(h.host),
+    token: h.token,
+    flags: { port: 0 },
+    configDir: tempDir(),
+  });
   defer(() => admin.close());
   recordHostEvents(h.host, admin.server);
   return { h, admin };

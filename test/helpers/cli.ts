@@ -20,7 +20,9 @@ const running = new Set<Running>();
 /** Starts the built CLI as a user would; tracked so afterEach can kill leftovers. */
 export function startCli(args: string[], env: Record<string, string> = {}, netns?: string): Running {
   // Inside a network namespace the same node binary runs through `ip netns exec`.
-  const [cmd, argv] = netns ? ['ip', ['netns', 'exec', netns, process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]];
+  const [cmd, argv] = netns
+    ? ['ip', ['netns', 'exec', netns, process.execPath, CLI, ...args]]
+    : [process.execPath, [CLI, ...args]];
   const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   const stdout: string[] = [];
   const stderr: string[] = [];
@@ -40,8 +42,17 @@ export function startCli(args: string[], env: Record<string, string> = {}, netns
           const hit = lines.find(test);
           if (hit !== undefined) finish(undefined, hit);
         };
-        const timer = setTimeout(() => finish(new Error(`timeout waiting for output; stdout=${stdout.join('\n')} stderr=${stderr.join('\n')}`)), timeoutMs);
-        const onExit = (code: number | null) => setImmediate(() => { if (done) return; check(); finish(new Error(`exited with ${code}; stdout=${stdout.join('\n')} stderr=${stderr.join('\n')}`)); });
+        const timer = setTimeout(
+          () =>
+            finish(new Error(`timeout waiting for output; stdout=${stdout.join('\n')} stderr=${stderr.join('\n')}`)),
+          timeoutMs,
+        );
+        const onExit = (code: number | null) =>
+          setImmediate(() => {
+            if (done) return;
+            check();
+            finish(new Error(`exited with ${code}; stdout=${stdout.join('\n')} stderr=${stderr.join('\n')}`));
+          });
         let done = false;
         function finish(err?: Error, line?: string) {
           if (done) return;
@@ -68,7 +79,11 @@ export function startCli(args: string[], env: Record<string, string> = {}, netns
 }
 
 /** Runs the CLI to completion. */
-export async function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const r = startCli(args, env);
   const timer = setTimeout(() => r.child.kill('SIGKILL'), timeoutMs);
   const code = await r.exited;

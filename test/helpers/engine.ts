@@ -22,8 +22,19 @@ export async function host(options: HostOptions = {}): Promise<HostHandle> {
   return h;
 }
 
-export function client(h: HostHandle, options: Partial<ConnectOptions> & Pick<ConnectOptions, 'tunnels'>): ReverseProxyClient {
-  const c = connect({ host: '127.0.0.1', port: h.port, token: h.token, tls: h.tls, fingerprint: h.fingerprint, backoff: { initialMs: 50, maxMs: 500 }, ...options });
+export function client(
+  h: HostHandle,
+  options: Partial<ConnectOptions> & Pick<ConnectOptions, 'tunnels'>,
+): ReverseProxyClient {
+  const c = connect({
+    host: '127.0.0.1',
+    port: h.port,
+    token: h.token,
+    tls: h.tls,
+    fingerprint: h.fingerprint,
+    backoff: { initialMs: 50, maxMs: 500 },
+    ...options,
+  });
   defer(() => c.close());
   return c;
 }
@@ -48,14 +59,19 @@ export async function echoServer(): Promise<number> {
   return listen(server);
 }
 
-export async function httpServer(handler: http.RequestListener = (req, res) => res.end(`hello ${req.url}`)): Promise<number> {
+export async function httpServer(
+  handler: http.RequestListener = (req, res) => res.end(`hello ${req.url}`),
+): Promise<number> {
   const server = http.createServer(handler);
   defer(() => server.closeAllConnections());
   return listen(server);
 }
 
 /** Connects, writes `payload`, ends, and returns the sha256 and length of everything read back. */
-export async function roundTrip(port: number, payload: Buffer | ((s: net.Socket) => void)): Promise<{ sha: string; length: number }> {
+export async function roundTrip(
+  port: number,
+  payload: Buffer | ((s: net.Socket) => void),
+): Promise<{ sha: string; length: number }> {
   const socket = net.connect(port, '127.0.0.1');
   defer(() => socket.destroy());
   await once(socket, 'connect');
@@ -76,7 +92,11 @@ export function sha256(b: Buffer): string {
 }
 
 /** Resolves when the predicate holds, polling events cheaply; rejects after timeoutMs. */
-export async function until(pred: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+export async function until(
+  pred: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await pred())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -92,13 +112,19 @@ export async function echoExact(port: number, payload: Buffer, timeoutMs = 60_00
   const hash = createHash('sha256');
   let length = 0;
   const done = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`echo: ${length} of ${payload.length} bytes after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`echo: ${length} of ${payload.length} bytes after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     socket.on('data', (d: Buffer) => {
       hash.update(d);
       length += d.length;
       if (length >= payload.length) (clearTimeout(timer), resolve());
     });
-    socket.once('close', () => length < payload.length && (clearTimeout(timer), reject(new Error(`echo closed after ${length} bytes`))));
+    socket.once(
+      'close',
+      () => length < payload.length && (clearTimeout(timer), reject(new Error(`echo closed after ${length} bytes`))),
+    );
   });
   socket.write(payload);
   await done;

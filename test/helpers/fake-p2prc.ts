@@ -12,9 +12,43 @@ import { goFileUpload } from '../../src/node/multipart.js';
  */
 
 /** p2p.IpAddress: the only fields a Go node keeps when it decodes an entry. */
-export const GO_FIELDS = ['Name', 'MachineUsername', 'IPV4', 'IPV6', 'Latency', 'Download', 'Upload', 'ServerPort', 'UDPServerPort', 'BareMetalSSHPort', 'NAT', 'EscapeImplementation', 'ProxyServer', 'UnSafeMode', 'PublicKey', 'CustomInformation'] as const;
+export const GO_FIELDS = [
+  'Name',
+  'MachineUsername',
+  'IPV4',
+  'IPV6',
+  'Latency',
+  'Download',
+  'Upload',
+  'ServerPort',
+  'UDPServerPort',
+  'BareMetalSSHPort',
+  'NAT',
+  'EscapeImplementation',
+  'ProxyServer',
+  'UnSafeMode',
+  'PublicKey',
+  'CustomInformation',
+] as const;
 export type GoEntry = Record<(typeof GO_FIELDS)[number], string | number | boolean>;
-const ZERO: GoEntry = { Name: '', MachineUsername: '', IPV4: '', IPV6: '', Latency: 0, Download: 0, Upload: 0, ServerPort: '', UDPServerPort: '', BareMetalSSHPort: '', NAT: false, EscapeImplementation: '', ProxyServer: false, UnSafeMode: false, PublicKey: '', CustomInformation: '' };
+const ZERO: GoEntry = {
+  Name: '',
+  MachineUsername: '',
+  IPV4: '',
+  IPV6: '',
+  Latency: 0,
+  Download: 0,
+  Upload: 0,
+  ServerPort: '',
+  UDPServerPort: '',
+  BareMetalSSHPort: '',
+  NAT: false,
+  EscapeImplementation: '',
+  ProxyServer: false,
+  UnSafeMode: false,
+  PublicKey: '',
+  CustomInformation: '',
+};
 
 /** json.Unmarshal into IpAddresses: unknown fields dropped, wrong types left at zero. */
 export function goDecode(text: string): GoEntry[] {
@@ -28,7 +62,8 @@ export function goDecode(text: string): GoEntry[] {
   if (!Array.isArray(list)) return [];
   return list.map((raw) => {
     const e: GoEntry = { ...ZERO };
-    for (const k of GO_FIELDS) if (typeof (raw as Record<string, unknown>)?.[k] === typeof ZERO[k]) e[k] = (raw as GoEntry)[k];
+    for (const k of GO_FIELDS)
+      if (typeof (raw as Record<string, unknown>)?.[k] === typeof ZERO[k]) e[k] = (raw as GoEntry)[k];
     return e;
   });
 }
@@ -37,7 +72,10 @@ export function goDecode(text: string): GoEntry[] {
 export function removeDuplicates(table: GoEntry[]): GoEntry[] {
   const out: GoEntry[] = [];
   for (const e of table) {
-    let exists = out.some((k) => (k.IPV4 !== '' && k.IPV4 === e.IPV4 && k.ServerPort === e.ServerPort) || (k.IPV6 !== '' && k.IPV6 === e.IPV6));
+    let exists = out.some(
+      (k) =>
+        (k.IPV4 !== '' && k.IPV4 === e.IPV4 && k.ServerPort === e.ServerPort) || (k.IPV6 !== '' && k.IPV6 === e.IPV6),
+    );
     if (e.NAT && e.EscapeImplementation === 'None') exists = true;
     if (!exists) out.push(e);
   }
@@ -65,7 +103,16 @@ export class FakeP2prcNode extends EventEmitter<{ table: [GoEntry[]] }> {
 
   /** ReadIpTable: the file, plus this machine with EscapeImplementation "None", deduplicated. */
   readIpTable(): GoEntry[] {
-    return removeDuplicates([...this.table.map((e) => ({ ...e })), { ...ZERO, Name: this.table[0]!.Name, IPV4: '127.0.0.1', ServerPort: String(this.port), EscapeImplementation: 'None' }]);
+    return removeDuplicates([
+      ...this.table.map((e) => ({ ...e })),
+      {
+        ...ZERO,
+        Name: this.table[0]!.Name,
+        IPV4: '127.0.0.1',
+        ServerPort: String(this.port),
+        EscapeImplementation: 'None',
+      },
+    ]);
   }
 
   /** SpeedTestUpdatedIPTable, CustomInformation quirk included, then SpeedTest (ping, write). */
@@ -90,8 +137,17 @@ export class FakeP2prcNode extends EventEmitter<{ table: [GoEntry[]] }> {
 
   /** client/clientIPTable UpdateIpTable: POST our table to a node, merge its answer. */
   async updateFrom(base: string): Promise<void> {
-    const upload = goFileUpload('json', '/tmp/P2PRC/p2p/iptable/ip_table.json', Buffer.from(JSON.stringify({ ip_address: this.table }, null, 1)));
-    const res = await fetch(`${base}/IpTable`, { method: 'POST', headers: { 'content-type': upload.contentType }, body: upload.body, signal: AbortSignal.timeout(10_000) });
+    const upload = goFileUpload(
+      'json',
+      '/tmp/P2PRC/p2p/iptable/ip_table.json',
+      Buffer.from(JSON.stringify({ ip_address: this.table }, null, 1)),
+    );
+    const res = await fetch(`${base}/IpTable`, {
+      method: 'POST',
+      headers: { 'content-type': upload.contentType },
+      body: upload.body,
+      signal: AbortSignal.timeout(10_000),
+    });
     const received = goDecode(await res.text());
     if (received.length > 0) await this.speedTestUpdated(received);
   }
@@ -99,7 +155,8 @@ export class FakeP2prcNode extends EventEmitter<{ table: [GoEntry[]] }> {
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]!;
     this.requests.push(`${req.method} ${path}`);
-    if (req.method === 'GET' && path === '/server_info') return json(res, { Hostname: 'go-host', Platform: 'debian', CPU: 'fake', RAM: 1024, Disk: 2048, GPU: null });
+    if (req.method === 'GET' && path === '/server_info')
+      return json(res, { Hostname: 'go-host', Platform: 'debian', CPU: 'fake', RAM: 1024, Disk: 2048, GPU: null });
     if (req.method === 'POST' && path === '/IpTable') {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
@@ -109,7 +166,9 @@ export class FakeP2prcNode extends EventEmitter<{ table: [GoEntry[]] }> {
       const close = Buffer.from(`--${/boundary=([^;\s]+)/.exec(type)?.[1] ?? ''}--`);
       const raw = Buffer.concat(chunks);
       const end = raw.indexOf(close);
-      const form = await new Response(end < 0 ? raw : raw.subarray(0, end + close.length + 2), { headers: { 'content-type': type } }).formData();
+      const form = await new Response(end < 0 ? raw : raw.subarray(0, end + close.length + 2), {
+        headers: { 'content-type': type },
+      }).formData();
       const file = form.get('json');
       const text = typeof file === 'string' ? file : await (file as Blob).text();
       await this.speedTestUpdated(goDecode(text));
@@ -129,7 +188,9 @@ export class FakeP2prcNode extends EventEmitter<{ table: [GoEntry[]] }> {
 
 /** p2p/testingMetrics.go PingTest: three GETs of /server_info, each must be HTTP 200 (IPV6 first). */
 async function pingTest(e: GoEntry): Promise<boolean> {
-  const url = e.IPV6 ? `http://[${String(e.IPV6)}]:${String(e.ServerPort)}/server_info` : `http://${String(e.IPV4)}:${String(e.ServerPort)}/server_info`;
+  const url = e.IPV6
+    ? `http://[${String(e.IPV6)}]:${String(e.ServerPort)}/server_info`
+    : `http://${String(e.IPV4)}:${String(e.ServerPort)}/server_info`;
   for (let i = 0; i < 3; i++) {
     try {
       const r = await fetch(url, { signal: AbortSignal.timeout(2_000) });

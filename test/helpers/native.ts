@@ -6,7 +6,11 @@ import { dial } from '../../src/transport/net.js';
 import { defer } from './engine.js';
 
 /** A hand-driven native control session on a plaintext host: for sending frames no client would. */
-export async function authenticatedControl(port: number, token: string, clientId: string): Promise<{ socket: net.Socket; channel: FrameChannel }> {
+export async function authenticatedControl(
+  port: number,
+  token: string,
+  clientId: string,
+): Promise<{ socket: net.Socket; channel: FrameChannel }> {
   const { socket } = await dial({ host: '127.0.0.1', port, tls: false, timeoutMs: 5_000 });
   defer(() => socket.destroy());
   const channel = new FrameChannel(socket);

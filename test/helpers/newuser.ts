@@ -9,8 +9,24 @@ import { startCli, type Running } from './cli.js';
 export const tempDir = (label: string) => mkdtemp(path.join(os.tmpdir(), `p2prc-${label}-`));
 
 /** A host on loopback from the built CLI, with what a client needs to reach it. */
-export async function startCliHost(dir: string, extra: string[] = []): Promise<{ host: Running; port: number; token: string }> {
-  const host = startCli(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', '0', '--port', '0', '--json', '--config-dir', dir, ...extra]);
+export async function startCliHost(
+  dir: string,
+  extra: string[] = [],
+): Promise<{ host: Running; port: number; token: string }> {
+  const host = startCli([
+    '-s',
+    '--reverse-proxy',
+    '--bind',
+    '127.0.0.1',
+    '--control-port',
+    '0',
+    '--port',
+    '0',
+    '--json',
+    '--config-dir',
+    dir,
+    ...extra,
+  ]);
   const line = await host.waitFor((l) => l.includes('"host-started"'));
   const info = JSON.parse(line) as { port: number; connectCommand: string };
   return { host, port: info.port, token: /--token (\S+)/.exec(info.connectCommand)![1]! };

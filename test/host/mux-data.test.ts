@@ -13,15 +13,17 @@ const openFds = () => readdirSync('/proc/self/fd').length;
 
 /** Opens `n` visitors at once and keeps them; each proves itself with a one-byte echo. */
 async function holdVisitors(port: number, n: number): Promise<net.Socket[]> {
-  return Promise.all(Array.from({ length: n }, async () => {
-    const s = net.connect(port, '127.0.0.1');
-    defer(() => s.destroy());
-    s.on('error', () => undefined);
-    await once(s, 'connect');
-    s.write('p');
-    await once(s, 'data');
-    return s;
-  }));
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const s = net.connect(port, '127.0.0.1');
+      defer(() => s.destroy());
+      s.on('error', () => undefined);
+      await once(s, 'connect');
+      s.write('p');
+      await once(s, 'data');
+      return s;
+    }),
+  );
 }
 
 describe('multiplexed data connections', () => {
@@ -79,7 +81,11 @@ describe('multiplexed data connections', () => {
     await once(s, 'connect');
     for (let i = 0; i < 16; i++) s.write(chunk);
     // Kernel buffers and one stream window hold far less than 256 MB: the rest must wait in the writer.
-    await until(() => local !== undefined && s.writableLength >= 8 * chunk.length && received === 0, 30_000, 'the writer to be held back');
+    await until(
+      () => local !== undefined && s.writableLength >= 8 * chunk.length && received === 0,
+      30_000,
+      'the writer to be held back',
+    );
     local!.resume();
     await until(() => received === total, 60_000, 'every byte');
     expect(received).toBe(total);

@@ -5,24 +5,36 @@ import { formatPortRanges, parsePortRanges } from '../../src/protocol/address.js
 
 describe('port ranges', () => {
   it('parses ranges and names bad input', () => {
-    expect(parsePortRanges('6000-6002, 7000')).toEqual([{ start: 6000, end: 6002 }, { start: 7000, end: 7000 }]);
-    for (const bad of ['', '7-', '0', '70000', '9-3', 'abc', ',', '1-65536']) expect(() => parsePortRanges(bad)).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
+    expect(parsePortRanges('6000-6002, 7000')).toEqual([
+      { start: 6000, end: 6002 },
+      { start: 7000, end: 7000 },
+    ]);
+    for (const bad of ['', '7-', '0', '70000', '9-3', 'abc', ',', '1-65536'])
+      expect(() => parsePortRanges(bad)).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
   });
 
   it('formats back to what it parsed, for any valid ranges', () => {
-    const range = fc.tuple(fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 0, max: 500 })).map(([start, len]) => ({ start, end: Math.min(65535, start + len) }));
-    fc.assert(fc.property(fc.array(range, { minLength: 1, maxLength: 8 }), (ranges) => {
-      expect(parsePortRanges(formatPortRanges(ranges))).toEqual(ranges);
-    }));
+    const range = fc
+      .tuple(fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 0, max: 500 }))
+      .map(([start, len]) => ({ start, end: Math.min(65535, start + len) }));
+    fc.assert(
+      fc.property(fc.array(range, { minLength: 1, maxLength: 8 }), (ranges) => {
+        expect(parsePortRanges(formatPortRanges(ranges))).toEqual(ranges);
+      }),
+    );
   });
 });
 
 describe('port policy', () => {
   it('allows, denies, reserves for an owner, and picks only free allowed ports', () => {
     const p = new PortPolicy(parsePortRanges('6000-6002'));
-    expect(() => p.check(7000, 'a')).toThrow(expect.objectContaining({ code: 'E_PORT_DENIED', details: { port: 7000, side: 'host' } }));
+    expect(() => p.check(7000, 'a')).toThrow(
+      expect.objectContaining({ code: 'E_PORT_DENIED', details: { port: 7000, side: 'host' } }),
+    );
     p.take(6000, 'a');
-    expect(() => p.take(6000, 'b')).toThrow(expect.objectContaining({ code: 'E_PORT_TAKEN', details: { port: 6000, side: 'host' } }));
+    expect(() => p.take(6000, 'b')).toThrow(
+      expect.objectContaining({ code: 'E_PORT_TAKEN', details: { port: 6000, side: 'host' } }),
+    );
     expect(() => p.take(6000, 'a')).not.toThrow();
     expect(p.countOwnedBy('a')).toBe(1);
     expect(p.pickCandidates(5, new Set([6001])).sort()).toEqual([6002]);

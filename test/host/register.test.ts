@@ -27,10 +27,24 @@ function clientSide(accept: (port: number) => boolean | Promise<boolean>, client
 }
 
 function options(allow: string | undefined, overrides: Partial<RegistryOptions> = {}): RegistryOptions {
-  return { policy: new PortPolicy(allow ? parsePortRanges(allow) : undefined), bind: '127.0.0.1', maxTunnelsPerClient: 10, offerTimeoutMs: 1_000, maxOffers: 20, udpIdleMs: 60_000, ...overrides };
+  return {
+    policy: new PortPolicy(allow ? parsePortRanges(allow) : undefined),
+    bind: '127.0.0.1',
+    maxTunnelsPerClient: 10,
+    offerTimeoutMs: 1_000,
+    maxOffers: 20,
+    udpIdleMs: 60_000,
+    ...overrides,
+  };
 }
 
-const req = (remotePort: number, matchLocal = true, protocol: 'tcp' | 'udp' = 'tcp'): Messages['Register'] => ({ tunnelId: `t-${remotePort}-${protocol}`, protocol, remotePort, name: 'web', matchLocal });
+const req = (remotePort: number, matchLocal = true, protocol: 'tcp' | 'udp' = 'tcp'): Messages['Register'] => ({
+  tunnelId: `t-${remotePort}-${protocol}`,
+  protocol,
+  remotePort,
+  name: 'web',
+  matchLocal,
+});
 
 /** Whether something listens on the port: a connect either succeeds or is refused (loopback answers at once). */
 function accepts(port: number): Promise<boolean> {
@@ -41,13 +55,22 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-async function negotiate(o: RegistryOptions, session: ClientSession, r: Messages['Register'], reserved?: HostedTunnel): Promise<HostedTunnel> {
+async function negotiate(
+  o: RegistryOptions,
+  session: ClientSession,
+  r: Messages['Register'],
+  reserved?: HostedTunnel,
+): Promise<HostedTunnel> {
   const t = await negotiateTunnel(o, session, r, (p) => (reserved?.port === p ? reserved : undefined));
   defer(() => t.close());
   return t;
 }
 
-const codeOf = (p: Promise<unknown>) => p.then(() => undefined, (e: { code: string; details: unknown }) => ({ code: e.code, details: e.details }));
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: { code: string; details: unknown }) => ({ code: e.code, details: e.details }),
+  );
 
 describe('port negotiation', () => {
   it('binds "any" before offering it: the port is listening when offered, and owned by the client', async () => {
@@ -83,14 +106,20 @@ describe('port negotiation', () => {
     const c = clientSide(() => true);
     const t = await negotiate(o, c.session, req(0));
     expect(t.port).toBe(free);
-    expect(await codeOf(negotiate(options(String(busyPort)), c.session, req(busyPort)))).toEqual({ code: 'E_PORT_TAKEN', details: { side: 'host', port: busyPort } });
+    expect(await codeOf(negotiate(options(String(busyPort)), c.session, req(busyPort)))).toEqual({
+      code: 'E_PORT_TAKEN',
+      details: { side: 'host', port: busyPort },
+    });
   });
 
   it('a requested port the client rejects is E_PORT_TAKEN on side local, and the host lets it go', async () => {
     const port = await freePort();
     const o = options(String(port));
     const c = clientSide(() => false);
-    expect(await codeOf(negotiate(o, c.session, req(port)))).toEqual({ code: 'E_PORT_TAKEN', details: { side: 'local', port } });
+    expect(await codeOf(negotiate(o, c.session, req(port)))).toEqual({
+      code: 'E_PORT_TAKEN',
+      details: { side: 'local', port },
+    });
     expect(o.policy.ownerOf(port)).toBeUndefined();
     expect(await accepts(port)).toBe(false);
   });
@@ -112,7 +141,10 @@ describe('port negotiation', () => {
     await negotiate(o, c.session, req(a));
     expect((await codeOf(negotiate(o, c.session, { ...req(0), tunnelId: 'second' })))?.code).toBe('E_QUOTA');
     const none = options(String(b), { maxOffers: 5 });
-    expect(await codeOf(negotiate(none, clientSide(() => false).session, req(0)))).toEqual({ code: 'E_PORT_TAKEN', details: { side: 'host' } });
+    expect(await codeOf(negotiate(none, clientSide(() => false).session, req(0)))).toEqual({
+      code: 'E_PORT_TAKEN',
+      details: { side: 'host' },
+    });
   });
 
   it('gives a reserved port back to its client, but not for another protocol', async () => {
@@ -125,7 +157,10 @@ describe('port negotiation', () => {
     const adopted = await negotiate(o, again.session, { ...req(port), tunnelId: 'new-id' }, first);
     expect(adopted).toBe(first);
     expect(adopted.tunnelId).toBe('new-id');
-    expect(await codeOf(negotiate(o, again.session, req(port, true, 'udp'), first))).toEqual({ code: 'E_PORT_TAKEN', details: { side: 'host', port } });
+    expect(await codeOf(negotiate(o, again.session, req(port, true, 'udp'), first))).toEqual({
+      code: 'E_PORT_TAKEN',
+      details: { side: 'host', port },
+    });
   });
 
   it('without matchLocal the bound port is taken without asking the client', async () => {

@@ -11,7 +11,12 @@ describe.each([false, true])('tunnel data path (tls=%s)', (tls) => {
     const h = await host({ tls });
     const web = await httpServer();
     const echo = await echoServer();
-    const c = client(h, { tunnels: [{ name: 'web', localPort: web }, { name: 'echo', localPort: echo }] });
+    const c = client(h, {
+      tunnels: [
+        { name: 'web', localPort: web },
+        { name: 'echo', localPort: echo },
+      ],
+    });
     const [webT, echoT] = await c.ready;
     expect(await (await fetch(`http://${webT!.publicAddress}/a`)).text()).toBe('hello /a');
     const payload = randomBytes(64 * 1024 * 1024);
@@ -54,7 +59,9 @@ describe('visitor handling', () => {
     const h = await host({ tls: true });
     const echo = await echoServer();
     const [t] = await client(h, { tunnels: [{ name: 'echo', localPort: echo }], poolSize: 1 }).ready;
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => roundTrip(t!.remotePort, Buffer.from(`first-bytes-${i}`))));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => roundTrip(t!.remotePort, Buffer.from(`first-bytes-${i}`))),
+    );
     results.forEach((r, i) => expect(r.sha).toBe(sha256(Buffer.from(`first-bytes-${i}`))));
   });
 });

@@ -57,7 +57,14 @@ describe('UDP tunnels', () => {
         visitors.forEach((v, i) => {
           for (const [key, msg] of batch[i]!) if (!received[i]!.has(key)) v.send(msg, t!.remotePort, '127.0.0.1');
         });
-        const done = await until(() => batch.every((b, i) => [...b.keys()].every((k) => received[i]!.has(k))), 2_000, 'echoes').then(() => true, () => false);
+        const done = await until(
+          () => batch.every((b, i) => [...b.keys()].every((k) => received[i]!.has(k))),
+          2_000,
+          'echoes',
+        ).then(
+          () => true,
+          () => false,
+        );
         if (done) break;
       }
     }
@@ -116,7 +123,11 @@ describe('UDP tunnels', () => {
     raw.write(Buffer.concat([encodePreamble(), encodeFrame(MsgType.UdpData, Buffer.from([0, 0, 0, 1, 9, 1]))]));
     await once(raw, 'close');
     // A refusal (issue 19): logged with the stage, the peer address and the code.
-    await until(() => logs.some((m) => m.startsWith(`login from ${from} refused: E_PROTOCOL `)), 5_000, 'the host log line');
+    await until(
+      () => logs.some((m) => m.startsWith(`login from ${from} refused: E_PROTOCOL `)),
+      5_000,
+      'the host log line',
+    );
     const v = await visitor();
     const got = once(v, 'message');
     v.send(Buffer.from('still fine'), t!.remotePort, '127.0.0.1');

@@ -6,10 +6,15 @@ afterEach(cleanup);
 
 function get(port: number, hostHeader: string, path = '/'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path, headers: { host: hostHeader }, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode!, body }));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path, headers: { host: hostHeader }, agent: false }, (res) => {
+        let body = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (c) => (body += c))
+          .on('end', () => resolve({ status: res.statusCode!, body }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -19,14 +24,28 @@ describe('native http tunnels on the host vhost port', () => {
     const vport = h.host.vhost!.port;
     const app = await httpServer((req, res) => res.end(`app ${req.headers.host} ${req.url}`));
     const blog = await httpServer((req, res) => res.end(`blog ${req.url}`));
-    const c = client(h, { tunnels: [{ name: 'app', protocol: 'http', domain: 'app.test', localPort: app }, { name: 'blog', protocol: 'http', domain: 'blog', localPort: blog }] });
+    const c = client(h, {
+      tunnels: [
+        { name: 'app', protocol: 'http', domain: 'app.test', localPort: app },
+        { name: 'blog', protocol: 'http', domain: 'blog', localPort: blog },
+      ],
+    });
     const published = await c.ready;
-    expect(published.map((t) => t.publicAddress).sort()).toEqual([`http://app.test:${vport}`, `http://blog.sub.test:${vport}`]);
-    expect(await get(vport, `app.test:${vport}`, '/x?y=1')).toEqual({ status: 200, body: `app app.test:${vport} /x?y=1` });
+    expect(published.map((t) => t.publicAddress).sort()).toEqual([
+      `http://app.test:${vport}`,
+      `http://blog.sub.test:${vport}`,
+    ]);
+    expect(await get(vport, `app.test:${vport}`, '/x?y=1')).toEqual({
+      status: 200,
+      body: `app app.test:${vport} /x?y=1`,
+    });
     expect(await get(vport, 'blog.sub.test', '/post')).toEqual({ status: 200, body: 'blog /post' });
     expect((await get(vport, 'other.test')).status).toBe(404);
     // A second client cannot take a claimed domain.
-    const rival = client(h, { tunnels: [{ name: 'rival', protocol: 'http', domain: 'app.test', localPort: app }], exitOnLoginFailure: true });
+    const rival = client(h, {
+      tunnels: [{ name: 'rival', protocol: 'http', domain: 'app.test', localPort: app }],
+      exitOnLoginFailure: true,
+    });
     await expect(rival.ready).rejects.toMatchObject({ code: 'E_CONFLICT' });
     await c.close();
     expect(h.host.vhost!.router.size).toBe(0);
@@ -49,7 +68,10 @@ describe('native http tunnels on the host vhost port', () => {
   it('a host without a vhost port refuses http tunnels with E_NOT_AVAILABLE', async () => {
     const h = await host();
     const app = await httpServer();
-    const c = client(h, { tunnels: [{ name: 'app', protocol: 'http', domain: 'app.test', localPort: app }], exitOnLoginFailure: true });
+    const c = client(h, {
+      tunnels: [{ name: 'app', protocol: 'http', domain: 'app.test', localPort: app }],
+      exitOnLoginFailure: true,
+    });
     await expect(c.ready).rejects.toMatchObject({ code: 'E_NOT_AVAILABLE' });
   });
 });

@@ -12,11 +12,22 @@ const T = new Date('2025-01-02T03:04:05.678Z');
 
 describe('formatLine', () => {
   it('text: timestamp, level, message', () => {
-    expect(formatLine('text', T, 'warn', 'refused', 'login refused')).toBe('[2025-01-02T03:04:05.678Z] warn: login refused');
+    expect(formatLine('text', T, 'warn', 'refused', 'login refused')).toBe(
+      '[2025-01-02T03:04:05.678Z] warn: login refused',
+    );
   });
   it('json: time, level, event and the fields, undefined ones left out', () => {
-    const o = JSON.parse(formatLine('json', T, 'warn', 'refused', 'no', { reason: 'auth', peer: '127.0.0.1:5', client: undefined }));
-    expect(o).toEqual({ time: '2025-01-02T03:04:05.678Z', level: 'warn', event: 'refused', message: 'no', reason: 'auth', peer: '127.0.0.1:5' });
+    const o = JSON.parse(
+      formatLine('json', T, 'warn', 'refused', 'no', { reason: 'auth', peer: '127.0.0.1:5', client: undefined }),
+    );
+    expect(o).toEqual({
+      time: '2025-01-02T03:04:05.678Z',
+      level: 'warn',
+      event: 'refused',
+      message: 'no',
+      reason: 'auth',
+      peer: '127.0.0.1:5',
+    });
   });
 });
 
@@ -47,7 +58,11 @@ describe('Logger', () => {
     stop();
     log.info('four', 'after SIGHUP');
     log.close();
-    const events = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l).event);
+    const events = (f: string) =>
+      readFileSync(f, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).event);
     expect(events(`${file}.1`)).toEqual(['one', 'two']);
     expect(events(`${file}.2`)).toEqual(['three']);
     expect(events(file)).toEqual(['four']);

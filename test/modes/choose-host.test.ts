@@ -16,17 +16,35 @@ async function configDir(): Promise<string> {
 
 function record(port: number, extra: Partial<ServerRecord> = {}): ServerRecord {
   const now = new Date().toISOString();
-  return { id: `127.0.0.1:${port}`, address: '127.0.0.1', controlPort: port, fingerprint: null, tls: false, version: null, engine: 'native', source: 'test', firstSeen: now, lastSeen: now, ...extra };
+  return {
+    id: `127.0.0.1:${port}`,
+    address: '127.0.0.1',
+    controlPort: port,
+    fingerprint: null,
+    tls: false,
+    version: null,
+    engine: 'native',
+    source: 'test',
+    firstSeen: now,
+    lastSeen: now,
+    ...extra,
+  };
 }
 
 /** The port each skip line names ("127.0.0.1:<port>: <why>"). */
-const skippedPorts = (skipped: string[]) => skipped.map((s) => Number(/^127\.0\.0\.1:(\d+): /.exec(s)?.[1])).sort((a, b) => a - b);
+const skippedPorts = (skipped: string[]) =>
+  skipped.map((s) => Number(/^127\.0\.0\.1:(\d+): /.exec(s)?.[1])).sort((a, b) => a - b);
 
 describe('automatic host choice', () => {
   it('ranks reachable accepting hosts first, full ones after, and says why it skipped each other one', async () => {
     const dir = await configDir();
     const [open, full] = [await host({ tls: false }), await host({ tls: false })];
-    const [frp, down, noToken, refused] = await Promise.all([freePort(), freePort(), freePort(), (await host({ tls: false })).port]);
+    const [frp, down, noToken, refused] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      (await host({ tls: false })).port,
+    ]);
     const store = new RecordStore(dir);
     await store.upsertServer(record(full.port, { acceptsClients: false, clients: 3, freePorts: 10 }));
     await store.upsertServer(record(open.port, { acceptsClients: true, clients: 0, freePorts: 100 }));
@@ -44,10 +62,15 @@ describe('automatic host choice', () => {
     rememberRefusal(dir, '127.0.0.1', refused);
 
     const { ranked, skipped } = await rankHosts(dir, undefined, 2_000);
-    expect(ranked.map((c) => [c.port, c.token])).toEqual([[open.port, open.token], [full.port, full.token]]);
+    expect(ranked.map((c) => [c.port, c.token])).toEqual([
+      [open.port, open.token],
+      [full.port, full.token],
+    ]);
     expect(ranked[1]!.reason).toContain('full');
     expect(skippedPorts(skipped)).toEqual([frp, down, noToken, refused].sort((a, b) => a - b));
-    expect(skipped.find((s) => s.startsWith(`127.0.0.1:${down}: `))).toMatch(/^127\.0\.0\.1:\d+: down \(E_UNREACHABLE: /);
+    expect(skipped.find((s) => s.startsWith(`127.0.0.1:${down}: `))).toMatch(
+      /^127\.0\.0\.1:\d+: down \(E_UNREACHABLE: /,
+    );
   });
 
   it('an explicit token reaches restricted hosts; excluded hosts are neither ranked nor reported', async () => {

@@ -30,27 +30,43 @@ describe('--engine auto', () => {
     expect(await detectEngine('127.0.0.1', silent.port, true, 500)).toMatchObject({ engine: 'native', tls: true });
     expect(await detectEngine('127.0.0.1', silent.port, false, 500)).toMatchObject({ engine: 'native', tls: false });
     const fp = 'AB:'.repeat(31) + 'AB';
-    expect(await detectEngine('127.0.0.1', silent.port, true, 500, fp)).toMatchObject({ engine: 'native', tls: true, reason: expect.stringContaining('pinned') });
+    expect(await detectEngine('127.0.0.1', silent.port, true, 500, fp)).toMatchObject({
+      engine: 'native',
+      tls: true,
+      reason: expect.stringContaining('pinned'),
+    });
   });
 
   it('with a pin, a p2prc host that only speaks plaintext is not downgraded to', async () => {
     const h = await host({ tls: false });
     expect(await detectEngine('127.0.0.1', h.port, true, 1_000)).toMatchObject({ engine: 'native', tls: false });
-    expect(await detectEngine('127.0.0.1', h.port, true, 1_000, 'AB:'.repeat(31) + 'AB')).toMatchObject({ engine: 'native', tls: true });
+    expect(await detectEngine('127.0.0.1', h.port, true, 1_000, 'AB:'.repeat(31) + 'AB')).toMatchObject({
+      engine: 'native',
+      tls: true,
+    });
   });
 
-  it.skipIf(!!FRP_SKIP)(`a stock frps 0.31.2 identifies itself and is chosen${FRP_SKIP ? ` — skipped: ${FRP_SKIP}` : ''}`, async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-detect-'));
-    defer(() => rm(dir, { recursive: true, force: true }));
-    const port = await freePort();
-    await writeFile(path.join(dir, 'frps.ini'), `[common]\nbind_addr = 127.0.0.1\nbind_port = ${port}\ntoken = frps-token\nlog_file = console\n`);
-    const frps = spawn(path.join(FRP_DIR, 'frps'), ['-c', path.join(dir, 'frps.ini')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    defer(async () => {
-      if (frps.exitCode === null) (frps.kill('SIGKILL'), await once(frps, 'exit'));
-    });
-    const log: string[] = [];
-    frps.stdout!.on('data', (d: Buffer) => log.push(d.toString()));
-    await until(() => log.join('').includes('start frps success'), 10_000, 'frps to start');
-    expect(await detectEngine('127.0.0.1', port, true, 2_000)).toMatchObject({ engine: 'frp' });
-  }, 30_000);
+  it.skipIf(!!FRP_SKIP)(
+    `a stock frps 0.31.2 identifies itself and is chosen${FRP_SKIP ? ` — skipped: ${FRP_SKIP}` : ''}`,
+    async () => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-detect-'));
+      defer(() => rm(dir, { recursive: true, force: true }));
+      const port = await freePort();
+      await writeFile(
+        path.join(dir, 'frps.ini'),
+        `[common]\nbind_addr = 127.0.0.1\nbind_port = ${port}\ntoken = frps-token\nlog_file = console\n`,
+      );
+      const frps = spawn(path.join(FRP_DIR, 'frps'), ['-c', path.join(dir, 'frps.ini')], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      defer(async () => {
+        if (frps.exitCode === null) (frps.kill('SIGKILL'), await once(frps, 'exit'));
+      });
+      const log: string[] = [];
+      frps.stdout!.on('data', (d: Buffer) => log.push(d.toString()));
+      await until(() => log.join('').includes('start frps success'), 10_000, 'frps to start');
+      expect(await detectEngine('127.0.0.1', port, true, 2_000)).toMatchObject({ engine: 'frp' });
+    },
+    30_000,
+  );
 });

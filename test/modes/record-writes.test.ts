@@ -2,7 +2,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { RecordStore, isP2prcError, runHostService, runNodeService, startHost, type HostService, type NodeService } from '../../src/index.js';
+import {
+  RecordStore,
+  isP2prcError,
+  runHostService,
+  runNodeService,
+  startHost,
+  type HostService,
+  type NodeService,
+} from '../../src/index.js';
 import { cleanup, defer, until } from '../helpers/engine.js';
 
 // A record write that fails while a command keeps running is reported, never swallowed: a warning line
@@ -19,7 +27,11 @@ afterEach(async () => {
 const CORRUPT = '{"version": 1, "mappings": [ not json';
 
 /** Resolves with the first line `lines` receives that passes `test`; rejects after timeoutMs. */
-function firstLine(subscribe: (push: (line: string) => void) => void, test: (line: string) => boolean, timeoutMs = 15_000): Promise<string> {
+function firstLine(
+  subscribe: (push: (line: string) => void) => void,
+  test: (line: string) => boolean,
+  timeoutMs = 15_000,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('timeout waiting for the warning line')), timeoutMs);
     subscribe((line) => {
@@ -38,7 +50,11 @@ describe('record-write failures', () => {
     defer(() => first.close());
     const status: Array<(line: string) => void> = [];
     const service: NodeService = await runNodeService({
-      configDir, proxy: { host: '127.0.0.1', port: first.port }, token: first.token, fingerprint: first.fingerprint, onStatus: (line) => status.forEach((f) => f(line)),
+      configDir,
+      proxy: { host: '127.0.0.1', port: first.port },
+      token: first.token,
+      fingerprint: first.fingerprint,
+      onStatus: (line) => status.forEach((f) => f(line)),
     });
     let closed = false;
     defer(() => (closed ? undefined : service.close()));
@@ -46,7 +62,10 @@ describe('record-write failures', () => {
     expect((await store.readMappings()).map((m) => m.name)).toEqual(['node']);
 
     await writeFile(store.mappingsPath, CORRUPT);
-    const warning = firstLine((push) => status.push(push), (l) => l.startsWith('warning: cannot record'));
+    const warning = firstLine(
+      (push) => status.push(push),
+      (l) => l.startsWith('warning: cannot record'),
+    );
     await first.close();
     const second = await startHost({ controlPort: first.port, bind: '127.0.0.1', stateDir, heartbeatMs: 500 });
     defer(() => second.close());
@@ -54,7 +73,10 @@ describe('record-write failures', () => {
     expect(line).toContain(`tunnel node in ${store.mappingsPath}: E_CONFIG:`);
 
     // Closing must mark the tunnel closed in that same file: it cannot, and says so with the code.
-    const err = await service.close().then(() => undefined, (e: unknown) => e);
+    const err = await service.close().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     closed = true;
     expect(isP2prcError(err, 'E_CONFIG')).toBe(true);
     expect(await readFile(store.mappingsPath, 'utf8')).toBe(CORRUPT); // reported, never overwritten
@@ -62,21 +84,43 @@ describe('record-write failures', () => {
 
   // A lost frp client keeps its port for the grace period; the close is recorded when that ends.
   it('host service: an frp-wire tunnel whose close cannot be recorded gives a warn log line with E_CONFIG and the file', async () => {
-    const host: HostService = await runHostService({ configDir: path.join(dir, 'host'), controlPort: 0, bind: '127.0.0.1', tls: false, noNodeServer: true, graceMs: 200 });
+    const host: HostService = await runHostService({
+      configDir: path.join(dir, 'host'),
+      controlPort: 0,
+      bind: '127.0.0.1',
+      tls: false,
+      noNodeServer: true,
+      graceMs: 200,
+    });
     defer(() => host.close());
     const warnings: Array<(line: string) => void> = [];
     host.handle.logs.on('log', (l) => l.level === 'warn' && warnings.forEach((f) => f(l.message)));
     const client = await runNodeService({
-      configDir: path.join(dir, 'client'), proxy: { host: '127.0.0.1', port: host.handle.port }, token: host.handle.token, protocol: 'frp', tls: false,
+      configDir: path.join(dir, 'client'),
+      proxy: { host: '127.0.0.1', port: host.handle.port },
+      token: host.handle.token,
+      protocol: 'frp',
+      tls: false,
     });
     defer(() => client.close());
     const store = new RecordStore(path.join(dir, 'host'));
-    await until(async () => (await store.readMappings()).some((m) => m.engine === 'frp-wire' && m.status === 'active'), 10_000, 'frp-wire tunnel recorded');
+    await until(
+      async () => (await store.readMappings()).some((m) => m.engine === 'frp-wire' && m.status === 'active'),
+      10_000,
+      'frp-wire tunnel recorded',
+    );
 
     await writeFile(store.mappingsPath, CORRUPT);
-    const warning = firstLine((push) => warnings.push(push), (l) => l.startsWith('cannot record the close of frp tunnel'));
+    const warning = firstLine(
+      (push) => warnings.push(push),
+      (l) => l.startsWith('cannot record the close of frp tunnel'),
+    );
     await client.close();
-    expect(await warning).toMatch(new RegExp(`^cannot record the close of frp tunnel \\S+ in ${store.mappingsPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: E_CONFIG: `));
+    expect(await warning).toMatch(
+      new RegExp(
+        `^cannot record the close of frp tunnel \\S+ in ${store.mappingsPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: E_CONFIG: `,
+      ),
+    );
     expect(await readFile(store.mappingsPath, 'utf8')).toBe(CORRUPT);
   });
 });

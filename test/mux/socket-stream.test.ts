@@ -158,7 +158,10 @@ describe('SocketStream: a yamux stream wired straight to a socket', () => {
     const parts: Buffer[] = [];
     service.on('data', (c: Buffer) => parts.push(c));
     service.resume();
-    const ended = await Promise.race([once(service, 'end').then(() => 'end'), once(service, 'close').then(() => 'close')]);
+    const ended = await Promise.race([
+      once(service, 'end').then(() => 'end'),
+      once(service, 'close').then(() => 'close'),
+    ]);
     expect(ended).toBe('end'); // not a reset
     expect(sha(Buffer.concat(parts))).toBe(sha(up));
   });
@@ -205,4 +208,3 @@ describe('SocketStream: a yamux stream wired straight to a socket', () => {
     server.close();
   });
 });
-

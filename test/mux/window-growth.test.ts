@@ -84,7 +84,7 @@ describe('SocketStream receive windows that grow while a stream drains fast', ()
     expect(third.accepted.recvWindow).toBeGreaterThan(INITIAL_WINDOW);
   });
 
-  it('a Duplex stream (the frp path\'s kind) grows the same way when its session allows it', async () => {
+  it("a Duplex stream (the frp path's kind) grows the same way when its session allows it", async () => {
     const [c, s] = duplexPair();
     const figures = { window: INITIAL_WINDOW, maxWindow: 1 * MB, windowBudget: 64 * MB };
     const opener = new YamuxSession(c, { client: true, accept: false, ...figures });

@@ -13,22 +13,23 @@ import { until } from '../helpers/engine.js';
 function duplexPair(): [Duplex, Duplex] {
   let a!: Duplex;
   let b!: Duplex;
-  const end = (to: () => Duplex) => new Duplex({
-    read() {},
-    write(chunk, _e, done) {
-      process.nextTick(() => to().push(chunk));
-      done();
-    },
-    final(done) {
-      process.nextTick(() => to().push(null));
-      done();
-    },
-    destroy(err, done) {
-      const other = to();
-      if (!other.destroyed) other.destroy();
-      done(err);
-    },
-  });
+  const end = (to: () => Duplex) =>
+    new Duplex({
+      read() {},
+      write(chunk, _e, done) {
+        process.nextTick(() => to().push(chunk));
+        done();
+      },
+      final(done) {
+        process.nextTick(() => to().push(null));
+        done();
+      },
+      destroy(err, done) {
+        const other = to();
+        if (!other.destroyed) other.destroy();
+        done(err);
+      },
+    });
   a = end(() => b);
   b = end(() => a);
   return [a, b];
@@ -46,64 +47,96 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('yamux frames', () => {
   it('round-trip through the decoder whatever the chunking', () => {
-    fc.assert(fc.property(
-      fc.array(fc.record({ type: fc.constantFrom(0, 1, 2, 3), flags: fc.integer({ min: 0, max: 15 }), streamId: fc.integer({ min: 0, max: 2 ** 32 - 1 }), body: fc.uint8Array({ maxLength: 300 }), length: fc.integer({ min: 0, max: 2 ** 32 - 1 }) }), { maxLength: 20 }),
-      fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 10 }),
-      (frames, cuts) => {
-        const want: YamuxFrame[] = frames.map((f) => (f.type === FrameType.Data
-          ? { type: f.type, flags: f.flags, streamId: f.streamId, length: f.body.length, body: Buffer.from(f.body) }
-          : { type: f.type, flags: f.flags, streamId: f.streamId, length: f.length }));
-        const wire = Buffer.concat(want.map((f) => Buffer.concat([encodeHeader(f.type, f.flags, f.streamId, f.length), f.body ?? Buffer.alloc(0)])));
-        const decoder = new YamuxDecoder(() => INITIAL_WINDOW);
-        const got: YamuxFrame[] = [];
-        for (let off = 0, i = 0; off < wire.length; i++) {
-          const n = cuts[i % cuts.length]!;
-          got.push(...decoder.push(wire.subarray(off, off + n)));
-          off += n;
-        }
-        expect(got.map((f) => ({ ...f, body: f.body && Buffer.from(f.body) }))).toEqual(want);
-      },
-    ));
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            type: fc.constantFrom(0, 1, 2, 3),
+            flags: fc.integer({ min: 0, max: 15 }),
+            streamId: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+            body: fc.uint8Array({ maxLength: 300 }),
+            length: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+          }),
+          { maxLength: 20 },
+        ),
+        fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 10 }),
+        (frames, cuts) => {
+          const want: YamuxFrame[] = frames.map((f) =>
+            f.type === FrameType.Data
+              ? { type: f.type, flags: f.flags, streamId: f.streamId, length: f.body.length, body: Buffer.from(f.body) }
+              : { type: f.type, flags: f.flags, streamId: f.streamId, length: f.length },
+          );
+          const wire = Buffer.concat(
+            want.map((f) =>
+              Buffer.concat([encodeHeader(f.type, f.flags, f.streamId, f.length), f.body ?? Buffer.alloc(0)]),
+            ),
+          );
+          const decoder = new YamuxDecoder(() => INITIAL_WINDOW);
+          const got: YamuxFrame[] = [];
+          for (let off = 0, i = 0; off < wire.length; i++) {
+            const n = cuts[i % cuts.length]!;
+            got.push(...decoder.push(wire.subarray(off, off + n)));
+            off += n;
+          }
+          expect(got.map((f) => ({ ...f, body: f.body && Buffer.from(f.body) }))).toEqual(want);
+        },
+      ),
+    );
   });
 
   it('in partial mode hands bodies on as they arrive: pieces rejoin to the frames, SYN/ACK first, FIN/RST last', () => {
-    fc.assert(fc.property(
-      fc.array(fc.record({ flags: fc.integer({ min: 0, max: 15 }), streamId: fc.integer({ min: 1, max: 9 }), body: fc.uint8Array({ minLength: 1, maxLength: 300 }) }), { minLength: 1, maxLength: 12 }),
-      fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 10 }),
-      (frames, cuts) => {
-        const wire = Buffer.concat(frames.map((f) => Buffer.concat([encodeHeader(FrameType.Data, f.flags, f.streamId, f.body.length), Buffer.from(f.body)])));
-        const decoder = new YamuxDecoder(() => INITIAL_WINDOW, true);
-        const got: YamuxFrame[] = [];
-        for (let off = 0, i = 0; off < wire.length; i++) {
-          const n = cuts[i % cuts.length]!;
-          got.push(...decoder.push(wire.subarray(off, off + n)));
-          off += n;
-        }
-        let k = 0;
-        for (const f of frames) {
-          const parts: Buffer[] = [];
-          let flags = 0;
-          const first = k;
-          while (Buffer.concat(parts).length < f.body.length) {
-            const p = got[k++]!;
-            expect(p.streamId).toBe(f.streamId);
-            if (k - 1 !== first) expect(p.flags & 0b0011).toBe(0);
-            flags |= p.flags;
-            parts.push(p.body!);
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            flags: fc.integer({ min: 0, max: 15 }),
+            streamId: fc.integer({ min: 1, max: 9 }),
+            body: fc.uint8Array({ minLength: 1, maxLength: 300 }),
+          }),
+          { minLength: 1, maxLength: 12 },
+        ),
+        fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 10 }),
+        (frames, cuts) => {
+          const wire = Buffer.concat(
+            frames.map((f) =>
+              Buffer.concat([encodeHeader(FrameType.Data, f.flags, f.streamId, f.body.length), Buffer.from(f.body)]),
+            ),
+          );
+          const decoder = new YamuxDecoder(() => INITIAL_WINDOW, true);
+          const got: YamuxFrame[] = [];
+          for (let off = 0, i = 0; off < wire.length; i++) {
+            const n = cuts[i % cuts.length]!;
+            got.push(...decoder.push(wire.subarray(off, off + n)));
+            off += n;
           }
-          expect(Buffer.concat(parts)).toEqual(Buffer.from(f.body));
-          expect(flags).toBe(f.flags);
-          expect(got[first]!.flags & 0b0011).toBe(f.flags & 0b0011);
-          expect(got[k - 1]!.flags & 0b1100).toBe(f.flags & 0b1100);
-        }
-        expect(k).toBe(got.length);
-      },
-    ));
+          let k = 0;
+          for (const f of frames) {
+            const parts: Buffer[] = [];
+            let flags = 0;
+            const first = k;
+            while (Buffer.concat(parts).length < f.body.length) {
+              const p = got[k++]!;
+              expect(p.streamId).toBe(f.streamId);
+              if (k - 1 !== first) expect(p.flags & 0b0011).toBe(0);
+              flags |= p.flags;
+              parts.push(p.body!);
+            }
+            expect(Buffer.concat(parts)).toEqual(Buffer.from(f.body));
+            expect(flags).toBe(f.flags);
+            expect(got[first]!.flags & 0b0011).toBe(f.flags & 0b0011);
+            expect(got[k - 1]!.flags & 0b1100).toBe(f.flags & 0b1100);
+          }
+          expect(k).toBe(got.length);
+        },
+      ),
+    );
   });
 
   it('refuses a data frame larger than the stream window from its header alone', () => {
     const decoder = new YamuxDecoder(() => 1024);
-    expect(() => decoder.push(encodeHeader(FrameType.Data, 0, 1, 1025))).toThrow(expect.objectContaining({ code: 'E_PROTOCOL' }));
+    expect(() => decoder.push(encodeHeader(FrameType.Data, 0, 1, 1025))).toThrow(
+      expect.objectContaining({ code: 'E_PROTOCOL' }),
+    );
   });
 });
 

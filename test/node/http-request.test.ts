@@ -26,7 +26,10 @@ async function serve(handler: http.RequestListener): Promise<string> {
 }
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(P2prcError);
   return (err as P2prcError).code;
 }
@@ -38,12 +41,19 @@ describe('requestCapped: one bounded HTTP exchange with a peer node', () => {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         res.statusCode = req.url === '/missing' ? 404 : 200;
-        res.end(`${req.method} ${req.headers['content-type'] ?? '-'} ${req.headers['content-length'] ?? '-'} ${Buffer.concat(chunks).toString()}`);
+        res.end(
+          `${req.method} ${req.headers['content-type'] ?? '-'} ${req.headers['content-length'] ?? '-'} ${Buffer.concat(chunks).toString()}`,
+        );
       });
     });
     expect(await requestCapped(`${base}/ip_table`, {}, 5_000, 1024)).toEqual({ status: 200, body: 'GET - - ' });
     expect((await requestCapped(`${base}/missing`, {}, 5_000, 1024)).status).toBe(404);
-    const posted = await requestCapped(`${base}/IpTable`, { method: 'POST', headers: { 'content-type': 'x/y' }, body: Buffer.from('héllo') }, 5_000, 1024);
+    const posted = await requestCapped(
+      `${base}/IpTable`,
+      { method: 'POST', headers: { 'content-type': 'x/y' }, body: Buffer.from('héllo') },
+      5_000,
+      1024,
+    );
     expect(posted).toEqual({ status: 200, body: 'POST x/y 6 héllo' });
   });
 
@@ -60,7 +70,10 @@ describe('requestCapped: one bounded HTTP exchange with a peer node', () => {
       res.write(Buffer.alloc(600, 0x61)); // chunked: the size shows only while streaming
       res.write(Buffer.alloc(600, 0x61)); // and the answer never ends
     });
-    const declared = await requestCapped(`${base}/declared`, {}, 30_000, 1000).then(() => undefined, (e: unknown) => e);
+    const declared = await requestCapped(`${base}/declared`, {}, 30_000, 1000).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(declared).toMatchObject({ code: 'E_TOO_LARGE', message: expect.stringMatching(/body of 4096 bytes/) });
     expect(await codeOf(requestCapped(`${base}/streamed`, {}, 30_000, 1000))).toBe('E_TOO_LARGE');
     // Refused means closed: the server sees both connections end although its answers never did.
@@ -96,10 +109,12 @@ describe('requestCapped: one bounded HTTP exchange with a peer node', () => {
     });
     expect(await codeOf(requestCapped(`${cut}/ip_table`, {}, 5_000, 1024))).toBe('E_UNREACHABLE');
     expect(await codeOf(requestCapped('file:///etc/passwd', {}, 5_000, 1024))).toBe('E_USAGE');
-    expect(await codeOf(requestCapped(`${cut}/ip_table`, { headers: { 'content-type': 'a\r\nx: y' } }, 5_000, 1024))).toBe('E_USAGE');
+    expect(
+      await codeOf(requestCapped(`${cut}/ip_table`, { headers: { 'content-type': 'a\r\nx: y' } }, 5_000, 1024)),
+    ).toBe('E_USAGE');
   });
 
-  it('does not load fetch\'s undici: a node that polls its peers stays small (the module bundled as the CLI runs it)', async () => {
+  it("does not load fetch's undici: a node that polls its peers stays small (the module bundled as the CLI runs it)", async () => {
     const base = await serve((_req, res) => res.end('{"ip_address":[]}'));
     const script = `
       const { requestCapped } = await import(${JSON.stringify(sourceModuleUrl('node/http-request.ts'))});

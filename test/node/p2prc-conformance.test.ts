@@ -61,9 +61,23 @@ afterEach(async () => {
 });
 
 async function startNode(learned: Array<{ entries: PeerEntry[]; source: string }> = []): Promise<NodeServer> {
-  const reverseProxy = { ControlPort: 7000, Fingerprint: 'AB:CD', Tls: true, Engine: 'native', Open: false, AcceptsClients: true, FreePorts: 9, Clients: 1, Version: '0.1.0' };
+  const reverseProxy = {
+    ControlPort: 7000,
+    Fingerprint: 'AB:CD',
+    Tls: true,
+    Engine: 'native',
+    Open: false,
+    AcceptsClients: true,
+    FreePorts: 9,
+    Clients: 1,
+    Version: '0.1.0',
+  };
   node = new NodeServer(
-    () => ({ ...selfEntry({ serverPort: node!.port, advertise: '127.0.0.1', proxyServer: true, reverseProxy }), ReverseProxy: reverseProxy } as PeerEntry),
+    () =>
+      ({
+        ...selfEntry({ serverPort: node!.port, advertise: '127.0.0.1', proxyServer: true, reverseProxy }),
+        ReverseProxy: reverseProxy,
+      }) as PeerEntry,
     () => ({ name: 'p2prc', version: 'test', role: 'reverse-proxy' }),
     () => [],
     { learn: (entries, source) => learned.push({ entries, source }) },
@@ -94,15 +108,28 @@ describe('P2PRC conformance: its requests replayed byte for byte', () => {
     // What P2PRC's UpdateIpTable does with the answer: json.Unmarshal into IpAddresses.
     const decoded = goDecode(res.body);
     expect(decoded[0]).toMatchObject({ IPV4: '127.0.0.1', ServerPort: String(n.port), NAT: false, ProxyServer: true });
-    expect(JSON.parse(String(decoded[0]!.CustomInformation))).toMatchObject({ For: `127.0.0.1:${n.port}`, ReverseProxy: { ControlPort: 7000 } });
+    expect(JSON.parse(String(decoded[0]!.CustomInformation))).toMatchObject({
+      For: `127.0.0.1:${n.port}`,
+      ReverseProxy: { ControlPort: 7000 },
+    });
     expect(learned).toHaveLength(1);
     expect(learned[0]!.entries.map((e) => e.ServerPort)).toEqual(['8088', '40123', '8089']);
-    expect(learned[0]!.entries[1]).toMatchObject({ Name: 'behind-nat-1', Latency: 1_500_000, EscapeImplementation: 'FRP', CustomInformation: 'free text' });
+    expect(learned[0]!.entries[1]).toMatchObject({
+      Name: 'behind-nat-1',
+      Latency: 1_500_000,
+      EscapeImplementation: 'FRP',
+      CustomInformation: 'free text',
+    });
   });
 
-  it('P2PRC\'s liveness test (GET /server_info, HTTP 200) sees SysInfo keys with real values', async () => {
+  it("P2PRC's liveness test (GET /server_info, HTTP 200) sees SysInfo keys with real values", async () => {
     const n = await startNode();
-    const res = await rawRequest(n.port, Buffer.from(`GET /server_info HTTP/1.1\r\nHost: 127.0.0.1:${n.port}\r\nUser-Agent: Go-http-client/1.1\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n`));
+    const res = await rawRequest(
+      n.port,
+      Buffer.from(
+        `GET /server_info HTTP/1.1\r\nHost: 127.0.0.1:${n.port}\r\nUser-Agent: Go-http-client/1.1\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n`,
+      ),
+    );
     expect(res.status).toBe(200);
     const info = JSON.parse(res.body) as Record<string, unknown>;
     expect(Object.keys(info).slice(0, 6)).toEqual(['Hostname', 'Platform', 'CPU', 'RAM', 'Disk', 'GPU']);
@@ -116,15 +143,22 @@ describe('P2PRC conformance: its requests replayed byte for byte', () => {
     ['not JSON', goFileUpload('json', 'x.json', Buffer.from('{nope')), 400, /not JSON/],
     ['not a table', goFileUpload('json', 'x.json', Buffer.from('[1,2]')), 400, /IP table rejected/],
     ['too large', goFileUpload('json', 'x.json', Buffer.alloc(2 * 1024 * 1024, 0x20)), 413, /E_TOO_LARGE/],
-  ])('a bad POST /IpTable (%s) is refused with its status and a one-line reason, the node lives on', async (_name, upload, status, reason) => {
-    const n = await startNode();
-    const res = await fetch(`http://127.0.0.1:${n.port}/IpTable`, { method: 'POST', headers: { 'content-type': upload.contentType }, body: upload.body });
-    expect(res.status).toBe(status);
-    const text = await res.text();
-    expect(text).toMatch(reason);
-    expect(text).not.toContain('\n');
-    expect((await fetch(`http://127.0.0.1:${n.port}/server_info`)).status).toBe(200);
-  });
+  ])(
+    'a bad POST /IpTable (%s) is refused with its status and a one-line reason, the node lives on',
+    async (_name, upload, status, reason) => {
+      const n = await startNode();
+      const res = await fetch(`http://127.0.0.1:${n.port}/IpTable`, {
+        method: 'POST',
+        headers: { 'content-type': upload.contentType },
+        body: upload.body,
+      });
+      expect(res.status).toBe(status);
+      const text = await res.text();
+      expect(text).toMatch(reason);
+      expect(text).not.toContain('\n');
+      expect((await fetch(`http://127.0.0.1:${n.port}/server_info`)).status).toBe(200);
+    },
+  );
 
   it('a node that is not a host refuses GET /FRPPort with 403 and one line', async () => {
     const n = await startNode();
@@ -134,20 +168,43 @@ describe('P2PRC conformance: its requests replayed byte for byte', () => {
   });
 });
 
-const goMissing = spawnSync('go', ['version']).status === 0 ? undefined : 'no Go toolchain on PATH (apt-get install golang-go)';
+const goMissing =
+  spawnSync('go', ['version']).status === 0 ? undefined : 'no Go toolchain on PATH (apt-get install golang-go)';
 if (goMissing) console.warn(`live Go client test skipped: ${goMissing}`);
 
-describe.skipIf(!!goMissing)(`a Go client speaking P2PRC's IP table exchange against a p2prc node${goMissing ? ` — skipped: ${goMissing}` : ''}`, () => {
-  it('a streamed multipart POST /IpTable from real Go net/http, reply decoded by json.Unmarshal without error', async () => {
-    const learned: Array<{ entries: PeerEntry[]; source: string }> = [];
-    const n = await startNode(learned);
-    const env = { ...process.env, GOCACHE: process.env.GOCACHE ?? '/tmp/p2prc-gocache', GOPATH: process.env.GOPATH ?? '/tmp/p2prc-gopath', GOPROXY: 'off', GOFLAGS: '' };
-    // Asynchronously: the node answering Go runs in this very process.
-    const { stdout: out } = await promisify(execFile)('go', ['run', 'main.go', 'upload', `http://127.0.0.1:${n.port}/IpTable`, 'ip_table.json'], { cwd: FIXTURES, env, timeout: 120_000 });
-    const result = JSON.parse(out) as { status: number; table: { ip_address: Array<Record<string, unknown>> }; unmarshalError: string };
-    expect(result.status).toBe(200);
-    expect(result.unmarshalError).toBe('<nil>');
-    expect(result.table.ip_address[0]).toMatchObject({ IPV4: '127.0.0.1', ServerPort: String(n.port), NAT: false, ProxyServer: true });
-    expect(learned[0]!.entries).toHaveLength(3);
-  });
-});
+describe.skipIf(!!goMissing)(
+  `a Go client speaking P2PRC's IP table exchange against a p2prc node${goMissing ? ` — skipped: ${goMissing}` : ''}`,
+  () => {
+    it('a streamed multipart POST /IpTable from real Go net/http, reply decoded by json.Unmarshal without error', async () => {
+      const learned: Array<{ entries: PeerEntry[]; source: string }> = [];
+      const n = await startNode(learned);
+      const env = {
+        ...process.env,
+        GOCACHE: process.env.GOCACHE ?? '/tmp/p2prc-gocache',
+        GOPATH: process.env.GOPATH ?? '/tmp/p2prc-gopath',
+        GOPROXY: 'off',
+        GOFLAGS: '',
+      };
+      // Asynchronously: the node answering Go runs in this very process.
+      const { stdout: out } = await promisify(execFile)(
+        'go',
+        ['run', 'main.go', 'upload', `http://127.0.0.1:${n.port}/IpTable`, 'ip_table.json'],
+        { cwd: FIXTURES, env, timeout: 120_000 },
+      );
+      const result = JSON.parse(out) as {
+        status: number;
+        table: { ip_address: Array<Record<string, unknown>> };
+        unmarshalError: string;
+      };
+      expect(result.status).toBe(200);
+      expect(result.unmarshalError).toBe('<nil>');
+      expect(result.table.ip_address[0]).toMatchObject({
+        IPV4: '127.0.0.1',
+        ServerPort: String(n.port),
+        NAT: false,
+        ProxyServer: true,
+      });
+      expect(learned[0]!.entries).toHaveLength(3);
+    });
+  },
+);

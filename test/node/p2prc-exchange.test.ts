@@ -22,12 +22,20 @@ afterEach(async () => {
 });
 
 /** A p2prc node server with its exchange, advertising loopback; `entry` shapes its own entry. */
-async function p2prcNode(bootstrap: string[], entry: (port: number) => Partial<SelfEntryInput> = () => ({})): Promise<P2prcNode> {
+async function p2prcNode(
+  bootstrap: string[],
+  entry: (port: number) => Partial<SelfEntryInput> = () => ({}),
+): Promise<P2prcNode> {
   let exchange: IpTableExchange | undefined;
   const self = () => selfEntry({ serverPort: node.port, advertise: '127.0.0.1', ...entry(node.port) });
-  const node: NodeServer = new NodeServer(self, () => ({ name: 'p2prc', version: 'test', role: 'node' }), () => exchange?.peers() ?? [], {
-    learn: (entries, source) => exchange?.ingest({ ip_address: entries }, source),
-  });
+  const node: NodeServer = new NodeServer(
+    self,
+    () => ({ name: 'p2prc', version: 'test', role: 'node' }),
+    () => exchange?.peers() ?? [],
+    {
+      learn: (entries, source) => exchange?.ingest({ ip_address: entries }, source),
+    },
+  );
   await node.listen(0, '127.0.0.1');
   exchange = new IpTableExchange({ self, bootstrap, timeoutMs: 5_000 });
   const proxies: PeerEntry[] = [];
@@ -42,7 +50,8 @@ async function fakeGo(): Promise<FakeP2prcNode> {
   return go;
 }
 
-const ports = (entries: Array<{ ServerPort: string | number | boolean }>) => entries.map((e) => Number(e.ServerPort)).sort((a, b) => a - b);
+const ports = (entries: Array<{ ServerPort: string | number | boolean }>) =>
+  entries.map((e) => Number(e.ServerPort)).sort((a, b) => a - b);
 
 describe('a p2prc node and a P2PRC (Go) node exchange tables', () => {
   it('p2prc tries GET /ip_table, gets 404 from the Go node, and exchanges with POST /IpTable from then on', async () => {
@@ -50,7 +59,11 @@ describe('a p2prc node and a P2PRC (Go) node exchange tables', () => {
     const a = await p2prcNode([`127.0.0.1:${go.port}`]);
     await a.exchange.round();
     await a.exchange.round();
-    expect(go.requests.filter((r) => r !== 'GET /server_info')).toEqual(['GET /ip_table', 'POST /IpTable', 'POST /IpTable']);
+    expect(go.requests.filter((r) => r !== 'GET /server_info')).toEqual([
+      'GET /ip_table',
+      'POST /IpTable',
+      'POST /IpTable',
+    ]);
     expect(ports(a.exchange.peers())).toEqual([go.port]);
     expect(ports(go.table)).toEqual([go.port, a.node.port].sort((x, y) => x - y));
   });
@@ -63,11 +76,12 @@ describe('a p2prc node and a P2PRC (Go) node exchange tables', () => {
     for (let i = 0; i < 3; i++) for (const n of [a, b, c]) await n.exchange.round();
     await go.updateFrom(`http://127.0.0.1:${c.node.port}`); // the Go node's own update round (UpdateIpTable)
     const all = [go.port, a.node.port, b.node.port, c.node.port];
-    for (const n of [a, b, c]) expect(ports(n.exchange.peers())).toEqual(all.filter((p) => p !== n.node.port).sort((x, y) => x - y));
+    for (const n of [a, b, c])
+      expect(ports(n.exchange.peers())).toEqual(all.filter((p) => p !== n.node.port).sort((x, y) => x - y));
     expect(ports(go.table)).toEqual([...all].sort((x, y) => x - y));
   });
 
-  it('nodes escaped through one proxy stay distinct under P2PRC\'s duplicate rules; NAT=true entries would not', async () => {
+  it("nodes escaped through one proxy stay distinct under P2PRC's duplicate rules; NAT=true entries would not", async () => {
     const go = await fakeGo();
     // Both appear at the proxy's address (loopback here) with their own public port, as escaped nodes do.
     const escaped = (port: number) => ({ proxied: { host: '127.0.0.1', port, engine: 'native' as const } });
@@ -87,9 +101,19 @@ describe('a p2prc node and a P2PRC (Go) node exchange tables', () => {
     expect(removeDuplicates(mine.map((e) => ({ ...e })))).toHaveLength(2);
   });
 
-  it('a host\'s reverse-proxy details survive a hop through a Go node (CustomInformation), and only on its own entry', async () => {
+  it("a host's reverse-proxy details survive a hop through a Go node (CustomInformation), and only on its own entry", async () => {
     const go = await fakeGo();
-    const info = { ControlPort: 7000, Fingerprint: 'AA:BB', Tls: true, Engine: 'native', Open: false, AcceptsClients: true, FreePorts: 5, Clients: 0, Version: '0.1.0' };
+    const info = {
+      ControlPort: 7000,
+      Fingerprint: 'AA:BB',
+      Tls: true,
+      Engine: 'native',
+      Open: false,
+      AcceptsClients: true,
+      FreePorts: 5,
+      Clients: 0,
+      Version: '0.1.0',
+    };
     const host = await p2prcNode([`127.0.0.1:${go.port}`], () => ({ proxyServer: true, reverseProxy: info }));
     const other = await p2prcNode([]);
     await host.exchange.round();
@@ -109,9 +133,19 @@ describe('a p2prc node and a P2PRC (Go) node exchange tables', () => {
     expect(other.proxies.map((e) => e.ServerPort)).toEqual([String(host.node.port)]);
   });
 
-  it('when P2PRC\'s merge has overwritten a host\'s CustomInformation, the next round asks the host itself', async () => {
+  it("when P2PRC's merge has overwritten a host's CustomInformation, the next round asks the host itself", async () => {
     const go = await fakeGo();
-    const info = { ControlPort: 7001, Fingerprint: '', Tls: false, Engine: 'native', Open: false, AcceptsClients: true, FreePorts: 5, Clients: 0, Version: '0.1.0' };
+    const info = {
+      ControlPort: 7001,
+      Fingerprint: '',
+      Tls: false,
+      Engine: 'native',
+      Open: false,
+      AcceptsClients: true,
+      FreePorts: 5,
+      Clients: 0,
+      Version: '0.1.0',
+    };
     const host = await p2prcNode([`127.0.0.1:${go.port}`], () => ({ proxyServer: true, reverseProxy: info }));
     const other = await p2prcNode([`127.0.0.1:${go.port}`]);
     await host.exchange.round();
@@ -127,11 +161,18 @@ describe('a p2prc node and a P2PRC (Go) node exchange tables', () => {
 });
 
 describe('the table file P2PRC tooling reads', () => {
-  it('a running node writes <config dir>/p2p/iptable/ip_table.json, readable as P2PRC\'s table', async () => {
+  it("a running node writes <config dir>/p2p/iptable/ip_table.json, readable as P2PRC's table", async () => {
     const go = await fakeGo();
     const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-iptable-'));
     cleanup.push(() => rm(dir, { recursive: true, force: true }));
-    const node = await runPlainNode({ configDir: dir, port: 0, bind: '127.0.0.1', bootstrap: [`127.0.0.1:${go.port}`], exchangeIntervalMs: 60_000, staleMs: 300_000 });
+    const node = await runPlainNode({
+      configDir: dir,
+      port: 0,
+      bind: '127.0.0.1',
+      bootstrap: [`127.0.0.1:${go.port}`],
+      exchangeIntervalMs: 60_000,
+      staleMs: 300_000,
+    });
     cleanup.push(() => node.close());
     const [file] = (await once(node.exchange, 'saved', { signal: AbortSignal.timeout(10_000) })) as [string];
     expect(file).toBe(path.join(dir, 'p2p', 'iptable', 'ip_table.json'));

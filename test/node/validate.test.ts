@@ -6,7 +6,22 @@ const good = { ...selfEntry({ serverPort: 8088 }), IPV4: '203.0.113.5' };
 
 describe('IP table validation', () => {
   it('keeps P2PRC entries and a proxy entry with its reverse-proxy facts', () => {
-    const proxy = { ...good, ProxyServer: true, ReverseProxy: { ControlPort: 7000, Fingerprint: 'AB', Tls: true, Engine: 'native', Open: false, Token: 'leak', AcceptsClients: true, FreePorts: 10, Clients: 2, Version: '0.1.0' } };
+    const proxy = {
+      ...good,
+      ProxyServer: true,
+      ReverseProxy: {
+        ControlPort: 7000,
+        Fingerprint: 'AB',
+        Tls: true,
+        Engine: 'native',
+        Open: false,
+        Token: 'leak',
+        AcceptsClients: true,
+        FreePorts: 10,
+        Clients: 2,
+        Version: '0.1.0',
+      },
+    };
     const { entries, problems } = sanitizeTable({ ip_address: [good, proxy] });
     expect(problems).toEqual([]);
     expect(entries).toHaveLength(2);
@@ -26,7 +41,9 @@ describe('IP table validation', () => {
   });
 
   it('caps huge tables and rejects non-tables', () => {
-    const huge = { ip_address: Array.from({ length: 100_000 }, (_, i) => ({ ...good, ServerPort: String(1 + (i % 60000)) })) };
+    const huge = {
+      ip_address: Array.from({ length: 100_000 }, (_, i) => ({ ...good, ServerPort: String(1 + (i % 60000)) })),
+    };
     const { entries, problems } = sanitizeTable(huge);
     expect(entries.length).toBe(1000);
     expect(problems[0]).toMatch(/100000 entries/);

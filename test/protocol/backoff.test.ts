@@ -13,11 +13,13 @@ describe('backoff', () => {
   });
 
   it('never drops below half a step nor rises above the cap, for any attempt and random draw', () => {
-    fc.assert(fc.property(fc.integer({ min: -5, max: 10_000 }), fc.double({ min: 0, max: 1, noNaN: true }), (attempt, r) => {
-      const d = backoffDelay(attempt, DEFAULT_BACKOFF, () => r);
-      expect(d).toBeGreaterThanOrEqual(DEFAULT_BACKOFF.initialMs / 2);
-      expect(d).toBeLessThanOrEqual(DEFAULT_BACKOFF.maxMs);
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: -5, max: 10_000 }), fc.double({ min: 0, max: 1, noNaN: true }), (attempt, r) => {
+        const d = backoffDelay(attempt, DEFAULT_BACKOFF, () => r);
+        expect(d).toBeGreaterThanOrEqual(DEFAULT_BACKOFF.initialMs / 2);
+        expect(d).toBeLessThanOrEqual(DEFAULT_BACKOFF.maxMs);
+      }),
+    );
   });
 
   it('is non-decreasing in the attempt number for a fixed draw', () => {

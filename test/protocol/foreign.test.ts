@@ -12,8 +12,15 @@ describe('foreignProtocol', () => {
   });
 
   it('never mistakes a p2prc frame for another protocol', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: DEFAULT_MAX_FRAME_SIZE - 1 }), (type, payload) => {
-      expect(foreignProtocol(encodeFrame(type, Buffer.from(payload)))).toBeUndefined();
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 255 }),
+        fc.uint8Array({ maxLength: DEFAULT_MAX_FRAME_SIZE - 1 }),
+        (type, payload) => {
+          expect(foreignProtocol(encodeFrame(type, Buffer.from(payload)))).toBeUndefined();
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

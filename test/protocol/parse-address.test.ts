@@ -13,7 +13,9 @@ describe('host:port parsing', () => {
 
   it('refuses bad input with E_USAGE naming what was parsed and the input', () => {
     for (const bad of ['', ':7000', '127.0.0.1:0', '127.0.0.1:65536', '127.0.0.1:x', 'a b:1', 'http://h:1', '[::1]:']) {
-      expect(() => parseHostPort(bad, 7000, '--host')).toThrow(expect.objectContaining({ code: 'E_USAGE', message: expect.stringContaining(`--host "${bad}"`) }));
+      expect(() => parseHostPort(bad, 7000, '--host')).toThrow(
+        expect.objectContaining({ code: 'E_USAGE', message: expect.stringContaining(`--host "${bad}"`) }),
+      );
     }
   });
 });

@@ -22,12 +22,19 @@ describe('publishWithPortRetry', () => {
   it('moves a refused "any" port to one never tried before, keeping the local port', async () => {
     const free = ports();
     const seen: Array<Record<string, [number, number]>> = [];
-    const specs: PortSpec[] = [{ name: 'a', protocol: 'tcp', localPort: 8080, remotePort: 'any' }, { name: 'b', protocol: 'tcp', localPort: 8081, remotePort: 'any' }];
-    const { ports: final } = await publishWithPortRetry(specs, { hostIsLocal: true, freePort: free.freePort }, async (p) => {
-      seen.push(Object.fromEntries([...p].map(([k, v]) => [k, [v.local, v.remote]])));
-      if (seen.length <= 2) throw refuse('a');
-      return 'ok';
-    });
+    const specs: PortSpec[] = [
+      { name: 'a', protocol: 'tcp', localPort: 8080, remotePort: 'any' },
+      { name: 'b', protocol: 'tcp', localPort: 8081, remotePort: 'any' },
+    ];
+    const { ports: final } = await publishWithPortRetry(
+      specs,
+      { hostIsLocal: true, freePort: free.freePort },
+      async (p) => {
+        seen.push(Object.fromEntries([...p].map(([k, v]) => [k, [v.local, v.remote]])));
+        if (seen.length <= 2) throw refuse('a');
+        return 'ok';
+      },
+    );
     const remotesOfA = seen.map((s) => s.a![1]);
     expect(new Set(remotesOfA).size).toBe(3); // three attempts, three different ports for a
     expect(remotesOfA).not.toContain(seen[0]!.b![1]); // never b's port either
@@ -39,8 +46,17 @@ describe('publishWithPortRetry', () => {
 
   it('binds a chosen local port with listen, and uses the same number publicly when the host is remote', async () => {
     const listened: number[] = [];
-    const spec: PortSpec = { name: 'n', protocol: 'tcp', listen: async (p) => void listened.push(p), remotePort: 'any' };
-    const { ports: p } = await publishWithPortRetry([spec], { hostIsLocal: false, freePort: ports(30_000).freePort }, async () => 1);
+    const spec: PortSpec = {
+      name: 'n',
+      protocol: 'tcp',
+      listen: async (p) => void listened.push(p),
+      remotePort: 'any',
+    };
+    const { ports: p } = await publishWithPortRetry(
+      [spec],
+      { hostIsLocal: false, freePort: ports(30_000).freePort },
+      async () => 1,
+    );
     expect(listened).toEqual([30_000]);
     expect(p.get('n')).toEqual({ local: 30_000, remote: 30_000 });
   });
@@ -48,23 +64,29 @@ describe('publishWithPortRetry', () => {
   it('does not move a requested port: the refusal is the answer', async () => {
     const spec: PortSpec = { name: 'fixed', protocol: 'tcp', localPort: 9000, remotePort: 6001 };
     let tries = 0;
-    await expect(publishWithPortRetry([spec], { hostIsLocal: true, freePort: ports().freePort }, async () => {
-      tries++;
-      throw refuse('fixed');
-    })).rejects.toMatchObject({ code: 'E_PORT_TAKEN' });
+    await expect(
+      publishWithPortRetry([spec], { hostIsLocal: true, freePort: ports().freePort }, async () => {
+        tries++;
+        throw refuse('fixed');
+      }),
+    ).rejects.toMatchObject({ code: 'E_PORT_TAKEN' });
     expect(tries).toBe(1);
   });
 
   it('gives up after maxAttempts, and passes other errors straight through', async () => {
     const spec: PortSpec = { name: 'a', protocol: 'tcp', localPort: 9000, remotePort: 'any' };
     let tries = 0;
-    await expect(publishWithPortRetry([spec], { hostIsLocal: true, freePort: ports().freePort, maxAttempts: 4 }, async () => {
-      tries++;
-      throw refuse('a');
-    })).rejects.toMatchObject({ code: 'E_PORT_TAKEN' });
+    await expect(
+      publishWithPortRetry([spec], { hostIsLocal: true, freePort: ports().freePort, maxAttempts: 4 }, async () => {
+        tries++;
+        throw refuse('a');
+      }),
+    ).rejects.toMatchObject({ code: 'E_PORT_TAKEN' });
     expect(tries).toBe(4);
-    await expect(publishWithPortRetry([spec], { hostIsLocal: true, freePort: ports().freePort }, async () => {
-      throw new P2prcError('E_AUTH', 'no');
-    })).rejects.toMatchObject({ code: 'E_AUTH' });
+    await expect(
+      publishWithPortRetry([spec], { hostIsLocal: true, freePort: ports().freePort }, async () => {
+        throw new P2prcError('E_AUTH', 'no');
+      }),
+    ).rejects.toMatchObject({ code: 'E_AUTH' });
   });
 });

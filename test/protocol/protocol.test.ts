@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { FrameDecoder, encodeFrame, encodePreamble, decodePreamble, DEFAULT_MAX_FRAME_SIZE } from '../../src/protocol/frame.js';
+import {
+  FrameDecoder,
+  encodeFrame,
+  encodePreamble,
+  decodePreamble,
+  DEFAULT_MAX_FRAME_SIZE,
+} from '../../src/protocol/frame.js';
 import { decodeMessage, encodeMessage, MsgType } from '../../src/protocol/messages.js';
 import { clientProof, dataProof, hostProof, newNonce, proofsEqual, sessionKey } from '../../src/protocol/auth.js';
 import { P2prcError, isP2prcError } from '../../src/errors.js';
@@ -58,7 +64,11 @@ describe('framing', () => {
     [MsgType.Ping, 'not json', 'E_PROTOCOL'],
     [200, '{}', 'E_PROTOCOL'],
     [MsgType.Register, '{"tunnelId":"a","protocol":"sctp","remotePort":1,"name":"x","matchLocal":false}', 'E_PROTOCOL'],
-    [MsgType.Register, '{"tunnelId":"a","protocol":"tcp","remotePort":70000,"name":"x","matchLocal":false}', 'E_PROTOCOL'],
+    [
+      MsgType.Register,
+      '{"tunnelId":"a","protocol":"tcp","remotePort":70000,"name":"x","matchLocal":false}',
+      'E_PROTOCOL',
+    ],
     [MsgType.Auth, '{"nonce":"zz","mac":"00"}', 'E_PROTOCOL'],
     [MsgType.Error, '{"code":"E_NOPE","message":"x"}', 'E_PROTOCOL'],
   ])('rejects message type %i with body %s', (type, body, code) => {

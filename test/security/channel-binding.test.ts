@@ -37,16 +37,35 @@ describe('channel binding of the native auth', () => {
     const h = await host({ tls: true, token: 'bound-token' });
     const local = await echoServer();
     const mitm = await tlsRelay(h.port);
-    const viaRelay = connect({ host: '127.0.0.1', port: mitm.port, token: 'bound-token', tls: true, tunnels: [{ name: 't', localPort: local }], exitOnLoginFailure: true, maxRetries: 0 });
+    const viaRelay = connect({
+      host: '127.0.0.1',
+      port: mitm.port,
+      token: 'bound-token',
+      tls: true,
+      tunnels: [{ name: 't', localPort: local }],
+      exitOnLoginFailure: true,
+      maxRetries: 0,
+    });
     defer(() => viaRelay.close());
-    const err = await viaRelay.start().ready.then(() => undefined, (e: unknown) => e);
+    const err = await viaRelay.start().ready.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(P2prcError);
     expect((err as P2prcError).code).toBe('E_AUTH');
     // The relay really carried the handshake (this is not a connection failure) and nothing was pinned.
     expect(mitm.relayed()).toBeGreaterThan(0);
     expect(viaRelay.fingerprint).toBeUndefined();
 
-    const direct = connect({ host: '127.0.0.1', port: h.port, token: 'bound-token', tls: true, tunnels: [{ name: 't', localPort: local }], exitOnLoginFailure: true, maxRetries: 0 });
+    const direct = connect({
+      host: '127.0.0.1',
+      port: h.port,
+      token: 'bound-token',
+      tls: true,
+      tunnels: [{ name: 't', localPort: local }],
+      exitOnLoginFailure: true,
+      maxRetries: 0,
+    });
     defer(() => direct.close());
     await direct.start().ready;
     expect(direct.fingerprint).toBe(h.fingerprint);

@@ -13,16 +13,32 @@ import { cleanup, defer, listen } from '../helpers/engine.js';
 afterEach(cleanup);
 
 const entry = (port: number): IpTableEntry => ({
-  Name: '', MachineUsername: '', IPV4: '127.0.0.1', IPV6: '', Latency: 0, Download: 0, Upload: 0, ServerPort: String(port), UDPServerPort: '',
-  BareMetalSSHPort: '', NAT: false, EscapeImplementation: '', ProxyServer: false, UnSafeMode: false, PublicKey: '', CustomInformation: '',
+  Name: '',
+  MachineUsername: '',
+  IPV4: '127.0.0.1',
+  IPV6: '',
+  Latency: 0,
+  Download: 0,
+  Upload: 0,
+  ServerPort: String(port),
+  UDPServerPort: '',
+  BareMetalSSHPort: '',
+  NAT: false,
+  EscapeImplementation: '',
+  ProxyServer: false,
+  UnSafeMode: false,
+  PublicKey: '',
+  CustomInformation: '',
 });
 
 /** Loopback ports nothing listens on: bound, noted, closed. */
 async function closedPorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, async () => {
-    const s = net.createServer();
-    return { s, port: await listen(s) };
-  }));
+  const servers = await Promise.all(
+    Array.from({ length: n }, async () => {
+      const s = net.createServer();
+      return { s, port: await listen(s) };
+    }),
+  );
   await Promise.all(servers.map(({ s }) => new Promise((r) => s.close(r))));
   return servers.map(({ port }) => port);
 }
@@ -54,7 +70,12 @@ describe('discovery amplification', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-amplify-'));
     defer(() => rm(dir, { recursive: true, force: true }));
     const [selfPort] = await closedPorts(1);
-    const exchange = startDiscovery({ configDir: dir, self: () => selfEntry({ serverPort: selfPort!, advertise: '127.0.0.1' }), bootstrap: [`127.0.0.1:${peer.port}`], intervalMs: 3_600_000 });
+    const exchange = startDiscovery({
+      configDir: dir,
+      self: () => selfEntry({ serverPort: selfPort!, advertise: '127.0.0.1' }),
+      bootstrap: [`127.0.0.1:${peer.port}`],
+      intervalMs: 3_600_000,
+    });
     defer(() => exchange.stop());
     const rounds: string[][] = [];
     exchange.on('round', (r) => rounds.push(r.targets));
@@ -81,7 +102,11 @@ describe('discovery amplification', () => {
     expect(firstGood).toBeGreaterThan(-1);
     expect(rounds.slice(firstGood).every((t) => t.includes(goodBase))).toBe(true);
     // Only nodes that answered reach ip_table.json (whose nodes are polled every round, even after a restart).
-    const file = JSON.parse(await readFile(path.join(dir, 'p2p', 'iptable', 'ip_table.json'), 'utf8')) as { ip_address: IpTableEntry[] };
-    expect(file.ip_address.map((e) => Number(e.ServerPort)).sort((a, b) => a - b)).toEqual([selfPort!, peer.port, good.port].sort((a, b) => a - b));
+    const file = JSON.parse(await readFile(path.join(dir, 'p2p', 'iptable', 'ip_table.json'), 'utf8')) as {
+      ip_address: IpTableEntry[];
+    };
+    expect(file.ip_address.map((e) => Number(e.ServerPort)).sort((a, b) => a - b)).toEqual(
+      [selfPort!, peer.port, good.port].sort((a, b) => a - b),
+    );
   }, 60_000);
 });

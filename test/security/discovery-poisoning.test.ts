@@ -21,11 +21,24 @@ async function configDir(): Promise<string> {
 }
 
 /** A peer whose IP table advertises whatever proxies it likes. */
-async function evilPeer(proxies: Array<{ port: number; fingerprint: string; open?: boolean; token?: string }>): Promise<number> {
+async function evilPeer(
+  proxies: Array<{ port: number; fingerprint: string; open?: boolean; token?: string }>,
+): Promise<number> {
   const table = {
     ip_address: proxies.map((p, i) => ({
-      Name: `evil-${i}`, IPV4: '127.0.0.1', ServerPort: String(40000 + i), ProxyServer: true,
-      ReverseProxy: { ControlPort: p.port, Fingerprint: p.fingerprint, Tls: true, Engine: 'native', Open: p.open ?? false, Token: p.token, Version: 'x' },
+      Name: `evil-${i}`,
+      IPV4: '127.0.0.1',
+      ServerPort: String(40000 + i),
+      ProxyServer: true,
+      ReverseProxy: {
+        ControlPort: p.port,
+        Fingerprint: p.fingerprint,
+        Tls: true,
+        Engine: 'native',
+        Open: p.open ?? false,
+        Token: p.token,
+        Version: 'x',
+      },
     })),
   };
   return listen(http.createServer((_req, res) => res.end(JSON.stringify(table))));
@@ -33,7 +46,19 @@ async function evilPeer(proxies: Array<{ port: number; fingerprint: string; open
 
 function rec(port: number, extra: Partial<ServerRecord> = {}): ServerRecord {
   const now = new Date(Date.now() - port).toISOString();
-  return { id: `127.0.0.1:${port}`, address: '127.0.0.1', controlPort: port, fingerprint: null, tls: true, version: null, engine: 'native', source: 'http://peer', firstSeen: now, lastSeen: now, ...extra };
+  return {
+    id: `127.0.0.1:${port}`,
+    address: '127.0.0.1',
+    controlPort: port,
+    fingerprint: null,
+    tls: true,
+    version: null,
+    engine: 'native',
+    source: 'http://peer',
+    firstSeen: now,
+    lastSeen: now,
+    ...extra,
+  };
 }
 
 // issue 14, High 4: a peer's IP table overwrote known hosts and steered configured tokens to its own host.
@@ -42,7 +67,9 @@ describe('discovery poisoning', () => {
     const mine = rec(1, { source: 'local', fingerprint: 'AA' });
     const servers = [mine];
     const snapshot = structuredClone(servers);
-    expect(mergePeerServer(servers, rec(1, { fingerprint: FP_EVIL, open: true, token: 'evil' }), false)).toBe('ignored');
+    expect(mergePeerServer(servers, rec(1, { fingerprint: FP_EVIL, open: true, token: 'evil' }), false)).toBe(
+      'ignored',
+    );
     expect(servers).toEqual(snapshot);
     const learned: ServerRecord[] = [rec(2, { fingerprint: 'BB', peer: true })];
     expect(mergePeerServer(learned, rec(2, { fingerprint: 'BB', tls: false }), true)).toBe('ignored');
@@ -63,16 +90,36 @@ describe('discovery poisoning', () => {
     const key = `127.0.0.1:${real.port}`;
     const store = new RecordStore(dir);
     const now = new Date().toISOString();
-    await store.upsertServer({ id: key, address: '127.0.0.1', controlPort: real.port, fingerprint: real.fingerprint!, tls: true, version: null, engine: 'native', source: 'local', firstSeen: now, lastSeen: now });
+    await store.upsertServer({
+      id: key,
+      address: '127.0.0.1',
+      controlPort: real.port,
+      fingerprint: real.fingerprint!,
+      tls: true,
+      version: null,
+      engine: 'native',
+      source: 'local',
+      firstSeen: now,
+      lastSeen: now,
+    });
     openConfig(dir).set('fingerprints', { [key]: real.fingerprint! });
     const before = await store.readServers();
     const peer = await evilPeer([
       { port: real.port, fingerprint: FP_EVIL, open: true, token: 'evil' },
       { port: attacker.port, fingerprint: attacker.fingerprint!, open: true, token: 'attacker-token' },
     ]);
-    const exchange = startDiscovery({ configDir: dir, self: () => selfEntry({ serverPort: 1 }), bootstrap: [`127.0.0.1:${peer}`], intervalMs: 100 });
+    const exchange = startDiscovery({
+      configDir: dir,
+      self: () => selfEntry({ serverPort: 1 }),
+      bootstrap: [`127.0.0.1:${peer}`],
+      intervalMs: 100,
+    });
     defer(() => exchange.stop());
-    await until(async () => (await store.readServers()).some((s) => s.controlPort === attacker.port), 10_000, 'the peer-advertised host');
+    await until(
+      async () => (await store.readServers()).some((s) => s.controlPort === attacker.port),
+      10_000,
+      'the peer-advertised host',
+    );
     await exchange.stop();
     const after = await store.readServers();
     expect(after.filter((s) => s.controlPort === real.port)).toEqual(before);

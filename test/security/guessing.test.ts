@@ -6,13 +6,22 @@ import { cleanup, client, defer, echoServer, host, roundTrip, sha256, until } fr
 
 afterEach(cleanup);
 
-const codeOf = async (p: Promise<unknown>) => ((await p.then(() => undefined, (e: unknown) => e)) as P2prcError | undefined)?.code;
+const codeOf = async (p: Promise<unknown>) =>
+  (
+    (await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as P2prcError | undefined
+  )?.code;
 
 // issue 14, Low: 108 wrong guesses per second, then the right one accepted.
 describe('guessing service secrets is throttled', () => {
   it('backs off per source and per ID, doubling, and forgets after a quiet hour (pure)', () => {
     let now = 0;
-    const g = new GuessThrottle({ freePerSource: 3, freePerId: 5, baseMs: 1_000, maxMs: 8_000, forgetMs: 60_000 }, () => now);
+    const g = new GuessThrottle(
+      { freePerSource: 3, freePerId: 5, baseMs: 1_000, maxMs: 8_000, forgetMs: 60_000 },
+      () => now,
+    );
     for (let i = 0; i < 2; i++) g.failed('10.0.0.1', 'db');
     expect(g.waitMs('10.0.0.1', 'db')).toBe(0);
     expect(g.failed('10.0.0.1', 'db')).toEqual({ source: 3, id: 3 });
@@ -43,7 +52,16 @@ describe('guessing service secrets is throttled', () => {
     const secret = 'generated-secret-0123456789';
     await client(h, { tls: false, tunnels: [], services: [{ id: 'db', secret, localPort: echo }] }).ready;
     const visit = (from: string, guess: string) => {
-      const v = new ServiceVisitor({ host: from, port: h.port, token: h.token, tls: false, serviceId: 'db', secret: guess, localPort: 0, direct: 'off' });
+      const v = new ServiceVisitor({
+        host: from,
+        port: h.port,
+        token: h.token,
+        tls: false,
+        serviceId: 'db',
+        secret: guess,
+        localPort: 0,
+        direct: 'off',
+      });
       defer(() => v.close());
       return v;
     };

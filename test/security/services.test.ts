@@ -11,7 +11,13 @@ import { cleanup, client, defer, echoServer, host, listen, roundTrip, sha256 } f
 
 afterEach(cleanup);
 
-const codeOf = async (p: Promise<unknown>) => ((await p.then(() => undefined, (e: unknown) => e)) as P2prcError | undefined)?.code;
+const codeOf = async (p: Promise<unknown>) =>
+  (
+    (await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as P2prcError | undefined
+  )?.code;
 
 /** Two ends of a real loopback TCP connection. */
 async function socketPair(): Promise<[net.Socket, net.Socket]> {
@@ -25,11 +31,12 @@ async function socketPair(): Promise<[net.Socket, net.Socket]> {
   return [a, b];
 }
 
-const fakeOwner = (clientId: string, user?: string) => ({ clientId, name: clientId, user, acceptVisitor: () => undefined }) as unknown as ClientSession;
+const fakeOwner = (clientId: string, user?: string) =>
+  ({ clientId, name: clientId, user, acceptVisitor: () => undefined }) as unknown as ClientSession;
 
 // issue 14, Medium 5 and 10; Low: authenticated end of the sealed stream.
 describe('services: ownership, offline guessing, exhaustion', () => {
-  it('an offline owner\'s ID stays bound to its owner key: another token holder gets E_CONFLICT, the owner gets it back after a restart', async () => {
+  it("an offline owner's ID stays bound to its owner key: another token holder gets E_CONFLICT, the owner gets it back after a restart", async () => {
     const h = await host({ tls: false });
     const echo = await echoServer();
     const keyA = randomBytes(32).toString('hex');
@@ -37,18 +44,32 @@ describe('services: ownership, offline guessing, exhaustion', () => {
     const first = client(h, { tls: false, tunnels: [], services: svc(keyA) });
     await first.ready;
     await first.close();
-    const squatter = client(h, { tls: false, tunnels: [], services: svc(randomBytes(32).toString('hex')), exitOnLoginFailure: true, maxRetries: 0 });
+    const squatter = client(h, {
+      tls: false,
+      tunnels: [],
+      services: svc(randomBytes(32).toString('hex')),
+      exitOnLoginFailure: true,
+      maxRetries: 0,
+    });
     expect(await codeOf(squatter.ready)).toBe('E_CONFLICT');
     const back = client(h, { tls: false, tunnels: [], services: svc(keyA) });
     await back.ready;
-    const v = new ServiceVisitor({ host: '127.0.0.1', port: h.port, token: h.token, tls: false, serviceId: 'db', secret: 'generated-secret-0123456789', localPort: 0 });
+    const v = new ServiceVisitor({
+      host: '127.0.0.1',
+      port: h.port,
+      token: h.token,
+      tls: false,
+      serviceId: 'db',
+      secret: 'generated-secret-0123456789',
+      localPort: 0,
+    });
     defer(() => v.close());
     await v.start();
     const payload = randomBytes(4096);
     expect((await roundTrip(v.port, payload)).sha).toBe(sha256(payload));
   }, 30_000);
 
-  it('an impostor owner receives nothing computed from the visitor\'s secret that it could test guesses against', async () => {
+  it("an impostor owner receives nothing computed from the visitor's secret that it could test guesses against", async () => {
     const [visitorSide, impostorSide] = await socketPair();
     const received: Buffer[] = [];
     impostorSide.on('data', (b: Buffer) => received.push(b));
@@ -62,12 +83,18 @@ describe('services: ownership, offline guessing, exhaustion', () => {
 
   it('the right secret on both ends agrees on keys; a wrong one fails on both', async () => {
     const [a, b] = await socketPair();
-    const [vk, ok] = await Promise.all([visitorHandshake(a, 's3cret-value', 'x'), ownerHandshake(b, 's3cret-value', 'x')]);
+    const [vk, ok] = await Promise.all([
+      visitorHandshake(a, 's3cret-value', 'x'),
+      ownerHandshake(b, 's3cret-value', 'x'),
+    ]);
     expect(ok).toBeDefined();
     expect(vk.send.equals(ok!.receive) && vk.receive.equals(ok!.send)).toBe(true);
     const [c, d] = await socketPair();
     // The visitor hangs up on a wrong confirmation, as the visitor client does.
-    const [vr, or] = await Promise.all([codeOf(visitorHandshake(c, 'one', 'x').finally(() => c.destroy())), ownerHandshake(d, 'two', 'x')]);
+    const [vr, or] = await Promise.all([
+      codeOf(visitorHandshake(c, 'one', 'x').finally(() => c.destroy())),
+      ownerHandshake(d, 'two', 'x'),
+    ]);
     expect(vr).toBe('E_AUTH');
     expect(or).toBeUndefined();
   });
@@ -107,7 +134,12 @@ describe('services: ownership, offline guessing, exhaustion', () => {
     reg.ownerClosed(a);
     expect(() => reg.register(fakeOwner('c'), 'a1', '')).toThrow(expect.objectContaining({ code: 'E_CONFLICT' }));
     now += 60_001;
-    expect(reg.list().map((s) => s.id).sort()).toEqual(['b0', 'b1']);
+    expect(
+      reg
+        .list()
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual(['b0', 'b1']);
     reg.register(fakeOwner('c'), 'a1', '');
   });
 });

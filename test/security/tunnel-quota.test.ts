@@ -24,7 +24,7 @@ async function register(channel: FrameChannel, tunnelId: string): Promise<string
 
 // issue 14, Low (code-read): the tunnel quota counted per self-chosen client id.
 describe('tunnel quota per principal', () => {
-  it('principals: an account, else the client\'s address (an IPv6 /64 as one)', () => {
+  it("principals: an account, else the client's address (an IPv6 /64 as one)", () => {
     expect(principalOf('alice', '127.0.0.1:4000')).toBe('user:alice');
     expect(principalOf(undefined, '127.0.0.1:4000')).toBe(principalOf(undefined, '127.0.0.1:5000'));
     expect(principalOf(undefined, '[2001:db8::1]:1')).toBe(principalOf(undefined, '[2001:db8::2]:2'));
@@ -44,22 +44,47 @@ describe('tunnel quota per principal', () => {
     expect(await register(c.channel, 'c1')).toBe('E_QUOTA');
     // A client from another address (::1) is another principal.
     const echo = await echoServer();
-    const other = client(h, { host: '::1', tls: false, tunnels: [{ name: 'x', localPort: echo }, { name: 'y', localPort: echo }] });
+    const other = client(h, {
+      host: '::1',
+      tls: false,
+      tunnels: [
+        { name: 'x', localPort: echo },
+        { name: 'y', localPort: echo },
+      ],
+    });
     expect(await other.ready).toHaveLength(2);
   }, 30_000);
 
-  it('an frp client shares the quota of its address with native clients (frp\'s user is not authenticated)', async () => {
+  it("an frp client shares the quota of its address with native clients (frp's user is not authenticated)", async () => {
     const h = await host({ tls: false, maxTunnelsPerClient: 2, maxTunnelsPerPrincipal: 3 });
     const refused: HostRefusal[] = [];
     h.host.on('refused', (r) => refused.push(r));
     const a = await authenticatedControl(h.port, h.token, 'native');
     expect([await register(a.channel, 'a1'), await register(a.channel, 'a2')]).toEqual(['ok', 'ok']);
     const echo = await echoServer();
-    const tunnels = await Promise.all(['p1', 'p2'].map(async (name) => ({ name, localHost: '127.0.0.1', localPort: echo, remotePort: await freePort() })));
-    const frp = new FrpWireClient({ host: '127.0.0.1', port: h.port, token: h.token, tcpMux: true, tunnels, heartbeatMs: 1_000 });
+    const tunnels = await Promise.all(
+      ['p1', 'p2'].map(async (name) => ({
+        name,
+        localHost: '127.0.0.1',
+        localPort: echo,
+        remotePort: await freePort(),
+      })),
+    );
+    const frp = new FrpWireClient({
+      host: '127.0.0.1',
+      port: h.port,
+      token: h.token,
+      tcpMux: true,
+      tunnels,
+      heartbeatMs: 1_000,
+    });
     defer(() => frp.close());
     void frp.start().catch(() => undefined);
-    await until(() => refused.some((r) => r.code === 'E_QUOTA'), 10_000, 'the host to refuse the fourth tunnel of the address');
+    await until(
+      () => refused.some((r) => r.code === 'E_QUOTA'),
+      10_000,
+      'the host to refuse the fourth tunnel of the address',
+    );
     expect(h.host.tunnels().filter((t) => t.engine === 'frp-wire')).toHaveLength(1);
   }, 30_000);
 });

@@ -7,7 +7,9 @@ import { cleanup, client, defer, host, until } from '../helpers/engine.js';
 
 afterEach(cleanup);
 
-async function udpSocket(onMessage?: (msg: Buffer, r: dgram.RemoteInfo, s: dgram.Socket) => void): Promise<dgram.Socket> {
+async function udpSocket(
+  onMessage?: (msg: Buffer, r: dgram.RemoteInfo, s: dgram.Socket) => void,
+): Promise<dgram.Socket> {
   const s = dgram.createSocket('udp4');
   if (onMessage) s.on('message', (m, r) => onMessage(m, r, s));
   s.bind(0, '127.0.0.1');
@@ -35,7 +37,11 @@ async function echoed(v: dgram.Socket, port: number, msg: Buffer): Promise<boole
 // issue 14, Low (code-read): the UDP per-source map was unbounded for spoofed sources.
 describe('UDP tunnels under many sources', () => {
   it('second-chance eviction: a source used since it was last passed over stays, a one-shot source goes', () => {
-    const m = new Map([['live', { used: true }], ['once', { used: false }], ['other', { used: false }]]);
+    const m = new Map([
+      ['live', { used: true }],
+      ['once', { used: false }],
+      ['other', { used: false }],
+    ]);
     expect(evictOne(m)?.[0]).toBe('once');
     expect([...m.keys()]).toEqual(['other', 'live']);
     expect(m.get('live')!.used).toBe(false);
@@ -48,7 +54,10 @@ describe('UDP tunnels under many sources', () => {
   it('the host remembers at most udpMaxVisitors sources; evicted and new visitors still get through', async () => {
     const h = await host({ tls: false, udpMaxVisitors: 16 });
     const echo = await udpSocket((m, r, s) => s.send(m, r.port, r.address));
-    const [t] = await client(h, { tls: false, tunnels: [{ name: 'u', protocol: 'udp', localPort: echo.address().port }] }).ready;
+    const [t] = await client(h, {
+      tls: false,
+      tunnels: [{ name: 'u', protocol: 'udp', localPort: echo.address().port }],
+    }).ready;
     const sources: dgram.Socket[] = [];
     for (let i = 0; i < 100; i++) {
       const v = await udpSocket();
@@ -74,6 +83,6 @@ describe('UDP tunnels under many sources', () => {
       expect(relay.activeSessions).toBeLessThanOrEqual(8);
     }
     expect(relay.evicted).toBe(42);
-    await until(() => replies.get(50)?.toString() === 'v50', 10_000, 'the newest visitor\'s reply');
+    await until(() => replies.get(50)?.toString() === 'v50', 10_000, "the newest visitor's reply");
   });
 });

@@ -30,27 +30,58 @@ const xor = (a: Buffer, b: Buffer) => Buffer.from(a.map((x, i) => x ^ b[i]!)).to
  * password-equivalent hash (HMAC over the nonces), and each pair used as (ClientKey, StoredKey) of a
  * SCRAM proof over the AuthMessage. The thief holds the host token (a token holder without an account).
  */
-function forgeries(entry: Record<string, unknown>, ctx: { salt: string; hostNonce: string; clientNonce: string; binding: string }): string[] {
-  const values = Object.values(entry).filter((v): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v)).map((v) => Buffer.from(v, 'hex'));
-  const old = values.map((v) => createHmac('sha256', v).update('p2prc/v1/user\0').update(ctx.hostNonce).update('\0').update(ctx.clientNonce).digest('hex'));
+function forgeries(
+  entry: Record<string, unknown>,
+  ctx: { salt: string; hostNonce: string; clientNonce: string; binding: string },
+): string[] {
+  const values = Object.values(entry)
+    .filter((v): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v))
+    .map((v) => Buffer.from(v, 'hex'));
+  const old = values.map((v) =>
+    createHmac('sha256', v)
+      .update('p2prc/v1/user\0')
+      .update(ctx.hostNonce)
+      .update('\0')
+      .update(ctx.clientNonce)
+      .digest('hex'),
+  );
   const message = ['p2prc/v2/user', 'alice', ctx.salt, ctx.hostNonce, ctx.clientNonce, ctx.binding].join('\0');
   const scram = values.flatMap((clientKey) => values.map((storedKey) => xor(clientKey, hmac(storedKey, message))));
   return [...old, ...scram];
 }
 
 /** One login attempt per connection with the `index`-th forgery; the host's answer type ('AuthOk' or the error code). */
-async function tryForgery(port: number, entry: Record<string, unknown>, index: number): Promise<{ answer: string; count: number }> {
+async function tryForgery(
+  port: number,
+  entry: Record<string, unknown>,
+  index: number,
+): Promise<{ answer: string; count: number }> {
   const { socket } = await dial({ host: '127.0.0.1', port, tls: true, timeoutMs: 5_000 });
   const channel = new FrameChannel(socket);
   try {
     channel.sendPreamble();
-    channel.send('Hello', { role: 'control', clientId: `thief-${index}`, name: 'thief', agent: 'p2prc', user: 'alice' });
+    channel.send('Hello', {
+      role: 'control',
+      clientId: `thief-${index}`,
+      name: 'thief',
+      agent: 'p2prc',
+      user: 'alice',
+    });
     const challenge = await channel.next(5_000);
     if (challenge.type !== 'Challenge') throw new Error(`expected Challenge, got ${challenge.type}`);
     const clientNonce = newNonce();
     const binding = channelBinding(socket);
-    const all = forgeries(entry, { salt: challenge.body.userSalt ?? '', hostNonce: challenge.body.nonce, clientNonce, binding });
-    channel.send('Auth', { nonce: clientNonce, mac: clientProof(TOKEN, challenge.body.nonce, clientNonce, binding), userMac: all[index]! });
+    const all = forgeries(entry, {
+      salt: challenge.body.userSalt ?? '',
+      hostNonce: challenge.body.nonce,
+      clientNonce,
+      binding,
+    });
+    channel.send('Auth', {
+      nonce: clientNonce,
+      mac: clientProof(TOKEN, challenge.body.nonce, clientNonce, binding),
+      userMac: all[index]!,
+    });
     const reply = await channel.next(5_000);
     return { answer: reply.type === 'Error' ? reply.body.code : reply.type, count: all.length };
   } finally {
@@ -75,9 +106,19 @@ describe('SCRAM-style users.json', () => {
     expect(answers.length).toBeGreaterThanOrEqual(3);
     expect(answers.every((a) => a === 'E_AUTH')).toBe(true);
 
-    const access = { host: '127.0.0.1', port: h.port, token: TOKEN, tls: true, fingerprint: h.fingerprint, maxRetries: 0, exitOnLoginFailure: true };
+    const access = {
+      host: '127.0.0.1',
+      port: h.port,
+      token: TOKEN,
+      tls: true,
+      fingerprint: h.fingerprint,
+      maxRetries: 0,
+      exitOnLoginFailure: true,
+    };
     expect(await listServices({ ...access, user: { name: 'alice', password: 'wonderland' } })).toEqual([]);
-    const wrong = await listServices({ ...access, user: { name: 'alice', password: 'looking-glass' } }).catch((e: unknown) => e);
+    const wrong = await listServices({ ...access, user: { name: 'alice', password: 'looking-glass' } }).catch(
+      (e: unknown) => e,
+    );
     expect(wrong).toBeInstanceOf(P2prcError);
     expect((wrong as P2prcError).code).toBe('E_AUTH');
   }, 30_000);
@@ -87,8 +128,18 @@ describe('SCRAM-style users.json', () => {
     const [alice] = await loadUsers(file);
     // The right StoredKey (the proof verifies) with another ServerKey: a host that only has the verifier half.
     const h = await host({ tls: true, token: TOKEN, users: [{ ...alice!, serverKey: 'ab'.repeat(32) }] });
-    const access = { host: '127.0.0.1', port: h.port, token: TOKEN, tls: true, fingerprint: h.fingerprint, maxRetries: 0, exitOnLoginFailure: true };
-    const err = await listServices({ ...access, user: { name: 'alice', password: 'wonderland' } }).catch((e: unknown) => e);
+    const access = {
+      host: '127.0.0.1',
+      port: h.port,
+      token: TOKEN,
+      tls: true,
+      fingerprint: h.fingerprint,
+      maxRetries: 0,
+      exitOnLoginFailure: true,
+    };
+    const err = await listServices({ ...access, user: { name: 'alice', password: 'wonderland' } }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(P2prcError);
     expect((err as P2prcError).code).toBe('E_AUTH');
   }, 30_000);
@@ -96,7 +147,10 @@ describe('SCRAM-style users.json', () => {
   it('an old-format entry is refused naming --add-user, which re-creates it and keeps the others', async () => {
     const file = await usersFile();
     const current = JSON.parse(await readFile(file, 'utf8')) as { users: unknown[] };
-    await writeFile(file, JSON.stringify({ users: [...current.users, { name: 'bob', salt: '11'.repeat(32), hash: '22'.repeat(32) }] }));
+    await writeFile(
+      file,
+      JSON.stringify({ users: [...current.users, { name: 'bob', salt: '11'.repeat(32), hash: '22'.repeat(32) }] }),
+    );
     const err = await loadUsers(file).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(P2prcError);
     expect((err as P2prcError).code).toBe('E_CONFIG');

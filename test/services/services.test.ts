@@ -18,7 +18,10 @@ async function setup(tls = false) {
   h.host.on('log', (l) => logs.push(l.message));
   const echo = await echoServer();
   const seen: string[] = [];
-  const owner = client(h, { tunnels: [], services: [{ id: 'echo-svc', description: 'an echo', secret: SECRET, localPort: echo, ownerKey: OWNER_KEY }] });
+  const owner = client(h, {
+    tunnels: [],
+    services: [{ id: 'echo-svc', description: 'an echo', secret: SECRET, localPort: echo, ownerKey: OWNER_KEY }],
+  });
   await owner.ready;
   const tap = await tapProxy(h.port);
   const access = { host: '127.0.0.1', port: tap.port, token: h.token, tls, fingerprint: h.fingerprint };
@@ -27,26 +30,42 @@ async function setup(tls = false) {
 
 async function visit(access: object, secret = SECRET, serviceId = 'echo-svc'): Promise<ServiceVisitor> {
   // These tests are about the relayed path; test/engine/direct.test.ts covers the direct one.
-  const v = new ServiceVisitor({ ...(access as { host: string; token: string }), serviceId, secret, localPort: 0, direct: 'off' });
+  const v = new ServiceVisitor({
+    ...(access as { host: string; token: string }),
+    serviceId,
+    secret,
+    localPort: 0,
+    direct: 'off',
+  });
   defer(() => v.close());
   await v.start();
   return v;
 }
 
-const codeOf = async (p: Promise<unknown>) => ((await p.then(() => undefined, (e: unknown) => e)) as P2prcError | undefined)?.code;
+const codeOf = async (p: Promise<unknown>) =>
+  (
+    (await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as P2prcError | undefined
+  )?.code;
 
 describe('services by ID', () => {
   it('lists without secrets or addresses, visits, moves 16 MiB and serves 50 concurrent connections', async () => {
     const { access, tap } = await setup();
     const list = await listServices(access);
-    expect(list).toEqual([{ id: 'echo-svc', description: 'an echo', owner: expect.any(String), online: true, since: expect.any(String) }]);
+    expect(list).toEqual([
+      { id: 'echo-svc', description: 'an echo', owner: expect.any(String), online: true, since: expect.any(String) },
+    ]);
     expect(JSON.stringify(list)).not.toContain(SECRET);
     expect(JSON.stringify(list)).not.toContain('127.0.0.1');
     const v = await visit(access);
     const payload = Buffer.concat([Buffer.from('PLAINTEXT-MARKER-'.repeat(64)), randomBytes(16 * 1024 * 1024)]);
     const back = await roundTrip(v.port, payload);
     expect(back.sha).toBe(sha256(payload));
-    const all = await Promise.all(Array.from({ length: 50 }, (_, i) => roundTrip(v.port, Buffer.from(`visitor ${i}`.repeat(50)))));
+    const all = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => roundTrip(v.port, Buffer.from(`visitor ${i}`.repeat(50)))),
+    );
     all.forEach((r, i) => expect(r.sha).toBe(sha256(Buffer.from(`visitor ${i}`.repeat(50)))));
     const captured = tap.captured();
     expect(captured.includes(Buffer.from(SECRET))).toBe(false);
@@ -62,10 +81,18 @@ describe('services by ID', () => {
     svc.listen(0, '127.0.0.1');
     await once(svc, 'listening');
     defer(() => svc.close());
-    await client(h, { tls: false, tunnels: [], services: [{ id: 's', secret: SECRET, localPort: (svc.address() as net.AddressInfo).port }] }).ready;
+    await client(h, {
+      tls: false,
+      tunnels: [],
+      services: [{ id: 's', secret: SECRET, localPort: (svc.address() as net.AddressInfo).port }],
+    }).ready;
     const access = { host: '127.0.0.1', port: h.port, token: h.token, tls: false };
     expect(await codeOf(visit(access, 'wrong', 's'))).toBe('E_AUTH');
-    await until(() => logs.some((m) => m.includes('wrong secret for service s from visitor 127.0.0.1:')), 5_000, 'the host log line');
+    await until(
+      () => logs.some((m) => m.includes('wrong secret for service s from visitor 127.0.0.1:')),
+      5_000,
+      'the host log line',
+    );
     expect(reached).toBe(0);
     expect(await codeOf(visit(access, SECRET, 'no-such-id'))).toBe('E_NOT_FOUND');
   });
@@ -82,17 +109,22 @@ describe('services by ID', () => {
     await owner.close();
     await once(open, 'close');
     expect((await listServices(access))[0]!.online).toBe(false);
-    const again = client(h, { tunnels: [], services: [{ id: 'echo-svc', secret: SECRET, localPort: (await echoServer()), ownerKey: OWNER_KEY }] });
+    const again = client(h, {
+      tunnels: [],
+      services: [{ id: 'echo-svc', secret: SECRET, localPort: await echoServer(), ownerKey: OWNER_KEY }],
+    });
     await again.ready;
     expect((await listServices(access))[0]!.online).toBe(true);
     const msg = Buffer.from('works again');
     expect((await roundTrip(v.port, msg)).sha).toBe(sha256(msg));
   });
 
-  it('a flipped bit in a visitor\'s record: the owner drops it before the service sees a byte of it, and closes', async () => {
+  it("a flipped bit in a visitor's record: the owner drops it before the service sees a byte of it, and closes", async () => {
     const { h, access, tap } = await setup();
     const got: Buffer[] = [];
-    const svc = net.createServer((s) => (s.on('data', (d: Buffer) => (got.push(d), s.write(d))), s.on('error', () => s.destroy())));
+    const svc = net.createServer(
+      (s) => (s.on('data', (d: Buffer) => (got.push(d), s.write(d))), s.on('error', () => s.destroy())),
+    );
     const svcPort = await listen(svc);
     await client(h, { tunnels: [], services: [{ id: 'counted', secret: SECRET, localPort: svcPort }] }).ready;
     const v = await visit(access, SECRET, 'counted');
@@ -109,9 +141,11 @@ describe('services by ID', () => {
     expect(Buffer.concat(got).toString()).toBe('intact');
   });
 
-  it('a flipped bit in the owner\'s record: the visitor reports E_AUTH and closes that connection', async () => {
+  it("a flipped bit in the owner's record: the visitor reports E_AUTH and closes that connection", async () => {
     const { h, access, tap } = await setup();
-    const svc = net.createServer((s) => (s.once('data', () => s.write(randomBytes(4096))), s.on('error', () => s.destroy())));
+    const svc = net.createServer(
+      (s) => (s.once('data', () => s.write(randomBytes(4096))), s.on('error', () => s.destroy())),
+    );
     const svcPort = await listen(svc);
     await client(h, { tunnels: [], services: [{ id: 'talker', secret: SECRET, localPort: svcPort }] }).ready;
     const v = await visit(access, SECRET, 'talker');

@@ -67,9 +67,11 @@ describe('withFileLock failures', () => {
 
 describe('recordWriteWarning', () => {
   it('names what, the file and the code; an uncoded failure counts as E_CONFIG', () => {
-    expect(recordWriteWarning('tunnel web', '/c/reverse_proxy_mapping.json', new P2prcError('E_LOCKED', 'could not lock'))).toBe(
-      'cannot record tunnel web in /c/reverse_proxy_mapping.json: E_LOCKED: could not lock',
+    expect(
+      recordWriteWarning('tunnel web', '/c/reverse_proxy_mapping.json', new P2prcError('E_LOCKED', 'could not lock')),
+    ).toBe('cannot record tunnel web in /c/reverse_proxy_mapping.json: E_LOCKED: could not lock');
+    expect(recordWriteWarning('tunnel web', '/c/m.json', new Error('EIO'))).toBe(
+      'cannot record tunnel web in /c/m.json: E_CONFIG: EIO',
     );
-    expect(recordWriteWarning('tunnel web', '/c/m.json', new Error('EIO'))).toBe('cannot record tunnel web in /c/m.json: E_CONFIG: EIO');
   });
 });

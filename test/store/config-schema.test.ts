@@ -4,10 +4,19 @@ import { checkConfig, configViolations } from '../../src/store/config-schema.js'
 describe('configViolations (pure): the shape config.json may hold', () => {
   it('accepts an empty file, every known key with its type, and keys it does not know', () => {
     expect(configViolations({})).toEqual([]);
-    expect(configViolations({
-      token: 't', controlPort: 65535, preferredHosts: ['h:1'], hostTokens: { 'h:1': 't' }, fingerprints: { 'h:1': 'AB' },
-      refusals: { 'h:1': '2026-11-27T00:00:00Z' }, trustedFingerprints: ['AB'], __internal__: { migrations: {} }, future: 1,
-    })).toEqual([]);
+    expect(
+      configViolations({
+        token: 't',
+        controlPort: 65535,
+        preferredHosts: ['h:1'],
+        hostTokens: { 'h:1': 't' },
+        fingerprints: { 'h:1': 'AB' },
+        refusals: { 'h:1': '2026-11-27T00:00:00Z' },
+        trustedFingerprints: ['AB'],
+        __internal__: { migrations: {} },
+        future: 1,
+      }),
+    ).toEqual([]);
   });
 
   it.each([

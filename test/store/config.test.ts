@@ -31,9 +31,18 @@ describe('config.json is validated against its schema', () => {
   });
 
   it('refuses a file whose values break the schema with E_CONFIG', async () => {
-    for (const bad of [{ controlPort: 'seven' }, { controlPort: 70000 }, { token: '' }, { hostTokens: { 'h:1': 5 } }, { preferredHosts: 'h:1' }]) {
+    for (const bad of [
+      { controlPort: 'seven' },
+      { controlPort: 70000 },
+      { token: '' },
+      { hostTokens: { 'h:1': 5 } },
+      { preferredHosts: 'h:1' },
+    ]) {
       await writeFile(path.join(dir, 'config.json'), JSON.stringify(bad));
-      expect(codeOf(() => openConfig(dir)), JSON.stringify(bad)).toBe('E_CONFIG');
+      expect(
+        codeOf(() => openConfig(dir)),
+        JSON.stringify(bad),
+      ).toBe('E_CONFIG');
     }
   });
 

@@ -18,7 +18,9 @@ afterEach(() => {
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)),
+  );
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -46,7 +48,10 @@ describe('socket handoff from the frame channel', () => {
         // front door, a listener of an earlier owner. A handoff must leave both in place.
         socket.once('close', () => (closeSeenByEarlierOwner = true));
         listenersBefore = [...socket.listeners('close'), ...socket.listeners('error')];
-        const channel = new FrameChannel(socket, { expectPreamble: true, rawAfter: (m: Message) => m.type === 'Hello' });
+        const channel = new FrameChannel(socket, {
+          expectPreamble: true,
+          rawAfter: (m: Message) => m.type === 'Hello',
+        });
         channel.next(5_000).then((hello) => {
           expect(hello.type).toBe('Hello');
           const rest = channel.detach();

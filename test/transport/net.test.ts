@@ -17,7 +17,11 @@ async function silentListener(): Promise<{ port: number; held: net.Socket[] }> {
   return { port, held };
 }
 
-const codeOf = (p: Promise<unknown>) => p.then(() => undefined, (e: { code: string }) => e.code);
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: { code: string }) => e.code,
+  );
 
 describe('dial', () => {
   it('a closed loopback port is E_UNREACHABLE, for TCP and TLS', async () => {
@@ -37,7 +41,10 @@ describe('dial', () => {
   it('an aborted signal stops the dial with a coded error (E_CLOSED), not a TypeError', async () => {
     const { port } = await silentListener();
     const ac = new AbortController();
-    const pending = dial({ host: '127.0.0.1', port, tls: true, timeoutMs: 10_000, signal: ac.signal }).then(() => undefined, (e: unknown) => e);
+    const pending = dial({ host: '127.0.0.1', port, tls: true, timeoutMs: 10_000, signal: ac.signal }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     ac.abort();
     const e = await pending;
     expect(isP2prcError(e)).toBe(true);
@@ -52,7 +59,9 @@ describe('dial', () => {
     ok.socket.destroy();
     expect(ok.fingerprint).toBe(fingerprint);
     const other = generateSelfSignedCert('127.0.0.1').fingerprint;
-    expect(await codeOf(dial({ host: '127.0.0.1', port, tls: true, fingerprint: other, timeoutMs: 5_000 }))).toBe('E_TLS');
+    expect(await codeOf(dial({ host: '127.0.0.1', port, tls: true, fingerprint: other, timeoutMs: 5_000 }))).toBe(
+      'E_TLS',
+    );
   });
 });
 
@@ -64,7 +73,7 @@ describe('TLS suite', () => {
     return name;
   };
 
-  it('dial offers AES-128-GCM first, so a server that follows the client\'s order picks it', async () => {
+  it("dial offers AES-128-GCM first, so a server that follows the client's order picks it", async () => {
     const { keyPem, certPem } = generateSelfSignedCert('127.0.0.1');
     // honorCipherOrder false: Node's servers otherwise pick by their own order.
     const server = tls.createServer({ key: keyPem, cert: certPem, honorCipherOrder: false }, (s) => s.resume());
@@ -77,21 +86,31 @@ describe('TLS suite', () => {
     expect(await cipherOf(dialed.tlsSocket!)).toBe(AES128);
   });
 
-  it("the host picks AES-128-GCM even for a client whose own order puts AES-256-GCM first", async () => {
+  it('the host picks AES-128-GCM even for a client whose own order puts AES-256-GCM first', async () => {
     const h = await host();
-    const socket = tls.connect({ host: '127.0.0.1', port: h.port, rejectUnauthorized: false, ciphers: 'TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256' });
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port: h.port,
+      rejectUnauthorized: false,
+      ciphers: 'TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256',
+    });
     await once(socket, 'secureConnect');
     expect(await cipherOf(socket)).toBe(AES128);
   });
 
   it('the host keeps ChaCha20 for a client that lists it first (Go does so without AES instructions)', async () => {
     const h = await host();
-    const socket = tls.connect({ host: '127.0.0.1', port: h.port, rejectUnauthorized: false, ciphers: 'TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256' });
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port: h.port,
+      rejectUnauthorized: false,
+      ciphers: 'TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256',
+    });
     await once(socket, 'secureConnect');
     expect(await cipherOf(socket)).toBe('TLS_CHACHA20_POLY1305_SHA256');
   });
 
-  it('follows the operator\'s list: a list without AES-128-GCM is used as it is', () => {
+  it("follows the operator's list: a list without AES-128-GCM is used as it is", () => {
     const saved = tls.DEFAULT_CIPHERS;
     try {
       tls.DEFAULT_CIPHERS = 'TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256';
@@ -110,7 +129,10 @@ describe('listenTcp and error mapping', () => {
     const port = await listen(busy);
     const second = net.createServer();
     defer(() => second.close());
-    await expect(listenTcp(second, port, '127.0.0.1')).rejects.toMatchObject({ code: 'E_PORT_TAKEN', details: { port } });
+    await expect(listenTcp(second, port, '127.0.0.1')).rejects.toMatchObject({
+      code: 'E_PORT_TAKEN',
+      details: { port },
+    });
   });
 
   it('maps errno codes to stable error codes and keeps coded errors as they are', () => {

@@ -37,11 +37,19 @@ describe('PairingPool', () => {
     const { p } = pool();
     const work = new PassThrough();
     const visitor = new PassThrough();
-    const before = { close: work.listenerCount('close'), error: work.listenerCount('error'), end: work.listenerCount('end') };
+    const before = {
+      close: work.listenerCount('close'),
+      error: work.listenerCount('error'),
+      end: work.listenerCount('end'),
+    };
     p.addWork(work);
     expect(work.listenerCount('end')).toBe(before.end + 1);
     p.addVisitor('a', visitor);
-    expect({ close: work.listenerCount('close'), error: work.listenerCount('error'), end: work.listenerCount('end') }).toEqual(before);
+    expect({
+      close: work.listenerCount('close'),
+      error: work.listenerCount('error'),
+      end: work.listenerCount('end'),
+    }).toEqual(before);
     const waiting = new PassThrough();
     const vBefore = waiting.listenerCount('close');
     p.addVisitor('b', waiting);

@@ -13,7 +13,12 @@ afterEach(cleanup);
  * A real socket pair through the relay: `left` and `right` are the outer ends a user would hold,
  * the relay owns the two inner ends. Half-open everywhere, as the host and client use it.
  */
-async function relayedPair(): Promise<{ left: net.Socket; right: net.Socket; inner: [net.Socket, net.Socket]; done: Promise<void> }> {
+async function relayedPair(): Promise<{
+  left: net.Socket;
+  right: net.Socket;
+  inner: [net.Socket, net.Socket];
+  done: Promise<void>;
+}> {
   const accepted: net.Socket[] = [];
   const waiting: Array<(s: net.Socket) => void> = [];
   const server = net.createServer({ allowHalfOpen: true }, (s) => {
@@ -22,7 +27,8 @@ async function relayedPair(): Promise<{ left: net.Socket; right: net.Socket; inn
     else accepted.push(s);
   });
   const port = await listen(server);
-  const next = () => new Promise<net.Socket>((resolve) => (accepted.length ? resolve(accepted.shift()!) : waiting.push(resolve)));
+  const next = () =>
+    new Promise<net.Socket>((resolve) => (accepted.length ? resolve(accepted.shift()!) : waiting.push(resolve)));
   const connect = async () => {
     const outer = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
     defer(() => outer.destroy());
@@ -40,15 +46,16 @@ async function relayedPair(): Promise<{ left: net.Socket; right: net.Socket; inn
 }
 
 /** Everything read until the peer's FIN; unlike async iteration, leaves the socket open for writing. */
-const readAll = (s: net.Socket) => new Promise<string>((resolve, reject) => {
-  const chunks: Buffer[] = [];
-  s.on('data', (c: Buffer) => chunks.push(c));
-  s.once('end', () => resolve(Buffer.concat(chunks).toString()));
-  s.once('error', reject);
-});
+const readAll = (s: net.Socket) =>
+  new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    s.on('data', (c: Buffer) => chunks.push(c));
+    s.once('end', () => resolve(Buffer.concat(chunks).toString()));
+    s.once('error', reject);
+  });
 
 describe('relay', () => {
-  it('carries one side\'s FIN across while the other side keeps writing back', async () => {
+  it("carries one side's FIN across while the other side keeps writing back", async () => {
     const { left, right } = await relayedPair();
     const rightGot = readAll(right);
     left.end('request');
@@ -72,7 +79,8 @@ describe('relay', () => {
 
   it('moves 8 MiB each way at once without loss or reordering', async () => {
     const { left, right } = await relayedPair();
-    const payload = (tag: string) => Buffer.from(Array.from({ length: 8 * 1024 }, (_, i) => `${tag}${String(i).padStart(1019, '.')}\n`).join(''));
+    const payload = (tag: string) =>
+      Buffer.from(Array.from({ length: 8 * 1024 }, (_, i) => `${tag}${String(i).padStart(1019, '.')}\n`).join(''));
     const [toRight, toLeft] = [payload('L'), payload('R')];
     const rightGot = readAll(right);
     const leftGot = readAll(left);
@@ -91,11 +99,13 @@ describe('relay', () => {
     defer(() => tlsServer.close());
     const tlsPort = await listen(tlsServer);
     const sink = net.createServer({ allowHalfOpen: true });
-    const received = new Promise<Buffer>((resolve) => sink.once('connection', (s) => {
-      const parts: Buffer[] = [];
-      s.on('data', (c: Buffer) => parts.push(c));
-      s.once('end', () => (resolve(Buffer.concat(parts)), s.destroy()));
-    }));
+    const received = new Promise<Buffer>((resolve) =>
+      sink.once('connection', (s) => {
+        const parts: Buffer[] = [];
+        s.on('data', (c: Buffer) => parts.push(c));
+        s.once('end', () => (resolve(Buffer.concat(parts)), s.destroy()));
+      }),
+    );
     const sinkPort = await listen(sink);
     defer(() => sink.close());
     const out = net.connect({ port: sinkPort, host: '127.0.0.1', allowHalfOpen: true });
@@ -135,7 +145,8 @@ describe('relay', () => {
     right.resume();
     left.end();
     await ended;
-    expect(createHash('sha256').update(Buffer.concat(parts)).digest('hex')).toBe(createHash('sha256').update(payload).digest('hex'));
+    expect(createHash('sha256').update(Buffer.concat(parts)).digest('hex')).toBe(
+      createHash('sha256').update(payload).digest('hex'),
+    );
   });
 });
-

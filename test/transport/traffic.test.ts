@@ -7,7 +7,7 @@ import { cleanup, defer, echoServer, until } from '../helpers/engine.js';
 afterEach(cleanup);
 
 describe('TrafficCounter', () => {
-  it('counts connections once and bytes from the sockets\' own counters, live and after close', async () => {
+  it("counts connections once and bytes from the sockets' own counters, live and after close", async () => {
     const echo = await echoServer();
     const counter = new TrafficCounter();
     // The counted side faces the "visitor": here the server end of a plain proxy to the echo server.

@@ -22,7 +22,9 @@ describe('VhostRouter (pure)', () => {
     ['test01.sub.com', '/', 'sub01'],
   ])('%s %s -> %s', (host, path, want) => expect(r.match(host, path)).toBe(want));
 
-  it.each([['errorhost.frp.com'], ['frp1.com'], ['x.frp2.com'], ['']])('%s -> none (404)', (host) => expect(r.match(host, '/')).toBeUndefined());
+  it.each([['errorhost.frp.com'], ['frp1.com'], ['x.frp2.com'], ['']])('%s -> none (404)', (host) =>
+    expect(r.match(host, '/')).toBeUndefined(),
+  );
 
   it('refuses a second route for the same domain and location, and forgets removed ones', () => {
     expect(() => r.add('test3.frp.com', '/foo', 'again')).toThrow(expect.objectContaining({ code: 'E_CONFLICT' }));
@@ -49,13 +51,36 @@ describe('VhostRouter (pure)', () => {
 
 describe('vhost headers (pure)', () => {
   it('drops hop-by-hop and Connection-named headers, rewrites Host, sets configured headers, extends X-Forwarded-For', () => {
-    const raw = ['Host', 'a.com', 'Connection', 'keep-alive, X-Secret', 'X-Secret', 's', 'Keep-Alive', '5', 'X-From-Where', 'visitor',
-      'Accept', '*/*', 'X-Forwarded-For', '10.0.0.1', 'Transfer-Encoding', 'chunked'];
-    expect(forwardHeaders(raw, { rewriteHost: 'b.com', headers: { 'X-From-Where': 'frp' }, clientIp: '127.0.0.1' })).toEqual([
-      'Host', 'b.com', 'Accept', '*/*', 'X-From-Where', 'frp', 'X-Forwarded-For', '10.0.0.1, 127.0.0.1',
+    const raw = [
+      'Host',
+      'a.com',
+      'Connection',
+      'keep-alive, X-Secret',
+      'X-Secret',
+      's',
+      'Keep-Alive',
+      '5',
+      'X-From-Where',
+      'visitor',
+      'Accept',
+      '*/*',
+      'X-Forwarded-For',
+      '10.0.0.1',
+      'Transfer-Encoding',
+      'chunked',
+    ];
+    expect(
+      forwardHeaders(raw, { rewriteHost: 'b.com', headers: { 'X-From-Where': 'frp' }, clientIp: '127.0.0.1' }),
+    ).toEqual(['Host', 'b.com', 'Accept', '*/*', 'X-From-Where', 'frp', 'X-Forwarded-For', '10.0.0.1, 127.0.0.1']);
+    expect(
+      forwardHeaders(['Host', 'a', 'Upgrade', 'websocket', 'Connection', 'Upgrade'], { upgrade: 'websocket' }),
+    ).toEqual(['Host', 'a', 'Connection', 'Upgrade', 'Upgrade', 'websocket']);
+    expect(responseHeaders(['Content-Length', '3', 'Connection', 'close', 'X-Header-Set', 'true'])).toEqual([
+      'Content-Length',
+      '3',
+      'X-Header-Set',
+      'true',
     ]);
-    expect(forwardHeaders(['Host', 'a', 'Upgrade', 'websocket', 'Connection', 'Upgrade'], { upgrade: 'websocket' })).toEqual(['Host', 'a', 'Connection', 'Upgrade', 'Upgrade', 'websocket']);
-    expect(responseHeaders(['Content-Length', '3', 'Connection', 'close', 'X-Header-Set', 'true'])).toEqual(['Content-Length', '3', 'X-Header-Set', 'true']);
   });
 
   it('basic auth as frp: open without user and password; otherwise exactly both, an empty password included', () => {

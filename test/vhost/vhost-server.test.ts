@@ -31,11 +31,19 @@ async function vhost(): Promise<VhostServer> {
   return v;
 }
 
-function get(port: number, host: string, path = '/', headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+function get(
+  port: number,
+  host: string,
+  path = '/',
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.get({ host: '127.0.0.1', port, path, headers: { host, ...headers }, agent: false }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
+      res
+        .setEncoding('utf8')
+        .on('data', (c) => (body += c))
+        .on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
     });
     req.on('error', reject);
   });
@@ -48,7 +56,11 @@ describe('VhostServer', () => {
       res.end(`${req.url} ${req.headers['x-from-where'] ?? '-'}`);
     });
     const v = await vhost();
-    v.register(['a.test'], ['', '/api'], via(backend, { rewriteHost: 'inner.test', headers: { 'X-From-Where': 'p2prc' } }));
+    v.register(
+      ['a.test'],
+      ['', '/api'],
+      via(backend, { rewriteHost: 'inner.test', headers: { 'X-From-Where': 'p2prc' } }),
+    );
     v.register(['b.test'], ['/api/v2'], via(backend));
     v.register(['secret.test'], [], via(backend, { user: 'u', password: 'p' }));
     const a = await get(v.port, 'a.test:8080', '/api/x');
@@ -62,8 +74,13 @@ describe('VhostServer', () => {
     const denied = await get(v.port, 'secret.test');
     expect(denied.status).toBe(401);
     expect(denied.headers['www-authenticate']).toBe('Basic realm="Restricted"');
-    expect((await get(v.port, 'secret.test', '/', { authorization: `Basic ${Buffer.from('u:p').toString('base64')}` })).status).toBe(200);
-    expect(() => v.register(['a.test'], ['/api'], via(backend))).toThrow(expect.objectContaining({ code: 'E_CONFLICT' }));
+    expect(
+      (await get(v.port, 'secret.test', '/', { authorization: `Basic ${Buffer.from('u:p').toString('base64')}` }))
+        .status,
+    ).toBe(200);
+    expect(() => v.register(['a.test'], ['/api'], via(backend))).toThrow(
+      expect.objectContaining({ code: 'E_CONFLICT' }),
+    );
   });
 
   it('a request whose service cannot be reached gets the 404 page, and unregistering frees the name', async () => {
@@ -81,8 +98,12 @@ describe('VhostServer', () => {
   it('forwards a WebSocket upgrade and relays the frames both ways', async () => {
     const server = http.createServer();
     server.on('upgrade', (req, socket: net.Socket) => {
-      const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+      const accept = createHash('sha1')
+        .update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+        .digest('base64');
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+      );
       socket.pipe(socket); // echo the raw frames
     });
     server.listen(0, '127.0.0.1');
@@ -92,7 +113,9 @@ describe('VhostServer', () => {
     v.register(['ws.test'], [], via((server.address() as net.AddressInfo).port));
     const s = net.connect(v.port, '127.0.0.1');
     defer(() => s.destroy());
-    s.write('GET /ws HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    s.write(
+      'GET /ws HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
     let got = '';
     s.on('data', (c) => {
       got += c.toString('latin1');

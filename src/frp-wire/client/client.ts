@@ -48,7 +48,13 @@ async function dialLocal(host: string, port: number): Promise<net.Socket> {
 }
 
 function proxyError(name: string, text: string): P2prcError {
-  const code = /port not allowed/.test(text) ? 'E_PORT_DENIED' : /port unavailable|port already used|address already in use/.test(text) ? 'E_PORT_TAKEN' : /exceed|quota/.test(text) ? 'E_QUOTA' : 'E_PROTOCOL';
+  const code = /port not allowed/.test(text)
+    ? 'E_PORT_DENIED'
+    : /port unavailable|port already used|address already in use/.test(text)
+      ? 'E_PORT_TAKEN'
+      : /exceed|quota/.test(text)
+        ? 'E_QUOTA'
+        : 'E_PROTOCOL';
   return new P2prcError(code, `frps refused proxy ${name}: ${text}`, { details: { side: 'host', proxy: name } });
 }
 
@@ -57,7 +63,11 @@ function proxyError(name: string, text: string): P2prcError {
  * control stream, NewProxy, work connections on request, heartbeats, and reconnects with the same
  * run id and ports. tcp_mux on (yamux) or off, to match the server.
  */
-export class FrpWireClient extends EventEmitter<{ status: [string]; published: [PublishedTunnel[]]; reconnecting: [Date] }> {
+export class FrpWireClient extends EventEmitter<{
+  status: [string];
+  published: [PublishedTunnel[]];
+  reconnecting: [Date];
+}> {
   private runId = '';
   private dialer: FrpDialer | undefined;
   private stopped = false;
@@ -71,7 +81,15 @@ export class FrpWireClient extends EventEmitter<{ status: [string]; published: [
   }
 
   published(): PublishedTunnel[] {
-    return this.o.tunnels.map((t) => ({ name: t.name, protocol: t.protocol ?? 'tcp', localHost: t.localHost, localPort: t.localPort, remotePort: t.remotePort, publicHost: this.o.host, publicAddress: formatAddress(this.o.host, t.remotePort) }));
+    return this.o.tunnels.map((t) => ({
+      name: t.name,
+      protocol: t.protocol ?? 'tcp',
+      localHost: t.localHost,
+      localPort: t.localPort,
+      remotePort: t.remotePort,
+      publicHost: this.o.host,
+      publicAddress: formatAddress(this.o.host, t.remotePort),
+    }));
   }
 
   /** Logs in and registers every proxy; resolves with the public addresses, then keeps them up. */
@@ -87,7 +105,10 @@ export class FrpWireClient extends EventEmitter<{ status: [string]; published: [
     if (!this.stopped) this.emit('reconnecting', new Date());
     for (let attempt = 1; !this.stopped; attempt++) {
       const wait = backoffDelay(attempt);
-      this.emit('status', `status: connection to frps lost; retrying in ${(wait / 1000).toFixed(1)}s (attempt ${attempt})`);
+      this.emit(
+        'status',
+        `status: connection to frps lost; retrying in ${(wait / 1000).toFixed(1)}s (attempt ${attempt})`,
+      );
       await delay(wait);
       if (this.stopped) return;
       try {
@@ -108,13 +129,27 @@ export class FrpWireClient extends EventEmitter<{ status: [string]; published: [
     try {
       const control = await dialer.open();
       const timestamp = loginTimestamp();
-      control.write(encodeFrpMessage(FrpMsg.Login, {
-        version: '0.31.2', hostname: '', os: os.platform(), arch: os.arch() === 'x64' ? 'amd64' : os.arch(), user: '',
-        privilege_key: privilegeKey(this.o.token, timestamp), timestamp, run_id: this.runId, metas: null, pool_count: this.o.poolCount ?? 1,
-      }));
+      control.write(
+        encodeFrpMessage(FrpMsg.Login, {
+          version: '0.31.2',
+          hostname: '',
+          os: os.platform(),
+          arch: os.arch() === 'x64' ? 'amd64' : os.arch(),
+          user: '',
+          privilege_key: privilegeKey(this.o.token, timestamp),
+          timestamp,
+          run_id: this.runId,
+          metas: null,
+          pool_count: this.o.poolCount ?? 1,
+        }),
+      );
       const { message: resp, rest } = await readMessages(control, (m) => m.type === FrpMsg.LoginResp, 10_000);
       const error = String(resp.body.error ?? '');
-      if (error) throw new P2prcError(/authorization|token/.test(error) ? 'E_AUTH' : 'E_PROTOCOL', `frps refused the login: ${error}`);
+      if (error)
+        throw new P2prcError(
+          /authorization|token/.test(error) ? 'E_AUTH' : 'E_PROTOCOL',
+          `frps refused the login: ${error}`,
+        );
       this.runId = String(resp.body.run_id ?? '');
       return await this.control(control, rest, dialer);
     } catch (err) {
@@ -166,11 +201,24 @@ export class FrpWireClient extends EventEmitter<{ status: [string]; published: [
     });
     pipeline(control, dec, () => dialer.close());
     if (rest.length) dec.write(rest);
-    await Promise.all(this.o.tunnels.map((t) => new Promise<void>((resolve, reject) => {
-      waiting.set(t.name, { resolve, reject });
-      enc.write(encodeFrpMessage(FrpMsg.NewProxy, { proxy_name: t.name, proxy_type: t.protocol ?? 'tcp', use_encryption: false, use_compression: false, remote_port: t.remotePort }));
-      void lost.then(() => reject(new P2prcError('E_CLOSED', 'frps closed the control connection')));
-    })));
+    await Promise.all(
+      this.o.tunnels.map(
+        (t) =>
+          new Promise<void>((resolve, reject) => {
+            waiting.set(t.name, { resolve, reject });
+            enc.write(
+              encodeFrpMessage(FrpMsg.NewProxy, {
+                proxy_name: t.name,
+                proxy_type: t.protocol ?? 'tcp',
+                use_encryption: false,
+                use_compression: false,
+                remote_port: t.remotePort,
+              }),
+            );
+            void lost.then(() => reject(new P2prcError('E_CLOSED', 'frps closed the control connection')));
+          }),
+      ),
+    );
     return { lost };
   }
 
@@ -181,10 +229,20 @@ export class FrpWireClient extends EventEmitter<{ status: [string]; published: [
       work = await dialer.open();
       // The key is frp >= 0.32's authenticate_new_work_conns: a p2prc host refuses a bare run id outside tcp_mux; frps 0.31 ignores it.
       const timestamp = Math.floor(Date.now() / 1000);
-      work.write(encodeFrpMessage(FrpMsg.NewWorkConn, { run_id: this.runId, privilege_key: privilegeKey(this.o.token, timestamp), timestamp }));
+      work.write(
+        encodeFrpMessage(FrpMsg.NewWorkConn, {
+          run_id: this.runId,
+          privilege_key: privilegeKey(this.o.token, timestamp),
+          timestamp,
+        }),
+      );
       const { message, rest } = await readMessages(work, (m) => m.type === FrpMsg.StartWorkConn, 24 * 3600_000);
       const t = this.o.tunnels.find((x) => x.name === message.body.proxy_name);
-      if (!t) throw new P2prcError('E_PROTOCOL', `frps started a work connection for unknown proxy ${String(message.body.proxy_name)}`);
+      if (!t)
+        throw new P2prcError(
+          'E_PROTOCOL',
+          `frps started a work connection for unknown proxy ${String(message.body.proxy_name)}`,
+        );
       if (t.protocol === 'udp') {
         if (rest.length) work.unshift(rest);
         return runUdpChannel(work, t.localHost, t.localPort);
@@ -192,7 +250,11 @@ export class FrpWireClient extends EventEmitter<{ status: [string]; published: [
       const local = await dialLocal(t.localHost, t.localPort).catch((err: unknown) => {
         // The socket's own error ("connect ECONNREFUSED ...") reads best after "unreachable:".
         const cause = (err as Error).cause;
-        this.localWarnings.failed(t.name, formatAddress(t.localHost, t.localPort), cause instanceof Error ? cause : (err as Error));
+        this.localWarnings.failed(
+          t.name,
+          formatAddress(t.localHost, t.localPort),
+          cause instanceof Error ? cause : (err as Error),
+        );
         throw err;
       });
       this.localWarnings.recovered(t.name);

@@ -28,10 +28,20 @@ async function answersLogin(host: string, port: number, mux: boolean, timeoutMs:
       conn = session.openStream();
       conn.on('error', () => conn.destroy());
     }
-    conn.write(encodeFrpMessage(FrpMsg.Login, {
-      version: '0.31.2', hostname: '', os: os.platform(), arch: 'amd64', user: '',
-      privilege_key: randomBytes(16).toString('hex'), timestamp: Math.floor(Date.now() / 1000), run_id: '', metas: null, pool_count: 1,
-    }));
+    conn.write(
+      encodeFrpMessage(FrpMsg.Login, {
+        version: '0.31.2',
+        hostname: '',
+        os: os.platform(),
+        arch: 'amd64',
+        user: '',
+        privilege_key: randomBytes(16).toString('hex'),
+        timestamp: Math.floor(Date.now() / 1000),
+        run_id: '',
+        metas: null,
+        pool_count: 1,
+      }),
+    );
     const { message } = await readMessages(conn, () => true, timeoutMs);
     return message.type === FrpMsg.LoginResp;
   } catch {

@@ -17,7 +17,11 @@ export interface FrpWirePublisherOptions {
  * Publishes through a stock frps with the native frp-wire client (no frp binary). Ports follow the
  * two-sided rule: a candidate free here; frps refusing it ("port unavailable") gets another.
  */
-export class FrpWirePublisher extends EventEmitter<{ status: [string]; published: [PublishedTunnel[]]; reconnecting: [Date] }> {
+export class FrpWirePublisher extends EventEmitter<{
+  status: [string];
+  published: [PublishedTunnel[]];
+  reconnecting: [Date];
+}> {
   private client: FrpWireClient | undefined;
 
   constructor(private readonly o: FrpWirePublisherOptions) {
@@ -25,11 +29,15 @@ export class FrpWirePublisher extends EventEmitter<{ status: [string]; published
   }
 
   async start(): Promise<PublishedTunnel[]> {
-    const { result: client } = await publishWithPortRetry(this.o.tunnels, {
-      hostIsLocal: this.o.hostIsLocal,
-      freePort: (exclude) => getPort({ exclude }),
-      onRetry: (m) => this.emit('status', m),
-    }, (ports) => this.login(ports));
+    const { result: client } = await publishWithPortRetry(
+      this.o.tunnels,
+      {
+        hostIsLocal: this.o.hostIsLocal,
+        freePort: (exclude) => getPort({ exclude }),
+        onRetry: (m) => this.emit('status', m),
+      },
+      (ports) => this.login(ports),
+    );
     client.on('status', (s) => this.emit('status', s));
     client.on('published', (l) => this.emit('published', l));
     client.on('reconnecting', (since) => this.emit('reconnecting', since));
@@ -40,8 +48,17 @@ export class FrpWirePublisher extends EventEmitter<{ status: [string]; published
   /** One client with these ports; closed again when frps refuses any of them. */
   private async login(ports: ReadonlyMap<string, PortPair>): Promise<FrpWireClient> {
     const client = new FrpWireClient({
-      host: this.o.host, port: this.o.port, token: this.o.token, tcpMux: this.o.tcpMux,
-      tunnels: this.o.tunnels.map((t) => ({ name: t.name, protocol: t.protocol, localHost: t.localHost ?? '127.0.0.1', localPort: ports.get(t.name)!.local, remotePort: ports.get(t.name)!.remote })),
+      host: this.o.host,
+      port: this.o.port,
+      token: this.o.token,
+      tcpMux: this.o.tcpMux,
+      tunnels: this.o.tunnels.map((t) => ({
+        name: t.name,
+        protocol: t.protocol,
+        localHost: t.localHost ?? '127.0.0.1',
+        localPort: ports.get(t.name)!.local,
+        remotePort: ports.get(t.name)!.remote,
+      })),
     });
     try {
       await client.start();

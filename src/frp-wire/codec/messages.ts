@@ -3,9 +3,24 @@ import { P2prcError } from '../../errors.js';
 
 /** frp's v1 wire: type byte | int64 BE length | JSON (max 10,240 bytes), as golib msg/json. */
 export const FrpMsg = {
-  Login: 0x6f, LoginResp: 0x31, NewProxy: 0x70, NewProxyResp: 0x32, CloseProxy: 0x63, NewWorkConn: 0x77, ReqWorkConn: 0x72,
-  StartWorkConn: 0x73, NewVisitorConn: 0x76, NewVisitorConnResp: 0x33, Ping: 0x68, Pong: 0x34, UDPPacket: 0x75,
-  NatHoleVisitor: 0x69, NatHoleClient: 0x6e, NatHoleResp: 0x6d, NatHoleSid: 0x35, NatHoleClientDetectOK: 0x64,
+  Login: 0x6f,
+  LoginResp: 0x31,
+  NewProxy: 0x70,
+  NewProxyResp: 0x32,
+  CloseProxy: 0x63,
+  NewWorkConn: 0x77,
+  ReqWorkConn: 0x72,
+  StartWorkConn: 0x73,
+  NewVisitorConn: 0x76,
+  NewVisitorConnResp: 0x33,
+  Ping: 0x68,
+  Pong: 0x34,
+  UDPPacket: 0x75,
+  NatHoleVisitor: 0x69,
+  NatHoleClient: 0x6e,
+  NatHoleResp: 0x6d,
+  NatHoleSid: 0x35,
+  NatHoleClientDetectOK: 0x64,
 } as const;
 export const MAX_FRP_MSG = 10_240;
 const KNOWN = new Set<number>(Object.values(FrpMsg));
@@ -17,7 +32,8 @@ export interface FrpMessage {
 
 export function encodeFrpMessage(type: number, body: object): Buffer {
   const json = Buffer.from(JSON.stringify(body), 'utf8');
-  if (json.length > MAX_FRP_MSG) throw new P2prcError('E_TOO_LARGE', `frp message of ${json.length} bytes exceeds ${MAX_FRP_MSG}`);
+  if (json.length > MAX_FRP_MSG)
+    throw new P2prcError('E_TOO_LARGE', `frp message of ${json.length} bytes exceeds ${MAX_FRP_MSG}`);
   const out = Buffer.allocUnsafe(9 + json.length);
   out[0] = type;
   out.writeBigInt64BE(BigInt(json.length), 1);
@@ -39,7 +55,8 @@ export class FrpMessageDecoder {
     const type = this.buf[0]!;
     if (!KNOWN.has(type)) throw new P2prcError('E_PROTOCOL', `frp: message type error (0x${type.toString(16)})`);
     const len = this.buf.readBigInt64BE(1);
-    if (len < 0n || len > BigInt(MAX_FRP_MSG)) throw new P2prcError('E_TOO_LARGE', 'frp: message length exceed the limit');
+    if (len < 0n || len > BigInt(MAX_FRP_MSG))
+      throw new P2prcError('E_TOO_LARGE', 'frp: message length exceed the limit');
     const n = Number(len);
     if (this.buf.length < 9 + n) return undefined;
     let body: unknown;
@@ -69,5 +86,7 @@ export class FrpMessageDecoder {
 
 /** privilege_key = lowercase hex MD5(token || decimal timestamp). */
 export function privilegeKey(token: string, timestamp: number): string {
-  return createHash('md5').update(token + String(timestamp)).digest('hex');
+  return createHash('md5')
+    .update(token + String(timestamp))
+    .digest('hex');
 }

@@ -3,7 +3,11 @@ import { P2prcError } from '../../errors.js';
 import { FrpMessageDecoder, type FrpMessage } from './messages.js';
 
 /** Reads frp messages from a stream until `want` matches; the stream is left paused with what followed returned. */
-export function readMessages(stream: Duplex, want: (m: FrpMessage) => boolean, timeoutMs: number): Promise<{ message: FrpMessage; rest: Buffer }> {
+export function readMessages(
+  stream: Duplex,
+  want: (m: FrpMessage) => boolean,
+  timeoutMs: number,
+): Promise<{ message: FrpMessage; rest: Buffer }> {
   const decoder = new FrpMessageDecoder();
   return new Promise((resolve, reject) => {
     const finish = (err?: Error, found?: { message: FrpMessage; rest: Buffer }) => {
@@ -18,7 +22,8 @@ export function readMessages(stream: Duplex, want: (m: FrpMessage) => boolean, t
     const onData = (chunk: Buffer) => {
       try {
         decoder.write(chunk);
-        for (let m = decoder.read(); m; m = decoder.read()) if (want(m)) return finish(undefined, { message: m, rest: decoder.rest() });
+        for (let m = decoder.read(); m; m = decoder.read())
+          if (want(m)) return finish(undefined, { message: m, rest: decoder.rest() });
       } catch (err) {
         finish(err as Error);
       }
@@ -31,4 +36,3 @@ export function readMessages(stream: Duplex, want: (m: FrpMessage) => boolean, t
     stream.once('error', onError);
   });
 }
-

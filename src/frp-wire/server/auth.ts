@@ -20,9 +20,13 @@ export function keyMatches(token: string, timestamp: number, given: unknown): bo
 /** Why a Login is refused, in frps's own words (frpc prints them), or '' when it is accepted. */
 export function loginRefusal(body: Record<string, unknown>, token: string, nowS: number): string {
   const timestamp = Number(body.timestamp ?? 0);
-  const version = String(body.version ?? '').split('.').map(Number);
-  if (!keyMatches(token, timestamp, body.privilege_key) || Math.abs(nowS - timestamp) > MAX_CLOCK_SKEW_S) return 'authorization failed';
-  if (version.length < 3 || (version[0]! === 0 && version[1]! < 18)) return 'Please upgrade your frpc version to at least 0.18.0';
+  const version = String(body.version ?? '')
+    .split('.')
+    .map(Number);
+  if (!keyMatches(token, timestamp, body.privilege_key) || Math.abs(nowS - timestamp) > MAX_CLOCK_SKEW_S)
+    return 'authorization failed';
+  if (version.length < 3 || (version[0]! === 0 && version[1]! < 18))
+    return 'Please upgrade your frpc version to at least 0.18.0';
   return '';
 }
 
@@ -67,7 +71,12 @@ export class LoginReplayCache {
  * against its own login's clock (the client's clock offset is known from the login), so skew does not
  * widen the window: a sniffed work-connection key replays for WORK_CONN_SKEW_S at most.
  */
-export function workConnProven(body: Record<string, unknown>, token: string, login: { clientTs: number; hostTs: number }, nowS: number): boolean {
+export function workConnProven(
+  body: Record<string, unknown>,
+  token: string,
+  login: { clientTs: number; hostTs: number },
+  nowS: number,
+): boolean {
   const timestamp = Number(body.timestamp ?? NaN);
   if (!Number.isFinite(timestamp) || !keyMatches(token, timestamp, body.privilege_key)) return false;
   const expected = login.clientTs + (nowS - login.hostTs);

@@ -36,7 +36,15 @@ export class FrpControl<T extends FrpTunnel> implements VisitorSink {
   private requested = 0;
   private arrived = 0;
 
-  constructor(readonly runId: string, readonly remote: string, private readonly conn: Duplex, rest: Buffer, private readonly ctx: FrpControlContext<T>, poolCount: number, private readonly onClose: () => void) {
+  constructor(
+    readonly runId: string,
+    readonly remote: string,
+    private readonly conn: Duplex,
+    rest: Buffer,
+    private readonly ctx: FrpControlContext<T>,
+    poolCount: number,
+    private readonly onClose: () => void,
+  ) {
     this.pool = new PairingPool(ctx.pairing, { pair: (tunnel, visitor, work) => this.bind(tunnel, visitor, work) });
     this.enc = new CfbEncrypt(ctx.key);
     this.enc.pipe(conn);
@@ -54,7 +62,10 @@ export class FrpControl<T extends FrpTunnel> implements VisitorSink {
     pipeline(conn, dec, () => this.close());
     if (rest.length) dec.write(rest);
     conn.once('close', () => this.close());
-    this.watchdog = setInterval(() => Date.now() - this.lastSeen > ctx.heartbeatTimeoutMs && this.close(), Math.min(ctx.heartbeatTimeoutMs, 10_000));
+    this.watchdog = setInterval(
+      () => Date.now() - this.lastSeen > ctx.heartbeatTimeoutMs && this.close(),
+      Math.min(ctx.heartbeatTimeoutMs, 10_000),
+    );
     this.watchdog.unref();
     for (let i = 0; i < Math.min(Math.max(poolCount, 1), 5); i++) this.send(FrpMsg.ReqWorkConn, {});
   }
@@ -91,15 +102,22 @@ export class FrpControl<T extends FrpTunnel> implements VisitorSink {
       // frp 0.31.2 carries a udp proxy's UDPPacket messages in clear even with use_encryption or
       // use_compression (frpc does not wrap that work connection), so neither does this server.
       if (proxy.udp) {
-        this.udp.set(name, new FrpUdpProxy(name, proxy.udp, () => !this.closed && this.send(FrpMsg.ReqWorkConn, {}), this.requested));
+        this.udp.set(
+          name,
+          new FrpUdpProxy(name, proxy.udp, () => !this.closed && this.send(FrpMsg.ReqWorkConn, {}), this.requested),
+        );
         this.send(FrpMsg.ReqWorkConn, {});
       }
-      this.ctx.log('info', `frp client ${this.runId}: ${String(body.proxy_type || 'tcp')} proxy [${name}]${proxy.remoteAddr ? ` on ${proxy.remoteAddr}` : ''}`);
+      this.ctx.log(
+        'info',
+        `frp client ${this.runId}: ${String(body.proxy_type || 'tcp')} proxy [${name}]${proxy.remoteAddr ? ` on ${proxy.remoteAddr}` : ''}`,
+      );
     } catch (err) {
       const e = toP2prcError(err);
       this.ctx.refused?.(e.code, `proxy [${name}]: ${e.message}`);
       // frp's own wording where frpc (and its users' scripts) expect it.
-      const text = e.code === 'E_PORT_TAKEN' ? 'port unavailable' : e.code === 'E_PORT_DENIED' ? 'port not allowed' : e.message;
+      const text =
+        e.code === 'E_PORT_TAKEN' ? 'port unavailable' : e.code === 'E_PORT_DENIED' ? 'port not allowed' : e.message;
       this.send(FrpMsg.NewProxyResp, { proxy_name: name, remote_addr: '', error: text });
     }
   }
@@ -126,13 +144,25 @@ export class FrpControl<T extends FrpTunnel> implements VisitorSink {
   }
 
   private bind(proxy: FrpProxy, visitor: net.Socket, work: Duplex): void {
-    work.write(encodeFrpMessage(FrpMsg.StartWorkConn, {
-      proxy_name: proxy.name, src_addr: visitor.remoteAddress ?? '', src_port: visitor.remotePort ?? 0, dst_addr: visitor.localAddress ?? '', dst_port: proxy.port, error: '',
-    }));
+    work.write(
+      encodeFrpMessage(FrpMsg.StartWorkConn, {
+        proxy_name: proxy.name,
+        src_addr: visitor.remoteAddress ?? '',
+        src_port: visitor.remotePort ?? 0,
+        dst_addr: visitor.localAddress ?? '',
+        dst_port: proxy.port,
+        error: '',
+      }),
+    );
     relayLayered(visitor, work, { key: this.ctx.key, encrypt: proxy.encrypt, compress: proxy.compress });
   }
 
-  sendDatagram(tunnel: { name: string }, _visitorId: number, data: Buffer, from: { address: string; port: number }): boolean {
+  sendDatagram(
+    tunnel: { name: string },
+    _visitorId: number,
+    data: Buffer,
+    from: { address: string; port: number },
+  ): boolean {
     return this.udp.get(tunnel.name)?.toClient(data, from) ?? false;
   }
 

@@ -90,7 +90,10 @@ export class FrpWireServer<T extends FrpTunnel> {
 
   constructor(private readonly o: FrpWireServerOptions<T>) {
     this.key = frpKey(o.token);
-    this.openPorts = { open: (r) => o.ports.open({ ...r, tokenless: true }), close: (id, t, keep) => o.ports.close(id, t, keep) };
+    this.openPorts = {
+      open: (r) => o.ports.open({ ...r, tokenless: true }),
+      close: (id, t, keep) => o.ports.close(id, t, keep),
+    };
     this.groups = new FrpGroups(o.ports);
     this.openGroups = new FrpGroups(this.openPorts);
   }
@@ -102,7 +105,12 @@ export class FrpWireServer<T extends FrpTunnel> {
    * connection) on any failure, a refused login included. `open` marks the open port, where clients
    * log in with the empty token as P2PRC's embedded frp client does.
    */
-  async accept(raw: net.Socket, firstByte: number, open = false, remote = `${raw.remoteAddress}:${raw.remotePort}`): Promise<void> {
+  async accept(
+    raw: net.Socket,
+    firstByte: number,
+    open = false,
+    remote = `${raw.remoteAddress}:${raw.remotePort}`,
+  ): Promise<void> {
     let conn: net.Socket = raw;
     let first = firstByte;
     let tls = false;
@@ -125,22 +133,32 @@ export class FrpWireServer<T extends FrpTunnel> {
     conn.resume();
     const origin: Origin = { session: undefined, tls, address: raw.remoteAddress ?? '', remote };
     if (first !== YAMUX_VERSION) return this.handle(conn, open, origin);
-    const session = (origin.session = new YamuxSession(conn, { client: false, accept: true, keepaliveMs: 30_000, maxStreams: PRE_AUTH_STREAMS }));
+    const session = (origin.session = new YamuxSession(conn, {
+      client: false,
+      accept: true,
+      keepaliveMs: 30_000,
+      maxStreams: PRE_AUTH_STREAMS,
+    }));
     return new Promise((resolve, reject) => {
       let authed = false;
-      session.once('close', (reason) => reject(reason ?? new P2prcError('E_CLOSED', 'frp session closed before logging in')));
+      session.once('close', (reason) =>
+        reject(reason ?? new P2prcError('E_CLOSED', 'frp session closed before logging in')),
+      );
       session.on('stream', (s) => {
-        this.handle(s, open, origin).then(() => {
-          if (authed) return;
-          authed = true;
-          session.setMaxStreams(POST_AUTH_STREAMS);
-          resolve();
-        }, (err: unknown) => {
-          const e = toP2prcError(err, 'E_PROTOCOL');
-          if (!authed) return void (reject(e), session.close(e));
-          this.o.log('debug', `frp stream closed: ${e.code} ${e.message}`);
-          s.destroy();
-        });
+        this.handle(s, open, origin).then(
+          () => {
+            if (authed) return;
+            authed = true;
+            session.setMaxStreams(POST_AUTH_STREAMS);
+            resolve();
+          },
+          (err: unknown) => {
+            const e = toP2prcError(err, 'E_PROTOCOL');
+            if (!authed) return void (reject(e), session.close(e));
+            this.o.log('debug', `frp stream closed: ${e.code} ${e.message}`);
+            s.destroy();
+          },
+        );
       });
     });
   }
@@ -165,7 +183,11 @@ export class FrpWireServer<T extends FrpTunnel> {
     const login = this.logins.get(runId);
     if (!login || login.open !== open) throw new P2prcError('E_AUTH', 'work connection for an unknown run id');
     if (!this.workConnProven(login, body, origin)) {
-      if (!login.warned) this.o.log('warn', `frp client ${runId}: a work connection proved nothing but the run id (which travels in clear) and was refused; frpc 0.31 needs tcp_mux = true or tls_enable = true, newer frpc authenticate_new_work_conns = true`);
+      if (!login.warned)
+        this.o.log(
+          'warn',
+          `frp client ${runId}: a work connection proved nothing but the run id (which travels in clear) and was refused; frpc 0.31 needs tcp_mux = true or tls_enable = true, newer frpc authenticate_new_work_conns = true`,
+        );
       login.warned = true;
       throw new P2prcError('E_AUTH', `work connection for ${runId} without a proof`);
     }
@@ -185,19 +207,34 @@ export class FrpWireServer<T extends FrpTunnel> {
     return origin.tls && login.origin.tls && !login.origin.session;
   }
 
-  private async login(conn: Duplex, body: Record<string, unknown>, rest: Buffer, open: boolean, origin: Origin): Promise<void> {
+  private async login(
+    conn: Duplex,
+    body: Record<string, unknown>,
+    rest: Buffer,
+    open: boolean,
+    origin: Origin,
+  ): Promise<void> {
     const nowS = Date.now() / 1000;
     let error = loginRefusal(body, open ? '' : this.o.token, nowS);
     // Keys are (nearly) one-time, see LoginReplayCache; the open port's key is public (the empty token), so a replay there proves no more than a fresh login.
     const resumes = String(body.run_id ?? '') !== '';
-    const replayed = !error && !open && !this.replays.use(String(body.privilege_key), Number(body.timestamp), nowS, resumes);
+    const replayed =
+      !error && !open && !this.replays.use(String(body.privilege_key), Number(body.timestamp), nowS, resumes);
     if (replayed) error = 'authorization failed';
     if (!error && this.logins.size >= this.o.maxClients) error = 'host is full';
     if (error) {
       const code = error === 'host is full' ? 'E_QUOTA' : 'E_AUTH';
       // The refusal event is the host's: it reports the error this throws, with the peer.
-      if (!this.o.events) this.o.log('warn', `frp login from ${origin.remote} refused: ${error}${replayed ? ' (a replayed login key)' : ''}`);
-      await endFlushed(conn, encodeFrpMessage(FrpMsg.LoginResp, { version: '0.31.2', run_id: '', server_udp_port: 0, error }), this.o.handshakeTimeoutMs);
+      if (!this.o.events)
+        this.o.log(
+          'warn',
+          `frp login from ${origin.remote} refused: ${error}${replayed ? ' (a replayed login key)' : ''}`,
+        );
+      await endFlushed(
+        conn,
+        encodeFrpMessage(FrpMsg.LoginResp, { version: '0.31.2', run_id: '', server_udp_port: 0, error }),
+        this.o.handshakeTimeoutMs,
+      );
       throw new P2prcError(code, `frp login: ${error}${replayed ? ' (a replayed login key)' : ''}`);
     }
     // A reconnect with the token replaces the old control, as frps does. On the open port anyone logs
@@ -208,22 +245,34 @@ export class FrpWireServer<T extends FrpTunnel> {
     const runId = reuse ? asked : randomBytes(8).toString('hex');
     if (reuse) live?.control.close();
     conn.write(encodeFrpMessage(FrpMsg.LoginResp, { version: '0.31.2', run_id: runId, server_udp_port: 0, error: '' }));
-    const control: FrpControl<T> = new FrpControl(runId, origin.remote, conn, rest, {
-      key: open ? this.openKey : this.key,
-      ports: open ? this.openPorts : this.o.ports,
-      groups: open ? this.openGroups : this.groups,
-      secrets: this.secrets,
-      vhost: this.o.vhost,
-      heartbeatTimeoutMs: this.o.heartbeatTimeoutMs,
-      log: this.o.log,
-      pairing: this.o.pairing ?? DEFAULT_PAIRING_LIMITS,
-      refused: (c, message) => this.o.events?.refused({ stage: 'tunnel', code: c, remote: origin.remote, client: `frpc ${runId}`, message }),
-    }, Number(body.pool_count ?? 1), () => {
-      this.o.events?.logout(control);
-      if (this.logins.get(runId)?.control === control) this.logins.delete(runId);
-    });
+    const control: FrpControl<T> = new FrpControl(
+      runId,
+      origin.remote,
+      conn,
+      rest,
+      {
+        key: open ? this.openKey : this.key,
+        ports: open ? this.openPorts : this.o.ports,
+        groups: open ? this.openGroups : this.groups,
+        secrets: this.secrets,
+        vhost: this.o.vhost,
+        heartbeatTimeoutMs: this.o.heartbeatTimeoutMs,
+        log: this.o.log,
+        pairing: this.o.pairing ?? DEFAULT_PAIRING_LIMITS,
+        refused: (c, message) =>
+          this.o.events?.refused({ stage: 'tunnel', code: c, remote: origin.remote, client: `frpc ${runId}`, message }),
+      },
+      Number(body.pool_count ?? 1),
+      () => {
+        this.o.events?.logout(control);
+        if (this.logins.get(runId)?.control === control) this.logins.delete(runId);
+      },
+    );
     this.logins.set(runId, { control, origin, open, clientTs: Number(body.timestamp), hostTs: nowS, warned: false });
-    this.o.log('info', `frp client ${runId} logged in from ${origin.remote}${open ? ' token-less on the open port' : ''} (frpc ${String(body.version ?? '?')})`);
+    this.o.log(
+      'info',
+      `frp client ${runId} logged in from ${origin.remote}${open ? ' token-less on the open port' : ''} (frpc ${String(body.version ?? '?')})`,
+    );
     this.o.events?.login(control);
   }
 

@@ -19,7 +19,11 @@ export class LoadBalancedGroup implements VisitorSink {
   private readonly members: GroupMember[] = [];
   private turn = 0;
 
-  constructor(readonly name: string, private readonly key: string, readonly port: number) {}
+  constructor(
+    readonly name: string,
+    private readonly key: string,
+    readonly port: number,
+  ) {}
 
   /** Adds a member; E_AUTH "group auth failed" for another key, E_CONFLICT for another port or a repeated name. */
   join(member: GroupMember, key: string, port: number): void {
@@ -58,12 +62,21 @@ export class FrpGroups<T extends FrpTunnel> {
 
   constructor(private readonly ports: FrpPorts<T>) {}
 
-  async join(runId: string, name: string, key: string, port: number, member: GroupMember, held: number): Promise<{ port: number; leave(): void }> {
+  async join(
+    runId: string,
+    name: string,
+    key: string,
+    port: number,
+    member: GroupMember,
+    held: number,
+  ): Promise<{ port: number; leave(): void }> {
     let pending = this.groups.get(name);
     if (!pending) {
       // Members register concurrently: the founder's bind is shared by all, never repeated.
       const group = new LoadBalancedGroup(name, key, port);
-      const founding = this.ports.open({ runId, name: `group ${name}`, remotePort: port, sink: group, held, udp: false }).then((tunnel) => ({ group, tunnel }));
+      const founding = this.ports
+        .open({ runId, name: `group ${name}`, remotePort: port, sink: group, held, udp: false })
+        .then((tunnel) => ({ group, tunnel }));
       pending = founding;
       this.groups.set(name, founding);
       founding.catch(() => this.groups.get(name) === founding && this.groups.delete(name));

@@ -43,24 +43,56 @@ const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is
  * Turns a NewProxy into what the server holds for it, by type: tcp (alone or in a `group`), udp, http
  * (routes on the vhost port), stcp (a secret visitors present). Refusals are coded errors.
  */
-export async function openFrpProxy<T extends FrpTunnel>(s: FrpProxyServices<T>, runId: string, body: Record<string, unknown>, sink: VisitorSink, held: number, remote?: string): Promise<FrpProxy> {
+export async function openFrpProxy<T extends FrpTunnel>(
+  s: FrpProxyServices<T>,
+  runId: string,
+  body: Record<string, unknown>,
+  sink: VisitorSink,
+  held: number,
+  remote?: string,
+): Promise<FrpProxy> {
   const name = str(body.proxy_name);
   const type = str(body.proxy_type) || 'tcp';
   const remotePort = Number(body.remote_port ?? 0);
-  const base = { tunnelId: `frp:${name}`, name, encrypt: body.use_encryption === true, compress: body.use_compression === true, udp: undefined };
+  const base = {
+    tunnelId: `frp:${name}`,
+    name,
+    encrypt: body.use_encryption === true,
+    compress: body.use_compression === true,
+    udp: undefined,
+  };
   if ((type === 'tcp' || type === 'udp') && !(Number.isInteger(remotePort) && remotePort >= 0 && remotePort <= 65535)) {
     throw new P2prcError('E_USAGE', `remote_port ${String(body.remote_port)} is not a port`);
   }
   if (type === 'tcp' && str(body.group)) {
     const target = { tunnelId: base.tunnelId, port: 0 };
-    const joined = await s.groups.join(runId, str(body.group), str(body.group_key), remotePort, { name, sink, target }, held);
+    const joined = await s.groups.join(
+      runId,
+      str(body.group),
+      str(body.group_key),
+      remotePort,
+      { name, sink, target },
+      held,
+    );
     target.port = joined.port;
-    return { ...base, port: joined.port, remoteAddr: `:${joined.port}`, holdsPort: true, release: () => joined.leave() };
+    return {
+      ...base,
+      port: joined.port,
+      remoteAddr: `:${joined.port}`,
+      holdsPort: true,
+      release: () => joined.leave(),
+    };
   }
   if (type === 'tcp' || type === 'udp') {
     const tunnel = await s.ports.open({ runId, name, remotePort, sink, held, udp: type === 'udp', remote });
     return {
-      ...base, tunnelId: tunnel.tunnelId, port: tunnel.port, remoteAddr: `:${tunnel.port}`, holdsPort: true, udp: isUdpTunnel(tunnel) ? tunnel : undefined, tunnel,
+      ...base,
+      tunnelId: tunnel.tunnelId,
+      port: tunnel.port,
+      remoteAddr: `:${tunnel.port}`,
+      holdsPort: true,
+      udp: isUdpTunnel(tunnel) ? tunnel : undefined,
+      tunnel,
       release: (keep) => s.ports.close(runId, tunnel, keep),
     };
   }
@@ -73,16 +105,27 @@ export async function openFrpProxy<T extends FrpTunnel>(s: FrpProxyServices<T>, 
 }
 
 /** An http proxy: its custom domains and subdomain, times its locations, routed on the vhost port. */
-function openHttp(vhost: FrpVhost | undefined, base: Pick<FrpProxy, 'tunnelId' | 'name' | 'encrypt' | 'compress' | 'udp'>, body: Record<string, unknown>, sink: VisitorSink): FrpProxy {
+function openHttp(
+  vhost: FrpVhost | undefined,
+  base: Pick<FrpProxy, 'tunnelId' | 'name' | 'encrypt' | 'compress' | 'udp'>,
+  body: Record<string, unknown>,
+  sink: VisitorSink,
+): FrpProxy {
   // frps's own refusal text when vhost_http_port is not set.
   if (!vhost) throw new P2prcError('E_NOT_AVAILABLE', 'type [http] not support when vhost_http_port is not set');
   const domains = claimedDomains(strings(body.custom_domains), str(body.subdomain) || undefined, vhost.subdomainHost);
   const target = { tunnelId: base.tunnelId, port: vhost.port };
   const tunnel = new FrpHttpTunnel(base.tunnelId, base.name, vhost.port, domains.join(','));
-  const headers = typeof body.headers === 'object' && body.headers ? Object.fromEntries(Object.entries(body.headers).map(([k, v]) => [k, String(v)])) : undefined;
+  const headers =
+    typeof body.headers === 'object' && body.headers
+      ? Object.fromEntries(Object.entries(body.headers).map(([k, v]) => [k, String(v)]))
+      : undefined;
   const off = vhost.register(domains, strings(body.locations), {
-    owner: `frp proxy [${base.name}]`, user: str(body.http_user) || undefined, password: str(body.http_pwd) || undefined,
-    rewriteHost: str(body.host_header_rewrite) || undefined, headers,
+    owner: `frp proxy [${base.name}]`,
+    user: str(body.http_user) || undefined,
+    password: str(body.http_pwd) || undefined,
+    rewriteHost: str(body.host_header_rewrite) || undefined,
+    headers,
     connect(visitor) {
       // Sinks pair visitors as sockets; an in-memory pair stands in for one request's connection.
       const [mine, theirs] = duplexPair({}, visitor);

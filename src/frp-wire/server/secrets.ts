@@ -43,7 +43,10 @@ export class SecretProxies {
     const timestamp = Number(body.timestamp ?? 0);
     let error = '';
     if (!entry) error = `custom listener for [${name}] doesn't exist`;
-    else if (!signed(entry.sk, timestamp, String(body.sign_key ?? '')) || Math.abs(Date.now() / 1000 - timestamp) > this.maxSkewS) {
+    else if (
+      !signed(entry.sk, timestamp, String(body.sign_key ?? '')) ||
+      Math.abs(Date.now() / 1000 - timestamp) > this.maxSkewS
+    ) {
       error = `visitor connection of [${name}] auth failed`;
     }
     const resp = encodeFrpMessage(FrpMsg.NewVisitorConnResp, { proxy_name: name, error });
@@ -54,7 +57,11 @@ export class SecretProxies {
     }
     conn.write(resp);
     if (rest.length) conn.unshift(rest);
-    const visitor = layered(conn, { key: frpKey(entry!.sk), encrypt: body.use_encryption === true, compress: body.use_compression === true });
+    const visitor = layered(conn, {
+      key: frpKey(entry!.sk),
+      encrypt: body.use_encryption === true,
+      compress: body.use_compression === true,
+    });
     if (visitor !== conn) conn.once('close', () => visitor.destroy());
     // Sinks bind visitors as sockets; the stream answers what they read of one (addresses may be absent).
     entry!.sink.acceptVisitor(entry!.target, visitor as net.Socket);

@@ -33,7 +33,16 @@ export class FrpUdpProxy {
 
   start(work: Duplex): void {
     this.work = work;
-    work.write(encodeFrpMessage(FrpMsg.StartWorkConn, { proxy_name: this.name, src_addr: '', dst_addr: '', src_port: 0, dst_port: 0, error: '' }));
+    work.write(
+      encodeFrpMessage(FrpMsg.StartWorkConn, {
+        proxy_name: this.name,
+        src_addr: '',
+        dst_addr: '',
+        src_port: 0,
+        dst_port: 0,
+        error: '',
+      }),
+    );
     const decoder = new FrpMessageDecoder();
     work.on('data', (chunk: Buffer) => {
       try {
@@ -62,7 +71,13 @@ export class FrpUdpProxy {
   toClient(data: Buffer, from: { address: string; port: number }): boolean {
     const work = this.work;
     if (!work || work.writableLength > MAX_BACKLOG || data.length > MAX_DATAGRAM) return false;
-    work.write(encodeFrpMessage(FrpMsg.UDPPacket, { c: data.toString('base64'), l: null, r: { IP: from.address, Port: from.port, Zone: '' } }));
+    work.write(
+      encodeFrpMessage(FrpMsg.UDPPacket, {
+        c: data.toString('base64'),
+        l: null,
+        r: { IP: from.address, Port: from.port, Zone: '' },
+      }),
+    );
     return true;
   }
 

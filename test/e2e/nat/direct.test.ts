@@ -31,16 +31,24 @@ afterAll(async () => {
 
 /** The blob service inside the owner's namespace; resolves with its port. */
 function blobServer(bed: DualNatBed): Promise<number> {
-  const child = spawn('ip', ['netns', 'exec', bed.ns.owner, process.execPath, BLOB, 'serve', String(SIZE)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('ip', ['netns', 'exec', bed.ns.owner, process.execPath, BLOB, 'serve', String(SIZE)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   fixtures.push(child);
   return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (l) => l.startsWith('listening ') && resolve(Number(l.split(' ')[1])));
+    createInterface({ input: child.stdout! }).on(
+      'line',
+      (l) => l.startsWith('listening ') && resolve(Number(l.split(' ')[1])),
+    );
     child.once('exit', (code) => reject(new Error(`blob server exited with ${code}`)));
   });
 }
 
 async function fetchBlob(bed: DualNatBed, port: number): Promise<{ bytes: number; sha: string }> {
-  return JSON.parse(await bed.exec(bed.ns.visitor, process.execPath, BLOB, 'fetch', String(port))) as { bytes: number; sha: string };
+  return JSON.parse(await bed.exec(bed.ns.visitor, process.execPath, BLOB, 'fetch', String(port))) as {
+    bytes: number;
+    sha: string;
+  };
 }
 
 async function tmp(tag: string): Promise<string> {
@@ -53,23 +61,81 @@ async function tmp(tag: string): Promise<string> {
 async function world(symmetric?: 'visitor'): Promise<{ bed: DualNatBed; host: Running; hostAddr: string }> {
   const bed = await createDualNatBed(symmetric ? { symmetric } : {});
   beds.push(bed);
-  const host = startCli(['-s', '--reverse-proxy', '--bind', '0.0.0.0', '--control-port', '7000', '--public-host', bed.hostIp, '--token', TOKEN,
-    '--heartbeat', '1', '--port', '0', '--config-dir', await tmp('h')], {}, bed.ns.public);
+  const host = startCli(
+    [
+      '-s',
+      '--reverse-proxy',
+      '--bind',
+      '0.0.0.0',
+      '--control-port',
+      '7000',
+      '--public-host',
+      bed.hostIp,
+      '--token',
+      TOKEN,
+      '--heartbeat',
+      '1',
+      '--port',
+      '0',
+      '--config-dir',
+      await tmp('h'),
+    ],
+    {},
+    bed.ns.public,
+  );
   await host.waitFor((l) => l.includes('Client command:'));
   const hostAddr = `${bed.hostIp}:7000`;
   const blobPort = await blobServer(bed);
-  const owner = startCli(['-s', '--connect-reverse-proxy', hostAddr, '--token', TOKEN, '--service', 'db', '--secret', SECRET, '--expose', String(blobPort),
-    '--heartbeat', '1', '--config-dir', await tmp('o')], {}, bed.ns.owner);
+  const owner = startCli(
+    [
+      '-s',
+      '--connect-reverse-proxy',
+      hostAddr,
+      '--token',
+      TOKEN,
+      '--service',
+      'db',
+      '--secret',
+      SECRET,
+      '--expose',
+      String(blobPort),
+      '--heartbeat',
+      '1',
+      '--config-dir',
+      await tmp('o'),
+    ],
+    {},
+    bed.ns.owner,
+  );
   await owner.waitFor((l) => l.startsWith('Service: db'), 30_000);
   return { bed, host, hostAddr };
 }
 
 function visit(bed: DualNatBed, hostAddr: string, dir: string, extra: string[] = []): Running {
-  return startCli(['--visit', 'db', '--host', hostAddr, '--token', TOKEN, '--secret', SECRET, '--local-port', '0', '--config-dir', dir, ...extra], {}, bed.ns.visitor);
+  return startCli(
+    [
+      '--visit',
+      'db',
+      '--host',
+      hostAddr,
+      '--token',
+      TOKEN,
+      '--secret',
+      SECRET,
+      '--local-port',
+      '0',
+      '--config-dir',
+      dir,
+      ...extra,
+    ],
+    {},
+    bed.ns.visitor,
+  );
 }
 
 const visitingPort = (line: string) => Number(/127\.0\.0\.1:(\d+)$/.exec(line)![1]);
-const relayLines = (host: Running) => host.stderr.filter((l) => l.includes('relayed visit closed') || l.includes('connected to service'));
+const relayLines = (host: Running) =>
+  host.stderr.filter((l) => l.includes('relayed visit closed') || l.includes('connected to service'));
 
 describe.skipIf(!!skipReason)(`direct paths between two NATs${skipReason ? ` — skipped: ${skipReason}` : ''}`, () => {
   it('cone NATs: Path: direct, 64 MiB byte-identical, no service bytes on the host, and new connections after the host stopped', async () => {
@@ -83,7 +149,17 @@ describe.skipIf(!!skipReason)(`direct paths between two NATs${skipReason ? ` —
     expect(visitor.stdout.filter((l) => l.startsWith('Path: '))).toHaveLength(1);
     expect(await fetchBlob(bed, port)).toMatchObject({ bytes: SIZE, sha: SHA });
     expect(relayLines(host)).toEqual([]);
-    const rpm = JSON.parse(await bed.exec(bed.ns.visitor, process.execPath, path.resolve('bin', 'p2prc.js'), '--view-rpm', '--json', '--config-dir', dir)) as { mappings: Array<{ kind: string; path?: string }> };
+    const rpm = JSON.parse(
+      await bed.exec(
+        bed.ns.visitor,
+        process.execPath,
+        path.resolve('bin', 'p2prc.js'),
+        '--view-rpm',
+        '--json',
+        '--config-dir',
+        dir,
+      ),
+    ) as { mappings: Array<{ kind: string; path?: string }> };
     expect(rpm.mappings.find((m) => m.kind === 'visitor')?.path).toBe('direct');
     await host.stop('SIGKILL');
     expect(await fetchBlob(bed, port)).toMatchObject({ bytes: SIZE, sha: SHA });

@@ -26,7 +26,10 @@ export interface NatBed {
 export async function canUseNetns(): Promise<string | undefined> {
   if (process.platform !== 'linux') return 'network namespaces need Linux';
   if (process.getuid?.() !== 0) return 'network namespaces need root (run as root, as CI does)';
-  for (const [tool, flag] of [['ip', '-V'], ['iptables', '--version']] as const) {
+  for (const [tool, flag] of [
+    ['ip', '-V'],
+    ['iptables', '--version'],
+  ] as const) {
     try {
       await run(tool, [flag]);
     } catch {
@@ -46,7 +49,8 @@ export async function canUseNetns(): Promise<string | undefined> {
 export async function createNatBed(): Promise<NatBed> {
   const id = randomBytes(3).toString('hex');
   const ns = { public: `p2pub${id}`, router: `p2rtr${id}`, private: `p2prv${id}`, visitor: `p2vis${id}` };
-  const exec = async (n: string, cmd: string, ...args: string[]) => (await run('ip', ['netns', 'exec', n, cmd, ...args])).stdout;
+  const exec = async (n: string, cmd: string, ...args: string[]) =>
+    (await run('ip', ['netns', 'exec', n, cmd, ...args])).stdout;
   const ip = (...args: string[]) => run('ip', args);
   const created: string[] = [];
   const destroy = async () => {
@@ -72,9 +76,35 @@ export async function createNatBed(): Promise<NatBed> {
     await exec(ns.visitor, 'ip', 'route', 'add', 'default', 'via', '10.231.2.1');
     await exec(ns.router, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
     await exec(ns.public, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
-    await exec(ns.router, 'iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', '192.168.231.0/24', '-o', `rp${id}`, '-j', 'MASQUERADE');
+    await exec(
+      ns.router,
+      'iptables',
+      '-t',
+      'nat',
+      '-A',
+      'POSTROUTING',
+      '-s',
+      '192.168.231.0/24',
+      '-o',
+      `rp${id}`,
+      '-j',
+      'MASQUERADE',
+    );
     // Only replies may enter the private network: the router is a NAT, not a router for the public side.
-    await exec(ns.router, 'iptables', '-A', 'FORWARD', '-i', `rp${id}`, '-m', 'state', '--state', 'ESTABLISHED,RELATED', '-j', 'ACCEPT');
+    await exec(
+      ns.router,
+      'iptables',
+      '-A',
+      'FORWARD',
+      '-i',
+      `rp${id}`,
+      '-m',
+      'state',
+      '--state',
+      'ESTABLISHED,RELATED',
+      '-j',
+      'ACCEPT',
+    );
     await exec(ns.router, 'iptables', '-A', 'FORWARD', '-i', `rp${id}`, '-j', 'DROP');
   } catch (err) {
     await destroy();
@@ -85,8 +115,10 @@ export async function createNatBed(): Promise<NatBed> {
     hostIp: '10.231.1.1',
     privateIp: '192.168.231.2',
     exec,
-    dropPrivate: async () => void (await exec(ns.router, 'iptables', '-I', 'FORWARD', '1', '-s', '192.168.231.2', '-j', 'DROP')),
-    liftDrop: async () => void (await exec(ns.router, 'iptables', '-D', 'FORWARD', '-s', '192.168.231.2', '-j', 'DROP')),
+    dropPrivate: async () =>
+      void (await exec(ns.router, 'iptables', '-I', 'FORWARD', '1', '-s', '192.168.231.2', '-j', 'DROP')),
+    liftDrop: async () =>
+      void (await exec(ns.router, 'iptables', '-D', 'FORWARD', '-s', '192.168.231.2', '-j', 'DROP')),
     destroy,
   };
 }

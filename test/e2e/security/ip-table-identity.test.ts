@@ -10,7 +10,11 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-interface Entry { Name: unknown; MachineUsername: unknown; ServerPort: unknown }
+interface Entry {
+  Name: unknown;
+  MachineUsername: unknown;
+  ServerPort: unknown;
+}
 
 /** A node server from the built CLI; its own /ip_table entry and /server_info, over real HTTP. */
 async function nodeAnswers(extra: string[]): Promise<{ self: Entry; info: Record<string, unknown> }> {

@@ -32,7 +32,20 @@ describe('wire strings in logs', () => {
   it('a Hello name with a newline, sent to a host process, leaves one log line', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-logesc-'));
     dirs.push(dir);
-    const host = startCli(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', '0', '--port', '0', '--no-tls', '--json', '--config-dir', dir]);
+    const host = startCli([
+      '-s',
+      '--reverse-proxy',
+      '--bind',
+      '127.0.0.1',
+      '--control-port',
+      '0',
+      '--port',
+      '0',
+      '--no-tls',
+      '--json',
+      '--config-dir',
+      dir,
+    ]);
     const { port } = JSON.parse(await host.waitFor((l) => l.includes('"host-started"'))) as { port: number };
     const { socket } = await dial({ host: '127.0.0.1', port, tls: false, timeoutMs: 5_000 });
     defer(() => socket.destroy());
@@ -51,7 +64,11 @@ describe('wire strings in logs', () => {
     const h = await host({ tls: false });
     const echo = await echoServer();
     const description = 'db\nforged  row  online\x1b[2J';
-    await client(h, { tls: false, tunnels: [], services: [{ id: 'db', secret: 'generated-secret-0123456789', localPort: echo, description }] }).ready;
+    await client(h, {
+      tls: false,
+      tunnels: [],
+      services: [{ id: 'db', secret: 'generated-secret-0123456789', localPort: echo, description }],
+    }).ready;
     const listed = await listServices({ host: '127.0.0.1', port: h.port, token: h.token, tls: false });
     expect(listed[0]!.description).toBe(description); // the data is kept; only what is printed is escaped
     const table = servicesText(listed, false).split('\n');

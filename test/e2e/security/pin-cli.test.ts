@@ -22,8 +22,23 @@ describe('--fingerprint must be a SHA-256 fingerprint', () => {
   it('refuses malformed pins with exit 2 for connect, --list-services and --visit, stores nothing; a stored unparsable pin is a mismatch', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-pin-'));
     dirs.push(dir);
-    const host = startCli(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', '0', '--port', '0', '--json', '--config-dir', dir]);
-    const started = JSON.parse(await host.waitFor((l) => l.includes('"host-started"'))) as { port: number; fingerprint: string };
+    const host = startCli([
+      '-s',
+      '--reverse-proxy',
+      '--bind',
+      '127.0.0.1',
+      '--control-port',
+      '0',
+      '--port',
+      '0',
+      '--json',
+      '--config-dir',
+      dir,
+    ]);
+    const started = JSON.parse(await host.waitFor((l) => l.includes('"host-started"'))) as {
+      port: number;
+      fingerprint: string;
+    };
     const addr = `127.0.0.1:${started.port}`;
     const sha1 = 'AB:'.repeat(19) + 'AB';
     const truncated = started.fingerprint.slice(0, -3);
@@ -34,11 +49,43 @@ describe('--fingerprint must be a SHA-256 fingerprint', () => {
       expect(list.stderr).toContain('E_USAGE');
     }
     // openssl's default (SHA-1) fingerprint on every other command that takes --fingerprint.
-    const visit = await runCli(['--visit', 'web', '--host', addr, '--secret', 's', '--fingerprint', sha1, '--config-dir', dir]);
+    const visit = await runCli([
+      '--visit',
+      'web',
+      '--host',
+      addr,
+      '--secret',
+      's',
+      '--fingerprint',
+      sha1,
+      '--config-dir',
+      dir,
+    ]);
     expect(visit.code, visit.stderr).toBe(2);
-    const connect = await runCli(['-s', '--connect-reverse-proxy', addr, '--fingerprint', sha1, '--expose', String(web), '--exit-on-login-failure', '--config-dir', dir]);
+    const connect = await runCli([
+      '-s',
+      '--connect-reverse-proxy',
+      addr,
+      '--fingerprint',
+      sha1,
+      '--expose',
+      String(web),
+      '--exit-on-login-failure',
+      '--config-dir',
+      dir,
+    ]);
     expect(connect.code, connect.stderr).toBe(2);
-    const owner = await runCli(['-s', '--connect-reverse-proxy', addr, '--service', 'web', '--fingerprint', sha1, '--config-dir', dir]);
+    const owner = await runCli([
+      '-s',
+      '--connect-reverse-proxy',
+      addr,
+      '--service',
+      'web',
+      '--fingerprint',
+      sha1,
+      '--config-dir',
+      dir,
+    ]);
     expect(owner.code, owner.stderr).toBe(2);
     expect(await pins(dir)).toEqual({});
 
@@ -47,7 +94,10 @@ describe('--fingerprint must be a SHA-256 fingerprint', () => {
     expect((await runCli(['--list-services', addr, '--fingerprint', bare, '--config-dir', dir])).code).toBe(0);
 
     // A stored pin that does not parse must not mean "no pin".
-    const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8').catch(() => '{}')) as Record<string, unknown>;
+    const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8').catch(() => '{}')) as Record<
+      string,
+      unknown
+    >;
     await writeFile(path.join(dir, 'config.json'), JSON.stringify({ ...config, fingerprints: { [addr]: 'AA:BB:CC' } }));
     const stale = await runCli(['--list-services', addr, '--config-dir', dir]);
     expect(stale.code, stale.stderr).toBe(6);

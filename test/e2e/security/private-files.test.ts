@@ -19,7 +19,11 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 
-const exists = (file: string) => lstat(file).then(() => true, () => false);
+const exists = (file: string) =>
+  lstat(file).then(
+    () => true,
+    () => false,
+  );
 
 // issue 14, Low: identity.ts wrote the token through a predictable temp name and followed symlinks.
 describe('secrets on disk', () => {
@@ -78,7 +82,18 @@ describe('group- or world-writable config directories', () => {
   it('a 0777 config directory is refused with E_CONFIG (exit 2) naming it and the chmod fix; nothing is written', async () => {
     const dir = await tempDir();
     await chmod(dir, 0o777);
-    const host = await runCli(['-s', '--reverse-proxy', '--bind', '127.0.0.1', '--control-port', '0', '--port', '0', '--config-dir', dir]);
+    const host = await runCli([
+      '-s',
+      '--reverse-proxy',
+      '--bind',
+      '127.0.0.1',
+      '--control-port',
+      '0',
+      '--port',
+      '0',
+      '--config-dir',
+      dir,
+    ]);
     expect(host.code).toBe(2);
     expect(host.stderr).toContain('E_CONFIG');
     expect(host.stderr).toContain(dir);

@@ -17,7 +17,8 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-const owner = (clientId: string) => ({ clientId, name: clientId, acceptVisitor: () => undefined }) as unknown as ClientSession;
+const owner = (clientId: string) =>
+  ({ clientId, name: clientId, acceptVisitor: () => undefined }) as unknown as ClientSession;
 
 // issue 14, Medium 10: with many IDs, --list-services failed with E_TOO_LARGE.
 describe('the service list is paged', () => {
@@ -43,10 +44,22 @@ describe('the service list is paged', () => {
     const echo = await echoServer();
     const description = 'd'.repeat(200);
     // 20 owners at the per-owner cap of 32: about 170 KB of list, more than two 72 KB frames.
-    await Promise.all(Array.from({ length: 20 }, (_, o) => client(h, {
-      tls: false, tunnels: [],
-      services: Array.from({ length: 32 }, (_, i) => ({ id: `o${o}-s${i}`, secret: 'generated-secret-0123456789', localPort: echo, description })),
-    }).ready));
+    await Promise.all(
+      Array.from(
+        { length: 20 },
+        (_, o) =>
+          client(h, {
+            tls: false,
+            tunnels: [],
+            services: Array.from({ length: 32 }, (_, i) => ({
+              id: `o${o}-s${i}`,
+              secret: 'generated-secret-0123456789',
+              localPort: echo,
+              description,
+            })),
+          }).ready,
+      ),
+    );
     const listed = await listServices({ host: '127.0.0.1', port: h.port, token: h.token, tls: false });
     expect(listed).toHaveLength(640);
     expect(new Set(listed.map((s) => s.id)).size).toBe(640);
@@ -54,7 +67,11 @@ describe('the service list is paged', () => {
     dirs.push(dir);
     // execFile, not runCli: it waits for stdout to close (200 KB of output may trail the exit event), and
     // a slow reader is what cut the CLI's output short before it drained stdout on exit.
-    const cli = await promisify(execFile)(process.execPath, [CLI, '--list-services', `127.0.0.1:${h.port}`, '--token', h.token, '--no-tls', '--json', '--config-dir', dir], { maxBuffer: 16 * 1024 * 1024, timeout: 30_000 });
+    const cli = await promisify(execFile)(
+      process.execPath,
+      [CLI, '--list-services', `127.0.0.1:${h.port}`, '--token', h.token, '--no-tls', '--json', '--config-dir', dir],
+      { maxBuffer: 16 * 1024 * 1024, timeout: 30_000 },
+    );
     expect(cli.stderr).toBe('');
     expect((JSON.parse(cli.stdout) as { services: unknown[] }).services).toHaveLength(640);
   }, 60_000);
