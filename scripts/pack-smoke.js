@@ -22,7 +22,9 @@ function start(bin, args, test) {
     );
     child.on('exit', (code) => reject(new Error(`p2prc ${args.join(' ')} exited with ${code}`)));
     createInterface({ input: child.stdout }).on('line', (line) => {
-      if (test(line)) (clearTimeout(timer), resolve(line));
+      if (!test(line)) return;
+      clearTimeout(timer);
+      resolve(line);
     });
   });
 }
@@ -66,6 +68,9 @@ try {
   );
   console.log(`pack smoke: ${path.basename(tarball)} installed; --help ok; host on ${port}; ${published}`);
 } finally {
-  for (const c of children) (c.removeAllListeners('exit'), c.kill('SIGKILL'));
+  for (const c of children) {
+    c.removeAllListeners('exit');
+    c.kill('SIGKILL');
+  }
   rmSync(tmp, { recursive: true, force: true });
 }

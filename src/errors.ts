@@ -119,6 +119,7 @@ export function causeLines(err: unknown, max = 10): string[] {
  * event, the CLI's formatter and error line, the debug log), so no call site can forget it; here, at the
  * bottom layer, because every layer prints messages that carry such text. Costs nothing on the data path.
  */
+// eslint-disable-next-line no-control-regex -- control characters are what this strips
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 
 export function escapeControl(text: string): string {

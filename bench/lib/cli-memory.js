@@ -126,7 +126,10 @@ export async function cliClientMemory({ quick }) {
   } finally {
     clearTimeout(deadline);
     for (const c of children)
-      if (c.exitCode === null && c.signalCode === null) (c.kill('SIGKILL'), await once(c, 'exit'));
+      if (c.exitCode === null && c.signalCode === null) {
+        c.kill('SIGKILL');
+        await once(c, 'exit');
+      }
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,6 @@
 import { access, readFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { P2prcError } from '../errors.js';
 import { PACKAGE_ROOT } from '../version.js';
 import { compareVersions, parseFrpVersion } from './config.js';

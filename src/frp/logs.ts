@@ -7,6 +7,7 @@ export type FrpEvent =
   | { kind: 'proxy-ready'; proxy: string }
   | { kind: 'error'; error: P2prcError; proxy?: string; fatal: boolean };
 
+// eslint-disable-next-line no-control-regex -- frp colours its log lines with ANSI escapes
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 export function stripAnsi(line: string): string {

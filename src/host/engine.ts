@@ -267,7 +267,10 @@ export class NativeEngine {
   poolStats(): { dataPoolSize: number; dataPoolMisses: number } {
     let size = 0;
     let misses = this.closedPoolMisses;
-    for (const s of this.sessions.values()) ((size += s.idleCount), (misses += s.poolMisses));
+    for (const s of this.sessions.values()) {
+      size += s.idleCount;
+      misses += s.poolMisses;
+    }
     return { dataPoolSize: size, dataPoolMisses: misses };
   }
 

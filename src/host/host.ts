@@ -295,7 +295,10 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     const sum = (list: Iterable<HostedTunnel>) => {
       let bytesIn = 0;
       let bytesOut = 0;
-      for (const t of list) ((bytesIn += t.bytesIn), (bytesOut += t.bytesOut));
+      for (const t of list) {
+        bytesIn += t.bytesIn;
+        bytesOut += t.bytesOut;
+      }
       return { bytesIn, bytesOut };
     };
     const native = [...this.native.sessions.values()].map((s) => ({

@@ -49,7 +49,10 @@ export class YamuxDecoder {
   ) {}
 
   push(chunk: Buffer): YamuxFrame[] {
-    if (chunk.length > 0) (this.chunks.push(chunk), (this.size += chunk.length));
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.size += chunk.length;
+    }
     const out: YamuxFrame[] = [];
     for (;;) {
       if (this.body) {

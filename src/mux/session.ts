@@ -126,7 +126,10 @@ export class YamuxSession extends EventEmitter<{
       this.queue(h);
       this.queue(body);
       // Bulk fills a syscall on its own: holding it for the batch only keeps more bytes in memory.
-      if (body.length >= BATCH_LIMIT) (this.flush(), this.o.onBulk?.());
+      if (body.length >= BATCH_LIMIT) {
+        this.flush();
+        this.o.onBulk?.();
+      }
     },
     header: encodeHeader,
     forget: (sid: number) => this.streams.delete(sid),

@@ -19,7 +19,7 @@ export interface DirectOffer {
   mac: string;
 }
 
-export interface DirectAnswer extends DirectOffer {}
+export type DirectAnswer = DirectOffer;
 
 function mac(label: string, secret: string, parts: Array<string | Buffer>): string {
   const h = createHmac('sha256', secret).update(label);

@@ -10,7 +10,7 @@ import { START_MARKER, secureRelay, visitorHandshake } from './link.js';
 import { bridge } from '../direct/bridge.js';
 import { DirectVisit, type DirectMode, type PathState } from '../direct/visit.js';
 
-export interface HostAccess extends Omit<ConnectOptions, 'tunnels' | 'services'> {}
+export type HostAccess = Omit<ConnectOptions, 'tunnels' | 'services'>;
 
 export interface VisitOptions extends HostAccess {
   serviceId: string;

@@ -147,8 +147,15 @@ export class PairingPool<T, V extends Duplex, W extends Duplex> {
   /** Closes everything still waiting in the pool; later arrivals are closed at once. */
   close(): void {
     this.closed = true;
-    for (const [work, off] of this.idle) (off(), work.destroy());
+    for (const [work, off] of this.idle) {
+      off();
+      work.destroy();
+    }
     this.idle.clear();
-    for (const w of this.waiting.splice(0)) (clearTimeout(w.timer), w.off(), w.visitor.destroy());
+    for (const w of this.waiting.splice(0)) {
+      clearTimeout(w.timer);
+      w.off();
+      w.visitor.destroy();
+    }
   }
 }

@@ -56,8 +56,13 @@ export function encodeWsFrame(opcode: number, payload: Buffer): Buffer {
   const head = n < 126 ? Buffer.alloc(2) : n < 65536 ? Buffer.alloc(4) : Buffer.alloc(10);
   head[0] = 0x80 | opcode;
   if (n < 126) head[1] = n;
-  else if (n < 65536) ((head[1] = 126), head.writeUInt16BE(n, 2));
-  else ((head[1] = 127), head.writeBigUInt64BE(BigInt(n), 2));
+  else if (n < 65536) {
+    head[1] = 126;
+    head.writeUInt16BE(n, 2);
+  } else {
+    head[1] = 127;
+    head.writeBigUInt64BE(BigInt(n), 2);
+  }
   return Buffer.concat([head, payload]);
 }
 

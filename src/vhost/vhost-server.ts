@@ -59,7 +59,10 @@ export class VhostServer {
     const done: Array<[string, string]> = [];
     try {
       for (const d of domains)
-        for (const l of locations.length ? locations : ['']) (this.router.add(d, l, route), done.push([d, l]));
+        for (const l of locations.length ? locations : ['']) {
+          this.router.add(d, l, route);
+          done.push([d, l]);
+        }
     } catch (err) {
       for (const [d, l] of done) this.router.remove(d, l);
       throw err;

@@ -11,7 +11,11 @@ import type { AdminEvent, ClientView, TunnelView } from '../../src/admin/model.j
 
 const procs = new Set<ChildProcess>();
 afterEach(async () => {
-  for (const p of procs) if (p.exitCode === null && p.signalCode === null) (p.kill('SIGKILL'), await once(p, 'exit'));
+  for (const p of procs) {
+    if (p.exitCode !== null || p.signalCode !== null) continue;
+    p.kill('SIGKILL');
+    await once(p, 'exit');
+  }
   procs.clear();
   await cleanup();
 });

@@ -49,7 +49,7 @@ function cellText(page: Page, tunnel: string, selector: string): Promise<string 
 describe.skipIf(!hasChromium)(`dashboard in a real browser (${CHROMIUM})`, () => {
   it('shows the tunnel with its public port, a visitor count that rises, and refusals', async () => {
     const { h, admin } = await hostWithAdmin();
-    const { c, web, t } = await aliceWeb(h);
+    const { t } = await aliceWeb(h);
 
     const page = await (await browser()).newPage();
     await page.setViewport({ width: 1400, height: 800 });

@@ -186,7 +186,10 @@ describe('recovery', () => {
     const garbage = net.connect(h.port, '127.0.0.1');
     const huge = net.connect(h.port, '127.0.0.1');
     const silent = net.connect(h.port, '127.0.0.1');
-    for (const s of [garbage, huge, silent]) (defer(() => s.destroy()), s.on('error', () => undefined));
+    for (const s of [garbage, huge, silent]) {
+      defer(() => s.destroy());
+      s.on('error', () => undefined);
+    }
     garbage.write('GET / HTTP/1.1\r\n\r\n');
     huge.write(Buffer.concat([Buffer.from('P2RC\x01', 'latin1'), Buffer.from([0x7f, 0xff, 0xff, 0xff, 1])]));
     await Promise.all([once(garbage, 'close'), once(huge, 'close'), once(silent, 'close')]);

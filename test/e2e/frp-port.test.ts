@@ -19,7 +19,11 @@ const procs = new Set<ChildProcess>();
 const dirs: string[] = [];
 const services: HostService[] = [];
 afterEach(async () => {
-  for (const p of procs) if (p.exitCode === null && p.signalCode === null) (p.kill('SIGKILL'), await once(p, 'exit'));
+  for (const p of procs) {
+    if (p.exitCode !== null || p.signalCode !== null) continue;
+    p.kill('SIGKILL');
+    await once(p, 'exit');
+  }
   procs.clear();
   for (const s of services.splice(0)) await s.close();
   await cleanup();

@@ -16,7 +16,11 @@ import { cleanup, defer, echoExact, echoServer, freePort, host, listen, sha256, 
 
 const procs = new Set<ChildProcess>();
 afterEach(async () => {
-  for (const p of procs) if (p.exitCode === null && p.signalCode === null) (p.kill('SIGKILL'), await once(p, 'exit'));
+  for (const p of procs) {
+    if (p.exitCode !== null || p.signalCode !== null) continue;
+    p.kill('SIGKILL');
+    await once(p, 'exit');
+  }
   procs.clear();
   await cleanup();
 });

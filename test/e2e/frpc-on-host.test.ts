@@ -22,7 +22,11 @@ import {
 const procs = new Set<ChildProcess>();
 const dirs: string[] = [];
 afterEach(async () => {
-  for (const p of procs) if (p.exitCode === null && p.signalCode === null) (p.kill('SIGKILL'), await once(p, 'exit'));
+  for (const p of procs) {
+    if (p.exitCode !== null || p.signalCode !== null) continue;
+    p.kill('SIGKILL');
+    await once(p, 'exit');
+  }
   procs.clear();
   await cleanup();
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));

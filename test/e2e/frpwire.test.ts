@@ -3,7 +3,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { killAll, parsePublished, runCli, startCli } from '../helpers/cli.js';
@@ -15,7 +14,10 @@ const frpsProcs = new Set<ChildProcess>();
 afterEach(async () => {
   await killAll();
   await cleanup();
-  for (const p of frpsProcs) (p.kill('SIGKILL'), await once(p, 'exit').catch(() => undefined));
+  for (const p of frpsProcs) {
+    p.kill('SIGKILL');
+    await once(p, 'exit').catch(() => undefined);
+  }
   frpsProcs.clear();
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });

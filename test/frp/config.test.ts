@@ -68,7 +68,10 @@ describe('frp config rendering', () => {
   });
 
   it('TOML for frps and frpc means what the options say', () => {
-    const s = parseToml(renderServerConfig(server, 'toml')) as Record<string, any>;
+    const s = parseToml(renderServerConfig(server, 'toml')) as Record<
+      string,
+      Record<string, unknown> & Array<Record<string, unknown>>
+    >;
     expect(s).toMatchObject({
       bindAddr: '127.0.0.1',
       bindPort: 7000,
@@ -76,7 +79,10 @@ describe('frp config rendering', () => {
       maxPortsPerClient: 5,
     });
     expect(s.allowPorts).toEqual([{ start: 6000, end: 6100 }, { single: 7001 }]);
-    const c = parseToml(renderClientConfig(client, 'toml')) as Record<string, any>;
+    const c = parseToml(renderClientConfig(client, 'toml')) as Record<
+      string,
+      Record<string, unknown> & Array<Record<string, unknown>>
+    >;
     expect(c).toMatchObject({
       serverAddr: '203.0.113.10',
       serverPort: 7000,
@@ -99,7 +105,10 @@ describe('frp config rendering', () => {
 
   it('escapes TOML strings and refuses values that would inject INI lines', () => {
     const tricky = 'a"b\\c\nd';
-    const c = parseToml(renderClientConfig({ ...client, token: tricky }, 'toml')) as Record<string, any>;
+    const c = parseToml(renderClientConfig({ ...client, token: tricky }, 'toml')) as Record<
+      string,
+      Record<string, unknown> & Array<Record<string, unknown>>
+    >;
     expect(c.auth.token).toBe(tricky);
     expect(() => renderClientConfig({ ...client, token: 'x\n[evil]' }, 'ini')).toThrow(
       expect.objectContaining({ code: 'E_CONFIG' }),

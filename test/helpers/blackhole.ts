@@ -25,7 +25,10 @@ export async function blackholeProxy(targetPort: number): Promise<{ port: number
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   defer(() => {
-    for (const [a, b] of pairs) (a.destroy(), b.destroy());
+    for (const [a, b] of pairs) {
+      a.destroy();
+      b.destroy();
+    }
     server.close();
   });
   return {
@@ -33,7 +36,10 @@ export async function blackholeProxy(targetPort: number): Promise<{ port: number
     freeze: () => void (frozen = true),
     thaw: () => {
       // Connections that lived through the outage are dead by now on both ends' clocks.
-      for (const [a, b] of pairs) (a.destroy(), b.destroy());
+      for (const [a, b] of pairs) {
+        a.destroy();
+        b.destroy();
+      }
       frozen = false;
     },
   };

@@ -119,7 +119,9 @@ export async function echoExact(port: number, payload: Buffer, timeoutMs = 60_00
     socket.on('data', (d: Buffer) => {
       hash.update(d);
       length += d.length;
-      if (length >= payload.length) (clearTimeout(timer), resolve());
+      if (length < payload.length) return;
+      clearTimeout(timer);
+      resolve();
     });
     socket.once(
       'close',

@@ -11,8 +11,14 @@ export async function tapProxy(
   const sockets = new Set<net.Socket>();
   const server = net.createServer({ allowHalfOpen: true }, (a) => {
     const b = net.connect({ port: targetPort, host: '127.0.0.1', allowHalfOpen: true });
-    for (const s of [a, b])
-      (sockets.add(s), s.on('error', () => (a.destroy(), b.destroy())), s.once('close', () => sockets.delete(s)));
+    for (const s of [a, b]) {
+      sockets.add(s);
+      s.on('error', () => {
+        a.destroy();
+        b.destroy();
+      });
+      s.once('close', () => sockets.delete(s));
+    }
     const forward = (from: net.Socket, to: net.Socket) => {
       from.on('data', (d: Buffer) => {
         chunks.push(Buffer.from(d));

@@ -60,7 +60,10 @@ describe('--engine auto', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       defer(async () => {
-        if (frps.exitCode === null) (frps.kill('SIGKILL'), await once(frps, 'exit'));
+        if (frps.exitCode === null) {
+          frps.kill('SIGKILL');
+          await once(frps, 'exit');
+        }
       });
       const log: string[] = [];
       frps.stdout!.on('data', (d: Buffer) => log.push(d.toString()));

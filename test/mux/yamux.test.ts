@@ -11,8 +11,6 @@ import { until } from '../helpers/engine.js';
 
 /** Two in-memory ends of one connection: what one writes, the other reads, a tick later as on a socket. */
 function duplexPair(): [Duplex, Duplex] {
-  let a!: Duplex;
-  let b!: Duplex;
   const end = (to: () => Duplex) =>
     new Duplex({
       read() {},
@@ -30,8 +28,8 @@ function duplexPair(): [Duplex, Duplex] {
         done(err);
       },
     });
-  a = end(() => b);
-  b = end(() => a);
+  const a: Duplex = end(() => b);
+  const b: Duplex = end(() => a);
   return [a, b];
 }
 

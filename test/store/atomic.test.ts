@@ -20,7 +20,7 @@ async function rejection(p: Promise<unknown>): Promise<P2prcError> {
     await p;
   } catch (err) {
     if (err instanceof P2prcError) return err;
-    throw new Error(`expected a P2prcError, got ${String(err)}`);
+    throw new Error(`expected a P2prcError, got ${String(err)}`, { cause: err });
   }
   throw new Error('expected a rejection');
 }

@@ -39,8 +39,8 @@ describe('socket handoff from the frame channel', () => {
     const context = tls.createSecureContext({ key: keyPem, cert: certPem });
     let upstream: net.Socket | undefined;
     let closeSeenByEarlierOwner = false;
-    let listenersBefore: Function[] = [];
-    let listenersAfterDetach: Function[] = [];
+    let listenersBefore: unknown[] = [];
+    let listenersAfterDetach: unknown[] = [];
     const handedOff = new Promise<tls.TLSSocket>((resolve, reject) => {
       const host = net.createServer((raw) => {
         const socket = wrapServerTls(raw, context);

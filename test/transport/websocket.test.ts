@@ -133,8 +133,10 @@ describe('acceptWebSocket', () => {
             .map((f) => f.text)
             .join('')
             .includes('world')
-        )
-          (clearTimeout(timer), resolve());
+        ) {
+          clearTimeout(timer);
+          resolve();
+        }
       });
     });
     expect(frames.find((f) => f.opcode === WsOp.pong)?.text).toBe('p');

@@ -15,7 +15,11 @@ export function runUdpChannel(work: Duplex, localHost: string, localPort: number
   const decoder = new FrpMessageDecoder();
   const ping = setInterval(() => work.write(encodeFrpMessage(FrpMsg.Ping, {})), PING_MS);
   const sweep = setInterval(() => {
-    for (const [k, s] of sessions) if (Date.now() - s.lastSeen > IDLE_MS) (s.socket.close(), sessions.delete(k));
+    for (const [k, s] of sessions) {
+      if (Date.now() - s.lastSeen <= IDLE_MS) continue;
+      s.socket.close();
+      sessions.delete(k);
+    }
   }, IDLE_MS / 2);
   ping.unref();
   sweep.unref();
