@@ -72,10 +72,10 @@ export async function waitPort(port, timeoutMs = 15_000) {
   }
 }
 
+/** The directory $P2PRC_FRP_BIN_DIR names when it holds frps and frpc; undefined otherwise. */
 export function frpDir() {
-  const dir =
-    process.env.P2PRC_FRP_BIN_DIR ??
-    path.resolve(import.meta.dirname, '..', '..', '..', 'shared', 'frp', 'v0.31.2', 'linux-amd64');
+  const dir = process.env.P2PRC_FRP_BIN_DIR;
+  if (!dir) return undefined;
   return existsSync(path.join(dir, 'frps')) && existsSync(path.join(dir, 'frpc')) ? dir : undefined;
 }
 

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Runs frp 0.31.2's own CI suite (../shared/frp/v0.31.2/ci) with p2prc in place of frps, through
-# frps.sh. Expects every test but TestTLSOverKCP (KCP is out of scope) to pass; prints the suite's log
+# Runs frp 0.31.2's own CI suite ($P2PRC_FRP_BIN_DIR/../ci, next to the frp binaries) with p2prc in
+# place of frps, through frps.sh. Expects every test but TestTLSOverKCP (KCP is out of scope) to pass; prints the suite's log
 # only on failure, and always its last line, "frp suite: N passed, M failed".
 #   test/frp-suite/run.sh [extra go test flags, e.g. -test.run 'TestHttp$']
 # The suite uses fixed ports, so runs are serialised with a lock shared by everyone on this machine.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-bin_dir="${P2PRC_FRP_BIN_DIR:-$repo/../shared/frp/v0.31.2/linux-amd64}"
+if [ -z "${P2PRC_FRP_BIN_DIR:-}" ]; then
+  echo "frp suite: skipped (P2PRC_FRP_BIN_DIR is not set; point it at frp 0.31.2's frps and frpc)"
+  exit 0
+fi
+bin_dir=$P2PRC_FRP_BIN_DIR
 suite="$bin_dir/../ci/run-suite.sh"
 if [ ! -x "$suite" ] || [ ! -x "$bin_dir/frpc" ]; then
   echo "frp suite: skipped (no frp 0.31.2 CI suite at $suite; set P2PRC_FRP_BIN_DIR)"

@@ -2,12 +2,11 @@ import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
-/** Where the real frp binaries are: $P2PRC_FRP_BIN_DIR, else the team's copy next to the repository. */
-export const FRP_DIR =
-  process.env.P2PRC_FRP_BIN_DIR ??
-  path.resolve(import.meta.dirname, '..', '..', '..', 'shared', 'frp', 'v0.31.2', 'linux-amd64');
-export const FRP_SKIP =
-  existsSync(path.join(FRP_DIR, 'frps')) && existsSync(path.join(FRP_DIR, 'frpc'))
+/** Where the real frp binaries are: only $P2PRC_FRP_BIN_DIR says (empty when unset, and the frp tests skip). */
+export const FRP_DIR = process.env.P2PRC_FRP_BIN_DIR ?? '';
+export const FRP_SKIP = !FRP_DIR
+  ? 'P2PRC_FRP_BIN_DIR is not set (set it to a directory with frps and frpc)'
+  : existsSync(path.join(FRP_DIR, 'frps')) && existsSync(path.join(FRP_DIR, 'frpc'))
     ? undefined
     : `no frp binaries in ${FRP_DIR} (set P2PRC_FRP_BIN_DIR to a directory with frps and frpc)`;
 if (FRP_SKIP) console.warn(`frp tests skipped: ${FRP_SKIP}`);
