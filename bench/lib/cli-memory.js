@@ -2,10 +2,10 @@
 // config.json, TLS on by default) against `p2prc -s --reverse-proxy`, both the built CLI. Its RSS is
 // read when the Published: line is out, then right after visitors, then once it has been idle long
 // enough for V8's memory reducer (it gives the young generation back about 8 s after the last full
-// collection when the process allocates little; docs/benchmarks.md, session 6). The CLI runs from a copy
+// collection when the process allocates little). The CLI runs from a copy
 // of the package at a path like a global install's (<prefix>/lib/node_modules/p2prc): Node's loader
 // does path work per file on the full path, and at the checkout's short path a client loading many
-// files stayed under V8's threshold for optimizing it where a real install did not (session 7).
+// files stayed under V8's threshold for optimizing it where a real install did not.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';

@@ -21,9 +21,9 @@ export async function nativeRounds({ list, httpPort, rounds, seconds, warmup, ca
         const byFigure = samples.get(p.name) ?? samples.set(p.name, new Map()).get(p.name);
         (byFigure.get(figure) ?? byFigure.set(figure, []).get(figure)).push(v);
       };
-      // One more try in the same round: twice in session 5 one measurement through frp failed (iperf3:
-      // "control socket has closed unexpectedly"; cause not found), and that single miss dropped every
-      // ratio against frp from the run. A path that fails twice in a round is dropped, as before.
+      // One more try in the same round: a measurement through frp can fail once (iperf3: "control
+      // socket has closed unexpectedly"; cause not found), and that single miss would drop every ratio
+      // against frp from the run. A path that fails twice in a round is dropped, as before.
       for (let attempt = 1; ; attempt++) {
         try {
           const figures = await capped(measure(p, { httpPort, seconds, warmup }), cap, p.name);

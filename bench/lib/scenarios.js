@@ -88,7 +88,7 @@ export async function scenarios({ quick, log }) {
             const before = { host: rssKB(route.pids.host), client: rssKB(route.pids.client) };
             record('idle RSS host', p, before.host / 1024, 'MB');
             record('idle RSS client', p, before.client / 1024, 'MB');
-            const n = quick ? 200 : 2000; // issue 16: 2,000 idle proxied connections
+            const n = quick ? 200 : 2000; // the target's 2,000 idle proxied connections
             const idle = await openMany(route.port, n);
             await settle(route);
             record('KB per idle conn (host)', p, (rssKB(route.pids.host) - before.host) / n, 'KB', {
@@ -148,8 +148,7 @@ async function perClient(results, echoPort, quick, log, cap) {
     // RSS growth after a collection, with V8's defaults. The first batch pays for the code and heap a
     // host's first clients bring in. V8 then grows its young generation in steps (about 1 to 8 MB of
     // pages here) as allocation goes on, and a step in the batch read as 40-50 KB a client of a batch of
-    // 100: the figure is the growth over batches 3 and 4, once two batches have warmed the host
-    // (docs/benchmarks.md, session 9; until then it was the second batch alone).
+    // 100: the figure is the growth over batches 3 and 4, once two batches have warmed the host.
     await collect(h.child);
     const start = rssKB(h.pid);
     let warm;

@@ -14,8 +14,8 @@ export interface CappedRequest {
  * rejects on I/O failure.
  *
  * node:http rather than the global fetch: the first fetch loads undici and compiles its WebAssembly
- * parser, about 10 MB that a node polling its peers keeps for the life of the process (issue 16's
- * idle client). Redirects are not followed: a peer's node server answers where it was asked.
+ * parser, about 10 MB that a node polling its peers keeps for the life of the process (an idle
+ * client among them). Redirects are not followed: a peer's node server answers where it was asked.
  */
 export function requestCapped(
   url: string,

@@ -1,7 +1,7 @@
 /**
  * The shape of config.json, checked on every read and every write (through conf's `deserialize` and
  * `serialize`). A hand-written check rather than conf's JSON Schema: ajv compiles a schema into code
- * when the file is opened, which was about 0.9 MB of an idle client's memory (docs/benchmarks.md, session 7).
+ * when the file is opened, which was about 0.9 MB of an idle client's memory.
  * Keys it does not know are left alone, as the schema left them.
  */
 export interface P2prcConfig {

@@ -1,7 +1,8 @@
 /**
  * The library's offline views (what `--view-rps`, `--view-rpm` and `--view-clients` show), as a
  * door of their own: src/index.ts re-exports all of it, and the CLI's view commands load only this,
- * so listing tunnels does not make V8 read every engine's code first (docs/benchmarks.md, "Startup").
+ * so listing tunnels does not make V8 read every engine's code first (`--view-rpm --json` to exit
+ * is one of the startup figures in docs/benchmarks.md).
  */
 export {
   viewServers,

@@ -106,7 +106,7 @@ describe("direct path through the host's signalling (loopback)", () => {
     await owner.close(); // its peer links go with it
     expect(await lost).toMatchObject({ kind: 'relayed', reason: expect.stringContaining('direct path lost') });
     const back = nextPath(v, 'direct', 30_000);
-    // The same owner key: a service ID stays bound to its owner across disconnects (issue 14).
+    // The same owner key: a service ID stays bound to its owner across disconnects, so no other token holder can take it over.
     await client(h, {
       tls: false,
       tunnels: [],

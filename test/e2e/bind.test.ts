@@ -5,7 +5,7 @@ import path from 'node:path';
 import { killAll, runCli, startCli } from '../helpers/cli.js';
 import { startCliHost, tempDir } from '../helpers/newuser.js';
 
-// The client's node server listens where its record says (issue 15, Missing): loopback by default,
+// The client's node server listens where its record says: loopback by default,
 // --bind to change it. No traffic goes to a non-loopback address: the listening socket is read from ss.
 const dirs: string[] = [];
 afterEach(async () => {

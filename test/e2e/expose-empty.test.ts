@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { killAll, parsePublished, startCli } from '../helpers/cli.js';
 import { freePort, startCliHost, tempDir } from '../helpers/newuser.js';
 
-// `--expose <port>` with nothing listening (issue 15, Missing): warned at start, and again while visitors fail.
+// `--expose <port>` with nothing listening: warned at start, and again while visitors fail.
 const dirs: string[] = [];
 afterEach(async () => {
   await killAll();

@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { killAll, startCli } from '../helpers/cli.js';
 import { freePort, tempDir } from '../helpers/newuser.js';
 
-// The first connection: a signal while it is still being tried, and auto with a bootstrap node on a fresh dir (issue 15, Broken 4 and 7).
+// The first connection: a signal while it is still being tried, and auto with a bootstrap node on a fresh dir.
 const dirs: string[] = [];
 const dir = async (label: string) => (dirs.push(await tempDir(label)), dirs.at(-1)!);
 afterEach(async () => {
@@ -35,7 +35,7 @@ describe('first connection', () => {
   it('auto with --bootstrap on a fresh dir asks the bootstrap node, and keeps asking until a host is usable', async () => {
     // The bootstrap node is the host's own node server, started only after the client began asking it.
     const nodePort = await freePort();
-    // The token goes only to a host the operator confirmed (--trust, issue 14): learn the host's
+    // The token goes only to a host the operator confirmed (--trust): learn the host's
     // certificate from a first start of it, stopped again before the client begins.
     const hostDir = await dir('host');
     const hostArgs = [

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { killAll, runCli } from '../helpers/cli.js';
 
-// What a new user runs first: environment variables, help, mistyped flags (issue 15).
+// What a new user runs first: environment variables, help, mistyped flags.
 let dir: string;
 beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-first-'));

@@ -8,7 +8,7 @@ import { generateSelfSignedCert } from '../../src/transport/cert.js';
 import { killAll, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/newuser.js';
 
-// A server that is not a p2prc host at the address, in TLS and plaintext modes (issue 15, Broken 5).
+// A server that is not a p2prc host at the address, in TLS and plaintext modes.
 const dirs: string[] = [];
 const servers: net.Server[] = [];
 afterEach(async () => {

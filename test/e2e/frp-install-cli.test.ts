@@ -10,7 +10,7 @@ import { tempDir } from '../helpers/newuser.js';
 import { writeTar } from '../../src/frp/tar.js';
 
 // `p2prc frp install` from the built CLI against a local mirror (P2PRC_FRP_MIRROR), with the package's
-// own vendor/frp.json: into the config dir, the newest version by default, --version to pick (issue 15).
+// own vendor/frp.json: into the config dir, the newest version by default, --version to pick.
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const manifest = JSON.parse(await readFile(path.join(ROOT, 'vendor', 'frp.json'), 'utf8')) as {
   versions: Record<string, { checksums: string; platforms: Record<string, string> }>;

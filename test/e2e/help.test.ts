@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { fold, renderExamples } from '../../src/cli/help.js';
 
-// --help as a new user reads it (issue 15, Confusing): examples whole, frp's commands with their own help.
+// --help as a new user reads it: examples whole, frp's commands with their own help.
 
 /** The Examples section of a help text: its command lines (two spaces in) and description lines (six). */
 function examplesOf(help: string): { commands: string[]; descriptions: string[] } {

@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { killAll, parsePublished, runCli, startCli } from '../helpers/cli.js';
 import { freePort, startCliHost, tempDir } from '../helpers/newuser.js';
 
-// A client's ports after a crash or a refused login (issue 15, Broken 2).
+// A client's ports after a crash or a refused login.
 const dirs: string[] = [];
 const dir = async (label: string) => (dirs.push(await tempDir(label)), dirs.at(-1)!);
 afterEach(async () => {

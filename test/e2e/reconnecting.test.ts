@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { killAll, runCli, startCli, type Running } from '../helpers/cli.js';
 import { freePort, tempDir } from '../helpers/newuser.js';
 
-// --view-rpm while the host is down and the client retries (issue 15, Confusing): "reconnecting".
+// --view-rpm while the host is down and the client retries: "reconnecting".
 const dirs: string[] = [];
 afterEach(async () => {
   await killAll();

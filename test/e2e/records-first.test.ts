@@ -4,7 +4,7 @@ import path from 'node:path';
 import { killAll, runCli } from '../helpers/cli.js';
 import { startCliHost, tempDir } from '../helpers/newuser.js';
 
-// Records are checked before any host is contacted; an unusable config dir is one error on both sides (issue 15, Broken 3 and 6).
+// Records are checked before any host is contacted; an unusable config dir is one error on both sides.
 const dirs: string[] = [];
 const dir = async (label: string) => (dirs.push(await tempDir(label)), dirs.at(-1)!);
 afterEach(async () => {

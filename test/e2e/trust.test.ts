@@ -4,7 +4,7 @@ import path from 'node:path';
 import { killAll, runCli, startCli } from '../helpers/cli.js';
 import { freePort, tempDir } from '../helpers/newuser.js';
 
-// Trust on first use said out loud, the token remembered per host, a --expose port with nothing behind it (issue 15).
+// Trust on first use said out loud, the token remembered per host, a --expose port with nothing behind it.
 const dirs: string[] = [];
 const dir = async (label: string) => (dirs.push(await tempDir(label)), dirs.at(-1)!);
 afterEach(async () => {
@@ -55,7 +55,7 @@ describe('what a client keeps about a host', () => {
     ]);
     await first.waitFor((l) => l.startsWith('Published:') && l.endsWith(`(expose-${empty})`));
     await first.waitFor((l) => l.includes(`nothing listens on 127.0.0.1:${empty} (expose-${empty})`), 10_000, 'stderr');
-    // Log lines carry a timestamp and level before the message (issue 19).
+    // Log lines carry a timestamp and level before the message.
     expect(first.stderr.some((l) => l.endsWith(` pinned ${fingerprint} for 127.0.0.1:${port}`))).toBe(true);
     expect(first.stderr.some((l) => l.includes(`token for 127.0.0.1:${port} stored in`))).toBe(true);
     expect(first.stderr.join('\n')).not.toContain(TOKEN);

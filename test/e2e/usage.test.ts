@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { killAll, runCli } from '../helpers/cli.js';
 
-// Mistyped flags, help, --json errors, --repair where the error suggests it (issue 15, Confusing).
+// Mistyped flags, help, --json errors, --repair where the error suggests it.
 let dir: string;
 beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-usage-'));

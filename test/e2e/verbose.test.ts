@@ -4,7 +4,7 @@ import { killAll, runCli, startCli } from '../helpers/cli.js';
 import { freePort, tempDir } from '../helpers/newuser.js';
 import { causeLines, P2prcError } from '../../src/errors.js';
 
-// --verbose shows what the OS said on connection failures (issue 15, Missing).
+// --verbose shows what the OS said on connection failures.
 let dir: string | undefined;
 afterEach(async () => {
   await killAll();

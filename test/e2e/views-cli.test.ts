@@ -5,7 +5,7 @@ import path from 'node:path';
 import { CLI, killAll, runCli } from '../helpers/cli.js';
 import { freePort, startCliHost, tempDir } from '../helpers/newuser.js';
 
-// --view-rps and --view-rpm as a new user meets them (issue 15, Confusing).
+// --view-rps and --view-rpm as a new user meets them.
 const VERSION = (
   JSON.parse(await readFile(path.resolve(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as {
     version: string;

@@ -65,7 +65,7 @@ describe('the p2prc frp-wire client against the p2prc frp-wire server (no frp bi
     });
     await expect(c.start()).rejects.toMatchObject({ code: 'E_AUTH' });
     expect(h.host.tunnels()).toEqual([]);
-    // Refusals are logged with their code and the peer address (issue 19).
+    // Refusals are logged with their code and the peer address, so an operator can tell who was refused and why.
     expect(
       logs.some((m) => /^login from 127\.0\.0\.1:\d+ refused: E_AUTH frp login: authorization failed$/.test(m)),
     ).toBe(true);

@@ -122,7 +122,7 @@ describe('UDP tunnels', () => {
     const from = `${raw.localAddress}:${raw.localPort}`;
     raw.write(Buffer.concat([encodePreamble(), encodeFrame(MsgType.UdpData, Buffer.from([0, 0, 0, 1, 9, 1]))]));
     await once(raw, 'close');
-    // A refusal (issue 19): logged with the stage, the peer address and the code.
+    // A refusal is logged with the stage, the peer address and the code.
     await until(
       () => logs.some((m) => m.startsWith(`login from ${from} refused: E_PROTOCOL `)),
       5_000,

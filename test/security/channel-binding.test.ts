@@ -31,7 +31,7 @@ async function tlsRelay(upstreamPort: number): Promise<{ port: number; fingerpri
   return { port, fingerprint: cert.fingerprint, relayed: () => relayed };
 }
 
-// issue 14, Medium 8: a token-less relay could carry a first (trust-on-first-use) connection and get its certificate pinned.
+// A token-less relay must not carry a first (trust-on-first-use) connection and get its own certificate pinned.
 describe('channel binding of the native auth', () => {
   it('a relaying TLS man-in-the-middle fails authentication; the direct connection works', async () => {
     const h = await host({ tls: true, token: 'bound-token' });

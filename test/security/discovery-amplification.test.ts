@@ -56,7 +56,7 @@ async function tableServer(table: () => IpTableEntry[]): Promise<{ port: number;
   return { port, polls: () => polls };
 }
 
-// issue 14, Low: the node polled attacker-chosen addresses (335 polls in 6 s from one peer's table).
+// A peer's table must not turn the node into a poller of attacker-chosen addresses: polls are bounded, with backoff.
 describe('discovery amplification', () => {
   it('a peer advertising 64 dead addresses gets a bounded number of polls out of the node, with backoff; a real node it names is still found', async () => {
     const dead = await closedPorts(64);

@@ -61,7 +61,7 @@ function rec(port: number, extra: Partial<ServerRecord> = {}): ServerRecord {
   };
 }
 
-// issue 14, High 4: a peer's IP table overwrote known hosts and steered configured tokens to its own host.
+// A peer's IP table must not overwrite known hosts, or it could steer configured tokens to its own host.
 describe('discovery poisoning', () => {
   it('peers never change an operator or pinned record; another fingerprint for a known address is a separate record; peer records are capped', () => {
     const mine = rec(1, { source: 'local', fingerprint: 'AA' });

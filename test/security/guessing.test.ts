@@ -14,7 +14,7 @@ const codeOf = async (p: Promise<unknown>) =>
     )) as P2prcError | undefined
   )?.code;
 
-// issue 14, Low: 108 wrong guesses per second, then the right one accepted.
+// Guessing a service secret is throttled per source and per ID, so no one can try secrets at line rate.
 describe('guessing service secrets is throttled', () => {
   it('backs off per source and per ID, doubling, and forgets after a quiet hour (pure)', () => {
     let now = 0;

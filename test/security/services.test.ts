@@ -34,7 +34,8 @@ async function socketPair(): Promise<[net.Socket, net.Socket]> {
 const fakeOwner = (clientId: string, user?: string) =>
   ({ clientId, name: clientId, user, acceptVisitor: () => undefined }) as unknown as ClientSession;
 
-// issue 14, Medium 5 and 10; Low: authenticated end of the sealed stream.
+// Service IDs stay with their owners; nothing an impostor owner receives lets it test guesses offline;
+// the registry cannot be exhausted; the end of a sealed stream is authenticated.
 describe('services: ownership, offline guessing, exhaustion', () => {
   it("an offline owner's ID stays bound to its owner key: another token holder gets E_CONFLICT, the owner gets it back after a restart", async () => {
     const h = await host({ tls: false });

@@ -22,7 +22,7 @@ async function register(channel: FrameChannel, tunnelId: string): Promise<string
   throw new Error('no answer to Register');
 }
 
-// issue 14, Low (code-read): the tunnel quota counted per self-chosen client id.
+// The tunnel quota counts per principal (account or address), not per self-chosen client id.
 describe('tunnel quota per principal', () => {
   it("principals: an account, else the client's address (an IPv6 /64 as one)", () => {
     expect(principalOf('alice', '127.0.0.1:4000')).toBe('user:alice');

@@ -34,7 +34,7 @@ async function echoed(v: dgram.Socket, port: number, msg: Buffer): Promise<boole
   }
 }
 
-// issue 14, Low (code-read): the UDP per-source map was unbounded for spoofed sources.
+// The UDP per-source map stays bounded, since sources can be spoofed at will.
 describe('UDP tunnels under many sources', () => {
   it('second-chance eviction: a source used since it was last passed over stays, a one-shot source goes', () => {
     const m = new Map([

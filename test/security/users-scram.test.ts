@@ -89,7 +89,7 @@ async function tryForgery(
   }
 }
 
-// issue 14, Low: users.json hashes were password-equivalent (knowing the hash let you log in).
+// users.json entries must not be password-equivalent: knowing an entry must not let you log in.
 describe('SCRAM-style users.json', () => {
   it('a stolen users.json entry cannot log in; the password can; a wrong password gets E_AUTH', async () => {
     const file = await usersFile();

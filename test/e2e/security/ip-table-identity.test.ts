@@ -29,7 +29,7 @@ async function nodeAnswers(extra: string[]): Promise<{ self: Entry; info: Record
   return { self, info };
 }
 
-// issue 14, Low: the unauthenticated /ip_table exposed MachineUsername (root) and the host name.
+// /ip_table is unauthenticated: it must not expose the user who runs the node (MachineUsername) or the host name.
 describe('who runs the node is opt-in', () => {
   it('by default /ip_table and /server_info carry empty strings in the same fields', async () => {
     const { self, info } = await nodeAnswers([]);

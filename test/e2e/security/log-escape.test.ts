@@ -21,7 +21,7 @@ afterEach(async () => {
 
 const FORGED = '[2026-01-01T00:00:00.000Z] info: client admin connected from 10.0.0.1:1';
 
-// issue 14, Low: a newline in a pre-auth Hello name forged host log lines.
+// A newline in a pre-auth Hello name must not forge host log lines.
 describe('wire strings in logs', () => {
   it('escapeControl keeps one line and leaves printable text alone', () => {
     expect(escapeControl('a\nb\r\x1b[2Jc\u2028\x7f\x9b')).toBe('a\\x0ab\\x0d\\x1b[2Jc\\u2028\\x7f\\x9b');

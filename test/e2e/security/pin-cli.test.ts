@@ -17,7 +17,7 @@ async function pins(dir: string): Promise<Record<string, string>> {
   return (JSON.parse(text) as { fingerprints?: Record<string, string> }).fingerprints ?? {};
 }
 
-// issue 14, High 3: a malformed --fingerprint used to turn pinning off and be saved as the pin.
+// A malformed --fingerprint must not turn pinning off, nor be saved as the pin.
 describe('--fingerprint must be a SHA-256 fingerprint', () => {
   it('refuses malformed pins with exit 2 for connect, --list-services and --visit, stores nothing; a stored unparsable pin is a mismatch', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-pin-'));

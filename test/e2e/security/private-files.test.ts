@@ -25,7 +25,7 @@ const exists = (file: string) =>
     () => false,
   );
 
-// issue 14, Low: identity.ts wrote the token through a predictable temp name and followed symlinks.
+// Secrets are written without following a symlink planted at a predictable temp name.
 describe('secrets on disk', () => {
   it('symlinks planted at the old temp names are not written through; the secrets are 0600 regular files', async () => {
     const root = await tempDir();
