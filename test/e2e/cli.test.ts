@@ -1,20 +1,16 @@
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { killAll, parsePublished, runCli, startCli, type Running } from '../helpers/cli.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
+const { tempDir } = useWorkspace();
 let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-cli-'));
+beforeEach(() => {
+  dir = tempDir('cli');
 });
-afterEach(async () => {
-  await killAll();
-  await rm(dir, { recursive: true, force: true });
-});
-afterAll(killAll);
 
 async function startHost(
   extra: string[] = [],

@@ -4,17 +4,9 @@ import { once } from 'node:events';
 import { createHash } from 'node:crypto';
 import { startHost, connect, type HostHandle, type ReverseProxyClient, type ConnectOptions } from '../../src/index.js';
 import type { HostOptions } from '../../src/host/options.js';
+import { defer } from './workspace.js';
 
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-
-/** Registers a cleanup; run them all (newest first) in afterEach, also when a test failed. */
-export function defer(fn: () => Promise<unknown> | unknown): void {
-  cleanups.push(fn);
-}
-
-export async function cleanup(): Promise<void> {
-  for (const fn of cleanups.splice(0).reverse()) await Promise.resolve(fn()).catch(() => undefined);
-}
+export { cleanup, defer } from './workspace.js';
 
 export async function host(options: HostOptions = {}): Promise<HostHandle> {
   const h = await startHost({ controlPort: 0, bind: '127.0.0.1', heartbeatMs: 1_000, ...options });
