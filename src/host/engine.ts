@@ -87,12 +87,16 @@ export class NativeEngine {
     };
   }
 
-  /** A connection that is not frp's (`first` is its first byte, still in the stream); resolves once it has a role. */
-  async accept(raw: net.Socket, first: number, remote: string): Promise<void> {
+  /**
+   * A connection that is not frp's (`first` is its first byte, still in the stream; `secured` its TLS
+   * layer when the front door already opened it); resolves once it has a role.
+   */
+  async accept(raw: net.Socket, first: number, remote: string, secured?: tls.TLSSocket): Promise<void> {
     const { options, tls: context } = this.d;
     const kind = classifyFirstByte(first);
     let socket: net.Socket = raw;
-    if (kind === 'tls' && context) socket = wrapServerTls(raw, context);
+    if (secured) socket = secured;
+    else if (kind === 'tls' && context) socket = wrapServerTls(raw, context);
     else if (kind === 'p2prc' && context) throw new P2prcError('E_TLS', 'plaintext connection to a TLS-only host');
     else if (kind !== 'p2prc')
       throw new P2prcError('E_PROTOCOL', `unrecognized protocol (first byte 0x${first.toString(16)})`);

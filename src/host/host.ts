@@ -1,17 +1,18 @@
 import { formatAddress } from '../protocol/address.js';
 import net from 'node:net';
+import type tls from 'node:tls';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { P2prcError, escapeControl, toP2prcError, type ErrorCode } from '../errors.js';
 import { FrpWireServer } from '../frp-wire/server/frp-server.js';
-import { listenTcp, serverTlsContext } from '../transport/net.js';
+import { listenTcp, serverTlsContext, wrapServerTls } from '../transport/net.js';
 import { adoptHeldListener } from '../transport/held-listener.js';
 import { peekByte } from '../transport/read.js';
 import { VhostServer } from '../vhost/vhost-server.js';
 import { Admission, defaultAdmissionLimits } from './admission.js';
 import { NativeEngine } from './engine.js';
 import { hostFrpPorts } from './frp-ports.js';
-import { isFrpFirstByte } from './handshake.js';
+import { classifyFirstByte, isFrpFirstByte } from './handshake.js';
 import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.js';
 import { PortPolicy } from './ports.js';
 import { PrincipalQuota, type RegistryOptions } from './register.js';
@@ -78,6 +79,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
   private readonly reservations: Reservations;
   private readonly native: NativeEngine;
   private readonly frp: FrpWireServer<HostedTunnel> | undefined;
+  private readonly tlsContext: tls.SecureContext | undefined;
   /** The HTTP virtual-host listener (--vhost-http-port), shared by frp http proxies and native http tunnels. */
   readonly vhost: VhostServer | undefined;
 
@@ -86,7 +88,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     const o = (this.options = resolveHostOptions(options));
     this.policy = new PortPolicy(o.allowPorts);
     this.admission = new Admission(defaultAdmissionLimits(o.maxPendingHandshakes, o.maxPendingPerSource));
-    const context = o.tls ? serverTlsContext(options.keyPem, options.certPem) : undefined;
+    const context = (this.tlsContext = o.tls ? serverTlsContext(options.keyPem, options.certPem) : undefined);
     const registry: RegistryOptions = {
       policy: this.policy,
       bind: o.bind,
@@ -250,7 +252,8 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     try {
       // Before TLS there is nothing to wait for: a client's first byte follows its connect at once.
       const first = await peekByte(raw, Math.min(handshakeTimeoutMs, FIRST_BYTE_TIMEOUT_MS));
-      if (isFrpFirstByte(first) && this.frp) await this.frp.accept(raw, first, open, remote);
+      if (classifyFirstByte(first) === 'tls' && this.tlsContext) await this.acceptTls(raw, open, remote);
+      else if (isFrpFirstByte(first) && this.frp) await this.frp.accept(raw, first, open, remote);
       else if (open) throw new P2prcError('E_PROTOCOL', 'only frp clients are served on the open port');
       else await this.native.accept(raw, first, remote);
     } catch (err) {
@@ -264,6 +267,22 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
       clearTimeout(deadline);
       settle();
     }
+  }
+
+  /**
+   * A bare TLS ClientHello: p2prc's own clients, and frpc 0.50+ (TLS on, no 0x17 head byte by
+   * default), as frps takes it. What comes first inside TLS says which: p2prc's preamble or frp's.
+   */
+  private async acceptTls(raw: net.Socket, open: boolean, remote: string): Promise<void> {
+    const secured = wrapServerTls(raw, this.tlsContext!);
+    const inner = await peekByte(secured, this.options.handshakeTimeoutMs);
+    const kind = classifyFirstByte(inner);
+    if (kind !== 'p2prc' && isFrpFirstByte(inner) && this.frp)
+      return this.frp.accept(raw, inner, open, remote, secured);
+    if (open) throw new P2prcError('E_PROTOCOL', 'only frp clients are served on the open port');
+    if (kind !== 'p2prc')
+      throw new P2prcError('E_PROTOCOL', `unrecognized protocol inside TLS (first byte 0x${inner.toString(16)})`);
+    return this.native.accept(raw, 0x16, remote, secured);
   }
 
   /** Whether an authenticated client (native or frp) lives at this address: its connections skip the strangers' queue. */

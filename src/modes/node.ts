@@ -84,7 +84,7 @@ async function chooseEngine(
   if (o.engine === 'auto') {
     const choice = await detectEngine(o.proxy.host, o.proxy.port, tls, 3_000, pin);
     engine = choice.engine;
-    if (choice.engine === 'native') tls = choice.tls;
+    tls = choice.tls;
     o.onStatus?.(`engine: ${engine === 'frp' ? 'native frp-wire client' : engine} (${choice.reason})`);
   }
   // A stock frps found by auto is spoken to natively (no frp binary needed).
@@ -167,6 +167,7 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
             port: o.proxy.port,
             token,
             tcpMux: o.tcpMux ?? true,
+            tls,
             hostIsLocal,
             tunnels: frpTunnels(),
           })

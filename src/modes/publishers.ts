@@ -83,7 +83,12 @@ export class NativePublisher extends EventEmitter<PublisherEvents> implements Pu
   }
 }
 
-export type EngineChoice = { engine: 'native'; tls: boolean; reason: string } | { engine: 'frp'; reason: string };
+export interface EngineChoice {
+  engine: 'native' | 'frp';
+  /** For frp, whether frps answered over TLS (frp's 0x17 head byte). */
+  tls: boolean;
+  reason: string;
+}
 
 /**
  * --engine auto: a p2prc host answers our Hello; a stock frps is taken only when it identifies itself
@@ -109,8 +114,13 @@ export async function detectEngine(
   }
   if (fingerprint)
     return { engine: 'native', tls: true, reason: 'a fingerprint is pinned, so no fallback to plaintext or frp' };
-  if (await identifiesAsFrps(host, port, timeoutMs))
-    return { engine: 'frp', reason: 'the port answered a frp login: a stock frps' };
+  const frps = await identifiesAsFrps(host, port, timeoutMs);
+  if (frps)
+    return {
+      engine: 'frp',
+      tls: frps.tls,
+      reason: `the port answered a frp login${frps.tls ? ' over TLS' : ''}: a stock frps`,
+    };
   try {
     const { socket } = await dial({ host, port, tls: false, timeoutMs });
     socket.destroy();

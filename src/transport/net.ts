@@ -16,6 +16,8 @@ export interface DialOptions {
   signal?: AbortSignal | undefined;
   /** A TLS session from an earlier connection to resume (saves a full handshake per data connection). */
   session?: Buffer | undefined;
+  /** A byte sent in clear before the TLS ClientHello (frp's 0x17, which every frps with TLS accepts). */
+  headByte?: number | undefined;
 }
 
 export interface Dialed {
@@ -142,17 +144,23 @@ export async function dial(options: DialOptions): Promise<Dialed> {
       tuneSocket(socket);
       return { socket, fingerprint: undefined, tlsSocket: undefined };
     }
-    // allowHalfOpen is honoured by tls.connect at run time but missing from @types/node's ConnectionOptions.
-    const tlsSocket = tls.connect({
-      host: options.host,
-      port: options.port,
+    let under: net.Socket | undefined;
+    if (options.headByte !== undefined) {
+      under = socket = net.connect({ host: options.host, port: options.port, allowHalfOpen: true });
+      await awaitEvent(under, 'connect', options.timeoutMs, what, options.signal);
+      under.write(Buffer.of(options.headByte));
+    }
+    const connectOptions: tls.ConnectionOptions & { allowHalfOpen: boolean } = {
+      ...(under ? { socket: under } : { host: options.host, port: options.port }),
       // Self-signed host certificates are verified by fingerprint below, not by a CA chain.
       rejectUnauthorized: false,
       ciphers: tlsCiphers(),
       session: options.session,
+      // Honoured by tls.connect at run time but missing from @types/node's ConnectionOptions.
       allowHalfOpen: true,
       servername: net.isIP(options.host) ? undefined : options.host,
-    } as tls.ConnectionOptions);
+    };
+    const tlsSocket = tls.connect(connectOptions);
     socket = tlsSocket;
     await awaitEvent(tlsSocket, 'secureConnect', options.timeoutMs, what, options.signal);
     const pinned = options.fingerprint !== undefined ? normalizeFingerprint(options.fingerprint) : undefined;

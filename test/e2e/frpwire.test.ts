@@ -23,11 +23,11 @@ afterEach(async () => {
 });
 
 /** A stock frps 0.31.2; resolves once it logs that it started. */
-async function stockFrps(dir: string, port: number, tcpMux: boolean): Promise<ChildProcess> {
+async function stockFrps(dir: string, port: number, tcpMux: boolean, extra = ''): Promise<ChildProcess> {
   const ini = path.join(dir, 'frps.ini');
   await writeFile(
     ini,
-    `[common]\nbind_addr = 127.0.0.1\nbind_port = ${port}\ntoken = wire-token\ntcp_mux = ${tcpMux}\nlog_file = console\n`,
+    `[common]\nbind_addr = 127.0.0.1\nbind_port = ${port}\ntoken = wire-token\ntcp_mux = ${tcpMux}\nlog_file = console\n${extra}`,
   );
   const p = spawn(path.join(FRP_DIR, 'frps'), ['-c', ini], { stdio: ['ignore', 'pipe', 'ignore'] });
   frpsProcs.add(p);
@@ -104,6 +104,30 @@ describe.skipIf(!!FRP_SKIP)(
       },
       120_000,
     );
+
+    it('a frps that takes TLS only (tls_only) is reached over TLS by default, no flag needed', async () => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-wire-'));
+      dirs.push(dir);
+      const port = await freePort();
+      await stockFrps(dir, port, true, 'tls_only = true\n');
+      const echo = await echoServer();
+      const client = startCli([
+        '-s',
+        '--connect-reverse-proxy',
+        `127.0.0.1:${port}`,
+        '--protocol',
+        'frp',
+        '--token',
+        'wire-token',
+        '--expose',
+        String(echo),
+        '--config-dir',
+        dir,
+      ]);
+      const pub = parsePublished(await client.waitFor((l) => l.includes(`-> 127.0.0.1:${echo} (`)));
+      const payload = randomBytes(1024 * 1024);
+      expect(await echoExact(pub.port, payload)).toBe(sha256(payload));
+    });
 
     it('--bind ::1: the node server listens there and frps visitors reach it through the tunnel', async () => {
       const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-wire-'));

@@ -20,12 +20,18 @@ function frpPort(h: HostHandle, name: string): Promise<number> {
   });
 }
 
-function frpClient(h: HostHandle, tunnels: FrpWireTunnel[], o: { tcpMux: boolean; token?: string }): FrpWireClient {
+function frpClient(
+  h: HostHandle,
+  tunnels: FrpWireTunnel[],
+  o: { tcpMux: boolean; token?: string; tls?: boolean; tlsHeadByte?: boolean },
+): FrpWireClient {
   const c = new FrpWireClient({
     host: '127.0.0.1',
     port: h.port,
     token: o.token ?? h.token,
     tcpMux: o.tcpMux,
+    tls: o.tls ?? false,
+    tlsHeadByte: o.tlsHeadByte,
     tunnels,
     heartbeatMs: 1_000,
   });
@@ -53,6 +59,25 @@ describe('the p2prc frp-wire client against the p2prc frp-wire server (no frp bi
       many.forEach((hash, i) => expect(hash).toBe(sha256(Buffer.from(`visitor ${i} `.repeat(100)))));
     },
   );
+
+  // frpc 0.50+ opens TLS with a bare ClientHello (disableCustomTLSFirstByte defaults to true); older
+  // frpc, and frpc told otherwise, send 0x17 first. Both reach the host's control port, with or without tcpMux.
+  it.each([
+    { tcpMux: true, tlsHeadByte: false },
+    { tcpMux: false, tlsHeadByte: false },
+    { tcpMux: true, tlsHeadByte: true },
+  ])('over TLS (%o): logs in and carries a visitor byte for byte', async ({ tcpMux, tlsHeadByte }) => {
+    const h = await host();
+    const echo = await echoServer();
+    const port = frpPort(h, 'web');
+    await frpClient(h, [{ name: 'web', localHost: '127.0.0.1', localPort: echo, remotePort: 0 }], {
+      tcpMux,
+      tls: true,
+      tlsHeadByte,
+    }).start();
+    const payload = randomBytes(256 * 1024);
+    expect(await echoExact(await port, payload)).toBe(sha256(payload));
+  });
 
   it('refuses a wrong token with E_AUTH and opens no port', async () => {
     const h = await host();

@@ -29,6 +29,10 @@ export interface FrpWireOptions {
   port: number;
   token: string;
   tcpMux: boolean;
+  /** TLS to frps (after frp's 0x17 head byte); frps with `transport.tls.force` takes nothing else. */
+  tls: boolean;
+  /** false: a bare ClientHello, as frpc 0.50+ sends by default. */
+  tlsHeadByte?: boolean;
   tunnels: FrpWireTunnel[];
   poolCount?: number;
   heartbeatMs?: number;
@@ -124,7 +128,7 @@ export class FrpWireClient extends EventEmitter<{
 
   /** One login; resolves once all proxies are up, with a promise that settles when the session is lost. */
   private async session(): Promise<{ lost: Promise<void> }> {
-    const dialer = await frpDialer(this.o.host, this.o.port, this.o.tcpMux);
+    const dialer = await frpDialer(this.o.host, this.o.port, this.o);
     this.dialer = dialer;
     try {
       const control = await dialer.open();

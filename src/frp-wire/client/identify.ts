@@ -5,25 +5,33 @@ import { YamuxSession } from '../../mux/session.js';
 import { dial } from '../../transport/net.js';
 import { FrpMsg, encodeFrpMessage } from '../codec/messages.js';
 import { readMessages } from '../codec/read.js';
+import { FRP_TLS_HEAD, type FrpTransport } from '../codec/conn.js';
 
 /**
  * Positive identification of a stock frps: it answers a Login with a LoginResp. The Login carries a
  * random key, nothing derived from any token, so a port that is not frps (or is a trap) learns
- * nothing. frps with tcp_mux (its default) only speaks yamux, so that is tried first, then plain.
+ * nothing. frps with tcp_mux (its default) only speaks yamux, so that is tried first; TLS before
+ * plaintext, since a frps with `transport.tls.force` closes plaintext. Says which transport answered.
  */
-export async function identifiesAsFrps(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  for (const mux of [true, false]) if (await answersLogin(host, port, mux, timeoutMs)) return true;
-  return false;
+export async function identifiesAsFrps(
+  host: string,
+  port: number,
+  timeoutMs: number,
+): Promise<FrpTransport | undefined> {
+  for (const tcpMux of [true, false])
+    for (const tls of [true, false])
+      if (await answersLogin(host, port, { tcpMux, tls }, timeoutMs)) return { tcpMux, tls };
+  return undefined;
 }
 
-async function answersLogin(host: string, port: number, mux: boolean, timeoutMs: number): Promise<boolean> {
+async function answersLogin(host: string, port: number, t: FrpTransport, timeoutMs: number): Promise<boolean> {
   let session: YamuxSession | undefined;
   let socket: Duplex | undefined;
   try {
-    socket = (await dial({ host, port, tls: false, timeoutMs })).socket;
+    socket = (await dial({ host, port, tls: t.tls, headByte: t.tls ? FRP_TLS_HEAD : undefined, timeoutMs })).socket;
     socket.on('error', () => socket?.destroy());
     let conn: Duplex = socket;
-    if (mux) {
+    if (t.tcpMux) {
       session = new YamuxSession(socket, { client: true, accept: false });
       conn = session.openStream();
       conn.on('error', () => conn.destroy());

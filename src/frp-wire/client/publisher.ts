@@ -9,6 +9,7 @@ export interface FrpWirePublisherOptions {
   port: number;
   token: string;
   tcpMux: boolean;
+  tls: boolean;
   hostIsLocal: boolean;
   tunnels: PortSpec[];
 }
@@ -52,6 +53,7 @@ export class FrpWirePublisher extends EventEmitter<{
       port: this.o.port,
       token: this.o.token,
       tcpMux: this.o.tcpMux,
+      tls: this.o.tls,
       tunnels: this.o.tunnels.map((t) => ({
         name: t.name,
         protocol: t.protocol,

@@ -13,6 +13,7 @@ import type { FrpTunnel } from './ports.js';
 export interface FrpControlContext<T extends FrpTunnel> extends FrpProxyServices<T> {
   key: Buffer;
   log(level: 'info' | 'warn' | 'debug', message: string): void;
+  /** Closes a control silent for this long; 0 for none (under tcp_mux, where yamux keepalives tell a dead peer). */
   heartbeatTimeoutMs: number;
   pairing: PairingLimits;
   /** A proxy request turned away (port taken, policy, quota...), for the refusal log and metrics. */
@@ -29,7 +30,7 @@ export class FrpControl<T extends FrpTunnel> implements VisitorSink {
   private readonly udp = new Map<string, FrpUdpProxy>();
   private readonly pool: PairingPool<FrpProxy, net.Socket, Duplex>;
   private lastSeen = Date.now();
-  private readonly watchdog: NodeJS.Timeout;
+  private readonly watchdog: NodeJS.Timeout | undefined;
   private closed = false;
   readonly since = new Date();
   /** ReqWorkConn sent and NewWorkConn received so far (see addWorkConn). */
@@ -62,12 +63,21 @@ export class FrpControl<T extends FrpTunnel> implements VisitorSink {
     pipeline(conn, dec, () => this.close());
     if (rest.length) dec.write(rest);
     conn.once('close', () => this.close());
-    this.watchdog = setInterval(
-      () => Date.now() - this.lastSeen > ctx.heartbeatTimeoutMs && this.close(),
-      Math.min(ctx.heartbeatTimeoutMs, 10_000),
-    );
-    this.watchdog.unref();
+    if (ctx.heartbeatTimeoutMs > 0) {
+      this.watchdog = setInterval(() => this.checkHeartbeat(), Math.min(ctx.heartbeatTimeoutMs, 10_000));
+      this.watchdog.unref();
+    }
     for (let i = 0; i < Math.min(Math.max(poolCount, 1), 5); i++) this.send(FrpMsg.ReqWorkConn, {});
+  }
+
+  private checkHeartbeat(): void {
+    const silentMs = Date.now() - this.lastSeen;
+    if (silentMs <= this.ctx.heartbeatTimeoutMs) return;
+    this.ctx.log(
+      'warn',
+      `frp client ${this.runId}: no message for ${Math.round(silentMs / 1000)} s; closing its control`,
+    );
+    this.close();
   }
 
   private send(type: number, body: object): void {

@@ -110,18 +110,20 @@ export class FrpWireServer<T extends FrpTunnel> {
     firstByte: number,
     open = false,
     remote = `${raw.remoteAddress}:${raw.remotePort}`,
+    secured?: tls.TLSSocket,
   ): Promise<void> {
-    let conn: net.Socket = raw;
+    // `secured`: the host opened TLS on a bare ClientHello and `firstByte` is the first byte inside it.
+    let conn: net.Socket = secured ?? raw;
     let first = firstByte;
-    let tls = false;
+    let tls = secured !== undefined;
     tuneSocket(raw);
     if (first === HTTP_GET) {
-      // frpc's protocol = websocket: an upgrade on /~!frp, then inside it what frpc sends over TCP.
-      const head = await readRequestHead(raw, this.o.handshakeTimeoutMs);
-      conn = acceptWebSocket(raw, head, FRP_WEBSOCKET_PATH) as unknown as net.Socket;
+      // frpc's protocol = websocket (wss when secured): an upgrade on /~!frp, then what frpc sends over TCP.
+      const head = await readRequestHead(conn, this.o.handshakeTimeoutMs);
+      conn = acceptWebSocket(conn, head, FRP_WEBSOCKET_PATH) as unknown as net.Socket;
       first = await peekByte(conn, this.o.handshakeTimeoutMs);
     }
-    if (first === FRP_TLS_HEAD) {
+    if (first === FRP_TLS_HEAD && !tls) {
       if (!this.o.tls) throw new P2prcError('E_PROTOCOL', 'frp over TLS, but this host has no TLS');
       await readExact(conn, 1, { timeoutMs: this.o.handshakeTimeoutMs, what: 'frp TLS head' });
       conn = wrapServerTls(conn, this.o.tls);
@@ -256,7 +258,8 @@ export class FrpWireServer<T extends FrpTunnel> {
         groups: open ? this.openGroups : this.groups,
         secrets: this.secrets,
         vhost: this.o.vhost,
-        heartbeatTimeoutMs: this.o.heartbeatTimeoutMs,
+        // Under tcp_mux, frpc 0.58+ sends no Ping: the yamux keepalive tells a dead peer, as with frps 0.39+.
+        heartbeatTimeoutMs: origin.session ? 0 : this.o.heartbeatTimeoutMs,
         log: this.o.log,
         pairing: this.o.pairing ?? DEFAULT_PAIRING_LIMITS,
         refused: (c, message) =>
