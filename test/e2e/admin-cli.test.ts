@@ -1,28 +1,22 @@
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import http from 'node:http';
 import { once } from 'node:events';
-import { killAll, runCli, startCli } from '../helpers/cli.js';
+import { runCli, startCli } from '../helpers/cli.js';
 import { getOnce } from '../helpers/admin.js';
 import { until } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
+const { tempDir, defer } = useWorkspace();
 let dir: string;
-const servers: http.Server[] = [];
-beforeEach(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-admin-cli-'));
+beforeEach(() => {
+  dir = tempDir('admin-cli');
 });
-afterEach(async () => {
-  await killAll();
-  for (const s of servers.splice(0)) s.close();
-  await rm(dir, { recursive: true, force: true });
-});
-afterAll(killAll);
 
 async function web(): Promise<number> {
   const s = http.createServer((req, res) => res.end(`hi ${req.url}`));
-  servers.push(s);
+  defer(() => s.close());
   s.listen(0, '127.0.0.1');
   await once(s, 'listening');
   return (s.address() as { port: number }).port;

@@ -1,17 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { beforeEach, describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { killAll, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
 // What a new user runs first: environment variables, help, mistyped flags.
+const { tempDir } = useWorkspace();
 let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-first-'));
-});
-afterEach(async () => {
-  await killAll();
-  await rm(dir, { recursive: true, force: true });
+beforeEach(() => {
+  dir = tempDir('first');
 });
 
 describe('environment variables', () => {

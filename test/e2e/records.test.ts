@@ -1,19 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, writeFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { RecordStore, validateMappingsFile, validateServersFile, type MappingRecord } from '../../src/store/index.js';
 import { isP2prcError } from '../../src/errors.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
 const WRITER = path.resolve(import.meta.dirname, '..', 'fixtures', 'store-writer.mjs');
+const { tempDir, track } = useWorkspace();
 let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-store-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+beforeEach(() => {
+  dir = tempDir('store');
 });
 
 const now = new Date().toISOString();
@@ -107,7 +105,9 @@ describe('RecordStore', () => {
   });
 
   it('loses nothing when 50 processes register at once', async () => {
-    const children = Array.from({ length: 50 }, (_, i) => fork(WRITER, [dir, 'once', String(i)], { stdio: 'ignore' }));
+    const children = Array.from({ length: 50 }, (_, i) =>
+      track(fork(WRITER, [dir, 'once', String(i)], { stdio: 'ignore' })),
+    );
     const codes = await Promise.all(children.map(async (c) => (await once(c, 'exit'))[0]));
     expect(codes.every((c) => c === 0)).toBe(true);
     const mappings = await new RecordStore(dir).readMappings();
@@ -123,7 +123,7 @@ describe('RecordStore', () => {
     const store = new RecordStore(dir);
     await store.upsertMapping(mapping('seed'));
     for (let round = 0; round < 5; round++) {
-      const child = fork(WRITER, [dir, 'loop', String(round)], { stdio: 'ignore' });
+      const child = track(fork(WRITER, [dir, 'loop', String(round)], { stdio: 'ignore' }));
       // after a few completed writes, kill it wherever it is in the next one
       await new Promise<void>((resolve) => child.on('message', (n) => Number(n) >= round * 3 && resolve()));
       child.kill('SIGKILL');

@@ -1,17 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { killAll, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
 // Mistyped flags, help, --json errors, --repair where the error suggests it.
+const { tempDir } = useWorkspace();
 let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-usage-'));
-});
-afterEach(async () => {
-  await killAll();
-  await rm(dir, { recursive: true, force: true });
+beforeEach(() => {
+  dir = tempDir('usage');
 });
 
 describe('usage errors a new user makes', () => {

@@ -1,22 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { rm } from 'node:fs/promises';
-import { killAll, runCli, startCli } from '../helpers/cli.js';
-import { freePort, tempDir } from '../helpers/newuser.js';
+import { describe, expect, it } from 'vitest';
+import { runCli, startCli } from '../helpers/cli.js';
+import { freePort } from '../helpers/newuser.js';
+import { useWorkspace } from '../helpers/workspace.js';
 import { causeLines, P2prcError } from '../../src/errors.js';
 
 // --verbose shows what the OS said on connection failures.
-let dir: string | undefined;
-afterEach(async () => {
-  await killAll();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const { tempDir } = useWorkspace();
 
 const OS_LINE =
   /caused by: Error: connect ECONNREFUSED 127\.0\.0\.1:(\d+) \[ECONNREFUSED, errno -?\d+, syscall connect, address 127\.0\.0\.1:\1\]/;
 
 describe('--verbose on connection failures', () => {
   it('prints the errno cause under each retry line, and only with --verbose', async () => {
-    dir = await tempDir('verbose');
+    const dir = tempDir('verbose');
     const port = await freePort();
     const args = ['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', 't', '--config-dir', dir];
     const verbose = startCli([...args, '--verbose']);
@@ -33,7 +29,7 @@ describe('--verbose on connection failures', () => {
   });
 
   it('prints the errno cause under the final error with --exit-on-login-failure', async () => {
-    dir = await tempDir('verbose-exit');
+    const dir = tempDir('verbose-exit');
     const port = await freePort();
     const r = await runCli([
       '-s',

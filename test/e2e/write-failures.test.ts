@@ -1,20 +1,16 @@
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { killAll, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
 // Commands whose job is a write exit non-zero with the code and the file when the write fails. The
 // failures are real files of the wrong kind (as root, permissions would not stop the write).
+const { tempDir } = useWorkspace();
 let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-cli-writes-'));
+beforeEach(() => {
+  dir = tempDir('cli-writes');
 });
-afterEach(async () => {
-  await killAll();
-  await rm(dir, { recursive: true, force: true });
-});
-afterAll(killAll);
 
 const MAPPINGS = { version: 1, mappings: [] };
 
