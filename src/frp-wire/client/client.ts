@@ -39,6 +39,9 @@ export interface FrpWireOptions {
   exitOnLoginFailure?: boolean;
 }
 
+/** What the Login says this client is; frps 0.31 to 0.51 only check it is at least 0.18. */
+export const FRPC_VERSION = '0.45.0';
+
 /** The local service behind a proxy; a refusal becomes a coded error naming it. */
 async function dialLocal(host: string, port: number): Promise<net.Socket> {
   const local = net.connect({ host, port, allowHalfOpen: true });
@@ -135,7 +138,9 @@ export class FrpWireClient extends EventEmitter<{
       const timestamp = loginTimestamp();
       control.write(
         encodeFrpMessage(FrpMsg.Login, {
-          version: '0.31.2',
+          // The version of the frpc it behaves as: it proves its work connections (frp 0.32+'s
+          // authenticate_new_work_conns), so a host may take them on a plain connection.
+          version: FRPC_VERSION,
           hostname: '',
           os: os.platform(),
           arch: os.arch() === 'x64' ? 'amd64' : os.arch(),

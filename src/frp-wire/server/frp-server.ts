@@ -66,6 +66,20 @@ interface Login<T extends FrpTunnel> {
   clientTs: number;
   hostTs: number;
   warned: boolean;
+  /** The log has said that this client's plain work connections can be taken by a sniffer. */
+  plainWarned?: boolean;
+}
+
+/** What a frpc that sends unproven work connections is told to set, in both of frp's config formats. */
+const UNPROVEN_HINT =
+  'set auth.additionalScopes = ["NewWorkConns"] in frpc.toml (authenticate_new_work_conns = true in frpc.ini), or use TLS or tcp_mux';
+
+/** Whether a Login's frpc version is below major.minor. */
+function frpcBefore(body: Record<string, unknown>, major: number, minor: number): boolean {
+  const [a = 0, b = 0] = String(body.version ?? '')
+    .split('.')
+    .map(Number);
+  return a < major || (a === major && b < minor);
 }
 
 /** Streams a yamux session may open before one of them logged in: frpc opens exactly one, the Login. */
@@ -180,7 +194,13 @@ export class FrpWireServer<T extends FrpTunnel> {
     throw new P2prcError('E_PROTOCOL', `unexpected first frp message 0x${message.type.toString(16)}`);
   }
 
-  private workConn(conn: Duplex, body: Record<string, unknown>, rest: Buffer, open: boolean, origin: Origin): void {
+  private async workConn(
+    conn: Duplex,
+    body: Record<string, unknown>,
+    rest: Buffer,
+    open: boolean,
+    origin: Origin,
+  ): Promise<void> {
     const runId = String(body.run_id ?? '');
     const login = this.logins.get(runId);
     if (!login || login.open !== open) throw new P2prcError('E_AUTH', 'work connection for an unknown run id');
@@ -188,10 +208,23 @@ export class FrpWireServer<T extends FrpTunnel> {
       if (!login.warned)
         this.o.log(
           'warn',
-          `frp client ${runId}: a work connection proved nothing but the run id (which travels in clear) and was refused; frpc 0.31 needs tcp_mux = true or tls_enable = true, newer frpc authenticate_new_work_conns = true`,
+          `frp client ${runId}: a work connection proved nothing but the run id (which travels in clear) and was refused; ${UNPROVEN_HINT}`,
         );
       login.warned = true;
+      // frpc logs a StartWorkConn's error: its operator learns why no visitor arrives.
+      await endFlushed(
+        conn,
+        encodeFrpMessage(FrpMsg.StartWorkConn, { proxy_name: '', error: `work connection refused: ${UNPROVEN_HINT}` }),
+        this.o.handshakeTimeoutMs,
+      ).catch(() => undefined);
       throw new P2prcError('E_AUTH', `work connection for ${runId} without a proof`);
+    }
+    if (!origin.session && !origin.tls && !login.plainWarned) {
+      login.plainWarned = true;
+      this.o.log(
+        'warn',
+        `frp client ${runId}: its work connections come in clear without tcp_mux, proven only by md5(token + second): anyone who reads that connection can take its visitors, as with frps; use TLS or tcp_mux`,
+      );
     }
     if (rest.length) conn.unshift(rest);
     login.control.addWorkConn(conn);
@@ -199,14 +232,16 @@ export class FrpWireServer<T extends FrpTunnel> {
 
   /**
    * frps takes a run id alone; a run id is no secret (LoginResp and every NewWorkConn carry it in
-   * clear). So a work connection must come inside its login's own yamux session, or carry frp's
-   * authenticate_new_work_conns key (not on the open port, whose token is empty), or come over TLS
-   * like its login did, in which case the run id never crossed the wire in clear.
+   * clear). A login made inside a yamux session gets work connections only as streams of that same
+   * session, and one made over TLS only over TLS (where the run id never crossed the wire in clear).
+   * A plain login without tcp_mux has only frp's authenticate_new_work_conns key (not on the open
+   * port, whose token is empty), which frp itself repeats within a second.
    */
   private workConnProven(login: Login<T>, body: Record<string, unknown>, origin: Origin): boolean {
-    if (origin.session) return origin.session === login.origin.session;
-    if (!login.open && workConnProven(body, this.o.token, login, Date.now() / 1000)) return true;
-    return origin.tls && login.origin.tls && !login.origin.session;
+    if (login.origin.session) return origin.session === login.origin.session;
+    if (origin.session) return false;
+    if (login.origin.tls) return origin.tls;
+    return !login.open && workConnProven(body, this.o.token, login, Date.now() / 1000);
   }
 
   private async login(
@@ -218,6 +253,10 @@ export class FrpWireServer<T extends FrpTunnel> {
   ): Promise<void> {
     const nowS = Date.now() / 1000;
     let error = loginRefusal(body, open ? '' : this.o.token, nowS);
+    // frpc before 0.32 has no authenticate_new_work_conns: on a plain connection without tcp_mux
+    // nothing could tell its work connections from a sniffer's, so it is told at once, not left serving nobody.
+    if (!error && !open && !origin.session && !origin.tls && frpcBefore(body, 0, 32))
+      error = `frpc ${String(body.version)} cannot prove its work connections without tcp_mux or TLS: set tcp_mux = true or tls_enable = true`;
     // Keys are (nearly) one-time, see LoginReplayCache; the open port's key is public (the empty token), so a replay there proves no more than a fresh login.
     const resumes = String(body.run_id ?? '') !== '';
     const replayed =
