@@ -1,17 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { killAll, runCli, startCli } from '../helpers/cli.js';
-import { startCliHost, tempDir } from '../helpers/newuser.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { startCliHost } from '../helpers/newuser.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
 // The client's node server listens where its record says: loopback by default,
 // --bind to change it. No traffic goes to a non-loopback address: the listening socket is read from ss.
-const dirs: string[] = [];
-afterEach(async () => {
-  await killAll();
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
+const { tempDir } = useWorkspace();
 
 const hasSs = (() => {
   try {
@@ -31,9 +28,8 @@ function listening(pid: number): string[] {
 }
 
 async function client(bind: string[]): Promise<{ pid: number; published: string; dir: string }> {
-  const hostDir = await tempDir('bind-host');
-  const dir = await tempDir('bind-client');
-  dirs.push(hostDir, dir);
+  const hostDir = tempDir('bind-host');
+  const dir = tempDir('bind-client');
   const { port, token } = await startCliHost(hostDir);
   const c = startCli([
     '-s',
@@ -81,8 +77,7 @@ describe.skipIf(!hasSs)('the node server bind address (needs ss from iproute2 to
 
 describe('--bind on connect', () => {
   it('must be an IP address', async () => {
-    const dir = await tempDir('bind-bad');
-    dirs.push(dir);
+    const dir = tempDir('bind-bad');
     const r = await runCli([
       '-s',
       '--connect-reverse-proxy',

@@ -1,16 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { once } from 'node:events';
-import { rm } from 'node:fs/promises';
-import { killAll, parsePublished, startCli } from '../helpers/cli.js';
-import { freePort, startCliHost, tempDir } from '../helpers/newuser.js';
+import { parsePublished, startCli } from '../helpers/cli.js';
+import { freePort, startCliHost } from '../helpers/newuser.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
 // `--expose <port>` with nothing listening: warned at start, and again while visitors fail.
-const dirs: string[] = [];
-afterEach(async () => {
-  await killAll();
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
+const { tempDir } = useWorkspace();
 
 /** One visitor on the public port: what it got before the connection ended. */
 async function visit(port: number, send = 'hello'): Promise<string> {
@@ -35,9 +31,8 @@ async function visit(port: number, send = 'hello'): Promise<string> {
 
 describe('--expose of a port nothing listens on', () => {
   it('warns at start, warns again (once, naming the port) while visitors fail, and again after the service went away', async () => {
-    const hostDir = await tempDir('empty-host');
-    const dir = await tempDir('empty-client');
-    dirs.push(hostDir, dir);
+    const hostDir = tempDir('empty-host');
+    const dir = tempDir('empty-client');
     const { port, token } = await startCliHost(hostDir);
     const empty = await freePort();
     const client = startCli([

@@ -1,15 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { rm } from 'node:fs/promises';
-import { killAll, startCli } from '../helpers/cli.js';
-import { freePort, tempDir } from '../helpers/newuser.js';
+import { describe, expect, it } from 'vitest';
+import { startCli } from '../helpers/cli.js';
+import { freePort } from '../helpers/newuser.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
 // The first connection: a signal while it is still being tried, and auto with a bootstrap node on a fresh dir.
-const dirs: string[] = [];
-const dir = async (label: string) => (dirs.push(await tempDir(label)), dirs.at(-1)!);
-afterEach(async () => {
-  await killAll();
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
+const { tempDir } = useWorkspace();
 const TOKEN = 'first-connect-token';
 const FAST = ['--exchange-interval', '0.3', '--stale-after', '30'];
 
@@ -24,7 +19,7 @@ describe('first connection', () => {
         '--token',
         't',
         '--config-dir',
-        await dir('sig'),
+        tempDir('sig'),
       ]);
       await client.waitFor((l) => l.includes('retrying in'), 20_000, 'stderr');
       expect(await client.stop(signal)).toBe(0);
@@ -37,7 +32,7 @@ describe('first connection', () => {
     const nodePort = await freePort();
     // The token goes only to a host the operator confirmed (--trust): learn the host's
     // certificate from a first start of it, stopped again before the client begins.
-    const hostDir = await dir('host');
+    const hostDir = tempDir('host');
     const hostArgs = [
       '-s',
       '--reverse-proxy',
@@ -68,7 +63,7 @@ describe('first connection', () => {
       '--trust',
       fingerprint,
       '--config-dir',
-      await dir('client'),
+      tempDir('client'),
       ...FAST,
     ]);
     await client.waitFor((l) => l.includes('no usable reverse proxy') && l.includes('asking again'), 20_000, 'stderr');

@@ -1,24 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { rm } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { once } from 'node:events';
 import { generateSelfSignedCert } from '../../src/transport/cert.js';
-import { killAll, runCli } from '../helpers/cli.js';
-import { tempDir } from '../helpers/newuser.js';
+import { runCli } from '../helpers/cli.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
 // A server that is not a p2prc host at the address, in TLS and plaintext modes.
-const dirs: string[] = [];
-const servers: net.Server[] = [];
-afterEach(async () => {
-  await killAll();
-  for (const s of servers.splice(0)) s.close();
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
+const { tempDir, defer } = useWorkspace();
 
 async function listening(server: net.Server): Promise<number> {
-  servers.push(server);
+  defer(() => server.close());
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return (server.address() as net.AddressInfo).port;
@@ -27,8 +20,7 @@ async function listening(server: net.Server): Promise<number> {
 const reply = (_req: http.IncomingMessage, res: http.ServerResponse) => res.end('hello');
 
 async function connect(port: number, extra: string[] = []) {
-  const dir = await tempDir('foreign');
-  dirs.push(dir);
+  const dir = tempDir('foreign');
   // No --exit-on-login-failure: another protocol must fail at once, not be retried forever.
   return runCli(
     ['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--token', 't', '--config-dir', dir, ...extra],

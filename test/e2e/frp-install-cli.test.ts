@@ -1,12 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import { once } from 'node:events';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { readFile, readdir, rm, stat } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { tempDir } from '../helpers/newuser.js';
+import { useWorkspace } from '../helpers/workspace.js';
 import { writeTar } from '../../src/frp/tar.js';
 
 // `p2prc frp install` from the built CLI against a local mirror (P2PRC_FRP_MIRROR), with the package's
@@ -24,6 +24,7 @@ const versions = Object.keys(manifest.versions).sort(byNumber);
 const newest = versions[versions.length - 1]!;
 const oldest = versions[0]!;
 
+const { tempDir, defer } = useWorkspace();
 let server: http.Server;
 let mirror: string;
 let dir: string;
@@ -49,13 +50,12 @@ beforeEach(async () => {
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
+  defer(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
   mirror = `http://127.0.0.1:${(server.address() as { port: number }).port}/v{version}/`;
-  dir = await tempDir('frp-install');
-});
-afterEach(async () => {
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
-  await rm(dir, { recursive: true, force: true });
+  dir = tempDir('frp-install');
 });
 
 describe('p2prc frp install', () => {

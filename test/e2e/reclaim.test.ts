@@ -1,20 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { rm } from 'node:fs/promises';
-import { killAll, parsePublished, runCli, startCli } from '../helpers/cli.js';
-import { freePort, startCliHost, tempDir } from '../helpers/newuser.js';
+import { describe, expect, it } from 'vitest';
+import { parsePublished, runCli, startCli } from '../helpers/cli.js';
+import { freePort, startCliHost } from '../helpers/newuser.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
 // A client's ports after a crash or a refused login.
-const dirs: string[] = [];
-const dir = async (label: string) => (dirs.push(await tempDir(label)), dirs.at(-1)!);
-afterEach(async () => {
-  await killAll();
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
+const { tempDir } = useWorkspace();
 
 describe('reservations and client identity', () => {
   it('a client killed with -9 gets its fixed port back at once; another client is told how long it is held', async () => {
-    const { host, port, token } = await startCliHost(await dir('host'), ['--grace', '60']);
-    const clientDir = await dir('client');
+    const { host, port, token } = await startCliHost(tempDir('host'), ['--grace', '60']);
+    const clientDir = tempDir('client');
     const fixed = await freePort();
     const args = [
       '-s',
@@ -42,7 +37,7 @@ describe('reservations and client identity', () => {
       '--remote-port',
       String(fixed),
       '--config-dir',
-      await dir('other'),
+      tempDir('other'),
       '--exit-on-login-failure',
     ]);
     expect(other.code).toBe(4);
@@ -54,7 +49,7 @@ describe('reservations and client identity', () => {
   });
 
   it('a refused login leaves no port reserved', async () => {
-    const { host, port, token } = await startCliHost(await dir('host'), ['--grace', '60']);
+    const { host, port, token } = await startCliHost(tempDir('host'), ['--grace', '60']);
     const holder = startCli([
       '-s',
       '--connect-reverse-proxy',
@@ -62,7 +57,7 @@ describe('reservations and client identity', () => {
       '--token',
       token,
       '--config-dir',
-      await dir('holder'),
+      tempDir('holder'),
     ]);
     const taken = parsePublished(await holder.waitFor((l) => l.startsWith('Published:'))).port;
     const nodePort = await freePort();
@@ -77,7 +72,7 @@ describe('reservations and client identity', () => {
       '--expose',
       `${nodePort}:${taken}`,
       '--config-dir',
-      await dir('refused'),
+      tempDir('refused'),
       '--exit-on-login-failure',
     ]);
     expect(refused.code).toBe(4);
@@ -92,7 +87,7 @@ describe('reservations and client identity', () => {
       '--remote-port',
       String(nodePort),
       '--config-dir',
-      await dir('next'),
+      tempDir('next'),
       '--exit-on-login-failure',
     ]);
     expect(parsePublished(await next.waitFor((l) => l.startsWith('Published:'))).port).toBe(nodePort);

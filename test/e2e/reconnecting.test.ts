@@ -1,14 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { rm } from 'node:fs/promises';
-import { killAll, runCli, startCli, type Running } from '../helpers/cli.js';
-import { freePort, tempDir } from '../helpers/newuser.js';
+import { describe, expect, it } from 'vitest';
+import { runCli, startCli, type Running } from '../helpers/cli.js';
+import { freePort } from '../helpers/newuser.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
 // --view-rpm while the host is down and the client retries: "reconnecting".
-const dirs: string[] = [];
-afterEach(async () => {
-  await killAll();
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
+const { tempDir } = useWorkspace();
 
 interface Row {
   name: string;
@@ -56,9 +52,8 @@ const startHost = (dir: string, port: number): Running =>
 
 describe('--view-rpm while the host is down', () => {
   it('shows reconnecting (since when) after the host is killed, and active again once it is back', async () => {
-    const hostDir = await tempDir('rc-host');
-    const dir = await tempDir('rc-client');
-    dirs.push(hostDir, dir);
+    const hostDir = tempDir('rc-host');
+    const dir = tempDir('rc-client');
     const port = await freePort();
     let host = startHost(hostDir, port);
     await host.waitFor((l) => l.includes('"host-started"'));

@@ -1,21 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { killAll, runCli } from '../helpers/cli.js';
-import { startCliHost, tempDir } from '../helpers/newuser.js';
+import { runCli } from '../helpers/cli.js';
+import { startCliHost } from '../helpers/newuser.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
 // Records are checked before any host is contacted; an unusable config dir is one error on both sides.
-const dirs: string[] = [];
-const dir = async (label: string) => (dirs.push(await tempDir(label)), dirs.at(-1)!);
-afterEach(async () => {
-  await killAll();
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
+const { tempDir } = useWorkspace();
 
 describe('records before the host', () => {
   it('a corrupt server file stops connect before it logs in: nothing published, nothing recorded, one-line message', async () => {
-    const { host, port, token } = await startCliHost(await dir('host'));
-    const clientDir = await dir('client');
+    const { host, port, token } = await startCliHost(tempDir('host'));
+    const clientDir = tempDir('client');
     const servers = path.join(clientDir, 'reverse_proxy_server.json');
     await writeFile(servers, '{"version": 1,\n  "servers": [oops\n');
     const mappings = path.join(clientDir, 'reverse_proxy_mapping.json');
@@ -40,7 +36,7 @@ describe('records before the host', () => {
   });
 
   it('a config dir that cannot be written: E_CONFIG, exit 2, the path and the fix, on the host and on the client', async () => {
-    const notADir = path.join(await dir('base'), 'config');
+    const notADir = path.join(tempDir('base'), 'config');
     await writeFile(notADir, 'a file where the config directory should be');
     const host = await runCli([
       '-s',

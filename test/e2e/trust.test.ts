@@ -1,16 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { rm, stat } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { killAll, runCli, startCli } from '../helpers/cli.js';
-import { freePort, tempDir } from '../helpers/newuser.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { freePort } from '../helpers/newuser.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
 // Trust on first use said out loud, the token remembered per host, a --expose port with nothing behind it.
-const dirs: string[] = [];
-const dir = async (label: string) => (dirs.push(await tempDir(label)), dirs.at(-1)!);
-afterEach(async () => {
-  await killAll();
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
+const { tempDir } = useWorkspace();
 const TOKEN = 'trust-test-token';
 
 async function host(port: number) {
@@ -27,7 +23,7 @@ async function host(port: number) {
     TOKEN,
     '--json',
     '--config-dir',
-    await dir('host'),
+    tempDir('host'),
   ]);
   return {
     h,
@@ -40,7 +36,7 @@ describe('what a client keeps about a host', () => {
   it('says it pinned the certificate, stores the token (0600), warns about an empty --expose port; the next run needs only the address', async () => {
     const port = await freePort();
     const { fingerprint } = await host(port);
-    const clientDir = await dir('client');
+    const clientDir = tempDir('client');
     const empty = await freePort();
     const first = startCli([
       '-s',
@@ -70,7 +66,7 @@ describe('what a client keeps about a host', () => {
   it('after a certificate change E_TLS says how to re-pin, and --fingerprint NEW updates the stored pin', async () => {
     const port = await freePort();
     const old = await host(port);
-    const clientDir = await dir('client');
+    const clientDir = tempDir('client');
     const first = startCli([
       '-s',
       '--connect-reverse-proxy',

@@ -1,9 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CLI, killAll, runCli } from '../helpers/cli.js';
-import { freePort, startCliHost, tempDir } from '../helpers/newuser.js';
+import { CLI, runCli } from '../helpers/cli.js';
+import { freePort, startCliHost } from '../helpers/newuser.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
 // --view-rps and --view-rpm as a new user meets them.
 const VERSION = (
@@ -11,19 +12,13 @@ const VERSION = (
     version: string;
   }
 ).version;
-const dirs: string[] = [];
-const fresh = async (label: string) => {
-  const d = await tempDir(label);
-  dirs.push(d);
+const { tempDir, defer } = useWorkspace();
+/** A config dir; a test may make it read-only, so it is made writable again before it is removed. */
+const fresh = (label: string) => {
+  const d = tempDir(label);
+  defer(() => chmod(d, 0o700));
   return d;
 };
-afterEach(async () => {
-  await killAll();
-  for (const d of dirs.splice(0)) {
-    await chmod(d, 0o700);
-    await rm(d, { recursive: true, force: true });
-  }
-});
 
 const OLD = '2020-01-01T00:00:00.000Z';
 const serverRow = (id: string, port: number, fingerprint: string | null) => ({
@@ -42,8 +37,8 @@ const serversFile = (rows: object[]) => `${JSON.stringify({ version: 1, servers:
 
 describe('--view-rps', () => {
   it('a probe that reaches a live host moves LAST SEEN and fills VERSION, in the file too; a down host keeps its row', async () => {
-    const hostDir = await fresh('rps-host');
-    const dir = await fresh('rps-client');
+    const hostDir = fresh('rps-host');
+    const dir = fresh('rps-client');
     const { host } = await startCliHost(hostDir);
     const started = JSON.parse(host.stdout.find((l) => l.includes('"host-started"'))!) as {
       port: number;
@@ -77,7 +72,7 @@ describe('--view-rps', () => {
   });
 
   it('says the file does not exist yet on a fresh config dir', async () => {
-    const dir = await fresh('rps-none');
+    const dir = fresh('rps-none');
     const r = await runCli(['--view-rps', '--config-dir', dir]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`${path.join(dir, 'reverse_proxy_server.json')} does not exist yet`);
@@ -99,7 +94,7 @@ function runAs(uid: number | undefined, args: string[]): Promise<{ code: number;
 
 describe('--repair in a read-only config dir', () => {
   it('succeeds without writing when the file is valid', async () => {
-    const dir = await fresh('rps-ro');
+    const dir = fresh('rps-ro');
     const file = path.join(dir, 'reverse_proxy_server.json');
     await writeFile(file, serversFile([serverRow('gone', await freePort(), null)]), { mode: 0o644 });
     // Root is not stopped by a mode, so as root the CLI runs as "nobody" in a root-owned 0555 dir.
@@ -121,7 +116,7 @@ describe('--repair in a read-only config dir', () => {
 
 describe('--view-rpm', () => {
   it('tells a missing mapping file from an empty one', async () => {
-    const dir = await fresh('rpm-none');
+    const dir = fresh('rpm-none');
     const none = await runCli(['--view-rpm', '--config-dir', dir]);
     expect(none.code).toBe(0);
     expect(none.stdout).toContain(

@@ -1,12 +1,6 @@
-import { mkdtemp } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { once } from 'node:events';
 import { startCli, type Running } from './cli.js';
-
-/** A fresh config dir, as a new user or a second machine has. */
-export const tempDir = (label: string) => mkdtemp(path.join(os.tmpdir(), `p2prc-${label}-`));
 
 /** A host on loopback from the built CLI, with what a client needs to reach it. */
 export async function startCliHost(
