@@ -1,21 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { killAll, runCli, startCli } from '../helpers/cli.js';
-import { cleanup, httpServer } from '../helpers/engine.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { httpServer } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-const dirs: string[] = [];
-afterEach(async () => {
-  await killAll();
-  await cleanup();
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
+const { tempDir } = useWorkspace();
 
 describe('services by ID from the CLI', () => {
   it('registers, lists, visits; wrong secret exits 3, unknown id exits 5; records show service and visitor', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-svc-'));
-    dirs.push(dir);
+    const dir = tempDir('svc');
     const web = await httpServer();
     const host = startCli([
       '-s',
@@ -94,8 +87,7 @@ describe('services by ID from the CLI', () => {
   }, 60_000);
 
   it('with --users, listing and visiting need an account; only SCRAM keys are stored, never the password', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-users-'));
-    dirs.push(dir);
+    const dir = tempDir('users');
     const users = path.join(dir, 'users.json');
     const add = await runCli(['--add-user', 'alice', '--users', users, '--config-dir', dir], {
       P2PRC_PASSWORD: 'wonderland',

@@ -1,14 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
 import os from 'node:os';
-import path from 'node:path';
-import { killAll, runCli, startCli } from '../../helpers/cli.js';
+import { runCli, startCli } from '../../helpers/cli.js';
+import { useWorkspace } from '../../helpers/workspace.js';
 
-const dirs: string[] = [];
-afterEach(async () => {
-  await killAll();
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
+const { tempDir } = useWorkspace();
 
 interface Entry {
   Name: unknown;
@@ -18,8 +13,7 @@ interface Entry {
 
 /** A node server from the built CLI; its own /ip_table entry and /server_info, over real HTTP. */
 async function nodeAnswers(extra: string[]): Promise<{ self: Entry; info: Record<string, unknown> }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-identity-'));
-  dirs.push(dir);
+  const dir = tempDir('identity');
   const node = startCli(['-s', '--port', '0', '--bind', '127.0.0.1', '--json', '--config-dir', dir, ...extra]);
   const { port } = JSON.parse(await node.waitFor((l) => l.includes('"node-started"'))) as { port: number };
   const table = (await (await fetch(`http://127.0.0.1:${port}/ip_table`)).json()) as { ip_address: Entry[] };

@@ -1,23 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { escapeControl } from '../../../src/errors.js';
 import { formatLine } from '../../../src/log/logger.js';
 import { newNonce } from '../../../src/protocol/auth.js';
 import { FrameChannel } from '../../../src/transport/channel.js';
 import { dial } from '../../../src/transport/net.js';
-import { killAll, startCli } from '../../helpers/cli.js';
+import { startCli } from '../../helpers/cli.js';
 import { listServices } from '../../../src/index.js';
 import { servicesText } from '../../../src/cli/services.js';
-import { cleanup, client, defer, echoServer, host } from '../../helpers/engine.js';
+import { client, echoServer, host } from '../../helpers/engine.js';
+import { useWorkspace } from '../../helpers/workspace.js';
 
-const dirs: string[] = [];
-afterEach(async () => {
-  await killAll();
-  await cleanup();
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
+const { tempDir, defer } = useWorkspace();
 
 const FORGED = '[2026-01-01T00:00:00.000Z] info: client admin connected from 10.0.0.1:1';
 
@@ -30,8 +23,7 @@ describe('wire strings in logs', () => {
   });
 
   it('a Hello name with a newline, sent to a host process, leaves one log line', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-logesc-'));
-    dirs.push(dir);
+    const dir = tempDir('logesc');
     const host = startCli([
       '-s',
       '--reverse-proxy',

@@ -1,16 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { killAll, runCli, startCli } from '../../helpers/cli.js';
-import { cleanup, httpServer } from '../../helpers/engine.js';
+import { runCli, startCli } from '../../helpers/cli.js';
+import { httpServer } from '../../helpers/engine.js';
+import { useWorkspace } from '../../helpers/workspace.js';
 
-const dirs: string[] = [];
-afterEach(async () => {
-  await killAll();
-  await cleanup();
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
+const { tempDir } = useWorkspace();
 
 async function pins(dir: string): Promise<Record<string, string>> {
   const text = await readFile(path.join(dir, 'config.json'), 'utf8').catch(() => '{}');
@@ -20,8 +15,7 @@ async function pins(dir: string): Promise<Record<string, string>> {
 // A malformed --fingerprint must not turn pinning off, nor be saved as the pin.
 describe('--fingerprint must be a SHA-256 fingerprint', () => {
   it('refuses malformed pins with exit 2 for connect, --list-services and --visit, stores nothing; a stored unparsable pin is a mismatch', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-pin-'));
-    dirs.push(dir);
+    const dir = tempDir('pin');
     const host = startCli([
       '-s',
       '--reverse-proxy',

@@ -1,23 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink } from 'node:fs/promises';
-import os from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { chmod, lstat, mkdir, readdir, readFile, rm, stat, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { P2prcError } from '../../../src/errors.js';
 import { loadHostIdentity } from '../../../src/host/identity.js';
 import { writeFileAtomic } from '../../../src/store/index.js';
-import { killAll, runCli } from '../../helpers/cli.js';
+import { runCli } from '../../helpers/cli.js';
+import { useWorkspace } from '../../helpers/workspace.js';
 
-const dirs: string[] = [];
-afterEach(async () => {
-  await killAll();
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-private-'));
-  dirs.push(dir);
-  return dir;
-}
+const { tempDir } = useWorkspace();
 
 const exists = (file: string) =>
   lstat(file).then(
@@ -28,7 +18,7 @@ const exists = (file: string) =>
 // Secrets are written without following a symlink planted at a predictable temp name.
 describe('secrets on disk', () => {
   it('symlinks planted at the old temp names are not written through; the secrets are 0600 regular files', async () => {
-    const root = await tempDir();
+    const root = tempDir('private');
     const state = path.join(root, 'host');
     const outside = path.join(root, 'outside');
     await mkdir(state, { mode: 0o700 });
@@ -50,7 +40,7 @@ describe('secrets on disk', () => {
   });
 
   it('a symlink in place of a secret is refused (E_CONFIG), never read or written through', async () => {
-    const root = await tempDir();
+    const root = tempDir('private');
     const state = path.join(root, 'host');
     await loadHostIdentity(state);
     await rm(path.join(state, 'token.txt'));
@@ -69,7 +59,7 @@ describe('secrets on disk', () => {
   });
 
   it('writeFileAtomic leaves no temp file and writes 0600', async () => {
-    const dir = await tempDir();
+    const dir = tempDir('private');
     const file = path.join(dir, 'records.json');
     await writeFileAtomic(file, '{}\n');
     await writeFileAtomic(file, '{"a":1}\n');
@@ -80,7 +70,7 @@ describe('secrets on disk', () => {
 
 describe('group- or world-writable config directories', () => {
   it('a 0777 config directory is refused with E_CONFIG (exit 2) naming it and the chmod fix; nothing is written', async () => {
-    const dir = await tempDir();
+    const dir = tempDir('private');
     await chmod(dir, 0o777);
     const host = await runCli([
       '-s',
@@ -105,7 +95,7 @@ describe('group- or world-writable config directories', () => {
   }, 30_000);
 
   it('the library refuses a group-writable state directory too, and accepts it after chmod go-w', async () => {
-    const dir = await tempDir();
+    const dir = tempDir('private');
     await chmod(dir, 0o770);
     const err = await loadHostIdentity(dir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(P2prcError);

@@ -1,21 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { listServices } from '../../../src/index.js';
 import { ServiceRegistry } from '../../../src/services/registry.js';
 import type { ClientSession } from '../../../src/host/session.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { CLI, killAll } from '../../helpers/cli.js';
-import { cleanup, client, echoServer, host } from '../../helpers/engine.js';
+import { CLI } from '../../helpers/cli.js';
+import { client, echoServer, host } from '../../helpers/engine.js';
+import { useWorkspace } from '../../helpers/workspace.js';
 
-const dirs: string[] = [];
-afterEach(async () => {
-  await killAll();
-  await cleanup();
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
+const { tempDir } = useWorkspace();
 
 const owner = (clientId: string) =>
   ({ clientId, name: clientId, acceptVisitor: () => undefined }) as unknown as ClientSession;
@@ -63,8 +56,7 @@ describe('the service list is paged', () => {
     const listed = await listServices({ host: '127.0.0.1', port: h.port, token: h.token, tls: false });
     expect(listed).toHaveLength(640);
     expect(new Set(listed.map((s) => s.id)).size).toBe(640);
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-list-'));
-    dirs.push(dir);
+    const dir = tempDir('list');
     // execFile, not runCli: it waits for stdout to close (200 KB of output may trail the exit event), and
     // a slow reader is what cut the CLI's output short before it drained stdout on exit.
     const cli = await promisify(execFile)(
