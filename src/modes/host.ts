@@ -98,6 +98,7 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
             advertise: publicHost,
             reverseProxy: info,
             shareIdentity: !!options.shareIdentity,
+            lendsFrpPort: !!options.open,
           }),
           ReverseProxy: info,
         };

@@ -55,12 +55,15 @@ export interface SelfEntryInput {
   customInformation?: string;
   /** Put this machine's host name and user name in the entry (`--share-identity`); off: empty strings. */
   shareIdentity?: boolean;
+  /** This node answers GET /FRPPort with a token-less frp port (a host started with `--open`). */
+  lendsFrpPort?: boolean;
 }
 
 /**
- * Builds this node's own entry. Behind a proxy, peers see the proxy's address and public port, and
- * the entry reads as P2PRC's own escaped nodes do (server/server.go, MapPort): NAT false, since the
- * address is reachable, and EscapeImplementation "FRP" (frp or frp-wire) or "P2PRC" (the native engine).
+ * Builds this node's own entry. Behind a proxy, peers see the proxy's address and public port, with
+ * EscapeImplementation "FRP" (frp or frp-wire) or "P2PRC" (the native engine). `NAT` is what P2PRC's
+ * Go nodes read as "lends no frp port": a node behind NAT asks a `NAT: false` node's /FRPPort and fails
+ * on anything but a port number, so only a node that lends one (an `--open` host) says false.
  * IPV6 is left empty: P2PRC treats entries with the same IPV6 as one node whatever their port
  * (p2p/iptable.go, RemoveDuplicates) and pings IPV6 first, which would merge nodes of one machine.
  */
@@ -83,7 +86,7 @@ export function selfEntry(input: SelfEntryInput): IpTableEntry {
     ServerPort,
     UDPServerPort: input.udpServerPort ? String(input.udpServerPort) : '',
     BareMetalSSHPort: '',
-    NAT: false,
+    NAT: !input.lendsFrpPort,
     EscapeImplementation: proxied ? (proxied.engine === 'native' ? 'P2PRC' : 'FRP') : '',
     ProxyServer: input.proxyServer ?? false,
     UnSafeMode: false,

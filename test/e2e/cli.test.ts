@@ -61,7 +61,7 @@ describe('p2prc CLI end to end', () => {
     expect(table.ip_address[0]).toMatchObject({
       IPV4: '127.0.0.1',
       ServerPort: String(pub.port),
-      NAT: false,
+      NAT: true,
       EscapeImplementation: 'P2PRC',
       ProxyServer: false,
     });

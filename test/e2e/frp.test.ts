@@ -1,14 +1,13 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { once } from 'node:events';
 import { killAll, parsePublished, runCli, startCli, type Running } from '../helpers/cli.js';
 import { FRP_DIR, FRP_SKIP, frpProcesses } from '../helpers/frp.js';
-import { cleanup, echoExact, echoServer, httpServer, sha256, until } from '../helpers/engine.js';
+import { echoExact, echoServer, httpServer, sha256, until } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
+const { tempDir } = useWorkspace();
 let dir: string;
 const env = { P2PRC_FRP_BIN_DIR: FRP_DIR };
 
@@ -41,14 +40,13 @@ async function startFrpHost(port = 0): Promise<{ host: Running; port: number; to
 }
 
 describe.skipIf(!!FRP_SKIP)(`frp engine with real frp 0.31.2${FRP_SKIP ? ` — skipped: ${FRP_SKIP}` : ''}`, () => {
-  beforeEach(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-frp-e2e-'));
+  beforeEach(() => {
+    dir = tempDir('frp-e2e');
   });
+  // Runs before the workspace's cleanup: frps and frpc are the CLI's children, and must be gone too.
   afterEach(async () => {
     await killAll();
-    await cleanup();
     await until(() => frpProcesses().length === 0, 10_000, 'frp processes to exit');
-    await rm(dir, { recursive: true, force: true });
   });
   afterAll(() => expect(frpProcesses()).toEqual([]));
 
@@ -83,7 +81,7 @@ describe.skipIf(!!FRP_SKIP)(`frp engine with real frp 0.31.2${FRP_SKIP ? ` — s
       ip_address: Array<Record<string, unknown>>;
     };
     expect(table.ip_address[0]).toMatchObject({
-      NAT: false,
+      NAT: true,
       EscapeImplementation: 'FRP',
       ServerPort: String(node.port),
     });

@@ -68,7 +68,7 @@ describe('a p2prc node and a P2PRC (Go) node exchange tables', () => {
     expect(ports(go.table)).toEqual([go.port, a.node.port].sort((x, y) => x - y));
   });
 
-  it('a mixed network of p2prc and P2PRC nodes converges: every node knows every other', async () => {
+  it('a mixed network of p2prc and P2PRC nodes converges as far as the Go merge rule lets it', async () => {
     const go = await fakeGo();
     const a = await p2prcNode([`127.0.0.1:${go.port}`]);
     const b = await p2prcNode([`127.0.0.1:${go.port}`]);
@@ -76,12 +76,17 @@ describe('a p2prc node and a P2PRC (Go) node exchange tables', () => {
     for (let i = 0; i < 3; i++) for (const n of [a, b, c]) await n.exchange.round();
     await go.updateFrom(`http://127.0.0.1:${c.node.port}`); // the Go node's own update round (UpdateIpTable)
     const all = [go.port, a.node.port, b.node.port, c.node.port];
-    for (const n of [a, b, c])
-      expect(ports(n.exchange.peers())).toEqual(all.filter((p) => p !== n.node.port).sort((x, y) => x - y));
-    expect(ports(go.table)).toEqual([...all].sort((x, y) => x - y));
+    // Go's merge rule (p2p/speedtest.go) keeps one NAT=true entry per IPV4, and here all share
+    // 127.0.0.1: Go drops some of them; every p2prc node still learns the Go node.
+    const kept = go.table.map((e) => Number(e.ServerPort)).filter((p) => p !== go.port);
+    expect(kept.length).toBeGreaterThanOrEqual(1);
+    expect(kept.length).toBeLessThan(3);
+    for (const n of [a, b, c]) expect(ports(n.exchange.peers())).toContain(go.port);
+    // b and c learn each other directly (c bootstraps from b), whatever Go kept.
+    expect(ports(c.exchange.peers())).toContain(b.node.port);
   });
 
-  it("nodes escaped through one proxy stay distinct under P2PRC's duplicate rules; NAT=true entries would not", async () => {
+  it("nodes that lend no frp port say NAT: true, so a Go node behind NAT never picks them for /FRPPort", async () => {
     const go = await fakeGo();
     // Both appear at the proxy's address (loopback here) with their own public port, as escaped nodes do.
     const escaped = (port: number) => ({ proxied: { host: '127.0.0.1', port, engine: 'native' as const } });
@@ -90,15 +95,13 @@ describe('a p2prc node and a P2PRC (Go) node exchange tables', () => {
     await a.exchange.round();
     await b.exchange.round();
     const mine = go.table.filter((e) => e.EscapeImplementation === 'P2PRC');
-    expect(ports(mine)).toEqual([a.node.port, b.node.port].sort((x, y) => x - y));
-    expect(mine.every((e) => e.NAT === false && e.IPV6 === '')).toBe(true);
-    // The rule the old entries fell foul of (p2p/speedtest.go): a stored NAT=true entry is replaced by
-    // any incoming entry with the same IPV4, so the first node vanishes when the second posts.
-    const natTrue = mine.map((e) => ({ ...e, NAT: true }));
-    go.table = [go.table[0]!, natTrue[0]!];
-    await go.speedTestUpdated([natTrue[1]!]);
-    expect(go.table.filter((e) => e.NAT === true)).toHaveLength(1);
-    expect(removeDuplicates(mine.map((e) => ({ ...e })))).toHaveLength(2);
+    expect(mine.every((e) => e.NAT === true && e.IPV6 === '')).toBe(true);
+    // Go's MapPort takes the lowest-latency entry with NAT false (server/server.go): none of these.
+    expect(go.table.filter((e) => e.EscapeImplementation === 'P2PRC' && !e.NAT)).toEqual([]);
+    // Go's merge rule (p2p/speedtest.go) keeps one NAT=true entry per IPV4: the price of never
+    // sending a Go node to a port that answers 403.
+    expect(mine).toHaveLength(1);
+    expect([a.node.port, b.node.port]).toContain(Number(mine[0]!.ServerPort));
   });
 
   it("a host's reverse-proxy details survive a hop through a Go node (CustomInformation), and only on its own entry", async () => {
@@ -114,7 +117,11 @@ describe('a p2prc node and a P2PRC (Go) node exchange tables', () => {
       Clients: 0,
       Version: '0.1.0',
     };
-    const host = await p2prcNode([`127.0.0.1:${go.port}`], () => ({ proxyServer: true, reverseProxy: info }));
+    const host = await p2prcNode([`127.0.0.1:${go.port}`], () => ({
+      proxyServer: true,
+      reverseProxy: { ...info, Open: true },
+      lendsFrpPort: true,
+    }));
     const other = await p2prcNode([]);
     await host.exchange.round();
     // The Go node kept only its struct's fields: no ReverseProxy, but CustomInformation.
@@ -146,7 +153,11 @@ describe('a p2prc node and a P2PRC (Go) node exchange tables', () => {
       Clients: 0,
       Version: '0.1.0',
     };
-    const host = await p2prcNode([`127.0.0.1:${go.port}`], () => ({ proxyServer: true, reverseProxy: info }));
+    const host = await p2prcNode([`127.0.0.1:${go.port}`], () => ({
+      proxyServer: true,
+      reverseProxy: { ...info, Open: true },
+      lendsFrpPort: true,
+    }));
     const other = await p2prcNode([`127.0.0.1:${go.port}`]);
     await host.exchange.round();
     await other.exchange.round();
