@@ -1,44 +1,24 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { runHostService, type HostService } from '../../src/modes/host.js';
 import { FRP_DIR, FRP_SKIP } from '../helpers/frp.js';
-import { echoExact, echoServer, freePort, sha256, udpEchoServer, until, cleanup } from '../helpers/engine.js';
+import { echoExact, echoServer, freePort, sha256, udpEchoServer, until } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
 /**
  * P2PRC's NAT escape against a p2prc host: GET /FRPPort[?udp=true] (server/server.go) answers a bare
  * port, and P2PRC's embedded frp client logs in there with no token (p2p/frp/client.go sets no
  * Token). Played here by the stock frpc 0.31.2 with no token in its config.
  */
-const procs = new Set<ChildProcess>();
-const dirs: string[] = [];
-const services: HostService[] = [];
-afterEach(async () => {
-  for (const p of procs) {
-    if (p.exitCode !== null || p.signalCode !== null) continue;
-    p.kill('SIGKILL');
-    await once(p, 'exit');
-  }
-  procs.clear();
-  for (const s of services.splice(0)) await s.close();
-  await cleanup();
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true, maxRetries: 5 }))); // record writes may still land
-});
-
-async function tempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-}
+const { tempDir, track, defer } = useWorkspace();
 
 async function startHost(open: boolean, allowPorts?: string): Promise<HostService> {
   const s = await runHostService({
-    configDir: await tempDir('p2prc-frpport-'),
+    configDir: tempDir('frpport'),
     controlPort: 0,
     bind: '127.0.0.1',
     token: 'host-secret',
@@ -47,19 +27,18 @@ async function startHost(open: boolean, allowPorts?: string): Promise<HostServic
     bootstrap: [],
     ...(allowPorts ? { allowPorts } : {}),
   });
-  services.push(s);
+  defer(() => s.close());
   return s;
 }
 
 /** A stock frpc with no token line at all, as P2PRC configures its embedded client. */
 async function tokenlessFrpc(serverPort: number, proxies: string): Promise<{ proc: ChildProcess; log: string[] }> {
-  const ini = path.join(await tempDir('p2prc-frpc-'), 'frpc.ini');
+  const ini = path.join(tempDir('frpc'), 'frpc.ini');
   await writeFile(
     ini,
     `[common]\nserver_addr = 127.0.0.1\nserver_port = ${serverPort}\nlog_file = console\nlogin_fail_exit = false\n\n${proxies}`,
   );
-  const proc = spawn(path.join(FRP_DIR, 'frpc'), ['-c', ini], { stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.add(proc);
+  const proc = track(spawn(path.join(FRP_DIR, 'frpc'), ['-c', ini], { stdio: ['ignore', 'pipe', 'pipe'] }));
   const log: string[] = [];
   proc.stdout!.on('data', (d: Buffer) => log.push(d.toString()));
   return { proc, log };

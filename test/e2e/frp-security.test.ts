@@ -1,9 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { FrpMsg, encodeFrpMessage, privilegeKey } from '../../src/frp-wire/codec/messages.js';
 import { readMessages } from '../../src/frp-wire/codec/read.js';
@@ -12,18 +11,10 @@ import { YamuxSession } from '../../src/mux/session.js';
 import { Flag, FrameType, encodeHeader } from '../../src/mux/frame.js';
 import { FRP_DIR, FRP_SKIP } from '../helpers/frp.js';
 import { startCli } from '../helpers/cli.js';
-import { cleanup, defer, echoExact, echoServer, freePort, host, listen, sha256, until } from '../helpers/engine.js';
+import { echoExact, echoServer, freePort, host, listen, sha256, until } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-const procs = new Set<ChildProcess>();
-afterEach(async () => {
-  for (const p of procs) {
-    if (p.exitCode !== null || p.signalCode !== null) continue;
-    p.kill('SIGKILL');
-    await once(p, 'exit');
-  }
-  procs.clear();
-  await cleanup();
-});
+const { tempDir, track, defer } = useWorkspace();
 
 async function connect(port: number, allowHalfOpen = false): Promise<net.Socket> {
   const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen });
@@ -63,15 +54,13 @@ async function stockFrpc(
   remotePort: number,
   o: { tcpMux: boolean; tls: boolean },
 ): Promise<string[]> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-frpsec-'));
-  defer(() => rm(dir, { recursive: true, force: true }));
+  const dir = tempDir('frpsec');
   const ini = path.join(dir, 'frpc.ini');
   await writeFile(
     ini,
     `[common]\nserver_addr = 127.0.0.1\nserver_port = ${hostPort}\ntoken = ${token}\ntcp_mux = ${o.tcpMux}\ntls_enable = ${o.tls}\nlog_file = console\nlogin_fail_exit = false\n\n[svc]\ntype = tcp\nlocal_ip = 127.0.0.1\nlocal_port = ${localPort}\nremote_port = ${remotePort}\n`,
   );
-  const proc = spawn(path.join(FRP_DIR, 'frpc'), ['-c', ini], { stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.add(proc);
+  const proc = track(spawn(path.join(FRP_DIR, 'frpc'), ['-c', ini], { stdio: ['ignore', 'pipe', 'pipe'] }));
   const log: string[] = [];
   proc.stdout!.on('data', (d: Buffer) => log.push(d.toString()));
   return log;
@@ -142,8 +131,7 @@ describe('frp logins and pre-auth limits (no frp binary)', () => {
   });
 
   it('500 refused logins that never close leave no descriptor open in a host process', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-frpsec-host-'));
-    defer(() => rm(dir, { recursive: true, force: true }));
+    const dir = tempDir('frpsec-host');
     const hostProc = startCli([
       '-s',
       '--reverse-proxy',

@@ -1,36 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { FRP_DIR, FRP_SKIP } from '../helpers/frp.js';
-import {
-  cleanup,
-  freePort,
-  udpEchoServer,
-  defer,
-  echoExact,
-  echoServer,
-  host,
-  sha256,
-  until,
-} from '../helpers/engine.js';
+import { freePort, udpEchoServer, echoExact, echoServer, host, sha256, until } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-const procs = new Set<ChildProcess>();
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const p of procs) {
-    if (p.exitCode !== null || p.signalCode !== null) continue;
-    p.kill('SIGKILL');
-    await once(p, 'exit');
-  }
-  procs.clear();
-  await cleanup();
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
+const { tempDir, track, defer } = useWorkspace();
 
 /** A stock frpc 0.31.2 with one tcp proxy; its log lines are collected. */
 async function stockFrpc(
@@ -41,15 +20,13 @@ async function stockFrpc(
   tcpMux: boolean,
   extra = { tls: false, encryption: false, compression: false },
 ): Promise<{ proc: ChildProcess; log: string[] }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-frpc-'));
-  dirs.push(dir);
+  const dir = tempDir('frpc');
   const ini = path.join(dir, 'frpc.ini');
   await writeFile(
     ini,
     `[common]\nserver_addr = 127.0.0.1\nserver_port = ${hostPort}\ntoken = ${token}\ntcp_mux = ${tcpMux}\ntls_enable = ${extra.tls}\nlog_file = console\nlogin_fail_exit = false\n\n[svc]\ntype = tcp\nlocal_ip = 127.0.0.1\nlocal_port = ${localPort}\nremote_port = ${remotePort}\nuse_encryption = ${extra.encryption}\nuse_compression = ${extra.compression}\n`,
   );
-  const proc = spawn(path.join(FRP_DIR, 'frpc'), ['-c', ini], { stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.add(proc);
+  const proc = track(spawn(path.join(FRP_DIR, 'frpc'), ['-c', ini], { stdio: ['ignore', 'pipe', 'pipe'] }));
   const log: string[] = [];
   proc.stdout!.on('data', (d: Buffer) => log.push(d.toString()));
   return { proc, log };
@@ -114,15 +91,13 @@ describe.skipIf(!!FRP_SKIP)(`stock frpc 0.31.2 on the p2prc host${FRP_SKIP ? ` â
     const h = await host({ token: 'frp-token' });
     const echoPort = await udpEchoServer();
     const remote = await freePort();
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-frpc-'));
-    dirs.push(dir);
+    const dir = tempDir('frpc');
     const ini = path.join(dir, 'frpc.ini');
     await writeFile(
       ini,
       `[common]\nserver_addr = 127.0.0.1\nserver_port = ${h.port}\ntoken = frp-token\nlog_file = console\n\n[u]\ntype = udp\nlocal_ip = 127.0.0.1\nlocal_port = ${echoPort}\nremote_port = ${remote}\n`,
     );
-    const proc = spawn(path.join(FRP_DIR, 'frpc'), ['-c', ini], { stdio: ['ignore', 'pipe', 'pipe'] });
-    procs.add(proc);
+    const proc = track(spawn(path.join(FRP_DIR, 'frpc'), ['-c', ini], { stdio: ['ignore', 'pipe', 'pipe'] }));
     const log: string[] = [];
     proc.stdout!.on('data', (d: Buffer) => log.push(d.toString()));
     await until(
