@@ -210,12 +210,14 @@ function recordFrpTunnels(configDir: string, handle: RunningHost): void {
   handle.native?.on('tunnel', (t) => {
     if (t.engine !== 'frp-wire') return;
     const now = new Date().toISOString();
-    const id = ids.get(t.clientId) ?? `${process.pid}-frp-${t.name}`;
+    // P2PRC's Go client names no proxy; a record needs a name, so such a tunnel is named by its port.
+    const name = t.name || `frp-${t.port}`;
+    const id = ids.get(t.clientId) ?? `${process.pid}-frp-${name}`;
     ids.set(t.clientId, id);
     void store
       .upsertMapping({
         id,
-        name: t.name,
+        name,
         kind: 'tunnel',
         protocol: 'tcp',
         engine: 'frp-wire',
@@ -230,7 +232,7 @@ function recordFrpTunnels(configDir: string, handle: RunningHost): void {
         updatedAt: now,
         status: 'active',
       })
-      .catch(warn(`frp tunnel ${t.name}`));
+      .catch(warn(`frp tunnel ${name}`));
   });
   handle.native?.on('tunnel-closed', (t) => {
     const id = ids.get(t.clientId);

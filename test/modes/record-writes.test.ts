@@ -124,3 +124,40 @@ describe('record-write failures', () => {
     expect(await readFile(store.mappingsPath, 'utf8')).toBe(CORRUPT);
   });
 });
+
+describe('stock frpc tunnels on a host', () => {
+  it("a proxy with no name (P2PRC's Go client sends none) is recorded under one the host makes up", async () => {
+    const { FrpWireClient } = await import('../../src/frp-wire/client/client.js');
+    const configDir = path.join(dir, 'host');
+    const host: HostService = await runHostService({
+      configDir,
+      controlPort: 0,
+      bind: '127.0.0.1',
+      tls: false,
+      noNodeServer: true,
+      graceMs: 200,
+    });
+    defer(() => host.close());
+    const warnings: string[] = [];
+    host.handle.logs.on('log', (l) => l.level === 'warn' && warnings.push(l.message));
+    const client = new FrpWireClient({
+      host: '127.0.0.1',
+      port: host.handle.port,
+      token: host.handle.token,
+      tcpMux: true,
+      tls: false,
+      tunnels: [{ name: '', localHost: '127.0.0.1', localPort: 9, remotePort: 0 }],
+    });
+    defer(() => client.close());
+    await client.start();
+    const store = new RecordStore(configDir);
+    await until(async () => (await store.readMappings()).length === 1, 5_000, 'the tunnel recorded');
+    const [record] = await store.readMappings();
+    expect(record).toMatchObject({ name: `frp-${record!.publicPort}`, engine: 'frp-wire', status: 'active' });
+    expect(record!.publicPort).toBeGreaterThan(0);
+    expect(warnings.filter((w) => /name is missing/.test(w))).toEqual([]);
+    // Its close is recorded too (and finishes writing before the directory is removed).
+    client.close();
+    await until(async () => (await store.readMappings())[0]?.status === 'closed', 10_000, 'the close recorded');
+  });
+});
