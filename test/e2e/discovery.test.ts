@@ -1,26 +1,20 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { once } from 'node:events';
-import os from 'node:os';
 import path from 'node:path';
-import { killAll, parsePublished, runCli, startCli, type Running } from '../helpers/cli.js';
+import { parsePublished, runCli, startCli, type Running } from '../helpers/cli.js';
 import { until } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-const dirs: string[] = [];
+const { tempDir } = useWorkspace();
 const TOKEN = 'discovery-token';
 const FAST = ['--exchange-interval', '0.3', '--stale-after', '30'];
-
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(path.join(os.tmpdir(), 'p2prc-disc-'));
-  dirs.push(d);
-  return d;
-}
 
 async function host(
   extra: string[] = [],
 ): Promise<{ proc: Running; port: number; nodePort: number; dir: string; fingerprint: string }> {
-  const dir = await tempDir();
+  const dir = tempDir('disc');
   const proc = startCli([
     '-s',
     '--reverse-proxy',
@@ -72,17 +66,11 @@ async function knownControlPorts(dir: string): Promise<number[]> {
   return (JSON.parse(r.stdout) as { servers: Array<{ controlPort: number }> }).servers.map((s) => s.controlPort).sort();
 }
 
-beforeEach(() => undefined);
-afterEach(async () => {
-  await killAll();
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
-
 describe('finding reverse proxies over the P2PRC network', () => {
   it('a node bootstrapped from one other node learns all three proxies within two exchange rounds', async () => {
     const hosts = [await host(), await host(), await host()];
-    const dirA = await tempDir();
-    const dirB = await tempDir();
+    const dirA = tempDir('disc');
+    const dirB = tempDir('disc');
     const a = await node(
       dirA,
       hosts.map((h) => `127.0.0.1:${h.nodePort}`),
@@ -102,7 +90,7 @@ describe('finding reverse proxies over the P2PRC network', () => {
 
   it('auto picks a reachable host, fails over when it stops, and reports the new public address', async () => {
     const hosts = [await host(), await host()];
-    const dir = await tempDir();
+    const dir = tempDir('disc');
     await node(
       dir,
       hosts.map((h) => `127.0.0.1:${h.nodePort}`),
@@ -168,7 +156,7 @@ describe('finding reverse proxies over the P2PRC network', () => {
     evil.listen(0, '127.0.0.1');
     await once(evil, 'listening');
     try {
-      const dir = await tempDir();
+      const dir = tempDir('disc');
       const victim = await node(dir, [`127.0.0.1:${(evil.address() as { port: number }).port}`]);
       await until(() => n >= 8, 15_000, 'two passes over the hostile bodies');
       const table = (await (await fetch(`http://127.0.0.1:${victim.port}/ip_table`)).json()) as {

@@ -1,26 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
 import { killAll, parsePublished, runCli, startCli } from '../helpers/cli.js';
 import { FRP_DIR, FRP_SKIP } from '../helpers/frp.js';
-import { cleanup, freePort, udpEchoServer, echoExact, echoServer, sha256, until } from '../helpers/engine.js';
+import { freePort, udpEchoServer, echoExact, echoServer, sha256, until } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-const dirs: string[] = [];
-const frpsProcs = new Set<ChildProcess>();
-afterEach(async () => {
-  await killAll();
-  await cleanup();
-  for (const p of frpsProcs) {
-    p.kill('SIGKILL');
-    await once(p, 'exit').catch(() => undefined);
-  }
-  frpsProcs.clear();
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
+const { tempDir, track } = useWorkspace();
 
 /** A stock frps 0.31.2; resolves once it logs that it started. */
 async function stockFrps(dir: string, port: number, tcpMux: boolean, extra = ''): Promise<ChildProcess> {
@@ -29,8 +18,7 @@ async function stockFrps(dir: string, port: number, tcpMux: boolean, extra = '')
     ini,
     `[common]\nbind_addr = 127.0.0.1\nbind_port = ${port}\ntoken = wire-token\ntcp_mux = ${tcpMux}\nlog_file = console\n${extra}`,
   );
-  const p = spawn(path.join(FRP_DIR, 'frps'), ['-c', ini], { stdio: ['ignore', 'pipe', 'ignore'] });
-  frpsProcs.add(p);
+  const p = track(spawn(path.join(FRP_DIR, 'frps'), ['-c', ini], { stdio: ['ignore', 'pipe', 'ignore'] }));
   await new Promise<void>((resolve, reject) => {
     p.stdout!.on('data', (d: Buffer) => d.toString().includes('start frps success') && resolve());
     p.once('exit', () => reject(new Error('frps exited')));
@@ -44,8 +32,7 @@ describe.skipIf(!!FRP_SKIP)(
     it.each([true, false])(
       'tcp_mux=%s: publishes, 16 MiB byte-identical, 100 concurrent, frps restart keeps the port',
       async (tcpMux) => {
-        const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-wire-'));
-        dirs.push(dir);
+        const dir = tempDir('wire');
         const port = await freePort();
         let frps = await stockFrps(dir, port, tcpMux);
         const echo = await echoServer();
@@ -76,7 +63,6 @@ describe.skipIf(!!FRP_SKIP)(
         expect(rpm.mappings.every((m) => m.engine === 'frp-wire')).toBe(true);
         frps.kill('SIGKILL');
         await once(frps, 'exit');
-        frpsProcs.delete(frps);
         await client.waitFor((l) => l.includes('connection to frps lost'), 20_000, 'stderr');
         const states = async () =>
           (
@@ -106,8 +92,7 @@ describe.skipIf(!!FRP_SKIP)(
     );
 
     it('a frps that takes TLS only (tls_only) is reached over TLS by default, no flag needed', async () => {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-wire-'));
-      dirs.push(dir);
+      const dir = tempDir('wire');
       const port = await freePort();
       await stockFrps(dir, port, true, 'tls_only = true\n');
       const echo = await echoServer();
@@ -130,8 +115,7 @@ describe.skipIf(!!FRP_SKIP)(
     });
 
     it('--bind ::1: the node server listens there and frps visitors reach it through the tunnel', async () => {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-wire-'));
-      dirs.push(dir);
+      const dir = tempDir('wire');
       const port = await freePort();
       await stockFrps(dir, port, true);
       const client = startCli([
@@ -154,8 +138,7 @@ describe.skipIf(!!FRP_SKIP)(
     });
 
     it('--expose of a port nothing listens on: a visitor through frps gets an empty reply and the client warns, naming the port', async () => {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-wire-'));
-      dirs.push(dir);
+      const dir = tempDir('wire');
       const port = await freePort();
       await stockFrps(dir, port, true);
       const empty = await freePort();
@@ -184,8 +167,7 @@ describe.skipIf(!!FRP_SKIP)(
     });
 
     it('a udp service published through a stock frps echoes 1,000 datagrams from 10 visitors', async () => {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-wire-'));
-      dirs.push(dir);
+      const dir = tempDir('wire');
       const port = await freePort();
       await stockFrps(dir, port, true);
       const echoPort = await udpEchoServer();
@@ -220,8 +202,7 @@ describe.skipIf(!!FRP_SKIP)(
     }, 60_000);
 
     it('a wrong token is refused with E_AUTH (exit 3)', async () => {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-wire-'));
-      dirs.push(dir);
+      const dir = tempDir('wire');
       const port = await freePort();
       await stockFrps(dir, port, true);
       const r = await runCli([
