@@ -1,20 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { once } from 'node:events';
 import { CLI, startCli } from '../helpers/cli.js';
 import { FakeP2prcNode, goDecode } from '../helpers/fake-p2prc.js';
 import { parseNodeAddress } from '../../src/node/node-address.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-const dirs: string[] = [];
-const fakes: FakeP2prcNode[] = [];
-afterEach(async () => {
-  for (const f of fakes.splice(0)) await f.close();
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true, maxRetries: 5 })));
-});
+const { tempDir, defer } = useWorkspace();
 
 async function p2prc(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -42,8 +37,7 @@ describe("--as / --ls: P2PRC's server list, offline on ip_table.json", () => {
   });
 
   it('--as records a node once, --ls lists it (table and --json), a clash of ports exits 2', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-ls-'));
-    dirs.push(dir);
+    const dir = tempDir('ls');
     expect((await p2prc(['--as', '127.0.0.1', '--p', '9001', '--config-dir', dir])).stdout).toMatch(
       /^Added 127\.0\.0\.1:9001 to .*ip_table\.json\n$/,
     );
@@ -65,10 +59,9 @@ describe("--as / --ls: P2PRC's server list, offline on ip_table.json", () => {
   });
 
   it("a node added with --as is exchanged with by a running node (P2PRC's --as then --us)", async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-as-'));
-    dirs.push(dir);
+    const dir = tempDir('as');
     const go = await new FakeP2prcNode().start();
-    fakes.push(go);
+    defer(() => go.close());
     await p2prc(['--as', `127.0.0.1:${go.port}`, '--config-dir', dir]);
     const node = startCli(['-s', '--port', '0', '--bind', '127.0.0.1', '--config-dir', dir, '--json']);
     try {
