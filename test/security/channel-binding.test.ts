@@ -1,12 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import net from 'node:net';
 import tls from 'node:tls';
 import { connect } from '../../src/index.js';
 import { generateSelfSignedCert } from '../../src/transport/cert.js';
 import { P2prcError } from '../../src/errors.js';
-import { cleanup, defer, echoServer, host, listen } from '../helpers/engine.js';
+import { echoServer, host, listen } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { defer } = useWorkspace();
 
 /**
  * A man-in-the-middle without the token: terminates the client's TLS with its own certificate and

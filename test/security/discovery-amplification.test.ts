@@ -1,16 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startDiscovery } from '../../src/node/discovery.js';
 import { selfEntry, type IpTableEntry } from '../../src/node/iptable.js';
 import { UNVERIFIED_PER_ROUND } from '../../src/node/poll-plan.js';
-import { cleanup, defer, listen } from '../helpers/engine.js';
+import { listen } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { tempDir, defer } = useWorkspace();
 
 const entry = (port: number): IpTableEntry => ({
   Name: '',
@@ -67,8 +67,7 @@ describe('discovery amplification', () => {
     defer(() => new Promise((r) => sink.close(r)));
     const good = await tableServer(() => [entry(good.port)]);
     const peer = await tableServer(() => [entry(peer.port), ...dead.map(entry), entry(sinkPort), entry(good.port)]);
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-amplify-'));
-    defer(() => rm(dir, { recursive: true, force: true }));
+    const dir = tempDir('amplify');
     const [selfPort] = await closedPorts(1);
     const exchange = startDiscovery({
       configDir: dir,

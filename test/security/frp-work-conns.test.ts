@@ -1,13 +1,14 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { YamuxSession } from '../../src/mux/session.js';
 import { FrpMsg, encodeFrpMessage, privilegeKey } from '../../src/frp-wire/codec/messages.js';
 import { readMessages } from '../../src/frp-wire/codec/read.js';
-import { cleanup, defer, host } from '../helpers/engine.js';
+import { host } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { defer } = useWorkspace();
 
 async function connect(port: number): Promise<net.Socket> {
   const s = net.connect(port, '127.0.0.1');

@@ -1,10 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { ServiceVisitor, type P2prcError } from '../../src/index.js';
 import { GuessThrottle, sourceKey } from '../../src/services/guess-throttle.js';
-import { cleanup, client, defer, echoServer, host, roundTrip, sha256, until } from '../helpers/engine.js';
+import { client, echoServer, host, roundTrip, sha256, until } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { defer } = useWorkspace();
 
 const codeOf = async (p: Promise<unknown>) =>
   (

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
@@ -7,9 +7,10 @@ import { ServiceRegistry } from '../../src/services/registry.js';
 import type { ClientSession } from '../../src/host/session.js';
 import { visitorHandshake, ownerHandshake } from '../../src/services/link.js';
 import { OpenStream, SealStream } from '../../src/services/e2e.js';
-import { cleanup, client, defer, echoServer, host, listen, roundTrip, sha256 } from '../helpers/engine.js';
+import { client, echoServer, host, listen, roundTrip, sha256 } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { defer } = useWorkspace();
 
 const codeOf = async (p: Promise<unknown>) =>
   (

@@ -1,14 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { once } from 'node:events';
 import type { FrameChannel } from '../../src/transport/channel.js';
 import type { Message } from '../../src/protocol/messages.js';
 import { principalOf } from '../../src/host/principals.js';
 import { FrpWireClient } from '../../src/frp-wire/client/client.js';
 import type { HostRefusal } from '../../src/host/host.js';
-import { cleanup, client, defer, echoServer, freePort, host, until } from '../helpers/engine.js';
+import { client, echoServer, freePort, host, until } from '../helpers/engine.js';
 import { authenticatedControl } from '../helpers/native.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { defer } = useWorkspace();
 
 /** Registers one tunnel on any port by hand, confirming the host's offer; resolves 'ok' or the refusal's code. */
 async function register(channel: FrameChannel, tunnelId: string): Promise<string> {

@@ -1,11 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { UdpRelay } from '../../src/client/udp.js';
 import { evictOne } from '../../src/protocol/evict.js';
-import { cleanup, client, defer, host, until } from '../helpers/engine.js';
+import { client, host, until } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { defer } = useWorkspace();
 
 async function udpSocket(
   onMessage?: (msg: Buffer, r: dgram.RemoteInfo, s: dgram.Socket) => void,

@@ -1,22 +1,21 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHmac } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { addUser, listServices, loadUsers } from '../../src/index.js';
 import { P2prcError } from '../../src/errors.js';
 import { clientProof, newNonce } from '../../src/protocol/auth.js';
 import { FrameChannel } from '../../src/transport/channel.js';
 import { channelBinding, dial } from '../../src/transport/net.js';
-import { cleanup, defer, host } from '../helpers/engine.js';
+import { host } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { tempDir } = useWorkspace();
 
 const TOKEN = 'users-host-token';
 
 async function usersFile(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-scram-'));
-  defer(() => rm(dir, { recursive: true, force: true }));
+  const dir = tempDir('scram');
   const file = path.join(dir, 'users.json');
   await addUser(file, 'alice', 'wonderland');
   return file;
