@@ -1,25 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { startHost, connect, isP2prcError, P2prcError, type ClientStatus } from '../../src/index.js';
-import {
-  cleanup,
-  client,
-  defer,
-  echoServer,
-  host,
-  httpServer,
-  listen,
-  roundTrip,
-  sha256,
-  until,
-} from '../helpers/engine.js';
+import { client, echoServer, host, httpServer, listen, roundTrip, sha256, until } from '../helpers/engine.js';
 import { blackholeProxy } from '../helpers/blackhole.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { tempDir, defer } = useWorkspace();
 
 async function rejection(p: Promise<unknown>): Promise<P2prcError> {
   const err = await p.then(
@@ -130,8 +117,7 @@ describe('auth and policy', () => {
 
 describe('recovery', () => {
   it('after a host restart the client reconnects and the same public port works again', async () => {
-    const stateDir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-host-'));
-    defer(() => rm(stateDir, { recursive: true, force: true }));
+    const stateDir = tempDir('host');
     const first = await startHost({ controlPort: 0, bind: '127.0.0.1', stateDir, heartbeatMs: 500 });
     const echo = await echoServer();
     const c = connect({

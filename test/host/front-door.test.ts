@@ -1,13 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { once } from 'node:events';
 import { Admission, defaultAdmissionLimits } from '../../src/host/admission.js';
 import { encodeMessage, type Message } from '../../src/protocol/messages.js';
 import { FrpWireClient } from '../../src/frp-wire/client/client.js';
-import { cleanup, client, defer, echoExact, echoServer, freePort, host, sha256, until } from '../helpers/engine.js';
+import { client, echoExact, echoServer, freePort, host, sha256, until } from '../helpers/engine.js';
 import { authenticatedControl } from '../helpers/native.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { defer } = useWorkspace();
 
 /** `n` connections from `address` that send `head` (maybe nothing) and then say no more; resolves once all are accepted or refused. */
 async function silent(port: number, address: string, n: number, head = ''): Promise<net.Socket[]> {

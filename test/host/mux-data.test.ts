@@ -1,13 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import net from 'node:net';
 import { once } from 'node:events';
 import { dataProof } from '../../src/protocol/auth.js';
 import { verifyDataHello } from '../../src/host/handshake.js';
-import { cleanup, client, defer, echoServer, host, listen, until } from '../helpers/engine.js';
+import { client, echoServer, host, listen, until } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { defer } = useWorkspace();
 
 const openFds = () => readdirSync('/proc/self/fd').length;
 

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { P2prcError } from '../../src/errors.js';
 import { negotiateTunnel, type RegistryOptions } from '../../src/host/register.js';
@@ -7,9 +7,10 @@ import { parsePortRanges } from '../../src/protocol/address.js';
 import type { ClientSession } from '../../src/host/session.js';
 import type { HostedTunnel } from '../../src/host/tunnel.js';
 import type { Messages } from '../../src/protocol/messages.js';
-import { cleanup, defer, freePort, listen } from '../helpers/engine.js';
+import { freePort, listen } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { defer } = useWorkspace();
 
 /**
  * The client's side of the negotiation as a plain object: it answers each offered port from `accept`

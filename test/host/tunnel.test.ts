@@ -1,10 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { once } from 'node:events';
-import { cleanup, client, echoServer, host, httpServer, roundTrip, sha256, defer } from '../helpers/engine.js';
+import { client, echoServer, host, httpServer, roundTrip, sha256 } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { defer } = useWorkspace();
 
 describe.each([false, true])('tunnel data path (tls=%s)', (tls) => {
   it('carries HTTP and raw TCP, and 64 MiB byte-identical', async () => {

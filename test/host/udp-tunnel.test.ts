@@ -1,15 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { cleanup, client, defer, host, until } from '../helpers/engine.js';
+import { client, host, until } from '../helpers/engine.js';
 import { authenticatedControl } from '../helpers/native.js';
 import { encodeFrame, encodePreamble } from '../../src/protocol/frame.js';
 import { MsgType, decodeMessage } from '../../src/protocol/messages.js';
 import { P2prcError } from '../../src/errors.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { defer } = useWorkspace();
 
 async function udpEcho(): Promise<{ port: number; peers: Set<string> }> {
   const peers = new Set<string>();

@@ -1,8 +1,9 @@
 import http from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, client, host, httpServer } from '../helpers/engine.js';
+import { describe, expect, it } from 'vitest';
+import { client, host, httpServer } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+useWorkspace();
 
 function get(port: number, hostHeader: string, path = '/'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
