@@ -1,12 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AdminServer } from '../../src/admin/admin-server.js';
 import type { AdminSource, TunnelView } from '../../src/admin/model.js';
 import { generateSelfSignedCert } from '../../src/transport/cert.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-const servers: AdminServer[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.close();
-});
+const { defer } = useWorkspace();
 
 const tunnel: TunnelView = {
   name: 'web',
@@ -47,7 +45,7 @@ function source(): AdminSource & { list: TunnelView[] } {
 
 async function start(extra: Partial<ConstructorParameters<typeof AdminServer>[0]> = {}): Promise<AdminServer> {
   const s = new AdminServer({ source: source(), token: 'tok', port: 0, ...extra });
-  servers.push(s);
+  defer(() => s.close());
   await s.listen();
   return s;
 }

@@ -1,24 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FRP_DIR, FRP_SKIP } from '../helpers/frp.js';
-import { cleanup, echoExact, echoServer, freePort, httpServer, sha256, until } from '../helpers/engine.js';
-import { adminJson, hostWithAdmin, metricsText, tempDir } from '../helpers/admin.js';
+import { echoExact, echoServer, freePort, httpServer, sha256, until } from '../helpers/engine.js';
+import { adminJson, hostWithAdmin, metricsText } from '../helpers/admin.js';
 import type { AdminEvent, ClientView, TunnelView } from '../../src/admin/model.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-const procs = new Set<ChildProcess>();
-afterEach(async () => {
-  for (const p of procs) {
-    if (p.exitCode !== null || p.signalCode !== null) continue;
-    p.kill('SIGKILL');
-    await once(p, 'exit');
-  }
-  procs.clear();
-  await cleanup();
-});
+const { tempDir, track } = useWorkspace();
 
 async function frpc(
   hostPort: number,
@@ -27,14 +18,13 @@ async function frpc(
   remotePort: number,
   proxy = `type = tcp\nremote_port = ${remotePort}`,
 ): Promise<string[]> {
-  const dir = tempDir('p2prc-frpc-');
+  const dir = tempDir('frpc');
   const ini = path.join(dir, 'frpc.ini');
   await writeFile(
     ini,
     `[common]\nserver_addr = 127.0.0.1\nserver_port = ${hostPort}\ntoken = ${token}\nlog_file = console\nlogin_fail_exit = true\n\n[svc]\nlocal_ip = 127.0.0.1\nlocal_port = ${localPort}\n${proxy}\n`,
   );
-  const proc = spawn(path.join(FRP_DIR, 'frpc'), ['-c', ini], { stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.add(proc);
+  const proc = track(spawn(path.join(FRP_DIR, 'frpc'), ['-c', ini], { stdio: ['ignore', 'pipe', 'pipe'] }));
   const log: string[] = [];
   proc.stdout!.on('data', (d: Buffer) => log.push(d.toString()));
   return log;

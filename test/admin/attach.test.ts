@@ -1,12 +1,13 @@
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, client, defer, until } from '../helpers/engine.js';
-import { adminJson, aliceWeb, getOnce, hostWithAdmin, metricsText, tempDir } from '../helpers/admin.js';
+import { describe, expect, it } from 'vitest';
+import { client, until } from '../helpers/engine.js';
+import { adminJson, aliceWeb, getOnce, hostWithAdmin, metricsText } from '../helpers/admin.js';
 import { clientAdminSource, startAdmin } from '../../src/admin/attach.js';
 import { connect } from '../../src/index.js';
 import type { AdminEvent, TunnelView, ClientView } from '../../src/admin/model.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { tempDir, defer } = useWorkspace();
 
 describe('admin API on a real host with a real client', () => {
   it('counts three requests as exactly three visitor connections, on the host and on the client', async () => {
@@ -22,7 +23,7 @@ describe('admin API on a real host with a real client', () => {
       }),
       token: h.token,
       flags: { port: 0 },
-      configDir: tempDir(),
+      configDir: tempDir('admin'),
     });
     defer(() => cAdmin.close());
 

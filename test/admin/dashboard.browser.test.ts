@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { cleanup, defer } from '../helpers/engine.js';
-import { aliceWeb, getOnce, hostWithAdmin, tempDir } from '../helpers/admin.js';
+import { aliceWeb, getOnce, hostWithAdmin } from '../helpers/admin.js';
 import { connect } from '../../src/index.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
 const CHROMIUM = process.env.P2PRC_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = path.resolve('test/artifacts');
@@ -14,13 +14,13 @@ if (!hasChromium)
     `dashboard browser test skipped: no chromium at ${CHROMIUM} (apt-get install chromium, or set P2PRC_CHROMIUM)`,
   );
 
-afterEach(cleanup);
+const { tempDir, defer } = useWorkspace();
 
 async function browser(): Promise<Browser> {
   const b = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
-    userDataDir: tempDir('p2prc-chromium-'),
+    userDataDir: tempDir('chromium'),
     args: [
       '--headless',
       '--no-sandbox',

@@ -1,13 +1,12 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, defer } from '../helpers/engine.js';
-import { tempDir } from '../helpers/admin.js';
+import { describe, expect, it } from 'vitest';
 import { startAdmin } from '../../src/admin/attach.js';
 import { adminGet, findAdminEndpoints } from '../../src/admin/endpoint.js';
 import type { AdminSource } from '../../src/admin/model.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { tempDir, defer } = useWorkspace();
 
 const source: AdminSource = {
   role: 'client',
@@ -18,7 +17,7 @@ const source: AdminSource = {
 
 describe('admin endpoint notes and the pinned HTTPS client', () => {
   it('leaves a private note while running, reachable over HTTPS with the pinned fingerprint, and removes it on close', async () => {
-    const dir = tempDir();
+    const dir = tempDir('admin');
     const admin = await startAdmin({ source, token: 'tok', flags: { port: 0, tls: true }, configDir: dir });
     defer(() => admin.close());
     expect(admin.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/);

@@ -1,18 +1,9 @@
 import http from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { client, defer, host, httpServer } from './engine.js';
+import { client, host, httpServer } from './engine.js';
+import { defer, tempDir } from './workspace.js';
 import type { HostOptions } from '../../src/host/options.js';
 import { hostAdminSource, recordHostEvents, startAdmin, type RunningAdmin } from '../../src/admin/attach.js';
 import type { HostHandle, PublishedTunnel, ReverseProxyClient } from '../../src/index.js';
-
-/** A config directory removed at cleanup. */
-export function tempDir(prefix = 'p2prc-admin-'): string {
-  const dir = mkdtempSync(path.join(tmpdir(), prefix));
-  defer(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** One HTTP request on its own TCP connection (no keep-alive): one visitor connection each. */
 export function getOnce(port: number, urlPath = '/'): Promise<{ status: number; body: string }> {
@@ -52,7 +43,7 @@ export async function hostWithAdmin(options: HostOptions = {}): Promise<{ h: Hos
     source: hostAdminSource(h.host),
     token: h.token,
     flags: { port: 0 },
-    configDir: tempDir(),
+    configDir: tempDir('admin'),
   });
   defer(() => admin.close());
   recordHostEvents(h.host, admin.server);
