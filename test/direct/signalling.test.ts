@@ -1,13 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { ServiceVisitor, P2prcError } from '../../src/index.js';
 import type { ServiceRegistry } from '../../src/services/registry.js';
 import type { PathState } from '../../src/direct/visit.js';
-import { cleanup, client, defer, echoServer, host, roundTrip, sha256 } from '../helpers/engine.js';
+import { client, echoServer, host, roundTrip, sha256 } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { defer } = useWorkspace();
 
 const SECRET = 'direct path secret';
 // Loopback only: both peers gather candidates on 127.0.0.1 (the NAT bed tests real NATs).

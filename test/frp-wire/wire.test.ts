@@ -1,12 +1,13 @@
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FrpWireClient, type FrpWireTunnel } from '../../src/frp-wire/client/client.js';
-import { cleanup, defer, echoExact, echoServer, host, sha256, udpEchoServer, until } from '../helpers/engine.js';
+import { echoExact, echoServer, host, sha256, udpEchoServer, until } from '../helpers/engine.js';
 import type { HostHandle } from '../../src/index.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { defer } = useWorkspace();
 
 /** The public port the host opened for an frp proxy, from its 'tunnel' event. */
 function frpPort(h: HostHandle, name: string): Promise<number> {

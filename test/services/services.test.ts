@@ -1,12 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { ServiceVisitor, listServices, P2prcError } from '../../src/index.js';
-import { cleanup, client, defer, echoServer, host, listen, roundTrip, sha256, until } from '../helpers/engine.js';
+import { client, echoServer, host, listen, roundTrip, sha256, until } from '../helpers/engine.js';
 import { tapProxy } from '../helpers/tap.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { defer } = useWorkspace();
 
 const SECRET = 'correct horse battery staple';
 /** The same owner key after a restart: the host keeps the ID bound to it while the owner is away. */

@@ -1,10 +1,11 @@
 import net from 'node:net';
 import { once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { holdListener } from '../../src/transport/held-listener.js';
-import { cleanup, client, defer, echoServer, freePort, host } from '../helpers/engine.js';
+import { client, echoServer, freePort, host } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { defer } = useWorkspace();
 
 describe('held control listener', () => {
   it('a client that connected and wrote before the host existed is served once the host adopts the port', async () => {

@@ -1,13 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { once } from 'node:events';
 import { dial, listenTcp, mapSocketError, tlsCiphers } from '../../src/transport/net.js';
 import { isP2prcError } from '../../src/errors.js';
 import { generateSelfSignedCert } from '../../src/transport/cert.js';
 import tls from 'node:tls';
-import { cleanup, defer, freePort, host, listen } from '../helpers/engine.js';
+import { freePort, host, listen } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { defer } = useWorkspace();
 
 /** Accepts TCP and never says anything (reads, so it notices the dialer's FIN). */
 async function silentListener(): Promise<{ port: number; held: net.Socket[] }> {

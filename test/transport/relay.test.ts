@@ -1,13 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import net from 'node:net';
 import tls from 'node:tls';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { generateSelfSignedCert } from '../../src/transport/cert.js';
 import { relay } from '../../src/transport/relay.js';
-import { cleanup, defer, listen } from '../helpers/engine.js';
+import { listen } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { defer } = useWorkspace();
 
 /**
  * A real socket pair through the relay: `left` and `right` are the outer ends a user would hold,

@@ -1,10 +1,11 @@
 import net from 'node:net';
 import { once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TrafficCounter } from '../../src/transport/traffic.js';
-import { cleanup, defer, echoServer, until } from '../helpers/engine.js';
+import { echoServer, until } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { defer } = useWorkspace();
 
 describe('TrafficCounter', () => {
   it("counts connections once and bytes from the sockets' own counters, live and after close", async () => {

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { acceptWebSocket, readRequestHead } from '../../src/transport/websocket.js';
 import {
@@ -12,9 +12,10 @@ import {
   WsOp,
   MAX_WS_PAYLOAD,
 } from '../../src/transport/websocket-frame.js';
-import { cleanup, defer, listen } from '../helpers/engine.js';
+import { listen } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { defer } = useWorkspace();
 
 /** A client frame: masked, as RFC 6455 requires (and as Go's x/net/websocket, frpc's library, sends). */
 function clientFrame(opcode: number, payload: Buffer, fin = true): Buffer {

@@ -2,13 +2,14 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { VhostServer, type VhostRoute } from '../../src/vhost/vhost-server.js';
 import { duplexPair } from '../../src/transport/pair.js';
 import { relay } from '../../src/transport/relay.js';
-import { cleanup, defer, httpServer } from '../helpers/engine.js';
+import { httpServer } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { defer } = useWorkspace();
 
 /** A route that reaches a local port through an in-memory pair, the way a tunnel sink is handed a visitor. */
 function via(port: number, extra: Partial<VhostRoute> = {}): VhostRoute {
