@@ -1,16 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as lib from '../../src/index.js';
 import { parseArgs, selectCommand, type Command } from '../../src/cli/main.js';
 import { nodeServiceOptions, serviceOwnerOptions } from '../../src/cli/connect.js';
 import { hostServiceOptions } from '../../src/cli/host.js';
 import type { Output } from '../../src/cli/output.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
 // Flags -> library options: what each command hands the library, without starting anything.
 const quiet: Output = { out: () => undefined, err: () => undefined, verbose: false };
 
+const { tempDir, defer } = useWorkspace();
 let dir: string;
 const saved = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('P2PRC')));
 // yargs reads P2PRC_* variables (.env('P2PRC')) from the live process.env object: the tests' own
@@ -19,14 +20,13 @@ const clearP2prcEnv = () =>
   Object.keys(process.env)
     .filter((k) => k.startsWith('P2PRC'))
     .forEach((k) => delete process.env[k]);
-beforeEach(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-cli-opts-'));
+beforeEach(() => {
+  dir = tempDir('cli-opts');
   clearP2prcEnv();
-});
-afterEach(async () => {
-  clearP2prcEnv();
-  Object.assign(process.env, saved);
-  await rm(dir, { recursive: true, force: true });
+  defer(() => {
+    clearP2prcEnv();
+    Object.assign(process.env, saved);
+  });
 });
 
 async function parsed(argv: string[]): Promise<{ command: Command; args: Record<string, unknown> }> {

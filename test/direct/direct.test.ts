@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { once } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
@@ -7,12 +7,10 @@ import { bridge } from '../../src/direct/bridge.js';
 import { StunResponder } from '../../src/direct/stun-responder.js';
 import { newDirectNonce, signAnswer, type DirectOffer } from '../../src/protocol/direct.js';
 import { PeerLink } from '../../src/direct/peer.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
 const svc = { serviceId: 'db', secret: 'direct-secret' };
-const cleanup: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
+const { defer } = useWorkspace();
 
 /** A service that sends `size` deterministic bytes to each connection, then closes. */
 async function blobServer(size: number): Promise<{ port: number; sha: string }> {
@@ -20,14 +18,14 @@ async function blobServer(size: number): Promise<{ port: number; sha: string }> 
   const server = net.createServer((s) => s.end(blob));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  cleanup.push(() => server.close());
+  defer(() => server.close());
   return { port: (server.address() as net.AddressInfo).port, sha: createHash('sha256').update(blob).digest('hex') };
 }
 
 async function stun(): Promise<string[]> {
   const r = new StunResponder('127.0.0.1');
   const port = await r.listen(0, '127.0.0.1');
-  cleanup.push(() => r.close());
+  defer(() => r.close());
   return [`stun:127.0.0.1:${port}`];
 }
 
@@ -44,13 +42,13 @@ async function pair(
     async (offer) => {
       const { link, answer } = await answerDirect(svc, peer, offer);
       ownerLink = link;
-      cleanup.push(() => link.close());
+      defer(() => link.close());
       serveChannels(link, { host: '127.0.0.1', port: target }, () => undefined);
       return tamper ? tamper(answer) : answer;
     },
     5_000,
   );
-  cleanup.push(() => path.link.close());
+  defer(() => path.link.close());
   return { path, owner: () => ownerLink };
 }
 
@@ -95,7 +93,7 @@ describe('direct peer path (loopback)', () => {
       connectDirect(
         { ...svc, secret: 'wrong' },
         peer,
-        (offer) => answerDirect(svc, peer, offer).then((r) => (cleanup.push(() => r.link.close()), r.answer)),
+        (offer) => answerDirect(svc, peer, offer).then((r) => (defer(() => r.link.close()), r.answer)),
         5_000,
       ),
     ).rejects.toMatchObject({ code: 'E_AUTH' });
@@ -130,7 +128,7 @@ describe('direct peer path (loopback)', () => {
     const target = await blobServer(1000);
     const peer = { stunServers: await stun(), bindAddress: '127.0.0.1' };
     const other = await PeerLink.create(peer, true);
-    cleanup.push(() => other.close());
+    defer(() => other.close());
     const foreign = /a=fingerprint:\S+ \S+/.exec(await other.localDescription())![0];
     const answers: string[] = [];
     const path = await connectDirect(
@@ -138,7 +136,7 @@ describe('direct peer path (loopback)', () => {
       peer,
       async (offer) => {
         const { link, answer } = await answerDirect(svc, peer, offer);
-        cleanup.push(() => link.close());
+        defer(() => link.close());
         serveChannels(link, { host: '127.0.0.1', port: target.port }, () => undefined);
         if (answers.push(answer.sdp) > 1) return answer;
         const sdp = answer.sdp.replace(/a=fingerprint:\S+ \S+/, foreign);
@@ -147,7 +145,7 @@ describe('direct peer path (loopback)', () => {
       },
       10_000,
     );
-    cleanup.push(() => path.link.close());
+    defer(() => path.link.close());
     expect(answers).toHaveLength(2);
     expect(await fetchThrough(path.link)).toEqual({ bytes: 1000, sha: target.sha });
   }, 20_000);

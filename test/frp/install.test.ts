@@ -1,16 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import { once } from 'node:events';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile, readdir } from 'node:fs/promises';
-import os from 'node:os';
+import { chmod, mkdir, readFile, stat, writeFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { installFrp, checksumFor } from '../../src/frp/install.js';
 import { findFrp, newestVersion } from '../../src/frp/binary.js';
 import { readTarGz, writeTar } from '../../src/frp/tar.js';
 import { P2prcError } from '../../src/errors.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
+const { tempDir, defer } = useWorkspace();
 let vendor: string;
 let server: http.Server;
 let base: string;
@@ -28,7 +29,7 @@ const sha = createHash('sha256').update(archive).digest('hex');
 const file = 'frp_0.31.2_linux_amd64.tar.gz';
 
 beforeEach(async () => {
-  vendor = await mkdtemp(path.join(os.tmpdir(), 'p2prc-vendor-'));
+  vendor = tempDir('vendor');
   await writeFile(
     path.join(vendor, 'frp.json'),
     JSON.stringify({
@@ -47,13 +48,11 @@ beforeEach(async () => {
   );
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
+  defer(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}/v{version}/`;
-});
-
-afterEach(async () => {
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
-  await rm(vendor, { recursive: true, force: true });
 });
 
 // The manifest is read from `vendor`; binaries go into the config dir (`vendor`/cfg here), never the package.
@@ -140,7 +139,7 @@ describe('p2prc frp install', () => {
 
 describe('frp discovery order', () => {
   async function fakeDir(version: string): Promise<string> {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-fakefrp-'));
+    const dir = tempDir('fakefrp');
     for (const name of ['frps', 'frpc']) {
       await writeFile(path.join(dir, name), fakeFrp(name, version));
       await chmod(path.join(dir, name), 0o755);
@@ -150,7 +149,7 @@ describe('frp discovery order', () => {
 
   it('prefers --frp-bin-dir, then P2PRC_FRP_BIN_DIR, then PATH; rejects old and missing with coded errors', async () => {
     const [flag, env, onPath, old] = await Promise.all(['0.40.0', '0.39.0', '0.38.0', '0.20.0'].map(fakeDir));
-    const empty = await mkdtemp(path.join(os.tmpdir(), 'p2prc-empty-'));
+    const empty = tempDir('empty');
     await mkdir(path.join(empty, 'frp'));
     await writeFile(
       path.join(empty, 'frp.json'),
@@ -165,6 +164,5 @@ describe('frp discovery order', () => {
     expect(await codeOf(findFrp('frpc', { ...opts, env: { PATH: old } }))).toBe('E_FRP_VERSION');
     expect(await codeOf(findFrp('frpc', { ...opts, env: { PATH: empty } }))).toBe('E_FRP_MISSING');
     expect(await codeOf(findFrp('frpc', { ...opts, binDir: empty, env: { PATH: onPath } }))).toBe('E_FRP_MISSING');
-    await Promise.all([flag, env, onPath, old, empty].map((d) => rm(d!, { recursive: true, force: true })));
   });
 });

@@ -1,13 +1,10 @@
-import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Logger, formatLine, parseLogLevel } from '../../src/log/logger.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const { tempDir } = useWorkspace();
 const T = new Date('2025-01-02T03:04:05.678Z');
 
 describe('formatLine', () => {
@@ -43,8 +40,7 @@ describe('Logger', () => {
   });
 
   it('appends to a file and starts a new one on reopen (logrotate), also on SIGHUP', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'p2prc-log-'));
-    dirs.push(dir);
+    const dir = tempDir('log');
     const file = path.join(dir, 'p2prc.log');
     const log = new Logger({ file, format: 'json' });
     log.info('one', 'first');

@@ -1,15 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { detectEngine } from '../../src/modes/publishers.js';
 import { FRP_DIR, FRP_SKIP } from '../helpers/frp.js';
-import { cleanup, defer, freePort, host, listen, until } from '../helpers/engine.js';
+import { freePort, host, listen, until } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-afterEach(cleanup);
+const { tempDir, track, defer } = useWorkspace();
 
 /** A port that accepts and says nothing, whatever it is told. */
 async function silentPort(): Promise<{ port: number; heard: () => number }> {
@@ -49,22 +48,15 @@ describe('--engine auto', () => {
   it.skipIf(!!FRP_SKIP)(
     `a stock frps 0.31.2 identifies itself and is chosen${FRP_SKIP ? ` — skipped: ${FRP_SKIP}` : ''}`,
     async () => {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-detect-'));
-      defer(() => rm(dir, { recursive: true, force: true }));
+      const dir = tempDir('detect');
       const port = await freePort();
       await writeFile(
         path.join(dir, 'frps.ini'),
         `[common]\nbind_addr = 127.0.0.1\nbind_port = ${port}\ntoken = frps-token\nlog_file = console\n`,
       );
-      const frps = spawn(path.join(FRP_DIR, 'frps'), ['-c', path.join(dir, 'frps.ini')], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      defer(async () => {
-        if (frps.exitCode === null) {
-          frps.kill('SIGKILL');
-          await once(frps, 'exit');
-        }
-      });
+      const frps = track(
+        spawn(path.join(FRP_DIR, 'frps'), ['-c', path.join(dir, 'frps.ini')], { stdio: ['ignore', 'pipe', 'pipe'] }),
+      );
       const log: string[] = [];
       frps.stdout!.on('data', (d: Buffer) => log.push(d.toString()));
       await until(() => log.join('').includes('start frps success'), 10_000, 'frps to start');

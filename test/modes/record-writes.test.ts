@@ -1,6 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   RecordStore,
@@ -11,17 +10,15 @@ import {
   type HostService,
   type NodeService,
 } from '../../src/index.js';
-import { cleanup, defer, until } from '../helpers/engine.js';
+import { until } from '../helpers/engine.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
 // A record write that fails while a command keeps running is reported, never swallowed: a warning line
 // with the code and the file. The failure is real: the mapping file is corrupted on disk mid-run.
+const { tempDir, defer } = useWorkspace();
 let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-records-'));
-});
-afterEach(async () => {
-  await cleanup();
-  await rm(dir, { recursive: true, force: true });
+beforeEach(() => {
+  dir = tempDir('records');
 });
 
 const CORRUPT = '{"version": 1, "mappings": [ not json';

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
@@ -8,18 +8,16 @@ import { requestCapped } from '../../src/node/http-request.js';
 import { P2prcError } from '../../src/errors.js';
 import { freePort } from '../helpers/newuser.js';
 import { sourceModuleUrl } from '../../scripts/source-module.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-const servers: Array<http.Server | net.Server> = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) {
-    (s as http.Server).closeAllConnections?.();
-    await new Promise((r) => s.close(r));
-  }
-});
+const { defer } = useWorkspace();
 
 async function serve(handler: http.RequestListener): Promise<string> {
   const server = http.createServer(handler);
-  servers.push(server);
+  defer(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;

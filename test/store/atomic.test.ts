@@ -1,18 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { P2prcError } from '../../src/errors.js';
 import { withFileLock, writeFileAtomic, recordWriteWarning } from '../../src/store/index.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
 // Write failures made with real files. As root, permissions do not stop a write, so each failure is a
 // path of the wrong kind: a directory where a file is expected, or a file where a directory is.
+const { tempDir } = useWorkspace();
 let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-atomic-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+beforeEach(() => {
+  dir = tempDir('atomic');
 });
 
 async function rejection(p: Promise<unknown>): Promise<P2prcError> {

@@ -3,18 +3,16 @@ import tls from 'node:tls';
 import { once } from 'node:events';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodePreamble } from '../../src/protocol/frame.js';
 import { encodeMessage, type Message } from '../../src/protocol/messages.js';
 import { FrameChannel } from '../../src/transport/channel.js';
 import { generateSelfSignedCert } from '../../src/transport/cert.js';
 import { dial, wrapServerTls } from '../../src/transport/net.js';
 import { relay } from '../../src/transport/relay.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-const cleanups: Array<() => void> = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
+const { defer } = useWorkspace();
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -27,7 +25,7 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 async function listen(server: net.Server): Promise<number> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  cleanups.push(() => server.close());
+  defer(() => server.close());
   return (server.address() as net.AddressInfo).port;
 }
 
@@ -64,7 +62,7 @@ describe('socket handoff from the frame channel', () => {
       });
       void listen(host).then(async (port) => {
         const { socket: client } = await dial({ host: '127.0.0.1', port, tls: true, timeoutMs: 5_000 });
-        cleanups.push(() => client.destroy());
+        defer(() => client.destroy());
         const hello = encodeMessage('Hello', { role: 'data', sessionId: 's1', seq: 1, mac: '0'.repeat(64) });
         client.write(Buffer.concat([encodePreamble(), hello, Buffer.from('ping')]));
         const [reply] = (await within(once(client, 'data'), 5_000, 'echo through the relay')) as [Buffer];
@@ -91,10 +89,10 @@ describe('a detached channel', () => {
     // one more FrameChannel per pooled data connection on the host and on the client.
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc') as () => void;
-    const server = net.createServer((s) => cleanups.push(() => s.destroy()));
+    const server = net.createServer((s) => defer(() => s.destroy()));
     const port = await listen(server);
     const socket = net.connect(port, '127.0.0.1');
-    cleanups.push(() => socket.destroy());
+    defer(() => socket.destroy());
     await once(socket, 'connect');
     let weak: WeakRef<FrameChannel> | undefined;
     (() => {
