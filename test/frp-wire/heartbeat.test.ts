@@ -1,13 +1,13 @@
 import net from 'node:net';
 import { once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FrpControl, type FrpControlContext } from '../../src/frp-wire/server/control.js';
 import { frpKey } from '../../src/frp-wire/codec/crypto.js';
 import { DEFAULT_PAIRING_LIMITS } from '../../src/transport/pairing-pool.js';
 import type { FrpTunnel } from '../../src/frp-wire/server/ports.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
-const sockets: net.Socket[] = [];
-afterEach(() => sockets.splice(0).forEach((s) => s.destroy()));
+const { defer } = useWorkspace();
 
 /** Both ends of one real loopback TCP connection. */
 async function socketPair(): Promise<[net.Socket, net.Socket]> {
@@ -16,7 +16,7 @@ async function socketPair(): Promise<[net.Socket, net.Socket]> {
   const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
   const [accepted] = (await once(server, 'connection')) as [net.Socket];
   server.close();
-  sockets.push(client, accepted);
+  for (const s of [client, accepted]) defer(() => s.destroy());
   client.on('error', () => undefined);
   return [accepted, client];
 }

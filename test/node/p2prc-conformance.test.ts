@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { selfEntry } from '../../src/node/iptable.js';
 import { goFileUpload, ipTableFile, parseMultipart } from '../../src/node/multipart.js';
 import type { PeerEntry } from '../../src/node/validate.js';
 import { goDecode } from '../helpers/fake-p2prc.js';
+import { useWorkspace } from '../helpers/workspace.js';
 
 /**
  * P2PRC's requests byte for byte. upload-request.bin is what Go's net/http sent when
@@ -54,11 +55,8 @@ async function rawRequest(port: number, bytes: Buffer): Promise<{ status: number
   }
 }
 
+const { defer } = useWorkspace();
 let node: NodeServer | undefined;
-afterEach(async () => {
-  await node?.close();
-  node = undefined;
-});
 
 async function startNode(learned: Array<{ entries: PeerEntry[]; source: string }> = []): Promise<NodeServer> {
   const reverseProxy = {
@@ -82,8 +80,10 @@ async function startNode(learned: Array<{ entries: PeerEntry[]; source: string }
     () => [],
     { learn: (entries, source) => learned.push({ entries, source }) },
   );
-  await node.listen(0, '127.0.0.1');
-  return node;
+  const started = node;
+  defer(() => started.close());
+  await started.listen(0, '127.0.0.1');
+  return started;
 }
 
 describe('P2PRC conformance: its requests replayed byte for byte', () => {
