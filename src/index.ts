@@ -83,7 +83,11 @@ export {
 export {
   resolveConfigDir,
   openConfig,
+  readSecrets,
+  updateSecrets,
   type P2prcConfig,
+  type P2prcSecrets,
+  type P2prcSettings,
   RecordStore,
   type ServerRecord,
   type MappingRecord,

@@ -71,7 +71,7 @@ export function configure(y: Argv): Argv {
       array: true,
       default: [],
       describe:
-        'confirm a host certificate fingerprint (repeatable, kept in config.json): with auto, your token goes to hosts learned from peers only when confirmed',
+        'confirm a host certificate fingerprint (repeatable, kept in secrets.json): with auto, your token goes to hosts learned from peers only when confirmed',
     })
     .option('accept-peer-tokens', {
       type: 'boolean',

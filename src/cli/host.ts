@@ -93,7 +93,7 @@ export function configure(y: Argv): Argv {
 
 /**
  * The flags of `-s --reverse-proxy` as runHostService options. --control-port and --token left out
- * fall back, in the library, to config.json and then the defaults.
+ * fall back, in the library, to config.json (the port) or secrets.json (the token), then the defaults.
  */
 export async function hostServiceOptions(lib: Library, args: Record<string, unknown>): Promise<HostServiceOptions> {
   return {

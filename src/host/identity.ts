@@ -1,8 +1,9 @@
-import { mkdir, open } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { P2prcError } from '../errors.js';
-import { assertPrivateDir, writePrivateFile } from '../store/private-file.js';
+import { assertPrivateDir } from '../store/private-file.js';
+import { writeFileAtomic } from '../store/atomic.js';
+import { readTextFile } from '../store/json-file.js';
 import { fingerprintOfPem, generateSelfSignedCert } from '../transport/cert.js';
 import { generateSecret } from '../protocol/secret.js';
 
@@ -16,35 +17,8 @@ export interface HostIdentity {
   fingerprint: string;
 }
 
-/** O_NOFOLLOW: a symlink in place of a secret is refused (ELOOP), never read through. */
-async function readIfExists(file: string): Promise<string | undefined> {
-  try {
-    const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      return await handle.readFile('utf8');
-    } finally {
-      await handle.close();
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    const why =
-      (err as NodeJS.ErrnoException).code === 'ELOOP'
-        ? 'it is a symlink, and secrets are never read through one'
-        : (err as Error).message;
-    throw new P2prcError('E_CONFIG', `cannot read ${file}: ${why}`, { cause: err, details: { path: file } });
-  }
-}
-
-async function writePrivate(file: string, text: string): Promise<void> {
-  try {
-    await writePrivateFile(file, text);
-  } catch (err) {
-    throw new P2prcError('E_CONFIG', `cannot write ${file}: ${(err as Error).message}`, {
-      cause: err,
-      details: { path: file },
-    });
-  }
-}
+/** O_NOFOLLOW: a symlink in place of a secret is refused (E_CONFIG), never read through. */
+const readSecret = (file: string) => readTextFile(file, { noFollow: true });
 
 /** The token file in a host's state directory: the one place its name is spelled. */
 export function tokenPathIn(stateDir: string): string {
@@ -62,23 +36,23 @@ export async function loadHostIdentity(dir: string, explicitToken?: string): Pro
   let token = explicitToken;
   let tokenGenerated = false;
   if (!token) {
-    token = (await readIfExists(tokenPath))?.trim();
+    token = (await readSecret(tokenPath))?.trim();
     if (!token) {
       token = generateSecret();
       tokenGenerated = true;
-      await writePrivate(tokenPath, `${token}\n`);
+      await writeFileAtomic(tokenPath, `${token}\n`);
     }
   }
   const keyPath = path.join(dir, 'host-key.pem');
   const certPath = path.join(dir, 'host-cert.pem');
-  let keyPem = await readIfExists(keyPath);
-  let certPem = await readIfExists(certPath);
+  let keyPem = await readSecret(keyPath);
+  let certPem = await readSecret(certPath);
   if (!keyPem || !certPem) {
     const generated = generateSelfSignedCert();
     keyPem = generated.keyPem;
     certPem = generated.certPem;
-    await writePrivate(keyPath, keyPem);
-    await writePrivate(certPath, certPem);
+    await writeFileAtomic(keyPath, keyPem);
+    await writeFileAtomic(certPath, certPem);
   }
   let fingerprint: string;
   try {

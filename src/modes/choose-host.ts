@@ -2,7 +2,16 @@ import { readFile } from 'node:fs/promises';
 import { formatAddress } from '../protocol/address.js';
 import { probeHost } from '../client/probe.js';
 import { parseFingerprint } from '../transport/cert.js';
-import { RecordStore, isPeerRecord, openConfig, sameFingerprint, type ServerRecord } from '../store/index.js';
+import {
+  RecordStore,
+  isPeerRecord,
+  openConfig,
+  readSecrets,
+  sameFingerprint,
+  updateConfig,
+  updateSecrets,
+  type ServerRecord,
+} from '../store/index.js';
 import { hostTokenPath } from './host-engines.js';
 import { debugFailure } from '../log/debug.js';
 
@@ -22,7 +31,8 @@ function key(s: { address: string; controlPort: number }): string {
   return formatAddress(s.address, s.controlPort);
 }
 
-async function localHostToken(configDir: string): Promise<string | undefined> {
+/** The token of a host running on this machine from the same config dir, if one does. */
+export async function localHostToken(configDir: string): Promise<string | undefined> {
   const file = hostTokenPath(configDir);
   // No host runs here (the usual case): no local token to offer.
   return (
@@ -35,18 +45,19 @@ async function localHostToken(configDir: string): Promise<string | undefined> {
 }
 
 /** Remembers that a host refused us, so automatic choice skips it for a while. */
-export function rememberRefusal(configDir: string, host: string, port: number): void {
-  const config = openConfig(configDir);
-  config.set('refusals', { ...(config.get('refusals') ?? {}), [formatAddress(host, port)]: new Date().toISOString() });
+export async function rememberRefusal(configDir: string, host: string, port: number): Promise<void> {
+  await updateConfig(configDir, (config) =>
+    config.set('refusals', { ...config.get('refusals'), [formatAddress(host, port)]: new Date().toISOString() }),
+  );
 }
 
-/** --trust: the operator confirms host certificates (kept in config.json); a malformed one is E_USAGE. */
-export function rememberTrust(configDir: string, fingerprints: string[]): void {
+/** --trust: the operator confirms host certificates (kept in secrets.json); a malformed one is E_USAGE. */
+export async function rememberTrust(configDir: string, fingerprints: string[]): Promise<void> {
   const trust = fingerprints.map((t) => parseFingerprint(t, '--trust')!);
   if (trust.length === 0) return;
-  const config = openConfig(configDir);
-  const known = (config.get('trustedFingerprints') as string[] | undefined) ?? [];
-  config.set('trustedFingerprints', [...new Set([...known, ...trust])]);
+  await updateSecrets(configDir, (secrets) => {
+    secrets.trustedFingerprints = [...new Set([...(secrets.trustedFingerprints ?? []), ...trust])];
+  });
 }
 
 export interface RankOptions {
@@ -76,7 +87,7 @@ export function tokenFor(
       ? { token: s.token }
       : { why: `open, but learned from peer ${s.source}: its advertised token is used only with --accept-peer-tokens` };
   }
-  if (known) return { why: 'restricted and no token configured for it (hostTokens in config)' };
+  if (known) return { why: 'restricted and no token configured for it (hostTokens in secrets.json)' };
   return {
     why: `learned from peer ${s.source} with an unconfirmed fingerprint: confirm it with --trust <fingerprint> to offer it a token`,
   };
@@ -95,12 +106,12 @@ export async function rankHosts(
   o: RankOptions = {},
 ): Promise<{ ranked: Candidate[]; skipped: string[] }> {
   const servers = await new RecordStore(configDir).readServers();
-  const config = openConfig(configDir);
-  const hostTokens = (config.get('hostTokens') as Record<string, string> | undefined) ?? {};
-  const refusals = config.get('refusals') ?? {};
-  const pins = (config.get('fingerprints') as Record<string, string> | undefined) ?? {};
-  const trusted = (config.get('trustedFingerprints') as string[] | undefined) ?? [];
-  const globalToken = (config.get('token') as string | undefined) ?? (await localHostToken(configDir));
+  const secrets = await readSecrets(configDir);
+  const hostTokens = secrets.hostTokens ?? {};
+  const refusals = openConfig(configDir).get('refusals') ?? {};
+  const pins = secrets.fingerprints ?? {};
+  const trusted = secrets.trustedFingerprints ?? [];
+  const globalToken = secrets.token ?? (await localHostToken(configDir));
   const skipped: string[] = [];
   const usable: Array<{ s: ServerRecord; token: string }> = [];
   for (const s of servers) {

@@ -87,7 +87,7 @@ export class FailoverPublisher extends EventEmitter<PublisherEvents> implements 
         return list;
       } catch (err) {
         const e = toP2prcError(err);
-        if (REFUSALS.has(e.code)) rememberRefusal(this.o.configDir, c.host, c.port);
+        if (REFUSALS.has(e.code)) await rememberRefusal(this.o.configDir, c.host, c.port);
         this.emit('status', `${name} did not work (${e.code}: ${e.message}); trying the next one`);
       } finally {
         this.starting = undefined;

@@ -5,7 +5,7 @@ import type { HostOptions } from '../host/options.js';
 import { formatAddress } from '../protocol/address.js';
 import { NodeServer } from '../node/node-server.js';
 import { detectPublicHost, selfEntry } from '../node/iptable.js';
-import { RecordStore, ensureConfigDir, openConfig, recordWriteWarning } from '../store/index.js';
+import { RecordStore, ensureConfigDir, openConfig, readSecrets, recordWriteWarning } from '../store/index.js';
 import { VERSION } from '../version.js';
 import type { IpTableExchange } from '../node/exchange.js';
 import type { PeerEntry, ReverseProxyInfo } from '../node/validate.js';
@@ -44,20 +44,19 @@ export interface HostService {
 
 /**
  * `p2prc -s --reverse-proxy`: starts the reverse-proxy host (native, or a supervised frps), its P2PRC
- * node server and IP table exchange, and records it in reverse_proxy_server.json. `controlPort` and
- * `token` not given come from config.json in `configDir`, then the defaults (7000, generated once).
+ * node server and IP table exchange, and records it in reverse_proxy_server.json. `controlPort` not
+ * given comes from config.json in `configDir`, `token` from secrets.json there (or, until moved, from
+ * config.json), then the defaults (7000, generated once).
  * Stock frpc clients' tunnels are recorded too; a failed write there is a `warn` log line.
  */
 export async function runHostService(given: HostServiceOptions): Promise<HostService> {
   await ensureConfigDir(given.configDir);
-  // config.json only fills what the flags left out; not opening it then keeps conf (and ajv) off a
-  // host's startup, which frp's CI suite times at 200 ms.
-  const needsConfig = given.controlPort === undefined || given.token === undefined;
-  const config = needsConfig ? openConfig(given.configDir) : undefined;
+  // config.json and secrets.json only fill what the flags left out; not opening them then keeps
+  // conf off a host's startup, which frp's CI suite times at 200 ms.
   const options = {
     ...given,
-    controlPort: given.controlPort ?? config?.get('controlPort'),
-    token: given.token ?? config?.get('token'),
+    controlPort: given.controlPort ?? openConfig(given.configDir).get('controlPort'),
+    token: given.token ?? (await readSecrets(given.configDir)).token,
   };
   if (options.admin && options.engine === 'frp')
     throw new P2prcError('E_USAGE', '--admin-port needs the native engine (frps has its own dashboard)');

@@ -38,7 +38,7 @@ export interface NodeServiceOptions {
   bind?: string | undefined;
   name?: string;
   exitOnLoginFailure?: boolean;
-  /** Host certificates the operator confirms (--trust), kept in config.json: configured tokens may go to them when peers told us of them. */
+  /** Host certificates the operator confirms (--trust), kept in secrets.json: configured tokens may go to them when peers told us of them. */
   trust?: string[] | undefined;
   /** With auto: use the token a peer advertises for an open host (--accept-peer-tokens). */
   acceptPeerTokens?: boolean | undefined;

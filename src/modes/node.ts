@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import os from 'node:os';
 import { P2prcError } from '../errors.js';
@@ -7,7 +6,7 @@ import type { TunnelSpec } from '../client/options.js';
 import { NodeServer } from '../node/node-server.js';
 import { selfEntry } from '../node/iptable.js';
 import { NodeUdpServer } from '../node/udp-server.js';
-import { RecordStore, claimClientId, openConfig } from '../store/index.js';
+import { RecordStore, claimClientId, readSecrets } from '../store/index.js';
 import { findFrp } from '../frp/binary.js';
 import { FrpPublisher } from '../frp/publisher.js';
 import { FrpWirePublisher } from '../frp-wire/client/publisher.js';
@@ -28,9 +27,8 @@ import {
   type NodeService,
   type NodeServiceOptions,
 } from './node-publish.js';
-import { rememberTrust } from './choose-host.js';
+import { localHostToken, rememberTrust } from './choose-host.js';
 import { startDiscovery } from '../node/discovery.js';
-import { hostTokenPath } from './host-engines.js';
 import type { IpTableExchange } from '../node/exchange.js';
 
 export type { NodeService, NodeServiceOptions } from './node-publish.js';
@@ -40,20 +38,12 @@ export function isLocalAddress(host: string): boolean {
   return Object.values(os.networkInterfaces()).some((list) => list?.some((a) => a.address === host));
 }
 
-/** Token for a host: explicit, per-host config, global config, or the host's own file when it runs here. */
+/** Token for a host: explicit, per-host secret, global secret, or the host's own file when it runs here. */
 export async function resolveToken(o: { token?: string | undefined; configDir: string }, key: string): Promise<string> {
   if (o.token) return o.token;
-  const config = openConfig(o.configDir);
-  const perHost = (config.get('hostTokens') as Record<string, string> | undefined)?.[key];
-  if (perHost) return perHost;
-  const global = config.get('token') as string | undefined;
-  if (global) return global;
-  try {
-    const local = (await readFile(hostTokenPath(o.configDir), 'utf8')).trim();
-    if (local) return local;
-  } catch {
-    // no host on this machine
-  }
+  const secrets = await readSecrets(o.configDir);
+  const token = secrets.hostTokens?.[key] || secrets.token || (await localHostToken(o.configDir));
+  if (token) return token;
   throw new P2prcError(
     'E_USAGE',
     `no token for ${key}: pass --token (or set P2PRC_TOKEN); the host prints it when it starts`,
@@ -69,7 +59,7 @@ export async function resolveToken(o: { token?: string | undefined; configDir: s
  */
 export async function runNodeService(o: NodeServiceOptions): Promise<NodeService> {
   o = { ...o, fingerprint: parseFingerprint(o.fingerprint, '--fingerprint') };
-  rememberTrust(o.configDir, o.trust ?? []);
+  await rememberTrust(o.configDir, o.trust ?? []);
   if (o.proxy === 'auto') return runAuto(o);
   return runFixed({ ...o, proxy: o.proxy });
 }
@@ -96,8 +86,7 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
   await new RecordStore(o.configDir).prepare();
   const key = formatAddress(o.proxy.host, o.proxy.port);
   const token = await resolveToken(o, key);
-  const config = openConfig(o.configDir);
-  const pins = (config.get('fingerprints') as Record<string, string> | undefined) ?? {};
+  const pins = (await readSecrets(o.configDir)).fingerprints ?? {};
   const { engine, tls, protocol } = await chooseEngine(o, o.fingerprint ?? pins[key]);
   let publisher: Publisher | undefined;
   const find = (name: string) => publisher?.published().find((t) => t.name === name);
@@ -206,8 +195,8 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
     throw explainPinMismatch(err, key, !o.fingerprint && !!pins[key]);
   });
   if (engine === 'native' && protocol === 'p2prc')
-    rememberHost(
-      config,
+    await rememberHost(
+      o.configDir,
       key,
       { fingerprint: pub.fingerprint ? (normalizeFingerprint(pub.fingerprint) ?? undefined) : undefined, token },
       (l) => o.onStatus?.(l),

@@ -1,34 +1,38 @@
 import net from 'node:net';
-import type Conf from 'conf';
 import { P2prcError, toP2prcError } from '../errors.js';
-import type { P2prcConfig } from '../store/index.js';
+import { secretsPath, updateSecrets } from '../store/index.js';
 import { debugFailure } from '../log/debug.js';
 
 /**
- * What a client keeps about a host after a successful login, in config.json (mode 0600): the
- * certificate pin (trust on first use, said once; a new --fingerprint replaces it) and the token,
- * so the next run needs only the address.
+ * What a client keeps about a host after a successful login, in secrets.json (mode 0600, written
+ * under its lock): the certificate pin (trust on first use, said once; a new --fingerprint replaces
+ * it) and the token, so the next run needs only the address.
  */
-export function rememberHost(
-  config: Conf<P2prcConfig>,
+export async function rememberHost(
+  configDir: string,
   key: string,
   seen: { fingerprint: string | undefined; token: string },
   say: (line: string) => void,
-): void {
-  const pins = config.get('fingerprints') ?? {};
-  if (seen.fingerprint && pins[key] !== seen.fingerprint) {
-    config.set('fingerprints', { ...pins, [key]: seen.fingerprint });
-    say(
-      pins[key]
-        ? `re-pinned ${seen.fingerprint} for ${key} (was ${pins[key]})`
-        : `pinned ${seen.fingerprint} for ${key}`,
-    );
-  }
-  const tokens = config.get('hostTokens') ?? {};
-  if (tokens[key] !== seen.token) {
-    config.set('hostTokens', { ...tokens, [key]: seen.token });
-    say(`token for ${key} stored in ${config.path} (a secret: next time the address is enough)`);
-  }
+): Promise<void> {
+  const lines = await updateSecrets(configDir, (secrets) => {
+    const said: string[] = [];
+    const pins = secrets.fingerprints ?? {};
+    if (seen.fingerprint && pins[key] !== seen.fingerprint) {
+      secrets.fingerprints = { ...pins, [key]: seen.fingerprint };
+      said.push(
+        pins[key]
+          ? `re-pinned ${seen.fingerprint} for ${key} (was ${pins[key]})`
+          : `pinned ${seen.fingerprint} for ${key}`,
+      );
+    }
+    const tokens = secrets.hostTokens ?? {};
+    if (tokens[key] !== seen.token) {
+      secrets.hostTokens = { ...tokens, [key]: seen.token };
+      said.push(`token for ${key} stored in ${secretsPath(configDir)} (a secret: next time the address is enough)`);
+    }
+    return said;
+  });
+  lines.forEach((line) => say(line));
 }
 
 /** A certificate that no longer matches the stored pin: say how to trust the new one on purpose. */
@@ -37,7 +41,7 @@ export function explainPinMismatch(err: unknown, key: string, pinnedFromStore: b
   if (e.code !== 'E_TLS' || !pinnedFromStore || e.details.actual === undefined) return err;
   return new P2prcError(
     'E_TLS',
-    `${e.message}. If the host's certificate changed on purpose (check with its operator), re-pin it: --fingerprint ${String(e.details.actual)} (stored pins: fingerprints in config.json for ${key})`,
+    `${e.message}. If the host's certificate changed on purpose (check with its operator), re-pin it: --fingerprint ${String(e.details.actual)} (stored pins: fingerprints in secrets.json for ${key})`,
     { cause: e, details: e.details },
   );
 }

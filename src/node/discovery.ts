@@ -4,10 +4,12 @@ import type { PeerEntry } from './validate.js';
 import { formatAddress } from '../protocol/address.js';
 import {
   RecordStore,
-  openConfig,
+  ensureGoKeys,
+  readSecrets,
   ipTablePath,
   modifyIpTableFile,
   readIpTableFile,
+  type ServerRecord,
   type TableEntry,
 } from '../store/index.js';
 import { entryBase, nodeBase } from './exchange.js';
@@ -77,6 +79,8 @@ async function writeTableFile(configDir: string, exchange: IpTableExchange, poll
     const kept = file.ip_address.filter((e) => !drop.has(nodeBase(fileEntryAddress(e))));
     file.ip_address = [...(entries as unknown as TableEntry[]), ...kept];
   });
+  // P2PRC's Go finds this file through config.json's IPTable (a plain node never ran ensureConfigDir).
+  await ensureGoKeys(configDir);
   return ipTablePath(configDir);
 }
 
@@ -96,10 +100,10 @@ export function startDiscovery(o: DiscoveryOptions): IpTableExchange & { recorde
     ...(o.staleMs ? { staleMs: o.staleMs } : {}),
   });
   const store = new RecordStore(o.configDir);
-  // Read per write, not once: a connection made meanwhile may have pinned the address.
-  const pinned = (address: string, port: number) => {
-    const pins = (openConfig(o.configDir).get('fingerprints') as Record<string, string> | undefined) ?? {};
-    return pins[formatAddress(address, port)] !== undefined;
+  // Pins read per write, not once: a connection made meanwhile may have pinned the address.
+  const upsert = async (record: ServerRecord) => {
+    const pins = (await readSecrets(o.configDir)).fingerprints ?? {};
+    return store.upsertPeerServer(record, (address, port) => pins[formatAddress(address, port)] !== undefined);
   };
   let seen = new Set<string>();
   const writes = new Set<Promise<void>>();
@@ -110,7 +114,7 @@ export function startDiscovery(o: DiscoveryOptions): IpTableExchange & { recorde
     // A peer cannot flood the records: a bounded number of proxies is written per round.
     if (seen.has(record.id) || seen.size >= MAX_PROXIES_PER_ROUND) return;
     seen.add(record.id);
-    const write = store.upsertPeerServer(record, pinned).then(
+    const write = upsert(record).then(
       () => undefined,
       (err: Error) => o.log?.(`cannot record proxy ${record.id}: ${err.message}`),
     );

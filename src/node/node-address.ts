@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { P2prcError } from '../errors.js';
-import { addIpTableEntry, ipTablePath, readIpTableFile, type TableEntry } from '../store/index.js';
+import { addIpTableEntry, ensureGoKeys, ipTablePath, readIpTableFile, type TableEntry } from '../store/index.js';
 
 /** P2PRC's default node server port (config/generate/generate.go) and what `--as` uses without a port. */
 export const P2PRC_DEFAULT_PORT = 8088;
@@ -75,5 +75,7 @@ export async function addNode(
   separatePort?: string | number,
 ): Promise<{ file: string; added: boolean; entry: TableEntry }> {
   const entry = addedEntry(parseNodeAddress(address, separatePort));
+  // P2PRC's Go finds the table through config.json's IPTable: `--as` on a fresh directory sets it.
+  await ensureGoKeys(configDir);
   return { file: ipTablePath(configDir), added: await addIpTableEntry(configDir, entry), entry };
 }

@@ -9,7 +9,7 @@ import type { DirectMode, PathState } from '../direct/visit.js';
 import type { ServiceInfo } from '../protocol/messages.js';
 import { NodeServer } from '../node/node-server.js';
 import { selfEntry } from '../node/iptable.js';
-import { RecordStore, openConfig, type MappingRecord } from '../store/index.js';
+import { RecordStore, readSecrets, type MappingRecord } from '../store/index.js';
 import { VERSION } from '../version.js';
 import { parseFingerprint, storedPin } from '../transport/cert.js';
 import type { HostPort } from '../protocol/parse-address.js';
@@ -33,7 +33,7 @@ function checked<T extends HostAccessOptions>(o: T): T {
 
 async function access(o: HostAccessOptions) {
   const key = formatAddress(o.proxy.host, o.proxy.port);
-  const pins = (openConfig(o.configDir).get('fingerprints') as Record<string, string> | undefined) ?? {};
+  const pins = (await readSecrets(o.configDir)).fingerprints ?? {};
   return {
     host: o.proxy.host,
     port: o.proxy.port,

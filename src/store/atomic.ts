@@ -18,7 +18,7 @@ export function isProcessAlive(pid: number): boolean {
 
 /**
  * Writes via a random O_EXCL|O_NOFOLLOW temp file in the same directory, fsync, rename, fsync of the
- * directory (files/private.ts): a crash leaves old or new, never half. A failure is E_CONFIG naming
+ * directory (private-file.ts): a crash leaves old or new, never half. A failure is E_CONFIG naming
  * the file (details.path), whatever fs said.
  */
 export async function writeFileAtomic(file: string, text: string): Promise<void> {

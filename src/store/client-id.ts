@@ -1,9 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { P2prcError } from '../errors.js';
 import { debugFailure } from '../log/debug.js';
 import { isProcessAlive, withFileLock, writeFileAtomic } from './atomic.js';
+import { readTextFile } from './json-file.js';
 
 export const CLIENTS_FILE = 'client_ids.json';
 
@@ -32,16 +31,8 @@ export async function claimClientId(configDir: string, name: string): Promise<st
 }
 
 async function readEntries(file: string): Promise<Record<string, Entry>> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new P2prcError('E_CONFIG', `cannot read ${file}: ${(err as Error).message}`, {
-      cause: err,
-      details: { path: file },
-    });
-  }
+  const text = await readTextFile(file);
+  if (text === undefined) return {};
   try {
     const parsed = JSON.parse(text) as unknown;
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {

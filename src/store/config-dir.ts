@@ -4,11 +4,13 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { P2prcError } from '../errors.js';
 import { assertPrivateDir } from './private-file.js';
+import { ensureGoKeys } from './go-keys.js';
 
 /**
  * Makes sure the config directory exists and takes a file, before a host or a client starts
  * anything: the same E_CONFIG, path and fix on both sides, instead of whatever fs call happened to
- * fail first deep inside (EACCES from a mkdir on the host, a lock file on the client).
+ * fail first deep inside (EACCES from a mkdir on the host, a lock file on the client). Then gives
+ * config.json the keys P2PRC's Go needs to share the directory (go-keys.ts).
  */
 export async function ensureConfigDir(dir: string): Promise<void> {
   await assertPrivateDir(dir);
@@ -26,4 +28,5 @@ export async function ensureConfigDir(dir: string): Promise<void> {
       { cause: err, details: { path: dir } },
     );
   }
+  await ensureGoKeys(dir);
 }

@@ -1,21 +1,38 @@
 /**
- * The shape of config.json, checked on every read and every write (through conf's `deserialize` and
- * `serialize`). A hand-written check rather than conf's JSON Schema: ajv compiles a schema into code
- * when the file is opened, which was about 0.9 MB of an idle client's memory.
- * Keys it does not know are left alone, as the schema left them.
+ * The shape of config.json and secrets.json, checked on every read and every write (config.json
+ * through conf's `deserialize` and `serialize`). A hand-written check rather than conf's JSON Schema:
+ * ajv compiles a schema into code when the file is opened, which was about 0.9 MB of an idle client's
+ * memory (docs/benchmarks.md, session 7). Keys it does not know are left alone, as the schema left
+ * them: P2PRC's Go writes its own keys into the same config.json.
  */
-export interface P2prcConfig {
+
+/** What secrets.json holds (src/store/secrets.ts): tokens, and the pins and confirmations that decide where they go. */
+export interface P2prcSecrets {
   token?: string;
-  controlPort?: number;
-  preferredHosts?: string[];
   hostTokens?: Record<string, string>;
   /** TOFU pins, "host:port" -> certificate fingerprint. */
   fingerprints?: Record<string, string>;
-  /** "host:port" -> when that host last refused us (automatic choice skips it for a while). */
-  refusals?: Record<string, string>;
   /** Host certificates the operator confirmed (--trust): configured tokens may go to them when learned from peers. */
   trustedFingerprints?: string[];
 }
+
+/** The keys of P2prcSecrets: an older p2prc kept them in config.json, from where they are moved. */
+export const SECRET_KEYS = ['token', 'hostTokens', 'fingerprints', 'trustedFingerprints'] as const;
+
+/** Settings, in config.json (conf). */
+export interface P2prcSettings {
+  controlPort?: number;
+  preferredHosts?: string[];
+  /** "host:port" -> when that host last refused us (automatic choice skips it for a while). */
+  refusals?: Record<string, string>;
+  /** For P2PRC's Go (config/config.go reads it): the absolute path of the IP table file. */
+  IPTable?: string;
+  /** For P2PRC's Go: the port its node server listens on, a string as Go declares it. */
+  ServerPort?: string;
+}
+
+/** What config.json may hold: settings, and secrets an older p2prc stored there (read until moved). */
+export type P2prcConfig = P2prcSettings & P2prcSecrets;
 
 type Check = (value: unknown, at: string) => string | undefined;
 
@@ -69,9 +86,11 @@ const RULES: Record<keyof P2prcConfig, Check> = {
   fingerprints: mapOf(text()),
   refusals: mapOf(text()),
   trustedFingerprints: listOf(text()),
+  IPTable: text(),
+  ServerPort: text(),
 };
 
-/** Every rule config.json breaks, one message each; empty when it is valid. */
+/** Every rule config.json (or secrets.json) breaks, one message each; empty when it is valid. */
 export function configViolations(value: unknown): string[] {
   if (!isRecord(value)) return ['the file must hold a JSON object'];
   const found: string[] = [];

@@ -2,9 +2,12 @@ import Conf from 'conf';
 import path from 'node:path';
 import envPaths from 'env-paths';
 import { P2prcError } from '../errors.js';
-import { checkConfig, type P2prcConfig } from './config-schema.js';
+import { checkConfig, type P2prcConfig, type P2prcSettings } from './config-schema.js';
+import { readJsonFile } from './json-file.js';
 
-export type { P2prcConfig } from './config-schema.js';
+export type { P2prcConfig, P2prcSecrets, P2prcSettings } from './config-schema.js';
+
+export const CONFIG_FILE = 'config.json';
 
 /** Where records and config live: --config-dir, else $P2PRC, else the platform config directory. */
 export function resolveConfigDir(flag?: string): string {
@@ -14,23 +17,44 @@ export function resolveConfigDir(flag?: string): string {
   return path.resolve(envPaths('p2prc', { suffix: 'nodejs' }).config);
 }
 
-/** config.json in the config directory, checked on every read and write (atomic writes by conf). */
-export function openConfig(dir: string): Conf<P2prcConfig> {
+const invalidConfig = (file: string, err: unknown) =>
+  new P2prcError('E_CONFIG', `invalid config ${file}: ${(err as Error).message}`, {
+    cause: err,
+    details: { path: file },
+  });
+
+/**
+ * config.json in the config directory, checked on every read and write (atomic writes by conf). It
+ * holds settings, never secrets (src/store/secrets.ts); writes go through updateConfig, which moves
+ * secrets an older p2prc left there.
+ */
+export function openConfig(dir: string): Conf<P2prcSettings> {
   try {
-    return new Conf<P2prcConfig>({
+    return new Conf<P2prcSettings>({
       projectName: 'p2prc',
       cwd: dir,
       configName: 'config',
       clearInvalidConfig: false,
       configFileMode: 0o600,
       // conf's own serialization, with the shape checked on the way in and out (src/store/config-schema.ts).
-      deserialize: (text) => checkConfig(JSON.parse(text) as P2prcConfig),
+      deserialize: (text) => checkConfig(JSON.parse(text) as P2prcSettings),
       serialize: (value) => JSON.stringify(checkConfig(value), undefined, '\t'),
     });
   } catch (err) {
-    throw new P2prcError('E_CONFIG', `invalid config ${path.join(dir, 'config.json')}: ${(err as Error).message}`, {
-      cause: err,
-      details: { path: path.join(dir, 'config.json') },
-    });
+    throw invalidConfig(path.join(dir, CONFIG_FILE), err);
+  }
+}
+
+/**
+ * config.json as it is on disk, checked like conf checks it, without opening conf (which would
+ * create the directory with the default mode when it is missing): {} when there is none.
+ */
+export async function readConfigFile(dir: string): Promise<P2prcConfig> {
+  const file = path.join(dir, CONFIG_FILE);
+  const parsed = (await readJsonFile(file)) ?? {};
+  try {
+    return checkConfig(parsed as P2prcConfig);
+  } catch (err) {
+    throw invalidConfig(file, err);
   }
 }

@@ -10,7 +10,17 @@ export {
   type MappingsFile,
 } from './schema.js';
 export { isProcessAlive, writeFileAtomic, withFileLock } from './atomic.js';
-export { resolveConfigDir, openConfig, type P2prcConfig } from './config.js';
+export {
+  resolveConfigDir,
+  openConfig,
+  readConfigFile,
+  CONFIG_FILE,
+  type P2prcConfig,
+  type P2prcSecrets,
+  type P2prcSettings,
+} from './config.js';
+export { SECRETS_FILE, secretsPath, readSecrets, updateSecrets, updateConfig } from './secrets.js';
+export { ensureGoKeys, GO_SERVER_PORT } from './go-keys.js';
 export {
   IPTABLE_FILE,
   ipTablePath,

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { P2prcError } from '../errors.js';
 import { withFileLock, writeFileAtomic } from './atomic.js';
+import { readJsonFile } from './json-file.js';
 
 /**
  * <config dir>/p2p/iptable/ip_table.json: P2PRC's own table file (config/generate/generate.go puts
@@ -26,25 +26,8 @@ export function tableEntryKey(e: TableEntry): string {
 }
 
 async function load(file: string): Promise<TableFile> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { ip_address: [] };
-    throw new P2prcError('E_CONFIG', `cannot read ${file}: ${(err as Error).message}`, {
-      cause: err,
-      details: { path: file },
-    });
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new P2prcError('E_CONFIG', `${file} is not valid JSON (${(err as Error).message}); it was left untouched`, {
-      cause: err,
-      details: { path: file },
-    });
-  }
+  const parsed = await readJsonFile(file);
+  if (parsed === undefined) return { ip_address: [] };
   const list = (parsed as TableFile | null)?.ip_address;
   // P2PRC writes "ip_address": null for an empty table (a nil Go slice).
   if (typeof parsed !== 'object' || parsed === null || (list !== null && !Array.isArray(list))) {

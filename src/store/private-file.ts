@@ -6,7 +6,7 @@ import { P2prcError } from '../errors.js';
 import { debugFailure } from '../log/debug.js';
 
 /**
- * The one way secrets and records reach the disk (token, host key and certificate, records, users):
+ * The one way secrets and records reach the disk (token, host key and certificate, secrets.json, records, users):
  * a temp file with a random name, created with O_CREAT|O_EXCL|O_NOFOLLOW and mode 0600, so a symlink
  * or file planted at that name is never followed or reused; fsync; rename over the target (rename
  * replaces a symlink at the target, it does not write through it); fsync of the directory. A crash

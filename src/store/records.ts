@@ -1,8 +1,9 @@
-import { readFile, rename } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { P2prcError, toP2prcError } from '../errors.js';
 import { withFileLock, writeFileAtomic } from './atomic.js';
 import { ensureConfigDir } from './config-dir.js';
+import { readJsonFile } from './json-file.js';
 import { mergeOperatorServer, mergePeerServer } from './peer-records.js';
 import {
   RECORDS_VERSION,
@@ -26,31 +27,8 @@ export const CLOSED_KEPT_MS = 24 * 60 * 60 * 1000;
 
 /** Reads and validates a record file; missing means empty; anything else wrong is E_CONFIG naming the file. */
 async function load<T extends ServersFile | MappingsFile>(file: string, which: Which): Promise<T> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-      return { version: RECORDS_VERSION, [which]: [] } as unknown as T;
-    throw new P2prcError('E_CONFIG', `cannot read ${file}: ${(err as Error).message}`, {
-      cause: err,
-      details: { path: file },
-    });
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    // JSON.parse quotes the text it choked on, newlines included: one line per error.
-    throw new P2prcError(
-      'E_CONFIG',
-      `${file} is not valid JSON (${(err as Error).message.replace(/\r?\n/g, '\\n')}); it was left untouched — fix it or move it aside with --repair`,
-      {
-        cause: err,
-        details: { path: file },
-      },
-    );
-  }
+  const parsed = await readJsonFile(file, { fix: 'fix it or move it aside with --repair' });
+  if (parsed === undefined) return { version: RECORDS_VERSION, [which]: [] } as unknown as T;
   const problem = which === 'servers' ? validateServersFile(parsed) : validateMappingsFile(parsed);
   if (problem) {
     throw new P2prcError(

@@ -117,14 +117,14 @@ export function parseFingerprint(input: string | undefined, option = 'fingerprin
   return canonical;
 }
 
-/** A pin read back from the config: canonical, or E_TLS (an unparsable pin is a mismatch, never "no pin"). */
+/** A pin read back from secrets.json: canonical, or E_TLS (an unparsable pin is a mismatch, never "no pin"). */
 export function storedPin(value: string | undefined, where: string): string | undefined {
   if (value === undefined) return undefined;
   const canonical = normalizeFingerprint(value);
   if (!canonical)
     throw new P2prcError(
       'E_TLS',
-      `the stored pin for ${where} ("${value.slice(0, 120)}") is not a SHA-256 fingerprint; fix or remove it in config.json`,
+      `the stored pin for ${where} ("${value.slice(0, 120)}") is not a SHA-256 fingerprint; fix or remove it in secrets.json`,
     );
   return canonical;
 }

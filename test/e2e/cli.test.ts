@@ -166,13 +166,15 @@ describe('p2prc CLI end to end', () => {
     }
   }, 60_000);
 
-  it('takes the control port and token from the conf config when no flag gives them', async () => {
+  it.each([
+    ['secrets.json', { secrets: { token: 'token-T' } }],
+    ['config.json, where an older p2prc kept it, and moves it to secrets.json', { config: { token: 'token-T' } }],
+  ])('takes the control port from config.json and the token from %s when no flag gives them', async (_, files) => {
     const busy = await occupiedPort();
     busy.close();
-    await writeFile(
-      path.join(dir, 'config.json'),
-      JSON.stringify({ controlPort: busy.port, token: 'token-from-config' }),
-    );
+    const at = (name: string) => path.join(dir, name);
+    await writeFile(at('config.json'), JSON.stringify({ controlPort: busy.port, ...files.config }));
+    if (files.secrets) await writeFile(at('secrets.json'), JSON.stringify(files.secrets), { mode: 0o600 });
     const host = startCli([
       '-s',
       '--reverse-proxy',
@@ -189,7 +191,11 @@ describe('p2prc CLI end to end', () => {
       connectCommand: string;
     };
     expect(info.port).toBe(busy.port);
-    expect(info.connectCommand).toContain('--token token-from-config');
+    expect(info.connectCommand).toContain('--token token-T');
+    const config = JSON.parse(await readFile(at('config.json'), 'utf8')) as Record<string, unknown>;
+    expect(config).toMatchObject({ controlPort: busy.port });
+    expect(config).not.toHaveProperty('token');
+    expect(JSON.parse(await readFile(at('secrets.json'), 'utf8'))).toEqual({ token: 'token-T' });
   });
 
   it('gives --help with examples for every command', async () => {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { runCli, startCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/newuser.js';
 import { useWorkspace } from '../helpers/workspace.js';
 
-// Trust on first use said out loud, the token remembered per host, a --expose port with nothing behind it.
+// Trust on first use said out loud, the token remembered per host (secrets.json), a --expose port with nothing behind it.
 const { tempDir } = useWorkspace();
 const TOKEN = 'trust-test-token';
 
@@ -53,9 +53,19 @@ describe('what a client keeps about a host', () => {
     await first.waitFor((l) => l.includes(`nothing listens on 127.0.0.1:${empty} (expose-${empty})`), 10_000, 'stderr');
     // Log lines carry a timestamp and level before the message.
     expect(first.stderr.some((l) => l.endsWith(` pinned ${fingerprint} for 127.0.0.1:${port}`))).toBe(true);
-    expect(first.stderr.some((l) => l.includes(`token for 127.0.0.1:${port} stored in`))).toBe(true);
+    const secrets = path.join(clientDir, 'secrets.json');
+    expect(first.stderr.some((l) => l.includes(`token for 127.0.0.1:${port} stored in ${secrets}`))).toBe(true);
     expect(first.stderr.join('\n')).not.toContain(TOKEN);
+    // The token and the pin are in secrets.json (0600); config.json (0600 too) holds neither.
+    expect((await stat(secrets)).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(await readFile(secrets, 'utf8'))).toEqual({
+      fingerprints: { [`127.0.0.1:${port}`]: fingerprint },
+      hostTokens: { [`127.0.0.1:${port}`]: TOKEN },
+    });
     expect((await stat(path.join(clientDir, 'config.json'))).mode & 0o777).toBe(0o600);
+    const config = await readFile(path.join(clientDir, 'config.json'), 'utf8');
+    expect(config).not.toContain(TOKEN);
+    expect(Object.keys(JSON.parse(config) as object).sort()).toEqual(['IPTable', 'ServerPort']);
     expect(await first.stop('SIGINT')).toBe(0);
 
     const again = startCli(['-s', '--connect-reverse-proxy', `127.0.0.1:${port}`, '--config-dir', clientDir]);

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { rankHosts, rememberRefusal } from '../../src/modes/choose-host.js';
-import { RecordStore, openConfig, type ServerRecord } from '../../src/store/index.js';
+import { RecordStore, updateSecrets, type ServerRecord } from '../../src/store/index.js';
 import { cleanup, defer, freePort, host } from '../helpers/engine.js';
 
 afterEach(cleanup);
@@ -52,14 +52,16 @@ describe('automatic host choice', () => {
     await store.upsertServer(record(down));
     await store.upsertServer(record(noToken));
     await store.upsertServer(record(refused));
-    openConfig(dir).set('hostTokens', {
-      [`127.0.0.1:${open.port}`]: open.token,
-      [`127.0.0.1:${full.port}`]: full.token,
-      [`127.0.0.1:${down}`]: 'x',
-      [`127.0.0.1:${refused}`]: 'x',
-      [`127.0.0.1:${frp}`]: 'x',
+    await updateSecrets(dir, (secrets) => {
+      secrets.hostTokens = {
+        [`127.0.0.1:${open.port}`]: open.token,
+        [`127.0.0.1:${full.port}`]: full.token,
+        [`127.0.0.1:${down}`]: 'x',
+        [`127.0.0.1:${refused}`]: 'x',
+        [`127.0.0.1:${frp}`]: 'x',
+      };
     });
-    rememberRefusal(dir, '127.0.0.1', refused);
+    await rememberRefusal(dir, '127.0.0.1', refused);
 
     const { ranked, skipped } = await rankHosts(dir, undefined, 2_000);
     expect(ranked.map((c) => [c.port, c.token])).toEqual([

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { rankHosts } from '../../src/modes/choose-host.js';
 import { startDiscovery } from '../../src/node/discovery.js';
 import { selfEntry } from '../../src/node/iptable.js';
-import { RecordStore, MAX_PEER_SERVERS, openConfig, type ServerRecord } from '../../src/store/index.js';
+import { RecordStore, MAX_PEER_SERVERS, updateSecrets, type ServerRecord } from '../../src/store/index.js';
 import { mergePeerServer } from '../../src/store/peer-records.js';
 import { cleanup, defer, host, listen, until } from '../helpers/engine.js';
 
@@ -102,7 +102,7 @@ describe('discovery poisoning', () => {
       firstSeen: now,
       lastSeen: now,
     });
-    openConfig(dir).set('fingerprints', { [key]: real.fingerprint! });
+    await updateSecrets(dir, (secrets) => void (secrets.fingerprints = { [key]: real.fingerprint! }));
     const before = await store.readServers();
     const peer = await evilPeer([
       { port: real.port, fingerprint: FP_EVIL, open: true, token: 'evil' },
@@ -132,7 +132,10 @@ describe('discovery poisoning', () => {
     const optIn = await rankHosts(dir, 'operator-token', 2_000, [], { acceptPeerTokens: true });
     expect(optIn.ranked.find((c) => c.port === attacker.port)?.token).toBe('attacker-token');
     // Confirmed by the operator (--trust): now the configured token may go there.
-    openConfig(dir).set('trustedFingerprints', [attacker.fingerprint!.replace(/:/g, '').toLowerCase()]);
+    await updateSecrets(
+      dir,
+      (secrets) => void (secrets.trustedFingerprints = [attacker.fingerprint!.replace(/:/g, '').toLowerCase()]),
+    );
     const trusted = await rankHosts(dir, 'operator-token', 2_000);
     expect(trusted.ranked.find((c) => c.port === attacker.port)?.token).toBe('operator-token');
   }, 30_000);

@@ -13,8 +13,14 @@ describe('configViolations (pure): the shape config.json may hold', () => {
         fingerprints: { 'h:1': 'AB' },
         refusals: { 'h:1': '2026-11-27T00:00:00Z' },
         trustedFingerprints: ['AB'],
+        IPTable: '/p2prc/p2p/iptable/ip_table.json',
+        ServerPort: '8088',
         __internal__: { migrations: {} },
         future: 1,
+        // What P2PRC's Go writes there besides (config/config.go's Config).
+        MachineName: 'node-x',
+        BehindNAT: true,
+        CustomConfig: null,
       }),
     ).toEqual([]);
   });
@@ -22,6 +28,8 @@ describe('configViolations (pure): the shape config.json may hold', () => {
   it.each([
     [{ token: '' }, '`token` must NOT have fewer than 1 characters'],
     [{ token: 5 }, '`token` must be string'],
+    [{ IPTable: 5 }, '`IPTable` must be string'],
+    [{ ServerPort: 8088 }, '`ServerPort` must be string'],
     [{ controlPort: 'seven' }, '`controlPort` must be integer'],
     [{ controlPort: 1.5 }, '`controlPort` must be integer'],
     [{ controlPort: 0 }, '`controlPort` must be >= 1'],

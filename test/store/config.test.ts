@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { openConfig } from '../../src/store/config.js';
@@ -24,10 +24,17 @@ describe('config.json is validated against its schema', () => {
   };
 
   it('opens a valid file and keeps its values', async () => {
-    await writeFile(path.join(dir, 'config.json'), JSON.stringify({ controlPort: 7000, hostTokens: { 'h:1': 't' } }));
+    await writeFile(path.join(dir, 'config.json'), JSON.stringify({ controlPort: 7000, refusals: { 'h:1': 't' } }));
     const config = openConfig(dir);
     expect(config.get('controlPort')).toBe(7000);
-    expect(config.get('hostTokens')).toEqual({ 'h:1': 't' });
+    expect(config.get('refusals')).toEqual({ 'h:1': 't' });
+  });
+
+  it("keeps keys it does not know (P2PRC's Go writes its own there) across its writes", async () => {
+    const go = { MachineName: 'node-x', IPTable: '/x/ip_table.json', BehindNAT: true, CustomConfig: null };
+    await writeFile(path.join(dir, 'config.json'), JSON.stringify(go));
+    openConfig(dir).set('controlPort', 7001);
+    expect(JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8'))).toEqual({ ...go, controlPort: 7001 });
   });
 
   it('refuses a file whose values break the schema with E_CONFIG', async () => {

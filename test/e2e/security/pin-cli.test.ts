@@ -7,9 +7,11 @@ import { useWorkspace } from '../../helpers/workspace.js';
 
 const { tempDir } = useWorkspace();
 
+/** The stored pins: secrets.json (config.json holds none). */
 async function pins(dir: string): Promise<Record<string, string>> {
-  const text = await readFile(path.join(dir, 'config.json'), 'utf8').catch(() => '{}');
-  return (JSON.parse(text) as { fingerprints?: Record<string, string> }).fingerprints ?? {};
+  const read = (name: string) => readFile(path.join(dir, name), 'utf8').catch(() => '{}');
+  expect(JSON.parse(await read('config.json'))).not.toHaveProperty('fingerprints');
+  return (JSON.parse(await read('secrets.json')) as { fingerprints?: Record<string, string> }).fingerprints ?? {};
 }
 
 // A malformed --fingerprint must not turn pinning off, nor be saved as the pin.
@@ -88,11 +90,9 @@ describe('--fingerprint must be a SHA-256 fingerprint', () => {
     expect((await runCli(['--list-services', addr, '--fingerprint', bare, '--config-dir', dir])).code).toBe(0);
 
     // A stored pin that does not parse must not mean "no pin".
-    const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8').catch(() => '{}')) as Record<
-      string,
-      unknown
-    >;
-    await writeFile(path.join(dir, 'config.json'), JSON.stringify({ ...config, fingerprints: { [addr]: 'AA:BB:CC' } }));
+    const secrets = path.join(dir, 'secrets.json');
+    const stored = JSON.parse(await readFile(secrets, 'utf8').catch(() => '{}')) as Record<string, unknown>;
+    await writeFile(secrets, JSON.stringify({ ...stored, fingerprints: { [addr]: 'AA:BB:CC' } }), { mode: 0o600 });
     const stale = await runCli(['--list-services', addr, '--config-dir', dir]);
     expect(stale.code, stale.stderr).toBe(6);
     expect(stale.stderr).toContain('E_TLS');
