@@ -107,7 +107,7 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
         () => ({ name: 'p2prc', version: VERSION, role: 'reverse-proxy' }),
         () => exchange?.peers() ?? [],
         {
-          learn: (entries, source) => exchange?.ingest({ ip_address: entries }, source),
+          learn: (entries, source) => exchange?.learn({ ip_address: entries }, source),
           frpPort: async () => lentFrpPort(handle, !!options.open),
           shareIdentity: !!options.shareIdentity,
         },

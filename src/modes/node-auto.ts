@@ -39,7 +39,7 @@ export async function runAuto(o: NodeServiceOptions): Promise<NodeService> {
     },
     () => ({ name: 'p2prc', version: VERSION, role: 'node', publicAddress: find('node')?.publicAddress }),
     () => exchange?.peers() ?? [],
-    { learn: (entries, source) => exchange?.ingest({ ip_address: entries }, source), shareIdentity: !!o.shareIdentity },
+    { learn: (entries, source) => exchange?.learn({ ip_address: entries }, source), shareIdentity: !!o.shareIdentity },
   );
   const { bind, localHost } = nodeAddress(o);
   await node.listen(o.port ?? 0, bind);

@@ -109,7 +109,7 @@ async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<No
     },
     () => ({ name: 'p2prc', version: VERSION, role: 'node', publicAddress: find('node')?.publicAddress }),
     () => exchange?.peers() ?? [],
-    { learn: (entries, source) => exchange?.ingest({ ip_address: entries }, source), shareIdentity: !!o.shareIdentity },
+    { learn: (entries, source) => exchange?.learn({ ip_address: entries }, source), shareIdentity: !!o.shareIdentity },
   );
   let exchange: IpTableExchange | undefined;
   let udp: NodeUdpServer | undefined;

@@ -50,12 +50,18 @@ export interface ExchangeEvents {
  * A peer that answers GET /ip_table with 404 is a P2PRC (Go) node: it gets P2PRC's own exchange,
  * POST /IpTable with our table, from then on.
  */
+/** How soon after a POST that taught new nodes a round polls them, and how often that may happen. */
+const EARLY_ROUND_DELAY_MS = 2_000;
+const EARLY_ROUND_GAP_MS = 10_000;
+
 export class IpTableExchange extends EventEmitter<ExchangeEvents> {
   private readonly known = new Map<string, Known>();
   private timer: NodeJS.Timeout | undefined;
   private readonly o: Required<Omit<ExchangeOptions, 'self' | 'bootstrap' | 'extraTargets' | 'persist'>> &
     Pick<ExchangeOptions, 'self' | 'bootstrap' | 'extraTargets' | 'persist'>;
   private running: Promise<void> | undefined;
+  private started = false;
+  private lastEarlyRound = 0;
   /** Peers (by base URL) that only speak P2PRC's POST /IpTable. */
   private readonly postOnly = new Set<string>();
   /** Which learned nodes get polled (poll-plan.ts): peers cannot aim this node at arbitrary addresses. */
@@ -79,19 +85,41 @@ export class IpTableExchange extends EventEmitter<ExchangeEvents> {
   }
 
   start(): void {
-    const tick = () => {
-      this.running = this.round().finally(() => {
-        this.timer = setTimeout(tick, this.o.intervalMs);
-        this.timer.unref();
-      });
-    };
-    tick();
+    this.started = true;
+    this.tick();
   }
 
+  private readonly tick = (): void => {
+    this.timer = undefined;
+    this.running = this.round().finally(() => {
+      if (!this.started) return;
+      this.timer = setTimeout(this.tick, this.o.intervalMs);
+      this.timer.unref();
+    });
+  };
+
   async stop(): Promise<void> {
+    this.started = false;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
+  }
+
+  /**
+   * A table POSTed to our node server (P2PRC's /IpTable). New nodes in it are polled (and, once they
+   * answer, written to ip_table.json) in a round a few seconds later rather than at the next regular
+   * one; at most one such early round per EARLY_ROUND_GAP_MS, so strangers' POSTs cannot drive polling.
+   */
+  learn(table: unknown, source: string): void {
+    const before = this.known.size;
+    this.ingest(table, source);
+    if (this.known.size === before || !this.started || !this.timer) return;
+    const now = Date.now();
+    if (now - this.lastEarlyRound < EARLY_ROUND_GAP_MS) return;
+    this.lastEarlyRound = now;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(this.tick, EARLY_ROUND_DELAY_MS);
+    this.timer.unref();
   }
 
   /** Our table as we serve it: this node first, then every peer we know. */

@@ -32,7 +32,7 @@ export async function runPlainNode(o: PlainNodeOptions): Promise<PlainNode> {
     () => selfEntry({ serverPort: node.port, shareIdentity: !!o.shareIdentity, ...(advertise ? { advertise } : {}) }),
     () => ({ name: 'p2prc', version: VERSION, role: 'node' }),
     () => exchange?.peers() ?? [],
-    { learn: (entries, source) => exchange?.ingest({ ip_address: entries }, source), shareIdentity: !!o.shareIdentity },
+    { learn: (entries, source) => exchange?.learn({ ip_address: entries }, source), shareIdentity: !!o.shareIdentity },
   );
   const port = await node.listen(o.port, o.bind);
   exchange = startDiscovery({

@@ -8,7 +8,7 @@ import { IpTableExchange } from '../../src/node/exchange.js';
 import { selfEntry, type SelfEntryInput } from '../../src/node/iptable.js';
 import type { PeerEntry } from '../../src/node/validate.js';
 import { runPlainNode } from '../../src/node/plain.js';
-import { FakeP2prcNode, goDecode, removeDuplicates } from '../helpers/fake-p2prc.js';
+import { FakeP2prcNode, goDecode } from '../helpers/fake-p2prc.js';
 
 interface P2prcNode {
   node: NodeServer;
@@ -75,7 +75,6 @@ describe('a p2prc node and a P2PRC (Go) node exchange tables', () => {
     const c = await p2prcNode([`127.0.0.1:${b.node.port}`]); // reaches the Go node only through b
     for (let i = 0; i < 3; i++) for (const n of [a, b, c]) await n.exchange.round();
     await go.updateFrom(`http://127.0.0.1:${c.node.port}`); // the Go node's own update round (UpdateIpTable)
-    const all = [go.port, a.node.port, b.node.port, c.node.port];
     // Go's merge rule (p2p/speedtest.go) keeps one NAT=true entry per IPV4, and here all share
     // 127.0.0.1: Go drops some of them; every p2prc node still learns the Go node.
     const kept = go.table.map((e) => Number(e.ServerPort)).filter((p) => p !== go.port);
@@ -86,7 +85,7 @@ describe('a p2prc node and a P2PRC (Go) node exchange tables', () => {
     expect(ports(c.exchange.peers())).toContain(b.node.port);
   });
 
-  it("nodes that lend no frp port say NAT: true, so a Go node behind NAT never picks them for /FRPPort", async () => {
+  it('nodes that lend no frp port say NAT: true, so a Go node behind NAT never picks them for /FRPPort', async () => {
     const go = await fakeGo();
     // Both appear at the proxy's address (loopback here) with their own public port, as escaped nodes do.
     const escaped = (port: number) => ({ proxied: { host: '127.0.0.1', port, engine: 'native' as const } });
@@ -190,5 +189,25 @@ describe('the table file P2PRC tooling reads', () => {
     const text = await readFile(file, 'utf8');
     expect(text.startsWith('{\n "ip_address": [\n  {\n   "Name"')).toBe(true); // Go's MarshalIndent(t, "", " ")
     expect(ports(goDecode(text))).toEqual([go.port, node.port].sort((x, y) => x - y));
+  });
+
+  it('a node that POSTs its table reaches ip_table.json within seconds once it answers a poll', async () => {
+    const go = await fakeGo();
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'p2prc-iptable-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const node = await runPlainNode({
+      configDir: dir,
+      port: 0,
+      bind: '127.0.0.1',
+      bootstrap: [],
+      exchangeIntervalMs: 60_000,
+      staleMs: 300_000,
+    });
+    cleanup.push(() => node.close());
+    await once(node.exchange, 'saved', { signal: AbortSignal.timeout(10_000) }); // the first round, alone
+    await go.updateFrom(`http://127.0.0.1:${node.port}`); // P2PRC's UpdateIpTable: POST /IpTable
+    // Long before the next regular round (60 s), an early one polls the new node and keeps it.
+    const [file] = (await once(node.exchange, 'saved', { signal: AbortSignal.timeout(10_000) })) as [string];
+    expect(ports(goDecode(await readFile(file, 'utf8')))).toEqual([go.port, node.port].sort((x, y) => x - y));
   });
 });
