@@ -1,9 +1,10 @@
 import path from 'node:path';
 import os from 'node:os';
-import { P2prcError } from '../errors.js';
+import { P2prcError, isP2prcError } from '../errors.js';
 import { formatAddress } from '../protocol/address.js';
 import type { TunnelSpec } from '../client/options.js';
 import { NodeServer } from '../node/node-server.js';
+import { requestCapped } from '../node/http-request.js';
 import { selfEntry } from '../node/iptable.js';
 import { NodeUdpServer } from '../node/udp-server.js';
 import { RecordStore, claimClientId, readSecrets } from '../store/index.js';
@@ -51,6 +52,39 @@ export async function resolveToken(o: { token?: string | undefined; configDir: s
 }
 
 /**
+ * With no token known for the address, it may be a P2PRC node server that lends a token-less frp
+ * port (P2PRC's Go nodes, and p2prc hosts started with `--open`): GET /FRPPort answers a bare port
+ * number, and a node behind NAT publishes there with no token, as Go nodes escape NAT. Anything else
+ * keeps the "no token" error: a token-less frps is reached only this way, never by an empty --token.
+ */
+async function tokenOrLentPort(
+  o: NodeServiceOptions & { proxy: HostPort },
+  key: string,
+): Promise<{ token: string; lentPort?: number }> {
+  try {
+    return { token: await resolveToken(o, key) };
+  } catch (err) {
+    if (!isP2prcError(err) || err.code !== 'E_USAGE') throw err;
+    const lentPort = await askLentPort(o.proxy);
+    if (lentPort === undefined) throw err;
+    o.onStatus?.(`${key} is a P2PRC node lending frp port ${lentPort}: publishing there without a token`);
+    return { token: '', lentPort };
+  }
+}
+
+/** GET /FRPPort on a node server: the port it lends, or undefined for any other answer. */
+async function askLentPort(node: HostPort): Promise<number | undefined> {
+  try {
+    const r = await requestCapped(`http://${formatAddress(node.host, node.port)}/FRPPort`, {}, 5_000, 64);
+    const body = r.body.trim();
+    const port = Number(body);
+    return r.status === 200 && /^\d{1,5}$/.test(body) && port >= 1 && port <= 65535 ? port : undefined;
+  } catch {
+    return undefined; // not a node server that lends ports
+  }
+}
+
+/**
  * `p2prc -s --connect-reverse-proxy`: starts the P2PRC node server (and UDP server) and publishes
  * them, plus any `expose` services, through a host with the chosen engine (`proxy: 'auto'` picks the
  * best host known in reverse_proxy_server.json and fails over). Resolves once the host confirmed all
@@ -81,11 +115,15 @@ async function chooseEngine(
   return { engine, tls, protocol: o.protocol === 'frp' || (o.engine === 'auto' && engine === 'frp') ? 'frp' : 'p2prc' };
 }
 
-async function runFixed(o: NodeServiceOptions & { proxy: HostPort }): Promise<NodeService> {
+async function runFixed(given: NodeServiceOptions & { proxy: HostPort }): Promise<NodeService> {
   // Records first: unusable record files must stop us before the host has published anything.
-  await new RecordStore(o.configDir).prepare();
+  await new RecordStore(given.configDir).prepare();
+  const { token, lentPort } = await tokenOrLentPort(given, formatAddress(given.proxy.host, given.proxy.port));
+  const o: typeof given =
+    lentPort === undefined
+      ? given
+      : { ...given, proxy: { host: given.proxy.host, port: lentPort }, protocol: 'frp', engine: 'native' };
   const key = formatAddress(o.proxy.host, o.proxy.port);
-  const token = await resolveToken(o, key);
   const pins = (await readSecrets(o.configDir)).fingerprints ?? {};
   const { engine, tls, protocol } = await chooseEngine(o, o.fingerprint ?? pins[key]);
   let publisher: Publisher | undefined;
