@@ -1,4 +1,4 @@
-import type { Argv } from 'yargs';
+import type { Argv, Options } from 'yargs';
 import { P2prcError } from '../errors.js';
 import { collectExamples, renderExamples } from './help.js';
 import { VERSION } from '../version.js';
@@ -97,12 +97,20 @@ export const ENV_OPTIONS: Record<string, string> = {
   P2PRC_FRP_MIRROR: 'mirror',
 };
 
-/** Every flag name the parser knows, aliases included. */
-function declaredFlags(parser: Argv): string[] {
-  const o = (
-    parser as unknown as { getOptions(): { key?: Record<string, unknown>; alias?: Record<string, string[]> } }
-  ).getOptions();
-  return [...Object.keys(o.key ?? {}), ...Object.values(o.alias ?? {}).flat(), 'help', 'h', 'version'];
+/**
+ * Keeps the list of flags declared on this parser: every `.option()` name and alias, as the commands
+ * declare them (the object form of `.option()` comes back through the one-name form), plus the
+ * built-in help and version. Filled in as the parser is configured.
+ */
+function recordFlags(parser: Argv): string[] {
+  const flags = ['help', 'h', 'version'];
+  const option = parser.option.bind(parser) as (key: string | Record<string, Options>, opt?: Options) => Argv;
+  const take = (key: string | Record<string, Options>, opt?: Options): Argv => {
+    if (typeof key === 'string') flags.push(key, ...[opt?.alias ?? []].flat());
+    return option(key, opt);
+  };
+  parser.option = take as Argv['option'];
+  return flags;
 }
 
 /** The flags of every mode: for "did you mean" when no mode was chosen. */
@@ -111,13 +119,18 @@ async function allFlags(): Promise<string[]> {
   const commands = [...MODES.map((m) => m.command), frpCmd, frpCmd.install, frpCmd.which, nodeCmd];
   return [
     ...MODES.flatMap((m) => m.flags.map((f) => f.slice(2))),
-    ...commands.flatMap((c) => declaredFlags(c.configure(commonOptions(yargs([]))))),
+    ...commands.flatMap((c) => {
+      const parser = yargs([]);
+      const flags = recordFlags(parser);
+      c.configure(commonOptions(parser));
+      return flags;
+    }),
   ];
 }
 
 /** Documented variables as defaults of the options the command declares (a flag still wins); help shows the name, not a secret. */
-function envDefaults(parser: Argv, env: NodeJS.ProcessEnv): Argv {
-  const known = new Set(declaredFlags(parser));
+function envDefaults(parser: Argv, declared: string[], env: NodeJS.ProcessEnv): Argv {
+  const known = new Set(declared);
   for (const [name, option] of Object.entries(ENV_OPTIONS)) {
     const value = env[name];
     if (value !== undefined && value !== '' && known.has(option)) parser.default(option, value, `$${name}`);
@@ -136,11 +149,13 @@ export async function parseArgs(command: Command, argv: string[]): Promise<Recor
   const words = command.words ?? [];
   const base = yargs(words.every((w, i) => argv[i] === w) ? argv.slice(words.length) : argv);
   const examples = collectExamples(base);
+  const declared = recordFlags(base);
   const width = Math.min(110, process.stdout.columns || 100);
   const parser = envDefaults(
     command.configure(
       commonOptions(base.scriptName('p2prc').version(VERSION).usage(`${command.usage}\n\n${command.describe}`)),
     ),
+    declared,
     process.env,
   )
     .strict()
@@ -150,10 +165,10 @@ export async function parseArgs(command: Command, argv: string[]): Promise<Recor
     .exitProcess(false)
     .fail((msg, err) => {
       if (err instanceof P2prcError) throw err;
-      const unknown = msg?.startsWith('Unknown argument') ? unknownFlags(argv, declaredFlags(parser)) : [];
+      const unknown = msg?.startsWith('Unknown argument') ? unknownFlags(argv, declared) : [];
       throw new P2prcError(
         'E_USAGE',
-        unknown.length > 0 ? unknownFlagsMessage(unknown, declaredFlags(parser)) : (msg ?? err?.message ?? 'bad usage'),
+        unknown.length > 0 ? unknownFlagsMessage(unknown, declared) : (msg ?? err?.message ?? 'bad usage'),
       );
     });
   parser.showHelpOnFail(false);

@@ -2,6 +2,7 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { P2prcError, toP2prcError, type ErrorCode } from '../errors.js';
+import type { LogFn } from '../log/logger.js';
 import { encodeMessage, type Message, type Messages } from '../protocol/messages.js';
 import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame.js';
 import { FrameChannel } from '../transport/channel.js';
@@ -20,13 +21,6 @@ import { VhostTunnel } from './vhost-tunnel.js';
 import { claimedDomains } from '../vhost/router.js';
 import type { VhostServer } from '../vhost/vhost-server.js';
 
-type HostLog = (
-  level: 'info' | 'warn' | 'debug',
-  message: string,
-  event?: string,
-  fields?: Record<string, string | number | undefined>,
-) => void;
-
 /** What the native engine reports to the host (which turns it into events). */
 export interface EngineEvents {
   client(e: { clientId: string; name: string; remote: string }): void;
@@ -43,7 +37,7 @@ export interface EngineDeps {
   registry: RegistryOptions;
   reservations: Reservations;
   services: ServiceRegistry;
-  log: HostLog;
+  log: LogFn;
   events: EngineEvents;
   /** The host's HTTP virtual-host server, for native http tunnels. */
   vhost: VhostServer | undefined;

@@ -4,6 +4,7 @@ import type tls from 'node:tls';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { P2prcError, escapeControl, toP2prcError, type ErrorCode } from '../errors.js';
+import type { ComponentLevel, LogFields, LogFn } from '../log/logger.js';
 import { FrpWireServer } from '../frp-wire/server/frp-server.js';
 import { listenTcp, serverTlsContext, wrapServerTls } from '../transport/net.js';
 import { adoptHeldListener } from '../transport/held-listener.js';
@@ -37,13 +38,11 @@ export interface HostEvents {
 
 /** A log line; `event` and `fields` name what happened for structured (--log-format json) logs. */
 export interface HostLog {
-  level: 'info' | 'warn' | 'debug';
+  level: ComponentLevel;
   message: string;
   event?: string;
   fields?: LogFields;
 }
-
-export type LogFields = Record<string, string | number | undefined>;
 
 export interface HostRefusal {
   stage: 'login' | 'tunnel' | 'visit';
@@ -99,20 +98,14 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
       udpIdleMs: o.udpIdleMs,
       udpMaxVisitors: o.udpMaxVisitors,
     };
-    const log = (level: 'info' | 'warn' | 'debug', message: string, event?: string, fields?: LogFields) =>
-      this.log(level, message, event, fields);
     this.reservations = new Reservations({
       policy: this.policy,
       graceMs: o.graceMs,
-      log,
+      log: this.log,
       released: (t) => this.emit('tunnel-closed', { clientId: t.clientId, name: t.name, port: t.port }),
     });
-    const vhost = (this.vhost = o.vhostHttpPort !== undefined ? new VhostServer(log) : undefined);
-    this.services = new ServiceRegistry(
-      { guesses: o.serviceGuesses },
-      () => Date.now(),
-      (level, message) => this.log(level, message),
-    );
+    const vhost = (this.vhost = o.vhostHttpPort !== undefined ? new VhostServer(this.log) : undefined);
+    this.services = new ServiceRegistry({ guesses: o.serviceGuesses }, () => Date.now(), this.log);
     this.native = new NativeEngine({
       options: o,
       hostId: this.hostId,
@@ -120,7 +113,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
       registry,
       reservations: this.reservations,
       services: this.services,
-      log,
+      log: this.log,
       vhost,
       stunPort: () => this.stunPort,
       events: {
@@ -137,7 +130,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
           heartbeatTimeoutMs: Math.max(90_000, 3 * o.heartbeatMs),
           tls: context,
           handshakeTimeoutMs: o.handshakeTimeoutMs,
-          log,
+          log: this.log,
           vhost: vhost && {
             get port() {
               return vhost.port;
@@ -202,9 +195,9 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     return this.port;
   }
 
-  private log(level: 'info' | 'warn' | 'debug', message: string, event?: string, fields?: LogFields): void {
+  private readonly log: LogFn = (level, message, event, fields) => {
     this.emit('log', { level, message: escapeControl(message), ...(event ? { event, fields } : {}) }); // wire strings stay on one line
-  }
+  };
 
   /** Every refusal is logged with its code and the peer, and emitted for the admin views. */
   private refuse(r: HostRefusal): void {

@@ -1,10 +1,11 @@
+import type { LogFn } from '../log/logger.js';
 import type { PortPolicy } from './ports.js';
 import type { HostedTunnel } from './tunnel.js';
 
 export interface ReservationOptions {
   policy: PortPolicy;
   graceMs: number;
-  log(level: 'info' | 'warn' | 'debug', message: string): void;
+  log: LogFn;
   /** A tunnel's port was given up for good. */
   released(tunnel: HostedTunnel): void;
 }

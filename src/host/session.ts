@@ -1,4 +1,4 @@
-import type net from 'node:net';
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { YamuxSession } from '../mux/session.js';
 import { SocketStream } from '../mux/socket-stream.js';
@@ -14,8 +14,9 @@ import {
   type Message,
   type Messages,
 } from '../protocol/messages.js';
+import type { LogFn } from '../log/logger.js';
 import type { FrameChannel } from '../transport/channel.js';
-import { PairingPool, type PairingLimits, type VisitorSink } from '../transport/pairing-pool.js';
+import { PairingPool, type PairingLimits, type VisitorSink, type VisitorStream } from '../transport/pairing-pool.js';
 import type { HostedTunnel } from './tunnel.js';
 import { UdpTunnel } from './udp-tunnel.js';
 
@@ -33,7 +34,7 @@ export interface SessionContext {
   serviceGuessFailed(serviceId: string, remote: string): void;
   /** Direct-path signalling between a service's visitor and its owner (routed, never read). */
   signal(session: ClientSession, m: Extract<Message, { type: 'DirectOffer' | 'DirectAnswer' | 'DirectRefused' }>): void;
-  log(level: 'info' | 'warn' | 'debug', message: string): void;
+  log: LogFn;
 }
 
 /** A public tunnel, or a private service whose visitors' addresses stay hidden from its owner. */
@@ -62,7 +63,7 @@ export class ClientSession implements VisitorSink {
   udpDropped = 0;
   /** Visitors that arrived when no data connection was parked (they waited, or were refused). */
   poolMisses = 0;
-  private readonly pool: PairingPool<VisitTarget, net.Socket, net.Socket>;
+  private readonly pool: PairingPool<VisitTarget, VisitorStream, net.Socket>;
   private readonly muxes = new Set<YamuxSession>();
   private readonly portReplies = new Map<string, PortReply>();
   private readonly usedSeqs = new Set<number>();
@@ -170,8 +171,9 @@ export class ClientSession implements VisitorSink {
     return this.pool.idleCount;
   }
 
-  acceptVisitor(tunnel: VisitTarget, visitor: net.Socket): void {
-    visitor.setNoDelay(true);
+  acceptVisitor(tunnel: VisitTarget, visitor: VisitorStream): void {
+    // Nagle off on a visitor's TCP connection; a vhost request comes as an in-memory pair, which has none.
+    if (visitor instanceof net.Socket) visitor.setNoDelay(true);
     const mux = this.pickMux();
     if (mux) return this.bind(tunnel, visitor, mux.openSocketStream());
     const outcome = this.pool.addVisitor(tunnel, visitor);
@@ -214,7 +216,7 @@ export class ClientSession implements VisitorSink {
     return true;
   }
 
-  private bind(tunnel: VisitTarget, visitor: net.Socket, data: Duplex | SocketStream): void {
+  private bind(tunnel: VisitTarget, visitor: VisitorStream, data: Duplex | SocketStream): void {
     const visitorId = ++this.visitorIds;
     const remote = `${visitor.remoteAddress ?? ''}:${visitor.remotePort ?? 0}`;
     if (tunnel.hideRemote) {

@@ -1,4 +1,3 @@
-import type net from 'node:net';
 import { duplexPair } from '../transport/pair.js';
 import { CountedTunnel } from '../transport/traffic.js';
 import type { VhostRoute } from '../vhost/vhost-server.js';
@@ -39,8 +38,7 @@ export class VhostTunnel extends CountedTunnel implements HostedTunnel {
           return mine;
         }
         this.traffic.track(theirs);
-        // The sink binds visitors as sockets; the pair end answers the socket methods it uses.
-        this.sink.acceptVisitor(this, theirs as unknown as net.Socket);
+        this.sink.acceptVisitor(this, theirs);
         return mine;
       },
     };

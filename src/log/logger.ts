@@ -7,6 +7,15 @@ export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'
 
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
 
+/** The levels a component logs at: its failures are thrown as coded errors, for its caller to report. */
+export type ComponentLevel = Exclude<LogLevel, 'error'>;
+
+/**
+ * How a component logs: a level and one line of text, and for structured (--log-format json) logs the
+ * event it names with its fields. Whoever owns the Logger (or the host's 'log' event) decides where it goes.
+ */
+export type LogFn = (level: ComponentLevel, message: string, event?: string, fields?: LogFields) => void;
+
 export interface LoggerOptions {
   level?: LogLevel;
   format?: LogFormat;

@@ -59,7 +59,8 @@ export async function tableFileTargets(configDir: string): Promise<string[]> {
     .map(fileEntryAddress);
 }
 
-function fileEntryAddress(e: TableEntry): string {
+/** "host:port" of an ip_table.json entry: one of ours, or one read back from the file (whose fields are unchecked). */
+function fileEntryAddress(e: { IPV4?: unknown; IPV6?: unknown; ServerPort?: unknown }): string {
   return e.IPV4 ? `${String(e.IPV4)}:${String(e.ServerPort)}` : `[${String(e.IPV6)}]:${String(e.ServerPort)}`;
 }
 
@@ -73,11 +74,11 @@ function fileEntryAddress(e: TableEntry): string {
 async function writeTableFile(configDir: string, exchange: IpTableExchange, polled: string[]): Promise<string> {
   const [self, ...peers] = exchange.table().ip_address;
   const entries = [self!, ...peers.filter((e) => exchange.verified(entryBase(e)))];
-  const mine = new Set(entries.map((e) => nodeBase(fileEntryAddress(e as unknown as TableEntry))));
+  const mine = new Set(entries.map((e) => nodeBase(fileEntryAddress(e))));
   const drop = new Set([...polled, ...mine]);
   await modifyIpTableFile(configDir, (file) => {
     const kept = file.ip_address.filter((e) => !drop.has(nodeBase(fileEntryAddress(e))));
-    file.ip_address = [...(entries as unknown as TableEntry[]), ...kept];
+    file.ip_address = [...entries.map((e): TableEntry => ({ ...e })), ...kept];
   });
   // P2PRC's Go finds this file through config.json's IPTable (a plain node never ran ensureConfigDir).
   await ensureGoKeys(configDir);

@@ -1,7 +1,9 @@
 import type net from 'node:net';
 import { createHash } from 'node:crypto';
 import { P2prcError } from '../errors.js';
+import type { LogFn } from '../log/logger.js';
 import { encodeMessage, type Message, type Messages, type ServiceInfo } from '../protocol/messages.js';
+import type { VisitorStream } from '../transport/pairing-pool.js';
 import { GuessThrottle, type GuessLimits } from './guess-throttle.js';
 
 /** What the registry needs of a host's client session: who it is, its control channel, its visitors. */
@@ -11,7 +13,7 @@ export interface ServiceSession {
   readonly remote: string;
   user: string | undefined;
   send<K extends keyof Messages>(type: K, body: Messages[K]): void;
-  acceptVisitor(tunnel: { tunnelId: string; port: number; hideRemote?: boolean }, visitor: net.Socket): void;
+  acceptVisitor(tunnel: { tunnelId: string; port: number; hideRemote?: boolean }, visitor: VisitorStream): void;
 }
 
 interface Service {
@@ -85,7 +87,7 @@ export class ServiceRegistry {
   constructor(
     limits: Partial<ServiceLimits> | number = {},
     private readonly now = () => Date.now(),
-    private readonly log: (level: 'info' | 'warn', message: string) => void = () => undefined,
+    private readonly log: LogFn = () => undefined,
   ) {
     this.limits = { ...DEFAULT_SERVICE_LIMITS, ...(typeof limits === 'number' ? { maxServices: limits } : limits) };
     this.guesses = new GuessThrottle(this.limits.guesses, now);

@@ -20,15 +20,26 @@ import {
 export const SERVERS_FILE = 'reverse_proxy_server.json';
 export const MAPPINGS_FILE = 'reverse_proxy_mapping.json';
 
-type Which = 'servers' | 'mappings';
+/** Each record file's shape, by the name of its list. */
+interface RecordFiles {
+  servers: ServersFile;
+  mappings: MappingsFile;
+}
+type Which = keyof RecordFiles;
+
+/** What a missing file reads as. */
+const EMPTY: { [W in Which]: () => RecordFiles[W] } = {
+  servers: () => ({ version: RECORDS_VERSION, servers: [] }),
+  mappings: () => ({ version: RECORDS_VERSION, mappings: [] }),
+};
 
 /** Closed tunnels stay in the mapping file this long (a day), then the next run drops them. */
 export const CLOSED_KEPT_MS = 24 * 60 * 60 * 1000;
 
 /** Reads and validates a record file; missing means empty; anything else wrong is E_CONFIG naming the file. */
-async function load<T extends ServersFile | MappingsFile>(file: string, which: Which): Promise<T> {
+async function load<W extends Which>(file: string, which: W): Promise<RecordFiles[W]> {
   const parsed = await readJsonFile(file, { fix: 'fix it or move it aside with --repair' });
-  if (parsed === undefined) return { version: RECORDS_VERSION, [which]: [] } as unknown as T;
+  if (parsed === undefined) return EMPTY[which]();
   const problem = which === 'servers' ? validateServersFile(parsed) : validateMappingsFile(parsed);
   if (problem) {
     throw new P2prcError(
@@ -37,7 +48,7 @@ async function load<T extends ServersFile | MappingsFile>(file: string, which: W
       { details: { path: file } },
     );
   }
-  return parsed as T;
+  return parsed as RecordFiles[W];
 }
 
 /** True when the file is missing or valid; false when it is corrupt (E_CONFIG); other errors are thrown. */
@@ -71,20 +82,16 @@ export class RecordStore {
   }
 
   async readServers(): Promise<ServerRecord[]> {
-    return (await load<ServersFile>(this.serversPath, 'servers')).servers;
+    return (await load(this.serversPath, 'servers')).servers;
   }
 
   async readMappings(): Promise<MappingRecord[]> {
-    return (await load<MappingsFile>(this.mappingsPath, 'mappings')).mappings;
+    return (await load(this.mappingsPath, 'mappings')).mappings;
   }
 
-  private async modify<T extends ServersFile | MappingsFile, R>(
-    file: string,
-    which: Which,
-    fn: (data: T) => R,
-  ): Promise<R> {
+  private async modify<W extends Which, R>(file: string, which: W, fn: (data: RecordFiles[W]) => R): Promise<R> {
     return withFileLock(file, async () => {
-      const data = await load<T>(file, which);
+      const data = await load(file, which);
       const result = fn(data);
       await writeFileAtomic(file, `${JSON.stringify(data, null, 2)}\n`);
       return result;
@@ -95,7 +102,7 @@ export class RecordStore {
   async upsertServer(record: ServerRecord): Promise<void> {
     const problem = validateServer(record);
     if (problem) throw new P2prcError('E_CONFIG', `refusing to record an invalid ${problem}`);
-    await this.modify<ServersFile, void>(this.serversPath, 'servers', (data) => {
+    await this.modify(this.serversPath, 'servers', (data) => {
       data.servers = mergeOperatorServer(data.servers, record);
     });
   }
@@ -110,7 +117,7 @@ export class RecordStore {
   ): Promise<'added' | 'updated' | 'ignored'> {
     const problem = validateServer(record);
     if (problem) throw new P2prcError('E_CONFIG', `refusing to record an invalid ${problem}`);
-    return this.modify<ServersFile, 'added' | 'updated' | 'ignored'>(this.serversPath, 'servers', (data) =>
+    return this.modify(this.serversPath, 'servers', (data) =>
       mergePeerServer(data.servers, record, pinned(record.address, record.controlPort)),
     );
   }
@@ -121,7 +128,7 @@ export class RecordStore {
    */
   async markServersSeen(seen: Array<{ id: string; lastSeen: string; version?: string | undefined }>): Promise<void> {
     if (seen.length === 0) return;
-    await this.modify<ServersFile, void>(this.serversPath, 'servers', (data) => {
+    await this.modify(this.serversPath, 'servers', (data) => {
       for (const s of seen) {
         const r = data.servers.find((x) => x.id === s.id);
         if (!r) continue;
@@ -134,7 +141,7 @@ export class RecordStore {
   async upsertMapping(record: MappingRecord): Promise<void> {
     const problem = validateMapping(record);
     if (problem) throw new P2prcError('E_CONFIG', `refusing to record an invalid ${problem}`);
-    await this.modify<MappingsFile, void>(this.mappingsPath, 'mappings', (data) => {
+    await this.modify(this.mappingsPath, 'mappings', (data) => {
       const i = data.mappings.findIndex((m) => m.id === record.id);
       if (i < 0) data.mappings.push(record);
       else data.mappings[i] = { ...data.mappings[i]!, ...record };
@@ -143,7 +150,7 @@ export class RecordStore {
 
   /** Patches one mapping; returns false when there is no such id. */
   async updateMapping(id: string, patch: Partial<MappingRecord>): Promise<boolean> {
-    return this.modify<MappingsFile, boolean>(this.mappingsPath, 'mappings', (data) => {
+    return this.modify(this.mappingsPath, 'mappings', (data) => {
       const m = data.mappings.find((x) => x.id === id);
       if (m) Object.assign(m, patch);
       return !!m;
@@ -151,7 +158,7 @@ export class RecordStore {
   }
 
   async removeMappings(predicate: (m: MappingRecord) => boolean): Promise<number> {
-    return this.modify<MappingsFile, number>(this.mappingsPath, 'mappings', (data) => {
+    return this.modify(this.mappingsPath, 'mappings', (data) => {
       const before = data.mappings.length;
       data.mappings = data.mappings.filter((m) => !predicate(m));
       return before - data.mappings.length;
@@ -165,8 +172,8 @@ export class RecordStore {
    */
   async prepare(now = Date.now()): Promise<void> {
     await ensureConfigDir(this.dir);
-    await this.modify<ServersFile, void>(this.serversPath, 'servers', () => undefined);
-    await this.modify<MappingsFile, void>(this.mappingsPath, 'mappings', (data) => {
+    await this.modify(this.serversPath, 'servers', () => undefined);
+    await this.modify(this.mappingsPath, 'mappings', (data) => {
       data.mappings = data.mappings.filter(
         (m) => m.status !== 'closed' || now - Date.parse(m.closedAt ?? m.updatedAt) < CLOSED_KEPT_MS,
       );

@@ -2,6 +2,7 @@ import { formatAddress } from '../protocol/address.js';
 import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
+import type { Duplex } from 'node:stream';
 import { constants as cryptoConstants } from 'node:crypto';
 import { P2prcError } from '../errors.js';
 import { fingerprintOf, normalizeFingerprint } from './cert.js';
@@ -97,10 +98,13 @@ export function tuneSocket(socket: net.Socket): void {
   socket.setKeepAlive(true, 30_000);
 }
 
-/** The server side of TLS over an accepted socket (whose first bytes may have been peeked and put back). */
-export function wrapServerTls(socket: net.Socket, context: tls.SecureContext): tls.TLSSocket {
+/**
+ * The server side of TLS over an accepted socket (whose first bytes may have been peeked and put back),
+ * or over a stream carried inside one (frpc's TLS inside its WebSocket), which has no socket options.
+ */
+export function wrapServerTls(socket: Duplex, context: tls.SecureContext): tls.TLSSocket {
   const wrapped = new tls.TLSSocket(socket, { isServer: true, secureContext: context });
-  tuneSocket(socket);
+  if (socket instanceof net.Socket) tuneSocket(socket);
   return wrapped;
 }
 

@@ -11,7 +11,8 @@ export interface PairAddress {
 /**
  * One end of an in-memory connection. Writes become the peer's reads, with backpressure: a write's
  * callback waits until the peer's reader wants more. end() is the peer's EOF (half-close carried, as
- * over TCP); destroy() takes the peer down too. It also answers the few socket methods relays call.
+ * over TCP); destroy() takes the peer down too. It is a VisitorStream (pairing-pool.ts): sinks take it
+ * as they take a visitor's socket.
  */
 export class PairEnd extends Duplex {
   peer!: PairEnd;
@@ -54,18 +55,6 @@ export class PairEnd extends Duplex {
     fn?.();
     if (!this.peer.destroyed) this.peer.destroy();
     done(err);
-  }
-
-  setNoDelay(): this {
-    return this;
-  }
-
-  setKeepAlive(): this {
-    return this;
-  }
-
-  setTimeout(): this {
-    return this;
   }
 }
 

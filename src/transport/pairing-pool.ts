@@ -1,12 +1,23 @@
-import type net from 'node:net';
 import type { Duplex } from 'node:stream';
+
+/**
+ * A visitor's connection as the sinks, the pairing pool and the relay use it: a byte stream that says
+ * where it comes from when it knows, as a socket does. A TCP socket is one; so is an in-memory pair end
+ * (a vhost request, transport/pair.ts) or the plain stream inside an encrypted frp visitor connection,
+ * which may not know an address.
+ */
+export interface VisitorStream extends Duplex {
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+  readonly localAddress?: string | undefined;
+}
 
 /**
  * Where a public tunnel hands its visitors: a native client session or a stock frpc's control. Both
  * pair each visitor with a work connection from a PairingPool.
  */
 export interface VisitorSink {
-  acceptVisitor(tunnel: { tunnelId: string; port: number }, visitor: net.Socket): void;
+  acceptVisitor(tunnel: { tunnelId: string; port: number }, visitor: VisitorStream): void;
   /** Forwards one datagram to the client; false when it had to be dropped (congestion). */
   sendDatagram?(
     tunnel: { tunnelId: string; name: string },

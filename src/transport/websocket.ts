@@ -80,14 +80,6 @@ export class WebSocketStream extends Duplex {
     this.socket.destroy();
     done(err);
   }
-
-  setNoDelay(): this {
-    return this;
-  }
-
-  setKeepAlive(): this {
-    return this;
-  }
 }
 
 /** Reads the HTTP request head from a fresh connection (nothing consumed past it is lost: it is returned as rest). */

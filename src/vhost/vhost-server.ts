@@ -2,6 +2,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { toP2prcError } from '../errors.js';
+import type { LogFn } from '../log/logger.js';
 import { listenTcp } from '../transport/net.js';
 import type { PairAddress } from '../transport/pair.js';
 import { relay } from '../transport/relay.js';
@@ -39,7 +40,7 @@ export class VhostServer {
   private readonly upgraded = new Set<net.Socket>();
   port = 0;
 
-  constructor(private readonly log: (level: 'info' | 'warn' | 'debug', message: string) => void) {
+  constructor(private readonly log: LogFn) {
     // Node's parser caps the request head (16 KiB) and times out slow heads; a proxy needs nothing more.
     this.server = http.createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 30_000, requestTimeout: 0 });
     this.server.on('request', (req, res) => this.onRequest(req, res));
@@ -91,7 +92,7 @@ export class VhostServer {
       localPort: this.port,
     };
     const upstream = http.request({
-      createConnection: () => route.connect(visitor) as net.Socket,
+      createConnection: () => route.connect(visitor),
       method: req.method,
       path: originForm(req.url ?? '/'),
       headers: forwardHeaders(req.rawHeaders, {

@@ -1,4 +1,4 @@
-import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { LoadBalancedGroup } from '../../src/frp-wire/server/groups.js';
@@ -6,15 +6,15 @@ import { SecretProxies } from '../../src/frp-wire/server/secrets.js';
 import { CfbEncrypt, frpKey } from '../../src/frp-wire/codec/crypto.js';
 import { FrpMessageDecoder, FrpMsg, privilegeKey } from '../../src/frp-wire/codec/messages.js';
 import { duplexPair } from '../../src/transport/pair.js';
-import type { VisitorSink } from '../../src/transport/pairing-pool.js';
+import type { VisitorSink, VisitorStream } from '../../src/transport/pairing-pool.js';
 
 /** A sink that records which target each visitor was handed to. */
-function recorder(): VisitorSink & { got: Array<{ tunnelId: string; visitor: net.Socket }> } {
-  const got: Array<{ tunnelId: string; visitor: net.Socket }> = [];
+function recorder(): VisitorSink & { got: Array<{ tunnelId: string; visitor: VisitorStream }> } {
+  const got: Array<{ tunnelId: string; visitor: VisitorStream }> = [];
   return { got, acceptVisitor: (t, visitor) => void got.push({ tunnelId: t.tunnelId, visitor }) };
 }
 
-const socket = () => duplexPair()[0] as unknown as net.Socket;
+const socket = () => duplexPair()[0];
 
 describe('LoadBalancedGroup (frp group / group_key)', () => {
   it("spreads visitors over its members in turn and refuses frp's way", () => {
@@ -46,7 +46,7 @@ describe('LoadBalancedGroup (frp group / group_key)', () => {
 });
 
 describe('SecretProxies (frp stcp)', () => {
-  async function answer(side: net.Socket): Promise<Record<string, unknown>> {
+  async function answer(side: Duplex): Promise<Record<string, unknown>> {
     const d = new FrpMessageDecoder();
     for (let chunks = 0; chunks < 16; chunks++) {
       const [chunk] = (await once(side, 'data')) as [Buffer];
@@ -79,7 +79,7 @@ describe('SecretProxies (frp stcp)', () => {
       },
       Buffer.alloc(0),
     );
-    expect(await answer(visitorSide as unknown as net.Socket)).toEqual({ proxy_name: 'stcp', error: '' });
+    expect(await answer(visitorSide)).toEqual({ proxy_name: 'stcp', error: '' });
     expect(sink.got).toHaveLength(1);
     const enc = new CfbEncrypt(frpKey('abcdefg'));
     enc.pipe(visitorSide);
@@ -113,7 +113,7 @@ describe('SecretProxies (frp stcp)', () => {
       expect(() => secrets.accept(serverSide, body, Buffer.alloc(0))).toThrow(
         expect.objectContaining({ code: 'E_AUTH' }),
       );
-      expect(await answer(visitorSide as unknown as net.Socket)).toMatchObject({ error });
+      expect(await answer(visitorSide)).toMatchObject({ error });
     }
     expect(sink.got).toHaveLength(0);
   });

@@ -1,7 +1,7 @@
-import type net from 'node:net';
 import { pipeline, type Duplex } from 'node:stream';
 import { P2prcError, toP2prcError } from '../../errors.js';
-import { PairingPool, type PairingLimits, type VisitorSink } from '../../transport/pairing-pool.js';
+import type { LogFn } from '../../log/logger.js';
+import { PairingPool, type PairingLimits, type VisitorSink, type VisitorStream } from '../../transport/pairing-pool.js';
 import { CfbDecrypt, CfbEncrypt } from '../codec/crypto.js';
 import { FrpMessageDecoder, FrpMsg, encodeFrpMessage, type FrpMessage } from '../codec/messages.js';
 import { relayLayered } from './layers.js';
@@ -12,7 +12,7 @@ import type { FrpTunnel } from './ports.js';
 /** What one frpc's control session needs from the server: keys, the proxies' services, limits, logging. */
 export interface FrpControlContext<T extends FrpTunnel> extends FrpProxyServices<T> {
   key: Buffer;
-  log(level: 'info' | 'warn' | 'debug', message: string): void;
+  log: LogFn;
   /** Closes a control silent for this long; 0 for none (under tcp_mux, where yamux keepalives tell a dead peer). */
   heartbeatTimeoutMs: number;
   pairing: PairingLimits;
@@ -28,7 +28,7 @@ export class FrpControl<T extends FrpTunnel> implements VisitorSink {
   private readonly enc: CfbEncrypt;
   private readonly proxies = new Map<string, FrpProxy>();
   private readonly udp = new Map<string, FrpUdpProxy>();
-  private readonly pool: PairingPool<FrpProxy, net.Socket, Duplex>;
+  private readonly pool: PairingPool<FrpProxy, VisitorStream, Duplex>;
   private lastSeen = Date.now();
   private readonly watchdog: NodeJS.Timeout | undefined;
   private closed = false;
@@ -146,14 +146,14 @@ export class FrpControl<T extends FrpTunnel> implements VisitorSink {
     this.pool.addWork(work);
   }
 
-  acceptVisitor(tunnel: { tunnelId: string; port: number }, visitor: net.Socket): void {
+  acceptVisitor(tunnel: { tunnelId: string; port: number }, visitor: VisitorStream): void {
     const t = [...this.proxies.values()].find((p) => p.tunnelId === tunnel.tunnelId);
     if (!t) return void visitor.destroy();
     this.send(FrpMsg.ReqWorkConn, {}); // keep the pool topped up, as frps does
     this.pool.addVisitor(t, visitor);
   }
 
-  private bind(proxy: FrpProxy, visitor: net.Socket, work: Duplex): void {
+  private bind(proxy: FrpProxy, visitor: VisitorStream, work: Duplex): void {
     work.write(
       encodeFrpMessage(FrpMsg.StartWorkConn, {
         proxy_name: proxy.name,

@@ -3,6 +3,7 @@ import type tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { P2prcError, toP2prcError, type ErrorCode } from '../../errors.js';
+import type { LogFn } from '../../log/logger.js';
 import { YamuxSession } from '../../mux/session.js';
 import { tuneSocket, wrapServerTls } from '../../transport/net.js';
 import { DEFAULT_PAIRING_LIMITS, type PairingLimits } from '../../transport/pairing-pool.js';
@@ -23,7 +24,7 @@ export interface FrpWireServerOptions<T extends FrpTunnel> {
   heartbeatTimeoutMs: number;
   /** Who binds public ports (the p2prc host, with its policy, quotas and grace). */
   ports: FrpPorts<T>;
-  log(level: 'info' | 'warn' | 'debug', message: string): void;
+  log: LogFn;
   /** For frpc's tls_enable; without it such connections are refused. */
   tls?: tls.SecureContext | undefined;
   handshakeTimeoutMs: number;
@@ -127,14 +128,15 @@ export class FrpWireServer<T extends FrpTunnel> {
     secured?: tls.TLSSocket,
   ): Promise<void> {
     // `secured`: the host opened TLS on a bare ClientHello and `firstByte` is the first byte inside it.
-    let conn: net.Socket = secured ?? raw;
+    let conn: Duplex = secured ?? raw;
     let first = firstByte;
     let tls = secured !== undefined;
     tuneSocket(raw);
     if (first === HTTP_GET) {
       // frpc's protocol = websocket (wss when secured): an upgrade on /~!frp, then what frpc sends over TCP.
-      const head = await readRequestHead(conn, this.o.handshakeTimeoutMs);
-      conn = acceptWebSocket(conn, head, FRP_WEBSOCKET_PATH) as unknown as net.Socket;
+      const socket = secured ?? raw;
+      const head = await readRequestHead(socket, this.o.handshakeTimeoutMs);
+      conn = acceptWebSocket(socket, head, FRP_WEBSOCKET_PATH);
       first = await peekByte(conn, this.o.handshakeTimeoutMs);
     }
     if (first === FRP_TLS_HEAD && !tls) {

@@ -1,6 +1,5 @@
-import type net from 'node:net';
 import { P2prcError } from '../../errors.js';
-import type { VisitorSink } from '../../transport/pairing-pool.js';
+import type { VisitorSink, VisitorStream } from '../../transport/pairing-pool.js';
 import type { FrpPorts, FrpTunnel } from './ports.js';
 
 /** One proxy of a load-balanced group: where its visitors go. */
@@ -45,7 +44,7 @@ export class LoadBalancedGroup implements VisitorSink {
   }
 
   /** Round robin; a group whose members all left refuses visitors (its port closes right after). */
-  acceptVisitor(_tunnel: { tunnelId: string; port: number }, visitor: net.Socket): void {
+  acceptVisitor(_tunnel: { tunnelId: string; port: number }, visitor: VisitorStream): void {
     if (this.members.length === 0) return void visitor.destroy();
     this.turn %= this.members.length;
     const m = this.members[this.turn++]!;

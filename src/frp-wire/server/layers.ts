@@ -1,4 +1,4 @@
-import { Duplex, pipeline } from 'node:stream';
+import { Duplex, pipeline, type Transform } from 'node:stream';
 import { relay } from '../../transport/relay.js';
 import { CfbDecrypt, CfbEncrypt } from '../codec/crypto.js';
 import { SnappyFrameDecoder, SnappyFrameEncoder } from '../codec/snappy.js';
@@ -11,7 +11,7 @@ export interface Layers {
 }
 
 /** frp layers a work or visitor connection as: bytes → snappy → AES-128-CFB → wire, and the reverse. */
-function chains(o: Layers): { inbound: NodeJS.ReadWriteStream[]; outbound: NodeJS.ReadWriteStream[] } {
+function chains(o: Layers): { inbound: Transform[]; outbound: Transform[] } {
   return {
     inbound: [...(o.encrypt ? [new CfbDecrypt(o.key)] : []), ...(o.compress ? [new SnappyFrameDecoder()] : [])],
     outbound: [...(o.compress ? [new SnappyFrameEncoder()] : []), ...(o.encrypt ? [new CfbEncrypt(o.key)] : [])],
@@ -32,7 +32,8 @@ export function layered(wire: Duplex, o: Layers): Duplex {
   if (!o.encrypt && !o.compress) return wire;
   const { inbound, outbound } = chains(o);
   const done = (err?: Error | null) => err && wire.destroy();
-  const readable = pipeline([wire, ...inbound] as unknown as [Duplex, ...Duplex[]], done) as unknown as Duplex;
-  pipeline([...outbound, wire] as unknown as [Duplex, ...Duplex[]], done);
-  return Duplex.from({ readable, writable: outbound[0] as Duplex });
+  pipeline([wire, ...inbound], done);
+  pipeline([...outbound, wire], done);
+  // With a layer there is a first and a last transform: the plain bytes leave the last inbound one.
+  return Duplex.from({ readable: inbound.at(-1)!, writable: outbound[0]! });
 }

@@ -1,4 +1,3 @@
-import type net from 'node:net';
 import { P2prcError } from '../../errors.js';
 import { FrpHttpTunnel } from './http-tunnel.js';
 import { duplexPair } from '../../transport/pair.js';
@@ -127,10 +126,10 @@ function openHttp(
     rewriteHost: str(body.host_header_rewrite) || undefined,
     headers,
     connect(visitor) {
-      // Sinks pair visitors as sockets; an in-memory pair stands in for one request's connection.
+      // One request's connection: an in-memory pair, whose far end the sink takes as a visitor.
       const [mine, theirs] = duplexPair({}, visitor);
       tunnel.track(theirs);
-      sink.acceptVisitor(target, theirs as unknown as net.Socket);
+      sink.acceptVisitor(target, theirs);
       return mine;
     },
   });

@@ -1,4 +1,3 @@
-import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { timingSafeEqual } from 'node:crypto';
 import { P2prcError } from '../../errors.js';
@@ -63,8 +62,8 @@ export class SecretProxies {
       compress: body.use_compression === true,
     });
     if (visitor !== conn) conn.once('close', () => visitor.destroy());
-    // Sinks bind visitors as sockets; the stream answers what they read of one (addresses may be absent).
-    entry!.sink.acceptVisitor(entry!.target, visitor as net.Socket);
+    // Inside yamux or the layers the stream knows no address; StartWorkConn then reports none.
+    entry!.sink.acceptVisitor(entry!.target, visitor);
   }
 }
 
