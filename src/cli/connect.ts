@@ -302,6 +302,7 @@ export function serviceOwnerOptions(
     description: args.description as string,
     localPort: expose?.localPort,
     nodePort: args.port as number | undefined,
+    exitOnLoginFailure: args['exit-on-login-failure'] as boolean,
     onStatus: statusSink(out, log),
   };
 }

@@ -26,9 +26,13 @@ export interface ClientEvents {
   warning: [string];
 }
 
-/** Failures that retrying cannot fix when they happen on the very first login (the host said no). */
+/**
+ * Failures that retrying cannot fix when they happen on the very first login (the host said no). A name
+ * another owner holds (E_CONFLICT: a service ID, an HTTP domain) is refused like a taken port.
+ */
 const FATAL_ON_FIRST: ReadonlySet<ErrorCode> = new Set([
   'E_AUTH',
+  'E_CONFLICT',
   'E_TLS',
   'E_VERSION',
   'E_PORT_DENIED',

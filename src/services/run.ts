@@ -77,6 +77,8 @@ export interface ServiceOwnerOptions extends HostAccessOptions {
   /** The service: this local port, or the node server when absent. */
   localPort?: number | undefined;
   nodePort?: number | undefined;
+  /** Exit on the first failed login of any kind instead of retrying an unreachable host. */
+  exitOnLoginFailure?: boolean;
   onStatus?: (line: string) => void;
 }
 
@@ -139,6 +141,7 @@ export async function runServiceOwner(o: ServiceOwnerOptions): Promise<ServiceOw
   const target = o.localPort ?? node.port;
   const pub = new NativePublisher({
     ...(await access(o)),
+    exitOnLoginFailure: o.exitOnLoginFailure ?? false,
     tunnels: [],
     services: [
       {
