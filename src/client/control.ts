@@ -263,6 +263,8 @@ export async function openControlSession(
   });
   const binding = channelBinding(socket);
   const channel = new FrameChannel(socket);
+  // Whether the server said anything in p2prc: a server that never does is no p2prc host.
+  let heard = false;
   try {
     channel.sendPreamble();
     channel.send('Hello', {
@@ -272,7 +274,9 @@ export async function openControlSession(
       agent: 'p2prc',
       ...(o.user ? { user: o.user.name } : {}),
     });
-    const challenge = expect(await channel.next(o.connectTimeoutMs), 'Challenge');
+    const first = await channel.next(o.connectTimeoutMs);
+    heard = true;
+    const challenge = expect(first, 'Challenge');
     const nonce = newNonce();
     const userAuth =
       o.user && challenge.userSalt
@@ -318,7 +322,7 @@ export async function openControlSession(
     return session;
   } catch (err) {
     channel.close();
-    throw await explainHandshakeFailure(toP2prcError(err, 'E_PROTOCOL'), o);
+    throw await explainHandshakeFailure(toP2prcError(err, 'E_PROTOCOL'), o, heard);
   }
 }
 

@@ -10,6 +10,8 @@ export function foreignProtocol(head: Buffer): string | undefined {
   if (head.length < 2 || head[0] === 0) return undefined;
   const text = head.subarray(0, 8).toString('latin1');
   if (/^HTTP\//.test(text) || (head.length >= 5 && text.startsWith('HTTP'))) return 'HTTP';
+  // An HTTP/0.9-style answer (no status line, just the error page) to a request line it could not parse.
+  if (/^<(!doctyp|html)/i.test(text)) return 'HTTP';
   if (text.startsWith('SSH-')) return 'SSH';
   // A TLS record: content type 20-23 (change cipher spec, alert, handshake, data), major version 3.
   if (head[0]! >= 0x14 && head[0]! <= 0x17 && head[1] === 0x03) return 'TLS';
