@@ -61,6 +61,7 @@ export class ControlSession {
         target: targets,
         onError: onWarning,
         onServiceAuthFailed: (id, visitorId) => this.reportServiceAuthFailure(id, visitorId),
+        onSignallingKey: (id, keyId, k) => this.direct.rememberKey(id, keyId, k),
       },
       poolSize,
     );

@@ -2,7 +2,15 @@ import net from 'node:net';
 import { pipeline, type Duplex } from 'node:stream';
 import { relay } from '../transport/relay.js';
 import { OpenStream } from '../services/e2e.js';
-import { START_MARKER, ownerHandshake, readExact, secureRelay, type LinkKeys } from '../services/link.js';
+import {
+  SIGNAL_MARKER,
+  START_MARKER,
+  ownerHandshake,
+  readExact,
+  secureRelay,
+  type LinkKeys,
+} from '../services/link.js';
+import { signallingKey } from '../protocol/direct.js';
 import { dataProof } from '../protocol/auth.js';
 import type { Message } from '../protocol/messages.js';
 import { FrameChannel } from '../transport/channel.js';
@@ -33,6 +41,8 @@ export interface PoolSession {
   target(tunnelId: string): LocalTarget | undefined;
   onError(message: string): void;
   onServiceAuthFailed?(serviceId: string, visitorId: number): void;
+  /** A visitor's handshake for a direct-path offer gave this signalling key. */
+  onSignallingKey?(serviceId: string, keyId: string, key: Buffer): void;
 }
 
 const LOCAL_CONNECT_TIMEOUT_MS = 5_000;
@@ -231,6 +241,13 @@ export class DataPool {
       const open = new OpenStream(keys.receive);
       pipeline(data, open, (err) => err && (data.destroy(), open.destroy()));
       const marker = await readExact(open, START_MARKER.length, 'start marker');
+      if (marker.equals(SIGNAL_MARKER)) {
+        // A handshake for a direct-path offer: keep its signalling key, connect nothing.
+        const { keyId, key } = signallingKey(keys.receive);
+        this.session.onSignallingKey?.(svc.id, keyId, key);
+        data.destroy();
+        return undefined;
+      }
       if (!marker.equals(START_MARKER)) throw new P2prcError('E_PROTOCOL', 'bad start marker');
       return { keys, open };
     } catch (err) {

@@ -8,6 +8,7 @@ import {
   signOffer,
   type DirectAnswer,
   type DirectOffer,
+  type SignallingKey,
 } from '../protocol/direct.js';
 import { bridge } from './bridge.js';
 import { PeerLink, type PeerAddress, type PeerOptions } from './peer.js';
@@ -15,9 +16,10 @@ import { PeerLink, type PeerAddress, type PeerOptions } from './peer.js';
 /** Attempts per connectDirect: the first, and fresh ones after libdatachannel's race (PeerLink.failure). */
 const MAX_ATTEMPTS = 3;
 
+/** The visitor's side: the service, and the signalling key of a CPace exchange with its owner. */
 export interface DirectService {
   serviceId: string;
-  secret: string;
+  signalling: SignallingKey;
 }
 
 /** Carries our offer to the owner through the host and brings back its answer (or a coded refusal). */
@@ -29,7 +31,7 @@ export interface DirectPath {
 }
 
 /**
- * Visitor side: offer, check the owner's answer against the secret, connect. Everything within
+ * Visitor side: offer, check the owner's answer against the signalling key, connect. Everything within
  * `timeoutMs`, so the caller can fall back to the relay in bounded time. An answer that fails the
  * MAC (a host or anyone on the path changed a candidate or a fingerprint) is refused before ICE
  * ever sends a packet to an address taken from it.
@@ -62,9 +64,9 @@ async function attemptDirect(
   const left = () => Math.max(1, deadline - Date.now());
   const link = await PeerLink.create({ ...peer, gatherMs: Math.min(peer.gatherMs ?? 2_000, left() / 3) }, true);
   try {
-    const offer = signOffer(svc.secret, svc.serviceId, newDirectNonce(), await link.localDescription(left()));
+    const offer = signOffer(svc.signalling, svc.serviceId, newDirectNonce(), await link.localDescription(left()));
     const answer = await signal(offer, left());
-    if (!answerAuthentic(svc.secret, svc.serviceId, offer, answer)) {
+    if (!answerAuthentic(svc.signalling.key, svc.serviceId, offer, answer)) {
       throw new P2prcError(
         'E_AUTH',
         'the direct-path answer failed authentication (altered on the way, or not from the owner)',
@@ -80,23 +82,25 @@ async function attemptDirect(
 
 /**
  * Owner side: answers an authentic offer and serves the channels the visitor opens, each to a fresh
- * connection to the local service. An offer that fails the MAC gets a coded refusal and no ICE at all.
+ * connection to the local service. `key` is the signalling key the offer names (undefined when this
+ * owner holds none by that id); an offer that fails the MAC gets a coded refusal and no ICE at all.
  */
 export async function answerDirect(
-  svc: DirectService,
+  serviceId: string,
+  key: Buffer | undefined,
   peer: PeerOptions,
   offer: DirectOffer,
 ): Promise<{ link: PeerLink; answer: DirectAnswer }> {
-  if (!offerAuthentic(svc.secret, svc.serviceId, offer)) {
+  if (!key || !offerAuthentic(key, serviceId, offer)) {
     throw new P2prcError(
       'E_AUTH',
-      `direct-path offer for ${svc.serviceId} failed authentication (wrong secret, or altered on the way)`,
+      `direct-path offer for ${serviceId} failed authentication (no handshake before it, or altered on the way)`,
     );
   }
   const link = await PeerLink.create(peer, false);
   try {
     link.setRemote(offer.sdp, 'offer');
-    const answer = signAnswer(svc.secret, svc.serviceId, offer, newDirectNonce(), await link.localDescription());
+    const answer = signAnswer(key, serviceId, offer, newDirectNonce(), await link.localDescription());
     return { link, answer };
   } catch (err) {
     link.close();

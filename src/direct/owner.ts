@@ -14,7 +14,6 @@ export interface SignallingSession {
 /** A service this owner answers offers for. */
 export interface OwnedService {
   id: string;
-  secret: string;
   localHost?: string | undefined;
   localPort: number;
 }
@@ -52,7 +51,8 @@ export class DirectOwner {
         stunServers: [`stun:${formatAddress(this.host, session.stunPort)}`],
         bindAddress: this.bindAddress,
       };
-      const { link, answer } = await answerDirect({ serviceId: svc.id, secret: svc.secret }, peer, offer);
+      const key = session.direct.takeKey(svc.id, offer.keyId);
+      const { link, answer } = await answerDirect(svc.id, key, peer, { ...offer, keyId: offer.keyId ?? '' });
       this.links.add(link);
       link.once('dead', () => this.links.delete(link));
       // An answer the visitor never used (it refused it, or gave up) must not hold a peer slot.

@@ -12,6 +12,9 @@ interface Waiter {
 }
 
 const MAX_WAITERS = 256;
+/** Signalling keys an owner keeps: each for one offer, within a minute of its handshake. */
+const MAX_KEYS = 256;
+const KEY_TTL_MS = 60_000;
 
 /**
  * Direct-path signalling over one control session. A visitor's offer waits here for the owner's
@@ -20,9 +23,25 @@ const MAX_WAITERS = 256;
  */
 export class DirectSignals {
   private readonly waiters = new Map<string, Waiter>();
+  private readonly keys = new Map<string, { serviceId: string; key: Buffer; expires: number }>();
   onOffer: ((offer: DirectSignal) => void) | undefined;
 
   constructor(private readonly send: Send) {}
+
+  /** Owner: a visitor's handshake asked for a signalling key (protocol/direct.ts); its offer follows. */
+  rememberKey(serviceId: string, keyId: string, key: Buffer, now = Date.now()): void {
+    for (const [id, k] of this.keys) if (k.expires <= now) this.keys.delete(id);
+    if (this.keys.size >= MAX_KEYS) this.keys.delete(this.keys.keys().next().value!);
+    this.keys.set(keyId, { serviceId, key, expires: now + KEY_TTL_MS });
+  }
+
+  /** Owner: the key an offer names, used once; undefined if unknown, expired or for another service. */
+  takeKey(serviceId: string, keyId: string | undefined, now = Date.now()): Buffer | undefined {
+    const k = keyId === undefined ? undefined : this.keys.get(keyId);
+    if (!k) return undefined;
+    this.keys.delete(keyId!);
+    return k.serviceId === serviceId && k.expires > now ? k.key : undefined;
+  }
 
   offer(
     serviceId: string,

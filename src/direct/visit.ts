@@ -6,6 +6,7 @@ import type { PeerLink } from './peer.js';
 import { backoffDelay } from '../protocol/backoff.js';
 import { formatAddress } from '../protocol/address.js';
 import type { SignallingSession } from './owner.js';
+import type { SignallingKey } from '../protocol/direct.js';
 
 export type DirectMode = 'auto' | 'only' | 'off';
 
@@ -13,7 +14,8 @@ export type PathState = { kind: 'direct'; peer: string } | { kind: 'relayed'; re
 
 export interface DirectVisitOptions {
   serviceId: string;
-  secret: string;
+  /** A fresh signalling key from a CPace exchange with the owner, for each attempt (protocol/direct.ts). */
+  keying: () => Promise<SignallingKey>;
   /** The host's address as dialed: its STUN responder listens there. */
   host: string;
   bindAddress?: string | undefined;
@@ -60,7 +62,7 @@ export class DirectVisit extends EventEmitter<{ path: [PathState] }> {
         stunServers: [`stun:${formatAddress(this.o.host, session.stunPort)}`],
         bindAddress: this.o.bindAddress,
       };
-      const svc = { serviceId: this.o.serviceId, secret: this.o.secret };
+      const svc = { serviceId: this.o.serviceId, signalling: await this.o.keying() };
       const path = await connectDirect(
         svc,
         peer,

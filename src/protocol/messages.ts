@@ -91,6 +91,8 @@ export interface Messages {
 export interface DirectSignal {
   serviceId: string;
   signalId: string;
+  /** Offers only: the signalling key the MAC is under (protocol/direct.ts). */
+  keyId?: string;
   nonce: string;
   sdp: string;
   mac: string;
@@ -146,7 +148,7 @@ const serviceList: FieldCheck = (v) =>
 
 const signalId: FieldCheck = (v) => typeof v === 'string' && /^[A-Za-z0-9]{1,32}$/.test(v);
 const sdp: FieldCheck = (v) => typeof v === 'string' && v.length > 0 && v.length <= MAX_SDP;
-const directSignal = { serviceId, signalId, nonce: hex64, sdp, mac: hex64 };
+const directSignal = { serviceId, signalId, keyId: optional(hex64), nonce: hex64, sdp, mac: hex64 };
 
 const SCHEMAS: {
   [K in Exclude<MsgTypeName, 'UdpData'>]: Record<string, FieldCheck> | Array<Record<string, FieldCheck>>;

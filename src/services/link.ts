@@ -83,6 +83,30 @@ export async function ownerHandshake(socket: Duplex, secret: string, serviceId: 
 
 /** The visitor's first sealed record carries this byte: the owner connects its service only then. */
 export const START_MARKER = Buffer.from([1]);
+/**
+ * Or this one: the visit was only for the handshake, whose keys give both ends the signalling key
+ * of a direct-path offer that follows (protocol/direct.ts); the owner keeps the key and hangs up.
+ */
+export const SIGNAL_MARKER = Buffer.from([2]);
+
+/**
+ * Visitor: after the handshake, asks for a signalling key instead of a connection, and waits for the
+ * owner to hang up, which it does once it holds the key: the offer that follows cannot overtake it.
+ */
+export async function endWithSignalMarker(link: Duplex, keys: LinkKeys): Promise<void> {
+  const seal = new SealStream(keys.send);
+  seal.pipe(link);
+  link.resume();
+  const closed = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new P2prcError('E_TIMEOUT', 'the owner kept no signalling key')),
+      HANDSHAKE_TIMEOUT_MS,
+    );
+    link.once('close', () => (clearTimeout(timer), resolve()));
+  });
+  seal.end(SIGNAL_MARKER);
+  await closed;
+}
 
 /**
  * Plaintext `local` <-> sealed records on `link`. `open` may already be fed from `link` (the owner reads

@@ -6,7 +6,8 @@ import type { ServiceInfo } from '../protocol/messages.js';
 import { listenTcp, tuneSocket } from '../transport/net.js';
 import { openControlSession, type ControlSession } from '../client/control.js';
 import { resolveConnectOptions, type ConnectOptions } from '../client/options.js';
-import { START_MARKER, secureRelay, visitorHandshake } from './link.js';
+import { START_MARKER, endWithSignalMarker, secureRelay, visitorHandshake } from './link.js';
+import { signallingKey, type SignallingKey } from '../protocol/direct.js';
 import { bridge } from '../direct/bridge.js';
 import { DirectVisit, type DirectMode, type PathState } from '../direct/visit.js';
 
@@ -82,7 +83,7 @@ export class ServiceVisitor extends EventEmitter<{ error: [P2prcError]; path: [P
       this.direct = new DirectVisit(
         {
           serviceId: o.serviceId,
-          secret: o.secret,
+          keying: () => this.signallingKey(),
           host: o.host,
           bindAddress: o.directBind,
           timeoutMs: o.directTimeoutMs,
@@ -116,6 +117,18 @@ export class ServiceVisitor extends EventEmitter<{ error: [P2prcError]; path: [P
       this.direct?.close();
       await this.keeper.close();
       throw err;
+    }
+  }
+
+  /** A relayed visit that runs the handshake only: both ends derive a signalling key from it. */
+  private async signallingKey(): Promise<SignallingKey> {
+    const link = await (await this.keeper.get()).openVisit(this.o.serviceId);
+    try {
+      const keys = await visitorHandshake(link, this.o.secret, this.o.serviceId);
+      await endWithSignalMarker(link, keys);
+      return signallingKey(keys.send);
+    } finally {
+      link.destroy();
     }
   }
 

@@ -5,11 +5,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { answerDirect, connectDirect, serveChannels, type DirectPath } from '../../src/direct/negotiate.js';
 import { bridge } from '../../src/direct/bridge.js';
 import { StunResponder } from '../../src/direct/stun-responder.js';
-import { newDirectNonce, signAnswer, type DirectOffer } from '../../src/protocol/direct.js';
+import { newDirectNonce, signAnswer, signallingKey, type DirectAnswer } from '../../src/protocol/direct.js';
 import { PeerLink } from '../../src/direct/peer.js';
 import { useWorkspace } from '../helpers/workspace.js';
 
-const svc = { serviceId: 'db', secret: 'direct-secret' };
+// The signalling key both ends got from their CPace exchange (here: one random record key).
+const signalling = signallingKey(randomBytes(32));
+const svc = { serviceId: 'db', signalling };
+/** The owner's side: it holds the key the offer names. */
+const answer = (peer: Parameters<typeof answerDirect>[2], offer: Parameters<typeof answerDirect>[3]) =>
+  answerDirect('db', offer.keyId === signalling.keyId ? signalling.key : undefined, peer, offer);
 const { defer } = useWorkspace();
 
 /** A service that sends `size` deterministic bytes to each connection, then closes. */
@@ -32,7 +37,7 @@ async function stun(): Promise<string[]> {
 /** Owner answering in-process; `tamper` plays a host that rewrites what it relays. */
 async function pair(
   target: number,
-  tamper?: (o: DirectOffer) => DirectOffer,
+  tamper?: (o: DirectAnswer) => DirectAnswer,
 ): Promise<{ path: DirectPath; owner: () => PeerLink | undefined }> {
   const peer = { stunServers: await stun(), bindAddress: '127.0.0.1' };
   let ownerLink: PeerLink | undefined;
@@ -40,11 +45,11 @@ async function pair(
     svc,
     peer,
     async (offer) => {
-      const { link, answer } = await answerDirect(svc, peer, offer);
+      const { link, answer: a } = await answer(peer, offer);
       ownerLink = link;
       defer(() => link.close());
       serveChannels(link, { host: '127.0.0.1', port: target }, () => undefined);
-      return tamper ? tamper(answer) : answer;
+      return tamper ? tamper(a) : a;
     },
     5_000,
   );
@@ -87,25 +92,33 @@ describe('direct peer path (loopback)', () => {
     for (const r of results) expect(r).toEqual({ bytes: 16 * 1024 * 1024, sha: target.sha });
   }, 60_000);
 
-  it('refuses an offer made without the secret, before any ICE', async () => {
+  it('refuses an offer under another signalling key (no handshake with the owner), before any ICE', async () => {
     const peer = { stunServers: [], bindAddress: '127.0.0.1' };
-    await expect(
-      connectDirect(
-        { ...svc, secret: 'wrong' },
-        peer,
-        (offer) => answerDirect(svc, peer, offer).then((r) => (defer(() => r.link.close()), r.answer)),
-        5_000,
-      ),
-    ).rejects.toMatchObject({ code: 'E_AUTH' });
+    for (const other of [
+      signallingKey(randomBytes(32)),
+      { ...signallingKey(randomBytes(32)), keyId: signalling.keyId },
+    ])
+      await expect(
+        connectDirect(
+          { serviceId: 'db', signalling: other },
+          peer,
+          (offer) =>
+            answer(peer, offer).then((r) => {
+              defer(() => r.link.close());
+              return r.answer;
+            }),
+          5_000,
+        ),
+      ).rejects.toMatchObject({ code: 'E_AUTH' });
   });
 
   it('refuses an answer whose candidate or fingerprint was swapped on the way', async () => {
     const target = await blobServer(10);
-    const swapCandidate = (a: DirectOffer) => ({
+    const swapCandidate = (a: DirectAnswer) => ({
       ...a,
       sdp: a.sdp.replace(/a=candidate:(\S+ \d+ UDP \d+) 127\.0\.0\.1 \d+/g, 'a=candidate:$1 127.0.0.1 9'),
     });
-    const swapFingerprint = (a: DirectOffer) => ({
+    const swapFingerprint = (a: DirectAnswer) => ({
       ...a,
       sdp: a.sdp.replace(/a=fingerprint:sha-256 \S+/, `a=fingerprint:sha-256 ${'AB:'.repeat(31)}AB`),
     });
@@ -135,13 +148,13 @@ describe('direct peer path (loopback)', () => {
       svc,
       peer,
       async (offer) => {
-        const { link, answer } = await answerDirect(svc, peer, offer);
+        const { link, answer: a } = await answer(peer, offer);
         defer(() => link.close());
         serveChannels(link, { host: '127.0.0.1', port: target.port }, () => undefined);
-        if (answers.push(answer.sdp) > 1) return answer;
-        const sdp = answer.sdp.replace(/a=fingerprint:\S+ \S+/, foreign);
-        expect(sdp).not.toBe(answer.sdp);
-        return signAnswer(svc.secret, svc.serviceId, offer, newDirectNonce(), sdp);
+        if (answers.push(a.sdp) > 1) return a;
+        const sdp = a.sdp.replace(/a=fingerprint:\S+ \S+/, foreign);
+        expect(sdp).not.toBe(a.sdp);
+        return signAnswer(signalling.key, svc.serviceId, offer, newDirectNonce(), sdp);
       },
       10_000,
     );

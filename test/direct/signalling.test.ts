@@ -92,7 +92,10 @@ describe("direct path through the host's signalling (loopback)", () => {
       Array.from({ length: 20 }, (_, i) => roundTrip(v.port, Buffer.from(`conn ${i}`.repeat(100)))),
     );
     rounds.forEach((r, i) => expect(r.sha).toBe(sha256(Buffer.from(`conn ${i}`.repeat(100)))));
-    expect(h.host.services.relayed()).toEqual([{ id: 'svc', relayedBytes: 0, activeVisits: 0 }]);
+    // The host relayed only the CPace handshake that keyed the signalling (under 1 KB), no service bytes.
+    const [relayed] = h.host.services.relayed();
+    expect(relayed).toMatchObject({ id: 'svc', activeVisits: 0 });
+    expect(relayed!.relayedBytes).toBeLessThan(1_024);
     await h.close();
     const after = Buffer.from('new connection, host gone');
     expect((await roundTrip(v.port, after)).sha).toBe(sha256(after));
@@ -117,7 +120,7 @@ describe("direct path through the host's signalling (loopback)", () => {
     await back;
     const msg = randomBytes(1_000_000);
     expect((await roundTrip(v.port, msg)).sha).toBe(sha256(msg));
-    expect(h.host.services.relayed()[0]!.relayedBytes).toBe(0);
+    expect(h.host.services.relayed()[0]!.relayedBytes).toBeLessThan(1_024);
   }, 60_000);
 
   it('a host that swaps a candidate in the offer gets the direct path refused; the relay carries the visit', async () => {
