@@ -4,6 +4,7 @@ import { collectExamples, renderExamples } from './help.js';
 import { VERSION } from '../version.js';
 import { reportError, stdio } from './output.js';
 import { unknownFlags, unknownFlagsMessage } from './suggest.js';
+import { rejectRepeatedFlags } from './repeats.js';
 import * as hostCmd from './host.js';
 import * as connectCmd from './connect.js';
 import * as viewRps from './view-rps.js';
@@ -172,6 +173,7 @@ export async function parseArgs(command: Command, argv: string[]): Promise<Recor
       );
     });
   parser.showHelpOnFail(false);
+  rejectRepeatedFlags(argv, parser);
   const args = (await parser.parseAsync()) as Record<string, unknown>;
   if (args.help) process.stdout.write(`\n${renderExamples(examples, width)}`);
   return args;

@@ -1,0 +1,55 @@
+import type { Argv } from 'yargs';
+import { P2prcError } from '../errors.js';
+
+/** What yargs tells about the options declared on a parser (its `getOptions()`, not in its types). */
+interface Declared {
+  key: Record<string, unknown>;
+  alias: Record<string, string[]>;
+  array: string[];
+  boolean: string[];
+}
+
+/** Each name a flag can be given by (its aliases, camelCase, `no-` for a boolean) mapped to its option. */
+function flagNames(o: Declared): Map<string, string> {
+  const names = new Map<string, string>();
+  const add = (name: string, option: string) => {
+    names.set(name, option);
+    names.set(
+      name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()),
+      option,
+    );
+  };
+  for (const key of Object.keys(o.key)) {
+    if (names.has(key)) continue;
+    for (const name of [key, ...(o.alias[key] ?? [])]) {
+      add(name, key);
+      if (o.boolean.includes(key)) add(`no-${name}`, key);
+    }
+  }
+  return names;
+}
+
+/**
+ * A flag that takes one value given twice is E_USAGE naming it: yargs would make an array of it, which
+ * every option but the array ones (`--expose`, `--bootstrap`, ...) would mistake for one value. Checked
+ * on the words the user typed, before any option's own check sees the array.
+ */
+export function rejectRepeatedFlags(argv: string[], parser: Argv): void {
+  const declared = (parser as unknown as { getOptions(): Declared }).getOptions();
+  const names = flagNames(declared);
+  const arrays = new Set(declared.array);
+  const seen = new Map<string, string>();
+  for (const word of argv) {
+    if (word === '--') break;
+    const m = /^--?([^=]+)/.exec(word);
+    const option = m && names.get(m[1]!);
+    if (!option || arrays.has(option) || option === 'help' || option === 'version') continue;
+    const first = seen.get(option);
+    if (first !== undefined)
+      throw new P2prcError(
+        'E_USAGE',
+        `--${option} is given more than once (${first}, ${word.split('=')[0]}); it takes one value`,
+      );
+    seen.set(option, word.split('=')[0]!);
+  }
+}
