@@ -1,5 +1,5 @@
 import { lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { P2prcError } from '../errors.js';
@@ -44,21 +44,26 @@ export async function writePrivateFile(file: string, text: string): Promise<void
 /**
  * Refuses a directory for secrets that other users could write to (group- or world-writable, even
  * with the sticky bit): they could plant symlinks or files where tokens, keys and pins are written,
- * or replace them. E_CONFIG names the directory, its mode and the chmod that fixes it.
+ * or replace them. E_CONFIG names the directory and its mode, and offers another directory; the chmod
+ * that fixes it is offered only for a directory of the user's own that is not shared by design (a
+ * sticky one such as /tmp is shared on purpose: changing it would break the system's other users).
  */
 export async function assertPrivateDir(dir: string): Promise<void> {
-  let mode: number;
+  let stat: Stats;
   try {
-    mode = (await lstat(dir)).mode;
+    stat = await lstat(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // created 0700 by whoever writes first
     throw err;
   }
+  const mode = stat.mode;
   if ((mode & 0o022) === 0) return;
   const octal = (mode & 0o7777).toString(8).padStart(4, '0');
+  const own = stat.uid === process.getuid?.() && (mode & 0o1000) === 0;
+  const fix = `${own ? `fix it with chmod go-w ${dir}, or ` : ''}choose another with --config-dir or $P2PRC`;
   throw new P2prcError(
     'E_CONFIG',
-    `config directory ${dir} is writable by ${mode & 0o002 ? 'everyone' : 'its group'} (mode ${octal}): other users could replace its tokens and keys; fix it with chmod go-w ${dir}, or choose another with --config-dir or $P2PRC`,
+    `config directory ${dir} is writable by ${mode & 0o002 ? 'everyone' : 'its group'} (mode ${octal}): other users could replace its tokens and keys; ${fix}`,
     { details: { path: dir, mode: octal } },
   );
 }
