@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { P2prcError } from '../errors.js';
@@ -62,5 +63,22 @@ export async function loadHostIdentity(dir: string, explicitToken?: string): Pro
       cause: err,
     });
   }
+  checkHostKey(keyPath, keyPem, certPem);
   return { token, tokenGenerated, tokenPath, keyPem, certPem, fingerprint };
+}
+
+/**
+ * A host key that does not parse, or that is not the certificate's, is E_CONFIG naming the file, before
+ * TLS fails on it with OpenSSL's words. The file is left as it is: clients pinned its certificate.
+ */
+function checkHostKey(keyPath: string, keyPem: string, certPem: string): void {
+  const aside = 'restore it, or move it and host-cert.pem aside to have new ones made (clients then re-pin)';
+  let key;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch (err) {
+    throw new P2prcError('E_CONFIG', `host key ${keyPath} is not a readable PEM private key; ${aside}`, { cause: err });
+  }
+  if (!new X509Certificate(certPem).checkPrivateKey(key))
+    throw new P2prcError('E_CONFIG', `host key ${keyPath} does not belong to the certificate beside it; ${aside}`);
 }
