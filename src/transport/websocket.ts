@@ -1,142 +1,134 @@
-import type net from 'node:net';
-import { Duplex } from 'node:stream';
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { WebSocketServer } from 'ws';
 import { P2prcError, toP2prcError } from '../errors.js';
-import {
-  encodeWsFrame,
-  parseRequestHead,
-  websocketAccept,
-  WsFrameDecoder,
-  WsOp,
-  type RequestHead,
-  type WsFrame,
-} from './websocket-frame.js';
 
 /**
- * A server-side WebSocket carrying a byte stream (frp's `protocol = websocket`): each write goes out as
- * one binary frame, data frames' payloads are read as one stream whatever their opcode (frpc sends
- * "text" frames of binary bytes), pings are answered, a close frame ends the stream. Backpressure is
- * the socket's: reading stops when this stream's buffer is full.
+ * The largest WebSocket message accepted (frpc writes frames of at most 32 KiB). ws checks each
+ * frame's announced length against it before buffering, and closes with 1009 past it.
  */
-export class WebSocketStream extends Duplex {
-  private readonly decoder = new WsFrameDecoder(true);
+export const MAX_WS_PAYLOAD = 4 * 1024 * 1024;
+/** The largest HTTP request head accepted before the upgrade. */
+export const MAX_HEAD = 8 * 1024;
 
-  constructor(
-    private readonly socket: net.Socket,
-    rest: Buffer,
-  ) {
-    super({ allowHalfOpen: false });
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.once('end', () => this.push(null));
-    socket.once('close', () => this.destroy());
-    socket.on('error', (err) => this.destroy(err));
-    if (rest.length) this.onData(rest);
-  }
+/** ws is loaded with the first upgrade: few hosts see one, and it takes longer to load than a command's own code. */
+let wsModule: Promise<typeof import('ws')> | undefined;
+const loadWs = (): Promise<typeof import('ws')> => (wsModule ??= import('ws'));
 
-  get remoteAddress(): string | undefined {
-    return this.socket.remoteAddress;
-  }
-
-  get remotePort(): number | undefined {
-    return this.socket.remotePort;
-  }
-
-  get localAddress(): string | undefined {
-    return this.socket.localAddress;
-  }
-
-  private onData(chunk: Buffer): void {
-    let frames: WsFrame[];
-    try {
-      frames = this.decoder.push(chunk);
-    } catch (err) {
-      // 1002 protocol error / 1009 too big, then the connection goes.
-      const code = toP2prcError(err).code === 'E_TOO_LARGE' ? 1009 : 1002;
-      this.socket.end(encodeWsFrame(WsOp.close, Buffer.from([code >> 8, code & 0xff])));
-      this.destroy(err as Error);
-      return;
-    }
-    for (const f of frames) {
-      if (f.opcode === WsOp.ping) this.socket.write(encodeWsFrame(WsOp.pong, f.payload));
-      else if (f.opcode === WsOp.close) {
-        this.socket.end(encodeWsFrame(WsOp.close, f.payload.subarray(0, 2)));
-        this.push(null);
-      } else if (f.opcode <= WsOp.binary && f.payload.length && !this.push(f.payload)) this.socket.pause();
-    }
-  }
-
-  override _read(): void {
-    this.socket.resume();
-  }
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.socket.write(encodeWsFrame(WsOp.binary, chunk), done);
-  }
-
-  override _final(done: (err?: Error | null) => void): void {
-    this.socket.end(encodeWsFrame(WsOp.close, Buffer.from([0x03, 0xe8])), done); // 1000 normal closure
-  }
-
-  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
-    this.socket.destroy();
-    done(err);
-  }
-}
-
-/** Reads the HTTP request head from a fresh connection (nothing consumed past it is lost: it is returned as rest). */
-export function readRequestHead(socket: net.Socket, timeoutMs: number): Promise<RequestHead> {
-  return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
-    const finish = (err?: Error, head?: RequestHead) => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('end', onEnd);
-      socket.pause();
-      if (err) reject(err);
-      else resolve(head!);
-    };
-    const onData = (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      try {
-        const head = parseRequestHead(buf);
-        if (head) finish(undefined, head);
-      } catch (err) {
-        finish(err as Error);
-      }
-    };
-    const onEnd = () => finish(new P2prcError('E_CLOSED', 'closed during the HTTP request head'));
-    const timer = setTimeout(
-      () => finish(new P2prcError('E_TIMEOUT', `no complete HTTP request head within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    socket.on('data', onData);
-    socket.once('end', onEnd);
-    socket.resume();
-  });
+interface Pending {
+  resolve(stream: Duplex): void;
+  reject(err: P2prcError): void;
+  /** The request asked to upgrade on the path: a close from here on is ws refusing the handshake (it answered). */
+  upgrading: boolean;
 }
 
 /**
- * Completes a WebSocket handshake on `path` (RFC 6455 §4.2) and returns the stream. A request for any
- * other path is no protocol of this port: E_PROTOCOL and no answer (the caller closes, as frps does); a
- * malformed upgrade on the path gets an HTTP error status first.
+ * Server-side WebSocket upgrades on one path, for connections someone else accepted (frpc's
+ * `protocol = websocket`, whose first byte the host has already peeked at). Node's HTTP parser reads
+ * the request head; ws answers the handshake and carries the frames. The result is a byte stream: each
+ * write leaves as one binary frame; data frames of either kind are read as bytes (frpc sends "text"
+ * frames of binary bytes, so their UTF-8 is not checked); pings are answered; a close frame ends it.
  */
-export function acceptWebSocket(socket: net.Socket, head: RequestHead, path: string): WebSocketStream {
-  const h = head.headers;
-  const refuse = (status: string, why: string): never => {
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    throw new P2prcError('E_PROTOCOL', why);
-  };
-  if (head.method !== 'GET' || head.target.split('?')[0] !== path) {
-    throw new P2prcError(
-      'E_PROTOCOL',
-      `unrecognized protocol (an HTTP request for ${head.method} ${head.target.slice(0, 100)})`,
+export class WebSocketAcceptor {
+  private readonly http = http.createServer({ maxHeaderSize: MAX_HEAD });
+  private wss: WebSocketServer | undefined;
+  private readonly pending = new Map<Duplex, Pending>();
+
+  constructor(readonly path: string) {
+    this.http.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.onUpgrade(req, socket, head).catch((err: unknown) =>
+        this.pending.get(socket)?.reject(toP2prcError(err, 'E_INTERNAL')),
+      );
+    });
+    this.http.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.onRequest(req, res));
+    this.http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket));
+  }
+
+  /**
+   * Reads the HTTP request on `socket` and completes the upgrade. A request for another path is no
+   * protocol of this port: E_PROTOCOL and no answer (the caller closes, as frps does). A request on the
+   * path that is no valid upgrade gets an HTTP error status, then E_PROTOCOL; a head over MAX_HEAD is
+   * E_TOO_LARGE; none within `timeoutMs` is E_TIMEOUT. On any rejection the caller destroys the socket.
+   */
+  accept(socket: Duplex, timeoutMs: number): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      const settle = () => {
+        clearTimeout(timer);
+        socket.off('close', onClose);
+        this.pending.delete(socket);
+      };
+      const pending: Pending = {
+        resolve: (stream) => (settle(), resolve(stream)),
+        reject: (err) => (settle(), reject(err)),
+        upgrading: false,
+      };
+      const onClose = () =>
+        pending.reject(
+          pending.upgrading
+            ? new P2prcError('E_PROTOCOL', `WebSocket handshake on ${this.path} refused (a bad upgrade request)`)
+            : new P2prcError('E_CLOSED', 'closed during the HTTP request head'),
+        );
+      const timer = setTimeout(
+        () => pending.reject(new P2prcError('E_TIMEOUT', `no WebSocket upgrade within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.pending.set(socket, pending);
+      socket.once('close', onClose);
+      // Documented for http.Server: a connection injected so; what was peeked and put back is read first.
+      this.http.emit('connection', socket);
+      socket.resume();
+    });
+  }
+
+  private async onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (!this.pending.has(socket)) return void socket.destroy();
+    if (!this.onPath(req)) return this.pending.get(socket)!.reject(foreignRequest(req));
+    const { WebSocketServer, createWebSocketStream } = await loadWs();
+    // Settled meanwhile (timed out, closed): the caller has destroyed the socket.
+    const pending = this.pending.get(socket);
+    if (!pending) return;
+    this.wss ??= new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_WS_PAYLOAD,
+      skipUTF8Validation: true,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    pending.upgrading = true;
+    this.wss.handleUpgrade(req, socket, head, (ws) =>
+      pending.resolve(createWebSocketStream(ws, { allowHalfOpen: false })),
     );
   }
-  const upgrade = (h.upgrade ?? '').toLowerCase() === 'websocket' && /\bupgrade\b/i.test(h.connection ?? '');
-  if (!upgrade || !h['sec-websocket-key']) refuse('400 Bad Request', 'not a WebSocket upgrade');
-  if (h['sec-websocket-version'] !== '13')
-    refuse('426 Upgrade Required\r\nSec-WebSocket-Version: 13', `WebSocket version ${h['sec-websocket-version']}`);
-  socket.write(
-    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${websocketAccept(h['sec-websocket-key']!)}\r\n\r\n`,
+
+  /** A request without an upgrade: on the path it is answered 400 first. */
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const pending = this.pending.get(req.socket);
+    if (!pending) return void req.socket.destroy();
+    if (!this.onPath(req)) return pending.reject(foreignRequest(req));
+    const refused = new P2prcError('E_PROTOCOL', `not a WebSocket upgrade (${req.method} ${this.path})`);
+    res.writeHead(400, { Connection: 'close', 'Content-Length': 0 });
+    res.end(() => pending.reject(refused));
+  }
+
+  private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    const pending = this.pending.get(socket);
+    socket.destroy();
+    if (!pending) return;
+    if (err.code === 'HPE_HEADER_OVERFLOW')
+      return pending.reject(new P2prcError('E_TOO_LARGE', `HTTP request head exceeds ${MAX_HEAD} bytes`));
+    if (err.code?.startsWith('HPE_'))
+      return pending.reject(new P2prcError('E_PROTOCOL', `malformed HTTP request (${err.code})`, { cause: err }));
+    pending.reject(new P2prcError('E_CLOSED', `connection failed during the HTTP request head: ${err.message}`));
+  }
+
+  private onPath(req: http.IncomingMessage): boolean {
+    return req.method === 'GET' && (req.url ?? '').split('?')[0] === this.path;
+  }
+}
+
+function foreignRequest(req: http.IncomingMessage): P2prcError {
+  return new P2prcError(
+    'E_PROTOCOL',
+    `unrecognized protocol (an HTTP request for ${req.method} ${(req.url ?? '').slice(0, 100)})`,
   );
-  return new WebSocketStream(socket, head.rest);
 }

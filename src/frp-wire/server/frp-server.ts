@@ -11,7 +11,7 @@ import { peekByte, readExact } from '../../transport/read.js';
 import { frpKey } from '../codec/crypto.js';
 import { FrpMsg, encodeFrpMessage } from '../codec/messages.js';
 import { readMessages } from '../codec/read.js';
-import { acceptWebSocket, readRequestHead } from '../../transport/websocket.js';
+import { WebSocketAcceptor } from '../../transport/websocket.js';
 import { LoginReplayCache, MAX_CLOCK_SKEW_S, loginRefusal, workConnProven } from './auth.js';
 import { FrpControl } from './control.js';
 import { FrpGroups } from './groups.js';
@@ -102,6 +102,7 @@ export class FrpWireServer<T extends FrpTunnel> {
   private readonly groups: FrpGroups<T>;
   private readonly openGroups: FrpGroups<T>;
   private readonly secrets = new SecretProxies(MAX_CLOCK_SKEW_S);
+  private readonly websocket = new WebSocketAcceptor(FRP_WEBSOCKET_PATH);
 
   constructor(private readonly o: FrpWireServerOptions<T>) {
     this.key = frpKey(o.token);
@@ -134,9 +135,7 @@ export class FrpWireServer<T extends FrpTunnel> {
     tuneSocket(raw);
     if (first === HTTP_GET) {
       // frpc's protocol = websocket (wss when secured): an upgrade on /~!frp, then what frpc sends over TCP.
-      const socket = secured ?? raw;
-      const head = await readRequestHead(socket, this.o.handshakeTimeoutMs);
-      conn = acceptWebSocket(socket, head, FRP_WEBSOCKET_PATH);
+      conn = await this.websocket.accept(conn, this.o.handshakeTimeoutMs);
       first = await peekByte(conn, this.o.handshakeTimeoutMs);
     }
     if (first === FRP_TLS_HEAD && !tls) {
