@@ -108,7 +108,7 @@ export async function rankHosts(
   const servers = await new RecordStore(configDir).readServers();
   const secrets = await readSecrets(configDir);
   const hostTokens = secrets.hostTokens ?? {};
-  const refusals = openConfig(configDir).get('refusals') ?? {};
+  const refusals = (await openConfig(configDir)).get('refusals') ?? {};
   const pins = secrets.fingerprints ?? {};
   const trusted = secrets.trustedFingerprints ?? [];
   const globalToken = secrets.token ?? (await localHostToken(configDir));

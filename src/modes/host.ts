@@ -55,7 +55,7 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
   // conf off a host's startup, which frp's CI suite times at 200 ms.
   const options = {
     ...given,
-    controlPort: given.controlPort ?? openConfig(given.configDir).get('controlPort'),
+    controlPort: given.controlPort ?? (await openConfig(given.configDir)).get('controlPort'),
     token: given.token ?? (await readSecrets(given.configDir)).token,
   };
   if (options.admin && options.engine === 'frp')

@@ -1,4 +1,4 @@
-import Conf from 'conf';
+import type Conf from 'conf';
 import path from 'node:path';
 import envPaths from 'env-paths';
 import { P2prcError } from '../errors.js';
@@ -28,9 +28,11 @@ const invalidConfig = (file: string, err: unknown) =>
  * holds settings, never secrets (src/store/secrets.ts); writes go through updateConfig, which moves
  * secrets an older p2prc left there.
  */
-export function openConfig(dir: string): Conf<P2prcSettings> {
+export async function openConfig(dir: string): Promise<Conf<P2prcSettings>> {
+  // conf (with ajv) is loaded by the commands that use config.json, not by every command that reads records.
+  const { default: ConfClass } = await import('conf');
   try {
-    return new Conf<P2prcSettings>({
+    return new ConfClass<P2prcSettings>({
       projectName: 'p2prc',
       cwd: dir,
       configName: 'config',

@@ -67,7 +67,11 @@ export async function readSecrets(dir: string): Promise<P2prcSecrets> {
  * secrets.json first, then deleted from config.json, so a crash in between leaves them in both
  * files, where readSecrets reads them the same way.
  */
-async function update<R>(dir: string, fn: (secrets: P2prcSecrets, config: () => Conf<P2prcSettings>) => R): Promise<R> {
+async function update<R>(
+  dir: string,
+  fn: (secrets: P2prcSecrets, config: () => Conf<P2prcSettings>) => R,
+  wantsConfig = false,
+): Promise<R> {
   const file = secretsPath(dir);
   return withFileLock(file, () =>
     withFileLock(path.join(dir, CONFIG_FILE), async () => {
@@ -75,10 +79,11 @@ async function update<R>(dir: string, fn: (secrets: P2prcSecrets, config: () => 
       const legacy = secretsIn(await readConfigFile(dir));
       const secrets = fold(stored, legacy);
       const before = JSON.stringify(secrets);
-      let conf: Conf<P2prcSettings> | undefined;
-      const config = () => (conf ??= openConfig(dir));
-      const result = fn(secrets, config);
       const moving = Object.keys(legacy).length > 0;
+      // Opened only when needed: conf creates a missing directory with the default mode.
+      const conf = wantsConfig || moving ? await openConfig(dir) : undefined;
+      const config = () => conf!;
+      const result = fn(secrets, config);
       if (moving || JSON.stringify(secrets) !== before) {
         await assertPrivateDir(dir);
         await writeFileAtomic(file, `${JSON.stringify(secrets, null, 2)}\n`);
@@ -101,5 +106,5 @@ export async function updateSecrets<R>(dir: string, fn: (secrets: P2prcSecrets) 
 
 /** Writes settings to config.json through conf, under the lock; secrets are not among them (see update). */
 export async function updateConfig<R>(dir: string, fn: (config: Conf<P2prcSettings>) => R): Promise<R> {
-  return update(dir, (_secrets, config) => fn(config()));
+  return update(dir, (_secrets, config) => fn(config()), true);
 }

@@ -110,7 +110,7 @@ describe('a config.json that still holds secrets (written by an older p2prc)', (
       refusals: { 'h:1': '2025-01-01T00:00:00.000Z' },
     });
     expect(await json('secrets.json')).toEqual(OLD);
-    expect(openConfig(dir).get('controlPort')).toBe(7001);
+    expect((await openConfig(dir)).get('controlPort')).toBe(7001);
   });
 
   it('secrets.json wins where both hold a value; what only config.json holds is kept', async () => {
