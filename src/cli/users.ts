@@ -28,6 +28,7 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   if (!args.password) throw new P2prcError('E_USAGE', '--add-user needs --password (or P2PRC_PASSWORD)');
   const lib = await loadLibrary();
   await lib.addUser(String(args.users), String(args['add-user']), String(args.password));
-  out.out(`User ${String(args['add-user'])} saved in ${String(args.users)}`);
+  const [user, file] = [String(args['add-user']), String(args.users)];
+  out.out(args.json ? JSON.stringify({ event: 'user-saved', user, file }) : `User ${user} saved in ${file}`);
   return 0;
 }
