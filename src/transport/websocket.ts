@@ -30,7 +30,9 @@ interface Pending {
  * frames of binary bytes, so their UTF-8 is not checked); pings are answered; a close frame ends it.
  */
 export class WebSocketAcceptor {
-  private readonly http = http.createServer({ maxHeaderSize: MAX_HEAD });
+  // Node 20 answers a request without Host by itself and never tells us: a bare "GET / HTTP/1.1" would
+  // then hang here until the handshake deadline instead of being refused as a foreign protocol.
+  private readonly http = http.createServer({ maxHeaderSize: MAX_HEAD, requireHostHeader: false });
   private wss: WebSocketServer | undefined;
   private readonly pending = new Map<Duplex, Pending>();
 
