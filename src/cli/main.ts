@@ -1,10 +1,11 @@
-import type { Argv, Options } from 'yargs';
+import type { Argv } from 'yargs';
 import { P2prcError } from '../errors.js';
 import { collectExamples, renderExamples } from './help.js';
 import { VERSION } from '../version.js';
 import { reportError, stdio } from './output.js';
 import { unknownFlags, unknownFlagsMessage } from './suggest.js';
 import { rejectRepeatedFlags } from './repeats.js';
+import { declaredFlags, recordOptions } from './declared.js';
 import * as hostCmd from './host.js';
 import * as connectCmd from './connect.js';
 import * as viewRps from './view-rps.js';
@@ -98,22 +99,6 @@ export const ENV_OPTIONS: Record<string, string> = {
   P2PRC_FRP_MIRROR: 'mirror',
 };
 
-/**
- * Keeps the list of flags declared on this parser: every `.option()` name and alias, as the commands
- * declare them (the object form of `.option()` comes back through the one-name form), plus the
- * built-in help and version. Filled in as the parser is configured.
- */
-function recordFlags(parser: Argv): string[] {
-  const flags = ['help', 'h', 'version'];
-  const option = parser.option.bind(parser) as (key: string | Record<string, Options>, opt?: Options) => Argv;
-  const take = (key: string | Record<string, Options>, opt?: Options): Argv => {
-    if (typeof key === 'string') flags.push(key, ...[opt?.alias ?? []].flat());
-    return option(key, opt);
-  };
-  parser.option = take as Argv['option'];
-  return flags;
-}
-
 /** The flags of every mode: for "did you mean" when no mode was chosen. */
 async function allFlags(): Promise<string[]> {
   const { default: yargs } = await import('yargs');
@@ -122,9 +107,9 @@ async function allFlags(): Promise<string[]> {
     ...MODES.flatMap((m) => m.flags.map((f) => f.slice(2))),
     ...commands.flatMap((c) => {
       const parser = yargs([]);
-      const flags = recordFlags(parser);
+      const declared = recordOptions(parser);
       c.configure(commonOptions(parser));
-      return flags;
+      return declaredFlags(declared);
     }),
   ];
 }
@@ -150,13 +135,13 @@ export async function parseArgs(command: Command, argv: string[]): Promise<Recor
   const words = command.words ?? [];
   const base = yargs(words.every((w, i) => argv[i] === w) ? argv.slice(words.length) : argv);
   const examples = collectExamples(base);
-  const declared = recordFlags(base);
+  const declared = recordOptions(base);
   const width = Math.min(110, process.stdout.columns || 100);
   const parser = envDefaults(
     command.configure(
       commonOptions(base.scriptName('p2prc').version(VERSION).usage(`${command.usage}\n\n${command.describe}`)),
     ),
-    declared,
+    declaredFlags(declared),
     process.env,
   )
     .strict()
@@ -166,14 +151,15 @@ export async function parseArgs(command: Command, argv: string[]): Promise<Recor
     .exitProcess(false)
     .fail((msg, err) => {
       if (err instanceof P2prcError) throw err;
-      const unknown = msg?.startsWith('Unknown argument') ? unknownFlags(argv, declared) : [];
+      const flags = declaredFlags(declared);
+      const unknown = msg?.startsWith('Unknown argument') ? unknownFlags(argv, flags) : [];
       throw new P2prcError(
         'E_USAGE',
-        unknown.length > 0 ? unknownFlagsMessage(unknown, declared) : (msg ?? err?.message ?? 'bad usage'),
+        unknown.length > 0 ? unknownFlagsMessage(unknown, flags) : (msg ?? err?.message ?? 'bad usage'),
       );
     });
   parser.showHelpOnFail(false);
-  rejectRepeatedFlags(argv, parser);
+  rejectRepeatedFlags(argv, declared);
   const args = (await parser.parseAsync()) as Record<string, unknown>;
   if (args.help) process.stdout.write(`\n${renderExamples(examples, width)}`);
   return args;

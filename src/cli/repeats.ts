@@ -1,16 +1,8 @@
-import type { Argv } from 'yargs';
 import { P2prcError } from '../errors.js';
-
-/** What yargs tells about the options declared on a parser (its `getOptions()`, not in its types). */
-interface Declared {
-  key: Record<string, unknown>;
-  alias: Record<string, string[]>;
-  array: string[];
-  boolean: string[];
-}
+import type { DeclaredOption } from './declared.js';
 
 /** Each name a flag can be given by (its aliases, camelCase, `no-` for a boolean) mapped to its option. */
-function flagNames(o: Declared): Map<string, string> {
+function flagNames(declared: DeclaredOption[]): Map<string, string> {
   const names = new Map<string, string>();
   const add = (name: string, option: string) => {
     names.set(name, option);
@@ -19,11 +11,11 @@ function flagNames(o: Declared): Map<string, string> {
       option,
     );
   };
-  for (const key of Object.keys(o.key)) {
-    if (names.has(key)) continue;
-    for (const name of [key, ...(o.alias[key] ?? [])]) {
-      add(name, key);
-      if (o.boolean.includes(key)) add(`no-${name}`, key);
+  for (const o of declared) {
+    if (names.has(o.key)) continue;
+    for (const name of [o.key, ...o.aliases]) {
+      add(name, o.key);
+      if (o.boolean) add(`no-${name}`, o.key);
     }
   }
   return names;
@@ -34,10 +26,9 @@ function flagNames(o: Declared): Map<string, string> {
  * every option but the array ones (`--expose`, `--bootstrap`, ...) would mistake for one value. Checked
  * on the words the user typed, before any option's own check sees the array.
  */
-export function rejectRepeatedFlags(argv: string[], parser: Argv): void {
-  const declared = (parser as unknown as { getOptions(): Declared }).getOptions();
+export function rejectRepeatedFlags(argv: string[], declared: DeclaredOption[]): void {
   const names = flagNames(declared);
-  const arrays = new Set(declared.array);
+  const arrays = new Set(declared.filter((o) => o.array).map((o) => o.key));
   const seen = new Map<string, string>();
   for (const word of argv) {
     if (word === '--') break;
