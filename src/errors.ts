@@ -22,7 +22,7 @@ export const ERROR_CODES = {
   E_DOWNLOAD: 'download failed',
   E_LOCKED: 'could not acquire the record lock',
   E_NOT_AVAILABLE: 'feature not available',
-  E_NOT_FOUND: 'no such service',
+  E_NOT_FOUND: 'no such service or node',
   E_CONFLICT: 'name already registered by someone else',
   E_NO_DIRECT: 'no direct path to the peer (--direct only)',
   E_INTERNAL: 'internal error',

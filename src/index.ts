@@ -65,7 +65,14 @@ export { runPlainNode } from './node/plain.js';
 export { runServiceOwner, runVisit, runListServices } from './services/run.js';
 export { installFrp } from './frp/install.js';
 export { loadUsers, addUser } from './services/accounts-file.js';
-export { listNodes, addNode, parseNodeAddress, P2PRC_DEFAULT_PORT, type NodeAddress } from './node/node-address.js';
+export {
+  listNodes,
+  addNode,
+  removeNode,
+  parseNodeAddress,
+  P2PRC_DEFAULT_PORT,
+  type NodeAddress,
+} from './node/node-address.js';
 export { parseHostPort, parseExpose, type HostPort, type ExposeSpec } from './protocol/parse-address.js';
 
 // Records and config: the two views, pruning and repair, the config directory.

@@ -16,7 +16,7 @@ import * as servicesCmd from './services.js';
 import * as visitCmd from './visit.js';
 import * as usersCmd from './users.js';
 import * as viewClients from './view-clients.js';
-import { addServerCommand, listServersCommand } from './servers.js';
+import { addServerCommand, listServersCommand, removeServerCommand } from './servers.js';
 import { preloadLibrary } from './lib.js';
 
 export interface Command {
@@ -41,6 +41,7 @@ const MODES: Array<{ flags: string[]; command: Command }> = [
   { flags: ['--view-clients'], command: viewClients },
   { flags: ['--ls', '--list-servers', '--ListServers'], command: listServersCommand },
   { flags: ['--as', '--add-server', '--AddServer'], command: addServerCommand },
+  { flags: ['--rs', '--remove-server', '--RemoveServer'], command: removeServerCommand },
 ];
 
 function hasFlag(argv: string[], flag: string): boolean {
@@ -80,6 +81,7 @@ Usage:
   p2prc --visit <id> --host <host> --secret S --local-port P   reach a private service
   p2prc --ls [--json]                                 list known nodes (ip_table.json, offline)
   p2prc --as <ip[:port]> [--p <port>]                 add a node to ip_table.json
+  p2prc --rs <ip[:port]> [--p <port>]                 remove a node from ip_table.json
   p2prc --add-user <name> --users <file>              add an account to a host's users file
   p2prc frp install [--version X]                     install frp (newest by default) for the fallback engine
 

@@ -75,3 +75,34 @@ export const addServerCommand: Command = {
     return 0;
   },
 };
+
+export const removeServerCommand: Command = {
+  usage: 'p2prc --remove-server <ip[:port]> [--p <port>]',
+  describe:
+    'Remove a node from <config dir>/p2p/iptable/ip_table.json (the reverse of --as); exit 5 (E_NOT_FOUND) when it is not there.',
+  configure(y: Argv): Argv {
+    return y
+      .option('remove-server', {
+        alias: ['rs', 'RemoveServer'],
+        type: 'string',
+        demandOption: true,
+        requiresArg: true,
+        describe: 'node address: ip, ip:port or [ipv6]:port (port default 8088)',
+      })
+      .option('p', { alias: 'Ports', type: 'string', describe: 'its node server port, as with --as' })
+      .example('p2prc --rs 203.0.113.5:8088', 'forget that node')
+      .example('p2prc --rs 203.0.113.5 --json', '{"event":"server-removed",...}');
+  },
+  async run(args, verbose) {
+    const out = stdio(verbose);
+    const lib = await loadLibrary();
+    const r = await lib.removeNode(
+      configDirArg(lib, args),
+      String(args['remove-server']),
+      args.p as string | undefined,
+    );
+    if (args.json) out.out(JSON.stringify({ event: 'server-removed', server: r.server, file: r.file }));
+    else out.out(`Removed ${r.server} from ${r.file}`);
+    return 0;
+  },
+};

@@ -27,6 +27,7 @@ export {
   readIpTableFile,
   modifyIpTableFile,
   addIpTableEntry,
+  removeIpTableEntries,
   tableEntryKey,
   type TableFile,
   type TableEntry,

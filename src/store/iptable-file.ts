@@ -62,3 +62,16 @@ export async function addIpTableEntry(dir: string, entry: TableEntry): Promise<b
     return true;
   });
 }
+
+/** `--remove-server`: removes the nodes `match` picks and returns them. The file is written only when one was there. */
+export async function removeIpTableEntries(dir: string, match: (e: TableEntry) => boolean): Promise<TableEntry[]> {
+  const file = ipTablePath(dir);
+  if ((await readIpTableFile(dir)).ip_address.every((e) => !match(e))) return [];
+  return withFileLock(file, async () => {
+    const table = await load(file);
+    const removed = table.ip_address.filter(match);
+    const kept = table.ip_address.filter((e) => !match(e));
+    if (removed.length > 0) await writeFileAtomic(file, JSON.stringify({ ...table, ip_address: kept }, null, 1));
+    return removed;
+  });
+}
