@@ -198,6 +198,7 @@ describe('WebSocketAcceptor', () => {
     for (const request of [
       upgradeHead('/other'),
       'GET /other HTTP/1.1\r\nHost: x\r\n\r\n',
+      'GET / HTTP/1.1\r\n\r\n', // no Host: Node's server would answer it itself unless told not to
       upgradeHead(PATH).replace('GET', 'PUT'),
     ]) {
       const { socket, received } = await rawClient(port);
