@@ -161,17 +161,17 @@ function statusSink(out: Output, log: Logger | undefined): (line: string) => voi
     return (line) =>
       line.startsWith('  caused by:') ? out.verbose && out.err(escapeControl(line)) : out.err(escapeControl(line));
   // A failure's cause chain comes as indented "caused by:" lines after it: debug level, shown with --verbose.
-  return (line) =>
-    log.log(
-      line.startsWith('  caused by:')
-        ? 'debug'
-        : line.startsWith('warning:') || line.startsWith('status:')
-          ? 'warn'
-          : 'info',
-      'status',
-      line,
-    );
+  // A warning's level says it (`warn: nothing listens ...`, not `warn: warning: ...`); a reconnect is good news.
+  return (line) => {
+    if (line.startsWith('  caused by:')) log.log('debug', 'status', line);
+    else if (line.startsWith('warning: ')) log.log('warn', 'status', line.slice('warning: '.length));
+    else if (line.startsWith('status:') && !RECOVERED.test(line)) log.log('warn', 'status', line);
+    else log.log('info', 'status', line);
+  };
 }
+
+/** The status line of a link that came back (native: "tunnels restored", frp: "proxies restored"). */
+const RECOVERED = /^status: reconnected\b/;
 
 /** The flags of `-s --connect-reverse-proxy` as runNodeService options (validated here, at the edge). */
 export function nodeServiceOptions(

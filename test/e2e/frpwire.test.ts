@@ -159,7 +159,7 @@ describe.skipIf(!!FRP_SKIP)(
       expect(await echoExact(pub.port, Buffer.from('anyone?'), 5_000).catch(() => 'no reply')).toBe('no reply');
       await client.waitFor(
         (l) =>
-          l.includes(`warning: local service 127.0.0.1:${empty} unreachable: connect ECONNREFUSED`) &&
+          l.includes(`warn: local service 127.0.0.1:${empty} unreachable: connect ECONNREFUSED`) &&
           l.includes(`(expose-${empty}:`),
         10_000,
         'stderr',
