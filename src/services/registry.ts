@@ -1,4 +1,4 @@
-import type net from 'node:net';
+import type { Socket } from 'node:net';
 import { createHash } from 'node:crypto';
 import { P2prcError } from '../errors.js';
 import type { LogFn } from '../log/logger.js';
@@ -25,7 +25,7 @@ interface Service {
   ownerName: string;
   owner: ServiceSession | undefined;
   since: Date;
-  visitors: Set<net.Socket>;
+  visitors: Set<Socket>;
   /** Bytes this host relayed for the service's visits (both directions): zero while visits go direct. */
   relayedBytes: number;
 }
@@ -154,7 +154,7 @@ export class ServiceRegistry {
   }
 
   /** Hands a visitor's connection to the owner; answers unknown or offline services, and throttled guessers, with a coded error. */
-  visit(id: string, visitor: net.Socket, visitorId: number, remote: string): void {
+  visit(id: string, visitor: Socket, visitorId: number, remote: string): void {
     this.checkGuesses(id, remote);
     const s = this.services.get(id);
     if (!s) throw new P2prcError('E_NOT_FOUND', `no service with id ${id}`);
