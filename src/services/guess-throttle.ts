@@ -4,9 +4,15 @@
  * only the owner learns whether it was right; it reports wrong ones to the host (`ServiceAuthFailed`,
  * a `DirectRefused` with E_AUTH). The host counts those per source (an IPv4 address, an IPv6 /64)
  * and per service ID: past `free` failures the key is refused for `baseMs`, doubling with each
- * further failure up to `maxMs` (OpenSSH's PerSourcePenalties, fail2ban). The per-ID budget is
- * larger, so one source guessing does not lock out the owner's other visitors, while guessing
- * spread over many addresses still slows down. A key with no failure for `forgetMs` starts over.
+ * further failure up to `maxMs` (OpenSSH's PerSourcePenalties, fail2ban). A key with no failure for
+ * `forgetMs` starts over.
+ *
+ * The per-ID backoff holds back only sources that have failed themselves. Applied to everyone, it
+ * let strangers' wrong guesses lock the owner's visitors out of their own service: failures from one
+ * source must never cost another source its access. Applied to failed sources only, it still caps
+ * guessing spread over many addresses: while the ID backs off, each address gets one guess (its
+ * first, which then counts against it), instead of its own `freePerSource` budget, and a visitor who
+ * never failed is never refused.
  */
 export interface GuessLimits {
   freePerSource: number;
@@ -66,7 +72,9 @@ export class GuessThrottle {
   /** Milliseconds until `address` may guess at `id` again; 0 when it may now. */
   waitMs(address: string, id: string): number {
     const now = this.now();
-    return Math.max(this.remaining(`s:${sourceKey(address)}`, now), this.remaining(`i:${id}`, now));
+    const source = `s:${sourceKey(address)}`;
+    const own = this.remaining(source, now);
+    return this.hasFailed(source, now) ? Math.max(own, this.remaining(`i:${id}`, now)) : own;
   }
 
   /** One wrong guess; returns the failures now counted for the source and for the ID. */
@@ -76,6 +84,11 @@ export class GuessThrottle {
       source: this.bump(`s:${sourceKey(address)}`, this.limits.freePerSource, now),
       id: this.bump(`i:${id}`, this.limits.freePerId, now),
     };
+  }
+
+  private hasFailed(key: string, now: number): boolean {
+    const f = this.keys.get(key);
+    return !!f && now - f.last <= this.limits.forgetMs;
   }
 
   private remaining(key: string, now: number): number {

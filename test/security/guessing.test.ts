@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { ServiceVisitor, type P2prcError } from '../../src/index.js';
 import { GuessThrottle, sourceKey } from '../../src/services/guess-throttle.js';
+import { ServiceRegistry } from '../../src/services/registry.js';
+import type { ClientSession } from '../../src/host/session.js';
+import type net from 'node:net';
 import { client, echoServer, host, roundTrip, sha256, until } from '../helpers/engine.js';
 import { useWorkspace } from '../helpers/workspace.js';
 
@@ -33,7 +36,8 @@ describe('guessing service secrets is throttled', () => {
     g.failed('10.0.0.1', 'db');
     expect(g.waitMs('10.0.0.1', 'x')).toBe(2_000);
     g.failed('10.0.0.3', 'db'); // five for the ID, spread over two sources: the ID backs off too
-    expect(g.waitMs('10.0.0.9', 'db')).toBe(1_000);
+    expect(g.waitMs('10.0.0.3', 'db')).toBe(1_000); // for a source that failed
+    expect(g.waitMs('10.0.0.9', 'db')).toBe(0); // never for one that did not
     for (let i = 0; i < 10; i++) g.failed('10.0.0.1', 'y');
     expect(g.waitMs('10.0.0.1', 'z')).toBe(8_000); // capped
     now += 60_001;
@@ -42,6 +46,35 @@ describe('guessing service secrets is throttled', () => {
     expect(sourceKey('2001:db8:1:2::5')).toBe(sourceKey('[2001:db8:1:2:ffff::9]'));
     expect(sourceKey('::ffff:127.0.0.1')).toBe('127.0.0.1');
     expect(sourceKey('::1')).toBe('0:0:0:0::/64');
+  });
+
+  it("wrong secrets from 11 sources lock out none of the owner's visitors that did not fail; the ID still holds back failed sources", () => {
+    const reg = new ServiceRegistry({ guesses: { baseMs: 600_000 } });
+    const accepted: string[] = [];
+    const owner = {
+      clientId: 'o',
+      name: 'o',
+      principal: 'addr:10.9.9.9',
+      acceptVisitor: (t: { tunnelId: string }) => accepted.push(t.tunnelId),
+    } as unknown as ClientSession;
+    reg.register(owner, 'db', '');
+    const socket = { once: () => undefined, write: () => true } as unknown as net.Socket;
+    const visit = (remote: string) => {
+      try {
+        reg.visit('db', socket, 1, remote);
+        return 'ok';
+      } catch (err) {
+        return (err as P2prcError).code;
+      }
+    };
+    // 55 wrong guesses, five from each of 11 loopback addresses: past the ID's 50.
+    for (let a = 2; a <= 12; a++) for (let i = 0; i < 5; i++) reg.guessFailed('db', `127.0.0.${a}:4000${i}`);
+    expect(visit('127.0.0.2:1')).toBe('E_QUOTA'); // a guessing source backs off
+    expect(visit('127.0.0.1:5000')).toBe('ok'); // the owner's visitor never failed: it gets in
+    expect(visit('[2001:db8::1]:5000')).toBe('ok');
+    reg.guessFailed('db', '127.0.0.13:1'); // a new source's first wrong guess...
+    expect(visit('127.0.0.13:2')).toBe('E_QUOTA'); // ...is its last while the ID backs off
+    expect(accepted).toEqual(['svc:db', 'svc:db']);
   });
 
   it('a real host refuses a source after five wrong secrets (E_QUOTA) while the right secret from another source gets through', async () => {
