@@ -104,7 +104,7 @@ export function clientAdminSource(v: ClientAdminView): AdminSource {
       name: t.name,
       owner: 'self',
       publicPort: t.remotePort,
-      domain: t.protocol === 'http' ? (t.publicHost ?? null) : null,
+      domain: t.protocol === 'http' || t.protocol === 'https' ? (t.publicHost ?? null) : null,
       target: `${t.localHost}:${t.localPort}`,
       protocol: t.protocol,
       engine: v.engine,

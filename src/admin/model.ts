@@ -35,7 +35,7 @@ export interface TunnelView {
   domain: string | null;
   /** Local target as host:port, when this side knows it (the client). */
   target: string | null;
-  protocol: 'tcp' | 'udp' | 'http';
+  protocol: 'tcp' | 'udp' | 'http' | 'https';
   /** native, frp-wire (frp's protocol spoken natively) or frp (a supervised frpc). */
   engine: 'native' | 'frp-wire' | 'frp';
   online: boolean;

@@ -43,7 +43,7 @@ export function configure(y: Argv): Argv {
       type: 'string',
       array: true,
       default: [],
-      describe: 'also publish [udp:]<local>[:<remote>] (repeatable)',
+      describe: 'also publish [udp:]<local>[:<remote>], http:<local>@<domain> or https:<local>@<domain> (repeatable)',
     })
     .option('service', {
       type: 'string',

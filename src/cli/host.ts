@@ -45,9 +45,14 @@ export function configure(y: Argv): Argv {
       describe:
         'HTTP virtual-host port: http services (frp http proxies, --expose http:PORT@DOMAIN) are routed by Host header (default: off)',
     })
+    .option('vhost-https-port', {
+      type: 'number',
+      describe:
+        'HTTPS virtual-host port: TLS services (frp https proxies, --expose https:PORT@DOMAIN) are routed by the server name (SNI) of the ClientHello, never decrypted (default: off)',
+    })
     .option('subdomain-host', {
       type: 'string',
-      describe: 'domain under which http services may claim <name>.<domain> (frp subdomain)',
+      describe: 'domain under which http and https services may claim <name>.<domain> (frp subdomain)',
     })
     .option('max-tunnels-per-client', { type: 'number', default: 16, describe: 'tunnels one client may hold' })
     .option('max-tunnels-per-principal', {
@@ -84,6 +89,10 @@ export function configure(y: Argv): Argv {
       'p2prc -s --reverse-proxy --vhost-http-port 8080 --subdomain-host example.com',
       'also route HTTP by Host header on port 8080',
     )
+    .example(
+      'p2prc -s --reverse-proxy --vhost-https-port 8443',
+      'also route TLS by server name on port 8443 (clients: --expose https:3443@app.example.com)',
+    )
     .example('P2PRC_TOKEN=secret p2prc -s --reverse-proxy --no-tls --bind 127.0.0.1', 'plaintext, loopback only')
     .example(
       'p2prc -s --reverse-proxy --admin-port 7500 --log-format json --log-file /var/log/p2prc.log',
@@ -114,6 +123,7 @@ export async function hostServiceOptions(lib: Library, args: Record<string, unkn
     open: args.open as boolean,
     frpCompat: args['frp-compat'] !== 'off',
     vhostHttpPort: args['vhost-http-port'] as number | undefined,
+    vhostHttpsPort: args['vhost-https-port'] as number | undefined,
     subdomainHost: args['subdomain-host'] as string | undefined,
     ...(args.users ? { users: await lib.loadUsers(String(args.users)) } : {}),
     ...discoveryArgs(args),
@@ -159,6 +169,9 @@ export function hostBanner(service: HostService, allowPorts: string, json: boole
       ? [
           `  HTTP vhost:       http://${service.publicHost}:${handle.native.vhost.port}${handle.native.options.subdomainHost ? ` (subdomains of ${handle.native.options.subdomainHost})` : ''}`,
         ]
+      : []),
+    ...(handle.native?.httpsVhost
+      ? [`  HTTPS vhost:      https://${service.publicHost}:${handle.native.httpsVhost.port} (routed by server name)`]
       : []),
     `  Node server:      ${service.nodePort ? `http://${service.publicHost}:${service.nodePort}/ip_table` : 'off'}`,
     `  Client command:   ${service.connectCommand}`,

@@ -116,18 +116,21 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
   published(): PublishedTunnel[] {
     return this.tunnels
       .filter((t) => t.remotePort !== undefined && t.localPort !== undefined)
-      .map((t) => ({
-        name: t.spec.name,
-        protocol: t.spec.protocol ?? 'tcp',
-        localHost: t.localHost,
-        localPort: t.localPort!,
-        remotePort: t.remotePort!,
-        publicHost: t.spec.protocol === 'http' ? t.publicName : this.publicHost,
-        publicAddress:
-          t.spec.protocol === 'http'
-            ? `http://${formatAddress(t.publicName, t.remotePort!)}`
+      .map((t) => {
+        const protocol = t.spec.protocol ?? 'tcp';
+        const routed = protocol === 'http' || protocol === 'https'; // a name on the host's vhost port
+        return {
+          name: t.spec.name,
+          protocol,
+          localHost: t.localHost,
+          localPort: t.localPort!,
+          remotePort: t.remotePort!,
+          publicHost: routed ? t.publicName : this.publicHost,
+          publicAddress: routed
+            ? `${protocol}://${formatAddress(t.publicName, t.remotePort!)}`
             : formatAddress(this.publicHost, t.remotePort!),
-      }));
+        };
+      });
   }
 
   /** Published tunnels with their visitors and bytes so far (bytes of open visitors included). */
@@ -227,7 +230,11 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
     }
     const matchLocal = !!listen && t.localPort === undefined;
     const { port, publicHost } = await session.register(
-      { ...base, remotePort: t.spec.protocol === 'http' ? 0 : (t.remotePort ?? 0), matchLocal },
+      {
+        ...base,
+        remotePort: t.spec.protocol === 'http' || t.spec.protocol === 'https' ? 0 : (t.remotePort ?? 0),
+        matchLocal,
+      },
       bindLocal,
     );
     t.publicName = publicHost;

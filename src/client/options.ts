@@ -11,9 +11,12 @@ export interface TunnelSpec {
   localHost?: string;
   /** Port of the local service. Omit when `listen` is given: the port is then negotiated. */
   localPort?: number;
-  /** tcp (default), udp, or http (routed by Host header on the host's vhost port; needs `domain`). */
-  protocol?: 'tcp' | 'udp' | 'http';
-  /** For http: the domain to claim, or a bare name for <name>.<the host's subdomain host>. */
+  /**
+   * tcp (default), udp, http (routed by Host header on the host's vhost port; needs `domain`) or https
+   * (TLS routed by its server name on the host's HTTPS vhost port, never decrypted; needs `domain`).
+   */
+  protocol?: 'tcp' | 'udp' | 'http' | 'https';
+  /** For http and https: the domain to claim, or a bare name for <name>.<the host's subdomain host>. */
   domain?: string;
   /** Requested public port, or "any" (default). */
   remotePort?: number | 'any';
@@ -92,8 +95,8 @@ export function resolveConnectOptions(o: ConnectOptions): ResolvedConnectOptions
     names.add(t.name);
     if (t.protocol === 'udp' && t.listen)
       throw new P2prcError('E_USAGE', `tunnel ${t.name}: UDP tunnels need a localPort`);
-    if (t.protocol === 'http' && (!t.domain || t.localPort === undefined))
-      throw new P2prcError('E_USAGE', `tunnel ${t.name}: http tunnels need a domain and a localPort`);
+    if ((t.protocol === 'http' || t.protocol === 'https') && (!t.domain || t.localPort === undefined))
+      throw new P2prcError('E_USAGE', `tunnel ${t.name}: ${t.protocol} tunnels need a domain and a localPort`);
     if (t.localPort === undefined && !t.listen)
       throw new P2prcError('E_USAGE', `tunnel ${t.name} needs localPort or listen`);
     const r = t.remotePort;

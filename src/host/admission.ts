@@ -73,3 +73,12 @@ export class Admission {
     return this.strangers + this.trusted;
   }
 }
+
+/** An Admission as a gate for a listener whose connections are all strangers (the HTTPS vhost's ClientHellos). */
+export function strangerGate(limits: AdmissionLimits): (source: string) => (() => void) | string {
+  const admission = new Admission(limits);
+  return (source) => {
+    const ticket = admission.admit(source, () => false);
+    return typeof ticket === 'string' ? ticket : () => admission.release(ticket);
+  };
+}

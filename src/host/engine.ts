@@ -20,6 +20,7 @@ import type { HostedTunnel } from './tunnel.js';
 import { VhostTunnel } from './vhost-tunnel.js';
 import { claimedDomains } from '../vhost/router.js';
 import type { VhostServer } from '../vhost/vhost-server.js';
+import { HttpsVhostServer } from '../vhost/https-server.js';
 
 /** What the native engine reports to the host (which turns it into events). */
 export interface EngineEvents {
@@ -41,6 +42,8 @@ export interface EngineDeps {
   events: EngineEvents;
   /** The host's HTTP virtual-host server, for native http tunnels. */
   vhost: VhostServer | undefined;
+  /** The host's HTTPS (SNI) virtual-host server, for native https tunnels. */
+  httpsVhost: HttpsVhostServer | undefined;
   /** The STUN responder's UDP port, told to clients at login; 0 when there is none. */
   stunPort: () => number;
 }
@@ -194,19 +197,16 @@ export class NativeEngine {
     let tunnel: HostedTunnel;
     const protocol = req.protocol === 'udp' ? 'udp' : 'tcp';
     // Taking back one's own port held in grace is not a new tunnel: no quota refuses it.
-    const reclaim =
-      req.protocol !== 'http' &&
-      req.remotePort > 0 &&
-      reservations.isHeldFor(session.clientId, req.remotePort, protocol);
+    const routed = req.protocol === 'http' || req.protocol === 'https';
+    const reclaim = !routed && req.remotePort > 0 && reservations.isHeldFor(session.clientId, req.remotePort, protocol);
     let unreserve: () => void = () => {};
     try {
       if (!reclaim) unreserve = this.d.registry.quota.reserve(session.principal);
-      tunnel =
-        req.protocol === 'http'
-          ? this.claimHttp(session, req)
-          : await negotiateTunnel(registry, session, req as PortRegister, (port, protocol) =>
-              reservations.take(session.clientId, port, protocol),
-            );
+      tunnel = routed
+        ? this.claimVhost(session, req)
+        : await negotiateTunnel(registry, session, req as PortRegister, (port, protocol) =>
+            reservations.take(session.clientId, port, protocol),
+          );
     } catch (err) {
       unreserve();
       const e = explainTaken(toP2prcError(err), req.remotePort, (port) =>
@@ -241,16 +241,28 @@ export class NativeEngine {
     return tunnel;
   }
 
-  /** A native http tunnel: a route on the vhost port for its domain (a bare name is a subdomain of the subdomain host). */
-  private claimHttp(session: ClientSession, req: Messages['Register']): HostedTunnel {
-    const vhost = this.d.vhost;
-    if (!vhost) throw new P2prcError('E_NOT_AVAILABLE', 'this host has no HTTP virtual-host port (--vhost-http-port)');
+  /**
+   * A native http or https tunnel: a route on the HTTP or HTTPS vhost port for its domain (a bare name
+   * is a subdomain of the subdomain host).
+   */
+  private claimVhost(session: ClientSession, req: Messages['Register']): HostedTunnel {
+    const kind = req.protocol === 'https' ? 'https' : 'http';
+    const vhost = kind === 'https' ? this.d.httpsVhost : this.d.vhost;
+    if (!vhost)
+      throw new P2prcError(
+        'E_NOT_AVAILABLE',
+        `this host has no ${kind.toUpperCase()} virtual-host port (--vhost-${kind}-port)`,
+      );
     const name = req.domain ?? '';
     const domains = name.includes('.')
-      ? claimedDomains([name], undefined, undefined)
-      : claimedDomains([], name, this.d.options.subdomainHost);
-    const tunnel = new VhostTunnel(req.tunnelId, vhost.port, session.clientId, req.name, domains[0]!);
-    tunnel.claimed(vhost.register(domains, [], tunnel.route()));
+      ? claimedDomains([name], undefined, undefined, kind)
+      : claimedDomains([], name, this.d.options.subdomainHost, kind);
+    const tunnel = new VhostTunnel(req.tunnelId, vhost.port, session.clientId, req.name, domains[0]!, kind);
+    tunnel.claimed(
+      vhost instanceof HttpsVhostServer
+        ? vhost.register(domains, tunnel.sniRoute())
+        : vhost.register(domains, [], tunnel.route()),
+    );
     return tunnel;
   }
 

@@ -10,7 +10,8 @@ import { listenTcp, serverTlsContext, wrapServerTls } from '../transport/net.js'
 import { adoptHeldListener } from '../transport/held-listener.js';
 import { peekByte } from '../transport/read.js';
 import { VhostServer } from '../vhost/vhost-server.js';
-import { Admission, defaultAdmissionLimits } from './admission.js';
+import { HttpsVhostServer } from '../vhost/https-server.js';
+import { Admission, defaultAdmissionLimits, strangerGate } from './admission.js';
 import { NativeEngine } from './engine.js';
 import { hostFrpPorts } from './frp-ports.js';
 import { classifyFirstByte, isFrpFirstByte } from './handshake.js';
@@ -81,6 +82,8 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
   private readonly tlsContext: tls.SecureContext | undefined;
   /** The HTTP virtual-host listener (--vhost-http-port), shared by frp http proxies and native http tunnels. */
   readonly vhost: VhostServer | undefined;
+  /** The HTTPS virtual-host listener (--vhost-https-port): TLS routed by server name, for frp https proxies and native https tunnels. */
+  readonly httpsVhost: HttpsVhostServer | undefined;
 
   constructor(options: HostOptions & { token: string; keyPem?: string; certPem?: string }) {
     super();
@@ -105,6 +108,15 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
       released: (t) => this.emit('tunnel-closed', { clientId: t.clientId, name: t.name, port: t.port }),
     });
     const vhost = (this.vhost = o.vhostHttpPort !== undefined ? new VhostServer(this.log) : undefined);
+    const httpsVhost = (this.httpsVhost =
+      o.vhostHttpsPort !== undefined
+        ? new HttpsVhostServer({
+            handshakeTimeoutMs: o.handshakeTimeoutMs,
+            log: this.log,
+            // The control port's limits on handshakes in progress, counted apart: visitors are not clients.
+            admit: strangerGate(defaultAdmissionLimits(o.maxPendingHandshakes, o.maxPendingPerSource)),
+          })
+        : undefined);
     this.services = new ServiceRegistry({ guesses: o.serviceGuesses }, () => Date.now(), this.log);
     this.native = new NativeEngine({
       options: o,
@@ -115,6 +127,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
       services: this.services,
       log: this.log,
       vhost,
+      httpsVhost,
       stunPort: () => this.stunPort,
       events: {
         client: (e) => this.emit('client', e),
@@ -137,6 +150,13 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
             },
             subdomainHost: o.subdomainHost,
             register: (d, l, r) => vhost.register(d, l, r),
+          },
+          httpsVhost: httpsVhost && {
+            get port() {
+              return httpsVhost.port;
+            },
+            subdomainHost: o.subdomainHost,
+            register: (d, r) => httpsVhost.register(d, r),
           },
           ports: hostFrpPorts({
             registry,
@@ -187,9 +207,11 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     }
     try {
       await this.vhost?.listen(this.options.vhostHttpPort!, this.options.bind);
+      await this.httpsVhost?.listen(this.options.vhostHttpsPort!, this.options.bind);
     } catch (err) {
       this.server.close();
       this.openServer?.close();
+      await Promise.all([this.vhost?.close(), this.stun?.close()]);
       throw err;
     }
     return this.port;
@@ -341,7 +363,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
       online: !!owner,
       connections: t.connections,
       activeVisitors: t.activeVisitors,
-      protocol: t.publicName ? 'http' : t.protocol,
+      protocol: t.publicName ? (t.scheme ?? 'http') : t.protocol,
       domain: t.publicName || null,
       bytesIn: t.bytesIn,
       bytesOut: t.bytesOut,
@@ -364,8 +386,8 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     this.native.close();
     this.frp?.close();
     this.reservations.close();
-    const vhostClosed = this.vhost?.close();
+    const vhostsClosed = [this.vhost?.close(), this.httpsVhost?.close()];
     for (const p of this.pending) p.destroy();
-    await Promise.all([closed, openClosed, vhostClosed, this.stun?.close()]);
+    await Promise.all([closed, openClosed, ...vhostsClosed, this.stun?.close()]);
   }
 }

@@ -12,8 +12,8 @@ export interface ClientInfo {
 export interface TunnelInfo {
   name: string;
   port: number;
-  protocol: 'tcp' | 'udp' | 'http';
-  /** An http tunnel's domain(s), comma-separated; null for a port of its own. */
+  protocol: 'tcp' | 'udp' | 'http' | 'https';
+  /** An http(s) tunnel's domain(s), comma-separated; null for a port of its own. */
   domain: string | null;
   clientId: string;
   clientName: string | undefined;

@@ -51,7 +51,12 @@ export interface HostOptions {
   openFrpPort?: number;
   /** Port of the HTTP virtual-host listener (frps's vhost_http_port); 0 picks one. Default: none. */
   vhostHttpPort?: number;
-  /** Domain under which http proxies may claim `<subdomain>.<subdomainHost>` (frps's subdomain_host). */
+  /**
+   * Port of the HTTPS virtual-host listener (frps's vhost_https_port, vhostHTTPSPort in TOML): TLS
+   * connections routed by the server name of their ClientHello, never decrypted; 0 picks one. Default: none.
+   */
+  vhostHttpsPort?: number;
+  /** Domain under which http(s) proxies may claim `<subdomain>.<subdomainHost>` (frps's subdomain_host). */
   subdomainHost?: string;
   /** UDP port of the STUN binding responder for direct paths. Default: the control port's number; false: none. */
   stunPort?: number | false;
@@ -80,6 +85,7 @@ export interface ResolvedHostOptions {
   frpCompat: boolean;
   openFrpPort: number | undefined;
   vhostHttpPort: number | undefined;
+  vhostHttpsPort: number | undefined;
   subdomainHost: string | undefined;
   /** undefined: the control port's number, if that UDP port is free. */
   stunPort: number | false | undefined;
@@ -121,6 +127,7 @@ export function resolveHostOptions(o: HostOptions & { token: string }): Resolved
     frpCompat: o.frpCompat ?? true,
     openFrpPort: o.openFrpPort === undefined ? undefined : int('openFrpPort', o.openFrpPort, 0, 0, 65535),
     vhostHttpPort: o.vhostHttpPort === undefined ? undefined : int('vhostHttpPort', o.vhostHttpPort, 0, 0, 65535),
+    vhostHttpsPort: o.vhostHttpsPort === undefined ? undefined : int('vhostHttpsPort', o.vhostHttpsPort, 0, 0, 65535),
     subdomainHost: subdomainHost(o.subdomainHost),
     stunPort:
       o.stunPort === false ? false : o.stunPort === undefined ? undefined : int('stunPort', o.stunPort, 0, 0, 65535),

@@ -19,8 +19,10 @@ export interface HostedTunnel {
   readonly bytesOut: number;
   readonly connections: number;
   readonly activeVisitors: number;
-  /** A name the client is told instead of the host's address (an http tunnel's domain). */
+  /** A name the client is told instead of the host's address (an http or https tunnel's domain). */
   readonly publicName?: string;
+  /** Which vhost port routes it, for a tunnel with a public name. Default http. */
+  readonly scheme?: 'http' | 'https';
   close(): void;
 }
 

@@ -1,13 +1,15 @@
 import { duplexPair } from '../transport/pair.js';
 import { CountedTunnel } from '../transport/traffic.js';
+import type { SniRoute } from '../vhost/https-server.js';
 import type { VhostRoute } from '../vhost/vhost-server.js';
 import type { VisitorSink } from '../transport/pairing-pool.js';
 import type { HostedTunnel } from './tunnel.js';
 
 /**
- * A native client's http service (`--expose http:PORT@DOMAIN`): no port of its own, a route on the
- * host's vhost port instead. Each request reaches the client as a visitor would, through its sink,
- * over an in-memory connection the vhost server speaks HTTP on.
+ * A native client's http or https service (`--expose http:PORT@DOMAIN`, `https:PORT@DOMAIN`): no port
+ * of its own, a route on the host's vhost port instead. Each http request reaches the client as a
+ * visitor would, through its sink, over an in-memory connection the vhost server speaks HTTP on; each
+ * https connection goes to the sink whole, as a TCP visitor, once its ClientHello named the domain.
  */
 export class VhostTunnel extends CountedTunnel implements HostedTunnel {
   readonly protocol = 'tcp' as const;
@@ -23,11 +25,12 @@ export class VhostTunnel extends CountedTunnel implements HostedTunnel {
     public name: string,
     /** The claimed domain, told to the client as its public name. */
     readonly publicName: string,
+    readonly scheme: 'http' | 'https' = 'http',
   ) {
     super();
   }
 
-  /** The route to register on the vhost server for this tunnel. */
+  /** The route to register on the HTTP vhost server for this tunnel. */
   route(): VhostRoute {
     return {
       owner: `tunnel ${this.name}`,
@@ -44,6 +47,18 @@ export class VhostTunnel extends CountedTunnel implements HostedTunnel {
     };
   }
 
+  /** The route to register on the HTTPS vhost server for this tunnel. */
+  sniRoute(): SniRoute {
+    return {
+      owner: `tunnel ${this.name}`,
+      accept: (visitor) => {
+        if (!this.sink) return void visitor.destroy(); // the client is reconnecting: closed at once
+        this.traffic.track(visitor);
+        this.sink.acceptVisitor(this, visitor);
+      },
+    };
+  }
+
   claimed(unregister: () => void): void {
     this.unregister = unregister;
   }
@@ -53,5 +68,7 @@ export class VhostTunnel extends CountedTunnel implements HostedTunnel {
     this.sink = undefined;
     this.unregister?.();
     this.unregister = undefined;
+    // As a port's tunnel does: its visitors' connections go with it.
+    for (const v of this.traffic.live) v.destroy();
   }
 }

@@ -174,10 +174,10 @@ async function runFixed(given: NodeServiceOptions & { proxy: HostPort }): Promis
     tunnels.push(...exposeTunnels(o.expose));
     const frpTunnels = () =>
       tunnels.map((t) => {
-        if (t.protocol === 'http')
+        if (t.protocol === 'http' || t.protocol === 'https')
           throw new P2prcError(
             'E_NOT_AVAILABLE',
-            '--expose http:... needs the native engine and protocol (a p2prc host with --vhost-http-port)',
+            `--expose ${t.protocol}:... needs the native engine and protocol (a p2prc host with --vhost-${t.protocol}-port)`,
           );
         return {
           name: t.name,

@@ -3,7 +3,7 @@ import { P2prcError } from '../errors.js';
 /** Where a published service can be reached, whichever engine published it. */
 export interface PublishedTunnel {
   name: string;
-  protocol: 'tcp' | 'udp' | 'http';
+  protocol: 'tcp' | 'udp' | 'http' | 'https';
   localHost: string;
   localPort: number;
   remotePort: number;

@@ -53,10 +53,13 @@ export interface Messages {
     stunPort?: number;
     userSig?: string;
   };
-  /** protocol http: no port of its own, routed on the host's vhost port by `domain` (a name without a dot is a subdomain). */
+  /**
+   * protocol http (https): no port of its own, routed on the host's HTTP (HTTPS) vhost port by `domain`
+   * (a name without a dot is a subdomain).
+   */
   Register: {
     tunnelId: string;
-    protocol: TunnelProtocol | 'http';
+    protocol: TunnelProtocol | 'http' | 'https';
     remotePort: number;
     name: string;
     matchLocal: boolean;
@@ -167,7 +170,7 @@ const SCHEMAS: {
   },
   Register: {
     tunnelId: str,
-    protocol: oneOf('tcp', 'udp', 'http'),
+    protocol: oneOf('tcp', 'udp', 'http', 'https'),
     remotePort: port,
     name: str,
     matchLocal: bool,

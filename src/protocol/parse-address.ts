@@ -31,22 +31,22 @@ export function parseHostPort(input: string, defaultPort: number, what = 'addres
   return { host, port };
 }
 
-/** "--expose 3000" or "--expose 3000:6000" or "--expose udp:5000[:6000]" or "--expose http:3000@example.com". */
+/** "--expose 3000", "3000:6000", "udp:5000[:6000]", "http:3000@example.com" or "https:3443@example.com". */
 export interface ExposeSpec {
-  protocol: 'tcp' | 'udp' | 'http';
+  protocol: 'tcp' | 'udp' | 'http' | 'https';
   localPort: number;
   remotePort: number | 'any';
-  /** http: the domain to claim on the host's vhost port (a bare name: a subdomain of its subdomain host). */
+  /** http(s): the domain to claim on the host's HTTP (HTTPS) vhost port (a bare name: a subdomain of its subdomain host). */
   domain?: string;
 }
 
 export function parseExpose(input: string): ExposeSpec {
-  const http = /^http:(\d{1,5})@([A-Za-z0-9*]([A-Za-z0-9.-]*[A-Za-z0-9])?)$/.exec(input.trim());
-  if (http) {
-    const localPort = Number(http[1]);
+  const vhost = /^(https?):(\d{1,5})@([A-Za-z0-9*]([A-Za-z0-9.-]*[A-Za-z0-9])?)$/.exec(input.trim());
+  if (vhost) {
+    const localPort = Number(vhost[2]);
     if (localPort < 1 || localPort > 65535)
       throw new P2prcError('E_USAGE', `invalid --expose "${input}" (local port out of range)`);
-    return { protocol: 'http', localPort, remotePort: 'any', domain: http[2]!.toLowerCase() };
+    return { protocol: vhost[1] as 'http' | 'https', localPort, remotePort: 'any', domain: vhost[3]!.toLowerCase() };
   }
   const m = /^(?:(tcp|udp):)?(\d{1,5})(?::(\d{1,5}))?$/.exec(input.trim());
   const localPort = m ? Number(m[2]) : NaN;
@@ -54,7 +54,7 @@ export function parseExpose(input: string): ExposeSpec {
   if (!m || localPort < 1 || localPort > 65535 || (remotePort !== 'any' && (remotePort < 1 || remotePort > 65535))) {
     throw new P2prcError(
       'E_USAGE',
-      `invalid --expose "${input}" (expected <local>[:<remote>], udp:<local>[:<remote>] or http:<local>@<domain>, e.g. 3000, 3000:6000, http:3000@example.com)`,
+      `invalid --expose "${input}" (expected <local>[:<remote>], udp:<local>[:<remote>], http:<local>@<domain> or https:<local>@<domain>, e.g. 3000, 3000:6000, http:3000@example.com)`,
     );
   }
   return { protocol: (m[1] as 'tcp' | 'udp' | undefined) ?? 'tcp', localPort, remotePort };

@@ -23,8 +23,8 @@ export interface MappingRecord {
   id: string;
   name: string;
   kind: 'tunnel' | 'service' | 'visitor';
-  /** http: a route on the host's vhost port; publicHost is then the claimed domain. */
-  protocol: 'tcp' | 'udp' | 'http';
+  /** http, https: a route on the host's vhost port; publicHost is then the claimed domain. */
+  protocol: 'tcp' | 'udp' | 'http' | 'https';
   engine: 'native' | 'frp' | 'frp-wire';
   localHost: string;
   localPort: number;
@@ -92,7 +92,7 @@ const MAPPING: Record<string, Check> = {
   id: str,
   name: str,
   kind: oneOf('tunnel', 'service', 'visitor'),
-  protocol: oneOf('tcp', 'udp', 'http'),
+  protocol: oneOf('tcp', 'udp', 'http', 'https'),
   engine: oneOf('native', 'frp', 'frp-wire'),
   localHost: str,
   localPort: port,

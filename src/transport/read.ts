@@ -16,15 +16,39 @@ export interface ReadExactOptions {
  * reader. Works on paused streams (it reads on 'readable'), and leaves the stream paused.
  */
 export function readExact(stream: Readable, n: number, o: ReadExactOptions): Promise<Buffer> {
+  // At the end of the stream read(n) hands over what is left, even when it is short.
+  return readWith(
+    stream,
+    o,
+    () => stream.read(n) as Buffer | null,
+    (chunk) => chunk.length === n,
+  );
+}
+
+/**
+ * Reads what has arrived, 1 to `max` bytes, as readExact does otherwise: for a parser that can judge a
+ * message from part of it (a TLS record's first bytes) without waiting for all it may announce.
+ */
+export function readUpTo(stream: Readable, max: number, o: ReadExactOptions): Promise<Buffer> {
+  const take = () => (stream.readableLength > 0 ? (stream.read(Math.min(max, stream.readableLength)) as Buffer) : null);
+  return readWith(stream, o, take, () => true);
+}
+
+/** Waits, bounded in time, until `take` gives a chunk; one that is not `whole`, or the stream's end, is an error. */
+function readWith(
+  stream: Readable,
+  o: ReadExactOptions,
+  take: () => Buffer | null,
+  whole: (chunk: Buffer) => boolean,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
       () => finish(new P2prcError('E_TIMEOUT', `no ${o.what} within ${o.timeoutMs} ms`)),
       o.timeoutMs,
     );
     const tryRead = () => {
-      const chunk = stream.read(n) as Buffer | null;
-      // At the end of the stream read(n) hands over what is left, even when it is short.
-      if (chunk) finish(chunk.length === n ? undefined : (o.closed?.() ?? closedError()), chunk);
+      const chunk = take();
+      if (chunk) finish(whole(chunk) ? undefined : (o.closed?.() ?? closedError()), chunk);
     };
     const closedError = () => new P2prcError('E_CLOSED', `closed before the ${o.what}`);
     const onEnd = () => finish(o.closed?.() ?? closedError());

@@ -1,11 +1,12 @@
 import { P2prcError } from '../errors.js';
 
 /**
- * HTTP virtual-host routing, as frps does it (utils/vhost/router.go and http.go at v0.31.2): a route is
+ * Virtual-host routing, as frps does it (utils/vhost/router.go and http.go at v0.31.2): a route is
  * a domain (exact, or `*.example.com`) and a location prefix ('' matches every path). A request goes to
  * the route of its Host (port stripped, case folded) with the longest location that prefixes its path;
  * when the exact host has none, `*.` wildcards are tried from the most specific to the least
- * (new.test.frp1.com -> *.test.frp1.com -> *.frp1.com), never for names of fewer than three labels. Pure.
+ * (new.test.frp1.com -> *.test.frp1.com -> *.frp1.com), never for names of fewer than three labels.
+ * The HTTPS vhost routes by a ClientHello's server name the same way, every route at location ''. Pure.
  */
 export class VhostRouter<T> {
   private readonly byDomain = new Map<string, Array<{ location: string; payload: T }>>();
@@ -20,6 +21,22 @@ export class VhostRouter<T> {
     // Longest first, so the first prefix match is the longest one.
     list.sort((a, b) => b.location.length - a.location.length);
     this.byDomain.set(key, list);
+  }
+
+  /** Claims every domain x location for one payload, all or none (E_CONFLICT); returns the function that gives them back. */
+  claim(domains: readonly string[], locations: readonly string[], payload: T): () => void {
+    const done: Array<[string, string]> = [];
+    try {
+      for (const d of domains)
+        for (const l of locations.length ? locations : ['']) {
+          this.add(d, l, payload);
+          done.push([d, l]);
+        }
+    } catch (err) {
+      for (const [d, l] of done) this.remove(d, l);
+      throw err;
+    }
+    return () => done.forEach(([d, l]) => this.remove(d, l));
   }
 
   remove(domain: string, location: string): void {
@@ -71,11 +88,12 @@ export function hostOnly(hostHeader: string): string {
   return colon >= 0 && h.indexOf(':', colon + 1) < 0 ? h.slice(0, colon) : h;
 }
 
-/** The domains an frp http proxy (or a native --expose http:PORT@NAME) claims: custom domains, plus subdomain.subdomain_host. */
+/** The domains an frp http(s) proxy (or a native --expose http(s):PORT@NAME) claims: custom domains, plus subdomain.subdomain_host. */
 export function claimedDomains(
   customDomains: readonly string[],
   subdomain: string | undefined,
   subdomainHost: string | undefined,
+  kind: 'http' | 'https' = 'http',
 ): string[] {
   const out = customDomains.map((d) => d.trim()).filter(Boolean);
   if (subdomain) {
@@ -87,6 +105,6 @@ export function claimedDomains(
     if (subdomain.includes('.')) throw new P2prcError('E_USAGE', `subdomain "${subdomain}" must not contain "."`);
     out.push(`${subdomain}.${subdomainHost}`);
   }
-  if (out.length === 0) throw new P2prcError('E_USAGE', 'an http proxy needs custom domains or a subdomain');
+  if (out.length === 0) throw new P2prcError('E_USAGE', `an ${kind} proxy needs custom domains or a subdomain`);
   return out.map(normalizeDomain);
 }

@@ -57,18 +57,7 @@ export class VhostServer {
 
   /** Claims domain x location pairs for a route, all or none; returns the function that gives them back. */
   register(domains: readonly string[], locations: readonly string[], route: VhostRoute): () => void {
-    const done: Array<[string, string]> = [];
-    try {
-      for (const d of domains)
-        for (const l of locations.length ? locations : ['']) {
-          this.router.add(d, l, route);
-          done.push([d, l]);
-        }
-    } catch (err) {
-      for (const [d, l] of done) this.router.remove(d, l);
-      throw err;
-    }
-    return () => done.forEach(([d, l]) => this.router.remove(d, l));
+    return this.router.claim(domains, locations, route);
   }
 
   private route(req: http.IncomingMessage): VhostRoute | undefined {

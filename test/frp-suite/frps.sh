@@ -14,9 +14,9 @@ die() { echo "frps.sh (p2prc in place of frps): $*" >&2; exit 2; }
 declare -A conf=()
 set_key() { # frps key, value (from a flag or the INI file)
   case "$1" in
-    bind_addr|bind_port|vhost_http_port|subdomain_host|allow_ports|token|max_ports_per_client|log_level|log_file|log_max_days|disable_log_color)
+    bind_addr|bind_port|vhost_http_port|vhost_https_port|subdomain_host|allow_ports|token|max_ports_per_client|log_level|log_file|log_max_days|disable_log_color)
       conf[$1]="$2" ;;
-    *) die "unsupported frps setting '$1 = $2' (p2prc supports: bind_addr bind_port vhost_http_port subdomain_host allow_ports token max_ports_per_client log_*)" ;;
+    *) die "unsupported frps setting '$1 = $2' (p2prc supports: bind_addr bind_port vhost_http_port vhost_https_port subdomain_host allow_ports token max_ports_per_client log_*)" ;;
   esac
 }
 
@@ -73,6 +73,7 @@ args=(-s --reverse-proxy --control-port "${conf[bind_port]:-7000}" --bind "$bind
   --max-tunnels-per-client "$max" --port 0 --config-dir "${FRPS_WRAPPER_CONFIG_DIR:-$(mktemp -d)}")
 [ -n "${conf[allow_ports]:-}" ] && args+=(--allow-ports "${conf[allow_ports]}")
 [ -n "${conf[vhost_http_port]:-}" ] && [ "${conf[vhost_http_port]}" != 0 ] && args+=(--vhost-http-port "${conf[vhost_http_port]}")
+[ -n "${conf[vhost_https_port]:-}" ] && [ "${conf[vhost_https_port]}" != 0 ] && args+=(--vhost-https-port "${conf[vhost_https_port]}")
 [ -n "${conf[subdomain_host]:-}" ] && args+=(--subdomain-host "${conf[subdomain_host]}")
 case "${conf[log_level]:-info}" in trace|debug) args+=(--verbose) ;; esac
 exec node "$repo/bin/p2prc.js" "${args[@]}"

@@ -28,6 +28,25 @@ describe('--expose parsing', () => {
     expect(parseExpose('tcp:1:65535')).toEqual({ protocol: 'tcp', localPort: 1, remotePort: 65535 });
   });
 
+  it('reads http and https services by domain, case folded, wildcards and bare subdomain names included', () => {
+    expect(parseExpose('http:3000@App.Example.com')).toEqual({
+      protocol: 'http',
+      localPort: 3000,
+      remotePort: 'any',
+      domain: 'app.example.com',
+    });
+    expect(parseExpose('https:3443@*.example.com')).toEqual({
+      protocol: 'https',
+      localPort: 3443,
+      remotePort: 'any',
+      domain: '*.example.com',
+    });
+    expect(parseExpose('https:3443@app')).toMatchObject({ protocol: 'https', domain: 'app' });
+    for (const bad of ['https:3443', 'https:0@a.b', 'https:3443@', 'https:3443@a b', 'httpss:1@a.b', 'https:1@-a.b-']) {
+      expect(() => parseExpose(bad)).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
+    }
+  });
+
   it('refuses ports out of range and anything else with E_USAGE', () => {
     for (const bad of ['0', '70000', '3000:0', '3000:70000', 'sctp:3000', '3000:', ':3000', 'abc', '1:2:3']) {
       expect(() => parseExpose(bad)).toThrow(expect.objectContaining({ code: 'E_USAGE' }));

@@ -35,6 +35,29 @@ describe('VhostRouter (pure)', () => {
     expect(local.size).toBe(0);
   });
 
+  it('claim takes every domain x location or none, and gives back only what it took', () => {
+    const local = new VhostRouter<string>();
+    const off = local.claim(['a.example', 'b.example'], [], 'first');
+    expect(() => local.claim(['c.example', 'B.Example'], [], 'second')).toThrow(
+      expect.objectContaining({ code: 'E_CONFLICT' }),
+    );
+    expect(local.match('c.example', '')).toBeUndefined(); // the part claimed before the conflict was given back
+    expect(local.match('b.example', '')).toBe('first');
+    local.claim(['a.example'], ['/x'], 'path'); // another location of an http domain is another route
+    off();
+    expect(local.size).toBe(1);
+    expect(local.match('a.example', '/x/y')).toBe('path');
+  });
+
+  it('routes a server name (location "") as a Host: exact first, then wildcards, never a bare parent', () => {
+    const sni = new VhostRouter<string>();
+    sni.claim(['*.example.com'], [], 'wild');
+    sni.claim(['app.example.com'], [], 'app');
+    expect(sni.match('app.example.com', '')).toBe('app');
+    expect(sni.match('x.y.example.com', '')).toBe('wild');
+    expect(sni.match('example.com', '')).toBeUndefined();
+  });
+
   it('hostOnly strips ports and brackets', () => {
     expect(hostOnly('[::1]:80')).toBe('::1');
     expect(hostOnly('Example.COM:8080')).toBe('example.com');

@@ -18,10 +18,12 @@ import { frpDialer, type FrpDialer } from '../codec/conn.js';
 
 export interface FrpWireTunnel {
   name: string;
-  protocol?: 'tcp' | 'udp';
+  /** https: routed by server name on frps's vhost_https_port (needs customDomains); remotePort is then only shown. */
+  protocol?: 'tcp' | 'udp' | 'https';
   localHost: string;
   localPort: number;
   remotePort: number;
+  customDomains?: string[];
 }
 
 export interface FrpWireOptions {
@@ -88,15 +90,19 @@ export class FrpWireClient extends EventEmitter<{
   }
 
   published(): PublishedTunnel[] {
-    return this.o.tunnels.map((t) => ({
-      name: t.name,
-      protocol: t.protocol ?? 'tcp',
-      localHost: t.localHost,
-      localPort: t.localPort,
-      remotePort: t.remotePort,
-      publicHost: this.o.host,
-      publicAddress: formatAddress(this.o.host, t.remotePort),
-    }));
+    return this.o.tunnels.map((t) => {
+      const publicHost = (t.protocol === 'https' && t.customDomains?.[0]) || this.o.host;
+      const address = formatAddress(publicHost, t.remotePort);
+      return {
+        name: t.name,
+        protocol: t.protocol ?? 'tcp',
+        localHost: t.localHost,
+        localPort: t.localPort,
+        remotePort: t.remotePort,
+        publicHost,
+        publicAddress: t.protocol === 'https' ? `https://${address}` : address,
+      };
+    });
   }
 
   /** Logs in and registers every proxy; resolves with the public addresses, then keeps them up. */
@@ -222,6 +228,7 @@ export class FrpWireClient extends EventEmitter<{
                 use_encryption: false,
                 use_compression: false,
                 remote_port: t.remotePort,
+                ...(t.customDomains ? { custom_domains: t.customDomains } : {}),
               }),
             );
             void lost.then(() => reject(new P2prcError('E_CLOSED', 'frps closed the control connection')));

@@ -15,7 +15,7 @@ import { WebSocketAcceptor } from '../../transport/websocket.js';
 import { LoginReplayCache, MAX_CLOCK_SKEW_S, loginRefusal, workConnProven } from './auth.js';
 import { FrpControl } from './control.js';
 import { FrpGroups } from './groups.js';
-import type { FrpPorts, FrpTunnel, FrpVhost } from './ports.js';
+import type { FrpHttpsVhost, FrpPorts, FrpTunnel, FrpVhost } from './ports.js';
 import { SecretProxies } from './secrets.js';
 
 export interface FrpWireServerOptions<T extends FrpTunnel> {
@@ -31,6 +31,8 @@ export interface FrpWireServerOptions<T extends FrpTunnel> {
   pairing?: PairingLimits;
   /** The owner's HTTP virtual-host port, for http proxies; without it they are refused as frps does. */
   vhost?: FrpVhost | undefined;
+  /** The owner's HTTPS virtual-host port, for https proxies; without it they are refused as frps does. */
+  httpsVhost?: FrpHttpsVhost | undefined;
   /** Logins, logouts and refusals (with the peer address) for the owner's logs and admin views. */
   events?: FrpWireEvents<T>;
 }
@@ -298,6 +300,7 @@ export class FrpWireServer<T extends FrpTunnel> {
         groups: open ? this.openGroups : this.groups,
         secrets: this.secrets,
         vhost: this.o.vhost,
+        httpsVhost: this.o.httpsVhost,
         // Under tcp_mux, frpc 0.58+ sends no Ping: the yamux keepalive tells a dead peer, as with frps 0.39+.
         heartbeatTimeoutMs: origin.session ? 0 : this.o.heartbeatTimeoutMs,
         log: this.o.log,

@@ -1,5 +1,6 @@
 import type { VisitorSink } from '../../transport/pairing-pool.js';
 import type { VhostRoute } from '../../vhost/vhost-server.js';
+import type { SniRoute } from '../../vhost/https-server.js';
 
 /**
  * What the frp-wire server needs from whoever owns public ports (the p2prc host: its port policy,
@@ -52,4 +53,14 @@ export interface FrpVhost {
   readonly port: number;
   readonly subdomainHost: string | undefined;
   register(domains: readonly string[], locations: readonly string[], route: VhostRoute): () => void;
+}
+
+/**
+ * The owner's HTTPS virtual-host port, for frp https proxies (frps's vhost_https_port): connections
+ * routed by the server name of their ClientHello. `register` claims every domain, all or none (E_CONFLICT).
+ */
+export interface FrpHttpsVhost {
+  readonly port: number;
+  readonly subdomainHost: string | undefined;
+  register(domains: readonly string[], route: SniRoute): () => void;
 }

@@ -4,7 +4,7 @@ import { duplexPair } from '../../transport/pair.js';
 import type { VisitorSink } from '../../transport/pairing-pool.js';
 import { claimedDomains } from '../../vhost/router.js';
 import type { FrpGroups } from './groups.js';
-import type { FrpPorts, FrpTunnel, FrpUdpTunnel, FrpVhost } from './ports.js';
+import type { FrpHttpsVhost, FrpPorts, FrpTunnel, FrpUdpTunnel, FrpVhost } from './ports.js';
 import type { SecretProxies } from './secrets.js';
 import { isUdpTunnel } from './udp.js';
 
@@ -12,7 +12,7 @@ import { isUdpTunnel } from './udp.js';
 export interface FrpProxy {
   readonly tunnelId: string;
   readonly name: string;
-  /** The public port StartWorkConn reports (the vhost port for http, 0 for stcp). */
+  /** The public port StartWorkConn reports (the vhost port for http and https, 0 for stcp). */
   readonly port: number;
   readonly encrypt: boolean;
   readonly compress: boolean;
@@ -33,6 +33,7 @@ export interface FrpProxyServices<T extends FrpTunnel> {
   groups: FrpGroups<T>;
   secrets: SecretProxies;
   vhost: FrpVhost | undefined;
+  httpsVhost?: FrpHttpsVhost | undefined;
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
@@ -40,7 +41,7 @@ const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is
 
 /**
  * Turns a NewProxy into what the server holds for it, by type: tcp (alone or in a `group`), udp, http
- * (routes on the vhost port), stcp (a secret visitors present). Refusals are coded errors.
+ * and https (routes on the vhost ports), stcp (a secret visitors present). Refusals are coded errors.
  */
 export async function openFrpProxy<T extends FrpTunnel>(
   s: FrpProxyServices<T>,
@@ -96,6 +97,7 @@ export async function openFrpProxy<T extends FrpTunnel>(
     };
   }
   if (type === 'http') return openHttp(s.vhost, base, body, sink);
+  if (type === 'https') return openHttps(s.httpsVhost, base, body, sink);
   if (type === 'stcp') {
     const off = s.secrets.listen(name, str(body.sk), sink, { tunnelId: base.tunnelId, port: 0 });
     return { ...base, port: 0, remoteAddr: '', holdsPort: false, release: off };
@@ -103,18 +105,42 @@ export async function openFrpProxy<T extends FrpTunnel>(
   throw new P2prcError('E_NOT_AVAILABLE', `proxy type [${type}] is not supported by this host`);
 }
 
+type ProxyBase = Pick<FrpProxy, 'tunnelId' | 'name' | 'encrypt' | 'compress' | 'udp'>;
+
+/** frps's own refusal text when vhost_http_port (vhost_https_port) is not set. */
+const noVhost = (scheme: 'http' | 'https') =>
+  new P2prcError('E_NOT_AVAILABLE', `type [${scheme}] not support when vhost_${scheme}_port is not set`);
+
+/** What http and https proxies share: the domains they claim, the tunnel the views list, the pool's target. */
+function routed(
+  base: ProxyBase,
+  body: Record<string, unknown>,
+  vhost: { port: number; subdomainHost: string | undefined },
+  scheme: 'http' | 'https',
+) {
+  const subdomain = str(body.subdomain) || undefined;
+  const domains = claimedDomains(strings(body.custom_domains), subdomain, vhost.subdomainHost, scheme);
+  // frp's remote_addr: each domain, with the port unless it is the scheme's own.
+  const remoteAddr = domains
+    .map((d) => (vhost.port === (scheme === 'http' ? 80 : 443) ? d : `${d}:${vhost.port}`))
+    .join(',');
+  return {
+    domains,
+    remoteAddr,
+    target: { tunnelId: base.tunnelId, port: vhost.port },
+    tunnel: new FrpHttpTunnel(base.tunnelId, base.name, vhost.port, domains.join(','), scheme),
+  };
+}
+
 /** An http proxy: its custom domains and subdomain, times its locations, routed on the vhost port. */
 function openHttp(
   vhost: FrpVhost | undefined,
-  base: Pick<FrpProxy, 'tunnelId' | 'name' | 'encrypt' | 'compress' | 'udp'>,
+  base: ProxyBase,
   body: Record<string, unknown>,
   sink: VisitorSink,
 ): FrpProxy {
-  // frps's own refusal text when vhost_http_port is not set.
-  if (!vhost) throw new P2prcError('E_NOT_AVAILABLE', 'type [http] not support when vhost_http_port is not set');
-  const domains = claimedDomains(strings(body.custom_domains), str(body.subdomain) || undefined, vhost.subdomainHost);
-  const target = { tunnelId: base.tunnelId, port: vhost.port };
-  const tunnel = new FrpHttpTunnel(base.tunnelId, base.name, vhost.port, domains.join(','));
+  if (!vhost) throw noVhost('http');
+  const { domains, remoteAddr, target, tunnel } = routed(base, body, vhost, 'http');
   const headers =
     typeof body.headers === 'object' && body.headers
       ? Object.fromEntries(Object.entries(body.headers).map(([k, v]) => [k, String(v)]))
@@ -133,6 +159,24 @@ function openHttp(
       return mine;
     },
   });
-  const remoteAddr = domains.map((d) => (vhost.port === 80 ? d : `${d}:${vhost.port}`)).join(',');
-  return { ...base, port: vhost.port, remoteAddr, holdsPort: false, tunnel, release: off };
+  return { ...base, port: target.port, remoteAddr, holdsPort: false, tunnel, release: off };
+}
+
+/** An https proxy: its custom domains and subdomain, routed by server name; each connection goes whole to frpc. */
+function openHttps(
+  vhost: FrpHttpsVhost | undefined,
+  base: ProxyBase,
+  body: Record<string, unknown>,
+  sink: VisitorSink,
+): FrpProxy {
+  if (!vhost) throw noVhost('https');
+  const { domains, remoteAddr, target, tunnel } = routed(base, body, vhost, 'https');
+  const off = vhost.register(domains, {
+    owner: `frp proxy [${base.name}]`,
+    accept(visitor) {
+      tunnel.track(visitor);
+      sink.acceptVisitor(target, visitor);
+    },
+  });
+  return { ...base, port: target.port, remoteAddr, holdsPort: false, tunnel, release: off };
 }
