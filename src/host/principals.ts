@@ -1,22 +1,13 @@
 import { P2prcError } from '../errors.js';
-import { sourceKey } from '../services/guess-throttle.js';
+import { principalLabel } from '../services/principal.js';
 import type { HostedTunnel } from './tunnel.js';
+
+export { principalOf } from '../services/principal.js';
 
 /** The part of a session the quota looks at. */
 export interface PrincipalSession {
   principal: string;
   readonly tunnels: { readonly size: number };
-}
-
-/**
- * What a native client's tunnels count against. Client ids are chosen by the client, so a quota per
- * client id lets one token holder open any number of sessions with 16 tunnels each. An account
- * (`--users`) is a principal the host authenticates; without accounts every client holds the same
- * token, and the address it comes from (an IPv4 address, an IPv6 /64) is the nearest thing to a
- * holder the host can tell apart.
- */
-export function principalOf(user: string | undefined, remote: string): string {
-  return user !== undefined ? `user:${user}` : `addr:${sourceKey(remote.slice(0, remote.lastIndexOf(':')))}`;
 }
 
 /**
@@ -66,7 +57,7 @@ export class PrincipalQuota {
     if (this.count(principal) >= this.limit) {
       throw new P2prcError(
         'E_QUOTA',
-        `${principal.replace(/^(user|addr):/, (_, k: string) => (k === 'user' ? 'account ' : 'address '))} already holds ${this.limit} tunnels (the host's per-principal limit)`,
+        `${principalLabel(principal)} already holds ${this.limit} tunnels (the host's per-principal limit)`,
       );
     }
     this.inFlight.set(principal, (this.inFlight.get(principal) ?? 0) + 1);

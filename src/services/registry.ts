@@ -5,6 +5,7 @@ import type { LogFn } from '../log/logger.js';
 import { encodeMessage, type Message, type Messages, type ServiceInfo } from '../protocol/messages.js';
 import type { VisitorStream } from '../transport/pairing-pool.js';
 import { GuessThrottle, type GuessLimits } from './guess-throttle.js';
+import { principalLabel } from './principal.js';
 
 /** What the registry needs of a host's client session: who it is, its control channel, its visitors. */
 export interface ServiceSession {
@@ -12,6 +13,8 @@ export interface ServiceSession {
   readonly name: string;
   readonly remote: string;
   user: string | undefined;
+  /** Who the host authenticated: the account, else the client's address (an IPv6 /64); host/principals.ts. */
+  readonly principal: string;
   send<K extends keyof Messages>(type: K, body: Messages[K]): void;
   acceptVisitor(tunnel: { tunnelId: string; port: number; hideRemote?: boolean }, visitor: VisitorStream): void;
 }
@@ -22,6 +25,8 @@ interface Service {
   clientId: string;
   /** Who owns the ID across disconnects: an account, the hash of an owner key, or (legacy) the client id. */
   principal: string;
+  /** Whose quota it counts against: the authenticated principal that registered it. */
+  holder: string;
   ownerName: string;
   owner: ServiceSession | undefined;
   since: Date;
@@ -52,8 +57,11 @@ const MAX_PENDING_SIGNALS = 4096;
 export interface ServiceLimits {
   /** All services on the host. */
   maxServices: number;
-  /** Services one principal (account, owner key or client) may hold. */
-  perOwner: number;
+  /**
+   * Services one authenticated principal (an account, else an address or IPv6 /64) may hold, offline
+   * ones included. Not per owner key: the client makes those up, so a quota per key is no quota.
+   */
+  perPrincipal: number;
   /** An offline service's ID is released after this long (the operator's policy; owners can come back before). */
   offlineTtlMs: number;
   /** Backoff after wrong secrets, per source and per ID (guess-throttle.ts). */
@@ -62,7 +70,7 @@ export interface ServiceLimits {
 
 export const DEFAULT_SERVICE_LIMITS: ServiceLimits = {
   maxServices: 10_000,
-  perOwner: 32,
+  perPrincipal: 32,
   offlineTtlMs: 24 * 3_600_000,
   guesses: {},
 };
@@ -107,15 +115,19 @@ export class ServiceRegistry {
       if (this.services.size >= this.limits.maxServices)
         throw new P2prcError('E_QUOTA', `host holds ${this.limits.maxServices} services`);
       let held = 0;
-      for (const s of this.services.values()) if (s.principal === principal) held++;
-      if (held >= this.limits.perOwner)
-        throw new P2prcError('E_QUOTA', `one owner may hold ${this.limits.perOwner} services`);
+      for (const s of this.services.values()) if (s.holder === owner.principal) held++;
+      if (held >= this.limits.perPrincipal)
+        throw new P2prcError(
+          'E_QUOTA',
+          `${principalLabel(owner.principal)} already holds ${this.limits.perPrincipal} services (the host's per-principal limit)`,
+        );
     }
     this.services.set(id, {
       id,
       description,
       clientId: owner.clientId,
       principal,
+      holder: owner.principal,
       ownerName: owner.name,
       owner,
       since: new Date(this.now()),

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { ServiceVisitor, P2prcError } from '../../src/index.js';
 import { ServiceRegistry } from '../../src/services/registry.js';
+import { principalOf } from '../../src/services/principal.js';
 import type { ClientSession } from '../../src/host/session.js';
 import { visitorHandshake, ownerHandshake } from '../../src/services/link.js';
 import { OpenStream, SealStream } from '../../src/services/e2e.js';
@@ -32,8 +33,8 @@ async function socketPair(): Promise<[net.Socket, net.Socket]> {
   return [a, b];
 }
 
-const fakeOwner = (clientId: string, user?: string) =>
-  ({ clientId, name: clientId, user, acceptVisitor: () => undefined }) as unknown as ClientSession;
+const fakeOwner = (clientId: string, user?: string, principal = `addr:${clientId}`) =>
+  ({ clientId, name: clientId, user, principal, acceptVisitor: () => undefined }) as unknown as ClientSession;
 
 // Service IDs stay with their owners; nothing an impostor owner receives lets it test guesses offline;
 // the registry cannot be exhausted; the end of a sealed stream is authenticated.
@@ -124,7 +125,7 @@ describe('services: ownership, offline guessing, exhaustion', () => {
 
   it('one owner holds a bounded number of IDs; offline IDs expire; the global cap holds', () => {
     let now = 1_000_000;
-    const reg = new ServiceRegistry({ maxServices: 5, perOwner: 3, offlineTtlMs: 60_000 }, () => now);
+    const reg = new ServiceRegistry({ maxServices: 5, perPrincipal: 3, offlineTtlMs: 60_000 }, () => now);
     const a = fakeOwner('a');
     for (let i = 0; i < 3; i++) reg.register(a, `a${i}`, '');
     expect(() => reg.register(a, 'a3', '')).toThrow(expect.objectContaining({ code: 'E_QUOTA' }));
@@ -143,5 +144,34 @@ describe('services: ownership, offline guessing, exhaustion', () => {
         .sort(),
     ).toEqual(['b0', 'b1']);
     reg.register(fakeOwner('c'), 'a1', '');
+  });
+
+  it('made-up owner keys and client ids do not multiply the quota: it follows the authenticated principal', () => {
+    const reg = new ServiceRegistry({ maxServices: 100, perPrincipal: 4 });
+    const key = (i: number) => i.toString(16).padStart(64, '0');
+    // One token holder at one address, a new client id and owner key per ID.
+    const from = (i: number) => fakeOwner(`c${i}`, undefined, principalOf(undefined, `203.0.113.7:${4000 + i}`));
+    for (let i = 0; i < 4; i++) reg.register(from(i), `x${i}`, '', key(i));
+    const err = (() => {
+      try {
+        reg.register(from(4), 'x4', '', key(4));
+      } catch (e) {
+        return e as P2prcError;
+      }
+    })();
+    expect(err?.code).toBe('E_QUOTA');
+    expect(err?.message).toContain('address 203.0.113.7');
+    // An IPv6 client's whole /64 is one principal; an account is one wherever it comes from.
+    const v6 = (i: number) => fakeOwner(`v${i}`, undefined, principalOf(undefined, `[2001:db8:0:1::${i + 1}]:4000`));
+    for (let i = 0; i < 4; i++) reg.register(v6(i), `v${i}`, '', key(100 + i));
+    expect(() => reg.register(v6(4), 'v4', '', key(104))).toThrow(expect.objectContaining({ code: 'E_QUOTA' }));
+    const alice = (i: number) => fakeOwner(`a${i}`, 'alice', principalOf('alice', `198.51.100.${i}:1`));
+    for (let i = 0; i < 4; i++) reg.register(alice(i), `a${i}`, '', key(200 + i));
+    expect(() => reg.register(alice(4), 'a4', '', key(204))).toThrow(expect.objectContaining({ code: 'E_QUOTA' }));
+    // Others still register: the host is far from full.
+    reg.register(fakeOwner('b', undefined, principalOf(undefined, '203.0.113.8:1')), 'b0', '', key(300));
+    // Re-registering one's own ID is not a new one.
+    reg.register(from(5), 'x0', '', key(0));
+    expect(() => reg.register(from(6), 'x5', '', key(6))).toThrow(expect.objectContaining({ code: 'E_QUOTA' }));
   });
 });
