@@ -43,7 +43,8 @@ export function configure(y: Argv): Argv {
       type: 'string',
       array: true,
       default: [],
-      describe: 'also publish [udp:]<local>[:<remote>], http:<local>@<domain> or https:<local>@<domain> (repeatable)',
+      describe:
+        'also publish [udp:]<local>[:<remote>], http:<local>@<domain> or https:<local>@<domain>, each optionally named <name>=<spec> (repeatable)',
     })
     .option('service', {
       type: 'string',

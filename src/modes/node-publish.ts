@@ -124,10 +124,35 @@ export function nodeAddress(o: Pick<NodeServiceOptions, 'bind'>): { bind: string
   return { bind, localHost: bind === '0.0.0.0' || bind === '' ? '127.0.0.1' : bind === '::' ? '::1' : bind };
 }
 
+/** An --expose tunnel's name: the one given (`web=...`), else one derived from its kind and port. */
+export function exposeName(e: ExposeSpec): string {
+  return e.name ?? `expose-${e.protocol === 'tcp' ? '' : `${e.protocol}-`}${e.localPort}`;
+}
+
+/**
+ * A name given twice, or derived twice (one local port under two domains), is E_USAGE naming it;
+ * `node` and `node-udp` are the node server's own tunnels. Checked before anything starts.
+ */
+export function checkExposeNames(expose: ExposeSpec[] = []): void {
+  const seen = new Set<string>();
+  for (const e of expose) {
+    const name = exposeName(e);
+    if (name === 'node' || name === 'node-udp')
+      throw new P2prcError('E_USAGE', `tunnel name "${name}" is the node server's own; choose another`);
+    if (seen.has(name))
+      throw new P2prcError(
+        'E_USAGE',
+        `tunnel name "${name}" is used twice${e.name ? '' : ' (name each with --expose <name>=<spec>)'}`,
+      );
+    seen.add(name);
+  }
+}
+
 /** The --expose services as tunnels, named so that the mapping file tells them apart. */
 export function exposeTunnels(expose: ExposeSpec[] = []): TunnelSpec[] {
+  checkExposeNames(expose);
   return expose.map((e) => ({
-    name: `expose-${e.protocol === 'tcp' ? '' : `${e.protocol}-`}${e.localPort}`,
+    name: exposeName(e),
     protocol: e.protocol,
     localPort: e.localPort,
     remotePort: e.remotePort,

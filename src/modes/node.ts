@@ -19,6 +19,8 @@ import { runAuto } from './node-auto.js';
 import { startClientAdmin } from '../admin/attach.js';
 import { checkLocalPorts, explainPinMismatch, rememberHost } from './trust.js';
 import {
+  checkExposeNames,
+  exposeName,
   exposeTunnels,
   nodeAddress,
   recordTunnels,
@@ -93,6 +95,7 @@ async function askLentPort(node: HostPort): Promise<number | undefined> {
  */
 export async function runNodeService(o: NodeServiceOptions): Promise<NodeService> {
   o = { ...o, fingerprint: parseFingerprint(o.fingerprint, '--fingerprint') };
+  checkExposeNames(o.expose);
   await rememberTrust(o.configDir, o.trust ?? []);
   if (o.proxy === 'auto') return runAuto(o);
   return runFixed({ ...o, proxy: o.proxy });
@@ -240,9 +243,7 @@ async function runFixed(given: NodeServiceOptions & { proxy: HostPort }): Promis
       (l) => o.onStatus?.(l),
     );
   await checkLocalPorts(
-    (o.expose ?? [])
-      .filter((e) => e.protocol === 'tcp')
-      .map((e) => ({ name: `expose-${e.localPort}`, port: e.localPort })),
+    (o.expose ?? []).filter((e) => e.protocol === 'tcp').map((e) => ({ name: exposeName(e), port: e.localPort })),
     (l) => o.onStatus?.(l),
   );
   const recorder = await stopOnFailure(

@@ -31,8 +31,13 @@ export function parseHostPort(input: string, defaultPort: number, what = 'addres
   return { host, port };
 }
 
-/** "--expose 3000", "3000:6000", "udp:5000[:6000]", "http:3000@example.com" or "https:3443@example.com". */
+/**
+ * "--expose 3000", "3000:6000", "udp:5000[:6000]", "http:3000@example.com" or "https:3443@example.com",
+ * each optionally named: "web=http:3000@example.com".
+ */
 export interface ExposeSpec {
+  /** The tunnel's name (`name=` before the spec); without it one is derived from the spec. */
+  name?: string;
   protocol: 'tcp' | 'udp' | 'http' | 'https';
   localPort: number;
   remotePort: number | 'any';
@@ -40,7 +45,22 @@ export interface ExposeSpec {
   domain?: string;
 }
 
+/** Tunnel names: what Published lines, records, views and the admin API show. */
+export const TUNNEL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
 export function parseExpose(input: string): ExposeSpec {
+  const eq = input.indexOf('=');
+  if (eq < 0) return parseUnnamedExpose(input);
+  const name = input.slice(0, eq).trim();
+  if (!TUNNEL_NAME.test(name))
+    throw new P2prcError(
+      'E_USAGE',
+      `invalid tunnel name "${name}" in --expose "${input}" (1-64 letters, digits, -, _ or .)`,
+    );
+  return { name, ...parseUnnamedExpose(input.slice(eq + 1)) };
+}
+
+function parseUnnamedExpose(input: string): ExposeSpec {
   const vhost = /^(https?):(\d{1,5})@([A-Za-z0-9*]([A-Za-z0-9.-]*[A-Za-z0-9])?)$/.exec(input.trim());
   if (vhost) {
     const localPort = Number(vhost[2]);
@@ -54,7 +74,7 @@ export function parseExpose(input: string): ExposeSpec {
   if (!m || localPort < 1 || localPort > 65535 || (remotePort !== 'any' && (remotePort < 1 || remotePort > 65535))) {
     throw new P2prcError(
       'E_USAGE',
-      `invalid --expose "${input}" (expected <local>[:<remote>], udp:<local>[:<remote>], http:<local>@<domain> or https:<local>@<domain>, e.g. 3000, 3000:6000, http:3000@example.com)`,
+      `invalid --expose "${input}" (expected [<name>=]<local>[:<remote>], udp:<local>[:<remote>], http:<local>@<domain> or https:<local>@<domain>, e.g. 3000, db=3000:6000, web=http:3000@example.com)`,
     );
   }
   return { protocol: (m[1] as 'tcp' | 'udp' | undefined) ?? 'tcp', localPort, remotePort };
