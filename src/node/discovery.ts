@@ -73,9 +73,9 @@ function fileEntryAddress(e: { IPV4?: unknown; IPV6?: unknown; ServerPort?: unkn
  */
 async function writeTableFile(configDir: string, exchange: IpTableExchange, polled: string[]): Promise<string> {
   const [self, ...peers] = exchange.table().ip_address;
-  const entries = [self!, ...peers.filter((e) => exchange.verified(entryBase(e)))];
-  const mine = new Set(entries.map((e) => nodeBase(fileEntryAddress(e))));
-  const drop = new Set([...polled, ...mine]);
+  const entries = [self!, ...peers.filter((e) => exchange.verified(entryBase(e) ?? ''))];
+  const drop = new Set<string | undefined>([...polled, ...entries.map((e) => nodeBase(fileEntryAddress(e)))]);
+  drop.delete(undefined); // an entry of the file that names no node stays, as it was
   await modifyIpTableFile(configDir, (file) => {
     const kept = file.ip_address.filter((e) => !drop.has(nodeBase(fileEntryAddress(e))));
     file.ip_address = [...entries.map((e): TableEntry => ({ ...e })), ...kept];

@@ -134,15 +134,17 @@ export class IpTableExchange extends EventEmitter<ExchangeEvents> {
 
   /** One exchange round; exposed for tests and for `--bootstrap` at start. */
   async round(): Promise<void> {
-    const selfBase = nodeBase(entryIdentity(this.o.self()));
-    const configured = new Set(this.o.bootstrap.map(nodeBase));
+    const selfBase = entryBase(this.o.self());
+    const configured = new Set(this.bases(this.o.bootstrap));
     try {
-      for (const t of (await this.o.extraTargets?.()) ?? []) configured.add(nodeBase(t));
+      for (const t of this.bases((await this.o.extraTargets?.()) ?? [])) configured.add(t);
     } catch (err) {
       this.emit('log', `cannot read more nodes to poll: ${(err as Error).message}`);
     }
-    configured.delete(selfBase);
-    const learned = [...this.known.values()].map((k) => entryBase(k.entry)).filter((b) => b !== selfBase);
+    if (selfBase) configured.delete(selfBase);
+    const learned = this.bases([...this.known.values()].map((k) => entryAddress(k.entry))).filter(
+      (b) => b !== selfBase,
+    );
     const targets = this.plan.next(configured, learned);
     await Promise.all(targets.map(async (base) => this.plan.result(base, await this.pull(base))));
     const cutoff = Date.now() - this.o.staleMs;
@@ -155,6 +157,15 @@ export class IpTableExchange extends EventEmitter<ExchangeEvents> {
       }
     }
     this.emit('round', { peers: this.known.size, polled: targets.length, targets });
+  }
+
+  /** The base URLs of these nodes; one that is not a node address is skipped, and said so. */
+  private bases(nodes: string[]): string[] {
+    return nodes.flatMap((n) => {
+      const base = nodeBase(n);
+      if (!base) this.emit('log', `not a node address, not polled: ${JSON.stringify(n)}`);
+      return base ? [base] : [];
+    });
   }
 
   /** Polls one node; true when it answered with an IP table (what makes a learned node verified). */
@@ -177,7 +188,7 @@ export class IpTableExchange extends EventEmitter<ExchangeEvents> {
   /** GET /ip_table; on 404 (a Go node has no such route) P2PRC's POST /IpTable, remembered per peer. */
   private async fetchTable(base: string): Promise<string> {
     if (!this.postOnly.has(base)) {
-      const r = await requestCapped(`${base}/ip_table`, {}, this.o.timeoutMs, this.o.maxBodyBytes);
+      const r = await requestCapped(nodeUrl(base, '/ip_table'), {}, this.o.timeoutMs, this.o.maxBodyBytes);
       if (r.status === 200) return r.body;
       if (r.status !== 404) throw new P2prcError('E_PROTOCOL', `HTTP ${r.status}`, { details: { status: r.status } });
       this.postOnly.add(base);
@@ -185,7 +196,7 @@ export class IpTableExchange extends EventEmitter<ExchangeEvents> {
     }
     const upload = ipTableUpload(this.table());
     const r = await requestCapped(
-      `${base}/IpTable`,
+      nodeUrl(base, '/IpTable'),
       { method: 'POST', headers: { 'content-type': upload.contentType }, body: upload.body },
       this.o.postTimeoutMs,
       this.o.maxBodyBytes,
@@ -220,15 +231,37 @@ function parseTable(text: string): unknown {
   }
 }
 
-/** The base URL of the node server an entry describes. */
-export function entryBase(e: IpTableEntry): string {
-  return nodeBase(`${e.IPV4 || `[${e.IPV6}]`}:${e.ServerPort}`);
+/** "host:port" of a peer entry, the IPv6 address bracketed. */
+function entryAddress(e: IpTableEntry): string {
+  return e.IPV4 ? `${e.IPV4}:${e.ServerPort}` : `[${e.IPV6}]:${e.ServerPort}`;
 }
 
-/** A node server's base URL from "host:port", "[v6]:port" or a URL. */
-export function nodeBase(node: string): string {
-  const base = /^https?:\/\//.test(node) ? node : `http://${node}`;
-  return base.replace(/\/+$/, '').replace(/\/ip_table$/, '');
+/** The base URL of the node server an entry describes; undefined when the entry names none. */
+export function entryBase(e: IpTableEntry): string | undefined {
+  return nodeBase(entryAddress(e));
+}
+
+/**
+ * A node server's base URL (an origin: scheme, host and port) from "host:port", "[v6]:port" or a URL
+ * ending at most in /ip_table; undefined for anything else. Parsed by URL, never pasted together: an
+ * address that carried a path, a query or credentials would aim the node's requests at them.
+ */
+export function nodeBase(node: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(node) ? node : `http://${node}`);
+  } catch {
+    return undefined;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
+  if (u.username || u.password || u.search || u.hash || node.includes('?') || node.includes('#')) return undefined;
+  if (!['/', '/ip_table', '/ip_table/'].includes(u.pathname)) return undefined;
+  return u.origin;
+}
+
+/** A path on a node server, resolved against its base URL. */
+function nodeUrl(base: string, path: string): string {
+  return new URL(path, base).href;
 }
 
 /**

@@ -70,6 +70,7 @@ export class NodeServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (fromWebPage(req)) return sendText(res, 403, 'E_AUTH: a web page of another origin may not use a node server');
     const url = new URL(req.url ?? '/', 'http://node');
     const path = url.pathname;
     if (req.method === 'POST' && path === '/IpTable') return this.postIpTable(req, res);
@@ -115,6 +116,17 @@ export class NodeServer {
       this.server.closeAllConnections();
     });
   }
+}
+
+/**
+ * A request a browser made for a page of another origin. A multipart POST is a "simple" request: a
+ * page anywhere can send one to a node on the visitor's machine or network, no preflight asked, and
+ * plant entries the node then polls. Browsers mark such requests (Origin on every POST and on
+ * cross-origin requests, Sec-Fetch-Site); P2PRC's Go client and p2prc's own send neither.
+ */
+function fromWebPage(req: http.IncomingMessage): boolean {
+  const site = req.headers['sec-fetch-site'];
+  return req.headers.origin !== undefined || site === 'cross-site' || site === 'same-site';
 }
 
 /** Reads a request body, stopping at `max` bytes (checked per chunk, before buffering more). */

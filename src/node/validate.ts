@@ -1,3 +1,4 @@
+import net from 'node:net';
 import type { IpTableEntry } from './iptable.js';
 
 /** What a node server publishes about the reverse proxy it runs (no secrets unless the host is open). */
@@ -72,9 +73,13 @@ export function validateEntry(v: unknown, limits: TableLimits = DEFAULT_LIMITS):
     if (x.length > max) return `${k} longer than ${max} characters`;
   }
   if (!e.IPV4 && !e.IPV6) return 'entry has no address';
-  const port = Number(e.ServerPort);
-  if (!Number.isInteger(port) || port < 1 || port > 65535)
-    return `ServerPort ${JSON.stringify(e.ServerPort)} is not a port`;
+  // The node polls what entries name: an address field that is not an IP literal, or a port that is
+  // not a number, could carry a path and a query into the URL (blind SSRF), or a name to resolve.
+  if (e.IPV4 && !net.isIPv4(e.IPV4 as string)) return `IPV4 ${JSON.stringify(e.IPV4)} is not an IPv4 address`;
+  if (e.IPV6 && (!net.isIPv6(e.IPV6 as string) || (e.IPV6 as string).includes('%')))
+    return `IPV6 ${JSON.stringify(e.IPV6)} is not an IPv6 address`;
+  const port = /^[1-9][0-9]{0,4}$/.test(e.ServerPort as string) ? Number(e.ServerPort) : 0;
+  if (port < 1 || port > 65535) return `ServerPort ${JSON.stringify(e.ServerPort)} is not a port (1-65535)`;
   for (const k of ['Latency', 'Download', 'Upload'] as const)
     if (e[k] !== undefined && typeof e[k] !== 'number') return `${k} is not a number`;
   for (const k of ['NAT', 'ProxyServer', 'UnSafeMode'] as const)
