@@ -198,15 +198,20 @@ export class NativeEngine {
     const protocol = req.protocol === 'udp' ? 'udp' : 'tcp';
     // Taking back one's own port held in grace is not a new tunnel: no quota refuses it.
     const routed = req.protocol === 'http' || req.protocol === 'https';
-    const reclaim = !routed && req.remotePort > 0 && reservations.isHeldFor(session.clientId, req.remotePort, protocol);
+    const reclaim =
+      !routed &&
+      (req.remotePort > 0
+        ? reservations.isHeldFor(session.clientId, req.remotePort, protocol)
+        : reservations.heldNamed(session.clientId, req.name, protocol) !== undefined);
     let unreserve: () => void = () => {};
     try {
       if (!reclaim) unreserve = this.d.registry.quota.reserve(session.principal);
       tunnel = routed
         ? this.claimVhost(session, req)
-        : await negotiateTunnel(registry, session, req as PortRegister, (port, protocol) =>
-            reservations.take(session.clientId, port, protocol),
-          );
+        : await negotiateTunnel(registry, session, req as PortRegister, {
+            take: (port, protocol) => reservations.take(session.clientId, port, protocol),
+            takeNamed: (name, protocol) => reservations.takeNamed(session.clientId, name, protocol),
+          });
     } catch (err) {
       unreserve();
       const e = explainTaken(toP2prcError(err), req.remotePort, (port) =>

@@ -38,13 +38,29 @@ export async function negotiateTunnel(
   opts: RegistryOptions,
   session: ClientSession,
   req: PortRegister,
-  adoptReserved: (port: number, protocol: TunnelProtocol) => HostedTunnel | undefined,
+  reservations: {
+    /** The port held for this client, if it is. */
+    take(port: number, protocol: TunnelProtocol): HostedTunnel | undefined;
+    /** The port this client's tunnel of that name held, for a request of "any". */
+    takeNamed(name: string, protocol: TunnelProtocol): HostedTunnel | undefined;
+  },
 ): Promise<HostedTunnel> {
   if (session.tunnels.has(req.tunnelId))
     throw new P2prcError('E_PROTOCOL', `tunnel ${req.tunnelId} is already registered`);
+  if (req.remotePort === 0) {
+    // "Any", from a client whose tunnel of this name is held (it crashed and came back): that port,
+    // if it is free on the client's side too; else the usual negotiation.
+    const held = reservations.takeNamed(req.name, req.protocol);
+    if (held) {
+      held.tunnelId = req.tunnelId;
+      if (await offer(opts, session, req, held)) return held;
+      held.close();
+      opts.policy.release(held.port, session.clientId, held.protocol);
+    }
+  }
   // TCP and UDP ports are separate spaces, in the policy and in the reservations alike; a reservation
   // handed back for the other protocol is still refused rather than reused.
-  const reserved = req.remotePort > 0 ? adoptReserved(req.remotePort, req.protocol) : undefined;
+  const reserved = req.remotePort > 0 ? reservations.take(req.remotePort, req.protocol) : undefined;
   if (reserved && reserved.protocol !== req.protocol) {
     throw new P2prcError('E_PORT_TAKEN', `port ${req.remotePort} is held by this client for ${reserved.protocol}`, {
       details: { side: 'host', port: req.remotePort },

@@ -55,6 +55,20 @@ export class Reservations {
     return tunnel;
   }
 
+  /**
+   * The owner is back and asks for "any" port for a tunnel it had: the port its tunnel of that name
+   * held, so a client restarted after a crash keeps its public addresses as it does fixed ports.
+   */
+  takeNamed(owner: string, name: string, protocol: 'tcp' | 'udp'): HostedTunnel | undefined {
+    const held = this.heldNamed(owner, name, protocol);
+    return held && this.take(owner, held.port, protocol);
+  }
+
+  heldNamed(owner: string, name: string, protocol: 'tcp' | 'udp'): HostedTunnel | undefined {
+    for (const t of this.reserved.get(owner)?.values() ?? []) if (t.name === name && t.protocol === protocol) return t;
+    return undefined;
+  }
+
   /** Whether `port` is held for `owner` (a reclaim, which no quota refuses). */
   isHeldFor(owner: string, port: number, protocol: 'tcp' | 'udp'): boolean {
     return this.reserved.get(owner)?.has(`${protocol}/${port}`) ?? false;

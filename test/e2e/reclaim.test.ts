@@ -48,6 +48,38 @@ describe('reservations and client identity', () => {
     expect(await again.stop('SIGINT')).toBe(0);
   });
 
+  it('a client killed with -9 and restarted gets its "any" ports back at once, node and expose alike', async () => {
+    const { host, port, token } = await startCliHost(tempDir('host'), ['--grace', '60']);
+    const clientDir = tempDir('client');
+    const local = await freePort();
+    const args = [
+      '-s',
+      '--connect-reverse-proxy',
+      `127.0.0.1:${port}`,
+      '--token',
+      token,
+      '--expose',
+      String(local),
+      '--config-dir',
+      clientDir,
+      '--exit-on-login-failure',
+    ];
+    const publicPorts = async (c: ReturnType<typeof startCli>) => {
+      const lines = [
+        await c.waitFor((l) => l.startsWith('Published:') && l.endsWith('(node)')),
+        await c.waitFor((l) => l.startsWith('Published:') && l.includes(`(expose-${local})`)),
+      ];
+      return lines.map((l) => parsePublished(l).port);
+    };
+    const first = startCli(args);
+    const before = await publicPorts(first);
+    await first.stop('SIGKILL');
+    await host.waitFor((l) => l.includes('held for 60 s'), 20_000, 'stderr');
+    const again = startCli(args);
+    expect(await publicPorts(again)).toEqual(before);
+    expect(await again.stop('SIGINT')).toBe(0);
+  });
+
   it('a refused login leaves no port reserved', async () => {
     const { host, port, token } = await startCliHost(tempDir('host'), ['--grace', '60']);
     const holder = startCli([

@@ -62,7 +62,10 @@ async function negotiate(
   r: Messages['Register'],
   reserved?: HostedTunnel,
 ): Promise<HostedTunnel> {
-  const t = await negotiateTunnel(o, session, r, (p) => (reserved?.port === p ? reserved : undefined));
+  const t = await negotiateTunnel(o, session, r, {
+    take: (p) => (reserved?.port === p ? reserved : undefined),
+    takeNamed: () => undefined,
+  });
   defer(() => t.close());
   return t;
 }
@@ -152,7 +155,7 @@ describe('port negotiation', () => {
     const port = await freePort();
     const o = options(String(port));
     const c = clientSide(() => true);
-    const first = await negotiateTunnel(o, c.session, req(port), () => undefined);
+    const first = await negotiateTunnel(o, c.session, req(port), { take: () => undefined, takeNamed: () => undefined });
     defer(() => first.close());
     const again = clientSide(() => true);
     const adopted = await negotiate(o, again.session, { ...req(port), tunnelId: 'new-id' }, first);
