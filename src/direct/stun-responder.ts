@@ -1,19 +1,29 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { P2prcError } from '../errors.js';
+import { SourceBuckets, type BucketLimits } from '../protocol/token-bucket.js';
 import { decodeBindingRequest, encodeBindingResponse } from './stun.js';
+
+/** A peer needs a handful of bindings per direct path; more from one address is a flood or a reflection. */
+export const DEFAULT_STUN_LIMITS: BucketLimits = { perSecond: 5, burst: 20, maxSources: 4096 };
 
 /**
  * The host's STUN binding responder: tells each peer the address and port its packets arrive from
  * after its NAT. It answers only well-formed Binding requests, each with one response of about the
- * request's size, so it cannot be used to amplify traffic toward a spoofed source.
+ * request's size, so it cannot be used to amplify traffic toward a spoofed source, and at most
+ * `limits` per source address (a token bucket each, in a bounded table), so it cannot be used to
+ * pour traffic on one either, nor be made to spend its time answering one sender.
  */
 export class StunResponder {
   private readonly socket: dgram.Socket;
   answered = 0;
   ignored = 0;
+  /** Well-formed requests left unanswered: their source was over its rate. */
+  limited = 0;
+  private readonly buckets: SourceBuckets;
 
-  constructor(bind: string) {
+  constructor(bind: string, limits: BucketLimits = DEFAULT_STUN_LIMITS) {
+    this.buckets = new SourceBuckets(limits);
     this.socket = dgram.createSocket({ type: net.isIPv6(bind) ? 'udp6' : 'udp4', reuseAddr: false });
     this.socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
     // A stray ICMP error on a UDP socket is not fatal to the responder.
@@ -42,6 +52,10 @@ export class StunResponder {
     const req = decodeBindingRequest(msg);
     if (!req) {
       this.ignored++;
+      return;
+    }
+    if (!this.buckets.take(rinfo.address, Date.now())) {
+      this.limited++;
       return;
     }
     this.answered++;

@@ -11,6 +11,8 @@ import {
   encodeBindingResponse,
 } from '../../src/direct/stun.js';
 import { StunResponder } from '../../src/direct/stun-responder.js';
+import { SourceBuckets } from '../../src/protocol/token-bucket.js';
+import { until } from '../helpers/engine.js';
 
 describe('STUN binding codec', () => {
   it('round-trips a request and a response for IPv4 and IPv6', () => {
@@ -83,6 +85,39 @@ describe('STUN responder', () => {
       expect(responder.ignored).toBe(1);
     } finally {
       client.close();
+      await responder.close();
+    }
+  });
+
+  it('token buckets per source: a burst, then the rate; the table stays bounded, the stalest source going (pure)', () => {
+    const b = new SourceBuckets({ perSecond: 2, burst: 3, maxSources: 2 });
+    expect([1, 2, 3, 4].map(() => b.take('a', 0))).toEqual([true, true, true, false]);
+    expect(b.take('b', 0)).toBe(true); // another source has its own bucket
+    expect(b.take('a', 499)).toBe(false);
+    expect(b.take('a', 500)).toBe(true); // one token back after half a second at 2/s
+    b.take('c', 500); // the table is full: 'b', not heard from longest, goes
+    expect(b.size).toBe(2);
+    expect(b.take('a', 500)).toBe(false); // 'a' kept its empty bucket
+  });
+
+  it('answers a flood from one address up to its burst, and another address still gets its answer', async () => {
+    const responder = new StunResponder('127.0.0.1', { perSecond: 1, burst: 5, maxSources: 16 });
+    const port = await responder.listen(0, '127.0.0.1');
+    const flood = dgram.createSocket('udp4');
+    const other = dgram.createSocket('udp4');
+    try {
+      await new Promise<void>((r) => flood.bind(0, '127.0.0.1', r));
+      await new Promise<void>((r) => other.bind(0, '127.0.0.2', r));
+      for (let i = 0; i < 50; i++) flood.send(encodeBindingRequest(randomBytes(12)), port, '127.0.0.1');
+      await until(() => responder.answered + responder.limited === 50, 5_000, 'the flood handled');
+      expect(responder.answered).toBeLessThanOrEqual(6); // the burst, and a token refilled meanwhile at most
+      const tid = randomBytes(12);
+      other.send(encodeBindingRequest(tid), port, '127.0.0.1');
+      const [msg] = (await once(other, 'message')) as [Buffer];
+      expect(decodeBindingResponse(msg, tid)).toEqual({ address: '127.0.0.2', port: other.address().port });
+    } finally {
+      flood.close();
+      other.close();
       await responder.close();
     }
   });
