@@ -100,3 +100,30 @@ export function requestHost(target: string, hostHeader: string | undefined): str
   const m = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(target);
   return m ? m[1]! : (hostHeader ?? '');
 }
+
+/** How a request's body is framed, or why it is refused (400): the one reading the proxy and the service share. */
+export type BodyFraming = { chunked: boolean } | { error: string };
+
+/**
+ * A request's body framing from its raw header list. A proxy and the service behind it must agree on
+ * where a body ends, or bytes of one request are taken for another (request smuggling, RFC 9112 §6.3):
+ * so both Content-Length and Transfer-Encoding, a repeated one, or a Transfer-Encoding other than a
+ * single `chunked` is refused, never guessed at. Pure.
+ */
+export function bodyFraming(raw: readonly string[]): BodyFraming {
+  let te: string | undefined;
+  let teCount = 0;
+  let clCount = 0;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const lower = raw[i]!.toLowerCase();
+    if (lower === 'transfer-encoding') {
+      teCount++;
+      te = raw[i + 1]!;
+    } else if (lower === 'content-length') clCount++;
+  }
+  if (teCount > 1) return { error: 'repeated Transfer-Encoding' };
+  if (clCount > 1) return { error: 'repeated Content-Length' };
+  if (teCount && clCount) return { error: 'both Content-Length and Transfer-Encoding' };
+  if (te !== undefined && te.trim().toLowerCase() !== 'chunked') return { error: 'unsupported Transfer-Encoding' };
+  return { chunked: te !== undefined };
+}

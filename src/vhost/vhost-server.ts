@@ -5,9 +5,9 @@ import { toP2prcError } from '../errors.js';
 import type { LogFn } from '../log/logger.js';
 import { listenTcp } from '../transport/net.js';
 import type { PairAddress } from '../transport/pair.js';
-import { relay } from '../transport/relay.js';
-import { basicAuthOk, forwardHeaders, requestHost, requestPath, responseHeaders } from './headers.js';
+import { basicAuthOk, bodyFraming, forwardHeaders, requestHost, requestPath, responseHeaders } from './headers.js';
 import { VhostRouter } from './router.js';
+import { forwardUpgrade } from './upgrade.js';
 
 /** One published HTTP service behind the virtual-host port, whatever carries it (frp or native tunnel). */
 export interface VhostRoute {
@@ -31,13 +31,16 @@ const NOT_FOUND = `<!DOCTYPE html>
  * The host's HTTP virtual-host port (frps's vhost_http_port): routes each request by Host and path
  * (see router.ts), checks basic auth, rewrites headers, and forwards it over a fresh connection to
  * the service, one request per connection as frps does (keep-alive stays between visitor and host).
- * Upgrades (WebSocket) are forwarded and then relayed raw.
+ * A body goes on with its own framing (Content-Length, or re-chunked), and a request whose framing is
+ * ambiguous is refused (400). Upgrades (WebSocket) are relayed raw once the service switched protocols.
  */
 export class VhostServer {
   readonly router = new VhostRouter<VhostRoute>();
   private readonly server: http.Server;
   /** Upgraded connections left Node's HTTP server; closed with the host. */
   private readonly upgraded = new Set<net.Socket>();
+  /** Connections with a response under way: a parse error on them can no longer be answered. */
+  private readonly answering = new WeakSet<Duplex>();
   port = 0;
 
   constructor(private readonly log: LogFn) {
@@ -47,7 +50,12 @@ export class VhostServer {
     this.server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) =>
       this.onUpgrade(req, socket, head),
     );
-    this.server.on('clientError', (_err, socket: Duplex) => socket.destroy());
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      // A head Node's parser refused (bad framing among them) is answered, as frps's Go server does.
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      if (!socket.writable || this.answering.has(socket)) return void socket.destroy();
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
+    });
   }
 
   async listen(port: number, bind: string): Promise<number> {
@@ -65,6 +73,8 @@ export class VhostServer {
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const framing = bodyFraming(req.rawHeaders);
+    if ('error' in framing) return badRequest(res, framing.error);
     const route = this.route(req);
     if (!route) return notFound(res);
     if (!basicAuthOk(route.user, route.password, req.headers.authorization)) {
@@ -74,21 +84,20 @@ export class VhostServer {
       });
       return void res.end('Unauthorized\n');
     }
-    const visitor = {
-      remoteAddress: req.socket.remoteAddress,
-      remotePort: req.socket.remotePort,
-      localAddress: req.socket.localAddress,
-      localPort: this.port,
-    };
+    this.answering.add(req.socket);
+    res.once('close', () => this.answering.delete(req.socket));
+    const headers = forwardHeaders(req.rawHeaders, {
+      rewriteHost: route.rewriteHost,
+      headers: route.headers,
+      clientIp: req.socket.remoteAddress,
+    });
+    // Transfer-Encoding is hop-by-hop: set again here, Node chunks the body anew; Content-Length is kept.
+    if (framing.chunked) headers.push('Transfer-Encoding', 'chunked');
     const upstream = http.request({
-      createConnection: () => route.connect(visitor),
+      createConnection: () => route.connect(this.visitorOf(req.socket)),
       method: req.method,
       path: originForm(req.url ?? '/'),
-      headers: forwardHeaders(req.rawHeaders, {
-        rewriteHost: route.rewriteHost,
-        headers: route.headers,
-        clientIp: req.socket.remoteAddress,
-      }),
+      headers,
       setHost: false,
     });
     upstream.on('response', (r) => {
@@ -107,9 +116,13 @@ export class VhostServer {
 
   private onUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    const route = this.route(req);
     const refuse = (status: string, extra = ''): void =>
       void socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n${extra}Content-Length: 0\r\n\r\n`);
+    const framing = bodyFraming(req.rawHeaders);
+    // An upgrade request has no body: one it carried would reach the service ahead of its 101.
+    if ('error' in framing || framing.chunked || Number(req.headers['content-length'] ?? 0) > 0)
+      return refuse('400 Bad Request');
+    const route = this.route(req);
     if (!route) return refuse('404 Not Found');
     if (!basicAuthOk(route.user, route.password, req.headers.authorization))
       return refuse('401 Unauthorized', 'WWW-Authenticate: Basic realm="Restricted"\r\n');
@@ -119,19 +132,29 @@ export class VhostServer {
       clientIp: socket.remoteAddress,
       upgrade: String(req.headers.upgrade ?? 'websocket'),
     });
-    let text = `${req.method} ${originForm(req.url ?? '/')} HTTP/1.1\r\n`;
-    for (let i = 0; i + 1 < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    const backend = route.connect({
+    forwardUpgrade(
+      socket,
+      head,
+      { method: req.method ?? 'GET', path: originForm(req.url ?? '/'), headers },
+      () => route.connect(this.visitorOf(socket)),
+      (s) => {
+        this.upgraded.add(s);
+        s.once('close', () => this.upgraded.delete(s));
+      },
+      (err) => {
+        this.log('debug', `vhost ${route.owner}: ${toP2prcError(err).message}`);
+        refuse('404 Not Found');
+      },
+    );
+  }
+
+  private visitorOf(socket: net.Socket): PairAddress {
+    return {
       remoteAddress: socket.remoteAddress,
       remotePort: socket.remotePort,
       localAddress: socket.localAddress,
       localPort: this.port,
-    });
-    backend.write(`${text}\r\n`);
-    if (head.length) backend.write(head);
-    this.upgraded.add(socket);
-    socket.once('close', () => this.upgraded.delete(socket));
-    relay(socket, backend);
+    };
   }
 
   close(): Promise<void> {
@@ -146,6 +169,11 @@ export class VhostServer {
 function notFound(res: http.ServerResponse): void {
   res.writeHead(404, { 'Content-Type': 'text/html; charset=utf-8' });
   res.end(NOT_FOUND);
+}
+
+function badRequest(res: http.ServerResponse, why: string): void {
+  res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+  res.end(`Bad Request: ${why}\n`);
 }
 
 /** Absolute-form targets (sent to proxies) are forwarded in origin form, as Go's ReverseProxy does. */
