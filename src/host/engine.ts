@@ -260,7 +260,7 @@ export class NativeEngine {
       );
     const name = req.domain ?? '';
     const domains = name.includes('.')
-      ? claimedDomains([name], undefined, undefined, kind)
+      ? claimedDomains([name], undefined, this.d.options.subdomainHost, kind)
       : claimedDomains([], name, this.d.options.subdomainHost, kind);
     const tunnel = new VhostTunnel(req.tunnelId, vhost.port, session.clientId, req.name, domains[0]!, kind);
     tunnel.claimed(

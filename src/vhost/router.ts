@@ -88,23 +88,49 @@ export function hostOnly(hostHeader: string): string {
   return colon >= 0 && h.indexOf(':', colon + 1) < 0 ? h.slice(0, colon) : h;
 }
 
-/** The domains an frp http(s) proxy (or a native --expose http(s):PORT@NAME) claims: custom domains, plus subdomain.subdomain_host. */
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * A host name a route may claim: RFC 1123 labels of at most 63 characters, at most 253 in all, and for
+ * a custom domain one leading `*.` (frp's wildcard domains). Anything else would be a route no visitor's
+ * Host reaches, or a name squatted in a form the owner's own checks never see. Pure.
+ */
+export function validDomain(domain: string, wildcard: boolean): boolean {
+  const name = wildcard && domain.startsWith('*.') ? domain.slice(2) : domain;
+  return domain.length <= 253 && name.split('.').every((l) => LABEL.test(l));
+}
+
+/**
+ * The domains an frp http(s) proxy (or a native --expose http(s):PORT@NAME) claims: custom domains, plus
+ * subdomain.subdomain_host. Refused as frps refuses them (v0.31.2 and later, config validation): a
+ * custom domain under the subdomain host (those names are handed out as subdomains, one per proxy), and
+ * a subdomain with `.` or `*` (`*` would take every unclaimed name under the subdomain host).
+ */
 export function claimedDomains(
   customDomains: readonly string[],
   subdomain: string | undefined,
   subdomainHost: string | undefined,
   kind: 'http' | 'https' = 'http',
 ): string[] {
-  const out = customDomains.map((d) => d.trim()).filter(Boolean);
+  const out = customDomains.map((d) => normalizeDomain(d)).filter(Boolean);
+  const host = subdomainHost && normalizeDomain(subdomainHost);
+  for (const d of out) {
+    if (!validDomain(d, true)) throw new P2prcError('E_USAGE', `custom domain [${d}] is not a valid host name`);
+    if (host && d.endsWith(`.${host}`))
+      throw new P2prcError('E_USAGE', `custom domain [${d}] should not belong to subdomain host [${host}]`);
+  }
   if (subdomain) {
-    if (!subdomainHost)
+    if (!host)
       throw new P2prcError(
         'E_USAGE',
         'subdomain is not supported because this host has no subdomain host (--subdomain-host)',
       );
-    if (subdomain.includes('.')) throw new P2prcError('E_USAGE', `subdomain "${subdomain}" must not contain "."`);
-    out.push(`${subdomain}.${subdomainHost}`);
+    if (subdomain.includes('.') || subdomain.includes('*'))
+      throw new P2prcError('E_USAGE', `subdomain "${subdomain}": '.' and '*' are not supported in subdomain`);
+    const name = `${normalizeDomain(subdomain)}.${host}`;
+    if (!validDomain(name, false)) throw new P2prcError('E_USAGE', `subdomain "${subdomain}" is not a valid host name`);
+    out.push(name);
   }
   if (out.length === 0) throw new P2prcError('E_USAGE', `an ${kind} proxy needs custom domains or a subdomain`);
-  return out.map(normalizeDomain);
+  return out;
 }

@@ -70,6 +70,35 @@ describe('VhostRouter (pure)', () => {
     expect(() => claimedDomains([], 'a.b', 'sub.com')).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
     expect(() => claimedDomains([''], undefined, 'sub.com')).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
   });
+
+  it('claimedDomains refuses squatting: a * subdomain, a custom domain under the subdomain host, names that are not host names', () => {
+    const refused = (custom: string[], sub?: string) => () => claimedDomains(custom, sub, 'Sub.com');
+    expect(refused([], '*')).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
+    expect(refused([], 'a*')).toThrow(/'\.' and '\*' are not supported in subdomain/);
+    expect(refused(['victim.sub.com'])).toThrow(
+      'custom domain [victim.sub.com] should not belong to subdomain host [sub.com]',
+    );
+    expect(refused(['*.sub.com'])).toThrow(/should not belong to subdomain host/);
+    for (const bad of [
+      'x<img src=x>.test',
+      '*',
+      'a.*.com',
+      '-a.com',
+      'a..com',
+      'a.com.',
+      `${'a'.repeat(64)}.com`,
+      `${'a.'.repeat(127)}com`,
+    ])
+      expect(refused([bad]), bad).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
+    expect(refused([], 'a_b')).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
+    expect(claimedDomains(['*.Example.com', 'sub.com', '127.0.0.1', 'x-1.a.b'], 'app', 'sub.com')).toEqual([
+      '*.example.com',
+      'sub.com',
+      '127.0.0.1',
+      'x-1.a.b',
+      'app.sub.com',
+    ]);
+  });
 });
 
 describe('vhost headers (pure)', () => {
