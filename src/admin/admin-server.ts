@@ -63,11 +63,18 @@ export class AdminServer {
     return this.port;
   }
 
-  /** Records an event for /api/events and the counters it feeds. */
-  record(event: Omit<AdminEvent, 'seq' | 'time'>): AdminEvent {
+  /**
+   * Records an event for /api/events and the counters it feeds. A refusal with no client (before
+   * authentication: a stranger's) is only counted, per reason; the event is returned when it was listed.
+   */
+  record(event: Omit<AdminEvent, 'seq' | 'time'>): AdminEvent | undefined {
     if (event.type === 'login') this.metrics.loginAccepted();
-    if (event.type === 'refused') this.metrics.refused(event.reason ?? ('protocol' as RefusalReason));
-    return this.events.push(event);
+    if (event.type !== 'refused') return this.events.push(event);
+    const reason = event.reason ?? ('protocol' as RefusalReason);
+    this.metrics.refused(reason);
+    if (event.client !== undefined) return this.events.push(event);
+    this.events.stranger({ reason, message: event.message, ...(event.peer !== undefined ? { peer: event.peer } : {}) });
+    return undefined;
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -93,7 +100,10 @@ export class AdminServer {
         case '/api/tunnels':
           return json(res, { role: this.o.source.role, tunnels: this.o.source.tunnels() });
         case '/api/events':
-          return json(res, { events: this.events.list(Number(url.searchParams.get('after') ?? 0) || 0) });
+          return json(res, {
+            events: this.events.list(Number(url.searchParams.get('after') ?? 0) || 0),
+            strangers: this.events.strangers(),
+          });
         case '/api/stats':
           return json(res, { role: this.o.source.role, ...this.o.source.stats() });
         default:

@@ -132,11 +132,17 @@ export const DASHBOARD_HTML = String.raw`<!doctype html>
         if (ev.type === 'refused') refusals.unshift(ev);
       }
       refusals = refusals.slice(0, 50);
-      fill('refusals', refusals.map((x) => {
+      // Strangers' refusals (before login) come counted per reason, then the listed ones.
+      const strangers = (e.strangers || []).map((x) => {
+        const tr = document.createElement('tr');
+        tr.append(cell(new Date(x.last).toLocaleTimeString()), cell(x.reason), cell(x.peer ?? '-'), cell(x.count + ' before login since ' + new Date(x.first).toLocaleString() + '; last: ' + x.message));
+        return tr;
+      });
+      fill('refusals', strangers.concat(refusals.map((x) => {
         const tr = document.createElement('tr');
         tr.append(cell(new Date(x.time).toLocaleTimeString()), cell(x.reason ?? '-'), cell(x.peer ?? '-'), cell(x.message));
         return tr;
-      }), 4, 'no refusals');
+      })), 4, 'no refusals');
       status.className = '';
       status.textContent = 'updated ' + new Date(now).toLocaleTimeString() + ' (every ' + interval + ' ms)';
     } catch (err) {

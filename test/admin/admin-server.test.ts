@@ -75,11 +75,29 @@ describe('AdminServer', () => {
     s.record({ type: 'refused', reason: 'auth', peer: '127.0.0.1:1', message: 'bad proof' });
     const last = s.record({ type: 'login', client: 'alice', peer: '127.0.0.1:2', message: 'alice connected' });
     const events = await (await fetch(`${s.url}api/events`, { headers: auth })).json();
-    expect(events.events.map((e: { type: string }) => e.type)).toEqual(['refused', 'login']);
-    const newer = await (await fetch(`${s.url}api/events?after=${last.seq}`, { headers: auth })).json();
+    expect(events.events.map((e: { type: string }) => e.type)).toEqual(['login']);
+    expect(events.strangers).toMatchObject([{ reason: 'auth', count: 1, peer: '127.0.0.1:1', message: 'bad proof' }]);
+    const newer = await (await fetch(`${s.url}api/events?after=${last!.seq}`, { headers: auth })).json();
     expect(newer.events).toEqual([]);
     expect((await fetch(`${s.url}nope`, { headers: auth })).status).toBe(404);
     expect((await fetch(`${s.url}api/tunnels`, { method: 'POST', headers: auth })).status).toBe(405);
+  });
+
+  it("1,100 strangers' bad logins are counted per reason and push no login or tunnel event out", async () => {
+    const s = await start();
+    s.record({ type: 'login', client: 'alice', peer: '127.0.0.1:2', message: 'alice connected' });
+    s.record({ type: 'tunnel-opened', tunnel: 'web', port: 6001, message: 'tunnel web opened' });
+    s.record({ type: 'refused', reason: 'port_taken', client: 'alice', message: 'port 22 taken' });
+    for (let i = 0; i < 1_100; i++)
+      s.record({ type: 'refused', reason: i % 2 ? 'auth' : 'timeout', peer: `10.0.0.${i % 250}:1`, message: 'x' });
+    const body = await (await fetch(`${s.url}api/events`, { headers: auth })).json();
+    expect(body.events.map((e: { type: string }) => e.type)).toEqual(['login', 'tunnel-opened', 'refused']);
+    expect(body.strangers.map((t: { reason: string; count: number }) => [t.reason, t.count]).sort()).toEqual([
+      ['auth', 550],
+      ['timeout', 550],
+    ]);
+    const text = await (await fetch(`${s.url}metrics`, { headers: auth })).text();
+    expect(text).toContain('p2prc_logins_refused_total{reason="auth"} 550');
   });
 
   it('exposes p2prc_ metrics read from the source at scrape time, and event counters', async () => {
