@@ -5,6 +5,7 @@ import net from 'node:net';
 import { P2prcError } from '../errors.js';
 import { listenTcp } from '../transport/net.js';
 import { bearerMatches, isLoopback } from './auth.js';
+import { hostAllowed, SECURITY_HEADERS } from './browser-guard.js';
 import { EventRing } from './events.js';
 import { AdminMetrics } from './metrics.js';
 import type { AdminEvent, AdminSource, RefusalReason } from './model.js';
@@ -80,6 +81,8 @@ export class AdminServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin');
     try {
+      if (!this.o.tls && !hostAllowed(req.headers.host, this.o.bind ?? '127.0.0.1'))
+        return send(res, 421, 'text/plain', 'misdirected request: this Host is not the admin server\n');
       if (req.method !== 'GET' && req.method !== 'HEAD')
         return send(res, 405, 'text/plain', 'method not allowed\n', { allow: 'GET, HEAD' });
       if (!bearerMatches(req.headers.authorization, this.o.token)) {
@@ -132,6 +135,7 @@ function send(
     'content-type': type,
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
+    ...SECURITY_HEADERS,
     ...headers,
   });
   res.end(res.req.method === 'HEAD' ? undefined : body);

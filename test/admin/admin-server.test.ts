@@ -3,6 +3,9 @@ import { AdminServer } from '../../src/admin/admin-server.js';
 import type { AdminSource, TunnelView } from '../../src/admin/model.js';
 import { generateSelfSignedCert } from '../../src/transport/cert.js';
 import { useWorkspace } from '../helpers/workspace.js';
+import http from 'node:http';
+import { createHash } from 'node:crypto';
+import { DASHBOARD_HTML } from '../../src/admin/pages.js';
 
 const { defer } = useWorkspace();
 
@@ -98,6 +101,39 @@ describe('AdminServer', () => {
     ]);
     const text = await (await fetch(`${s.url}metrics`, { headers: auth })).text();
     expect(text).toContain('p2prc_logins_refused_total{reason="auth"} 550');
+  });
+
+  it('refuses a Host that is not the server (DNS rebinding) and sends CSP and X-Frame-Options on every response', async () => {
+    const s = await start();
+    const get = (host: string, path = '/api/tunnels') =>
+      new Promise<http.IncomingMessage>((resolve, reject) => {
+        const req = http.get({ host: '127.0.0.1', port: s.port, path, headers: { ...auth, host } }, resolve);
+        req.on('error', reject);
+      }).then((res) => (res.resume(), res));
+    expect((await get('attacker.example')).statusCode).toBe(421);
+    expect((await get(`attacker.example:${s.port}`)).statusCode).toBe(421);
+    for (const host of [`127.0.0.1:${s.port}`, `localhost:${s.port}`, 'localhost']) {
+      const res = await get(host);
+      expect(res.statusCode, host).toBe(200);
+    }
+    for (const [path, status] of [
+      ['/api/tunnels', 200],
+      ['/', 200],
+      ['/nope', 404],
+    ] as const) {
+      const res = await get(`127.0.0.1:${s.port}`, path);
+      expect(res.statusCode).toBe(status);
+      expect(res.headers['x-frame-options']).toBe('DENY');
+      expect(res.headers['content-security-policy']).toMatch(/default-src 'self'.*frame-ancestors 'none'/);
+    }
+    const denied = await fetch(s.url);
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get('x-frame-options')).toBe('DENY');
+    // The dashboard's own inline script is allowed by its hash, and nothing else inline.
+    const script = /<script>([\s\S]*?)<\/script>/.exec(DASHBOARD_HTML)![1]!;
+    const csp = denied.headers.get('content-security-policy')!;
+    expect(csp).toContain(`'sha256-${createHash('sha256').update(script).digest('base64')}'`);
+    expect(csp).not.toContain('unsafe-inline');
   });
 
   it('exposes p2prc_ metrics read from the source at scrape time, and event counters', async () => {
