@@ -265,8 +265,8 @@ export class NativeEngine {
     const tunnel = new VhostTunnel(req.tunnelId, vhost.port, session.clientId, req.name, domains[0]!, kind);
     tunnel.claimed(
       vhost instanceof HttpsVhostServer
-        ? vhost.register(domains, tunnel.sniRoute())
-        : vhost.register(domains, [], tunnel.route()),
+        ? vhost.register(domains, tunnel.sniRoute(), session.principal)
+        : vhost.register(domains, [], tunnel.route(), session.principal),
     );
     return tunnel;
   }

@@ -149,14 +149,14 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
               return vhost.port;
             },
             subdomainHost: o.subdomainHost,
-            register: (d, l, r) => vhost.register(d, l, r),
+            register: (d, l, r, p) => vhost.register(d, l, r, p),
           },
           httpsVhost: httpsVhost && {
             get port() {
               return httpsVhost.port;
             },
             subdomainHost: o.subdomainHost,
-            register: (d, r) => httpsVhost.register(d, r),
+            register: (d, r, p) => httpsVhost.register(d, r, p),
           },
           ports: hostFrpPorts({
             registry,

@@ -50,9 +50,9 @@ export class HttpsVhostServer {
     return this.port;
   }
 
-  /** Claims the domains for a route, all or none (E_CONFLICT); returns the function that gives them back. */
-  register(domains: readonly string[], route: SniRoute): () => void {
-    return this.router.claim(domains, [], route);
+  /** Claims the domains for a route, all or none (E_CONFLICT, also for a domain another principal holds); returns the function that gives them back. */
+  register(domains: readonly string[], route: SniRoute, principal = ''): () => void {
+    return this.router.claim(domains, [], route, principal);
   }
 
   private async onConnection(socket: net.Socket): Promise<void> {

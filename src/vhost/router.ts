@@ -3,17 +3,28 @@ import { P2prcError } from '../errors.js';
 /**
  * Virtual-host routing, as frps does it (utils/vhost/router.go and http.go at v0.31.2): a route is
  * a domain (exact, or `*.example.com`) and a location prefix ('' matches every path). A request goes to
- * the route of its Host (port stripped, case folded) with the longest location that prefixes its path;
+ * the route of its Host (port stripped, case folded) with the longest location its path lies under
+ * (`/login` takes `/login` and `/login/...`, not `/loginx`: frps's plain prefix would hand `/loginx`
+ * to whoever claimed `/login`; a location ending in `/` is a plain prefix, '' takes every path);
  * when the exact host has none, `*.` wildcards are tried from the most specific to the least
  * (new.test.frp1.com -> *.test.frp1.com -> *.frp1.com), never for names of fewer than three labels.
- * The HTTPS vhost routes by a ClientHello's server name the same way, every route at location ''. Pure.
+ * The HTTPS vhost routes by a ClientHello's server name the same way, every route at location ''.
+ * A domain belongs to the principal (owner) of its first route until its last route is gone: others
+ * cannot add locations under it and so receive its visitors' credentials and forms. Pure.
  */
 export class VhostRouter<T> {
   private readonly byDomain = new Map<string, Array<{ location: string; payload: T }>>();
+  /** Who holds each domain with at least one route: the principal of its first claim. */
+  private readonly owners = new Map<string, string>();
 
-  add(domain: string, location: string, payload: T): void {
+  /** `owner` is the claimant's principal: a domain takes routes of its holder only. */
+  add(domain: string, location: string, payload: T, owner = ''): void {
     const key = normalizeDomain(domain);
     const list = this.byDomain.get(key) ?? [];
+    const holder = this.owners.get(key);
+    if (holder !== undefined && holder !== owner) {
+      throw new P2prcError('E_CONFLICT', `router config conflict: ${domain} belongs to another client`);
+    }
     if (list.some((r) => r.location === location)) {
       throw new P2prcError('E_CONFLICT', `router config conflict: ${domain}${location} is already routed`);
     }
@@ -21,15 +32,16 @@ export class VhostRouter<T> {
     // Longest first, so the first prefix match is the longest one.
     list.sort((a, b) => b.location.length - a.location.length);
     this.byDomain.set(key, list);
+    this.owners.set(key, owner);
   }
 
   /** Claims every domain x location for one payload, all or none (E_CONFLICT); returns the function that gives them back. */
-  claim(domains: readonly string[], locations: readonly string[], payload: T): () => void {
+  claim(domains: readonly string[], locations: readonly string[], payload: T, owner = ''): () => void {
     const done: Array<[string, string]> = [];
     try {
       for (const d of domains)
         for (const l of locations.length ? locations : ['']) {
-          this.add(d, l, payload);
+          this.add(d, l, payload, owner);
           done.push([d, l]);
         }
     } catch (err) {
@@ -43,7 +55,10 @@ export class VhostRouter<T> {
     const key = normalizeDomain(domain);
     const list = this.byDomain.get(key)?.filter((r) => r.location !== location);
     if (list?.length) this.byDomain.set(key, list);
-    else this.byDomain.delete(key);
+    else {
+      this.byDomain.delete(key);
+      this.owners.delete(key);
+    }
   }
 
   /** The route for a request's Host header value and path, or undefined (the caller answers 404). */
@@ -69,8 +84,14 @@ export class VhostRouter<T> {
   }
 
   private lookup(domain: string, path: string): T | undefined {
-    return this.byDomain.get(domain)?.find((r) => path.startsWith(r.location))?.payload;
+    return this.byDomain.get(domain)?.find((r) => underLocation(path, r.location))?.payload;
   }
+}
+
+/** Whether a path lies under a location: the location itself or below it as a path segment. Pure. */
+export function underLocation(path: string, location: string): boolean {
+  if (location === '' || location.endsWith('/')) return path.startsWith(location);
+  return path === location || path.startsWith(`${location}/`);
 }
 
 export function normalizeDomain(domain: string): string {

@@ -63,9 +63,12 @@ export class VhostServer {
     return this.port;
   }
 
-  /** Claims domain x location pairs for a route, all or none; returns the function that gives them back. */
-  register(domains: readonly string[], locations: readonly string[], route: VhostRoute): () => void {
-    return this.router.claim(domains, locations, route);
+  /**
+   * Claims domain x location pairs for a route, all or none; returns the function that gives them back.
+   * `principal` is who claims (principals.ts): a domain held by another principal is E_CONFLICT.
+   */
+  register(domains: readonly string[], locations: readonly string[], route: VhostRoute, principal = ''): () => void {
+    return this.router.claim(domains, locations, route, principal);
   }
 
   private route(req: http.IncomingMessage): VhostRoute | undefined {

@@ -35,6 +35,31 @@ describe('VhostRouter (pure)', () => {
     expect(local.size).toBe(0);
   });
 
+  it('a location takes its path and the paths below it, not longer names; one ending in / is a prefix', () => {
+    const local = new VhostRouter<string>();
+    local.add('a.example', '', 'root');
+    local.add('a.example', '/login', 'login');
+    local.add('a.example', '/static/', 'static');
+    expect(
+      ['/login', '/login/x', '/loginx', '/static/a.css', '/static'].map((p) => local.match('a.example', p)),
+    ).toEqual(['login', 'login', 'root', 'static', 'root']);
+  });
+
+  it('a domain takes routes of the principal that holds it only, until its last route is gone', () => {
+    const local = new VhostRouter<string>();
+    const off = local.claim(['a.example'], [''], 'victim', 'addr:10.0.0.1');
+    expect(() => local.claim(['b.example', 'a.example'], ['/login'], 'thief', 'addr:10.0.0.2')).toThrow(
+      expect.objectContaining({ code: 'E_CONFLICT' }),
+    );
+    expect(local.match('b.example', '/login')).toBeUndefined(); // all or none
+    const mine = local.claim(['a.example'], ['/api'], 'victim-api', 'addr:10.0.0.1');
+    off();
+    mine();
+    expect(local.size).toBe(0);
+    local.claim(['a.example'], [''], 'next', 'addr:10.0.0.2');
+    expect(local.match('a.example', '/')).toBe('next');
+  });
+
   it('claim takes every domain x location or none, and gives back only what it took', () => {
     const local = new VhostRouter<string>();
     const off = local.claim(['a.example', 'b.example'], [], 'first');

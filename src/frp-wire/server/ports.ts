@@ -52,7 +52,8 @@ export interface FrpPorts<T extends FrpTunnel> {
 export interface FrpVhost {
   readonly port: number;
   readonly subdomainHost: string | undefined;
-  register(domains: readonly string[], locations: readonly string[], route: VhostRoute): () => void;
+  /** `principal`: who claims (the frpc's address); a domain another principal holds is E_CONFLICT. */
+  register(domains: readonly string[], locations: readonly string[], route: VhostRoute, principal: string): () => void;
 }
 
 /**
@@ -62,5 +63,5 @@ export interface FrpVhost {
 export interface FrpHttpsVhost {
   readonly port: number;
   readonly subdomainHost: string | undefined;
-  register(domains: readonly string[], route: SniRoute): () => void;
+  register(domains: readonly string[], route: SniRoute, principal: string): () => void;
 }

@@ -2,6 +2,7 @@ import { P2prcError } from '../../errors.js';
 import { FrpHttpTunnel } from './http-tunnel.js';
 import { duplexPair } from '../../transport/pair.js';
 import type { VisitorSink } from '../../transport/pairing-pool.js';
+import { principalOf } from '../../services/principal.js';
 import { claimedDomains } from '../../vhost/router.js';
 import type { FrpGroups } from './groups.js';
 import type { FrpHttpsVhost, FrpPorts, FrpTunnel, FrpUdpTunnel, FrpVhost } from './ports.js';
@@ -96,8 +97,10 @@ export async function openFrpProxy<T extends FrpTunnel>(
       release: (keep) => s.ports.close(runId, tunnel, keep),
     };
   }
-  if (type === 'http') return openHttp(s.vhost, base, body, sink);
-  if (type === 'https') return openHttps(s.httpsVhost, base, body, sink);
+  // Domains belong to a principal, as native clients' do: the frpc's address (frp's user is its own choice).
+  const principal = remote === undefined ? `frp:${runId}` : principalOf(undefined, remote);
+  if (type === 'http') return openHttp(s.vhost, base, body, sink, principal);
+  if (type === 'https') return openHttps(s.httpsVhost, base, body, sink, principal);
   if (type === 'stcp') {
     const off = s.secrets.listen(name, str(body.sk), sink, { tunnelId: base.tunnelId, port: 0 });
     return { ...base, port: 0, remoteAddr: '', holdsPort: false, release: off };
@@ -138,6 +141,7 @@ function openHttp(
   base: ProxyBase,
   body: Record<string, unknown>,
   sink: VisitorSink,
+  principal: string,
 ): FrpProxy {
   if (!vhost) throw noVhost('http');
   const { domains, remoteAddr, target, tunnel } = routed(base, body, vhost, 'http');
@@ -145,20 +149,25 @@ function openHttp(
     typeof body.headers === 'object' && body.headers
       ? Object.fromEntries(Object.entries(body.headers).map(([k, v]) => [k, String(v)]))
       : undefined;
-  const off = vhost.register(domains, strings(body.locations), {
-    owner: `frp proxy [${base.name}]`,
-    user: str(body.http_user) || undefined,
-    password: str(body.http_pwd) || undefined,
-    rewriteHost: str(body.host_header_rewrite) || undefined,
-    headers,
-    connect(visitor) {
-      // One request's connection: an in-memory pair, whose far end the sink takes as a visitor.
-      const [mine, theirs] = duplexPair({}, visitor);
-      tunnel.track(theirs);
-      sink.acceptVisitor(target, theirs);
-      return mine;
+  const off = vhost.register(
+    domains,
+    strings(body.locations),
+    {
+      owner: `frp proxy [${base.name}]`,
+      user: str(body.http_user) || undefined,
+      password: str(body.http_pwd) || undefined,
+      rewriteHost: str(body.host_header_rewrite) || undefined,
+      headers,
+      connect(visitor) {
+        // One request's connection: an in-memory pair, whose far end the sink takes as a visitor.
+        const [mine, theirs] = duplexPair({}, visitor);
+        tunnel.track(theirs);
+        sink.acceptVisitor(target, theirs);
+        return mine;
+      },
     },
-  });
+    principal,
+  );
   return { ...base, port: target.port, remoteAddr, holdsPort: false, tunnel, release: off };
 }
 
@@ -168,15 +177,20 @@ function openHttps(
   base: ProxyBase,
   body: Record<string, unknown>,
   sink: VisitorSink,
+  principal: string,
 ): FrpProxy {
   if (!vhost) throw noVhost('https');
   const { domains, remoteAddr, target, tunnel } = routed(base, body, vhost, 'https');
-  const off = vhost.register(domains, {
-    owner: `frp proxy [${base.name}]`,
-    accept(visitor) {
-      tunnel.track(visitor);
-      sink.acceptVisitor(target, visitor);
+  const off = vhost.register(
+    domains,
+    {
+      owner: `frp proxy [${base.name}]`,
+      accept(visitor) {
+        tunnel.track(visitor);
+        sink.acceptVisitor(target, visitor);
+      },
     },
-  });
+    principal,
+  );
   return { ...base, port: target.port, remoteAddr, holdsPort: false, tunnel, release: off };
 }
