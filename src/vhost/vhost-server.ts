@@ -111,7 +111,7 @@ export class VhostServer {
     upstream.on('error', (err) => {
       this.log('debug', `vhost ${route.owner}: ${toP2prcError(err).message}`);
       if (res.headersSent) res.destroy();
-      else notFound(res); // frps answers a failed forward with its 404 page too
+      else badGateway(res); // published, but the client or its local service did not answer
     });
     res.on('close', () => upstream.destroy());
     req.pipe(upstream);
@@ -146,7 +146,7 @@ export class VhostServer {
       },
       (err) => {
         this.log('debug', `vhost ${route.owner}: ${toP2prcError(err).message}`);
-        refuse('404 Not Found');
+        refuse('502 Bad Gateway');
       },
     );
   }
@@ -172,6 +172,11 @@ export class VhostServer {
 function notFound(res: http.ServerResponse): void {
   res.writeHead(404, { 'Content-Type': 'text/html; charset=utf-8' });
   res.end(NOT_FOUND);
+}
+
+function badGateway(res: http.ServerResponse): void {
+  res.writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8' });
+  res.end('Bad Gateway: the service published for this host name did not answer (is it running?)\n');
 }
 
 function badRequest(res: http.ServerResponse, why: string): void {

@@ -84,15 +84,16 @@ describe('VhostServer', () => {
     );
   });
 
-  it('a request whose service cannot be reached gets the 404 page, and unregistering frees the name', async () => {
+  it('a request whose service cannot be reached gets 502 (it is published), and unregistering frees the name', async () => {
     const v = await vhost();
     const closed = net.createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const deadPort = (closed.address() as net.AddressInfo).port;
     await new Promise((r) => closed.close(r));
     const off = v.register(['gone.test'], [], via(deadPort));
-    expect((await get(v.port, 'gone.test')).status).toBe(404);
+    expect((await get(v.port, 'gone.test')).status).toBe(502);
     off();
+    expect((await get(v.port, 'gone.test')).status).toBe(404);
     expect(v.router.size).toBe(0);
   });
 
