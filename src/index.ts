@@ -49,6 +49,7 @@ export type { HostServiceOptions, HostService } from './modes/host.js';
 export { detectPublicHost } from './node/iptable.js';
 export type { RunningHost } from './modes/host-engines.js';
 export type { NodeServiceOptions, NodeService } from './modes/node.js';
+export type { NodeServiceSpec, OfferedService } from './modes/node-services.js';
 export type { Publisher } from './modes/publishers.js';
 export type { PlainNodeOptions, PlainNode } from './node/plain.js';
 export type {
@@ -74,6 +75,12 @@ export {
   type NodeAddress,
 } from './node/node-address.js';
 export { parseHostPort, parseExpose, type HostPort, type ExposeSpec } from './protocol/parse-address.js';
+export {
+  loadClientConfig,
+  parseClientConfig,
+  type ClientConfigFile,
+  type ConfigTunnel,
+} from './store/client-config.js';
 
 // Records and config: the two views, pruning and repair, the config directory.
 export {
@@ -116,4 +123,12 @@ export {
   type AdminFlags,
   type RunningAdmin,
 } from './admin/attach.js';
-export { viewClients, viewLiveTunnels, type ClientsView, type LiveTunnels } from './views/index.js';
+export {
+  viewClients,
+  viewLiveTunnels,
+  viewStatus,
+  type ClientsView,
+  type LiveTunnels,
+  type StatusView,
+  type TunnelStatus,
+} from './views/index.js';

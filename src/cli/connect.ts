@@ -5,6 +5,7 @@ import type {
   Logger,
   NodeService,
   NodeServiceOptions,
+  OfferedService,
   PublishedTunnel,
   ServiceOwner,
   ServiceOwnerOptions,
@@ -13,19 +14,25 @@ import { configDirArg, loadLibrary, type Library } from './lib.js';
 import { stdio, untilSignal, type Output } from './output.js';
 import { discoveryArgs, discoveryOptions } from './discovery-options.js';
 import { adminFlags, adminOptions, logOptions, makeLogger } from './observe-options.js';
+import { clientRun, type ClientRun } from './client-config.js';
 
 /** src/cli/main.ts starts loading the library's modes while it parses this command's flags. */
 export const preloadsLibrary = true;
 
-export const usage = 'p2prc -s --connect-reverse-proxy <ip[:port]> [options]';
+export const usage = 'p2prc -s --connect-reverse-proxy <ip[:port]> [options]\n  p2prc -s -c <p2prc.toml> [options]';
 export const describe = 'Start the P2PRC node server and publish it through a reverse-proxy host.';
 
 export function configure(y: Argv): Argv {
   return adminOptions(logOptions(discoveryOptions(y)))
     .option('server', { alias: 's', type: 'boolean', describe: 'start the node server (P2PRC style; implied)' })
+    .option('config', {
+      alias: 'c',
+      type: 'string',
+      describe:
+        'client config file (TOML: host, token, fingerprint, tls, protocol, engine, secret, [[tunnels]]); flags win over it',
+    })
     .option('connect-reverse-proxy', {
       type: 'string',
-      demandOption: true,
       describe:
         'host address ip[:port] (port default 7000), or "auto" / nothing to pick from reverse_proxy_server.json',
     })
@@ -120,6 +127,11 @@ export function configure(y: Argv): Argv {
       'p2prc -s --connect-reverse-proxy 127.0.0.1 --no-tls --exit-on-login-failure',
       'plaintext host on this machine',
     )
+    .example('p2prc -s -c p2prc.toml', 'the host and every tunnel from one file (keys: docs/cli.md)')
+    .example(
+      'p2prc -s --connect-reverse-proxy 203.0.113.10 --expose web=http:3000@app --expose db=5432:6001',
+      'named tunnels',
+    )
     .example(
       'p2prc -s --connect-reverse-proxy 203.0.113.10 --udp-port 0 --expose udp:5353',
       "UDP: the node's UDP server and a local UDP service",
@@ -180,6 +192,7 @@ export function nodeServiceOptions(
   args: Record<string, unknown>,
   out: Output,
   log?: Logger,
+  file?: Pick<ClientRun, 'expose' | 'services'>,
 ): NodeServiceOptions {
   const admin = adminFlags(args);
   const { port, heartbeatMs } = checkPortAndHeartbeat(args);
@@ -197,7 +210,8 @@ export function nodeServiceOptions(
     tls: args.tls as boolean,
     port,
     remotePort: parseRemotePort(args['remote-port']),
-    expose: (args.expose as string[]).map((e) => lib.parseExpose(e)),
+    expose: file?.expose ?? (args.expose as string[]).map((e) => lib.parseExpose(e)),
+    ...(file?.services.length ? { services: file.services } : {}),
     udpPort: args['udp-port'] as number | undefined,
     bind: checkBind(args.bind),
     name: args.name as string | undefined,
@@ -230,11 +244,13 @@ export function publishedLine(
   return `Published: ${t.publicAddress} -> ${local}:${t.localPort} (${t.name}${t.protocol === 'udp' ? ', udp' : ''})`;
 }
 
-export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
+export async function run(given: Record<string, unknown>, verbose: boolean): Promise<number> {
   const out = stdio(verbose);
-  const json = args.json as boolean;
-  checkPortAndHeartbeat(args);
+  const json = given.json as boolean;
+  checkPortAndHeartbeat(given);
   const lib = await loadLibrary();
+  const file = await clientRun(lib, given);
+  const args = file.args;
   if (args.repair) {
     // The corrupt-file error suggests --repair: it works here too, before anything is started.
     for (const which of ['servers', 'mappings'] as const) {
@@ -253,7 +269,7 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   const signalled = untilSignal().then((sig) => (stop.abort(), sig));
   let service: NodeService;
   try {
-    service = await lib.runNodeService({ ...nodeServiceOptions(lib, args, out, log), signal: stop.signal });
+    service = await lib.runNodeService({ ...nodeServiceOptions(lib, args, out, log, file), signal: stop.signal });
   } catch (err) {
     log.stop();
     if (!stop.signal.aborted) throw err;
@@ -261,6 +277,9 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     return 0;
   }
   for (const t of service.published) out.out(publishedLine(t, json));
+  const proxy = lib.parseHostPort(String(args['connect-reverse-proxy']), 7000, '--connect-reverse-proxy address');
+  const host = lib.formatAddress(proxy.host, proxy.port);
+  for (const svc of service.services ?? []) for (const line of offeredLines(svc, host, json)) out.out(line);
   if (service.admin) {
     // After the Published lines, once everything is up; the fragment carries the token to the page only.
     if (json)
@@ -282,6 +301,27 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   await service.close();
   log.stop();
   return 0;
+}
+
+/** A service by ID offered with the tunnels (a config file's `type = "service"`): its Published line, and its secret once. */
+export function offeredLines(s: OfferedService, host: string, json: boolean): string[] {
+  if (json)
+    return [
+      JSON.stringify({
+        event: 'published',
+        name: s.name,
+        kind: 'service',
+        serviceId: s.id,
+        host,
+        localHost: '127.0.0.1',
+        localPort: s.localPort,
+        ...(s.generated ? { secret: s.secret } : {}),
+      }),
+    ];
+  return [
+    `Published: service:${s.id}@${host} -> 127.0.0.1:${s.localPort} (${s.name}, service)`,
+    ...(s.generated ? [`Secret for ${s.id}: ${s.secret} (kept in secrets.json)`] : []),
+  ];
 }
 
 /** The flags of `-s --connect-reverse-proxy <host> --service <id>` as runServiceOwner options. */

@@ -4,7 +4,7 @@ import { collectExamples, renderExamples } from './help.js';
 import { VERSION } from '../version.js';
 import { reportError, stdio } from './output.js';
 import { unknownFlags, unknownFlagsMessage } from './suggest.js';
-import { rejectRepeatedFlags } from './repeats.js';
+import { GIVEN, givenOptions, rejectRepeatedFlags } from './repeats.js';
 import { declaredFlags, recordOptions } from './declared.js';
 import * as hostCmd from './host.js';
 import * as connectCmd from './connect.js';
@@ -16,6 +16,7 @@ import * as servicesCmd from './services.js';
 import * as visitCmd from './visit.js';
 import * as usersCmd from './users.js';
 import * as viewClients from './view-clients.js';
+import * as statusCmd from './status.js';
 import { addServerCommand, listServersCommand, removeServerCommand } from './servers.js';
 import { preloadLibrary } from './lib.js';
 
@@ -53,8 +54,11 @@ export function selectCommand(argv: string[]): Command | undefined {
   const found = MODES.filter((m) => m.flags.some((f) => hasFlag(argv, f)));
   if (found.length > 1) throw new P2prcError('E_USAGE', `choose one of ${found.map((m) => m.flags[0]).join(', ')}`);
   if (found[0]) return found[0].command;
+  if (argv[0] === 'status') return statusCmd;
   if (argv[0] === 'frp') return argv[1] === 'install' ? frpCmd.install : argv[1] === 'which' ? frpCmd.which : frpCmd;
-  if (argv.includes('-s') || hasFlag(argv, '--server')) return nodeCmd;
+  if (argv.includes('-s') || hasFlag(argv, '--server'))
+    // A client config file (`-s -c p2prc.toml`) makes -s a connecting client.
+    return hasFlag(argv, '-c') || hasFlag(argv, '--config') ? connectCmd : nodeCmd;
   return undefined;
 }
 
@@ -73,9 +77,11 @@ const GENERAL_HELP = `p2prc ${VERSION}: publish services behind NAT through a re
 Usage:
   p2prc -s --reverse-proxy [options]                  start a reverse-proxy host
   p2prc -s --connect-reverse-proxy <ip[:port]> [opts] start the node server and publish it
+  p2prc -s -c p2prc.toml                              the same, the host and every tunnel from one file
   p2prc --view-rps [--json] [--offline]               list known reverse-proxy hosts
   p2prc --view-rpm [--json] [--prune]                 list tunnels (live from a client's admin API when up)
   p2prc --view-clients [--json]                       clients and tunnels of this machine's host (admin API)
+  p2prc status [--json]                               hosts and this machine's tunnels, each probed now
   p2prc -s [--port 8088]                              start the node server only
   p2prc --list-services <host> [--json]               list private services on a host
   p2prc --visit <id> --host <host> --secret S --local-port P   reach a private service
@@ -104,7 +110,7 @@ export const ENV_OPTIONS: Record<string, string> = {
 /** The flags of every mode: for "did you mean" when no mode was chosen. */
 async function allFlags(): Promise<string[]> {
   const { default: yargs } = await import('yargs');
-  const commands = [...MODES.map((m) => m.command), frpCmd, frpCmd.install, frpCmd.which, nodeCmd];
+  const commands = [...MODES.map((m) => m.command), frpCmd, frpCmd.install, frpCmd.which, nodeCmd, statusCmd];
   return [
     ...MODES.flatMap((m) => m.flags.map((f) => f.slice(2))),
     ...commands.flatMap((c) => {
@@ -163,6 +169,8 @@ export async function parseArgs(command: Command, argv: string[]): Promise<Recor
   parser.showHelpOnFail(false);
   rejectRepeatedFlags(argv, declared);
   const args = (await parser.parseAsync()) as Record<string, unknown>;
+  // Which options the user typed, for a config file that yields to flags but not to defaults.
+  Object.defineProperty(args, GIVEN, { value: givenOptions(argv, declared), enumerable: false });
   if (args.help) process.stdout.write(`\n${renderExamples(examples, width)}`);
   return args;
 }

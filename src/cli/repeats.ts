@@ -44,3 +44,19 @@ export function rejectRepeatedFlags(argv: string[], declared: DeclaredOption[]):
     seen.set(option, word.split('=')[0]!);
   }
 }
+
+/** The key (not enumerated) under which parsed args carry the set of options given on the command line. */
+export const GIVEN = '$given';
+
+/** The options the user gave on the command line (not defaults or environment): a config file yields to these only. */
+export function givenOptions(argv: string[], declared: DeclaredOption[]): Set<string> {
+  const names = flagNames(declared);
+  const given = new Set<string>();
+  for (const word of argv) {
+    if (word === '--') break;
+    const m = /^--?([^=]+)/.exec(word);
+    const option = m && names.get(m[1]!);
+    if (option) given.add(option);
+  }
+  return given;
+}

@@ -7,6 +7,7 @@ import { RecordStore, recordWriteWarning, type MappingRecord } from '../store/in
 import type { ExposeSpec, HostPort } from '../protocol/parse-address.js';
 import type { Publisher } from './publishers.js';
 import type { AdminFlags, RunningAdmin } from '../admin/attach.js';
+import type { NodeServiceSpec, OfferedService } from './node-services.js';
 
 // What both ways of running the node service (a named host, or auto with failover) share: the
 // options, starting a publisher so that a failure or a signal stops what was started, and the records.
@@ -32,6 +33,8 @@ export interface NodeServiceOptions {
   port?: number | undefined;
   remotePort?: number | 'any';
   expose?: ExposeSpec[];
+  /** Services by ID offered in the same run (native engine and a named host only). */
+  services?: NodeServiceSpec[];
   /** Start the node's UDP server on this port (0 = any) and publish it too. */
   udpPort?: number | undefined;
   /** Address the node server (and its UDP server) listen on. Default 127.0.0.1: visitors arrive through the tunnel. */
@@ -57,6 +60,8 @@ export interface NodeService {
   engine: 'native' | 'frp';
   publisher: Publisher;
   published: PublishedTunnel[];
+  /** The services by ID offered with the tunnels, with their secrets. */
+  services?: OfferedService[];
   node: NodeServer;
   admin?: RunningAdmin | undefined;
   close(): Promise<void>;
@@ -133,16 +138,16 @@ export function exposeName(e: ExposeSpec): string {
  * A name given twice, or derived twice (one local port under two domains), is E_USAGE naming it;
  * `node` and `node-udp` are the node server's own tunnels. Checked before anything starts.
  */
-export function checkExposeNames(expose: ExposeSpec[] = []): void {
+export function checkExposeNames(expose: ExposeSpec[] = [], services: NodeServiceSpec[] = []): void {
   const seen = new Set<string>();
-  for (const e of expose) {
-    const name = exposeName(e);
+  for (const e of [...expose, ...services]) {
+    const name = 'id' in e ? e.name : exposeName(e);
     if (name === 'node' || name === 'node-udp')
       throw new P2prcError('E_USAGE', `tunnel name "${name}" is the node server's own; choose another`);
     if (seen.has(name))
       throw new P2prcError(
         'E_USAGE',
-        `tunnel name "${name}" is used twice${e.name ? '' : ' (name each with --expose <name>=<spec>)'}`,
+        `tunnel name "${name}" is used twice${e.name !== undefined ? '' : ' (name each with --expose <name>=<spec>)'}`,
       );
     seen.add(name);
   }

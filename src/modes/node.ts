@@ -32,6 +32,7 @@ import {
 } from './node-publish.js';
 import { localHostToken, rememberTrust } from './choose-host.js';
 import { startDiscovery } from '../node/discovery.js';
+import { checkServicesEngine, recordServices, resolveServices, serviceSpecs } from './node-services.js';
 import type { IpTableExchange } from '../node/exchange.js';
 
 export type { NodeService, NodeServiceOptions } from './node-publish.js';
@@ -95,9 +96,13 @@ async function askLentPort(node: HostPort): Promise<number | undefined> {
  */
 export async function runNodeService(o: NodeServiceOptions): Promise<NodeService> {
   o = { ...o, fingerprint: parseFingerprint(o.fingerprint, '--fingerprint') };
-  checkExposeNames(o.expose);
+  checkExposeNames(o.expose, o.services);
   await rememberTrust(o.configDir, o.trust ?? []);
-  if (o.proxy === 'auto') return runAuto(o);
+  if (o.proxy === 'auto') {
+    if (o.services?.length)
+      throw new P2prcError('E_USAGE', 'services by ID need a named host, not automatic choice (auto)');
+    return runAuto(o);
+  }
   return runFixed({ ...o, proxy: o.proxy });
 }
 
@@ -129,6 +134,8 @@ async function runFixed(given: NodeServiceOptions & { proxy: HostPort }): Promis
   const key = formatAddress(o.proxy.host, o.proxy.port);
   const pins = (await readSecrets(o.configDir)).fingerprints ?? {};
   const { engine, tls, protocol } = await chooseEngine(o, o.fingerprint ?? pins[key]);
+  checkServicesEngine(o.services, engine, protocol);
+  const offered = await resolveServices(o.configDir, o.services ?? []);
   let publisher: Publisher | undefined;
   const find = (name: string) => publisher?.published().find((t) => t.name === name);
   const node: NodeServer = new NodeServer(
@@ -221,6 +228,7 @@ async function runFixed(given: NodeServiceOptions & { proxy: HostPort }): Promis
               tls,
               fingerprint: o.fingerprint ?? storedPin(pins[key], key),
               tunnels,
+              services: await serviceSpecs(o.configDir, offered),
               clientId: await claimClientId(o.configDir, o.name ?? os.hostname()),
               ...(o.name ? { name: o.name } : {}),
               ...(o.heartbeatMs ? { heartbeatMs: o.heartbeatMs } : {}),
@@ -247,7 +255,11 @@ async function runFixed(given: NodeServiceOptions & { proxy: HostPort }): Promis
     (l) => o.onStatus?.(l),
   );
   const recorder = await stopOnFailure(
-    recordTunnels(o, key, protocol === 'frp' ? 'frp-wire' : engine, tls, pub, published),
+    (async () => {
+      const tunnelsRecord = await recordTunnels(o, key, protocol === 'frp' ? 'frp-wire' : engine, tls, pub, published);
+      const servicesRecord = await recordServices(o.configDir, o.proxy, offered);
+      return { closeAll: async () => (await tunnelsRecord.closeAll(), await servicesRecord.closeAll()) };
+    })(),
     async () => (await pub.close(), await stopLocal()),
   );
   exchange = startDiscovery({
@@ -263,12 +275,15 @@ async function runFixed(given: NodeServiceOptions & { proxy: HostPort }): Promis
     startClientAdmin(o, pub, token, protocol === 'frp' ? 'frp-wire' : engine, () => key, ex),
     async () => (await pub.close(), await ex.stop(), await stopLocal(), await recorder.closeAll()),
   );
-  return running(
-    engine,
-    pub,
-    published,
-    node,
-    async () => (await ex.stop(), await stopLocal(), await recorder.closeAll()),
-    admin,
-  );
+  return {
+    ...running(
+      engine,
+      pub,
+      published,
+      node,
+      async () => (await ex.stop(), await stopLocal(), await recorder.closeAll()),
+      admin,
+    ),
+    services: offered,
+  };
 }

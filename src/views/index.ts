@@ -16,5 +16,6 @@ export {
   type MappingState,
 } from './servers.js';
 export { viewClients, viewLiveTunnels, type ClientsView, type LiveTunnels } from './live.js';
+export { viewStatus, type StatusView, type TunnelStatus } from './status.js';
 export { resolveConfigDir } from '../store/index.js';
 export { formatAddress } from '../protocol/address.js';
