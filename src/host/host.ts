@@ -107,14 +107,16 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
       log: this.log,
       released: (t) => this.emit('tunnel-closed', { clientId: t.clientId, name: t.name, port: t.port }),
     });
-    const vhost = (this.vhost = o.vhostHttpPort !== undefined ? new VhostServer(this.log) : undefined);
+    // Visitors still sending a request head or a ClientHello get the control port's limits on handshakes
+    // in progress, counted apart: visitors are not clients.
+    const visitorGate = () => strangerGate(defaultAdmissionLimits(o.maxPendingHandshakes, o.maxPendingPerSource));
+    const vhost = (this.vhost = o.vhostHttpPort !== undefined ? new VhostServer(this.log, visitorGate()) : undefined);
     const httpsVhost = (this.httpsVhost =
       o.vhostHttpsPort !== undefined
         ? new HttpsVhostServer({
             handshakeTimeoutMs: o.handshakeTimeoutMs,
             log: this.log,
-            // The control port's limits on handshakes in progress, counted apart: visitors are not clients.
-            admit: strangerGate(defaultAdmissionLimits(o.maxPendingHandshakes, o.maxPendingPerSource)),
+            admit: visitorGate(),
           })
         : undefined);
     this.services = new ServiceRegistry({ guesses: o.serviceGuesses }, () => Date.now(), this.log);

@@ -21,6 +21,9 @@ export interface VhostRoute {
   connect(visitor: PairAddress): Duplex;
 }
 
+/** How long a request head may take to arrive whole. */
+const HEAD_TIMEOUT_MS = 10_000;
+
 const NOT_FOUND = `<!DOCTYPE html>
 <html><head><title>Not Found</title></head>
 <body><h1>The page you requested was not found.</h1>
@@ -43,9 +46,26 @@ export class VhostServer {
   private readonly answering = new WeakSet<Duplex>();
   port = 0;
 
-  constructor(private readonly log: LogFn) {
-    // Node's parser caps the request head (16 KiB) and times out slow heads; a proxy needs nothing more.
-    this.server = http.createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 30_000, requestTimeout: 0 });
+  /** Connections whose first request head has not arrived yet, with what gives back their admission. */
+  private readonly headless = new WeakMap<Duplex, () => void>();
+
+  /**
+   * `admit` counts connections still sending their first request head, per source (the control
+   * port's limits): a stranger holding unfinished heads cannot take every slot. It answers a release
+   * function, or why the connection is refused.
+   */
+  constructor(
+    private readonly log: LogFn,
+    admit?: (address: string) => (() => void) | string,
+  ) {
+    // Node's parser caps the request head (16 KiB) and times out slow heads, checked every 2 s.
+    this.server = http.createServer({
+      maxHeaderSize: 16 * 1024,
+      headersTimeout: HEAD_TIMEOUT_MS,
+      requestTimeout: 0,
+      connectionsCheckingInterval: 2_000,
+    });
+    if (admit) this.server.on('connection', (socket: net.Socket) => this.admit(socket, admit));
     this.server.on('request', (req, res) => this.onRequest(req, res));
     this.server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) =>
       this.onUpgrade(req, socket, head),
@@ -56,6 +76,28 @@ export class VhostServer {
       if (!socket.writable || this.answering.has(socket)) return void socket.destroy();
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
     });
+  }
+
+  private admit(socket: net.Socket, admit: (address: string) => (() => void) | string): void {
+    const release = admit(socket.remoteAddress ?? '');
+    if (typeof release === 'string') {
+      this.log('debug', `http vhost: connection from ${socket.remoteAddress ?? '?'} closed: E_QUOTA ${release}`);
+      return void socket.destroy();
+    }
+    let released = false;
+    const free = () => {
+      if (released) return;
+      released = true;
+      this.headless.delete(socket);
+      release();
+    };
+    this.headless.set(socket, free);
+    socket.once('close', free);
+  }
+
+  /** A request head arrived whole: its connection no longer counts as pending. */
+  private headArrived(socket: Duplex): void {
+    this.headless.get(socket)?.();
   }
 
   async listen(port: number, bind: string): Promise<number> {
@@ -76,6 +118,7 @@ export class VhostServer {
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.headArrived(req.socket);
     const framing = bodyFraming(req.rawHeaders);
     if ('error' in framing) return badRequest(res, framing.error);
     const route = this.route(req);
@@ -118,6 +161,7 @@ export class VhostServer {
   }
 
   private onUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+    this.headArrived(socket);
     socket.on('error', () => socket.destroy());
     const refuse = (status: string, extra = ''): void =>
       void socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n${extra}Content-Length: 0\r\n\r\n`);

@@ -1,6 +1,8 @@
 import http from 'node:http';
+import net from 'node:net';
+import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { client, host, httpServer } from '../helpers/engine.js';
+import { client, host, httpServer, until } from '../helpers/engine.js';
 import { useWorkspace } from '../helpers/workspace.js';
 
 useWorkspace();
@@ -74,5 +76,37 @@ describe('native http tunnels on the host vhost port', () => {
       exitOnLoginFailure: true,
     });
     await expect(c.ready).rejects.toMatchObject({ code: 'E_NOT_AVAILABLE' });
+  });
+});
+
+describe('the host vhost port under unfinished request heads', () => {
+  it('one address holding unfinished heads gets a bounded number of them; whole requests still pass', async () => {
+    const h = await host({ vhostHttpPort: 0, maxPendingPerSource: 4, maxPendingHandshakes: 64 });
+    const vport = h.host.vhost!.port;
+    const app = await httpServer((_req, res) => res.end('ok'));
+    const c = client(h, { tunnels: [{ name: 'app', protocol: 'http', domain: 'app.test', localPort: app }] });
+    await c.ready;
+    // Ten connections from one address, each an unfinished head.
+    const slow = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const s = net.connect(vport, '127.0.0.1');
+        s.on('error', () => undefined);
+        await once(s, 'connect');
+        s.write('GET / HTTP/1.1\r\nHost: app.test\r\n');
+        return s;
+      }),
+    );
+    const closed = await Promise.all(
+      slow.map((s) =>
+        Promise.race([
+          new Promise((r) => s.once('close', () => r(true))),
+          new Promise((r) => setTimeout(() => r(false), 1_000)),
+        ]),
+      ),
+    );
+    expect(closed.filter(Boolean).length).toBe(6);
+    slow.forEach((s) => s.destroy());
+    // Their slots come back as the host sees them close; then whole requests pass again.
+    await until(async () => (await get(vport, 'app.test').catch(() => undefined))?.status === 200, 5_000, 'a request');
   });
 });
