@@ -37,6 +37,7 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     fingerprint: args.fingerprint as string | undefined,
     tls: args.tls as boolean,
     user: args.user ? { name: String(args.user), password: String(args.password ?? '') } : undefined,
+    onStatus: (line) => out.err(line),
   });
   out.out(servicesText(services, args.json as boolean));
   return 0;

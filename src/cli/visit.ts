@@ -48,6 +48,7 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     fingerprint: args.fingerprint as string | undefined,
     tls: args.tls as boolean,
     user: args.user ? { name: String(args.user), password: String(args.password ?? '') } : undefined,
+    onStatus: (line) => out.err(line),
     serviceId: String(args.visit),
     secret: String(args.secret),
     localPort,

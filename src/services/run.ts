@@ -5,12 +5,13 @@ import type { DirectMode, PathState } from '../direct/visit.js';
 import type { ServiceInfo } from '../protocol/messages.js';
 import { NodeServer } from '../node/node-server.js';
 import { selfEntry } from '../node/iptable.js';
-import { RecordStore, readSecrets, type MappingRecord } from '../store/index.js';
+import { RecordStore, readSecrets, updateSecrets, type MappingRecord } from '../store/index.js';
 import { ownerKey } from '../store/owner-key.js';
 import { VERSION } from '../version.js';
-import { parseFingerprint, storedPin } from '../transport/cert.js';
+import { normalizeFingerprint, parseFingerprint, storedPin } from '../transport/cert.js';
 import type { HostPort } from '../protocol/parse-address.js';
 import { resolveToken } from '../modes/node.js';
+import { explainPinMismatch, rememberHost } from '../modes/trust.js';
 import { NativePublisher } from '../modes/publishers.js';
 import { generateSecret } from '../protocol/secret.js';
 
@@ -21,6 +22,8 @@ export interface HostAccessOptions {
   fingerprint?: string | undefined;
   tls?: boolean;
   user?: { name: string; password: string } | undefined;
+  /** What is kept after the login (`pinned ...`, `token for ... stored ...`). */
+  onStatus?: ((line: string) => void) | undefined;
 }
 
 /** Options checked before anything starts: a malformed pin is a usage error, never "no pin". */
@@ -28,16 +31,33 @@ function checked<T extends HostAccessOptions>(o: T): T {
   return { ...o, fingerprint: parseFingerprint(o.fingerprint, '--fingerprint') };
 }
 
+/**
+ * How to reach the host: the flag's token and pin, else the ones kept in secrets.json. `remember`
+ * keeps both after a successful login, as tunnel clients do, so the next run needs only the address.
+ */
 async function access(o: HostAccessOptions) {
   const key = formatAddress(o.proxy.host, o.proxy.port);
   const pins = (await readSecrets(o.configDir)).fingerprints ?? {};
+  const token = await resolveToken(o, key);
   return {
-    host: o.proxy.host,
-    port: o.proxy.port,
-    token: await resolveToken(o, key),
-    tls: o.tls ?? true,
-    fingerprint: o.fingerprint ?? storedPin(pins[key], key),
-    ...(o.user ? { user: o.user } : {}),
+    key,
+    connect: {
+      host: o.proxy.host,
+      port: o.proxy.port,
+      token,
+      tls: o.tls ?? true,
+      fingerprint: o.fingerprint ?? storedPin(pins[key], key),
+      ...(o.user ? { user: o.user } : {}),
+    },
+    remember: (fingerprint: string | undefined) =>
+      rememberHost(
+        o.configDir,
+        key,
+        { fingerprint: fingerprint ? (normalizeFingerprint(fingerprint) ?? undefined) : undefined, token },
+        (line) => o.onStatus?.(line),
+      ),
+    /** A certificate that differs from the stored pin: the error says how to re-pin on purpose. */
+    explain: (err: unknown) => explainPinMismatch(err, key, !o.fingerprint && !!pins[key]),
   };
 }
 
@@ -76,7 +96,6 @@ export interface ServiceOwnerOptions extends HostAccessOptions {
   nodePort?: number | undefined;
   /** Exit on the first failed login of any kind instead of retrying an unreachable host. */
   exitOnLoginFailure?: boolean;
-  onStatus?: (line: string) => void;
 }
 
 export { OWNER_KEY_FILE, ownerKey } from '../store/owner-key.js';
@@ -102,10 +121,12 @@ export async function runServiceOwner(o: ServiceOwnerOptions): Promise<ServiceOw
     () => ({ name: 'p2prc', version: VERSION, role: 'node' }),
   );
   await node.listen(o.nodePort ?? 0, '127.0.0.1');
-  const secret = o.secret ?? generateSecret();
+  const host = await access(o);
+  const kept = (await readSecrets(o.configDir)).ownerSecrets?.[host.key]?.[o.serviceId];
+  const secret = o.secret ?? kept ?? generateSecret();
   const target = o.localPort ?? node.port;
   const pub = new NativePublisher({
-    ...(await access(o)),
+    ...host.connect,
     exitOnLoginFailure: o.exitOnLoginFailure ?? false,
     tunnels: [],
     services: [
@@ -121,7 +142,11 @@ export async function runServiceOwner(o: ServiceOwnerOptions): Promise<ServiceOw
   if (o.onStatus) pub.on('status', o.onStatus);
   const record = mapping(o, 'service', o.serviceId, target);
   try {
-    await pub.start();
+    await pub.start().catch((err: unknown) => {
+      throw host.explain(err);
+    });
+    await host.remember(pub.fingerprint);
+    if (secret !== kept) await keepOwnerSecret(o.configDir, host.key, o.serviceId, secret);
     await new RecordStore(o.configDir).upsertMapping(record);
   } catch (err) {
     await pub.close();
@@ -130,7 +155,7 @@ export async function runServiceOwner(o: ServiceOwnerOptions): Promise<ServiceOw
   }
   return {
     secret,
-    generated: o.secret === undefined,
+    generated: o.secret === undefined && kept === undefined,
     target,
     async close() {
       await pub.close();
@@ -140,9 +165,22 @@ export async function runServiceOwner(o: ServiceOwnerOptions): Promise<ServiceOw
   };
 }
 
+/**
+ * The owner's secret for this host and ID, kept once the host registered the service: visitors'
+ * secret survives a restart; a new --secret replaces it.
+ */
+async function keepOwnerSecret(configDir: string, key: string, id: string, secret: string): Promise<void> {
+  await updateSecrets(configDir, (s) => {
+    s.ownerSecrets = { ...s.ownerSecrets, [key]: { ...s.ownerSecrets?.[key], [id]: secret } };
+  });
+}
+
 /** `p2prc --list-services <host>`: the private services registered on a host (token or account needed). */
 export async function runListServices(o: HostAccessOptions): Promise<ServiceInfo[]> {
-  return listServices(await access(checked(o)));
+  const host = await access(checked(o));
+  return listServices(host.connect, host.remember).catch((err: unknown) => {
+    throw host.explain(err);
+  });
 }
 
 export interface VisitServiceOptions extends HostAccessOptions {
@@ -170,15 +208,22 @@ export interface ServiceVisit {
  */
 export async function runVisit(o: VisitServiceOptions): Promise<ServiceVisit> {
   o = checked(o);
+  const host = await access(o);
   const visitor = new ServiceVisitor({
-    ...(await access(o)),
+    ...host.connect,
     serviceId: o.serviceId,
     secret: o.secret,
     localPort: o.localPort,
     direct: o.direct ?? 'auto',
   });
   if (o.onError) visitor.on('error', (e) => o.onError!(`${e.code}: ${e.message}`));
-  const port = await visitor.start();
+  const port = await visitor.start().catch((err: unknown) => {
+    throw host.explain(err);
+  });
+  await host.remember(visitor.fingerprint).catch(async (err: unknown) => {
+    await visitor.close();
+    throw err;
+  });
   const record = { ...mapping(o, 'visitor', o.serviceId, port), path: visitor.path.kind };
   const store = new RecordStore(o.configDir);
   await store.upsertMapping(record).catch(async (err: unknown) => {

@@ -27,6 +27,8 @@ export interface VisitOptions extends HostAccess {
 /** One authenticated control session to a host, reopened when it is lost. */
 class SessionKeeper {
   private current: Promise<ControlSession> | undefined;
+  /** The certificate fingerprint of the last session that opened (TLS only). */
+  fingerprint: string | undefined;
 
   constructor(private readonly access: HostAccess) {}
 
@@ -41,7 +43,10 @@ class SessionKeeper {
         (m) => debug('E_CLOSED', `visitor session: ${m}`),
       );
       this.current.then(
-        (s) => void s.closed.then(() => (this.current = undefined)),
+        (s) => {
+          this.fingerprint = s.fingerprint;
+          void s.closed.then(() => (this.current = undefined));
+        },
         () => (this.current = undefined),
       );
     }
@@ -57,11 +62,19 @@ class SessionKeeper {
   }
 }
 
-/** `p2prc --list-services <host>`: ids, descriptions, owners' names and state; never secrets or addresses. */
-export async function listServices(access: HostAccess): Promise<ServiceInfo[]> {
+/**
+ * `p2prc --list-services <host>`: ids, descriptions, owners' names and state; never secrets or
+ * addresses. `loggedIn` hears the host's certificate fingerprint once the login succeeded.
+ */
+export async function listServices(
+  access: HostAccess,
+  loggedIn?: (fingerprint: string | undefined) => Promise<void>,
+): Promise<ServiceInfo[]> {
   const keeper = new SessionKeeper(access);
   try {
-    return await (await keeper.get()).listServices();
+    const session = await keeper.get();
+    await loggedIn?.(session.fingerprint);
+    return await session.listServices();
   } finally {
     await keeper.close();
   }
@@ -92,6 +105,11 @@ export class ServiceVisitor extends EventEmitter<{ error: [P2prcError]; path: [P
       );
       this.direct.on('path', (p) => this.emit('path', p));
     }
+  }
+
+  /** The host's certificate fingerprint, once a session to it opened (TLS only). */
+  get fingerprint(): string | undefined {
+    return this.keeper.fingerprint;
   }
 
   /** How new connections travel now. */
