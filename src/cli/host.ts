@@ -25,7 +25,8 @@ export function configure(y: Argv): Argv {
     .option('open', {
       type: 'boolean',
       default: false,
-      describe: 'publish the token in the IP table: any node may use this host',
+      describe:
+        "let anyone use this host: publishes the token in the IP table and opens a token-less frp port (P2PRC's /FRPPort) for nodes behind NAT",
     })
     .option('server', { alias: 's', type: 'boolean', describe: 'start the node server (P2PRC style; implied)' })
     .option('reverse-proxy', { type: 'boolean', demandOption: true, describe: 'run as a reverse-proxy host' })
