@@ -94,6 +94,8 @@ export {
   type ServerState,
   type MappingState,
 } from './views/index.js';
+export { repairConfigDir } from './store/repair.js';
+export { repairUsers } from './services/accounts-file.js';
 export {
   resolveConfigDir,
   openConfig,

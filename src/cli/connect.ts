@@ -15,6 +15,7 @@ import { stdio, untilSignal, type Output } from './output.js';
 import { discoveryArgs, discoveryOptions } from './discovery-options.js';
 import { adminFlags, adminOptions, logOptions, makeLogger } from './observe-options.js';
 import { clientRun, type ClientRun } from './client-config.js';
+import { repairIfAsked } from './repair.js';
 
 /** src/cli/main.ts starts loading the library's modes while it parses this command's flags. */
 export const preloadsLibrary = true;
@@ -113,7 +114,7 @@ export function configure(y: Argv): Argv {
     .option('repair', {
       type: 'boolean',
       default: false,
-      describe: 'move a corrupt record file aside (kept as .corrupt-<time>) before starting',
+      describe: 'move a corrupt file of the config dir aside (kept as .corrupt-<time>) before starting',
     })
     .example(
       'p2prc -s --connect-reverse-proxy 203.0.113.10 --token T',
@@ -251,13 +252,8 @@ export async function run(given: Record<string, unknown>, verbose: boolean): Pro
   const lib = await loadLibrary();
   const file = await clientRun(lib, given);
   const args = file.args;
-  if (args.repair) {
-    // The corrupt-file error suggests --repair: it works here too, before anything is started.
-    for (const which of ['servers', 'mappings'] as const) {
-      const aside = await lib.repairRecords(configDirArg(lib, args), which);
-      if (aside) out.err(`moved the corrupt file aside to ${aside}`);
-    }
-  }
+  // The corrupt-file errors suggest --repair: it works here too, before anything is started.
+  await repairIfAsked(lib, args, out);
   if (args.service !== undefined) {
     if (args['admin-port'] !== undefined)
       throw new P2prcError('E_USAGE', '--admin-port is not available with --service');

@@ -4,6 +4,7 @@ import { configDirArg, loadLibrary, type Library } from './lib.js';
 import { stdio, untilSignal } from './output.js';
 import { discoveryArgs, discoveryOptions } from './discovery-options.js';
 import { adminFlags, adminOptions, logOptions, makeLogger } from './observe-options.js';
+import { repairIfAsked, repairOption } from './repair.js';
 
 /** src/cli/main.ts starts loading the library's modes while it parses this command's flags. */
 export const preloadsLibrary = true;
@@ -12,7 +13,7 @@ export const usage = 'p2prc -s --reverse-proxy [options]';
 export const describe = 'Start a reverse-proxy host: clients publish their services on its public ports.';
 
 export function configure(y: Argv): Argv {
-  return adminOptions(logOptions(discoveryOptions(y)))
+  return repairOption(adminOptions(logOptions(discoveryOptions(y))))
     .option('frp-compat', {
       choices: ['on', 'off'],
       default: 'on',
@@ -184,6 +185,7 @@ export function hostBanner(service: HostService, allowPorts: string, json: boole
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
   const out = stdio(verbose);
   const lib = await loadLibrary();
+  await repairIfAsked(lib, args, out);
   const options = await hostServiceOptions(lib, args);
   const log = makeLogger(lib, args, verbose);
   const service = await lib.runHostService(options).catch((err: unknown) => {

@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { configDirArg, loadLibrary } from './lib.js';
 import { stdio, untilSignal } from './output.js';
 import { discoveryArgs, discoveryOptions } from './discovery-options.js';
+import { repairIfAsked, repairOption } from './repair.js';
 
 /** src/cli/main.ts starts loading the library's modes while it parses this command's flags. */
 export const preloadsLibrary = true;
@@ -11,7 +12,7 @@ export const describe =
   'Start only the P2PRC node server (GET /server_info, GET /ip_table), exchanging IP tables with other nodes.';
 
 export function configure(y: Argv): Argv {
-  return discoveryOptions(y)
+  return repairOption(discoveryOptions(y))
     .option('server', { alias: 's', type: 'boolean', demandOption: true, describe: 'start the node server' })
     .option('port', { type: 'number', default: 8088, describe: 'node server port' })
     .option('bind', { type: 'string', default: '0.0.0.0', describe: 'node server address' })
@@ -22,12 +23,14 @@ export function configure(y: Argv): Argv {
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
   const out = stdio(verbose);
   const lib = await loadLibrary();
+  await repairIfAsked(lib, args, out);
   const node = await lib.runPlainNode({
     configDir: configDirArg(lib, args),
     port: args.port as number,
     bind: args.bind as string,
     ...discoveryArgs(args),
     log: verbose ? (m) => out.err(m) : undefined,
+    warn: (m) => out.err(`warning: ${m}`),
   });
   out.out(
     args.json

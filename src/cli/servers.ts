@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { configDirArg, loadLibrary } from './lib.js';
 import type { Command } from './main.js';
 import { formatTable, stdio } from './output.js';
+import { repairIfAsked, repairOption } from './repair.js';
 
 /** P2PRC's server list (cmd/flags.go): --ls/--ListServers and --as/--AddServer with --p, offline on ip_table.json. */
 export const listServersCommand: Command = {
@@ -9,7 +10,7 @@ export const listServersCommand: Command = {
   describe:
     "List the nodes in <config dir>/p2p/iptable/ip_table.json (P2PRC's --ListServers), without contacting them.",
   configure(y: Argv): Argv {
-    return y
+    return repairOption(y)
       .option('ls', { alias: ['list-servers', 'ListServers'], type: 'boolean', describe: 'list known nodes' })
       .example('p2prc --ls', 'table of the nodes this machine knows')
       .example('p2prc --ls --json', "the IP table as JSON, P2PRC's field names");
@@ -17,6 +18,7 @@ export const listServersCommand: Command = {
   async run(args, verbose) {
     const out = stdio(verbose);
     const lib = await loadLibrary();
+    await repairIfAsked(lib, args, out);
     const { file, nodes } = await lib.listNodes(configDirArg(lib, args));
     if (args.json) {
       out.out(JSON.stringify({ file, ip_address: nodes }, null, 2));
@@ -49,7 +51,7 @@ export const addServerCommand: Command = {
   describe:
     "Add a node to <config dir>/p2p/iptable/ip_table.json (P2PRC's --AddServer); a running node exchanges with it in its next round.",
   configure(y: Argv): Argv {
-    return y
+    return repairOption(y)
       .option('as', {
         alias: ['add-server', 'AddServer'],
         type: 'string',
@@ -67,6 +69,7 @@ export const addServerCommand: Command = {
   async run(args, verbose) {
     const out = stdio(verbose);
     const lib = await loadLibrary();
+    await repairIfAsked(lib, args, out);
     const r = await lib.addNode(configDirArg(lib, args), String(args.as), args.p as string | undefined);
     const where = `${String(r.entry.IPV4 || `[${String(r.entry.IPV6)}]`)}:${String(r.entry.ServerPort)}`;
     if (args.json)
@@ -81,7 +84,7 @@ export const removeServerCommand: Command = {
   describe:
     'Remove a node from <config dir>/p2p/iptable/ip_table.json (the reverse of --as); exit 5 (E_NOT_FOUND) when it is not there.',
   configure(y: Argv): Argv {
-    return y
+    return repairOption(y)
       .option('remove-server', {
         alias: ['rs', 'RemoveServer'],
         type: 'string',
@@ -96,6 +99,7 @@ export const removeServerCommand: Command = {
   async run(args, verbose) {
     const out = stdio(verbose);
     const lib = await loadLibrary();
+    await repairIfAsked(lib, args, out);
     const r = await lib.removeNode(
       configDirArg(lib, args),
       String(args['remove-server']),

@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { P2prcError } from '../errors.js';
 import type { ServiceInfo } from '../index.js';
 import { configDirArg, loadLibrary } from './lib.js';
+import { repairIfAsked, repairOption } from './repair.js';
 import { ago, formatTable, stdio } from './output.js';
 
 export const usage = 'p2prc --list-services <host[:port]> [--token T] [--json]';
@@ -9,7 +10,7 @@ export const describe =
   "List the private services registered on a host (ids, descriptions, owners, state). Needs the host's token.";
 
 export function configure(y: Argv): Argv {
-  return y
+  return repairOption(y)
     .option('list-services', {
       type: 'string',
       demandOption: true,
@@ -30,6 +31,7 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   const address = String(args['list-services'] ?? '');
   if (!address) throw new P2prcError('E_USAGE', '--list-services needs a host address');
   const lib = await loadLibrary();
+  await repairIfAsked(lib, args, out);
   const services = await lib.runListServices({
     configDir: configDirArg(lib, args),
     proxy: lib.parseHostPort(address, 7000, '--list-services address'),

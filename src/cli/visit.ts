@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { P2prcError } from '../errors.js';
 import { configDirArg, loadLibrary } from './lib.js';
+import { repairIfAsked, repairOption } from './repair.js';
 import { stdio, untilSignal } from './output.js';
 import type { PathState } from '../index.js';
 
@@ -13,7 +14,7 @@ export const describe =
   'Reach a private service by ID through a host: 127.0.0.1:P forwards, end-to-end encrypted, to the service.';
 
 export function configure(y: Argv): Argv {
-  return y
+  return repairOption(y)
     .option('visit', { type: 'string', demandOption: true, requiresArg: true, describe: 'service ID' })
     .option('host', { type: 'string', demandOption: true, requiresArg: true, describe: 'host address, ip[:port]' })
     .option('secret', { type: 'string', describe: "the service's secret (env P2PRC_SECRET)" })
@@ -41,6 +42,7 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   if (!Number.isInteger(localPort) || localPort < 0 || localPort > 65535)
     throw new P2prcError('E_USAGE', `invalid --local-port "${String(localPort)}"`);
   const lib = await loadLibrary();
+  await repairIfAsked(lib, args, out);
   const visit = await lib.runVisit({
     configDir: configDirArg(lib, args),
     proxy: lib.parseHostPort(String(args.host), 7000, '--host address'),

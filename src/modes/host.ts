@@ -131,6 +131,7 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
         intervalMs: options.exchangeIntervalMs,
         staleMs: options.staleMs,
         log: (m) => handle.logs.emit('log', { level: 'debug', message: m }),
+        warn: (m) => handle.logs.emit('log', { level: 'warn', message: m }),
       });
       if (admin) recordDiscovery(exchange, admin.server);
     }

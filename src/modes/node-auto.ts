@@ -54,6 +54,7 @@ export async function runAuto(o: NodeServiceOptions): Promise<NodeService> {
     intervalMs: o.exchangeIntervalMs,
     staleMs: o.staleMs,
     log: o.onLog,
+    warn: (line) => o.onStatus?.(`warning: ${line}`),
   });
   exchange = ex;
   const clientId = await claimClientId(o.configDir, o.name ?? os.hostname());

@@ -269,6 +269,7 @@ async function runFixed(given: NodeServiceOptions & { proxy: HostPort }): Promis
     intervalMs: o.exchangeIntervalMs,
     staleMs: o.staleMs,
     log: o.onLog,
+    warn: (line) => o.onStatus?.(`warning: ${line}`),
   });
   const ex = exchange;
   const admin = await stopOnFailure(

@@ -1,3 +1,4 @@
+import { isP2prcError } from '../errors.js';
 import { IpTableExchange } from './exchange.js';
 import type { IpTableEntry } from './iptable.js';
 import type { PeerEntry } from './validate.js';
@@ -21,6 +22,8 @@ export interface DiscoveryOptions {
   intervalMs?: number;
   staleMs?: number;
   log?: (line: string) => void;
+  /** A corrupt ip_table.json: its E_CONFIG line, once per change (the node keeps running on what it knows). */
+  warn?: (line: string) => void;
 }
 
 const MAX_PROXIES_PER_ROUND = 64;
@@ -92,11 +95,24 @@ async function writeTableFile(configDir: string, exchange: IpTableExchange, poll
  * polled each round.
  */
 export function startDiscovery(o: DiscoveryOptions): IpTableExchange & { recorded(): Promise<void> } {
+  // Said once per change: every round reads and writes the file, and a corrupt one is left as it is.
+  let said: string | undefined;
+  const watched = <T>(work: Promise<T>): Promise<T> =>
+    work.then(
+      (v) => ((said = undefined), v),
+      (err: unknown) => {
+        if (isP2prcError(err) && err.code === 'E_CONFIG' && `E_CONFIG: ${err.message}` !== said) {
+          said = `E_CONFIG: ${err.message}`;
+          (o.warn ?? o.log)?.(said);
+        }
+        throw err;
+      },
+    );
   const exchange: IpTableExchange = new IpTableExchange({
     self: o.self,
     bootstrap: o.bootstrap,
-    extraTargets: () => tableFileTargets(o.configDir),
-    persist: (targets) => writeTableFile(o.configDir, exchange, targets),
+    extraTargets: () => watched(tableFileTargets(o.configDir)),
+    persist: (targets) => watched(writeTableFile(o.configDir, exchange, targets)),
     ...(o.intervalMs ? { intervalMs: o.intervalMs } : {}),
     ...(o.staleMs ? { staleMs: o.staleMs } : {}),
   });

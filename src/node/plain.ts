@@ -14,6 +14,8 @@ export interface PlainNodeOptions {
   /** Host and user name in /ip_table and /server_info (off: empty strings). */
   shareIdentity?: boolean;
   log?: (line: string) => void;
+  /** A corrupt ip_table.json, once per change. */
+  warn?: (line: string) => void;
 }
 
 export interface PlainNode {
@@ -42,6 +44,7 @@ export async function runPlainNode(o: PlainNodeOptions): Promise<PlainNode> {
     intervalMs: o.exchangeIntervalMs,
     staleMs: o.staleMs,
     log: o.log,
+    ...(o.warn ? { warn: o.warn } : {}),
   });
   const ex = exchange;
   return {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { P2prcError } from '../errors.js';
 import { makeUser, parseUsers, type UserRecord } from './accounts.js';
 import { withFileLock, writeFileAtomic } from '../store/atomic.js';
+import { repairFile } from '../store/json-file.js';
 
 async function readUsersText(file: string): Promise<string> {
   try {
@@ -17,6 +18,11 @@ async function readUsersText(file: string): Promise<string> {
 /** Reads and validates a users file (as made by `addUser`) for `HostServiceOptions.users`; E_CONFIG names the file. */
 export async function loadUsers(file: string): Promise<UserRecord[]> {
   return parseUsers(await readUsersText(file), file);
+}
+
+/** `--repair` on a host: a users file loadUsers refuses is moved aside (`<file>.corrupt-<time>`); where it went. */
+export async function repairUsers(file: string): Promise<string | undefined> {
+  return repairFile(file, () => loadUsers(file));
 }
 
 /**

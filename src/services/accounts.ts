@@ -85,13 +85,21 @@ export function parseUsers(text: string, file: string): UserRecord[] {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new P2prcError('E_CONFIG', `${file} is not valid JSON: ${(err as Error).message}`, {
-      details: { path: file },
-    });
+    throw new P2prcError(
+      'E_CONFIG',
+      `${file} is not valid JSON: ${(err as Error).message}; it was left untouched — fix it or move it aside with --repair`,
+      {
+        details: { path: file },
+      },
+    );
   }
   const users = (data as { users?: unknown }).users;
   if (!Array.isArray(users))
-    throw new P2prcError('E_CONFIG', `${file} must hold {"users": [...]}`, { details: { path: file } });
+    throw new P2prcError(
+      'E_CONFIG',
+      `${file} must hold {"users": [...]}; it was left untouched — fix it or move it aside with --repair`,
+      { details: { path: file } },
+    );
   return users.map((u, i) => {
     const r = (u ?? {}) as Partial<UserRecord> & { hash?: unknown };
     // The old format stored scrypt(password): a stolen file logged in. It cannot be converted without the password.

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { debugFailure } from '../log/debug.js';
+import { P2prcError } from '../errors.js';
 import { isProcessAlive, withFileLock, writeFileAtomic } from './atomic.js';
-import { readTextFile } from './json-file.js';
+import { REPAIR_HINT, readJsonFile } from './json-file.js';
 
 export const CLIENTS_FILE = 'client_ids.json';
 
@@ -21,7 +21,7 @@ interface Entry {
 export async function claimClientId(configDir: string, name: string): Promise<string> {
   const file = path.join(configDir, CLIENTS_FILE);
   return withFileLock(file, async () => {
-    const all = await readEntries(file);
+    const all = await readClientIds(file);
     const mine = all[name];
     if (mine && mine.pid !== process.pid && isProcessAlive(mine.pid)) return randomBytes(12).toString('hex');
     const id = mine?.id ?? randomBytes(12).toString('hex');
@@ -30,20 +30,20 @@ export async function claimClientId(configDir: string, name: string): Promise<st
   });
 }
 
-async function readEntries(file: string): Promise<Record<string, Entry>> {
-  const text = await readTextFile(file);
-  if (text === undefined) return {};
-  try {
-    const parsed = JSON.parse(text) as unknown;
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
-      const ok = Object.entries(parsed).filter(
-        ([, v]) => typeof (v as Entry)?.id === 'string' && Number.isInteger((v as Entry)?.pid),
-      );
-      return Object.fromEntries(ok) as Record<string, Entry>;
-    }
-  } catch (err) {
-    // A damaged identity file costs only the ports held for the old identity: start over rather than refuse to run.
-    debugFailure(`${file} is not JSON; client identities start over`, err, 'E_CONFIG');
-  }
-  return {};
+/** client_ids.json's entries; a file that is not JSON, or not {name: {id, pid}}, is E_CONFIG naming it, left as it is. */
+export async function readClientIds(file: string): Promise<Record<string, Entry>> {
+  const parsed = await readJsonFile(file);
+  if (parsed === undefined) return {};
+  const fine =
+    parsed !== null &&
+    typeof parsed === 'object' &&
+    !Array.isArray(parsed) &&
+    Object.values(parsed).every((v) => typeof (v as Entry)?.id === 'string' && Number.isInteger((v as Entry)?.pid));
+  if (!fine)
+    throw new P2prcError(
+      'E_CONFIG',
+      `${file} does not hold client identities ({"<name>": {"id": ..., "pid": ...}}); it was left untouched — ${REPAIR_HINT}`,
+      { details: { path: file } },
+    );
+  return parsed as Record<string, Entry>;
 }

@@ -1,6 +1,10 @@
-import { open } from 'node:fs/promises';
+import { lstat, open, rename } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { P2prcError } from '../errors.js';
+import { withFileLock } from './atomic.js';
+
+/** What every corrupt-file error ends with unless the caller knows better. */
+export const REPAIR_HINT = 'fix it or move it aside with --repair';
 
 export interface ReadOptions {
   /** O_NOFOLLOW: a symlink in place of the file is refused (E_CONFIG), never read through. For secrets. */
@@ -34,15 +38,53 @@ export async function readTextFile(file: string, o: ReadOptions = {}): Promise<s
 export async function readJsonFile(file: string, o: ReadOptions & { fix?: string } = {}): Promise<unknown> {
   const text = await readTextFile(file, o);
   if (text === undefined) return undefined;
+  const fix = o.fix ?? REPAIR_HINT;
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
     // JSON.parse quotes the text it choked on, newlines included: one line per error.
     const why = (err as Error).message.replace(/\r?\n/g, '\\n');
-    throw new P2prcError(
-      'E_CONFIG',
-      `${file} is not valid JSON (${why}); it was left untouched${o.fix ? ` — ${o.fix}` : ''}`,
-      { cause: err, details: { path: file } },
-    );
+    throw new P2prcError('E_CONFIG', `${file} is not valid JSON (${why}); it was left untouched — ${fix}`, {
+      cause: err,
+      details: { path: file },
+    });
   }
+}
+
+/** True when `err` is the E_CONFIG that names `file` (corrupt, unreadable), as every reader here throws. */
+function namesFile(err: unknown, file: string): boolean {
+  return err instanceof P2prcError && err.code === 'E_CONFIG' && err.details.path === file;
+}
+
+/**
+ * `--repair`, one rule for every file p2prc reads: when `check` (the file's own reader) refuses the
+ * existing `file` with E_CONFIG naming it, the file is moved aside, never deleted, as
+ * `<file>.corrupt-<time>`, so the next run starts fresh. Under the file's lock, checked again
+ * there, so a writer that just fixed it is not undone. Returns where it went; undefined when the file
+ * is missing or valid (then nothing is locked or written: it works in a read-only directory too).
+ */
+export async function repairFile(file: string, check: () => Promise<unknown>): Promise<string | undefined> {
+  const corrupt = async () => {
+    if (
+      !(await lstat(file).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return false;
+    try {
+      await check();
+      return false;
+    } catch (err) {
+      if (!namesFile(err, file)) throw err;
+      return true;
+    }
+  };
+  if (!(await corrupt())) return undefined;
+  return withFileLock(file, async () => {
+    if (!(await corrupt())) return undefined;
+    const aside = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    await rename(file, aside);
+    return aside;
+  });
 }

@@ -1,9 +1,8 @@
-import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { P2prcError, toP2prcError } from '../errors.js';
 import { withFileLock, writeFileAtomic } from './atomic.js';
 import { ensureConfigDir } from './config-dir.js';
-import { readJsonFile } from './json-file.js';
+import { readJsonFile, repairFile } from './json-file.js';
 import { mergeOperatorServer, mergePeerServer } from './peer-records.js';
 import {
   RECORDS_VERSION,
@@ -49,17 +48,6 @@ async function load<W extends Which>(file: string, which: W): Promise<RecordFile
     );
   }
   return parsed as RecordFiles[W];
-}
-
-/** True when the file is missing or valid; false when it is corrupt (E_CONFIG); other errors are thrown. */
-async function isValid(file: string, which: Which): Promise<boolean> {
-  try {
-    await load(file, which);
-    return true;
-  } catch (err) {
-    if (!(err instanceof P2prcError) || err.code !== 'E_CONFIG') throw err;
-    return false;
-  }
 }
 
 /** The warning line for a record write that failed while the process carries on: what, file, code, reason. */
@@ -183,13 +171,6 @@ export class RecordStore {
   /** Moves a corrupt file aside (never deletes it) so a fresh one can start; returns the new path. */
   async repair(which: Which): Promise<string | undefined> {
     const file = which === 'servers' ? this.serversPath : this.mappingsPath;
-    // A valid file needs no lock and no write: checking it works in a read-only directory too.
-    if (await isValid(file, which)) return undefined;
-    return withFileLock(file, async () => {
-      if (await isValid(file, which)) return undefined;
-      const aside = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-      await rename(file, aside);
-      return aside;
-    });
+    return repairFile(file, () => load(file, which));
   }
 }
