@@ -1,5 +1,6 @@
+import { formatAddress } from '../protocol/address.js';
 import { P2prcError, toP2prcError } from '../errors.js';
-import { clientProof, hostProof, newNonce, proofsEqual, sessionKey } from '../protocol/auth.js';
+import { bindingDigest, clientProof, hostProof, newNonce, proofsEqual, sessionKey } from '../protocol/auth.js';
 import { clientUserProof } from '../services/accounts.js';
 import type net from 'node:net';
 import type { Message, Messages, ServiceInfo } from '../protocol/messages.js';
@@ -278,6 +279,11 @@ export async function openControlSession(
     const first = await channel.next(o.connectTimeoutMs);
     heard = true;
     const challenge = expect(first, 'Challenge');
+    if (binding && challenge.binding !== undefined && challenge.binding !== bindingDigest(binding))
+      throw new P2prcError(
+        'E_TLS',
+        `the host's TLS session is not this one: a TLS-terminating relay sits between you and ${formatAddress(o.host, o.port)} (someone may be intercepting the connection); no proof was sent`,
+      );
     const nonce = newNonce();
     const userAuth =
       o.user && challenge.userSalt

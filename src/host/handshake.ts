@@ -1,5 +1,13 @@
 import { P2prcError } from '../errors.js';
-import { clientProof, hostProof, newNonce, proofsEqual, dataProof, sessionKey } from '../protocol/auth.js';
+import {
+  bindingDigest,
+  clientProof,
+  hostProof,
+  newNonce,
+  proofsEqual,
+  dataProof,
+  sessionKey,
+} from '../protocol/auth.js';
 import { PROTOCOL_VERSION } from '../protocol/frame.js';
 import type { Messages } from '../protocol/messages.js';
 import { fakeSalt, verifyUserProof, type UserRecord } from '../services/accounts.js';
@@ -63,6 +71,7 @@ export async function authenticateControl(
     throw new P2prcError('E_VERSION', `client protocol version ${channel.peerVersion} is not supported`);
   }
   const hostNonce = newNonce();
+  const binding = channelBinding(channel.socket);
   const claimed = hello.user !== undefined && users ? users.list.find((u) => u.name === hello.user) : undefined;
   const userSalt =
     hello.user !== undefined && users ? (claimed?.salt ?? fakeSalt(users.secret, hello.user)) : undefined;
@@ -73,10 +82,10 @@ export async function authenticateControl(
     agent: 'p2prc',
     version: VERSION,
     ...(userSalt ? { userSalt } : {}),
+    ...(binding ? { binding: bindingDigest(binding) } : {}),
   });
   const reply = await channel.next(timeoutMs);
   if (reply.type !== 'Auth') throw new P2prcError('E_PROTOCOL', `expected Auth, got ${reply.type}`);
-  const binding = channelBinding(channel.socket);
   const expected = clientProof(token, hostNonce, reply.body.nonce, binding);
   if (!proofsEqual(expected, reply.body.mac)) {
     channel.send('Error', { code: 'E_AUTH', message: 'authentication failed: wrong token' });

@@ -39,6 +39,15 @@ export function hostProof(token: string, hostNonce: string, clientNonce: string,
     : hmacHex(token, HOST_LABEL, hostNonce, clientNonce);
 }
 
+/**
+ * What the host tells the client of its TLS session before any proof, so that a client whose session
+ * differs (a TLS-terminating relay between them) stops before it sends one, and says why. An unkeyed
+ * digest: an interceptor that rewrites it still fails the proofs, which cover the binding itself.
+ */
+export function bindingDigest(binding: string): string {
+  return createHmac('sha256', 'p2prc/v1/binding-digest').update(binding).digest('hex');
+}
+
 /** Key both sides derive after auth; data connections prove membership of the session with it. */
 export function sessionKey(token: string, hostNonce: string, clientNonce: string): Buffer {
   return Buffer.from(hmacHex(token, SESSION_LABEL, hostNonce, clientNonce), 'hex');

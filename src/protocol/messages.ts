@@ -41,7 +41,8 @@ export interface Messages {
     | { role: 'data'; sessionId: string; seq: number; mac: string; mux?: boolean }
     | { role: 'visit'; sessionId: string; seq: number; mac: string; serviceId: string };
   /** userSalt: present when the Hello named a user (the host's users file); fake but stable for unknown names. */
-  Challenge: { nonce: string; hostId: string; agent: string; userSalt?: string; version?: string };
+  /** binding: the digest of the host's TLS channel binding (protocol/auth.ts), on TLS connections. */
+  Challenge: { nonce: string; hostId: string; agent: string; userSalt?: string; version?: string; binding?: string };
   Auth: { nonce: string; mac: string; userMac?: string };
   /** stunPort: the host's STUN binding responder (UDP), absent when it runs none. */
   AuthOk: {
@@ -157,7 +158,14 @@ const SCHEMAS: {
   [K in Exclude<MsgTypeName, 'UdpData'>]: Record<string, FieldCheck> | Array<Record<string, FieldCheck>>;
 } = {
   Hello: [helloControl, helloData, helloVisit],
-  Challenge: { nonce: hex64, hostId: str, agent: str, userSalt: optional(hex64), version: optional(str) },
+  Challenge: {
+    nonce: hex64,
+    hostId: str,
+    agent: str,
+    userSalt: optional(hex64),
+    version: optional(str),
+    binding: optional(hex64),
+  },
   Auth: { nonce: hex64, mac: hex64, userMac: optional(hex64) },
   AuthOk: {
     sessionId: str,

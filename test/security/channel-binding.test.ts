@@ -34,7 +34,7 @@ async function tlsRelay(upstreamPort: number): Promise<{ port: number; fingerpri
 
 // A token-less relay must not carry a first (trust-on-first-use) connection and get its own certificate pinned.
 describe('channel binding of the native auth', () => {
-  it('a relaying TLS man-in-the-middle fails authentication; the direct connection works', async () => {
+  it('a relaying TLS man-in-the-middle is named as such and gets no proof; the direct connection works', async () => {
     const h = await host({ tls: true, token: 'bound-token' });
     const local = await echoServer();
     const mitm = await tlsRelay(h.port);
@@ -53,7 +53,9 @@ describe('channel binding of the native auth', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(P2prcError);
-    expect((err as P2prcError).code).toBe('E_AUTH');
+    // Told as what it is, before any proof left the client: not a wrong token.
+    expect((err as P2prcError).code).toBe('E_TLS');
+    expect((err as P2prcError).message).toMatch(/TLS-terminating relay .* intercepting .* no proof was sent/);
     // The relay really carried the handshake (this is not a connection failure) and nothing was pinned.
     expect(mitm.relayed()).toBeGreaterThan(0);
     expect(viaRelay.fingerprint).toBeUndefined();
