@@ -18,7 +18,7 @@ describe('frp v1 messages (byte layouts from the spec)', () => {
       body,
     ]);
     expect(new FrpMessageDecoder().push(frame)).toEqual([
-      { type: FrpMsg.LoginResp, body: { version: '0.31.2', run_id: 'abc', error: '' } },
+      { type: FrpMsg.LoginResp, body: { version: '0.31.2', run_id: 'abc', error: '' }, size: frame.length },
     ]);
   });
 

@@ -6,6 +6,7 @@ import { frpKey } from '../../src/frp-wire/codec/crypto.js';
 import { DEFAULT_PAIRING_LIMITS } from '../../src/transport/pairing-pool.js';
 import type { FrpTunnel } from '../../src/frp-wire/server/ports.js';
 import { useWorkspace } from '../helpers/workspace.js';
+import { StreamStarts } from '../../src/frp-wire/server/stream-starts.js';
 
 const { defer } = useWorkspace();
 
@@ -28,6 +29,7 @@ async function silentControl(heartbeatTimeoutMs: number) {
   let closed = false;
   const ctx = {
     key: frpKey('token'),
+    starts: new StreamStarts(),
     heartbeatTimeoutMs,
     pairing: DEFAULT_PAIRING_LIMITS,
     log: (_level: string, message: string) => logs.push(message),

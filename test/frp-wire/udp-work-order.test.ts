@@ -7,6 +7,7 @@ import { FrpControl, type FrpControlContext } from '../../src/frp-wire/server/co
 import type { FrpUdpTunnel } from '../../src/frp-wire/server/ports.js';
 import { duplexPair } from '../../src/transport/pair.js';
 import { DEFAULT_PAIRING_LIMITS } from '../../src/transport/pairing-pool.js';
+import { StreamStarts } from '../../src/frp-wire/server/stream-starts.js';
 
 /** The frpc side of a control stream: decrypted messages as they come, and a way to send. */
 function frpcSide(
@@ -58,6 +59,7 @@ describe('frp udp proxies and work connections (frpc 0.31.2 ordering)', () => {
     const ctx = {
       key,
       log: () => undefined,
+      starts: new StreamStarts(),
       heartbeatTimeoutMs: 60_000,
       pairing: DEFAULT_PAIRING_LIMITS,
       vhost: undefined,

@@ -28,6 +28,8 @@ const KNOWN = new Set<number>(Object.values(FrpMsg));
 export interface FrpMessage {
   type: number;
   body: Record<string, unknown>;
+  /** Bytes it took on the wire (header and body), as decoded. */
+  size?: number;
 }
 
 export function encodeFrpMessage(type: number, body: object): Buffer {
@@ -66,7 +68,8 @@ export class FrpMessageDecoder {
       throw new P2prcError('E_PROTOCOL', 'frp: message body is not JSON', { cause: err });
     }
     this.buf = this.buf.subarray(9 + n);
-    return { type, body: typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {} };
+    const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+    return { type, body: fields, size: 9 + n };
   }
 
   push(chunk: Buffer): FrpMessage[] {

@@ -39,12 +39,12 @@ export const MAX_LOGINS_PER_KEY = 4;
  * Accepted login keys. With one token there is exactly one valid key per second, so two stock frpc
  * with the same token starting in the same second send byte-identical Logins (frp's own CI suite
  * does this), and frpc 0.31 exits when its first login fails. So a key is not strictly one-time:
- * - a key that asks for a run id (a reconnect, which replaces that live session) is used once;
+ * - a key that asks for a run id (a reconnect, taking that run id once its old control is gone) is used once;
  * - a key that asks for none opens a new session, never touching another, within
  *   DUPLICATE_LOGIN_WINDOW_S of its first use and at most MAX_LOGINS_PER_KEY times.
- * A later copy is a replay and is refused. What this leaves to an on-path attacker of a cleartext
- * frp connection (sniff a Login and reuse it within 2 s) is less than that position already gives:
- * frp's cleartext control stream has no integrity, so such an attacker can inject into it.
+ * A later copy is a replay and is refused. An on-path attacker of a cleartext frp connection can still
+ * copy a Login within 2 s and get a session of its own; it cannot act in it, since the control stream
+ * is encrypted with the token and a copy of another session's ciphertext is refused (StreamStarts).
  * The cache holds at most 2 × MAX_CLOCK_SKEW_S + 1 keys per token; pure (the clock is passed in).
  */
 export class LoginReplayCache {

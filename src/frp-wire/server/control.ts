@@ -6,12 +6,15 @@ import { CfbDecrypt, CfbEncrypt } from '../codec/crypto.js';
 import { FrpMessageDecoder, FrpMsg, encodeFrpMessage, type FrpMessage } from '../codec/messages.js';
 import { relayLayered } from './layers.js';
 import { openFrpProxy, type FrpProxy, type FrpProxyServices } from './proxies.js';
+import { ControlStreamTap, type StreamStarts } from './stream-starts.js';
 import { FrpUdpProxy } from './udp.js';
 import type { FrpTunnel } from './ports.js';
 
 /** What one frpc's control session needs from the server: keys, the proxies' services, limits, logging. */
 export interface FrpControlContext<T extends FrpTunnel> extends FrpProxyServices<T> {
   key: Buffer;
+  /** Where this key's control streams may not begin: each session's own fresh bytes, never another's copied. */
+  starts: StreamStarts;
   log: LogFn;
   /** Closes a control silent for this long; 0 for none (under tcp_mux, where yamux keepalives tell a dead peer). */
   heartbeatTimeoutMs: number;
@@ -49,25 +52,34 @@ export class FrpControl<T extends FrpTunnel> implements VisitorSink {
     this.pool = new PairingPool(ctx.pairing, { pair: (tunnel, visitor, work) => this.bind(tunnel, visitor, work) });
     this.enc = new CfbEncrypt(ctx.key);
     this.enc.pipe(conn);
+    const tap = new ControlStreamTap(ctx.starts);
     const dec = new CfbDecrypt(ctx.key);
     const decoder = new FrpMessageDecoder();
     dec.on('data', (chunk: Buffer) => {
       try {
-        for (const m of decoder.push(chunk)) this.onMessage(m);
+        for (const m of decoder.push(chunk)) {
+          tap.consumed(m.size ?? 0);
+          this.onMessage(m);
+        }
       } catch (err) {
-        const e = toP2prcError(err, 'E_PROTOCOL');
-        this.ctx.log('warn', `frp client ${runId}: ${e.code} ${e.message}; closing`);
-        this.close();
+        this.closeFor(err);
       }
     });
-    pipeline(conn, dec, () => this.close());
-    if (rest.length) dec.write(rest);
+    pipeline(conn, tap, dec, (err) => (err instanceof P2prcError ? this.closeFor(err) : this.close()));
+    if (rest.length) tap.write(rest);
     conn.once('close', () => this.close());
     if (ctx.heartbeatTimeoutMs > 0) {
       this.watchdog = setInterval(() => this.checkHeartbeat(), Math.min(ctx.heartbeatTimeoutMs, 10_000));
       this.watchdog.unref();
     }
     for (let i = 0; i < Math.min(Math.max(poolCount, 1), 5); i++) this.send(FrpMsg.ReqWorkConn, {});
+  }
+
+  private closeFor(err: unknown): void {
+    if (this.closed) return;
+    const e = toP2prcError(err, 'E_PROTOCOL');
+    this.ctx.log('warn', `frp client ${this.runId}: ${e.code} ${e.message}; closing`);
+    this.close();
   }
 
   private checkHeartbeat(): void {

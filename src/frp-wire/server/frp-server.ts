@@ -17,6 +17,7 @@ import { FrpControl } from './control.js';
 import { FrpGroups } from './groups.js';
 import type { FrpHttpsVhost, FrpPorts, FrpTunnel, FrpVhost } from './ports.js';
 import { SecretProxies } from './secrets.js';
+import { StreamStarts } from './stream-starts.js';
 
 export interface FrpWireServerOptions<T extends FrpTunnel> {
   token: string;
@@ -98,6 +99,9 @@ export class FrpWireServer<T extends FrpTunnel> {
   private readonly replays = new LoginReplayCache();
   private readonly key: Buffer;
   private readonly openKey = frpKey('');
+  /** Per key, the blocks a control stream may not begin with (see StreamStarts). */
+  private readonly starts = new StreamStarts();
+  private readonly openStarts = new StreamStarts();
   private readonly sockets = new Set<Duplex>();
   /** The ports of token-less clients are marked so, for the port owner to scope them. */
   private readonly openPorts: FrpPorts<T>;
@@ -265,9 +269,15 @@ export class FrpWireServer<T extends FrpTunnel> {
     const replayed =
       !error && !open && !this.replays.use(String(body.privilege_key), Number(body.timestamp), nowS, resumes);
     if (replayed) error = 'authorization failed';
+    // A login key proves nothing about which client sends it (a same-second twin, or a key held back
+    // on the way, is as good as its owner's), so it never replaces a live control: frpc asks for its
+    // run id only after losing its control, and retries until the host has seen that control go too.
+    const asked = String(body.run_id ?? '');
+    const live = this.logins.get(asked);
+    if (!error && !open && live) error = `client ${asked} is still logged in; retry once its old connection is closed`;
     if (!error && this.logins.size >= this.o.maxClients) error = 'host is full';
     if (error) {
-      const code = error === 'host is full' ? 'E_QUOTA' : 'E_AUTH';
+      const code = error === 'host is full' ? 'E_QUOTA' : live && !replayed ? 'E_CONFLICT' : 'E_AUTH';
       // The refusal event is the host's: it reports the error this throws, with the peer.
       if (!this.o.events)
         this.o.log(
@@ -281,13 +291,10 @@ export class FrpWireServer<T extends FrpTunnel> {
       );
       throw new P2prcError(code, `frp login: ${error}${replayed ? ' (a replayed login key)' : ''}`);
     }
-    // A reconnect with the token replaces the old control, as frps does. On the open port anyone logs
-    // in, and a run id is no secret, so there a live control is never replaced.
-    const asked = String(body.run_id ?? '');
-    const live = this.logins.get(asked);
-    const reuse = /^[0-9a-f]{1,64}$/.test(asked) && (!live || (!live.open && !open));
+    // A reconnect gets its run id back once its old control is gone; on the open port, where anyone
+    // logs in and a run id is no secret, a login naming a live one gets a fresh id instead.
+    const reuse = /^[0-9a-f]{1,64}$/.test(asked) && !live;
     const runId = reuse ? asked : randomBytes(8).toString('hex');
-    if (reuse) live?.control.close();
     conn.write(encodeFrpMessage(FrpMsg.LoginResp, { version: '0.31.2', run_id: runId, server_udp_port: 0, error: '' }));
     const control: FrpControl<T> = new FrpControl(
       runId,
@@ -296,6 +303,7 @@ export class FrpWireServer<T extends FrpTunnel> {
       rest,
       {
         key: open ? this.openKey : this.key,
+        starts: open ? this.openStarts : this.starts,
         ports: open ? this.openPorts : this.o.ports,
         groups: open ? this.openGroups : this.groups,
         secrets: this.secrets,
