@@ -26,24 +26,29 @@ export interface OfferedService {
 }
 
 /**
- * The secrets of services offered with tunnels: given, or kept in secrets.json (`serviceSecrets`) from
- * an earlier run, or generated now and kept there, so visitors' secret stays the same across restarts.
+ * The secrets of services offered with tunnels: given, or kept in secrets.json (`ownerSecrets`, per
+ * host as a `--service` owner keeps them) from an earlier run, or generated now and kept there, so
+ * visitors' secret stays the same across restarts.
  */
-export async function resolveServices(configDir: string, specs: NodeServiceSpec[]): Promise<OfferedService[]> {
+export async function resolveServices(
+  configDir: string,
+  hostKey: string,
+  specs: NodeServiceSpec[],
+): Promise<OfferedService[]> {
   const wanted = specs.filter((s) => s.secret === undefined).map((s) => s.id);
-  const kept = (await readSecrets(configDir)).serviceSecrets ?? {};
+  const kept = (await readSecrets(configDir)).ownerSecrets?.[hostKey] ?? {};
   const fresh = new Set<string>();
   // Generated under the lock: two clients starting at once agree on one secret per ID.
   const secrets = wanted.every((id) => kept[id] !== undefined)
     ? kept
     : await updateSecrets(configDir, (stored) => {
-        const map = { ...stored.serviceSecrets };
+        const map = { ...stored.ownerSecrets?.[hostKey] };
         for (const id of wanted) {
           if (map[id] !== undefined) continue;
           map[id] = generateSecret();
           fresh.add(id);
         }
-        stored.serviceSecrets = map;
+        stored.ownerSecrets = { ...stored.ownerSecrets, [hostKey]: map };
         return map;
       });
   return specs.map((s) => ({

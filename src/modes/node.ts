@@ -135,7 +135,7 @@ async function runFixed(given: NodeServiceOptions & { proxy: HostPort }): Promis
   const pins = (await readSecrets(o.configDir)).fingerprints ?? {};
   const { engine, tls, protocol } = await chooseEngine(o, o.fingerprint ?? pins[key]);
   checkServicesEngine(o.services, engine, protocol);
-  const offered = await resolveServices(o.configDir, o.services ?? []);
+  const offered = await resolveServices(o.configDir, key, o.services ?? []);
   let publisher: Publisher | undefined;
   const find = (name: string) => publisher?.published().find((t) => t.name === name);
   const node: NodeServer = new NodeServer(

@@ -14,9 +14,7 @@ export interface P2prcSecrets {
   fingerprints?: Record<string, string>;
   /** Host certificates the operator confirmed (--trust): configured tokens may go to them when learned from peers. */
   trustedFingerprints?: string[];
-  /** Service ID -> the secret generated for it once (a client config file's `type = "service"` tunnels). */
-  serviceSecrets?: Record<string, string>;
-  /** "host:port" -> service ID -> the secret this machine offers it with (`--service`), kept across restarts. */
+  /** "host:port" -> service ID -> the secret this machine offers it with (`--service`, a config file's services), kept across restarts. */
   ownerSecrets?: Record<string, Record<string, string>>;
 }
 
@@ -90,7 +88,6 @@ const RULES: Record<keyof P2prcConfig, Check> = {
   fingerprints: mapOf(text()),
   refusals: mapOf(text()),
   trustedFingerprints: listOf(text()),
-  serviceSecrets: mapOf(text(1)),
   ownerSecrets: mapOf(mapOf(text(1))),
   IPTable: text(),
   ServerPort: text(),
