@@ -14,6 +14,7 @@ import {
 } from '../store/index.js';
 import { hostTokenPath } from './host-engines.js';
 import { debugFailure } from '../log/debug.js';
+import { askLentPort, lendingNodes } from './lent-port.js';
 
 export interface Candidate {
   host: string;
@@ -23,6 +24,8 @@ export interface Candidate {
   token: string;
   latencyMs: number;
   reason: string;
+  /** A P2PRC node's lent frp port (`port`), published through token-less with the frp-wire client. */
+  lent?: true;
 }
 
 const REFUSAL_MEMORY_MS = 10 * 60_000;
@@ -166,5 +169,42 @@ export async function rankHosts(
     });
   }
   ranked.sort((a, b) => a.score - b.score);
+  if (ranked.length === 0) ranked.push(...(await lentPorts(configDir, exclude, refusals, skipped)));
   return { ranked, skipped };
+}
+
+/**
+ * The last resort: P2PRC (Go) nodes of the IP table that lend a token-less frp port (`NAT: false`,
+ * `GET /FRPPort`), as a Go node escapes NAT. Nothing derived from a token goes to them.
+ */
+async function lentPorts(
+  configDir: string,
+  exclude: string[],
+  refusals: Record<string, string>,
+  skipped: string[],
+): Promise<Array<Candidate & { score: number }>> {
+  const asked = await Promise.all(
+    (await lendingNodes(configDir)).map(async (n) => ({ n, port: await askLentPort(n) })),
+  );
+  return asked.flatMap(({ n, port }) => {
+    const node = formatAddress(n.host, n.port);
+    if (port === undefined) return (void skipped.push(`${node}: NAT false, but lends no frp port`), []);
+    const k = formatAddress(n.host, port);
+    const refused = refusals[k];
+    if (exclude.includes(k) || (refused && Date.now() - Date.parse(refused) < REFUSAL_MEMORY_MS)) return [];
+    const reason = `P2PRC node ${node} lends frp port ${port}; no host we hold a token for is usable, so publishing there without a token`;
+    return [
+      {
+        host: n.host,
+        port,
+        tls: false,
+        fingerprint: undefined,
+        token: '',
+        latencyMs: 0,
+        reason,
+        score: 0,
+        lent: true as const,
+      },
+    ];
+  });
 }

@@ -11,7 +11,8 @@ export interface FailoverOptions {
   configDir: string;
   /** Ranked usable hosts, best first, leaving out `exclude` ("host:port"). */
   rank: (exclude: string[]) => Promise<{ ranked: Candidate[]; skipped: string[] }>;
-  make: (c: Candidate) => NativePublisher;
+  /** A native publisher, or (for a node's lent frp port) an frp-wire one. */
+  make: (c: Candidate) => Publisher;
   /** How long the current host may be lost before moving to the next best one. */
   failoverMs: number;
   /** At start, while no known host is usable: wait (with backoff) and rank again, instead of failing. */
@@ -25,10 +26,10 @@ const REFUSALS = new Set(['E_AUTH', 'E_QUOTA', 'E_PORT_DENIED', 'E_PORT_TAKEN', 
  * than the grace period, republishes through the next best one and reports the new addresses.
  */
 export class FailoverPublisher extends EventEmitter<PublisherEvents> implements Publisher {
-  private current: { pub: NativePublisher; candidate: Candidate } | undefined;
+  private current: { pub: Publisher; candidate: Candidate } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  private starting: NativePublisher | undefined;
+  private starting: Publisher | undefined;
   private readonly stop = new AbortController();
 
   constructor(private readonly o: FailoverOptions) {
@@ -44,11 +45,11 @@ export class FailoverPublisher extends EventEmitter<PublisherEvents> implements 
   }
 
   traffic(): TunnelTraffic[] {
-    return this.current?.pub.traffic() ?? [];
+    return this.current?.pub.traffic?.() ?? [];
   }
 
   connection(): { sessionId: string; since: Date; poolIdle: number } | undefined {
-    return this.current?.pub.connection();
+    return this.current?.pub.connection?.();
   }
 
   published(): PublishedTunnel[] {
@@ -100,17 +101,21 @@ export class FailoverPublisher extends EventEmitter<PublisherEvents> implements 
     );
   }
 
-  private watch(pub: NativePublisher, name: string): void {
+  private watch(pub: Publisher, name: string): void {
     pub.on('status', (line) => this.emit('status', line));
     pub.on('published', (list) => this.emit('published', list));
     pub.on('reconnecting', (since) => this.emit('reconnecting', since));
+    const lost = () => (this.timer ??= setTimeout(() => void this.failover(name), this.o.failoverMs));
+    const back = () => (clearTimeout(this.timer), (this.timer = undefined));
+    if (!(pub instanceof NativePublisher)) {
+      // The frp-wire client says `reconnecting` once per outage and `published` once reconnected.
+      pub.on('reconnecting', lost);
+      pub.on('published', back);
+      return;
+    }
     pub.client.on('status', (s) => {
-      if (s.state === 'reconnecting' && !this.timer) {
-        this.timer = setTimeout(() => void this.failover(name), this.o.failoverMs);
-      } else if (s.state === 'connected') {
-        clearTimeout(this.timer);
-        this.timer = undefined;
-      }
+      if (s.state === 'reconnecting') lost();
+      else if (s.state === 'connected') back();
     });
   }
 

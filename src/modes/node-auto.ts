@@ -7,6 +7,9 @@ import type { IpTableExchange } from '../node/exchange.js';
 import { RecordStore, claimClientId } from '../store/index.js';
 import { VERSION } from '../version.js';
 import { NativePublisher } from './publishers.js';
+import { FrpWirePublisher } from '../frp-wire/client/publisher.js';
+import { isLocalAddress } from './node.js';
+import { P2prcError } from '../errors.js';
 import { FailoverPublisher } from './failover.js';
 import { rankHosts } from './choose-host.js';
 import { startDiscovery } from '../node/discovery.js';
@@ -68,18 +71,37 @@ export async function runAuto(o: NodeServiceOptions): Promise<NodeService> {
     },
     waitForHosts: !!o.bootstrap?.length && !o.exitOnLoginFailure,
     make: (c) =>
-      new NativePublisher({
-        host: c.host,
-        port: c.port,
-        token: c.token,
-        tls: c.tls,
-        fingerprint: c.fingerprint,
-        tunnels,
-        clientId,
-        ...(o.name ? { name: o.name } : {}),
-        ...(o.heartbeatMs ? { heartbeatMs: o.heartbeatMs } : {}),
-        exitOnLoginFailure: true,
-      }),
+      c.lent
+        ? new FrpWirePublisher({
+            host: c.host,
+            port: c.port,
+            token: '',
+            tcpMux: true,
+            tls: false,
+            hostIsLocal: isLocalAddress(c.host),
+            tunnels: tunnels.map((t) => {
+              if (t.protocol === 'http' || t.protocol === 'https')
+                throw new P2prcError('E_NOT_AVAILABLE', `--expose ${t.protocol}:... needs a p2prc host`);
+              return {
+                ...t,
+                protocol: t.protocol ?? 'tcp',
+                remotePort: t.remotePort ?? 'any',
+                localPort: t.localPort!,
+              };
+            }),
+          })
+        : new NativePublisher({
+            host: c.host,
+            port: c.port,
+            token: c.token,
+            tls: c.tls,
+            fingerprint: c.fingerprint,
+            tunnels,
+            clientId,
+            ...(o.name ? { name: o.name } : {}),
+            ...(o.heartbeatMs ? { heartbeatMs: o.heartbeatMs } : {}),
+            exitOnLoginFailure: true,
+          }),
   });
   const pub = publisher;
   const published = await startPublisher(pub, o, async () => (await ex.stop(), await node.close()));

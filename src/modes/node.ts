@@ -4,7 +4,6 @@ import { P2prcError, isP2prcError } from '../errors.js';
 import { formatAddress } from '../protocol/address.js';
 import type { TunnelSpec } from '../client/options.js';
 import { NodeServer } from '../node/node-server.js';
-import { requestCapped } from '../node/http-request.js';
 import { selfEntry } from '../node/iptable.js';
 import { NodeUdpServer } from '../node/udp-server.js';
 import { RecordStore, claimClientId, readSecrets } from '../store/index.js';
@@ -16,6 +15,7 @@ import { normalizeFingerprint, parseFingerprint, storedPin } from '../transport/
 import type { HostPort } from '../protocol/parse-address.js';
 import { NativePublisher, detectEngine, type Publisher } from './publishers.js';
 import { runAuto } from './node-auto.js';
+import { askLentPort } from './lent-port.js';
 import { startClientAdmin } from '../admin/attach.js';
 import { checkLocalPorts, explainPinMismatch, rememberHost } from './trust.js';
 import {
@@ -72,18 +72,6 @@ async function tokenOrLentPort(
     if (lentPort === undefined) throw err;
     o.onStatus?.(`${key} is a P2PRC node lending frp port ${lentPort}: publishing there without a token`);
     return { token: '', lentPort };
-  }
-}
-
-/** GET /FRPPort on a node server: the port it lends, or undefined for any other answer. */
-async function askLentPort(node: HostPort): Promise<number | undefined> {
-  try {
-    const r = await requestCapped(`http://${formatAddress(node.host, node.port)}/FRPPort`, {}, 5_000, 64);
-    const body = r.body.trim();
-    const port = Number(body);
-    return r.status === 200 && /^\d{1,5}$/.test(body) && port >= 1 && port <= 65535 ? port : undefined;
-  } catch {
-    return undefined; // not a node server that lends ports
   }
 }
 
