@@ -128,7 +128,9 @@ describe('frp control streams: a twin session cannot act on another session’s 
     expect(await b.next(FrpMsg.NewProxyResp)).toMatchObject({ body: { proxy_name: 'b', error: '' } });
   });
 
-  it('a login with an unseen key never replaces a live control of its run id; once that is gone it resumes', async () => {
+  // From another address the same login is refused until the old control is gone ("still logged in");
+  // loopback offers one address only, so that branch is left to the code and its comment.
+  it("a reconnect naming a live run id from that control's own address replaces it at once, as with frps", async () => {
     const h = await host({ token: TOKEN });
     const ts = Math.floor(Date.now() / 1000);
     const victim = await session(h.port, ts);
@@ -137,21 +139,9 @@ describe('frp control streams: a twin session cannot act on another session’s 
     victim.conn.write(victimStream(newProxy('web')));
     await victim.next(FrpMsg.NewProxyResp);
 
-    // A key the host has not seen (held back on the way, say) asking for the live run id.
-    const attacker = await session(h.port, ts - 1, runId);
-    expect(attacker.resp).toMatchObject({ run_id: '', error: expect.stringMatching(/still logged in/) });
-    victim.conn.write(victimStream(pingOf(11)));
-    expect(await victim.next(FrpMsg.Pong)).toMatchObject({ type: FrpMsg.Pong });
-
-    victim.conn.destroy();
-    await victim.closed;
-    // The host notices the close; the client's next login gets its run id back.
-    for (let t = ts - 2; ; t--) {
-      const again = await session(h.port, t, runId);
-      if (again.resp.error === '') return void expect(again.resp.run_id).toBe(runId);
-      expect(again.resp.error).toMatch(/still logged in/);
-      await again.closed;
-    }
+    const again = await session(h.port, ts - 1, runId);
+    expect(again.resp).toMatchObject({ run_id: runId, error: '' });
+    await victim.closed; // the old control was closed by the host
   });
 });
 

@@ -270,11 +270,14 @@ export class FrpWireServer<T extends FrpTunnel> {
       !error && !open && !this.replays.use(String(body.privilege_key), Number(body.timestamp), nowS, resumes);
     if (replayed) error = 'authorization failed';
     // A login key proves nothing about which client sends it (a same-second twin, or a key held back
-    // on the way, is as good as its owner's), so it never replaces a live control: frpc asks for its
-    // run id only after losing its control, and retries until the host has seen that control go too.
+    // on the way, is as good as its owner's), so it replaces a live control only from that control's
+    // own address, as frpc's reconnect after a dropped connection comes (at once, as with frps). From
+    // elsewhere it is refused, and frpc retries until the host has seen the old control go.
     const asked = String(body.run_id ?? '');
     const live = this.logins.get(asked);
-    if (!error && !open && live) error = `client ${asked} is still logged in; retry once its old connection is closed`;
+    const replaces = live !== undefined && !live.open && !open && live.origin.address === origin.address;
+    if (!error && !open && live && !replaces)
+      error = `client ${asked} is still logged in; retry once its old connection is closed`;
     if (!error && this.logins.size >= this.o.maxClients) error = 'host is full';
     if (error) {
       const code = error === 'host is full' ? 'E_QUOTA' : live && !replayed ? 'E_CONFLICT' : 'E_AUTH';
@@ -291,10 +294,11 @@ export class FrpWireServer<T extends FrpTunnel> {
       );
       throw new P2prcError(code, `frp login: ${error}${replayed ? ' (a replayed login key)' : ''}`);
     }
-    // A reconnect gets its run id back once its old control is gone; on the open port, where anyone
-    // logs in and a run id is no secret, a login naming a live one gets a fresh id instead.
-    const reuse = /^[0-9a-f]{1,64}$/.test(asked) && !live;
+    // A reconnect gets its run id back (its old control replaced, or gone); on the open port, where
+    // anyone logs in and a run id is no secret, a login naming a live one gets a fresh id instead.
+    const reuse = /^[0-9a-f]{1,64}$/.test(asked) && (!live || replaces);
     const runId = reuse ? asked : randomBytes(8).toString('hex');
+    if (replaces) live.control.close();
     conn.write(encodeFrpMessage(FrpMsg.LoginResp, { version: '0.31.2', run_id: runId, server_udp_port: 0, error: '' }));
     const control: FrpControl<T> = new FrpControl(
       runId,
