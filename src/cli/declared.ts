@@ -6,6 +6,7 @@ export interface DeclaredOption {
   aliases: string[];
   boolean: boolean;
   array: boolean;
+  number?: boolean;
 }
 
 /**
@@ -27,6 +28,7 @@ export function recordOptions(parser: Argv): DeclaredOption[] {
         aliases: [opt?.alias ?? []].flat(),
         boolean: opt?.type === 'boolean' || opt?.boolean === true,
         array: opt?.type === 'array' || opt?.array === true,
+        number: opt?.type === 'number' || opt?.number === true,
       });
     return option(key, opt);
   };
