@@ -141,8 +141,10 @@ describe('-s --connect-reverse-proxy', () => {
       ['--expose', '3000:x'],
       ['--stale-after', '0'],
     ]) {
-      const { args } = await parsed(['-s', '--connect-reverse-proxy', '127.0.0.1:7000', '--config-dir', dir, ...bad]);
-      expect(await code(() => nodeServiceOptions(lib, args, quiet)), bad.join(' ')).toBe('E_USAGE');
+      // Refused where it is first seen: a number as typed while parsing, the rest by the options.
+      const argv = ['-s', '--connect-reverse-proxy', '127.0.0.1:7000', '--config-dir', dir, ...bad];
+      const check = async () => nodeServiceOptions(lib, (await parsed(argv)).args, quiet);
+      expect(await code(check), bad.join(' ')).toBe('E_USAGE');
     }
     expect(await code(parsed(['-s', '--connect-reverse-proxy', '127.0.0.1', '--no-such-flag']))).toBe('E_USAGE');
     expect(await code(parsed(['-s', '--connect-reverse-proxy', '127.0.0.1', '--engine', 'warp']))).toBe('E_USAGE');
