@@ -90,7 +90,8 @@ describe.skipIf(!!skipReason)(
       expect(table.ip_address[0]).toMatchObject({
         IPV4: bed.hostIp,
         ServerPort: String(pub.port),
-        NAT: false,
+        // An escaped node lends no frp port: NAT true keeps P2PRC's MapPort from asking it.
+        NAT: true,
         EscapeImplementation: 'P2PRC',
       });
     });
