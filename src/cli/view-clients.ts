@@ -51,18 +51,22 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     return 0;
   }
   if (view.source === 'records') {
-    out.err(`live view unavailable: ${view.reason}; showing the records`);
-    if (view.hosts.length === 0) out.out(`No host running with ${configDir}.`);
+    // Without a host's admin API nothing tells who is connected now: say so, and what the records do show.
+    out.err(
+      `live view unavailable: ${view.reason}. Connected clients are shown only by a host started with --admin-port; below is what the records in ${configDir} hold.`,
+    );
+    if (view.hosts.length === 0)
+      out.out(`No host started from ${configDir} is running (its records list none); clients are not recorded here.`);
     else
       out.out(
         formatTable(
-          ['host', 'engine', 'tls', 'pid', 'since'],
+          ['host', 'engine', 'tls', 'pid', 'last recorded'],
           view.hosts.map((h) => [
             lib.formatAddress(h.address, h.controlPort),
             h.engine,
             h.tls ? 'on' : 'off',
             String(h.pid),
-            ago(h.firstSeen),
+            ago(h.lastSeen),
           ]),
         ),
       );

@@ -127,3 +127,15 @@ describe('--view-rpm', () => {
     expect(empty.stdout).toContain(`${path.join(dir, 'reverse_proxy_mapping.json')} is empty`);
   });
 });
+
+describe('--view-clients without an admin API', () => {
+  it('says plainly that connected clients cannot be seen, and what the records show', async () => {
+    const dir = tempDir('clients');
+    const r = await runCli(['--view-clients', '--config-dir', dir]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/Connected clients are shown only by a host started with --admin-port/);
+    expect(r.stdout).toMatch(
+      /No host started from .* is running \(its records list none\); clients are not recorded here\./,
+    );
+  });
+});
