@@ -1,9 +1,8 @@
 /**
  * The shape of config.json and secrets.json, checked on every read and every write (config.json
- * through conf's `deserialize` and `serialize`). A hand-written check rather than conf's JSON Schema:
- * ajv compiles a schema into code when the file is opened, which was about 0.9 MB of an idle client's
- * memory (docs/benchmarks.md, session 7). Keys it does not know are left alone, as the schema left
- * them: P2PRC's Go writes its own keys into the same config.json.
+ * through conf's `deserialize` and `serialize`). A hand-written check rather than conf's JSON Schema,
+ * which ajv would compile into code each time the file is opened. Keys it does not know are left
+ * alone: P2PRC's Go writes its own keys into the same config.json.
  */
 
 /** What secrets.json holds (src/store/secrets.ts): tokens, and the pins and confirmations that decide where they go. */
