@@ -6,7 +6,7 @@ import { reportError, stdio } from './output.js';
 import { unknownFlags, unknownFlagsMessage } from './suggest.js';
 import { GIVEN, givenOptions, rejectRepeatedFlags } from './repeats.js';
 import { declaredFlags, recordOptions } from './declared.js';
-import { rejectBadNumbers } from './numbers.js';
+import { rejectBadNumbers, rejectEmptyToken } from './numbers.js';
 import * as hostCmd from './host.js';
 import * as connectCmd from './connect.js';
 import * as viewRps from './view-rps.js';
@@ -170,7 +170,10 @@ export async function parseArgs(command: Command, argv: string[]): Promise<Recor
   parser.showHelpOnFail(false);
   rejectRepeatedFlags(argv, declared);
   const args = (await parser.parseAsync()) as Record<string, unknown>;
-  if (!args.help) rejectBadNumbers(args, argv, declared);
+  if (!args.help) {
+    rejectBadNumbers(args, argv, declared);
+    rejectEmptyToken(args);
+  }
   // Which options the user typed, for a config file that yields to flags but not to defaults.
   Object.defineProperty(args, GIVEN, { value: givenOptions(argv, declared), enumerable: false });
   if (args.help) process.stdout.write(`\n${renderExamples(examples, width)}`);

@@ -18,6 +18,15 @@ export function rejectBadNumbers(args: Record<string, unknown>, argv: string[], 
   }
 }
 
+/**
+ * An empty --token is a mistake (an unset shell variable, say), never a wish to fall back to the
+ * stored token or to log in token-less: E_USAGE.
+ */
+export function rejectEmptyToken(args: Record<string, unknown>): void {
+  if (args.token === '')
+    throw new P2prcError('E_USAGE', "--token is empty: give the host's token, or leave --token out");
+}
+
 /** The text given for an option on the command line, if it was given there. */
 function typed(argv: string[], o: DeclaredOption): string | undefined {
   const names = [o.key, ...o.aliases].map((n) => (n.length === 1 ? `-${n}` : `--${n}`));

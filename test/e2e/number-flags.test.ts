@@ -23,3 +23,20 @@ describe('numeric flags', () => {
     });
   }
 });
+
+describe('an empty --token', () => {
+  it('is E_USAGE, not a fall back to the stored token', async () => {
+    const r = await runCli([
+      '-s',
+      '--connect-reverse-proxy',
+      '127.0.0.1:1',
+      '--token',
+      '',
+      '--exit-on-login-failure',
+      '--config-dir',
+      tempDir('empty-token'),
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--token is empty/);
+  });
+});
