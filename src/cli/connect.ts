@@ -369,6 +369,9 @@ export function serviceLines(
 }
 
 async function runService(lib: Library, args: Record<string, unknown>, out: Output, verbose: boolean): Promise<number> {
+  // Listening from the start: a signal during startup (when conf's exit hook may already be loaded,
+  // which re-raises it and would find no listener of ours) still ends in a clean stop.
+  const signalled = untilSignal();
   const log = makeLogger(lib, args, verbose);
   const options = serviceOwnerOptions(lib, args, out, log);
   const owner = await lib.runServiceOwner(options).catch((err: unknown) => {
@@ -382,7 +385,7 @@ async function runService(lib: Library, args: Record<string, unknown>, out: Outp
     args.json as boolean,
   ))
     out.out(line);
-  const signal = await untilSignal();
+  const signal = await signalled;
   log.info('shutdown', `received ${signal}, closing the service`);
   await owner.close();
   log.stop();
