@@ -369,8 +369,7 @@ export function serviceLines(
 }
 
 async function runService(lib: Library, args: Record<string, unknown>, out: Output, verbose: boolean): Promise<number> {
-  // Listening from the start: a signal during startup (when conf's exit hook may already be loaded,
-  // which re-raises it and would find no listener of ours) still ends in a clean stop.
+  // Listening from the start, as every long-running command does (see untilSignal).
   const signalled = untilSignal();
   const log = makeLogger(lib, args, verbose);
   const options = serviceOwnerOptions(lib, args, out, log);

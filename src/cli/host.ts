@@ -184,6 +184,8 @@ export function hostBanner(service: HostService, allowPorts: string, json: boole
 
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
   const out = stdio(verbose);
+  // Listening from the start, as every long-running command does (see untilSignal).
+  const signalled = untilSignal();
   const lib = await loadLibrary();
   await repairIfAsked(lib, args, out);
   const options = await hostServiceOptions(lib, args);
@@ -198,7 +200,7 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   out.out(
     hostBanner(service, allow && typeof allow !== 'string' ? lib.formatPortRanges(allow) : 'any', args.json as boolean),
   );
-  const signal = await untilSignal();
+  const signal = await signalled;
   log.info('shutdown', `received ${signal}, shutting down`);
   await service.close();
   log.stop();

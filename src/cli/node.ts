@@ -22,6 +22,8 @@ export function configure(y: Argv): Argv {
 
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
   const out = stdio(verbose);
+  // Listening from the start, as every long-running command does (see untilSignal).
+  const signalled = untilSignal();
   const lib = await loadLibrary();
   await repairIfAsked(lib, args, out);
   const node = await lib.runPlainNode({
@@ -37,7 +39,7 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
       ? JSON.stringify({ event: 'node-started', port: node.port })
       : `Node server: http://${args.bind as string}:${node.port}/ip_table`,
   );
-  await untilSignal();
+  await signalled;
   await node.close();
   return 0;
 }

@@ -53,7 +53,8 @@ export function ago(iso: string | undefined | null, now = Date.now()): string {
  * Resolves when SIGINT or SIGTERM arrives (Ctrl-C, systemd stop). The listeners stay: conf's atomic
  * writes load when-exit, which takes the first SIGINT/SIGTERM once and re-raises it; with no listener
  * of ours left, that re-raise would kill the process in the middle of its clean stop. A second
- * signal from a person (later than the re-raise) forces the exit.
+ * signal from a person (later than the re-raise) forces the exit. Long-running commands call it as
+ * they start, so that no signal finds only when-exit's listener.
  */
 export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {

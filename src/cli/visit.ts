@@ -37,6 +37,8 @@ export function configure(y: Argv): Argv {
 
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
   const out = stdio(verbose);
+  // Listening from the start, as every long-running command does (see untilSignal).
+  const signalled = untilSignal();
   if (!args.secret) throw new P2prcError('E_USAGE', '--visit needs --secret (or P2PRC_SECRET)');
   const localPort = args['local-port'] as number;
   if (!Number.isInteger(localPort) || localPort < 0 || localPort > 65535)
@@ -65,7 +67,7 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
       ? JSON.stringify({ event: 'visiting', id: args.visit, localPort: visit.port })
       : `Visiting: ${String(args.visit)} on 127.0.0.1:${visit.port}`,
   );
-  const signal = await untilSignal();
+  const signal = await signalled;
   out.err(`received ${signal}, closing`);
   await visit.close();
   return 0;
