@@ -80,7 +80,7 @@ export function configure(y: Argv): Argv {
       array: true,
       default: [],
       describe:
-        'confirm a host certificate fingerprint (repeatable, kept in secrets.json): with auto, your token goes to hosts learned from peers only when confirmed',
+        'confirm a host certificate fingerprint (repeatable, kept in secrets.json): with auto, confirmed hosts learned from peers are preferred',
     })
     .option('accept-peer-tokens', {
       type: 'boolean',

@@ -1,6 +1,8 @@
 import { formatAddress } from '../protocol/address.js';
 import { P2prcError, toP2prcError } from '../errors.js';
-import { bindingDigest, clientProof, hostProof, newNonce, proofsEqual, sessionKey } from '../protocol/auth.js';
+import { bindingDigest, proofsEqual } from '../protocol/auth.js';
+import { CONTROL_AUTH_SINCE, acceptProof, confirmEqual, controlPakeStart } from '../protocol/control-pake.js';
+import { randomBytes } from 'node:crypto';
 import { clientUserProof } from '../services/accounts.js';
 import type net from 'node:net';
 import type { Message, Messages, ServiceInfo } from '../protocol/messages.js';
@@ -268,6 +270,8 @@ export async function openControlSession(
   // Whether the server said anything in p2prc: a server that never does is no p2prc host.
   let heard = false;
   try {
+    const sid = randomBytes(32);
+    const pake = controlPakeStart(o.token, binding, sid);
     channel.sendPreamble();
     channel.send('Hello', {
       role: 'control',
@@ -275,6 +279,8 @@ export async function openControlSession(
       name: o.name.slice(0, 200),
       agent: 'p2prc',
       ...(o.user ? { user: o.user.name } : {}),
+      sid: sid.toString('hex'),
+      element: pake.element.toString('hex'),
     });
     const first = await channel.next(o.connectTimeoutMs);
     heard = true;
@@ -284,7 +290,23 @@ export async function openControlSession(
         'E_TLS',
         `the host's TLS session is not this one: a TLS-terminating relay sits between you and ${formatAddress(o.host, o.port)} (someone may be intercepting the connection); no proof was sent`,
       );
-    const nonce = newNonce();
+    if (challenge.element === undefined || challenge.confirm === undefined)
+      throw new P2prcError(
+        'E_VERSION',
+        `the host at ${formatAddress(o.host, o.port)} runs p2prc ${challenge.version ?? 'before 0.1'}, which checks tokens in a way a dishonest host could test guesses against offline; this client needs a host of p2prc ${CONTROL_AUTH_SINCE} or later (no proof was sent)`,
+      );
+    const ad = { clientId: o.clientId, user: o.user?.name ?? '', hostNonce: challenge.nonce };
+    const hostElement = Buffer.from(challenge.element, 'hex');
+    const keys = pake.finish(hostElement, pake.element, hostElement, ad);
+    if (!confirmEqual(keys.hostConfirm, challenge.confirm)) {
+      throw new P2prcError(
+        'E_AUTH',
+        binding
+          ? 'wrong token: the host could not prove it knows this token (or the TLS session was intercepted)'
+          : 'wrong token: the host could not prove it knows this token',
+      );
+    }
+    const nonce = sid.toString('hex');
     const userAuth =
       o.user && challenge.userSalt
         ? clientUserProof(o.user.password, {
@@ -297,19 +319,19 @@ export async function openControlSession(
         : undefined;
     channel.send('Auth', {
       nonce,
-      mac: clientProof(o.token, challenge.nonce, nonce, binding),
+      mac: keys.clientConfirm.toString('hex'),
       ...(userAuth ? { userMac: userAuth.proof } : {}),
     });
     const ok = expect(await channel.next(o.connectTimeoutMs), 'AuthOk');
-    if (!proofsEqual(hostProof(o.token, challenge.nonce, nonce, binding), ok.mac)) {
-      throw new P2prcError('E_AUTH', 'the host could not prove it knows the token');
+    if (!proofsEqual(acceptProof(keys.sessionKey, ok.sessionId), ok.mac)) {
+      throw new P2prcError('E_AUTH', 'the host did not prove the session it opened');
     }
     // SCRAM's ServerSignature: only a host holding this user's record can make it (a host without
     // a users file sends no salt and asks for no account).
     if (userAuth && !(ok.userSig && proofsEqual(userAuth.serverSignature, ok.userSig))) {
       throw new P2prcError('E_AUTH', `the host could not prove it holds the account of user ${o.user!.name}`);
     }
-    const key = sessionKey(o.token, challenge.nonce, nonce);
+    const key = keys.sessionKey;
     const heartbeatMs = Math.min(o.heartbeatMs, ok.heartbeatMs || o.heartbeatMs);
     // Data connections must reach the same certificate: pin what we saw even on first use.
     const dataDial = { ...dialOptions, fingerprint: fingerprint ?? pin };

@@ -16,6 +16,7 @@ import type { Reservations } from './reservations.js';
 import type { ServiceRegistry } from '../services/registry.js';
 import { ClientSession, type SessionContext } from './session.js';
 import { principalOf } from './principals.js';
+import { GuessThrottle } from '../services/guess-throttle.js';
 import type { HostedTunnel } from './tunnel.js';
 import { VhostTunnel } from './vhost-tunnel.js';
 import { claimedDomains } from '../vhost/router.js';
@@ -57,6 +58,17 @@ export class NativeEngine {
   private readonly byClient = new Map<string, ClientSession>();
   private readonly sessionCtx: SessionContext;
   private readonly userSaltSecret = randomBytes(32);
+  /**
+   * Each control handshake is one online guess at the token for whoever is on the other side: a
+   * source whose handshakes keep failing waits, doubling, while other sources log in as usual.
+   */
+  private readonly loginGuesses = new GuessThrottle({
+    freePerSource: 20,
+    freePerId: 1_000,
+    baseMs: 1_000,
+    maxMs: 300_000,
+    forgetMs: 600_000,
+  });
   private visitIds = 0;
   private shuttingDown = false;
   private closedPoolMisses = 0;
@@ -160,6 +172,15 @@ export class NativeEngine {
       throw new P2prcError('E_QUOTA', 'too many clients');
     }
     const users = options.users ? { list: options.users, secret: this.userSaltSecret } : undefined;
+    const address = remote.slice(0, remote.lastIndexOf(':'));
+    const wait = this.loginGuesses.waitMs(address, 'login');
+    if (wait > 0) {
+      const message = `too many failed logins from ${address}: try again in ${Math.ceil(wait / 1000)} s`;
+      channel.send('Error', { code: 'E_QUOTA', message });
+      throw new P2prcError('E_QUOTA', message);
+    }
+    let guessed = false;
+    let proven = false;
     const auth = await authenticateControl(
       channel,
       hello,
@@ -167,7 +188,10 @@ export class NativeEngine {
       this.d.hostId,
       options.handshakeTimeoutMs,
       users,
-    );
+      { onGuess: () => (guessed = true), onProven: () => (proven = true) },
+    ).finally(() => {
+      if (guessed && !proven) this.loginGuesses.failed(address, 'login');
+    });
     // A client that reconnects before we noticed its old connection died replaces it.
     this.byClient
       .get(auth.clientId)
@@ -181,7 +205,7 @@ export class NativeEngine {
     this.byClient.set(auth.clientId, session);
     channel.send('AuthOk', {
       sessionId,
-      mac: hostAuthProof(options.token, auth),
+      mac: hostAuthProof(auth, sessionId),
       heartbeatMs: options.heartbeatMs,
       publicHost: options.publicHost ?? '',
       graceMs: options.graceMs,

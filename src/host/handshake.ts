@@ -1,13 +1,6 @@
-import { P2prcError } from '../errors.js';
-import {
-  bindingDigest,
-  clientProof,
-  hostProof,
-  newNonce,
-  proofsEqual,
-  dataProof,
-  sessionKey,
-} from '../protocol/auth.js';
+import { P2prcError, toP2prcError } from '../errors.js';
+import { bindingDigest, newNonce, proofsEqual, dataProof } from '../protocol/auth.js';
+import { CONTROL_AUTH_SINCE, acceptProof, confirmEqual, controlPakeStart } from '../protocol/control-pake.js';
 import { PROTOCOL_VERSION } from '../protocol/frame.js';
 import type { Messages } from '../protocol/messages.js';
 import { fakeSalt, verifyUserProof, type UserRecord } from '../services/accounts.js';
@@ -41,19 +34,18 @@ export interface ControlAuthResult {
   clientId: string;
   name: string;
   key: Buffer;
-  hostNonce: string;
-  clientNonce: string;
   /** Set when the client proved a user of the host's users file. */
   user: string | undefined;
   /** The SCRAM ServerSignature for that user, sent in AuthOk so the client knows the host holds its record. */
   userSignature: string | undefined;
-  /** The TLS channel binding both proofs cover ('' in plaintext). */
-  binding: string;
 }
 
 /**
- * Runs the control handshake after Hello(control): Challenge → Auth → (AuthOk is sent by the
- * caller once it has a session id). The token itself never crosses the wire.
+ * Runs the control handshake after Hello(control): Challenge (with the host's CPace element and
+ * proof) → Auth (the client's proof) → AuthOk, sent by the caller once it has a session id
+ * (`acceptProof`). Nothing that crosses the wire can be tested against a guessed token offline.
+ * Each Challenge is one guess for whoever is on the other side, so `onGuess` is told before it is
+ * sent, and `onProven` once the client's proof checked out.
  */
 export async function authenticateControl(
   channel: FrameChannel,
@@ -62,6 +54,7 @@ export async function authenticateControl(
   hostId: string,
   timeoutMs: number,
   users?: { list: UserRecord[]; secret: Buffer },
+  guesses?: { onGuess: () => void; onProven: () => void },
 ): Promise<ControlAuthResult> {
   if (channel.peerVersion !== PROTOCOL_VERSION) {
     channel.send('Error', {
@@ -72,25 +65,48 @@ export async function authenticateControl(
   }
   const hostNonce = newNonce();
   const binding = channelBinding(channel.socket);
+  if (hello.sid === undefined || hello.element === undefined) {
+    // A probe (`--view-rps`) or a client before the PAKE: the Challenge says who we are, and an Auth
+    // that follows is told which version it needs.
+    channel.send('Challenge', { nonce: hostNonce, hostId, agent: 'p2prc', version: VERSION });
+    await channel.next(timeoutMs);
+    const message = `this host (p2prc ${VERSION}) checks tokens with a PAKE: it needs a client of p2prc ${CONTROL_AUTH_SINCE} or later`;
+    channel.send('Error', { code: 'E_VERSION', message });
+    throw new P2prcError('E_VERSION', `client ${hello.name} runs a p2prc before ${CONTROL_AUTH_SINCE}`);
+  }
   const claimed = hello.user !== undefined && users ? users.list.find((u) => u.name === hello.user) : undefined;
   const userSalt =
     hello.user !== undefined && users ? (claimed?.salt ?? fakeSalt(users.secret, hello.user)) : undefined;
+  const sid = Buffer.from(hello.sid, 'hex');
+  const pake = controlPakeStart(token, binding, sid);
+  const clientElement = Buffer.from(hello.element, 'hex');
+  const ad = { clientId: hello.clientId, user: hello.user ?? '', hostNonce };
+  const keys = pake.finish(clientElement, clientElement, pake.element, ad);
+  guesses?.onGuess();
   // The version lets `--view-rps` fill its VERSION column from a probe (older clients drop the field).
   channel.send('Challenge', {
     nonce: hostNonce,
     hostId,
     agent: 'p2prc',
     version: VERSION,
+    element: pake.element.toString('hex'),
+    confirm: keys.hostConfirm.toString('hex'),
     ...(userSalt ? { userSalt } : {}),
     ...(binding ? { binding: bindingDigest(binding) } : {}),
   });
-  const reply = await channel.next(timeoutMs);
+  // A client whose token differs finds out from our proof and hangs up: a failed login, not a lost connection.
+  const reply = await channel.next(timeoutMs).catch((err: unknown) => {
+    const e = toP2prcError(err);
+    throw e.code === 'E_CLOSED'
+      ? new P2prcError('E_AUTH', `client ${hello.name} left after the token check: its token differs`, { cause: e })
+      : e;
+  });
   if (reply.type !== 'Auth') throw new P2prcError('E_PROTOCOL', `expected Auth, got ${reply.type}`);
-  const expected = clientProof(token, hostNonce, reply.body.nonce, binding);
-  if (!proofsEqual(expected, reply.body.mac)) {
+  if (reply.body.nonce !== hello.sid || !confirmEqual(keys.clientConfirm, reply.body.mac)) {
     channel.send('Error', { code: 'E_AUTH', message: 'authentication failed: wrong token' });
     throw new P2prcError('E_AUTH', `client ${hello.name} presented a wrong token`);
   }
+  guesses?.onProven();
   let user: string | undefined;
   let userSignature: string | undefined;
   if (hello.user !== undefined && userSalt !== undefined) {
@@ -102,20 +118,11 @@ export async function authenticateControl(
     }
     user = hello.user;
   }
-  return {
-    clientId: hello.clientId,
-    name: hello.name,
-    key: sessionKey(token, hostNonce, reply.body.nonce),
-    hostNonce,
-    clientNonce: reply.body.nonce,
-    user,
-    userSignature,
-    binding,
-  };
+  return { clientId: hello.clientId, name: hello.name, key: keys.sessionKey, user, userSignature };
 }
 
-export function hostAuthProof(token: string, auth: ControlAuthResult): string {
-  return hostProof(token, auth.hostNonce, auth.clientNonce, auth.binding);
+export function hostAuthProof(auth: ControlAuthResult, sessionId: string): string {
+  return acceptProof(auth.key, sessionId);
 }
 
 export function verifyDataHello(

@@ -69,31 +69,32 @@ export interface RankOptions {
 }
 
 /**
- * The token offered to a host, or why none is. A token the operator configured goes only to hosts
- * the operator knows: a record they made (not learned from a peer), or one whose fingerprint they
- * confirmed (--trust, or a pin from a connection they made). A peer cannot then steer a configured
- * token to its own host, where a challenge-response would let it test guesses offline.
+ * The token offered to a host, or why none is. A configured token may go to any p2prc host, one a
+ * peer told us of included: the control handshake is a PAKE (protocol/control-pake.ts), so a host
+ * without the token gets one online guess and nothing to test guesses against offline. A token a
+ * peer advertises for an open host is used only on the operator's opt-in.
  */
 export function tokenFor(
   s: ServerRecord,
   configured: string | undefined,
-  trusted: string[],
-  pin: string | undefined,
   o: RankOptions,
 ): { token?: string; why?: string } {
-  const confirmed =
-    !!s.fingerprint && (trusted.some((t) => sameFingerprint(t, s.fingerprint)) || sameFingerprint(pin, s.fingerprint));
-  const known = !isPeerRecord(s) || confirmed;
-  if (known && configured) return { token: configured };
-  if (s.open === true && typeof s.token === 'string') {
+  const advertised = s.open === true && typeof s.token === 'string' ? s.token : undefined;
+  if (advertised !== undefined && isPeerRecord(s) && o.acceptPeerTokens) return { token: advertised };
+  if (configured) return { token: configured };
+  if (advertised !== undefined) {
     return o.acceptPeerTokens
-      ? { token: s.token }
+      ? { token: advertised }
       : { why: `open, but learned from peer ${s.source}: its advertised token is used only with --accept-peer-tokens` };
   }
-  if (known) return { why: 'restricted and no token configured for it (hostTokens in secrets.json)' };
-  return {
-    why: `learned from peer ${s.source} with an unconfirmed fingerprint: confirm it with --trust <fingerprint> to offer it a token`,
-  };
+  return { why: 'restricted and no token configured for it (--token, P2PRC_TOKEN or hostTokens in secrets.json)' };
+}
+
+/** A host whose certificate the operator confirmed (--trust) or pinned on a connection of their own. */
+function confirmedHost(s: ServerRecord, trusted: string[], pin: string | undefined): boolean {
+  return (
+    !!s.fingerprint && (trusted.some((t) => sameFingerprint(t, s.fingerprint)) || sameFingerprint(pin, s.fingerprint))
+  );
 }
 
 /**
@@ -117,6 +118,8 @@ export async function rankHosts(
   const globalToken = secrets.token ?? (await localHostToken(configDir));
   const skipped: string[] = [];
   const usable: Array<{ s: ServerRecord; token: string }> = [];
+  // Among hosts that answer alike, the operator's own and confirmed ones come first.
+  const preferred = (s: ServerRecord) => !isPeerRecord(s) || confirmedHost(s, trusted, pins[key(s)]);
   for (const s of servers) {
     const k = key(s);
     if (exclude.includes(k)) continue;
@@ -129,7 +132,7 @@ export async function rankHosts(
       skipped.push(`${k}: refused us at ${refused}`);
       continue;
     }
-    const { token, why } = tokenFor(s, hostTokens[k] ?? explicitToken ?? globalToken, trusted, pins[k], o);
+    const { token, why } = tokenFor(s, hostTokens[k] ?? explicitToken ?? globalToken, o);
     if (!token) {
       skipped.push(`${k}: ${why}`);
       continue;
@@ -153,6 +156,7 @@ export async function rankHosts(
     const free = typeof s.freePorts === 'number' ? s.freePorts : undefined;
     const score =
       (r.latencyMs ?? 0) +
+      (preferred(s) ? 0 : 50) +
       (full ? 10_000 : 0) +
       (free === 0 ? 5_000 : 0) +
       (typeof s.clients === 'number' ? s.clients / 10 : 0);

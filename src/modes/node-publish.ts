@@ -41,7 +41,7 @@ export interface NodeServiceOptions {
   bind?: string | undefined;
   name?: string;
   exitOnLoginFailure?: boolean;
-  /** Host certificates the operator confirms (--trust), kept in secrets.json: configured tokens may go to them when peers told us of them. */
+  /** Host certificates the operator confirms (--trust), kept in secrets.json: auto prefers them among hosts peers told us of. */
   trust?: string[] | undefined;
   /** With auto: use the token a peer advertises for an open host (--accept-peer-tokens). */
   acceptPeerTokens?: boolean | undefined;

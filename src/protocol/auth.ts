@@ -1,14 +1,10 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
- * HMAC challenge-response on a shared token (after bore's auth.rs), so the token never crosses
- * the wire. Each side contributes a fresh 32-byte nonce; a recorded response is useless against
- * a new challenge. The host also proves it holds the token, so a client cannot be lured into
- * publishing through an impostor that merely accepts everything.
+ * Proofs around the control handshake (the token check itself is protocol/control-pake.ts): the
+ * binding digest a client checks before it starts, and the per-connection proofs of data connections
+ * under the session key the handshake derived.
  */
-const CLIENT_LABEL = 'p2prc/v1/client';
-const HOST_LABEL = 'p2prc/v1/host';
-const SESSION_LABEL = 'p2prc/v1/session';
 const DATA_LABEL = 'p2prc/v1/data';
 
 export function newNonce(): string {
@@ -22,35 +18,12 @@ function hmacHex(key: string | Buffer, ...parts: string[]): string {
 }
 
 /**
- * Both proofs cover `binding`, the TLS exporter value of the connection they travel on (RFC 9266,
- * tls-exporter): a relay that terminates TLS on each side sees two different values, so proofs it
- * forwards do not verify and it cannot get its own certificate pinned on first use. Plaintext
- * connections have no binding ('') and keep the unbound form.
- */
-export function clientProof(token: string, hostNonce: string, clientNonce: string, binding = ''): string {
-  return binding
-    ? hmacHex(token, CLIENT_LABEL, hostNonce, clientNonce, binding)
-    : hmacHex(token, CLIENT_LABEL, hostNonce, clientNonce);
-}
-
-export function hostProof(token: string, hostNonce: string, clientNonce: string, binding = ''): string {
-  return binding
-    ? hmacHex(token, HOST_LABEL, hostNonce, clientNonce, binding)
-    : hmacHex(token, HOST_LABEL, hostNonce, clientNonce);
-}
-
-/**
  * What the host tells the client of its TLS session before any proof, so that a client whose session
  * differs (a TLS-terminating relay between them) stops before it sends one, and says why. An unkeyed
  * digest: an interceptor that rewrites it still fails the proofs, which cover the binding itself.
  */
 export function bindingDigest(binding: string): string {
   return createHmac('sha256', 'p2prc/v1/binding-digest').update(binding).digest('hex');
-}
-
-/** Key both sides derive after auth; data connections prove membership of the session with it. */
-export function sessionKey(token: string, hostNonce: string, clientNonce: string): Buffer {
-  return Buffer.from(hmacHex(token, SESSION_LABEL, hostNonce, clientNonce), 'hex');
 }
 
 /**

@@ -36,13 +36,25 @@ export type TunnelProtocol = 'tcp' | 'udp';
 
 export interface Messages {
   Hello:
-    | { role: 'control'; clientId: string; name: string; agent: string; user?: string }
+    /** sid, element: the client's CPace session id and element (protocol/control-pake.ts); clients before 0.2 send neither. */
+    | { role: 'control'; clientId: string; name: string; agent: string; user?: string; sid?: string; element?: string }
     /** mux: this connection carries yamux streams, one per visitor, instead of one visitor raw. */
     | { role: 'data'; sessionId: string; seq: number; mac: string; mux?: boolean }
     | { role: 'visit'; sessionId: string; seq: number; mac: string; serviceId: string };
   /** userSalt: present when the Hello named a user (the host's users file); fake but stable for unknown names. */
   /** binding: the digest of the host's TLS channel binding (protocol/auth.ts), on TLS connections. */
-  Challenge: { nonce: string; hostId: string; agent: string; userSalt?: string; version?: string; binding?: string };
+  /** element, confirm: the host's CPace element and proof; hosts before 0.2 send neither. */
+  Challenge: {
+    nonce: string;
+    hostId: string;
+    agent: string;
+    userSalt?: string;
+    version?: string;
+    binding?: string;
+    element?: string;
+    confirm?: string;
+  };
+  /** nonce: the Hello's sid; mac: the client's CPace proof. */
   Auth: { nonce: string; mac: string; userMac?: string };
   /** stunPort: the host's STUN binding responder (UDP), absent when it runs none. */
   AuthOk: {
@@ -132,7 +144,15 @@ const optional =
   (c: FieldCheck): FieldCheck =>
   (v) =>
     v === undefined || c(v);
-const helloControl = { role: oneOf('control'), clientId: str, name: str, agent: str, user: optional(str) };
+const helloControl = {
+  role: oneOf('control'),
+  clientId: str,
+  name: str,
+  agent: str,
+  user: optional(str),
+  sid: optional(hex64),
+  element: optional(hex64),
+};
 const helloData = { role: oneOf('data'), sessionId: str, seq: uint, mac: hex64, mux: optional(bool) };
 const helloVisit = { role: oneOf('visit'), sessionId: str, seq: uint, mac: hex64, serviceId: str };
 const serviceId: FieldCheck = (v) => typeof v === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(v);
@@ -165,6 +185,8 @@ const SCHEMAS: {
     userSalt: optional(hex64),
     version: optional(str),
     binding: optional(hex64),
+    element: optional(hex64),
+    confirm: optional(hex64),
   },
   Auth: { nonce: hex64, mac: hex64, userMac: optional(hex64) },
   AuthOk: {

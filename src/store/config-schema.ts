@@ -11,7 +11,7 @@ export interface P2prcSecrets {
   hostTokens?: Record<string, string>;
   /** TOFU pins, "host:port" -> certificate fingerprint. */
   fingerprints?: Record<string, string>;
-  /** Host certificates the operator confirmed (--trust): configured tokens may go to them when learned from peers. */
+  /** Host certificates the operator confirmed (--trust): auto prefers them among hosts learned from peers. */
   trustedFingerprints?: string[];
   /** "host:port" -> service ID -> the secret this machine offers it with (`--service`, a config file's services), kept across restarts. */
   ownerSecrets?: Record<string, Record<string, string>>;

@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { addUser, listServices, loadUsers } from '../../src/index.js';
 import { P2prcError } from '../../src/errors.js';
-import { clientProof, newNonce } from '../../src/protocol/auth.js';
+import { controlHello } from '../helpers/native.js';
 import { FrameChannel } from '../../src/transport/channel.js';
 import { channelBinding, dial } from '../../src/transport/net.js';
 import { host } from '../helpers/engine.js';
@@ -58,29 +58,16 @@ async function tryForgery(
   const { socket } = await dial({ host: '127.0.0.1', port, tls: true, timeoutMs: 5_000 });
   const channel = new FrameChannel(socket);
   try {
-    channel.sendPreamble();
-    channel.send('Hello', {
-      role: 'control',
-      clientId: `thief-${index}`,
-      name: 'thief',
-      agent: 'p2prc',
-      user: 'alice',
-    });
-    const challenge = await channel.next(5_000);
-    if (challenge.type !== 'Challenge') throw new Error(`expected Challenge, got ${challenge.type}`);
-    const clientNonce = newNonce();
+    const { challenge, keys } = await controlHello(channel, socket, TOKEN, `thief-${index}`, 'alice');
+    const clientNonce = keys.sid;
     const binding = channelBinding(socket);
     const all = forgeries(entry, {
-      salt: challenge.body.userSalt ?? '',
-      hostNonce: challenge.body.nonce,
+      salt: challenge.userSalt ?? '',
+      hostNonce: challenge.nonce,
       clientNonce,
       binding,
     });
-    channel.send('Auth', {
-      nonce: clientNonce,
-      mac: clientProof(TOKEN, challenge.body.nonce, clientNonce, binding),
-      userMac: all[index]!,
-    });
+    channel.send('Auth', { nonce: clientNonce, mac: keys.clientConfirm.toString('hex'), userMac: all[index]! });
     const reply = await channel.next(5_000);
     return { answer: reply.type === 'Error' ? reply.body.code : reply.type, count: all.length };
   } finally {
