@@ -57,6 +57,13 @@ export function serverTlsContext(keyPem: string | undefined, certPem: string | u
   });
 }
 
+let clientContext: tls.SecureContext | undefined;
+
+/** One client TLS context for every dial: building one per connection cost about 0.5 ms of CPU each. */
+function clientTlsContext(): tls.SecureContext {
+  return (clientContext ??= tls.createSecureContext({ ciphers: tlsCiphers() }));
+}
+
 const UNREACHABLE = new Set([
   'ECONNREFUSED',
   'EHOSTUNREACH',
@@ -158,7 +165,7 @@ export async function dial(options: DialOptions): Promise<Dialed> {
       ...(under ? { socket: under } : { host: options.host, port: options.port }),
       // Self-signed host certificates are verified by fingerprint below, not by a CA chain.
       rejectUnauthorized: false,
-      ciphers: tlsCiphers(),
+      secureContext: clientTlsContext(),
       session: options.session,
       // Honoured by tls.connect at run time but missing from @types/node's ConnectionOptions.
       allowHalfOpen: true,
