@@ -88,6 +88,25 @@ export async function freePort() {
   return port;
 }
 
+/** frps alone (clients bring their own), with token `bench`; resolves once its control port answers. */
+export async function startFrps(dir) {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'p2prc-bench-frps-'));
+  const port = await freePort();
+  writeFileSync(
+    path.join(tmp, 'frps.ini'),
+    `[common]\nbind_addr = 127.0.0.1\nbind_port = ${port}\ntoken = bench\nlog_level = error\n`,
+  );
+  const server = spawn(path.join(dir, 'frps'), ['-c', path.join(tmp, 'frps.ini')], { stdio: 'ignore' });
+  live.add(server);
+  await waitPort(port);
+  return {
+    port,
+    token: 'bench',
+    server,
+    cleanup: async () => (await stop(server), rmSync(tmp, { recursive: true, force: true })),
+  };
+}
+
 /** frps + frpc publishing `targetPort`; resolves once the public port answers. */
 export async function startFrp(dir, targetPort, { tls = false } = {}) {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'p2prc-bench-frp-'));

@@ -31,6 +31,13 @@ function targets(results) {
       pass: measured === undefined ? undefined : measured <= max,
     });
   };
+  /** Lower is better: a's figure over b's, at most `max`. */
+  const atMost = (label, scenario, a, b, max) => {
+    const x = get(results, scenario, a);
+    const y = get(results, scenario, b);
+    const measured = x !== undefined && y ? x / y : undefined;
+    t.push({ target: label, measured, goal: `<= ${max}x`, pass: measured === undefined ? undefined : measured <= max });
+  };
   const [plain, tls, relay, frp, frpTls] = [
     'p2prc plain',
     'p2prc tls',
@@ -59,6 +66,18 @@ function targets(results) {
   for (const p of [plain, tls]) {
     limit(`KB per idle proxied conn, host (${p})`, 'KB per idle conn (host)', p, 4, ' KB');
     limit(`KB per idle proxied conn, client (${p})`, 'KB per idle conn (client)', p, 4, ' KB');
+  }
+  const storm = results.find((r) => / TLS clients: time to publish all$/.test(r.scenario))?.scenario;
+  if (storm) {
+    const n = storm.split(' ')[0];
+    atMost(`${n} TLS clients: time to publish all, p2prc vs frps`, storm, tls, frpTls, 1);
+    atMost(
+      `${n} TLS clients: KB per client on the host, p2prc vs frps`,
+      `${n} TLS clients: KB per client (host)`,
+      tls,
+      frpTls,
+      1,
+    );
   }
   // Held visitors through one TLS tunnel: a run that opened fewer than the target's number cannot pass.
   const scale = results.find((r) => r.scenario.endsWith('concurrent conns'));

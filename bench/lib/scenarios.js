@@ -7,7 +7,7 @@ import { nativeRounds } from './native-rounds.js';
 import { startupRatios } from './startup.js';
 import { paths } from './paths.js';
 import { cliClientMemory } from './cli-memory.js';
-import { collect, freePort, rssKB, stop, waitPort, worker } from './proc.js';
+import { collect, freePort, frpDir, rssKB, startFrps, stop, waitPort, worker } from './proc.js';
 
 /** Caps every scenario so a hung path cannot stall the run. */
 function capped(promise, ms, what) {
@@ -109,6 +109,7 @@ export async function scenarios({ quick, log }) {
   }
   await scale(results, echo.port, quick, log, cap);
   await perClient(results, echo.port, quick, log, cap);
+  await manyClients(results, echo.port, quick, log, cap);
   await startup(results, http.port, quick, log);
   await cliStartup(results, http.port, quick, log);
   await cliMemory(results, quick, log);
@@ -117,7 +118,7 @@ export async function scenarios({ quick, log }) {
 }
 
 async function scale(results, echoPort, quick, log, cap) {
-  const n = quick ? 1000 : 10_000;
+  const n = quick ? 1000 : 18_000;
   log(`== scale: ${n} concurrent connections through one p2prc host, TLS on`);
   const p = paths({ withFrp: false }).list.find((x) => x.name === 'p2prc tls');
   const route = await p.open(echoPort);
@@ -175,6 +176,60 @@ async function perClient(results, echoPort, quick, log, cap) {
   } finally {
     for (const b of batches) await stop(b.child);
     await stop(h.child);
+  }
+}
+
+/**
+ * A connect storm: `n` TLS clients, one tunnel each, driven from one process (50 logins in flight), against
+ * a p2prc host and against frps (`tls_enable` clients: frp-wire's, frpc's protocol). The host's RSS growth
+ * per client once all are published, and the time until the last one was.
+ */
+async function manyClients(results, echoPort, quick, log, cap) {
+  const n = quick ? 100 : 1000;
+  const frp = frpDir();
+  const sides = [
+    {
+      path: 'p2prc tls',
+      p2prc: true,
+      start: async () => {
+        const h = await worker('host', ['tls']);
+        return { ...h, args: ['p2prc', h.port, h.token, h.fingerprint ?? '-'], close: () => stop(h.child) };
+      },
+    },
+    ...(frp
+      ? [
+          {
+            path: 'frp 0.31.2 tls',
+            frp: true,
+            start: async () => {
+              const f = await startFrps(frp);
+              return { child: f.server, pid: f.server.pid, args: ['frp', f.port, f.token, '-'], close: f.cleanup };
+            },
+          },
+        ]
+      : []),
+  ];
+  for (const side of sides) {
+    log(`== ${n} TLS clients, one tunnel each, on one host: ${side.path}`);
+    let h;
+    let storm;
+    try {
+      h = await side.start();
+      await collect(h.child);
+      const before = rssKB(h.pid);
+      storm = await capped(worker('storm', [...h.args, echoPort, n, 50]), cap, 'connect storm');
+      if (storm.failed > 0) throw new Error(`${storm.failed} of ${n} clients failed: ${storm.error}`);
+      await collect(h.child);
+      const row = (scenario, value, unit) =>
+        results.push({ scenario, path: side.path, value, unit, p2prc: !!side.p2prc, frp: !!side.frp });
+      row(`${n} TLS clients: time to publish all`, storm.ms, 'ms');
+      row(`${n} TLS clients: KB per client (host)`, (rssKB(h.pid) - before) / n, 'KB');
+    } catch (err) {
+      results.push({ scenario: 'connect storm', path: side.path, error: err.message, p2prc: !!side.p2prc });
+    } finally {
+      await stop(storm?.child);
+      await h?.close();
+    }
   }
 }
 

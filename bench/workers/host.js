@@ -14,6 +14,7 @@ const h = await startHost({
 process.send({ port: h.port, token: h.token, fingerprint: h.fingerprint ?? null });
 // Footprint readings: collect garbage first so RSS reflects live connections, not pending garbage.
 process.on('message', (m) => {
+  if (m === 'exit') process.exit(0); // a clean exit writes --cpu-prof profiles (BENCH_WORKER_ARGS)
   if (m !== 'gc') return;
   globalThis.gc?.();
   setTimeout(() => (globalThis.gc?.(), process.send({ gc: true })), 50);
