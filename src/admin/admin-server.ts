@@ -60,7 +60,10 @@ export class AdminServer {
   }
 
   async listen(): Promise<number> {
-    this.port = await listenTcp(this.server, this.o.port, this.o.bind ?? '127.0.0.1');
+    this.port = await listenTcp(this.server, this.o.port, this.o.bind ?? '127.0.0.1', {
+      name: 'admin port',
+      flag: '--admin-port',
+    });
     return this.port;
   }
 

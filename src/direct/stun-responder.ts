@@ -35,7 +35,9 @@ export class StunResponder {
       const onError = (err: NodeJS.ErrnoException) => {
         reject(
           err.code === 'EADDRINUSE'
-            ? new P2prcError('E_PORT_TAKEN', `STUN port ${port}/udp is already in use`, { cause: err })
+            ? new P2prcError('E_PORT_TAKEN', `STUN port ${port}/udp on ${bind} is already in use (--stun-port)`, {
+                cause: err,
+              })
             : new P2prcError('E_UNREACHABLE', `cannot bind the STUN port ${port}/udp: ${err.message}`, { cause: err }),
         );
       };

@@ -185,7 +185,10 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
     if (held) this.server = held.server;
     this.port = held
       ? this.options.controlPort
-      : await listenTcp(this.server, this.options.controlPort, this.options.bind);
+      : await listenTcp(this.server, this.options.controlPort, this.options.bind, {
+          name: 'control port',
+          flag: '--control-port',
+        });
     this.server.on('connection', (socket) => void this.onConnection(socket));
     for (const socket of held?.queued ?? []) void this.onConnection(socket);
     const stun = await startStun(this.options.stunPort, this.port, this.options.bind, (m) => this.log('warn', m)).catch(
@@ -199,7 +202,9 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
       const open = net.createServer({ noDelay: true, allowHalfOpen: true });
       open.on('connection', (socket) => void this.onConnection(socket, true));
       try {
-        this.openFrpPort = await listenTcp(open, this.options.openFrpPort, this.options.bind);
+        this.openFrpPort = await listenTcp(open, this.options.openFrpPort, this.options.bind, {
+          name: 'token-less frp port',
+        });
       } catch (err) {
         this.server.close();
         await this.stun?.close();

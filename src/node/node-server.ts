@@ -56,13 +56,10 @@ export class NodeServer {
   /** Binds; throws E_PORT_TAKEN (details.side = 'local') when the port is busy. */
   async listen(port: number, host = '0.0.0.0'): Promise<number> {
     try {
-      this.port = await listenTcp(this.server, port, host);
+      this.port = await listenTcp(this.server, port, host, { name: 'node server port', flag: '--port' });
     } catch (err) {
       if (err instanceof P2prcError && err.code === 'E_PORT_TAKEN') {
-        throw new P2prcError('E_PORT_TAKEN', `port ${port} is already in use locally`, {
-          details: { side: 'local', port },
-          cause: err,
-        });
+        throw new P2prcError('E_PORT_TAKEN', err.message, { details: { side: 'local', port }, cause: err.cause });
       }
       throw err;
     }

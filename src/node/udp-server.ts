@@ -24,7 +24,7 @@ export class NodeUdpServer {
       once(this.socket, 'error'),
     ]);
     if (err) {
-      throw new P2prcError('E_PORT_TAKEN', `UDP port ${port} is already in use locally`, {
+      throw new P2prcError('E_PORT_TAKEN', `node UDP port ${port} on ${host} is already in use (--udp-port)`, {
         details: { side: 'local', port },
         cause: err,
       });

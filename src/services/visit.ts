@@ -129,7 +129,10 @@ export class ServiceVisitor extends EventEmitter<{ error: [P2prcError]; path: [P
         throw new P2prcError('E_NO_DIRECT', `no direct path to service ${this.o.serviceId}: ${path.reason}`);
       if (path.kind === 'relayed') await this.probeRelay();
       this.server.on('connection', (local) => void this.onLocal(local));
-      this.port = await listenTcp(this.server, this.o.localPort, this.o.localHost ?? '127.0.0.1');
+      this.port = await listenTcp(this.server, this.o.localPort, this.o.localHost ?? '127.0.0.1', {
+        name: 'local port',
+        flag: '--local-port',
+      });
       return this.port;
     } catch (err) {
       this.direct?.close();

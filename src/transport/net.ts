@@ -206,8 +206,18 @@ export async function dial(options: DialOptions): Promise<Dialed> {
   }
 }
 
-/** Binds a TCP server, awaiting 'listening'; EADDRINUSE becomes E_PORT_TAKEN. */
-export async function listenTcp(server: net.Server, port: number, host: string): Promise<number> {
+/** What a listening port is for: its name in messages ("control port") and the flag that sets it. */
+export interface PortRole {
+  name: string;
+  flag?: string;
+}
+
+/**
+ * Binds a TCP server, awaiting 'listening'; EADDRINUSE becomes E_PORT_TAKEN. With a `role` the message
+ * says which of the process's ports it is and how to choose another: "control port 7000 on 0.0.0.0 is
+ * already in use (--control-port)".
+ */
+export async function listenTcp(server: net.Server, port: number, host: string, role?: PortRole): Promise<number> {
   const onError = once(server, 'error');
   server.listen({ port, host, exclusive: true });
   const result = await Promise.race([
@@ -215,17 +225,19 @@ export async function listenTcp(server: net.Server, port: number, host: string):
     onError.then(([e]) => e as NodeJS.ErrnoException),
   ]);
   if (result) {
+    const what = `${role?.name ?? 'port'} ${port} on ${host}`;
+    const flag = role?.flag ? ` (${role.flag})` : '';
     if (result.code === 'EADDRINUSE')
-      throw new P2prcError('E_PORT_TAKEN', `port ${port} on ${host} is already in use`, {
+      throw new P2prcError('E_PORT_TAKEN', `${what} is already in use${flag}`, {
         cause: result,
         details: { port },
       });
     if (result.code === 'EACCES')
-      throw new P2prcError('E_PORT_DENIED', `no permission to bind ${host}:${port}`, {
+      throw new P2prcError('E_PORT_DENIED', `no permission to bind ${what}${flag}`, {
         cause: result,
         details: { port },
       });
-    throw new P2prcError('E_INTERNAL', `cannot listen on ${host}:${port}: ${result.message}`, { cause: result });
+    throw new P2prcError('E_INTERNAL', `cannot listen on ${what}${flag}: ${result.message}`, { cause: result });
   }
   return (server.address() as net.AddressInfo).port;
 }

@@ -46,7 +46,7 @@ export class HttpsVhostServer {
   }
 
   async listen(port: number, bind: string): Promise<number> {
-    this.port = await listenTcp(this.server, port, bind);
+    this.port = await listenTcp(this.server, port, bind, { name: 'HTTPS vhost port', flag: '--vhost-https-port' });
     return this.port;
   }
 

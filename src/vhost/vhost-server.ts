@@ -101,7 +101,7 @@ export class VhostServer {
   }
 
   async listen(port: number, bind: string): Promise<number> {
-    this.port = await listenTcp(this.server, port, bind);
+    this.port = await listenTcp(this.server, port, bind, { name: 'HTTP vhost port', flag: '--vhost-http-port' });
     return this.port;
   }
 
