@@ -69,6 +69,8 @@ export async function runHostService(given: HostServiceOptions): Promise<HostSer
           stateDir,
         );
   const warnings: string[] = [];
+  const weak = weakTokenWarning(handle.token);
+  if (weak) warnings.push(weak);
   const publicHost = detectPublicHost(handle.bind, options.publicHost);
   let node: NodeServer | undefined;
   let exchange: IpTableExchange | undefined;
@@ -243,4 +245,16 @@ function recordFrpTunnels(configDir: string, handle: RunningHost): void {
       .updateMapping(id, { status: 'closed', closedAt: at, updatedAt: at })
       .catch(warn(`the close of frp tunnel ${t.name}`));
   });
+}
+
+/** Tokens shorter than this are accepted (frp users bring ones such as `123456`) but warned about. */
+const STRONG_TOKEN_LENGTH = 16;
+
+/** The warning for a short token, with how to make a strong one; undefined for a strong one. Pure. */
+export function weakTokenWarning(token: string): string | undefined {
+  if (token.length >= STRONG_TOKEN_LENGTH) return undefined;
+  return (
+    `the token is only ${token.length} characters long: whoever can reach the control port may guess it; ` +
+    'make a strong one with `openssl rand -hex 16`, or give none and the host generates one and keeps it'
+  );
 }
