@@ -24,12 +24,20 @@ export interface FrpProxy {
   useCompression?: boolean;
 }
 
+/** frpc's admin API on 127.0.0.1 (`/api/status` says which port frps gave a remote_port 0), behind basic auth. */
+export interface FrpAdminApi {
+  port: number;
+  user: string;
+  password: string;
+}
+
 export interface FrpClientOptions {
   serverAddr: string;
   serverPort: number;
   token: string;
   tls?: boolean;
   tcpMux?: boolean;
+  admin?: FrpAdminApi | undefined;
   proxies: FrpProxy[];
 }
 
@@ -122,6 +130,13 @@ export function renderClientConfig(o: FrpClientOptions, format: FrpConfigFormat)
       'log_level = info',
     );
     if (o.tcpMux !== undefined) lines.push(iniValue('tcp_mux', o.tcpMux));
+    if (o.admin)
+      lines.push(
+        'admin_addr = 127.0.0.1',
+        iniValue('admin_port', o.admin.port),
+        iniValue('admin_user', o.admin.user),
+        iniValue('admin_pwd', o.admin.password),
+      );
     for (const p of o.proxies) {
       lines.push(
         '',
@@ -144,6 +159,13 @@ export function renderClientConfig(o: FrpClientOptions, format: FrpConfigFormat)
   ];
   lines.push(`transport.tls.enable = ${o.tls ?? false}`, 'log.to = "console"', 'log.level = "info"');
   if (o.tcpMux !== undefined) lines.push(`transport.tcpMux = ${o.tcpMux}`);
+  if (o.admin)
+    lines.push(
+      'webServer.addr = "127.0.0.1"',
+      `webServer.port = ${o.admin.port}`,
+      `webServer.user = ${tomlString(o.admin.user)}`,
+      `webServer.password = ${tomlString(o.admin.password)}`,
+    );
   for (const p of o.proxies) {
     lines.push(
       '',

@@ -162,6 +162,12 @@ export class FrpProcess extends EventEmitter<FrpProcessEvents> {
     }
   }
 
+  /** Replaces the config file frp runs with: read again by frpc's reload, and by every restart. */
+  async rewriteConfig(config: string): Promise<void> {
+    if (!this.file) throw new P2prcError('E_CLOSED', 'frp is not running');
+    await this.file.rewrite(config);
+  }
+
   /** Closes the lifeline (frp gets SIGTERM), waits for it, and removes the private config. */
   async stop(): Promise<void> {
     this.stopping = true;

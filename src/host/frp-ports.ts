@@ -34,7 +34,9 @@ export function hostFrpPorts(d: FrpPortsDeps): FrpPorts<HostedTunnel> {
       // can never take a token client's port or one another's.
       const owner = tokenless ? `${FRP_OPEN_OWNER}${runId}:${name}` : `${FRP_OWNER}${name}`;
       const protocol = udp ? 'udp' : 'tcp';
-      const reserved = remotePort > 0 ? reservations.take(owner, remotePort, protocol) : undefined;
+      // remote_port 0 is frps's "any": a proxy that comes back within its grace gets the port it held.
+      const reserved =
+        remotePort > 0 ? reservations.take(owner, remotePort, protocol) : reservations.takeNamed(owner, name, protocol);
       // frp's `user` is not authenticated: like a token-only native client, an frpc counts against its address.
       const principal = remote === undefined ? undefined : principalOf(undefined, remote);
       if (reserved) {

@@ -111,6 +111,20 @@ async function chooseEngine(
   return { engine, tls, protocol: o.protocol === 'frp' || (o.engine === 'auto' && engine === 'frp') ? 'frp' : 'p2prc' };
 }
 
+/**
+ * The public port each tunnel last had through this frp host ("tcp/node" → 6001), from the mapping
+ * records: asked for again first, as a native client gets its ports back through its identity.
+ */
+async function previousFrpPorts(configDir: string, proxy: HostPort): Promise<Map<string, number>> {
+  const held = new Map<string, number>();
+  const mine = (await new RecordStore(configDir).readMappings())
+    .filter((m) => m.kind === 'tunnel' && m.engine !== 'native' && m.publicPort !== null)
+    .filter((m) => m.proxyHost === proxy.host && m.proxyControlPort === proxy.port)
+    .sort((a, b) => a.updatedAt.localeCompare(b.updatedAt));
+  for (const m of mine) held.set(`${m.protocol}/${m.name}`, m.publicPort!);
+  return held;
+}
+
 async function runFixed(given: NodeServiceOptions & { proxy: HostPort }): Promise<NodeService> {
   // Records first: unusable record files must stop us before the host has published anything.
   await new RecordStore(given.configDir).prepare();
@@ -170,6 +184,7 @@ async function runFixed(given: NodeServiceOptions & { proxy: HostPort }): Promis
       tunnels.push({ name: 'node-udp', protocol: 'udp', localHost, localPort: udp.port, remotePort: 'any' });
     }
     tunnels.push(...exposeTunnels(o.expose));
+    const previous = protocol === 'frp' || engine === 'frp' ? await previousFrpPorts(o.configDir, o.proxy) : undefined;
     const frpTunnels = () =>
       tunnels.map((t) => {
         if (t.protocol === 'http' || t.protocol === 'https')
@@ -181,6 +196,7 @@ async function runFixed(given: NodeServiceOptions & { proxy: HostPort }): Promis
           name: t.name,
           protocol: t.protocol ?? 'tcp',
           remotePort: t.remotePort ?? 'any',
+          previous: previous?.get(`${t.protocol ?? 'tcp'}/${t.name}`),
           ...(t.localHost ? { localHost: t.localHost } : {}),
           ...(t.listen ? { listen: t.listen } : { localPort: t.localPort! }),
         };

@@ -1,23 +1,27 @@
 import { isP2prcError } from '../errors.js';
 
 /**
- * Ports for publishing through a stock frps, which cannot negotiate a port free on both sides the
- * way a p2prc host does: p2prc picks one free here, and when frps answers "port unavailable" for a
- * proxy, picks another, never one tried before. Both frp engines (the supervised frpc and the
- * native frp-wire client) publish through this one loop. No sockets here: finding a free local
- * port and binding a listener are passed in.
+ * Ports for publishing through a stock frps. A fixed port is asked for as it is. "Any" is frp's
+ * remote_port 0: frps picks a free port inside its allow_ports and says which in NewProxyResp, so
+ * its policy decides, as a p2prc host's does. A port this client held before (`previous`) is asked
+ * for first, and a refusal of it falls back to 0. Both frp engines (the supervised frpc and the
+ * native frp-wire client) publish through this one loop. No sockets here: finding a free local port
+ * and binding a listener are passed in.
  */
 export interface PortSpec {
   name: string;
   protocol: 'tcp' | 'udp';
-  /** Fixed local port; omit with `listen` to have one chosen (free locally, and the same number publicly when the host is remote). */
+  /** Fixed local port; omit with `listen` to have one chosen (free locally; the same number as a fixed remote port when the host is remote). */
   localPort?: number;
   listen?: (port: number) => Promise<void>;
   remotePort: number | 'any';
+  /** With "any": the public port this tunnel had last time, asked for first. */
+  previous?: number | undefined;
   /** Where the local service listens (the node server's --bind); default 127.0.0.1. */
   localHost?: string;
 }
 
+/** `remote` 0: frps chooses, and the engine learns the port from frps's answer. */
 export interface PortPair {
   local: number;
   remote: number;
@@ -28,26 +32,34 @@ export interface PortRetryOptions {
   hostIsLocal: boolean;
   /** A port free on this machine and not in `exclude` (get-port in production). */
   freePort(exclude: number[]): Promise<number>;
-  /** Told each time a refused port is replaced. */
+  /** Told each time a refused previous port gives way to frps's choice. */
   onRetry?: (message: string) => void;
-  maxAttempts?: number;
 }
 
-export const MAX_PORT_ATTEMPTS = 10;
+/** The codes frps's refusal of one port maps to: taken, or outside its allow_ports. */
+export function isPortRefusal(err: unknown): boolean {
+  return isP2prcError(err, 'E_PORT_TAKEN') || isP2prcError(err, 'E_PORT_DENIED');
+}
+
+/** The port in frp's remote_addr for tcp and udp (":6000" from frps, "host:6000" from frpc's admin API); undefined when it names none. */
+export function assignedPort(remoteAddr: string): number | undefined {
+  const m = /:(\d{1,5})$/.exec(remoteAddr.trim());
+  const port = m ? Number(m[1]) : NaN;
+  return port >= 1 && port <= 65535 ? port : undefined;
+}
 
 async function choose(t: PortSpec, avoid: number[], o: PortRetryOptions): Promise<PortPair> {
   const chosenHere = t.localPort === undefined;
   const local = t.localPort ?? (t.remotePort !== 'any' && !o.hostIsLocal ? t.remotePort : await o.freePort(avoid));
   if (chosenHere) await t.listen?.(local);
-  const remote =
-    t.remotePort !== 'any' ? t.remotePort : o.hostIsLocal || !chosenHere ? await o.freePort([...avoid, local]) : local;
-  return { local, remote };
+  return { local, remote: t.remotePort !== 'any' ? t.remotePort : (t.previous ?? 0) };
 }
 
 /**
  * Assigns ports to every spec, then runs `attempt` until the server takes them all. A refusal is an
- * E_PORT_TAKEN whose `details.proxy` names the spec; only "any" ports move (a requested port that is
- * refused stays refused, and the error says so). `attempt` cleans up after itself when it throws.
+ * E_PORT_TAKEN or E_PORT_DENIED whose `details.proxy` names the spec: an "any" spec that asked for
+ * its previous port asks for 0 instead; any other refusal is the answer (a requested port stays
+ * refused, and so does frps finding no free port). `attempt` cleans up after itself when it throws.
  */
 export async function publishWithPortRetry<R>(
   specs: PortSpec[],
@@ -58,20 +70,22 @@ export async function publishWithPortRetry<R>(
   const ports = new Map<string, PortPair>();
   for (const t of specs) {
     const pair = await choose(t, avoid, o);
-    avoid.push(pair.local, pair.remote);
+    avoid.push(pair.local);
     ports.set(t.name, pair);
   }
-  for (let n = 1; ; n++) {
+  // Each spec falls back at most once, so this ends after specs.length + 1 attempts.
+  for (;;) {
     try {
       return { result: await attempt(ports), ports };
     } catch (err) {
-      const name = isP2prcError(err, 'E_PORT_TAKEN') ? (err.details.proxy as string | undefined) : undefined;
+      const name = isPortRefusal(err) ? (err as { details: { proxy?: unknown } }).details.proxy : undefined;
       const spec = specs.find((t) => t.name === name);
-      if (!spec || spec.remotePort !== 'any' || n >= (o.maxAttempts ?? MAX_PORT_ATTEMPTS)) throw err;
-      const old = ports.get(spec.name)!;
-      avoid.push(old.remote);
-      o.onRetry?.(`frps refused port ${old.remote} for ${spec.name}; trying another port free on both sides`);
-      ports.set(spec.name, { local: old.local, remote: await o.freePort([...avoid, old.local]) });
+      const old = spec && ports.get(spec.name);
+      if (!spec || !old || spec.remotePort !== 'any' || old.remote === 0) throw err;
+      o.onRetry?.(
+        `frps refused port ${old.remote} for ${spec.name} (${(err as Error).message}); letting frps choose one`,
+      );
+      ports.set(spec.name, { local: old.local, remote: 0 });
     }
   }
 }

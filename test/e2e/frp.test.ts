@@ -4,14 +4,14 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { killAll, parsePublished, runCli, startCli, type Running } from '../helpers/cli.js';
 import { FRP_DIR, FRP_SKIP, frpProcesses } from '../helpers/frp.js';
-import { echoExact, echoServer, httpServer, sha256, until } from '../helpers/engine.js';
+import { echoExact, echoServer, freePort, httpServer, sha256, until } from '../helpers/engine.js';
 import { useWorkspace } from '../helpers/workspace.js';
 
 const { tempDir } = useWorkspace();
 let dir: string;
 const env = { P2PRC_FRP_BIN_DIR: FRP_DIR };
 
-async function startFrpHost(port = 0): Promise<{ host: Running; port: number; token: string }> {
+async function startFrpHost(port = 0, extra: string[] = []): Promise<{ host: Running; port: number; token: string }> {
   const host = startCli(
     [
       '-s',
@@ -27,6 +27,7 @@ async function startFrpHost(port = 0): Promise<{ host: Running; port: number; to
       '--json',
       '--config-dir',
       dir,
+      ...extra,
     ],
     env,
   );
@@ -143,6 +144,52 @@ describe.skipIf(!!FRP_SKIP)(`frp engine with real frp 0.31.2${FRP_SKIP ? ` — s
     );
     expect(unreachable.code).toBe(5);
     expect(unreachable.stderr).toContain('E_UNREACHABLE');
+  }, 90_000);
+
+  it('"any" port on a host with --allow-ports: frps picks inside them, and a restarted client gets them back', async () => {
+    const echo = await echoServer();
+    const low = Math.min(await freePort(), 65_000);
+    const { port, token } = await startFrpHost(0, ['--allow-ports', `${low}-${low + 19}`]);
+    const clientDir = tempDir('frp-any-client');
+    const connect = () =>
+      startCli(
+        [
+          '-s',
+          '--connect-reverse-proxy',
+          `127.0.0.1:${port}`,
+          '--engine',
+          'frp',
+          '--no-tls',
+          '--token',
+          token,
+          '--expose',
+          String(echo),
+          '--config-dir',
+          clientDir,
+        ],
+        env,
+      );
+    const published = async (c: Running) => {
+      await c.waitFor((l) => l.includes(`-> 127.0.0.1:${echo} (`));
+      return c.stdout.filter((l) => l.startsWith('Published:')).map(parsePublished);
+    };
+    const first = connect();
+    const lines = await published(first);
+    expect(lines).toHaveLength(2); // the node server and the exposed port
+    for (const l of lines) {
+      expect(l.port).toBeGreaterThanOrEqual(low);
+      expect(l.port).toBeLessThanOrEqual(low + 19);
+    }
+    const viaEcho = lines.find((l) => l.localPort === echo)!;
+    const payload = randomBytes(64 * 1024);
+    expect(await echoExact(viaEcho.port, payload)).toBe(sha256(payload));
+    const rpm = JSON.parse((await runCli(['--view-rpm', '--json', '--config-dir', clientDir])).stdout) as {
+      mappings: Array<{ publicPort: number; state: string }>;
+    };
+    expect(rpm.mappings.map((m) => m.publicPort).sort()).toEqual(lines.map((l) => l.port).sort());
+    expect(await first.stop('SIGINT')).toBe(0);
+    const again = await published(connect());
+    expect(again.map((l) => l.port)).toEqual(lines.map((l) => l.port));
   }, 90_000);
 
   it('frpc reconnects to a restarted frps and keeps the same public port; SIGKILL leaves no frp behind', async () => {

@@ -103,6 +103,21 @@ describe('frp config rendering', () => {
     ]);
   });
 
+  it("turns frpc's admin API on at 127.0.0.1 behind basic auth: admin_* in INI, webServer in TOML", () => {
+    const admin = { port: 7400, user: 'p2prc', password: 'pw' };
+    expect(ini.parse(renderClientConfig({ ...client, admin }, 'ini')).common).toMatchObject({
+      admin_addr: '127.0.0.1',
+      admin_port: '7400',
+      admin_user: 'p2prc',
+      admin_pwd: 'pw',
+    });
+    expect(parseToml(renderClientConfig({ ...client, admin }, 'toml'))).toMatchObject({
+      webServer: { addr: '127.0.0.1', port: 7400, user: 'p2prc', password: 'pw' },
+    });
+    expect(renderClientConfig(client, 'ini')).not.toMatch(/admin_/);
+    expect(renderClientConfig(client, 'toml')).not.toMatch(/webServer/);
+  });
+
   it('escapes TOML strings and refuses values that would inject INI lines', () => {
     const tricky = 'a"b\\c\nd';
     const c = parseToml(renderClientConfig({ ...client, token: tricky }, 'toml')) as Record<

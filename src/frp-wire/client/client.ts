@@ -13,6 +13,7 @@ import { CfbDecrypt, CfbEncrypt, frpKey } from '../codec/crypto.js';
 import { FrpMessageDecoder, FrpMsg, encodeFrpMessage, privilegeKey, type FrpMessage } from '../codec/messages.js';
 import { readMessages } from '../codec/read.js';
 import { LocalFailureWarnings } from '../../protocol/local-warnings.js';
+import { assignedPort, isPortRefusal } from '../../protocol/port-retry.js';
 import { runUdpChannel } from './udp-channel.js';
 import { frpDialer, type FrpDialer } from '../codec/conn.js';
 
@@ -22,7 +23,13 @@ export interface FrpWireTunnel {
   protocol?: 'tcp' | 'udp' | 'https';
   localHost: string;
   localPort: number;
+  /** 0: frps picks one (inside its allow_ports) and NewProxyResp's remote_addr says which. */
   remotePort: number;
+  /**
+   * remotePort is only a wish ("any" with a port held before): when frps refuses it, ask for 0. The
+   * port frps assigns is asked for again after a reconnect, with the same fallback.
+   */
+  anyPort?: boolean;
   customDomains?: string[];
 }
 
@@ -59,7 +66,7 @@ async function dialLocal(host: string, port: number): Promise<net.Socket> {
 function proxyError(name: string, text: string): P2prcError {
   const code = /port not allowed/.test(text)
     ? 'E_PORT_DENIED'
-    : /port unavailable|port already used|address already in use/.test(text)
+    : /port unavailable|port already used|address already in use|no available port|no free port/.test(text)
       ? 'E_PORT_TAKEN'
       : /exceed|quota/.test(text)
         ? 'E_QUOTA'
@@ -81,16 +88,19 @@ export class FrpWireClient extends EventEmitter<{
   private dialer: FrpDialer | undefined;
   private stopped = false;
   private readonly key: Buffer;
+  /** The tunnels as published: an "any" port becomes the one frps assigned. */
+  private readonly tunnels: FrpWireTunnel[];
   /** Visitors that found no local service: warned at once, then rate-limited per proxy. */
   private readonly localWarnings = new LocalFailureWarnings((m) => this.emit('status', `warning: ${m}`));
 
   constructor(private readonly o: FrpWireOptions) {
     super();
     this.key = frpKey(o.token);
+    this.tunnels = o.tunnels.map((t) => ({ ...t }));
   }
 
   published(): PublishedTunnel[] {
-    return this.o.tunnels.map((t) => {
+    return this.tunnels.map((t) => {
       const publicHost = (t.protocol === 'https' && t.customDomains?.[0]) || this.o.host;
       const address = formatAddress(publicHost, t.remotePort);
       return {
@@ -179,7 +189,8 @@ export class FrpWireClient extends EventEmitter<{
     const dec = new CfbDecrypt(this.key);
     enc.pipe(control);
     const decoder = new FrpMessageDecoder();
-    const waiting = new Map<string, { resolve: () => void; reject: (e: P2prcError) => void }>();
+    /** Per proxy name, what to do with frps's answer: its error text and remote_addr. */
+    const waiting = new Map<string, (error: string, remoteAddr: string) => void>();
     let lastPong = Date.now();
     const heartbeatMs = this.o.heartbeatMs ?? 30_000;
     const lost = new Promise<void>((resolve) => {
@@ -206,35 +217,52 @@ export class FrpWireClient extends EventEmitter<{
         else if (m.type === FrpMsg.Pong) lastPong = Date.now();
         else if (m.type === FrpMsg.NewProxyResp) {
           const name = String(m.body.proxy_name ?? '');
-          const err = String(m.body.error ?? '');
           const w = waiting.get(name);
           waiting.delete(name);
-          if (err) w?.reject(proxyError(name, err));
-          else w?.resolve();
+          w?.(String(m.body.error ?? ''), String(m.body.remote_addr ?? ''));
         }
       }
     });
     pipeline(control, dec, () => dialer.close());
     if (rest.length) dec.write(rest);
-    await Promise.all(
-      this.o.tunnels.map(
-        (t) =>
-          new Promise<void>((resolve, reject) => {
-            waiting.set(t.name, { resolve, reject });
-            enc.write(
-              encodeFrpMessage(FrpMsg.NewProxy, {
-                proxy_name: t.name,
-                proxy_type: t.protocol ?? 'tcp',
-                use_encryption: false,
-                use_compression: false,
-                remote_port: t.remotePort,
-                ...(t.customDomains ? { custom_domains: t.customDomains } : {}),
-              }),
-            );
-            void lost.then(() => reject(new P2prcError('E_CLOSED', 'frps closed the control connection')));
+    const closed = lost.then(() => {
+      throw new P2prcError('E_CLOSED', 'frps closed the control connection');
+    });
+    closed.catch(() => undefined); // raced below; a session that ends later is `lost`, not an error
+    const ask = (t: FrpWireTunnel) =>
+      new Promise<string>((resolve, reject) => {
+        waiting.set(t.name, (error, remoteAddr) => (error ? reject(proxyError(t.name, error)) : resolve(remoteAddr)));
+        enc.write(
+          encodeFrpMessage(FrpMsg.NewProxy, {
+            proxy_name: t.name,
+            proxy_type: t.protocol ?? 'tcp',
+            use_encryption: false,
+            use_compression: false,
+            remote_port: t.remotePort,
+            ...(t.customDomains ? { custom_domains: t.customDomains } : {}),
           }),
-      ),
-    );
+        );
+      });
+    const register = async (t: FrpWireTunnel): Promise<void> => {
+      let remoteAddr: string;
+      try {
+        remoteAddr = await Promise.race([ask(t), closed]);
+      } catch (err) {
+        if (!t.anyPort || t.remotePort === 0 || !isPortRefusal(err)) throw err;
+        this.emit('status', `status: frps refused port ${t.remotePort} for ${t.name}; letting frps choose one`);
+        t.remotePort = 0;
+        remoteAddr = await Promise.race([ask(t), closed]);
+      }
+      if (t.protocol === 'https') return;
+      const port = assignedPort(remoteAddr);
+      if (port === undefined && t.remotePort === 0)
+        throw new P2prcError(
+          'E_PROTOCOL',
+          `frps assigned proxy ${t.name} no port it named (remote_addr "${remoteAddr}")`,
+        );
+      if (port !== undefined) t.remotePort = port;
+    };
+    await Promise.all(this.tunnels.map(register));
     return { lost };
   }
 
@@ -253,7 +281,7 @@ export class FrpWireClient extends EventEmitter<{
         }),
       );
       const { message, rest } = await readMessages(work, (m) => m.type === FrpMsg.StartWorkConn, 24 * 3600_000);
-      const t = this.o.tunnels.find((x) => x.name === message.body.proxy_name);
+      const t = this.tunnels.find((x) => x.name === message.body.proxy_name);
       if (!t)
         throw new P2prcError(
           'E_PROTOCOL',

@@ -15,8 +15,9 @@ export interface FrpWirePublisherOptions {
 }
 
 /**
- * Publishes through a stock frps with the native frp-wire client (no frp binary). Ports follow the
- * two-sided rule: a candidate free here; frps refusing it ("port unavailable") gets another.
+ * Publishes through a stock frps with the native frp-wire client (no frp binary). An "any" port is
+ * frps's choice (remote_port 0, inside its allow_ports), or the one held before when frps still
+ * gives it; NewProxyResp says which, and the client asks for the same one after a reconnect.
  */
 export class FrpWirePublisher extends EventEmitter<{
   status: [string];
@@ -39,7 +40,6 @@ export class FrpWirePublisher extends EventEmitter<{
       },
       (ports) => this.login(ports),
     );
-    client.on('status', (s) => this.emit('status', s));
     client.on('published', (l) => this.emit('published', l));
     client.on('reconnecting', (since) => this.emit('reconnecting', since));
     this.client = client;
@@ -60,8 +60,10 @@ export class FrpWirePublisher extends EventEmitter<{
         localHost: t.localHost ?? '127.0.0.1',
         localPort: ports.get(t.name)!.local,
         remotePort: ports.get(t.name)!.remote,
+        anyPort: t.remotePort === 'any',
       })),
     });
+    client.on('status', (s) => this.emit('status', s));
     try {
       await client.start();
       return client;
