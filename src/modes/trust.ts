@@ -35,10 +35,21 @@ export async function rememberHost(
   lines.forEach((line) => say(line));
 }
 
-/** A certificate that no longer matches the stored pin: say how to trust the new one on purpose. */
+/**
+ * A certificate that does not match what the client expected, said by where the expectation came from.
+ * From the stored pin: how to trust the new certificate on purpose. From --fingerprint (nothing stored,
+ * or a pin typed over the stored one): that the typed fingerprint is the one that differs, so a typo is
+ * not taken for a host whose certificate changed.
+ */
 export function explainPinMismatch(err: unknown, key: string, pinnedFromStore: boolean): unknown {
   const e = toP2prcError(err);
-  if (e.code !== 'E_TLS' || !pinnedFromStore || e.details.actual === undefined) return err;
+  if (e.code !== 'E_TLS' || e.details.actual === undefined || e.details.expected === undefined) return err;
+  if (!pinnedFromStore)
+    return new P2prcError(
+      'E_TLS',
+      `the certificate of ${key} does not match the fingerprint given with --fingerprint (given ${String(e.details.expected)}, the host's is ${String(e.details.actual)}); check it with the host's operator (its banner prints it)`,
+      { cause: e, details: { ...e.details, source: 'flag' } },
+    );
   return new P2prcError(
     'E_TLS',
     `${e.message}. If the host's certificate changed on purpose (check with its operator), re-pin it: --fingerprint ${String(e.details.actual)} (stored pins: fingerprints in secrets.json for ${key})`,
