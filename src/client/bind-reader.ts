@@ -23,8 +23,8 @@ export class BindReader {
 
   add(stream: SocketStream): void {
     stream.onEarly = () => this.check(stream);
+    // No 'close' listener (it would live as long as the stream): the sweep drops streams closed early.
     this.waiting.set(stream, Date.now() + this.timeoutMs);
-    stream.once('close', () => this.waiting.delete(stream));
     if (!this.sweeper) {
       this.sweeper = setInterval(() => this.sweep(), Math.max(50, Math.min(1_000, this.timeoutMs / 2)));
       this.sweeper.unref();
@@ -56,6 +56,10 @@ export class BindReader {
   private sweep(): void {
     const now = Date.now();
     for (const [stream, deadline] of this.waiting) {
+      if (stream.destroyed) {
+        this.waiting.delete(stream);
+        continue;
+      }
       if (deadline > now) continue;
       debug('E_TIMEOUT', `stream ${stream.id}: no Bind within ${this.timeoutMs} ms`);
       this.waiting.delete(stream);

@@ -9,6 +9,12 @@ export interface Closable {
   once(event: 'close', listener: () => void): unknown;
 }
 
+const COUNTER = Symbol('p2prc.trafficCounter');
+type Tracked = CountedConnection & { [COUNTER]: TrafficCounter };
+function onTrackedClose(this: Tracked): void {
+  this[COUNTER].untrack(this);
+}
+
 /** One visitor counted by `TrafficCounter.visitor`; its bytes are read from the local socket once it is up. */
 export interface CountedVisit {
   local(socket: net.Socket): void;
@@ -24,10 +30,8 @@ export class TrafficCounter {
   total = 0;
   /** Visitor-facing connections (the host's public side), so their owner can also close them. */
   readonly live = new Set<CountedConnection>();
-  /** Visitors arriving as streams (a client's multiplexed data connection), live until they close. */
-  private readonly streams = new Set<Closable>();
-  /** Sockets to the local service: what they write came in from a visitor, what they read went out. */
-  private readonly locals = new Set<net.Socket>();
+  /** Visitors arriving as streams or raw data connections, live until they close, with their local socket once up. */
+  private readonly visits = new Map<Closable, net.Socket | undefined>();
   private closedIn = 0;
   private closedOut = 0;
 
@@ -35,11 +39,16 @@ export class TrafficCounter {
   track(socket: CountedConnection): void {
     this.total++;
     this.live.add(socket);
-    socket.once('close', () => {
-      this.live.delete(socket);
-      this.closedIn += socket.bytesRead;
-      this.closedOut += socket.bytesWritten;
-    });
+    // A shared listener that finds this counter on the socket: no closure (nor `once` wrapper) per visitor.
+    (socket as Tracked)[COUNTER] = this;
+    socket.on('close', onTrackedClose);
+  }
+
+  /** @internal A tracked connection closed: its bytes move to the closed totals. */
+  untrack(socket: CountedConnection): void {
+    if (!this.live.delete(socket)) return;
+    this.closedIn += socket.bytesRead;
+    this.closedOut += socket.bytesWritten;
   }
 
   /**
@@ -49,36 +58,46 @@ export class TrafficCounter {
    */
   visitor(data: Closable): CountedVisit {
     this.total++;
-    this.streams.add(data);
-    data.once('close', () => this.streams.delete(data));
-    return {
-      local: (socket) => {
-        this.locals.add(socket);
-        socket.once('close', () => {
-          this.locals.delete(socket);
-          this.closedIn += socket.bytesWritten;
-          this.closedOut += socket.bytesRead;
-        });
-      },
-    };
+    this.visits.set(data, undefined);
+    // One listener per visitor: its local socket is over by the time `data` closes (the stream or relay
+    // destroys it), so its final counts are read then.
+    data.once('close', () => {
+      const socket = this.visits.get(data);
+      this.visits.delete(data);
+      if (!socket) return;
+      this.closedIn += socket.bytesWritten;
+      this.closedOut += socket.bytesRead;
+    });
+    return new Visit(this.visits, data);
   }
 
   get now(): number {
-    return this.live.size + this.streams.size;
+    return this.live.size + this.visits.size;
   }
 
   get bytesIn(): number {
     let n = this.closedIn;
     for (const s of this.live) n += s.bytesRead;
-    for (const s of this.locals) n += s.bytesWritten;
+    for (const s of this.visits.values()) n += s?.bytesWritten ?? 0;
     return n;
   }
 
   get bytesOut(): number {
     let n = this.closedOut;
     for (const s of this.live) n += s.bytesWritten;
-    for (const s of this.locals) n += s.bytesRead;
+    for (const s of this.visits.values()) n += s?.bytesRead ?? 0;
     return n;
+  }
+}
+
+class Visit implements CountedVisit {
+  constructor(
+    private readonly visits: Map<Closable, net.Socket | undefined>,
+    private readonly data: Closable,
+  ) {}
+
+  local(socket: net.Socket): void {
+    if (this.visits.has(this.data)) this.visits.set(this.data, socket);
   }
 }
 
