@@ -50,7 +50,9 @@ export async function visitorHandshake(socket: net.Socket, secret: string, servi
   const theirs = reply.subarray(0, ELEMENT_BYTES);
   const isk = me.finish(theirs, me.element, theirs);
   if (!confirmationMatches(isk, 'owner', reply.subarray(ELEMENT_BYTES)))
-    throw new P2prcError('E_AUTH', `service ${serviceId} could not prove it knows the secret`);
+    // The owner's confirmation is keyed by its secret: it differs from ours. Almost always a wrong
+    // --secret; it could also be an owner that changed its secret, never "the service is down".
+    throw new P2prcError('E_SECRET', `the secret was not accepted (wrong secret for service ID ${serviceId})`);
   socket.write(confirmation(isk, 'visitor'));
   const k = sessionKeys(isk);
   return { send: k.visitorToOwner, receive: k.ownerToVisitor };

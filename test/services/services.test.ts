@@ -73,7 +73,7 @@ describe('services by ID', () => {
     expect(captured.includes(Buffer.from('PLAINTEXT-MARKER-PLAINTEXT-MARKER'))).toBe(false);
   }, 60_000);
 
-  it('wrong secret: E_AUTH, nothing reaches the service, and the host logs the visitor address', async () => {
+  it('wrong secret: E_SECRET, nothing reaches the service, and the host logs the visitor address', async () => {
     const h = await host({ tls: false });
     const logs: string[] = [];
     h.host.on('log', (l) => logs.push(l.message));
@@ -88,7 +88,7 @@ describe('services by ID', () => {
       services: [{ id: 's', secret: SECRET, localPort: (svc.address() as net.AddressInfo).port }],
     }).ready;
     const access = { host: '127.0.0.1', port: h.port, token: h.token, tls: false };
-    expect(await codeOf(visit(access, 'wrong', 's'))).toBe('E_AUTH');
+    expect(await codeOf(visit(access, 'wrong', 's'))).toBe('E_SECRET');
     await until(
       () => logs.some((m) => m.includes('wrong secret for service s from visitor 127.0.0.1:')),
       5_000,
