@@ -25,12 +25,32 @@ export interface Installed {
   sha256: string;
 }
 
+const DOWNLOAD_TIMEOUT_MS = 120_000;
+
+/**
+ * Why fetch failed, from what it wraps: fetch says only "fetch failed", its cause says what the OS said
+ * ("getaddrinfo ENOTFOUND mirror.example", "connect ECONNREFUSED 127.0.0.1:8080"). Pure.
+ */
+export function fetchFailureReason(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  if (err.name === 'TimeoutError') return `no answer within ${DOWNLOAD_TIMEOUT_MS / 1000} s`;
+  const cause = err.cause as (Error & { code?: string; errors?: Error[] }) | undefined;
+  if (!(cause instanceof Error)) return err.message;
+  // A name that resolved to several addresses fails with one error per address.
+  const inner = cause.message || cause.errors?.map((e) => e.message).join('; ') || '';
+  const text = inner || cause.code || cause.name;
+  return cause.code && !text.includes(cause.code) ? `${cause.code}: ${text}` : text;
+}
+
 async function download(url: string, signal: AbortSignal | undefined): Promise<Buffer> {
   let res: Response;
   try {
-    res = await fetch(url, { signal: signal ?? AbortSignal.timeout(120_000) });
+    res = await fetch(url, { signal: signal ?? AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
   } catch (err) {
-    throw new P2prcError('E_DOWNLOAD', `cannot download ${url}: ${(err as Error).message}`, { cause: err });
+    throw new P2prcError('E_DOWNLOAD', `cannot download ${url}: ${fetchFailureReason(err)}`, {
+      cause: err,
+      details: { url },
+    });
   }
   if (!res.ok)
     throw new P2prcError('E_DOWNLOAD', `download of ${url} failed: HTTP ${res.status}`, {
@@ -41,7 +61,7 @@ async function download(url: string, signal: AbortSignal | undefined): Promise<B
   try {
     body = Buffer.from(await res.arrayBuffer());
   } catch (err) {
-    throw new P2prcError('E_DOWNLOAD', `download of ${url} was cut off: ${(err as Error).message}`, { cause: err });
+    throw new P2prcError('E_DOWNLOAD', `download of ${url} was cut off: ${fetchFailureReason(err)}`, { cause: err });
   }
   if (Number.isFinite(expected) && body.length !== expected) {
     throw new P2prcError('E_DOWNLOAD', `download of ${url} is truncated (${body.length} of ${expected} bytes)`);

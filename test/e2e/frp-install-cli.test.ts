@@ -103,4 +103,21 @@ describe('p2prc frp install', () => {
     expect(r.stderr).toContain(`frp 9.9.9 is not in`);
     expect(r.stderr).toContain(newest);
   });
+
+  it('a mirror that refuses the connection: E_DOWNLOAD with the URL and the cause, not just "fetch failed"', async () => {
+    const closed = http.createServer().listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const { port } = closed.address() as { port: number };
+    await new Promise((r) => closed.close(r));
+    const r = await runCli(['frp', 'install', '--platform', 'linux-amd64', '--config-dir', dir], {
+      P2PRC_FRP_MIRROR: `http://127.0.0.1:${port}/v{version}/`,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `E_DOWNLOAD: cannot download http://127\\.0\\.0\\.1:${port}/v${newest.replace(/\./g, '\\.')}/\\S+: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}$`,
+        'm',
+      ),
+    );
+  });
 });
