@@ -7,6 +7,7 @@ import { FRP_DIR, FRP_SKIP } from '../helpers/frp.js';
 import { echoExact, echoServer, freePort, httpServer, sha256, until } from '../helpers/engine.js';
 import { adminJson, hostWithAdmin, metricsText } from '../helpers/admin.js';
 import type { AdminEvent, ClientView, TunnelView } from '../../src/admin/model.js';
+import type { StrangerRefusals } from '../../src/admin/events.js';
 import { useWorkspace } from '../helpers/workspace.js';
 
 const { tempDir, track } = useWorkspace();
@@ -66,11 +67,15 @@ describe.skipIf(!!FRP_SKIP)(`admin views of stock frpc clients${FRP_SKIP ? ` —
 
     const bad = await frpc(h.port, 'wrong', echo, await freePort());
     await until(() => bad.join('').includes('authorization failed'), 15_000, 'frpc to be refused');
-    const events = (await adminJson<{ events: AdminEvent[] }>(admin.url, h.token, '/api/events')).events;
-    const refused = events.filter((e) => e.type === 'refused');
-    expect(refused).toEqual([
-      expect.objectContaining({ reason: 'auth', peer: expect.stringMatching(/^127\.0\.0\.1:\d+$/) }),
-    ]);
+    const { events, strangers } = await adminJson<{ events: AdminEvent[]; strangers: StrangerRefusals[] }>(
+      admin.url,
+      h.token,
+      '/api/events',
+    );
+    // A login refused before authentication is a stranger's: counted per reason with its peer, not listed.
+    expect(events.filter((e) => e.type === 'refused')).toEqual([]);
+    expect(strangers).toMatchObject([{ reason: 'auth', count: 1 }]);
+    expect(strangers[0]!.peer).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(events.filter((e) => e.type === 'login')).toHaveLength(1);
     const text = await metricsText(admin.url, h.token);
     expect(text).toContain('p2prc_tunnels{protocol="tcp",engine="frp-wire"} 1');
