@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { P2prcError } from '../errors.js';
+import { EXIT_CODES, P2prcError } from '../errors.js';
 import { collectExamples, renderExamples } from './help.js';
 import { VERSION } from '../version.js';
 import { reportError, stdio } from './output.js';
@@ -73,6 +73,32 @@ export function commonOptions(y: Argv): Argv {
     .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' });
 }
 
+/** What each exit status means, for --help; the codes come from the table in src/errors.ts. */
+const EXIT_MEANINGS: Record<number, string> = {
+  1: 'any other failure',
+  2: 'bad usage or value, bad config or record file',
+  3: 'wrong token, password or service secret',
+  4: 'port taken or not allowed, quota, name held by another',
+  5: 'unreachable, timed out, no such service or node',
+  6: "the host's TLS certificate does not match the fingerprint",
+  7: 'frp binary missing or too old',
+  8: 'no direct path with --direct only',
+};
+
+/** The exit statuses for --help: an installed user has no docs/ at hand. Pure. */
+export function exitCodeHelp(): string {
+  const lines = ['Exit codes:', '  0  success, or stopped with Ctrl-C / SIGTERM'];
+  const statuses = [...new Set(Object.values(EXIT_CODES))].sort((a, b) => a - b);
+  for (const status of statuses) {
+    const codes = Object.entries(EXIT_CODES)
+      .filter(([, s]) => s === status)
+      .map(([c]) => c);
+    const named = status === 1 ? '' : ` (${codes.join(', ')})`;
+    lines.push(`  ${status}  ${EXIT_MEANINGS[status] ?? 'failure'}${named}`);
+  }
+  return lines.join('\n');
+}
+
 const GENERAL_HELP = `p2prc ${VERSION}: publish services behind NAT through a reverse-proxy host
 
 Usage:
@@ -92,7 +118,9 @@ Usage:
   p2prc --add-user <name> --users <file>              add an account to a host's users file
   p2prc frp install [--version X]                     install frp (newest by default) for the fallback engine
 
-Add --help to any of them for its options and examples. Exit codes: docs/cli.md.`;
+Add --help to any of them for its options and examples.
+
+${exitCodeHelp()}`;
 
 /**
  * The environment variables the CLI reads, each for the option of the same meaning. Only these, and
@@ -133,6 +161,14 @@ function envDefaults(parser: Argv, declared: string[], env: NodeJS.ProcessEnv): 
   return parser;
 }
 
+/** Where a command's own flags are listed: its words or mode flag, then --help ("run p2prc --visit --help"). */
+function helpHint(command: Command, argv: string[]): string {
+  const mode = MODES.find((m) => m.command === command)?.flags.find((f) => hasFlag(argv, f));
+  const server = argv.includes('-s') ? ['-s'] : hasFlag(argv, '--server') ? ['--server'] : [];
+  const named = mode ? [...(command.preloadsLibrary ? server : []), mode] : (command.words ?? server);
+  return `run p2prc ${[...named, '--help'].join(' ')} for its flags`;
+}
+
 /**
  * Parses argv with the command's options (and the documented environment variables), strictly; a bad flag is E_USAGE.
  * --help prints the command's help here. yargs is loaded only now: the general help and --version
@@ -162,10 +198,19 @@ export async function parseArgs(command: Command, argv: string[]): Promise<Recor
       if (err instanceof P2prcError) throw err;
       const flags = declaredFlags(declared);
       const unknown = msg?.startsWith('Unknown argument') ? unknownFlags(argv, flags) : [];
-      throw new P2prcError(
-        'E_USAGE',
-        unknown.length > 0 ? unknownFlagsMessage(unknown, flags) : (msg ?? err?.message ?? 'bad usage'),
-      );
+      if (unknown.length > 0)
+        throw new P2prcError('E_USAGE', `${unknownFlagsMessage(unknown, flags)}; ${helpHint(command, argv)}`);
+      // yargs names a missing option without its dashes ("Missing required argument: host").
+      const missing = /^Missing required arguments?: (.+)$/.exec(msg ?? '');
+      if (missing)
+        throw new P2prcError(
+          'E_USAGE',
+          `missing ${missing[1]!
+            .split(', ')
+            .map((n) => `--${n}`)
+            .join(', ')}; ${helpHint(command, argv)}`,
+        );
+      throw new P2prcError('E_USAGE', msg ?? err?.message ?? 'bad usage');
     });
   parser.showHelpOnFail(false);
   rejectRepeatedFlags(argv, declared);
@@ -188,15 +233,18 @@ export async function main(argv: string[]): Promise<number> {
     if (!command) {
       if (argv.includes('--version')) return (output.out(VERSION), 0);
       const asked = argv.includes('--help') || argv.includes('-h') || argv[0] === 'help';
-      (asked ? output.out : output.err)(GENERAL_HELP);
-      if (asked || argv.length === 0) return asked ? 0 : 2;
+      if (asked || argv.length === 0) {
+        (asked ? output.out : output.err)(GENERAL_HELP);
+        return asked ? 0 : 2;
+      }
+      // A mistake is one line with what to do next, not the whole usage above it.
       const known = await allFlags();
       const unknown = unknownFlags(argv, known);
       throw new P2prcError(
         'E_USAGE',
         unknown.length > 0
-          ? unknownFlagsMessage(unknown, known)
-          : `no command chosen in: ${argv.join(' ')} (one of the modes above, e.g. --view-rps)`,
+          ? `${unknownFlagsMessage(unknown, known)}; run p2prc --help for the commands`
+          : `no command chosen in: ${argv.join(' ')}; run p2prc --help for the commands (e.g. --view-rps)`,
       );
     }
     if (command.preloadsLibrary && !['--help', '-h', '--version'].some((f) => argv.includes(f))) preloadLibrary();

@@ -15,7 +15,8 @@ describe('usage errors a new user makes', () => {
   it('only the unknown flag is called unknown, with the closest known one', async () => {
     const bogus = await runCli(['--bogus', '--config-dir', dir]);
     expect(bogus.code).toBe(2);
-    expect(bogus.stderr).toContain('p2prc: error E_USAGE: unknown flag --bogus');
+    // One line saying what is wrong and where to look, not the whole usage before it.
+    expect(bogus.stderr).toBe('p2prc: error E_USAGE: unknown flag --bogus; run p2prc --help for the commands');
     expect(bogus.stderr).not.toMatch(/unknown.*config-dir/);
     const typo = await runCli([
       '-s',
@@ -27,14 +28,31 @@ describe('usage errors a new user makes', () => {
       dir,
     ]);
     expect(typo.code).toBe(2);
-    expect(typo.stderr).toContain('p2prc: error E_USAGE: unknown flag --expose-port (did you mean --expose?)');
-    expect(typo.stderr).not.toContain('exposePort');
+    expect(typo.stderr).toBe(
+      'p2prc: error E_USAGE: unknown flag --expose-port (did you mean --expose?); run p2prc -s --connect-reverse-proxy --help for its flags',
+    );
   });
 
-  it('p2prc help prints the help and exits 0', async () => {
+  it('p2prc help prints the help and exits 0, with the exit codes in it (no path to docs an installed user lacks)', async () => {
     const r = await runCli(['help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Usage:');
+    expect(r.stdout).toMatch(/^Exit codes:$/m);
+    expect(r.stdout).toMatch(/^ {2}3 {2}wrong token, password or service secret \(E_AUTH, E_SECRET\)$/m);
+    expect(r.stdout).not.toContain('docs/cli.md');
+  });
+
+  it('a missing required option is named as a flag, with where to look', async () => {
+    const r = await runCli(['--visit', 'db', '--config-dir', dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('p2prc: error E_USAGE: missing --host; run p2prc --visit --help for its flags');
+  });
+
+  it('no command at all in the flags: one line, exit 2', async () => {
+    const r = await runCli(['--json', '--config-dir', dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^p2prc: error E_USAGE: no command chosen in: .*; run p2prc --help for the commands/);
   });
 
   it('--json errors are JSON on stdout too', async () => {
@@ -50,7 +68,11 @@ describe('usage errors a new user makes', () => {
     ]);
     expect(r.code).toBe(2);
     expect(JSON.parse(r.stdout)).toEqual({
-      error: { code: 'E_USAGE', message: 'unknown flag --expose-port (did you mean --expose?)' },
+      error: {
+        code: 'E_USAGE',
+        message:
+          'unknown flag --expose-port (did you mean --expose?); run p2prc -s --connect-reverse-proxy --help for its flags',
+      },
     });
   });
 
