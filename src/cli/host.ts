@@ -5,6 +5,9 @@ import { stdio, untilSignal } from './output.js';
 import { discoveryArgs, discoveryOptions } from './discovery-options.js';
 import { adminFlags, adminOptions, logOptions, makeLogger } from './observe-options.js';
 import { repairIfAsked, repairOption } from './repair.js';
+import { GIVEN } from './repeats.js';
+import { P2prcError } from '../errors.js';
+import { isHostNameOrIp } from '../protocol/parse-address.js';
 
 /** src/cli/main.ts starts loading the library's modes while it parses this command's flags. */
 export const preloadsLibrary = true;
@@ -103,6 +106,29 @@ export function configure(y: Argv): Argv {
 }
 
 /**
+ * Flags that contradict each other, or a value the host would advertise to every client and visitor
+ * without it being an address: E_USAGE naming them, before anything starts.
+ */
+export function checkHostFlags(args: Record<string, unknown>, given: ReadonlySet<string>): void {
+  if (args.insecure && args.tls && given.has('tls'))
+    throw new P2prcError('E_USAGE', '--insecure and --tls contradict each other (--insecure means --no-tls); give one');
+  const publicHost = args['public-host'] as string | undefined;
+  if (publicHost !== undefined && !isHostNameOrIp(publicHost))
+    throw new P2prcError(
+      'E_USAGE',
+      `invalid --public-host "${publicHost}" (a host name such as host.example.com, or an IP address)`,
+    );
+  const subdomain = args['subdomain-host'] as string | undefined;
+  if (subdomain !== undefined && !isHostNameOrIp(subdomain.replace(/^\.+/, '')))
+    throw new P2prcError('E_USAGE', `invalid --subdomain-host "${subdomain}" (a domain name such as example.com)`);
+  if (subdomain !== undefined && args['vhost-http-port'] === undefined && args['vhost-https-port'] === undefined)
+    throw new P2prcError(
+      'E_USAGE',
+      '--subdomain-host needs --vhost-http-port or --vhost-https-port: the port its <name>.<domain> services are served on',
+    );
+}
+
+/**
  * The flags of `-s --reverse-proxy` as runHostService options. --control-port and --token left out
  * fall back, in the library, to config.json (the port) or secrets.json (the token), then the defaults.
  */
@@ -184,6 +210,7 @@ export function hostBanner(service: HostService, allowPorts: string, json: boole
 
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
   const out = stdio(verbose);
+  checkHostFlags(args, (args[GIVEN] as Set<string> | undefined) ?? new Set());
   // Listening from the start, as every long-running command does (see untilSignal).
   const signalled = untilSignal();
   const lib = await loadLibrary();

@@ -36,6 +36,10 @@ export function rejectRepeatedFlags(argv: string[], declared: DeclaredOption[]):
     const option = m && names.get(m[1]!);
     if (!option || arrays.has(option) || option === 'help' || option === 'version') continue;
     const first = seen.get(option);
+    const flag = word.split('=')[0]!;
+    // `--tls --no-tls` is no repetition but a contradiction: say so.
+    if (first !== undefined && first !== flag && [first, flag].some((f) => f.startsWith('--no-')))
+      throw new P2prcError('E_USAGE', `${first} and ${flag} contradict each other; give one`);
     if (first !== undefined)
       throw new P2prcError(
         'E_USAGE',

@@ -31,6 +31,17 @@ export function parseHostPort(input: string, defaultPort: number, what = 'addres
   return { host, port };
 }
 
+/** A host name by RFC 1123 (labels of 1-63 letters, digits and inner hyphens; 253 characters at most), or an IP literal. Pure. */
+export function isHostNameOrIp(text: string): boolean {
+  if (net.isIP(text)) return true;
+  const name = text.endsWith('.') ? text.slice(0, -1) : text;
+  return (
+    name.length > 0 &&
+    name.length <= 253 &&
+    name.split('.').every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label))
+  );
+}
+
 /**
  * "--expose 3000", "3000:6000", "udp:5000[:6000]", "http:3000@example.com" or "https:3443@example.com",
  * each optionally named: "web=http:3000@example.com".
