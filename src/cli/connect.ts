@@ -16,6 +16,7 @@ import { discoveryArgs, discoveryOptions } from './discovery-options.js';
 import { adminFlags, adminOptions, logOptions, makeLogger } from './observe-options.js';
 import { clientRun, type ClientRun } from './client-config.js';
 import { repairIfAsked } from './repair.js';
+import { GIVEN } from './repeats.js';
 
 /** src/cli/main.ts starts loading the library's modes while it parses this command's flags. */
 export const preloadsLibrary = true;
@@ -46,7 +47,17 @@ export function configure(y: Argv): Argv {
       type: 'number',
       describe: 'local node server port, 0 = any free (default: negotiated, free here and on the host)',
     })
-    .option('remote-port', { type: 'string', default: 'any', describe: 'requested public port, or "any"' })
+    .option('remote-port', {
+      type: 'string',
+      default: 'any',
+      describe: 'requested public port of the node server, or "any"',
+    })
+    .option('publish-node', {
+      type: 'boolean',
+      default: true,
+      describe:
+        "publish the node server, whose /server_info shows this machine's platform, CPU, RAM and disk (--no-publish-node: only the --expose tunnels)",
+    })
     .option('expose', {
       type: 'string',
       array: true,
@@ -134,6 +145,10 @@ export function configure(y: Argv): Argv {
       'named tunnels',
     )
     .example(
+      'p2prc -s --connect-reverse-proxy 203.0.113.10 --no-publish-node --expose web=http:3000@app',
+      'publish only the web service, not the node server and its machine details',
+    )
+    .example(
       'p2prc -s --connect-reverse-proxy 203.0.113.10 --udp-port 0 --expose udp:5353',
       "UDP: the node's UDP server and a local UDP service",
     );
@@ -211,6 +226,7 @@ export function nodeServiceOptions(
     tls: args.tls as boolean,
     port,
     remotePort: parseRemotePort(args['remote-port']),
+    publishNode: args['publish-node'] as boolean,
     expose: file?.expose ?? (args.expose as string[]).map((e) => lib.parseExpose(e)),
     ...(file?.services.length ? { services: file.services } : {}),
     udpPort: args['udp-port'] as number | undefined,
@@ -249,6 +265,11 @@ export async function run(given: Record<string, unknown>, verbose: boolean): Pro
   const out = stdio(verbose);
   const json = given.json as boolean;
   checkPortAndHeartbeat(given);
+  if (given['publish-node'] === false && (given[GIVEN] as Set<string> | undefined)?.has('remote-port'))
+    throw new P2prcError(
+      'E_USAGE',
+      "--remote-port and --no-publish-node contradict each other: --remote-port is the node server's public port",
+    );
   const lib = await loadLibrary();
   const file = await clientRun(lib, given);
   const args = file.args;

@@ -47,7 +47,9 @@ export async function runAuto(o: NodeServiceOptions): Promise<NodeService> {
   const { bind, localHost } = nodeAddress(o);
   await node.listen(o.port ?? 0, bind);
   const tunnels: TunnelSpec[] = [
-    { name: 'node', localHost, localPort: node.port, remotePort: o.remotePort ?? 'any' },
+    ...(o.publishNode === false
+      ? []
+      : [{ name: 'node', localHost, localPort: node.port, remotePort: o.remotePort ?? 'any' }]),
     ...exposeTunnels(o.expose),
   ];
   const ex = startDiscovery({

@@ -32,6 +32,11 @@ export interface NodeServiceOptions {
   /** Local node server port; without it the port is negotiated to be free on both sides. */
   port?: number | undefined;
   remotePort?: number | 'any';
+  /**
+   * Publish the node server (its /server_info shows this machine's platform, CPU, RAM and disk). Default
+   * true; false keeps it on `bind` only, and publishes the `expose` tunnels (and the UDP server) alone.
+   */
+  publishNode?: boolean;
   expose?: ExposeSpec[];
   /** Services by ID offered in the same run (native engine and a named host only). */
   services?: NodeServiceSpec[];

@@ -85,6 +85,9 @@ async function tokenOrLentPort(
 export async function runNodeService(o: NodeServiceOptions): Promise<NodeService> {
   o = { ...o, fingerprint: parseFingerprint(o.fingerprint, '--fingerprint') };
   checkExposeNames(o.expose, o.services);
+  const udpPublished = o.udpPort !== undefined && o.proxy !== 'auto';
+  if (o.publishNode === false && !o.expose?.length && !udpPublished && !o.services?.length)
+    throw new P2prcError('E_USAGE', '--no-publish-node leaves nothing to publish: add --expose (or --udp-port)');
   await rememberTrust(o.configDir, o.trust ?? []);
   if (o.proxy === 'auto') {
     if (o.services?.length)
@@ -171,13 +174,17 @@ async function runFixed(given: NodeServiceOptions & { proxy: HostPort }): Promis
   try {
     // A host on this very machine holds every port it offers, so the same number can never be free
     // on both sides: then the node takes any free local port and the public one is the host's pick.
-    const localPort = o.port ?? (hostIsLocal && engine === 'native' && protocol !== 'frp' ? 0 : undefined);
+    // A node server that is not published needs no number free on the host: any free local port.
+    const publishNode = o.publishNode !== false;
+    const localPort =
+      o.port ?? (!publishNode || (hostIsLocal && engine === 'native' && protocol !== 'frp') ? 0 : undefined);
     if (localPort !== undefined) await listen(localPort);
-    tunnels.push(
-      localPort !== undefined
-        ? { name: 'node', localHost, localPort: node.port, remotePort: o.remotePort ?? 'any' }
-        : { name: 'node', localHost, listen, remotePort: o.remotePort ?? 'any' },
-    );
+    if (publishNode)
+      tunnels.push(
+        localPort !== undefined
+          ? { name: 'node', localHost, localPort: node.port, remotePort: o.remotePort ?? 'any' }
+          : { name: 'node', localHost, listen, remotePort: o.remotePort ?? 'any' },
+      );
     if (o.udpPort !== undefined) {
       udp = new NodeUdpServer();
       await udp.listen(o.udpPort, bind);
