@@ -63,7 +63,7 @@ export function configure(y: Argv): Argv {
       array: true,
       default: [],
       describe:
-        'also publish [udp:]<local>[:<remote>], http:<local>@<domain> or https:<local>@<domain>, each optionally named <name>=<spec> (repeatable)',
+        "also publish a local port (repeatable): 3000, 3000:6001 (public port 6001), udp:5353, http:3000@app (by Host name on the host's --vhost-http-port: app.<its --subdomain-host>, or a full domain), https:3443@app.example.com; name a tunnel with <name>=<spec>, e.g. web=http:3000@app",
     })
     .option('service', {
       type: 'string',

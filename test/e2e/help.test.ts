@@ -48,6 +48,13 @@ describe('--help examples', () => {
     }
   });
 
+  it("--expose's help shows the http: form and the name= form, not only a grammar", async () => {
+    const help = (await runCli(['-s', '--connect-reverse-proxy', 'x', '--help'])).stdout;
+    const expose = help.slice(help.indexOf('--expose'), help.indexOf('--service')).replace(/\s+/g, ' ');
+    expect(expose).toContain('http:3000@app');
+    expect(expose).toContain('web=http:3000@app');
+  });
+
   it('keeps the long host examples in one piece', async () => {
     const { commands } = examplesOf((await runCli(['-s', '--reverse-proxy', '--help'])).stdout);
     expect(commands).toContain(
