@@ -11,7 +11,7 @@ import type {
   ServiceOwnerOptions,
 } from '../index.js';
 import { configDirArg, loadLibrary, type Library } from './lib.js';
-import { stdio, untilSignal, type Output } from './output.js';
+import { stdio, stopsOnHangup, untilSignal, type Output } from './output.js';
 import { discoveryArgs, discoveryOptions } from './discovery-options.js';
 import { adminFlags, adminOptions, logOptions, makeLogger } from './observe-options.js';
 import { clientRun, type ClientRun } from './client-config.js';
@@ -283,7 +283,7 @@ export async function run(given: Record<string, unknown>, verbose: boolean): Pro
   const log = makeLogger(lib, args, verbose);
   // Signals are taken from the start: Ctrl-C while the first connection is still being tried is a clean stop too.
   const stop = new AbortController();
-  const signalled = untilSignal().then((sig) => (stop.abort(), sig));
+  const signalled = untilSignal(stopsOnHangup(args)).then((sig) => (stop.abort(), sig));
   let service: NodeService;
   try {
     service = await lib.runNodeService({ ...nodeServiceOptions(lib, args, out, log, file), signal: stop.signal });
@@ -391,7 +391,7 @@ export function serviceLines(
 
 async function runService(lib: Library, args: Record<string, unknown>, out: Output, verbose: boolean): Promise<number> {
   // Listening from the start, as every long-running command does (see untilSignal).
-  const signalled = untilSignal();
+  const signalled = untilSignal(stopsOnHangup(args));
   const log = makeLogger(lib, args, verbose);
   const options = serviceOwnerOptions(lib, args, out, log);
   const owner = await lib.runServiceOwner(options).catch((err: unknown) => {

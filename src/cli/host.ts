@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import type { HostService, HostServiceOptions } from '../index.js';
 import { configDirArg, loadLibrary, type Library } from './lib.js';
-import { stdio, untilSignal } from './output.js';
+import { stdio, stopsOnHangup, untilSignal } from './output.js';
 import { discoveryArgs, discoveryOptions } from './discovery-options.js';
 import { adminFlags, adminOptions, logOptions, makeLogger } from './observe-options.js';
 import { repairIfAsked, repairOption } from './repair.js';
@@ -212,7 +212,7 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
   const out = stdio(verbose);
   checkHostFlags(args, (args[GIVEN] as Set<string> | undefined) ?? new Set());
   // Listening from the start, as every long-running command does (see untilSignal).
-  const signalled = untilSignal();
+  const signalled = untilSignal(stopsOnHangup(args));
   const lib = await loadLibrary();
   await repairIfAsked(lib, args, out);
   const options = await hostServiceOptions(lib, args);

@@ -23,7 +23,7 @@ export function configure(y: Argv): Argv {
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
   const out = stdio(verbose);
   // Listening from the start, as every long-running command does (see untilSignal).
-  const signalled = untilSignal();
+  const signalled = untilSignal({ hangup: true });
   const lib = await loadLibrary();
   await repairIfAsked(lib, args, out);
   const node = await lib.runPlainNode({

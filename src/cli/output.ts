@@ -49,24 +49,35 @@ export function ago(iso: string | undefined | null, now = Date.now()): string {
   return `${Math.floor(s / 86400)}d ago`;
 }
 
+/** The status a process killed by each signal would have (128 + its number), for a forced exit. */
+const KILLED_STATUS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+
 /**
- * Resolves when SIGINT or SIGTERM arrives (Ctrl-C, systemd stop). The listeners stay: conf's atomic
- * writes load when-exit, which takes the first SIGINT/SIGTERM once and re-raises it; with no listener
- * of ours left, that re-raise would kill the process in the middle of its clean stop. A second
- * signal from a person (later than the re-raise) forces the exit. Long-running commands call it as
- * they start, so that no signal finds only when-exit's listener.
+ * Resolves when SIGINT or SIGTERM arrives (Ctrl-C, systemd stop), and SIGHUP with `hangup` (the
+ * terminal closed: a command that logs to the terminal stops as cleanly as on SIGTERM; one with
+ * --log-file keeps SIGHUP for reopening its log). The listeners stay: conf's atomic writes load
+ * when-exit, which takes the first of these signals once and re-raises it; with no listener of ours
+ * left, that re-raise would kill the process in the middle of its clean stop. A second signal from a
+ * person (later than the re-raise) forces the exit. Long-running commands call it as they start, so
+ * that no signal finds only when-exit's listener.
  */
-export function untilSignal(): Promise<NodeJS.Signals> {
+export function untilSignal(options: { hangup?: boolean } = {}): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     let receivedAt = 0;
     const on = (sig: NodeJS.Signals) => {
       // when-exit re-raises the same signal at once; only a person's second Ctrl-C comes later.
-      if (receivedAt && Date.now() - receivedAt > 500) process.exit(sig === 'SIGINT' ? 130 : 143);
+      if (receivedAt && Date.now() - receivedAt > 500) process.exit(KILLED_STATUS[sig] ?? 1);
       if (receivedAt) return;
       receivedAt = Date.now();
+      // A closed terminal fails every write (EIO): the clean stop must not die of its own last lines.
+      if (sig === 'SIGHUP') for (const s of [process.stdout, process.stderr]) s.on('error', () => undefined);
       resolve(sig);
     };
     process.on('SIGINT', on);
     process.on('SIGTERM', on);
+    if (options.hangup) process.on('SIGHUP', on);
   });
 }
+
+/** SIGHUP stops a command that logs to the terminal; with --log-file it reopens the log instead. */
+export const stopsOnHangup = (args: Record<string, unknown>): { hangup: boolean } => ({ hangup: !args['log-file'] });

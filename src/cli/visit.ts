@@ -38,7 +38,7 @@ export function configure(y: Argv): Argv {
 export async function run(args: Record<string, unknown>, verbose: boolean): Promise<number> {
   const out = stdio(verbose);
   // Listening from the start, as every long-running command does (see untilSignal).
-  const signalled = untilSignal();
+  const signalled = untilSignal({ hangup: true });
   if (!args.secret) throw new P2prcError('E_USAGE', '--visit needs --secret (or P2PRC_SECRET)');
   const localPort = args['local-port'] as number;
   if (!Number.isInteger(localPort) || localPort < 0 || localPort > 65535)
