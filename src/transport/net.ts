@@ -25,7 +25,11 @@ export interface Dialed {
   socket: net.Socket;
   fingerprint: string | undefined;
   tlsSocket: tls.TLSSocket | undefined;
+  /** The latest session ticket the server sent on this connection, to resume TLS on the next one. */
+  ticket(): Buffer | undefined;
 }
+
+const NO_TICKET = (): undefined => undefined;
 
 const AES_128_GCM = 'TLS_AES_128_GCM_SHA256';
 
@@ -153,7 +157,7 @@ export async function dial(options: DialOptions): Promise<Dialed> {
       socket = net.connect({ host: options.host, port: options.port, allowHalfOpen: true });
       await awaitEvent(socket, 'connect', options.timeoutMs, what, options.signal);
       tuneSocket(socket);
-      return { socket, fingerprint: undefined, tlsSocket: undefined };
+      return { socket, fingerprint: undefined, tlsSocket: undefined, ticket: NO_TICKET };
     }
     let under: net.Socket | undefined;
     if (options.headByte !== undefined) {
@@ -173,6 +177,10 @@ export async function dial(options: DialOptions): Promise<Dialed> {
     };
     const tlsSocket = tls.connect(connectOptions);
     socket = tlsSocket;
+    // TLS 1.3 tickets come after the handshake, possibly in the read that completes it: listen from the start.
+    let latest: Buffer | undefined;
+    tlsSocket.on('session', (t: Buffer) => (latest = t));
+    const ticket = () => latest;
     await awaitEvent(tlsSocket, 'secureConnect', options.timeoutMs, what, options.signal);
     const pinned = options.fingerprint !== undefined ? normalizeFingerprint(options.fingerprint) : undefined;
     // An unparsable stored pin is a mismatch, never "no pin".
@@ -185,7 +193,7 @@ export async function dial(options: DialOptions): Promise<Dialed> {
     // already checked; resumption may not carry the certificate again.
     if (tlsSocket.isSessionReused() && pinned) {
       tuneSocket(tlsSocket);
-      return { socket: tlsSocket, fingerprint: pinned, tlsSocket };
+      return { socket: tlsSocket, fingerprint: pinned, tlsSocket, ticket };
     }
     const raw = tlsSocket.getPeerX509Certificate()?.raw;
     const actual = raw ? fingerprintOf(raw) : undefined;
@@ -199,7 +207,7 @@ export async function dial(options: DialOptions): Promise<Dialed> {
       );
     }
     tuneSocket(tlsSocket);
-    return { socket: tlsSocket, fingerprint: actual, tlsSocket };
+    return { socket: tlsSocket, fingerprint: actual, tlsSocket, ticket };
   } catch (err) {
     socket?.destroy();
     throw mapSocketError(err as NodeJS.ErrnoException, what);
