@@ -133,7 +133,7 @@ export function report({ machine, results, json, write }) {
     ...(load >= QUIET_LOAD
       ? [
           '',
-          `Not a quiet machine (load average ${load} at the start, ${QUIET_LOAD} at most): these figures do not judge the targets.`,
+          `Not a quiet machine (load average ${load} at the start; a run judges the targets only when it starts under ${QUIET_LOAD}).`,
         ]
       : []),
     '',
