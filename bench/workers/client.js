@@ -27,6 +27,7 @@ const ready = await Promise.all(clients.map((c) => c.ready));
 process.send({ publicPort: ready[0][0].remotePort });
 // Footprint readings: collect garbage first so RSS reflects live connections, not pending garbage.
 process.on('message', (m) => {
+  if (m === 'exit') process.exit(0); // a clean exit writes --cpu-prof profiles (BENCH_WORKER_ARGS)
   if (m !== 'gc') return;
   globalThis.gc?.();
   setTimeout(() => (globalThis.gc?.(), process.send({ gc: true })), 50);
