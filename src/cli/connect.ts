@@ -17,6 +17,7 @@ import { adminFlags, adminOptions, logOptions, makeLogger } from './observe-opti
 import { clientRun, type ClientRun } from './client-config.js';
 import { repairIfAsked } from './repair.js';
 import { GIVEN } from './repeats.js';
+import { statusEvent } from './status-events.js';
 
 /** src/cli/main.ts starts loading the library's modes while it parses this command's flags. */
 export const preloadsLibrary = true;
@@ -191,11 +192,14 @@ function statusSink(out: Output, log: Logger | undefined): (line: string) => voi
       line.startsWith('  caused by:') ? out.verbose && out.err(escapeControl(line)) : out.err(escapeControl(line));
   // A failure's cause chain comes as indented "caused by:" lines after it: debug level, shown with --verbose.
   // A warning's level says it (`warn: nothing listens ...`, not `warn: warning: ...`); a reconnect is good news.
+  // Each line's event says what happened (statusEvent), for programs reading --log-format json.
   return (line) => {
-    if (line.startsWith('  caused by:')) log.log('debug', 'status', line);
-    else if (line.startsWith('warning: ')) log.log('warn', 'status', line.slice('warning: '.length));
-    else if (line.startsWith('status:') && !RECOVERED.test(line)) log.log('warn', 'status', line);
-    else log.log('info', 'status', line);
+    if (line.startsWith('  caused by:')) log.log('debug', statusEvent(line), line);
+    else if (line.startsWith('warning: ')) {
+      const text = line.slice('warning: '.length);
+      log.log('warn', statusEvent(text, true), text);
+    } else if (line.startsWith('status:') && !RECOVERED.test(line)) log.log('warn', statusEvent(line), line);
+    else log.log('info', statusEvent(line), line);
   };
 }
 

@@ -6,6 +6,7 @@ import { discoveryArgs, discoveryOptions } from './discovery-options.js';
 import { adminFlags, adminOptions, logOptions, makeLogger } from './observe-options.js';
 import { repairIfAsked, repairOption } from './repair.js';
 import { GIVEN } from './repeats.js';
+import { statusEvent } from './status-events.js';
 import { P2prcError } from '../errors.js';
 import { isHostNameOrIp } from '../protocol/parse-address.js';
 
@@ -222,7 +223,7 @@ export async function run(args: Record<string, unknown>, verbose: boolean): Prom
     throw err;
   });
   service.handle.logs.on('log', (l) => log.log(l.level, l.event ?? 'host', l.message, l.fields));
-  for (const w of service.warnings) log.warn('warning', w);
+  for (const w of service.warnings) log.warn(statusEvent(w, true), w);
   const allow = options.allowPorts;
   out.out(
     hostBanner(service, allow && typeof allow !== 'string' ? lib.formatPortRanges(allow) : 'any', args.json as boolean),
