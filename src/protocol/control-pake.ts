@@ -8,7 +8,6 @@ import {
   timingSafeEqual,
   type KeyObject,
 } from 'node:crypto';
-import { _map_to_curve_elligator2_curve25519, ed25519 } from '@noble/curves/ed25519.js';
 import { P2prcError } from '../errors.js';
 
 /**
@@ -20,14 +19,16 @@ import { P2prcError } from '../errors.js';
  * terminates TLS on each side derives two different generators (the binding is in CI) and both
  * confirmations fail.
  *
- * X25519 is node:crypto's (OpenSSL refuses an all-zero result, the draft's scalar_mult_vfy abort);
- * @noble/curves supplies only the Elligator 2 map. Departures from the draft: the generator's field
+ * X25519 is node:crypto's (OpenSSL refuses an all-zero result, the draft's scalar_mult_vfy abort); the
+ * Elligator 2 map (RFC 9380 section 6.7.1, Z = 2) is a few lines of BigInt arithmetic below, which
+ * keeps a curve library out of every client's and host's start. Departures from the draft: the generator's field
  * element is SHA-512 of lv(DST, PRS, CI, sid) (first 32 bytes, little-endian, top bit cleared), not
  * of the draft's generator_string; ISK is SHA-512 of lv(DST/isk, sid, CI, AD, K, Ya, Yb), where AD
  * covers the client id, user and host nonce; confirmations are HMACs of role labels under ISK.
  */
 const DST = 'p2prc/v2/control/cpace/x25519';
-const Fp = ed25519.Point.Fp;
+const P = 2n ** 255n - 19n;
+const A = 486662n;
 export const ELEMENT_BYTES = 32;
 
 function lv(...parts: Array<Buffer | string>): Buffer {
@@ -46,6 +47,45 @@ function publicKeyOf(u: Buffer): KeyObject {
   return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: u.toString('base64url') }, format: 'jwk' });
 }
 
+function mod(x: bigint): bigint {
+  const r = x % P;
+  return r < 0n ? r + P : r;
+}
+
+const MASK = 2n ** 255n - 1n;
+
+/** x mod p for 0 <= x < 2^510, by 2^255 = 19 (mod p): a shift and a multiply instead of a division. */
+function reduce(x: bigint): bigint {
+  x = (x & MASK) + 19n * (x >> 255n);
+  x = (x & MASK) + 19n * (x >> 255n);
+  return x >= P ? x - P : x;
+}
+
+/** base^exponent mod p, four exponent bits at a time (the exponents here are mostly ones). */
+function pow(base: bigint, exponent: bigint): bigint {
+  const table = [1n, mod(base)];
+  for (let i = 2; i < 16; i++) table.push(reduce(table[i - 1]! * table[1]!));
+  let result = 1n;
+  for (let shift = 252n; shift >= 0n; shift -= 4n) {
+    for (let i = 0; i < 4; i++) result = reduce(result * result);
+    const digit = Number((exponent >> shift) & 15n);
+    if (digit) result = reduce(result * table[digit]!);
+  }
+  return result;
+}
+
+/**
+ * RFC 9380's map_to_curve_elligator2 for curve25519 (A = 486662, Z = 2), u-coordinate only: x1 =
+ * -A / (1 + 2t²) (-A when the denominator is 0), and x1 when x1³ + A·x1² + x1 is a square, else -x1 - A.
+ */
+export function elligator2(t: bigint): bigint {
+  const denominator = mod(1n + 2n * t * t);
+  const x1 = denominator === 0n ? mod(-A) : mod(-A * pow(denominator, P - 2n));
+  const gx1 = mod(x1 * x1 * x1 + A * x1 * x1 + x1);
+  const square = gx1 === 0n || pow(gx1, (P - 1n) / 2n) === 1n;
+  return square ? x1 : mod(-x1 - A);
+}
+
 /** The generator's u-coordinate: Elligator 2 of a hash of the token, channel binding and session id. */
 export function controlGenerator(token: string, binding: string, sid: Buffer): Buffer {
   const h = createHash('sha512')
@@ -53,9 +93,8 @@ export function controlGenerator(token: string, binding: string, sid: Buffer): B
     .digest()
     .subarray(0, 32);
   h[31]! &= 0x7f;
-  const fe = Fp.create(BigInt(`0x${Buffer.from(h).reverse().toString('hex')}`));
-  const { xMn, xMd } = _map_to_curve_elligator2_curve25519(fe);
-  return Buffer.from(Fp.toBytes(Fp.div(xMn, xMd)));
+  const u = elligator2(mod(BigInt(`0x${Buffer.from(h).reverse().toString('hex')}`)));
+  return Buffer.from(u.toString(16).padStart(64, '0'), 'hex').reverse();
 }
 
 /** X25519(y, u), or E_AUTH for a u whose product is the neutral element (a small-order point). */

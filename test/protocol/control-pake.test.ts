@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { x25519 } from '@noble/curves/ed25519.js';
+import { _map_to_curve_elligator2_curve25519, ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { dataProof, proofsEqual } from '../../src/protocol/auth.js';
-import { confirmEqual, controlGenerator, controlPakeStart } from '../../src/protocol/control-pake.js';
+import { confirmEqual, controlGenerator, controlPakeStart, elligator2 } from '../../src/protocol/control-pake.js';
 import type { P2prcError } from '../../src/errors.js';
 
 const P = 2n ** 255n - 19n;
@@ -35,6 +35,15 @@ describe('control handshake (CPace over X25519)', () => {
     expect(rhs === 0n || pow(rhs, (P - 1n) / 2n) === 1n).toBe(true);
     const y = randomBytes(32);
     expect(Buffer.from(x25519.scalarMult(y, g)).length).toBe(32);
+  });
+
+  it("maps field elements as RFC 9380's Elligator 2 does (checked against @noble/curves)", () => {
+    const Fp = ed25519.Point.Fp;
+    const inputs = [0n, 1n, 2n, P - 1n, ...Array.from({ length: 200 }, () => leToBigint(randomBytes(32)) % P)];
+    for (const t of inputs) {
+      const { xMn, xMd } = _map_to_curve_elligator2_curve25519(t);
+      expect(elligator2(t)).toBe(Fp.div(xMn, xMd));
+    }
   });
 
   it('gives both sides the same proofs and session key with the same token, different ones per session', () => {
