@@ -11,6 +11,7 @@ import { UdpRelay } from './udp.js';
 import { LocalFailureWarnings } from '../protocol/local-warnings.js';
 import { TrafficCounter } from '../transport/traffic.js';
 import { DirectOwner } from '../direct/owner.js';
+import { TicketStore } from '../services/resume.js';
 
 // The CLI and services still name these by their old home.
 
@@ -80,6 +81,8 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
   private readonly localWarnings = new LocalFailureWarnings((m) => this.emit('warning', m));
   private connectedAt: Date | undefined;
   private readonly direct: DirectOwner;
+  /** Each service's resumption tickets: they outlive a reconnect to the host, not the process. */
+  private readonly tickets = new Map<string, TicketStore>();
 
   constructor(options: ConnectOptions) {
     super();
@@ -247,9 +250,10 @@ export class ReverseProxyClient extends EventEmitter<ClientEvents> {
   private target(tunnelId: string): LocalTarget | undefined {
     if (tunnelId.startsWith('svc:')) {
       const s = this.options.services.find((x) => `svc:${x.id}` === tunnelId);
-      return s
-        ? { host: s.localHost ?? '127.0.0.1', port: s.localPort, service: { id: s.id, secret: s.secret } }
-        : undefined;
+      if (!s) return undefined;
+      let tickets = this.tickets.get(s.id);
+      if (!tickets) this.tickets.set(s.id, (tickets = new TicketStore()));
+      return { host: s.localHost ?? '127.0.0.1', port: s.localPort, service: { id: s.id, secret: s.secret, tickets } };
     }
     const t = this.tunnels.find((x) => x.tunnelId === tunnelId);
     if (!t || t.localPort === undefined) return undefined;

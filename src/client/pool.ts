@@ -1,15 +1,18 @@
 import net from 'node:net';
-import { pipeline, type Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { relay } from '../transport/relay.js';
-import { OpenStream } from '../services/e2e.js';
+import { Opener } from '../services/e2e.js';
 import {
   SIGNAL_MARKER,
   START_MARKER,
-  ownerHandshake,
-  readExact,
+  TICKET_MARKER,
+  grantTicket,
+  ownerAccept,
+  readFirst,
   secureRelay,
   type LinkKeys,
 } from '../services/link.js';
+import type { TicketStore } from '../services/resume.js';
 import { signallingKey } from '../protocol/direct.js';
 import { dataProof } from '../protocol/auth.js';
 import type { Message } from '../protocol/messages.js';
@@ -26,7 +29,7 @@ export interface LocalTarget {
   host: string;
   port: number;
   /** A private service: visitors must pass the end-to-end secret check before anything reaches it. */
-  service?: { id: string; secret: string };
+  service?: ServiceTarget;
   /** Counts this tunnel's visitors and bytes (from the data socket's own counters). */
   traffic?: TrafficCounter;
   /** Told when a visitor could not reach the local service, and when one could again (rate-limited warnings). */
@@ -43,6 +46,13 @@ export interface PoolSession {
   onServiceAuthFailed?(serviceId: string, visitorId: number): void;
   /** A visitor's handshake for a direct-path offer gave this signalling key. */
   onSignallingKey?(serviceId: string, keyId: string, key: Buffer): void;
+}
+
+/** A private service's secret, and the resumption tickets it handed out (kept across reconnects by its owner). */
+export interface ServiceTarget {
+  id: string;
+  secret: string;
+  tickets?: TicketStore;
 }
 
 const LOCAL_CONNECT_TIMEOUT_MS = 5_000;
@@ -182,7 +192,7 @@ export class DataPool {
   private async relayService(
     data: Duplex,
     target: LocalTarget,
-    svc: { id: string; secret: string },
+    svc: ServiceTarget,
     visitorId: number,
     visit: CountedVisit | undefined,
   ): Promise<void> {
@@ -190,7 +200,7 @@ export class DataPool {
     if (!service) return;
     this.connectLocal(target, data, (local) => {
       visit?.local(local);
-      secureRelay(data, local, service.keys, service.open, undefined, (e) =>
+      secureRelay(data, local, service.keys, { opener: service.opener, toLocal: service.rest }, (e) =>
         debug(e.code, `service ${svc.id}: relay of visitor ${visitorId} ended: ${e.message}`),
       );
     });
@@ -227,29 +237,36 @@ export class DataPool {
   /** Owner side of a service visit: secret check, then the visitor's start marker, before any local connect. */
   private async checkVisitor(
     data: Duplex,
-    svc: { id: string; secret: string },
+    svc: ServiceTarget,
     visitorId: number,
-  ): Promise<{ keys: LinkKeys; open: OpenStream } | undefined> {
+  ): Promise<{ keys: LinkKeys; opener: Opener; rest: Buffer[] } | undefined> {
     let keys: LinkKeys | undefined;
     try {
-      keys = await ownerHandshake(data, svc.secret, svc.id);
-      if (!keys) {
-        this.session.onServiceAuthFailed?.(svc.id, visitorId);
+      const accepted = await ownerAccept(data, svc.secret, svc.id, svc.tickets);
+      if (!accepted.keys) {
+        // A resumption that failed was no guess at the secret: the visitor runs a full handshake next.
+        if (accepted.guessed) this.session.onServiceAuthFailed?.(svc.id, visitorId);
+        else debug('E_AUTH', `service ${svc.id}: visitor ${visitorId} resumed with an unknown ticket`);
         data.destroy();
         return undefined;
       }
-      const open = new OpenStream(keys.receive);
-      pipeline(data, open, (err) => err && (data.destroy(), open.destroy()));
-      const marker = await readExact(open, START_MARKER.length, 'start marker');
-      if (marker.equals(SIGNAL_MARKER)) {
+      keys = accepted.keys;
+      const opener = new Opener(keys.receive);
+      const [first, ...more] = await readFirst(data, opener, 'start marker');
+      const marker = first![0];
+      if (marker === SIGNAL_MARKER) {
         // A handshake for a direct-path offer: keep its signalling key, connect nothing.
         const { keyId, key } = signallingKey(keys.receive);
         this.session.onSignallingKey?.(svc.id, keyId, key);
         data.destroy();
         return undefined;
       }
-      if (!marker.equals(START_MARKER)) throw new P2prcError('E_PROTOCOL', 'bad start marker');
-      return { keys, open };
+      if (marker === TICKET_MARKER && keys.resume && svc.tickets) {
+        grantTicket(data, keys, svc.tickets);
+        return undefined;
+      }
+      if (marker !== START_MARKER) throw new P2prcError('E_PROTOCOL', 'bad start marker');
+      return { keys, opener, rest: [first!.subarray(1), ...more] };
     } catch (err) {
       // One visitor failed its handshake (timeout, closed, bad marker): drop it, keep serving others.
       // Before the keys it may have learned its guess was wrong and then stalled: that counts too.

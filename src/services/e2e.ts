@@ -1,124 +1,164 @@
-import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import { createCipheriv, createDecipheriv, type DecipherGCM } from 'node:crypto';
 import { P2prcError } from '../errors.js';
 
 /**
  * End-to-end protection between a service's visitor and its owner, through a host that relays only
- * ciphertext. The keys come from the CPace handshake (pake.ts); one AES-256-GCM key per direction.
- * Records: u32 length | ciphertext | 16-byte tag, nonce = counter. Data records are never empty; an
- * empty record is the authenticated end of the stream, so a relay cutting the stream at a record
- * boundary is told apart from the peer closing it.
+ * ciphertext. The keys come from the service handshake (link.ts); one AES-256-GCM key per direction.
+ * Records: u32 length | ciphertext | 16-byte tag, nonce = a per-direction counter, so a reordered,
+ * replayed or dropped record fails authentication. Data records are never empty; an empty record is
+ * the authenticated end of the stream, so a relay cutting the stream at a record boundary is told
+ * apart from the peer closing it.
+ *
+ * A record carries at most MAX_RECORD bytes of plaintext toward a peer that may be older (whose
+ * opener refuses more), and up to MAX_RECORD_LARGE toward one known to be current (a resumed
+ * connection: only current owners hand out tickets). Openers accept either size.
  */
 export const MAX_RECORD = 16 * 1024;
+export const MAX_RECORD_LARGE = 64 * 1024;
 const TAG = 16;
+const HEAD = 4;
 
-function nonce(counter: bigint): Buffer {
+function nonce(counter: number): Buffer {
   const n = Buffer.alloc(12);
-  n.writeBigUInt64BE(counter, 4);
+  n.writeUIntBE(counter, 6, 6);
   return n;
 }
 
-/**
- * Buffered per side of a sealing or opening stream: a few records, so a socket's 64 KB reads and
- * writes pass through whole instead of being cut at the default 16 KB.
- */
-const STREAM_BUFFER = 256 * 1024;
+/** Counters stay below 2^48: one key never seals that many records, and a nonce never repeats. */
+const MAX_COUNTER = 2 ** 48 - 1;
 
-/** Plaintext in, sealed records out: the records of one chunk leave as one buffer (one socket write). */
-export class SealStream extends Transform {
-  private counter = 0n;
+function nextCounter(c: number): number {
+  if (c >= MAX_COUNTER) throw new P2prcError('E_PROTOCOL', 'sealed stream ran out of record numbers');
+  return c + 1;
+}
 
-  constructor(private readonly key: Buffer) {
-    super({ highWaterMark: STREAM_BUFFER });
-  }
+/** Plaintext in, sealed records out: a chunk's records as one buffer, for one socket write. */
+export class Sealer {
+  private counter = 0;
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    if (chunk.length <= MAX_RECORD) return done(null, this.seal(chunk));
-    const records: Buffer[] = [];
-    for (let off = 0; off < chunk.length; off += MAX_RECORD)
-      records.push(...this.sealParts(chunk.subarray(off, off + MAX_RECORD)));
-    done(null, Buffer.concat(records));
+  constructor(
+    private readonly key: Buffer,
+    private readonly maxRecord = MAX_RECORD,
+  ) {}
+
+  /** The records of one chunk of plaintext, split at the record size (none for an empty chunk). */
+  seal(plain: Buffer): Buffer {
+    const records = Math.ceil(plain.length / this.maxRecord);
+    const out = Buffer.allocUnsafe(plain.length + records * (HEAD + TAG));
+    for (let off = 0, at = 0; off < plain.length; off += this.maxRecord)
+      at = this.sealInto(plain.subarray(off, off + this.maxRecord), out, at);
+    return out;
   }
 
   /** The end record: the plaintext side finished cleanly. */
-  override _flush(done: TransformCallback): void {
-    this.push(this.seal(Buffer.alloc(0)));
-    done();
+  end(): Buffer {
+    const out = Buffer.allocUnsafe(HEAD + TAG);
+    this.sealInto(Buffer.alloc(0), out, 0);
+    return out;
   }
 
-  private seal(part: Buffer): Buffer {
-    return Buffer.concat(this.sealParts(part));
-  }
-
-  /** One record as its pieces: length, ciphertext, tag (GCM adds nothing to the plaintext's length). */
-  private sealParts(part: Buffer): Buffer[] {
-    const cipher = createCipheriv('aes-256-gcm', this.key, nonce(this.counter++));
-    const head = Buffer.allocUnsafe(4);
-    head.writeUInt32BE(part.length + TAG, 0);
-    const body = cipher.update(part);
+  private sealInto(part: Buffer, out: Buffer, at: number): number {
+    const cipher = createCipheriv('aes-256-gcm', this.key, nonce(this.counter));
+    this.counter = nextCounter(this.counter);
+    out.writeUInt32BE(part.length + TAG, at);
+    at += HEAD;
+    at += cipher.update(part).copy(out, at);
     cipher.final();
-    return [head, body, cipher.getAuthTag()];
+    return at + cipher.getAuthTag().copy(out, at);
   }
 }
 
-/** Sealed records in, plaintext out; a tampered, reordered or oversized record is an error. */
-export class OpenStream extends Transform {
-  private counter = 0n;
-  /** Bytes of an incomplete record: kept as chunks, joined once the record is whole. */
+/**
+ * Sealed records in, plaintext out, incrementally: `push` takes ciphertext as it arrives, in chunks
+ * of any size, and returns the plaintext of the records it completed. A record's length is checked
+ * before anything of it is buffered; a record split across chunks is decrypted piece by piece, and its
+ * plaintext is handed over only once its tag checks out. Tampered, reordered or oversized records
+ * throw (E_AUTH, E_PROTOCOL); `end` throws E_CLOSED unless the authenticated end record came.
+ */
+export class Opener {
+  private counter = 0;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private ended = false;
 
-  constructor(private readonly key: Buffer) {
-    super({ highWaterMark: STREAM_BUFFER });
+  constructor(private readonly key: Buffer) {}
+
+  /** True once the peer's end record arrived. */
+  get finished(): boolean {
+    return this.ended;
   }
 
-  /** The record length at the head of what is pending, once its 4 bytes are there. */
-  private headLength(): number | undefined {
-    if (this.pendingBytes < 4) return undefined;
-    if (this.pending[0]!.length < 4) this.pending = [Buffer.concat(this.pending)];
-    return this.pending[0]!.readUInt32BE(0);
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
+  push(chunk: Buffer): Buffer[] {
     const plain: Buffer[] = [];
-    try {
-      for (let len = this.headLength(); len !== undefined; len = this.headLength()) {
-        if (len < TAG || len > MAX_RECORD + TAG)
-          throw new P2prcError('E_PROTOCOL', `sealed record of ${len} bytes is out of bounds`);
-        if (this.pendingBytes < 4 + len) break;
-        if (this.ended) throw new P2prcError('E_PROTOCOL', 'sealed record after the end record');
-        const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
-        const body = all.subarray(4, 4 + len);
-        const rest = all.subarray(4 + len);
-        this.pending = rest.length > 0 ? [rest] : [];
-        this.pendingBytes = rest.length;
-        const decipher = createDecipheriv('aes-256-gcm', this.key, nonce(this.counter++));
-        decipher.setAuthTag(body.subarray(len - TAG));
-        const part = decipher.update(body.subarray(0, len - TAG));
-        decipher.final();
-        if (part.length === 0) this.ended = true;
-        else plain.push(part);
-      }
-      if (plain.length > 0) this.push(plain.length === 1 ? plain[0] : Buffer.concat(plain));
-      done();
-    } catch (err) {
-      done(
-        err instanceof P2prcError
-          ? err
-          : new P2prcError('E_AUTH', 'a sealed record failed authentication (tampered)', { cause: err }),
-      );
+    if (chunk.length > 0) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+    }
+    for (;;) {
+      const len = this.headLength();
+      if (len === undefined) return plain;
+      if (len < TAG || len > MAX_RECORD_LARGE + TAG)
+        throw new P2prcError('E_PROTOCOL', `sealed record of ${len} bytes is out of bounds`);
+      if (this.pendingBytes < HEAD + len) return plain;
+      if (this.ended) throw new P2prcError('E_PROTOCOL', 'sealed record after the end record');
+      const part = this.openRecord(len);
+      if (part.length === 0) this.ended = true;
+      else plain.push(...part);
     }
   }
 
   /** The ciphertext ended: cleanly only after the authenticated end record, else it was cut. */
-  override _flush(done: TransformCallback): void {
-    done(
-      this.ended && this.pendingBytes === 0
-        ? undefined
-        : new P2prcError('E_CLOSED', 'the sealed stream ended without its end record (truncated)'),
-    );
+  end(): void {
+    if (!this.ended || this.pendingBytes > 0)
+      throw new P2prcError('E_CLOSED', 'the sealed stream ended without its end record (truncated)');
+  }
+
+  /** The record length at the head of what is pending, once its 4 bytes are there. */
+  private headLength(): number | undefined {
+    if (this.pendingBytes < HEAD) return undefined;
+    const first = this.pending[0]!;
+    if (first.length >= HEAD) return first.readUInt32BE(0);
+    const head = Buffer.concat(this.pending, this.pendingBytes).subarray(0, HEAD);
+    return head.readUInt32BE(0);
+  }
+
+  /** Takes `n` bytes off the front of what is pending, as the pieces they lie in. */
+  private take(n: number): Buffer[] {
+    const out: Buffer[] = [];
+    this.pendingBytes -= n;
+    while (n > 0) {
+      const b = this.pending[0]!;
+      if (b.length <= n) {
+        out.push(b);
+        this.pending.shift();
+        n -= b.length;
+      } else {
+        out.push(b.subarray(0, n));
+        this.pending[0] = b.subarray(n);
+        n = 0;
+      }
+    }
+    return out;
+  }
+
+  /** Decrypts the whole record at the front (its length read already): its plaintext pieces. */
+  private openRecord(len: number): Buffer[] {
+    this.take(HEAD);
+    const body = this.take(len - TAG);
+    const tag = this.take(TAG);
+    const decipher: DecipherGCM = createDecipheriv('aes-256-gcm', this.key, nonce(this.counter));
+    this.counter = nextCounter(this.counter);
+    decipher.setAuthTag(tag.length === 1 ? tag[0]! : Buffer.concat(tag));
+    const out: Buffer[] = [];
+    try {
+      for (const piece of body) {
+        const p = decipher.update(piece);
+        if (p.length > 0) out.push(p);
+      }
+      decipher.final();
+    } catch (err) {
+      throw new P2prcError('E_AUTH', 'a sealed record failed authentication (tampered)', { cause: err });
+    }
+    return out;
   }
 }

@@ -6,7 +6,16 @@ import type { ServiceInfo } from '../protocol/messages.js';
 import { listenTcp, tuneSocket } from '../transport/net.js';
 import { openControlSession, type ControlSession } from '../client/control.js';
 import { resolveConnectOptions, type ConnectOptions } from '../client/options.js';
-import { START_MARKER, endWithSignalMarker, secureRelay, visitorHandshake } from './link.js';
+import {
+  START_MARKER,
+  endWithSignalMarker,
+  requestTicket,
+  secureRelay,
+  visitorHandshake,
+  visitorResume,
+  type LinkKeys,
+} from './link.js';
+import type { Ticket } from './resume.js';
 import { signallingKey, type SignallingKey } from '../protocol/direct.js';
 import { bridge } from '../direct/bridge.js';
 import { DirectVisit, type DirectMode, type PathState } from '../direct/visit.js';
@@ -87,6 +96,11 @@ export class ServiceVisitor extends EventEmitter<{ error: [P2prcError]; path: [P
   private readonly sockets = new Set<net.Socket>();
   private readonly mode: DirectMode;
   private readonly direct: DirectVisit | undefined;
+  /** The owner's resumption ticket: relayed connections open with it instead of a full handshake. */
+  private ticket: Ticket | undefined;
+  private ticketing: Promise<void> | undefined;
+  /** The owner answered a ticket request by hanging up: it predates tickets. */
+  private noTickets = false;
 
   constructor(private readonly o: VisitOptions) {
     super();
@@ -153,13 +167,75 @@ export class ServiceVisitor extends EventEmitter<{ error: [P2prcError]; path: [P
     }
   }
 
+  /** Checks the secret with a full handshake, and asks the owner for a resumption ticket on the way. */
   private async probeRelay(): Promise<void> {
     const probe = await (await this.keeper.get()).openVisit(this.o.serviceId);
     try {
-      await visitorHandshake(probe, this.o.secret, this.o.serviceId);
+      const keys = await visitorHandshake(probe, this.o.secret, this.o.serviceId);
+      await this.keepTicket(probe, keys);
     } finally {
       probe.destroy();
     }
+  }
+
+  private async keepTicket(link: net.Socket, keys: LinkKeys): Promise<void> {
+    let ticket: Ticket | undefined;
+    try {
+      ticket = await requestTicket(link, keys);
+    } catch (err) {
+      return debugFailure(`service ${this.o.serviceId}: no resumption ticket`, err, 'E_PROTOCOL');
+    }
+    if (ticket) this.ticket = ticket;
+    else this.noTickets = true;
+  }
+
+  /** A ticket for later connections, fetched in the background over a visit of its own. */
+  private fetchTicket(): void {
+    if (this.ticketing || this.noTickets) return;
+    this.ticketing = (async () => {
+      const link = await (await this.keeper.get()).openVisit(this.o.serviceId);
+      try {
+        await this.keepTicket(link, await visitorHandshake(link, this.o.secret, this.o.serviceId));
+      } finally {
+        link.destroy();
+      }
+    })()
+      .catch((err: unknown) => debugFailure(`service ${this.o.serviceId}: ticket request failed`, err, 'E_CLOSED'))
+      .finally(() => (this.ticketing = undefined));
+  }
+
+  /**
+   * A relayed visit with its keys: resumed with the ticket when there is one (a ticket the owner no
+   * longer holds is dropped, and a full handshake follows on a new visit), else a full handshake.
+   */
+  private async openRelayed(): Promise<{ link: net.Socket; keys: LinkKeys }> {
+    const ticket = this.ticket && this.ticket.expires > Date.now() ? this.ticket : undefined;
+    if (ticket) {
+      const link = await this.openLink();
+      try {
+        return { link, keys: await visitorResume(link, ticket) };
+      } catch (err) {
+        link.destroy();
+        if (this.ticket === ticket) this.ticket = undefined;
+        debugFailure(`service ${this.o.serviceId}: resumption refused, full handshake`, err, 'E_CLOSED');
+      }
+    }
+    const link = await this.openLink();
+    try {
+      const keys = await visitorHandshake(link, this.o.secret, this.o.serviceId);
+      if (!this.ticket) this.fetchTicket();
+      return { link, keys };
+    } catch (err) {
+      link.destroy();
+      throw err;
+    }
+  }
+
+  private async openLink(): Promise<net.Socket> {
+    const link = await (await this.keeper.get()).openVisit(this.o.serviceId);
+    this.sockets.add(link);
+    link.once('close', () => this.sockets.delete(link));
+    return link;
   }
 
   private async onLocal(local: net.Socket): Promise<void> {
@@ -174,12 +250,9 @@ export class ServiceVisitor extends EventEmitter<{ error: [P2prcError]; path: [P
           'E_NO_DIRECT',
           `no direct path to service ${this.o.serviceId} (${this.path.kind === 'relayed' ? this.path.reason : 'channel failed'})`,
         );
-      const link = await (await this.keeper.get()).openVisit(this.o.serviceId);
-      this.sockets.add(link);
-      link.once('close', () => this.sockets.delete(link));
-      const keys = await visitorHandshake(link, this.o.secret, this.o.serviceId);
+      const { link, keys } = await this.openRelayed();
       tuneSocket(local);
-      secureRelay(link, local, keys, undefined, START_MARKER, (e) => this.relayFailed(e));
+      secureRelay(link, local, keys, { first: START_MARKER }, (e) => this.relayFailed(e));
     } catch (err) {
       local.destroy();
       this.report(toP2prcError(err));
