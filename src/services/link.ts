@@ -113,7 +113,7 @@ export async function ownerAccept(
   return keys ? { keys } : { keys: undefined, guessed: true };
 }
 
-/** Owner side of a full handshake only (a visitor's sid | element already read as `hello`). */
+/** Owner side without tickets: a full handshake; undefined for a visitor that could not confirm. */
 export async function ownerHandshake(socket: Duplex, secret: string, serviceId: string): Promise<LinkKeys | undefined> {
   return (await ownerAccept(socket, secret, serviceId)).keys;
 }
