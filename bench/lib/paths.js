@@ -52,9 +52,9 @@ export function paths({ withFrp = true } = {}) {
       p2prc: true,
       footprint: false, // measured on the public-tunnel paths; a visitor opens each connection on demand
       open: async (target) => {
-        const h = await worker('host', ['plain']);
-        const owner = await worker('service', ['owner', h.port, h.token, target]);
-        const visitor = await worker('service', ['visitor', h.port, h.token, target]);
+        const h = await worker('host', ['tls']);
+        const owner = await worker('service', ['owner', h.port, h.token, h.fingerprint, target]);
+        const visitor = await worker('service', ['visitor', h.port, h.token, h.fingerprint, target]);
         return {
           port: visitor.port,
           pids: { host: h.pid, client: owner.pid },

@@ -1,14 +1,16 @@
-// A private service (owner) and a visitor for it, in one process per role: `owner` or `visitor`.
+// A private service (owner) and a visitor for it, in one process per role: `owner` or `visitor`. Over a
+// TLS host, relayed (direct paths off): the path `p2prc --visit --direct off` takes with the defaults.
 import { connect, ServiceVisitor } from 'p2prc'; // the package's export, as its users load it
 
-const [role, hostPort, token, targetPort] = process.argv.slice(2);
+const [role, hostPort, token, fingerprint, targetPort] = process.argv.slice(2);
 const secret = 'bench-secret';
 if (role === 'owner') {
   const c = connect({
     host: '127.0.0.1',
     port: Number(hostPort),
     token,
-    tls: false,
+    tls: true,
+    fingerprint,
     poolSize: 16,
     tunnels: [],
     services: [{ id: 'bench', secret, localPort: Number(targetPort) }],
@@ -20,7 +22,9 @@ if (role === 'owner') {
     host: '127.0.0.1',
     port: Number(hostPort),
     token,
-    tls: false,
+    tls: true,
+    fingerprint,
+    direct: 'off',
     serviceId: 'bench',
     secret,
     localPort: 0,
