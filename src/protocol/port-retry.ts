@@ -3,15 +3,16 @@ import { isP2prcError } from '../errors.js';
 /**
  * Ports for publishing through a stock frps. A fixed port is asked for as it is. "Any" is frp's
  * remote_port 0: frps picks a free port inside its allow_ports and says which in NewProxyResp, so
- * its policy decides, as a p2prc host's does. A port this client held before (`previous`) is asked
- * for first, and a refusal of it falls back to 0. Both frp engines (the supervised frpc and the
+ * its policy decides, as a p2prc host's does. A port this client held before (`previous`), or the
+ * number of a local port chosen here for a remote host, is asked for first, and a refusal of it
+ * falls back to 0. Both frp engines (the supervised frpc and the
  * native frp-wire client) publish through this one loop. No sockets here: finding a free local port
  * and binding a listener are passed in.
  */
 export interface PortSpec {
   name: string;
   protocol: 'tcp' | 'udp';
-  /** Fixed local port; omit with `listen` to have one chosen (free locally; the same number as a fixed remote port when the host is remote). */
+  /** Fixed local port; omit with `listen` to have one chosen (free locally; with a remote host, asked for publicly by the same number). */
   localPort?: number;
   listen?: (port: number) => Promise<void>;
   remotePort: number | 'any';
@@ -52,7 +53,10 @@ async function choose(t: PortSpec, avoid: number[], o: PortRetryOptions): Promis
   const chosenHere = t.localPort === undefined;
   const local = t.localPort ?? (t.remotePort !== 'any' && !o.hostIsLocal ? t.remotePort : await o.freePort(avoid));
   if (chosenHere) await t.listen?.(local);
-  return { local, remote: t.remotePort !== 'any' ? t.remotePort : (t.previous ?? 0) };
+  if (t.remotePort !== 'any') return { local, remote: t.remotePort };
+  // A port chosen here for a remote host is asked for by the same number, as P2PRC does (the node's
+  // IP table then shows one port); a refusal lets frps choose.
+  return { local, remote: t.previous ?? (chosenHere && !o.hostIsLocal ? local : 0) };
 }
 
 /**

@@ -47,7 +47,7 @@ describe('publishWithPortRetry', () => {
     expect(retries[0]).toMatch(/^frps refused port 6001 for a .*letting frps choose one$/);
   });
 
-  it('binds a chosen local port with listen: any free one for "any", the same number as a fixed remote port', async () => {
+  it('binds a chosen local port with listen and asks a remote host for the same number, "any" or fixed', async () => {
     const listened: number[] = [];
     const listen = async (p: number) => void listened.push(p);
     const { ports: p } = await publishWithPortRetry(
@@ -59,8 +59,15 @@ describe('publishWithPortRetry', () => {
       async () => 1,
     );
     expect(listened).toEqual([30_000, 6001]);
-    expect(p.get('n')).toEqual({ local: 30_000, remote: 0 });
+    expect(p.get('n')).toEqual({ local: 30_000, remote: 30_000 });
     expect(p.get('f')).toEqual({ local: 6001, remote: 6001 });
+    // A host on this machine cannot share the number: frps chooses.
+    const same = await publishWithPortRetry(
+      [{ name: 'n', protocol: 'tcp', listen, remotePort: 'any' }],
+      { hostIsLocal: true, freePort: ports(31_000).freePort },
+      async () => 1,
+    );
+    expect(same.ports.get('n')).toEqual({ local: 31_000, remote: 0 });
   });
 
   it('does not move a requested port: the refusal is the answer', async () => {

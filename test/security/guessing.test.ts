@@ -100,7 +100,7 @@ describe('guessing service secrets is throttled', () => {
       return v;
     };
     for (let i = 1; i <= 5; i++) {
-      expect(await codeOf(visit('127.0.0.1', `guess-${i}`).start())).toBe('E_AUTH');
+      expect(await codeOf(visit('127.0.0.1', `guess-${i}`).start())).toBe('E_SECRET');
       // The owner reports each failure after the visitor hung up: wait for the host to count it.
       await until(() => failures.length === i, 10_000, `failure ${i} counted`);
     }

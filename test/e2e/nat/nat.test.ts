@@ -203,7 +203,7 @@ describe.skipIf(!!skipReason || !!FRP_SKIP)(
       expect(table.ip_address[0]).toMatchObject({
         IPV4: bed.hostIp,
         ServerPort: String(pub.port),
-        NAT: false,
+        NAT: true,
         EscapeImplementation: 'FRP',
       });
     }, 60_000);
