@@ -1,6 +1,13 @@
 #!/usr/bin/env node
 import { earlyControlTarget } from '../dist/early.js';
 
+// A reader that stopped early (`p2prc --help | head`) is not a failure of ours: end quietly, as cat does.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+
 // A host's control port is bound before the rest of the program loads, so clients that dial during
 // startup wait in the backlog instead of being refused (frpc gives up after one failed login); the host
 // adopts the listener (src/transport/held-listener.ts). Other commands load nothing more here.

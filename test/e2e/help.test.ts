@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { CLI as CLI_PATH, runCli } from '../helpers/cli.js';
 import { fold, renderExamples } from '../../src/cli/help.js';
 
 // --help as a new user reads it: examples whole, frp's commands with their own help.
@@ -106,5 +108,23 @@ describe('renderExamples', () => {
     expect(fold('a b c', 3)).toEqual(['a b', 'c']);
     expect(fold('abcdef', 3)).toEqual(['abcdef']);
     expect(renderExamples([])).toBe('');
+  });
+});
+
+describe('output to a reader that stops early', () => {
+  it('`p2prc --help | head -1`: the closed pipe ends the command quietly with status 0', async () => {
+    const child = spawn(
+      'bash',
+      ['-c', 'set -o pipefail; "$0" "$1" -s --connect-reverse-proxy --help | head -1', process.execPath, CLI_PATH],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(stdout).toMatch(/^p2prc -s --connect-reverse-proxy/);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 });
