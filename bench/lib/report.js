@@ -123,7 +123,7 @@ export function report({ machine, results, json, write }) {
     .map((r) => [
       r.scenario,
       r.path,
-      `${fmt(r.value)} ${r.unit}${r.rounds > 1 ? ` (median of ${r.rounds})` : ''}`,
+      `${fmt(r.value)} ${r.unit}${r.rounds > 1 ? ` (median of ${r.rounds})` : ''}${r.retried ? ` (${r.retried} logins retried)` : ''}`,
       baseline(r) && r.unit !== 'KB' && r.unit !== 'MB' ? `${fmt(r.value / baseline(r))}x direct` : '',
     ]);
   const errors = results.filter((r) => r.error).map((r) => `- ${r.path}: ${r.error}`);

@@ -184,7 +184,7 @@ async function perClient(results, echoPort, quick, log, cap) {
  * a p2prc host and against frps (`tls_enable` clients: frp-wire's, frpc's protocol). The host's RSS growth
  * per client once all are published, and the time until the last one was.
  */
-async function manyClients(results, echoPort, quick, log, cap) {
+export async function manyClients(results, echoPort, quick, log, cap) {
   const n = quick ? 100 : 1000;
   const frp = frpDir();
   const sides = [
@@ -222,7 +222,15 @@ async function manyClients(results, echoPort, quick, log, cap) {
       await collect(h.child);
       const row = (scenario, value, unit) =>
         results.push({ scenario, path: side.path, value, unit, p2prc: !!side.p2prc, frp: !!side.frp });
-      row(`${n} TLS clients: time to publish all`, storm.ms, 'ms');
+      results.push({
+        scenario: `${n} TLS clients: time to publish all`,
+        path: side.path,
+        value: storm.ms,
+        unit: 'ms',
+        retried: storm.retried,
+        p2prc: !!side.p2prc,
+        frp: !!side.frp,
+      });
       row(`${n} TLS clients: KB per client (host)`, (rssKB(h.pid) - before) / n, 'KB');
     } catch (err) {
       results.push({ scenario: 'connect storm', path: side.path, error: err.message, p2prc: !!side.p2prc });
