@@ -9,6 +9,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { P2prcError } from '../errors.js';
+import { lv } from './lv.js';
 
 /**
  * The control connection's token check: CPace over X25519 (draft-irtf-cfrg-cpace, CPACE-X25519-SHA512),
@@ -30,17 +31,6 @@ const DST = 'p2prc/v2/control/cpace/x25519';
 const P = 2n ** 255n - 19n;
 const A = 486662n;
 export const ELEMENT_BYTES = 32;
-
-function lv(...parts: Array<Buffer | string>): Buffer {
-  return Buffer.concat(
-    parts.flatMap((p) => {
-      const b = typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
-      const len = Buffer.alloc(4);
-      len.writeUInt32BE(b.length, 0);
-      return [len, b];
-    }),
-  );
-}
 
 /** From JWK: an order of magnitude cheaper than parsing DER here (about 0.01 ms against 0.1). */
 function publicKeyOf(u: Buffer): KeyObject {

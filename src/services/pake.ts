@@ -1,6 +1,7 @@
 import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ristretto255, ristretto255_hasher } from '@noble/curves/ed25519.js';
 import { P2prcError } from '../errors.js';
+import { lv } from '../protocol/lv.js';
 
 /**
  * CPace over ristretto255 (draft-irtf-cfrg-cpace, balanced PAKE) for the service handshake between a
@@ -31,18 +32,6 @@ export const ELEMENT_BYTES = 32;
 export const CONFIRM_BYTES = 32;
 const DST = 'p2prc/v1/service/cpace/ristretto255';
 const ORDER = ristretto255.Point.Fn.ORDER;
-
-/** Length-prefixed concatenation, so no field can run into the next. */
-function lv(...parts: Array<Buffer | string>): Buffer {
-  return Buffer.concat(
-    parts.flatMap((p) => {
-      const b = typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
-      const len = Buffer.alloc(4);
-      len.writeUInt32BE(b.length, 0);
-      return [len, b];
-    }),
-  );
-}
 
 /** The draft's calculate_generator, by p2prc's encoding (see above). */
 export function generator(secret: string, serviceId: string, sid: Buffer): Point {
