@@ -19,7 +19,11 @@ const MAX_ATTEMPTS = 3;
 /** The visitor's side: the service, and the signalling key of a CPace exchange with its owner. */
 export interface DirectService {
   serviceId: string;
-  signalling: SignallingKey;
+  /**
+   * A signalling key for one offer. The owner uses each key once (a replayed offer gets nothing), so
+   * every attempt asks for its own: a retry under the same key was refused as unauthenticated.
+   */
+  signalling: () => Promise<SignallingKey>;
 }
 
 /** Carries our offer to the owner through the host and brings back its answer (or a coded refusal). */
@@ -62,11 +66,12 @@ async function attemptDirect(
   deadline: number,
 ): Promise<DirectPath> {
   const left = () => Math.max(1, deadline - Date.now());
+  const signalling = await svc.signalling();
   const link = await PeerLink.create({ ...peer, gatherMs: Math.min(peer.gatherMs ?? 2_000, left() / 3) }, true);
   try {
-    const offer = signOffer(svc.signalling, svc.serviceId, newDirectNonce(), await link.localDescription(left()));
+    const offer = signOffer(signalling, svc.serviceId, newDirectNonce(), await link.localDescription(left()));
     const answer = await signal(offer, left());
-    if (!answerAuthentic(svc.signalling.key, svc.serviceId, offer, answer)) {
+    if (!answerAuthentic(signalling.key, svc.serviceId, offer, answer)) {
       throw new P2prcError(
         'E_AUTH',
         'the direct-path answer failed authentication (altered on the way, or not from the owner)',

@@ -62,7 +62,7 @@ export class DirectVisit extends EventEmitter<{ path: [PathState] }> {
         stunServers: [`stun:${formatAddress(this.o.host, session.stunPort)}`],
         bindAddress: this.o.bindAddress,
       };
-      const svc = { serviceId: this.o.serviceId, signalling: await this.o.keying() };
+      const svc = { serviceId: this.o.serviceId, signalling: () => this.o.keying() };
       const path = await connectDirect(
         svc,
         peer,

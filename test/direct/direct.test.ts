@@ -11,7 +11,7 @@ import { useWorkspace } from '../helpers/workspace.js';
 
 // The signalling key both ends got from their CPace exchange (here: one random record key).
 const signalling = signallingKey(randomBytes(32));
-const svc = { serviceId: 'db', signalling };
+const svc = { serviceId: 'db', signalling: async () => signalling };
 /** The owner's side: it holds the key the offer names. */
 const answer = (peer: Parameters<typeof answerDirect>[2], offer: Parameters<typeof answerDirect>[3]) =>
   answerDirect('db', offer.keyId === signalling.keyId ? signalling.key : undefined, peer, offer);
@@ -100,7 +100,7 @@ describe('direct peer path (loopback)', () => {
     ])
       await expect(
         connectDirect(
-          { serviceId: 'db', signalling: other },
+          { serviceId: 'db', signalling: async () => other },
           peer,
           (offer) =>
             answer(peer, offer).then((r) => {
@@ -144,22 +144,29 @@ describe('direct peer path (loopback)', () => {
     defer(() => other.close());
     const foreign = /a=fingerprint:\S+ \S+/.exec(await other.localDescription())![0];
     const answers: string[] = [];
+    // Each attempt asks for a key of its own: a real owner takes each key once.
+    const keys = [signallingKey(randomBytes(32)), signallingKey(randomBytes(32))];
+    const asked: string[] = [];
+    const taken = new Set<string>();
     const path = await connectDirect(
-      svc,
+      { serviceId: 'db', signalling: async () => (asked.push(keys[asked.length]!.keyId), keys[asked.length - 1]!) },
       peer,
       async (offer) => {
-        const { link, answer: a } = await answer(peer, offer);
+        const k = keys.find((x) => x.keyId === offer.keyId && !taken.has(x.keyId));
+        taken.add(offer.keyId!);
+        const { link, answer: a } = await answerDirect('db', k?.key, peer, offer);
         defer(() => link.close());
         serveChannels(link, { host: '127.0.0.1', port: target.port }, () => undefined);
         if (answers.push(a.sdp) > 1) return a;
         const sdp = a.sdp.replace(/a=fingerprint:\S+ \S+/, foreign);
         expect(sdp).not.toBe(a.sdp);
-        return signAnswer(signalling.key, svc.serviceId, offer, newDirectNonce(), sdp);
+        return signAnswer(k!.key, 'db', offer, newDirectNonce(), sdp);
       },
       10_000,
     );
     defer(() => path.link.close());
     expect(answers).toHaveLength(2);
+    expect(asked).toEqual(keys.map((k) => k.keyId)); // a fresh key for the second attempt
     expect(await fetchThrough(path.link)).toEqual({ bytes: 1000, sha: target.sha });
   }, 20_000);
 
