@@ -63,7 +63,7 @@ export class NativeEngine {
    * source whose handshakes keep failing waits, doubling, while other sources log in as usual.
    */
   private readonly loginGuesses = new GuessThrottle({
-    freePerSource: 20,
+    freePerSource: 64, // the handshakes one source may have pending at once (admission), all counted up front
     freePerId: 1_000,
     baseMs: 1_000,
     maxMs: 300_000,
@@ -179,8 +179,7 @@ export class NativeEngine {
       channel.send('Error', { code: 'E_QUOTA', message });
       throw new P2prcError('E_QUOTA', message);
     }
-    let guessed = false;
-    let proven = false;
+    // Counted as failed before the Challenge leaves, forgiven once the client's proof checks out.
     const auth = await authenticateControl(
       channel,
       hello,
@@ -188,10 +187,11 @@ export class NativeEngine {
       this.d.hostId,
       options.handshakeTimeoutMs,
       users,
-      { onGuess: () => (guessed = true), onProven: () => (proven = true) },
-    ).finally(() => {
-      if (guessed && !proven) this.loginGuesses.failed(address, 'login');
-    });
+      {
+        onGuess: () => void this.loginGuesses.failed(address, 'login'),
+        onProven: () => this.loginGuesses.forgive(address, 'login'),
+      },
+    );
     // A client that reconnects before we noticed its old connection died replaces it.
     this.byClient
       .get(auth.clientId)

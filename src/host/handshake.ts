@@ -45,7 +45,7 @@ export interface ControlAuthResult {
  * proof) → Auth (the client's proof) → AuthOk, sent by the caller once it has a session id
  * (`acceptProof`). Nothing that crosses the wire can be tested against a guessed token offline.
  * Each Challenge is one guess for whoever is on the other side, so `onGuess` is told before it is
- * sent, and `onProven` once the client's proof checked out.
+ * sent, and `onProven` once the client's proof (and its account's, with a users file) checked out.
  */
 export async function authenticateControl(
   channel: FrameChannel,
@@ -106,7 +106,6 @@ export async function authenticateControl(
     channel.send('Error', { code: 'E_AUTH', message: 'authentication failed: wrong token' });
     throw new P2prcError('E_AUTH', `client ${hello.name} presented a wrong token`);
   }
-  guesses?.onProven();
   let user: string | undefined;
   let userSignature: string | undefined;
   if (hello.user !== undefined && userSalt !== undefined) {
@@ -118,6 +117,8 @@ export async function authenticateControl(
     }
     user = hello.user;
   }
+  // Only now: a wrong password after the right token is a failed login too.
+  guesses?.onProven();
   return { clientId: hello.clientId, name: hello.name, key: keys.sessionKey, user, userSignature };
 }
 

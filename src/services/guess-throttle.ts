@@ -86,6 +86,24 @@ export class GuessThrottle {
     };
   }
 
+  /**
+   * Takes back one failure counted ahead of time: a login counts as failed from the moment its
+   * Challenge goes out (so parallel handshakes cannot all slip in before one is counted), and the
+   * proof that follows forgives it. A key forgiven down to no failure is forgotten.
+   */
+  forgive(address: string, id: string): void {
+    this.unbump(`s:${sourceKey(address)}`, this.limits.freePerSource);
+    this.unbump(`i:${id}`, this.limits.freePerId);
+  }
+
+  private unbump(key: string, free: number): void {
+    const f = this.keys.get(key);
+    if (!f) return;
+    f.count--;
+    if (f.count <= 0) this.keys.delete(key);
+    else if (f.count < free) f.until = 0;
+  }
+
   private hasFailed(key: string, now: number): boolean {
     const f = this.keys.get(key);
     return !!f && now - f.last <= this.limits.forgetMs;

@@ -7,7 +7,7 @@ import { newNonce } from '../../src/protocol/auth.js';
 import type { Message } from '../../src/protocol/messages.js';
 import { FrameChannel } from '../../src/transport/channel.js';
 import { dial } from '../../src/transport/net.js';
-import { host, listen } from '../helpers/engine.js';
+import { host, listen, until } from '../helpers/engine.js';
 import { controlHello } from '../helpers/native.js';
 import { useWorkspace } from '../helpers/workspace.js';
 
@@ -113,7 +113,7 @@ describe('the control handshake is a PAKE', () => {
     });
   });
 
-  it('a source whose handshakes keep failing waits; another source logs in meanwhile', async () => {
+  it('a source whose handshakes keep failing waits, even in parallel; another source logs in meanwhile', async () => {
     const h = await host({ tls: false, token: 'right-token' });
     const attempt = async (token: string, localAddress = '127.0.0.1') => {
       const socket = net.connect({ host: '127.0.0.1', port: h.port, localAddress });
@@ -131,13 +131,22 @@ describe('the control handshake is a PAKE', () => {
         channel.close();
       }
     };
+    // 64 failures are free (as many handshakes as one source may have pending at once), then it waits.
     const answers: string[] = [];
-    for (let i = 0; i < 25; i++) answers.push(await attempt('wrong-token'));
-    expect(answers.slice(0, 20).every((a) => a === 'E_AUTH')).toBe(true);
+    for (let i = 0; i < 65; i++) answers.push(await attempt('wrong-token'));
+    expect(answers.slice(0, 64).every((a) => a === 'E_AUTH')).toBe(true);
     expect(answers.at(-1)).toBe('E_QUOTA');
     // The right token from the throttled source waits too; from another source it logs in.
     expect(await attempt('right-token')).toBe('E_QUOTA');
     expect(await attempt('right-token', '127.0.0.2')).toBe('AuthOk');
+    // Once the wait is over, ten handshakes at once get one guess between them: each is counted
+    // when its Challenge goes out, not when it ends.
+    await until(async () => (await attempt('wrong-token')) !== 'E_QUOTA', 10_000, 'the wait to end');
+    await until(async () => (await attempt('wrong-token', '127.0.0.3')) === 'E_AUTH', 1_000, 'a fresh source');
+    await new Promise((r) => setTimeout(r, 4_500)); // the next wait (2 s, then 4 s) runs out
+    const parallel = await Promise.all(Array.from({ length: 10 }, () => attempt('wrong-token')));
+    expect(parallel.filter((a) => a === 'E_AUTH')).toHaveLength(1);
+    expect(parallel.filter((a) => a === 'E_QUOTA')).toHaveLength(9);
   }, 30_000);
 });
 
