@@ -47,6 +47,22 @@ export async function localHostToken(configDir: string): Promise<string | undefi
   );
 }
 
+/** A recent refusal by any port of `address`, as "address:port at time". */
+function refusedAt(refusals: Record<string, string>, address: string): string | undefined {
+  for (const [k, at] of Object.entries(refusals)) {
+    if (Date.now() - Date.parse(at) >= REFUSAL_MEMORY_MS) continue;
+    const host = parseAddressKey(k);
+    if (host === address) return `${k} at ${at}`;
+  }
+  return undefined;
+}
+
+/** The host part of a "host:port" or "[v6]:port" key. */
+function parseAddressKey(k: string): string {
+  const end = k.lastIndexOf(':');
+  return k.slice(0, end).replace(/^\[|\]$/g, '');
+}
+
 /** Remembers that a host refused us, so automatic choice skips it for a while. */
 export async function rememberRefusal(configDir: string, host: string, port: number): Promise<void> {
   await updateConfig(configDir, (config) =>
@@ -130,6 +146,13 @@ export async function rankHosts(
     const refused = refusals[k];
     if (refused && Date.now() - Date.parse(refused) < REFUSAL_MEMORY_MS) {
       skipped.push(`${k}: refused us at ${refused}`);
+      continue;
+    }
+    // A peer can advertise many ports of one address: each would be another online guess at the
+    // token. One refusal from an address stands for all its peer-advertised ports.
+    const sibling = isPeerRecord(s) ? refusedAt(refusals, s.address) : undefined;
+    if (sibling) {
+      skipped.push(`${k}: learned from a peer, and ${sibling} on the same address refused us`);
       continue;
     }
     const { token, why } = tokenFor(s, hostTokens[k] ?? explicitToken ?? globalToken, o);

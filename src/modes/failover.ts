@@ -76,8 +76,15 @@ export class FailoverPublisher extends EventEmitter<PublisherEvents> implements 
   private async tryRanked(exclude: string[]): Promise<PublishedTunnel[]> {
     const { ranked, skipped } = await this.o.rank(exclude);
     for (const s of skipped) this.emit('status', `skipping ${s}`);
+    // An address whose host refused our token is not asked again on another port in this pass: a
+    // peer advertising many ports of one address would get an online guess on each.
+    const refusedToken = new Set<string>();
     for (const c of ranked) {
       if (this.closed) break;
+      if (refusedToken.has(c.host)) {
+        this.emit('status', `skipping ${formatAddress(c.host, c.port)}: another port of ${c.host} refused our token`);
+        continue;
+      }
       const name = formatAddress(c.host, c.port);
       this.emit('status', `chose reverse proxy ${name}: ${c.reason}`);
       const pub = (this.starting = this.o.make(c));
@@ -89,6 +96,7 @@ export class FailoverPublisher extends EventEmitter<PublisherEvents> implements 
       } catch (err) {
         const e = toP2prcError(err);
         if (REFUSALS.has(e.code)) await rememberRefusal(this.o.configDir, c.host, c.port);
+        if (e.code === 'E_AUTH') refusedToken.add(c.host);
         this.emit('status', `${name} did not work (${e.code}: ${e.message}); trying the next one`);
       } finally {
         this.starting = undefined;

@@ -89,4 +89,20 @@ describe('automatic host choice', () => {
     expect(none.ranked).toEqual([]);
     expect(skippedPorts(none.skipped)).toEqual([a.port, b.port].sort((x, y) => x - y));
   });
+
+  it('one refusal from an address stands for the other ports a peer advertised on it', async () => {
+    const dir = await configDir();
+    const [a, b, mine] = [await host({ tls: false }), await host({ tls: false }), await host({ tls: false })];
+    const store = new RecordStore(dir);
+    for (const port of [a.port, b.port])
+      expect(await store.upsertPeerServer(record(port, { peer: true, source: '127.0.0.1:9' }), () => false)).toBe(
+        'added',
+      );
+    await store.upsertServer(record(mine.port));
+    await rememberRefusal(dir, '127.0.0.1', a.port);
+    const { ranked, skipped } = await rankHosts(dir, 'some-token', 2_000);
+    // The operator's own record on that address is still tried; the peer's other port is not.
+    expect(ranked.map((c) => c.port)).toEqual([mine.port]);
+    expect(skipped.find((s) => s.startsWith(`127.0.0.1:${b.port}: `))).toMatch(/same address refused us/);
+  });
 });
