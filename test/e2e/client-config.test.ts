@@ -86,8 +86,10 @@ describe('a client config file (-s -c p2prc.toml) and p2prc status', () => {
     expect(published().find((l) => l.includes('(private-db, service)'))).toBe(
       `Published: service:cfg-db@127.0.0.1:${port} -> 127.0.0.1:${tcp2} (private-db, service)`,
     );
-    // Generated once, printed once, kept for the next run.
-    expect(client.stdout.filter((l) => l.startsWith('Secret for ')).length).toBe(2);
+    // Generated once, printed once (right after its Published line, which may come in an earlier read), kept for the next run.
+    const secrets = () => client.stdout.filter((l) => l.startsWith('Secret for '));
+    await client.waitFor(() => secrets().length >= 2);
+    expect(secrets()).toHaveLength(2);
 
     const up = await runCli(['status', '--json', '--config-dir', dir]);
     expect(up.code).toBe(0);
