@@ -1,3 +1,4 @@
+import { addressOf } from '../protocol/address.js';
 import type net from 'node:net';
 import type tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
@@ -172,7 +173,7 @@ export class NativeEngine {
       throw new P2prcError('E_QUOTA', 'too many clients');
     }
     const users = options.users ? { list: options.users, secret: this.userSaltSecret } : undefined;
-    const address = remote.slice(0, remote.lastIndexOf(':'));
+    const address = addressOf(remote);
     const wait = this.loginGuesses.waitMs(address, 'login');
     if (wait > 0) {
       const message = `too many failed logins from ${address}: try again in ${Math.ceil(wait / 1000)} s`;

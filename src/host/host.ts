@@ -1,4 +1,4 @@
-import { formatAddress } from '../protocol/address.js';
+import { addressOf, formatAddress } from '../protocol/address.js';
 import net from 'node:net';
 import type tls from 'node:tls';
 import { EventEmitter } from 'node:events';
@@ -309,8 +309,7 @@ export class ReverseProxyHost extends EventEmitter<HostEvents> {
 
   /** Whether an authenticated client (native or frp) lives at this address: its connections skip the strangers' queue. */
   private hasClientAt(address: string): boolean {
-    for (const s of this.native.sessions.values())
-      if (s.remote.slice(0, s.remote.lastIndexOf(':')) === address) return true;
+    for (const s of this.native.sessions.values()) if (addressOf(s.remote) === address) return true;
     return this.frp?.hasClientAt(address) ?? false;
   }
 

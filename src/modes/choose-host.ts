@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { formatAddress } from '../protocol/address.js';
+import { addressOf, formatAddress } from '../protocol/address.js';
 import { probeHost } from '../client/probe.js';
 import { parseFingerprint } from '../transport/cert.js';
 import {
@@ -51,16 +51,9 @@ export async function localHostToken(configDir: string): Promise<string | undefi
 function refusedAt(refusals: Record<string, string>, address: string): string | undefined {
   for (const [k, at] of Object.entries(refusals)) {
     if (Date.now() - Date.parse(at) >= REFUSAL_MEMORY_MS) continue;
-    const host = parseAddressKey(k);
-    if (host === address) return `${k} at ${at}`;
+    if (addressOf(k) === address) return `${k} at ${at}`;
   }
   return undefined;
-}
-
-/** The host part of a "host:port" or "[v6]:port" key. */
-function parseAddressKey(k: string): string {
-  const end = k.lastIndexOf(':');
-  return k.slice(0, end).replace(/^\[|\]$/g, '');
 }
 
 /** Remembers that a host refused us, so automatic choice skips it for a while. */

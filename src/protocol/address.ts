@@ -16,6 +16,11 @@ export function formatAddress(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** The address part of "host:port" or "[v6]:port" (formatAddress's form), without brackets. */
+export function addressOf(hostPort: string): string {
+  return hostPort.slice(0, hostPort.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
+}
+
 /** Inclusive port range. */
 export interface PortRange {
   start: number;

@@ -1,3 +1,4 @@
+import { addressOf } from '../protocol/address.js';
 import { sourceKey } from './guess-throttle.js';
 
 /**
@@ -8,7 +9,7 @@ import { sourceKey } from './guess-throttle.js';
  * to a holder the host can tell apart.
  */
 export function principalOf(user: string | undefined, remote: string): string {
-  return user !== undefined ? `user:${user}` : `addr:${sourceKey(remote.slice(0, remote.lastIndexOf(':')))}`;
+  return user !== undefined ? `user:${user}` : `addr:${sourceKey(addressOf(remote))}`;
 }
 
 /** "account alice" or "address 10.0.0.1", for the E_QUOTA message that names who is over the limit. */

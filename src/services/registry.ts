@@ -1,3 +1,4 @@
+import { addressOf } from '../protocol/address.js';
 import type { Socket } from 'node:net';
 import { createHash } from 'node:crypto';
 import { P2prcError } from '../errors.js';
@@ -269,11 +270,6 @@ export class ServiceRegistry {
       s.visitors.clear();
     }
   }
-}
-
-/** "host:port" or "[v6]:port" to the address alone. */
-function addressOf(remote: string): string {
-  return remote.slice(0, remote.lastIndexOf(':'));
 }
 
 function info(s: Service): ServiceInfo {

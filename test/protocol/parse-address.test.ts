@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseExpose, parseHostPort } from '../../src/protocol/parse-address.js';
+import { addressOf, formatAddress } from '../../src/protocol/address.js';
 
 describe('host:port parsing', () => {
   it('reads IPv4, names, bracketed and bare IPv6, with and without a port', () => {
@@ -51,5 +52,12 @@ describe('--expose parsing', () => {
     for (const bad of ['0', '70000', '3000:0', '3000:70000', 'sctp:3000', '3000:', ':3000', 'abc', '1:2:3']) {
       expect(() => parseExpose(bad)).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
     }
+  });
+});
+
+describe('addressOf', () => {
+  it('takes the address of formatAddress output back, IPv6 without its brackets', () => {
+    for (const host of ['127.0.0.1', '::1', '::ffff:127.0.0.1', 'example.org'])
+      expect(addressOf(formatAddress(host, 7000))).toBe(host);
   });
 });
