@@ -26,6 +26,8 @@ export interface Candidate {
   reason: string;
   /** A P2PRC node's lent frp port (`port`), published through token-less with the frp-wire client. */
   lent?: true;
+  /** Learned from a peer: a token refusal stands for the peer's other ports on this address. */
+  peer?: true;
 }
 
 const REFUSAL_MEMORY_MS = 10 * 60_000;
@@ -186,6 +188,7 @@ export async function rankHosts(
       latencyMs: r.latencyMs ?? 0,
       reason,
       score,
+      ...(isPeerRecord(s) ? { peer: true as const } : {}),
     });
   }
   ranked.sort((a, b) => a.score - b.score);

@@ -76,12 +76,12 @@ export class FailoverPublisher extends EventEmitter<PublisherEvents> implements 
   private async tryRanked(exclude: string[]): Promise<PublishedTunnel[]> {
     const { ranked, skipped } = await this.o.rank(exclude);
     for (const s of skipped) this.emit('status', `skipping ${s}`);
-    // An address whose host refused our token is not asked again on another port in this pass: a
-    // peer advertising many ports of one address would get an online guess on each.
+    // As in the ranking: a peer's other ports on an address that refused our token are not asked
+    // in this pass either (each would be another online guess); the operator's own records are.
     const refusedToken = new Set<string>();
     for (const c of ranked) {
       if (this.closed) break;
-      if (refusedToken.has(c.host)) {
+      if (c.peer && refusedToken.has(c.host)) {
         this.emit('status', `skipping ${formatAddress(c.host, c.port)}: another port of ${c.host} refused our token`);
         continue;
       }
